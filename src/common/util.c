@@ -1,0 +1,88 @@
+/* Ids and time in docker's forms: 64-hex ids from getrandom(2), RFC 3339
+ * timestamps with nanoseconds in UTC. */
+#include "common/common.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+void
+random_id_hex (char out[SHA256_HEX_LEN + 1])
+{
+  unsigned char raw[32];
+  size_t got = 0;
+  while (got < sizeof raw)
+    {
+      ssize_t n = getrandom (raw + got, sizeof raw - got, 0);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          abort ();
+        }
+      got += (size_t) n;
+    }
+  static const char hexdigits[] = "0123456789abcdef";
+  for (unsigned i = 0; i < 32; i++)
+    {
+      out[2 * i] = hexdigits[raw[i] >> 4];
+      out[2 * i + 1] = hexdigits[raw[i] & 0xf];
+    }
+  out[SHA256_HEX_LEN] = '\0';
+}
+
+char *
+time_format_rfc3339nano (const struct timespec *ts)
+{
+  struct tm tm;
+  gmtime_r (&ts->tv_sec, &tm);
+  char date[32];
+  strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  return xasprintf ("%s.%09ldZ", date, ts->tv_nsec);
+}
+
+int
+time_parse_rfc3339 (const char *s, struct timespec *ts)
+{
+  struct tm tm = { 0 };
+  const char *p = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == NULL)
+    return -1;
+  long nsec = 0;
+  if (*p == '.')
+    {
+      p++;
+      long scale = 100000000;
+      while (*p >= '0' && *p <= '9')
+        {
+          nsec += (*p - '0') * scale;
+          scale /= 10;
+          p++;
+        }
+    }
+  long offset = 0;
+  if (*p == 'Z')
+    p++;
+  else if (*p == '+' || *p == '-')
+    {
+      int hh = 0, mm = 0;
+      if (sscanf (p + 1, "%2d:%2d", &hh, &mm) != 2)
+        return -1;
+      offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
+      p += 6;
+    }
+  if (*p != '\0')
+    return -1;
+  ts->tv_sec = timegm (&tm) - offset;
+  ts->tv_nsec = nsec;
+  return 0;
+}
+
+uint64_t
+time_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}

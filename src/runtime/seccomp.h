@@ -1,0 +1,28 @@
+/* runtime-internal: the OCI `linux.seccomp` object compiled to a BPF
+ * program (in the parent, before clone, so errors are reported cleanly and
+ * nothing is parsed inside the container) and installed in the container's
+ * init or exec'd process right before execve. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/common.h"
+
+struct seccomp_filter;
+
+/* Validate and compile: defaultAction, defaultErrnoRet, architectures,
+ * flags, syscalls[].{names, action, errnoRet, args[] with ops}; unknown
+ * syscall names are skipped as runc/crun do, unknown actions or ops are an
+ * error naming the field ("linux.seccomp.syscalls[3].action: ..."). */
+struct seccomp_filter *seccomp_filter_compile (const json_t *seccomp, struct berth_error **err);
+/* True when the profile uses SCMP_ACT_NOTIFY (needs listenerPath). */
+bool seccomp_filter_wants_listener (const struct seccomp_filter *f);
+/* Install in the calling process (async-signal-safe apart from the
+ * preloaded program). *listener_fd gets the notify fd or -1. */
+int seccomp_filter_install (struct seccomp_filter *f, int *listener_fd, struct berth_error **err);
+void seccomp_filter_free (struct seccomp_filter *f);
+
+/* berth's default profile (equivalent in effect to Docker's default) as an
+ * OCI `linux.seccomp` object; syscalls gated on capabilities are allowed
+ * when `caps` (the bounding set, e.g. "CAP_SYS_ADMIN") contains them. */
+json_t *seccomp_default_profile (char *const *caps);

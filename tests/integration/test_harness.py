@@ -1,0 +1,42 @@
+"""The harness itself: the leak tracker must see what a test leaves behind,
+or every 'assert cleanup' in the suite would be a test that cannot fail."""
+import os
+import subprocess
+import tempfile
+
+import conftest
+
+
+def test_leak_tracker_sees_a_mount_and_a_tempdir():
+    before = conftest.snapshot()
+    d = tempfile.mkdtemp(prefix=conftest.TMP_PREFIX)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", d], check=True)
+    try:
+        left = conftest.leaks(before, conftest.snapshot())
+        assert any(d in m for m in left.get("mounts", [])), left
+        assert os.path.basename(d) in left.get("tempdirs", []), left
+    finally:
+        subprocess.run(["umount", d], check=True)
+        os.rmdir(d)
+    assert conftest.leaks(before, conftest.snapshot()) == {}
+
+
+def test_leak_tracker_sees_a_cgroup_and_a_link():
+    before = conftest.snapshot()
+    cg = "/sys/fs/cgroup/pids/berth-it-harness"
+    os.mkdir(cg)
+    try:
+        subprocess.run(["ip", "link", "add", "berthit0", "type", "bridge"], check=True)
+        left = conftest.leaks(before, conftest.snapshot())
+        assert cg in left.get("cgroups", []), left
+        assert "berthit0" in left.get("links", []), left
+    finally:
+        subprocess.run(["ip", "link", "del", "berthit0"], check=False)
+        os.rmdir(cg)
+    assert conftest.leaks(before, conftest.snapshot()) == {}
+
+
+def test_busybox_rootfs_is_runnable(busybox_rootfs):
+    res = subprocess.run(["chroot", str(busybox_rootfs), "/bin/sh", "-c", "echo ok"],
+                         capture_output=True, text=True, check=True)
+    assert res.stdout == "ok\n"
