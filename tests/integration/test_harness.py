@@ -4,6 +4,8 @@ import os
 import subprocess
 import tempfile
 
+import pytest
+
 import conftest
 
 
@@ -21,6 +23,7 @@ def test_leak_tracker_sees_a_mount_and_a_tempdir():
     assert conftest.leaks(before, conftest.snapshot()) == {}
 
 
+@pytest.mark.skipif(conftest.LEAK_SCOPE != "strict", reason="cgroups and links are checked only in strict scope")
 def test_leak_tracker_sees_a_cgroup_and_a_link():
     before = conftest.snapshot()
     cg = "/sys/fs/cgroup/pids/berth-it-harness"
@@ -40,3 +43,21 @@ def test_busybox_rootfs_is_runnable(busybox_rootfs):
     res = subprocess.run(["chroot", str(busybox_rootfs), "/bin/sh", "-c", "echo ok"],
                          capture_output=True, text=True, check=True)
     assert res.stdout == "ok\n"
+
+
+def test_leak_tracker_sees_an_orphaned_process():
+    # A daemonized child (double fork) re-parents to pytest, the subreaper.
+    subprocess.run(["sh", "-c", "sleep 30 & exit 0"], check=True)
+    try:
+        assert any("sleep" in p for p in conftest.leaks({k: set() for k in
+                   ("mounts", "cgroups", "links", "netns", "tempdirs")},
+                   {k: set() for k in ("mounts", "cgroups", "links", "netns", "tempdirs")})
+                   .get("processes", [])), "orphan not seen"
+    finally:
+        subprocess.run(["pkill", "-x", "-P", str(os.getpid()), "sleep"], check=False)
+        # reap it so the session-level check does not see it
+        import time
+        for _ in range(100):
+            if not conftest._descendants_of_me():
+                break
+            time.sleep(0.02)
