@@ -5,6 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?=
+TESTS ?= tests/integration
 DEPS_FILES := $(filter-out deps/bench%,$(wildcard deps/*.txt))
 BENCH_DEPS := $(wildcard deps/bench*.txt)
 
@@ -46,7 +47,7 @@ unit: build asan
 
 # Black-box tests: real binaries, real kernel, as root.
 integration: build
-	BERTH_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -p no:cacheprovider -ra $(PYTEST_ARGS) tests/integration
+	BERTH_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -p no:cacheprovider -ra $(PYTEST_ARGS) $(TESTS)
 
 test: unit integration
 

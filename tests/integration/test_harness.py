@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-import conftest
+import berthtest as conftest
 
 
 def test_leak_tracker_sees_a_mount_and_a_tempdir():
