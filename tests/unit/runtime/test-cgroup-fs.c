@@ -567,6 +567,16 @@ test_devices_bpf_shape (void **state)
   /* The last instruction is "exit" (BPF_JMP | BPF_EXIT = 0x95). */
   assert_int_equal (b[(n - 1) * 8], 0x95);
   free (insns);
+
+  /* A rule that matches everything ends the program: code after it would
+   * be unreachable and the verifier refuses that. */
+  struct cgroup_device_rule all[] = {
+    { .allow = false, .type = 'c', .major = 1, .minor = 3, .access = "rwm" },
+    { .allow = true, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+  };
+  n = cgroup_devices_bpf_build (all, 2, &insns);
+  assert_int_equal (n, 6 + 2);
+  free (insns);
 }
 
 int
