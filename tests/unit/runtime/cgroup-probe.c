@@ -200,8 +200,9 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
       /* Show the test what the container would see. */
       _cleanup_free_ char *cmd = xasprintf (
           "cd %s && for e in $(ls -A | sort); do if [ -L \"$e\" ]; then echo \"$e -> $(readlink "
-          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; grep -h ' %s' /proc/self/mountinfo | "
-          "cut -d' ' -f4,5,6,9; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
+          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t \"/\") "
+          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } }' "
+          "/proc/self/mountinfo; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
           "mkdir \"$d/probe-w\" 2>/dev/null; then rmdir \"$d/probe-w\"; echo \"$d rw\"; else "
           "echo \"$d ro\"; fi; done; echo ---; cat */cgroup.procs 2>/dev/null | sort -u | wc -l",
           target, target);
