@@ -159,6 +159,16 @@ test_v1_devices_order (void **state)
   assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
   expect_file (dfd, "devices.deny", "b 8:0 m");
   cgroup_resources_clear (&r);
+  /* "a" with less than everything must not become the kernel's "a" (which
+   * means all devices, all access): it is written per type. */
+  parse ("{\"devices\":[{\"allow\":false,\"type\":\"a\",\"access\":\"m\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.deny", "b *:* m");
+  cgroup_resources_clear (&r);
+  parse ("{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.allow", "a");
+  cgroup_resources_clear (&r);
 }
 
 /* ------------------------------------------------------------------ v2 -- */
