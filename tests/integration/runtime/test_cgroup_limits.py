@@ -208,3 +208,58 @@ def test_bad_cgroups_path(tmpdir_berth):
                "--state", tmpdir_berth / "s.json"], check=False)
     assert res.returncode != 0
     assert 'linux.cgroupsPath: "/a/../../etc" must not contain' in res.stderr
+
+
+def root_disk():
+    """major:minor of a real disk on this host (not loop/zram/ram)."""
+    for dev in sorted(pathlib.Path("/sys/block").iterdir()):
+        if dev.name.startswith(("loop", "ram", "zram", "dm-", "sr")):
+            continue
+        major, minor = (dev / "dev").read_text().strip().split(":")
+        return dev.name, int(major), int(minor)
+    pytest.skip("no disk")
+
+
+def test_blkio_weight_and_throttle(tmpdir_berth):
+    name, major, minor = root_disk()
+    res = {"blockIO": {"weight": 300,
+                       "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 8 << 20}],
+                       "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}}
+    # Read 64 KiB straight from the disk: the throttle files hold the rule
+    # and the stats count the bytes per device.
+    script = (f"cat {v1_mount('blkio') or v2_mount()}/$(cut -d: -f3 /proc/self/cgroup | "
+              f"head -1)/blkio.throttle.read_bps_device 2>/dev/null; "
+              f"dd if=/dev/{name} of=/dev/null bs=4096 count=16 iflag=direct 2>/dev/null; echo done")
+    out, _ = run_probe(tmpdir_berth, res, "/bin/sh", "-c", script)
+    lines = out.stdout.splitlines()
+    result = json.loads(lines[-1])
+    assert result["exit"] == 0
+    if v1_mount("blkio"):
+        assert f"{major}:{minor} {8 << 20}" in lines, out.stdout
+        entries = result["stats"]["blkio_stats"]["io_service_bytes_recursive"]
+        reads = [e for e in entries if (e["major"], e["minor"], e["op"]) == (major, minor, "Read")]
+        assert reads and reads[0]["value"] >= 65536, entries
+
+
+def test_blkio_bad_device_names_the_field(cgroup_factory):
+    cg = cgroup_factory({"blockIO": {"throttleReadBpsDevice": [{"major": 250, "minor": 99, "rate": 1}]}},
+                        check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.blockIO.throttleReadBpsDevice[0]: write \"250:99 1\"" in cg.create_result.stderr
+    assert "No such device" in cg.create_result.stderr
+
+
+@pytest.mark.skipif(v2_mount() is None, reason="no cgroup2 mount")
+def test_unified_keys_go_to_cgroup2(cgroup_factory):
+    controllers = pathlib.Path(v2_mount(), "cgroup.controllers").read_text().split()
+    if "hugetlb" in controllers and pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB").exists():
+        cg = cgroup_factory({"unified": {"hugetlb.2MB.max": str(6 << 20)}})
+        assert pathlib.Path(v2_mount() + cg.path, "hugetlb.2MB.max").read_text().strip() == str(6 << 20)
+    # A key whose controller is not on cgroup2 here is an error naming it.
+    missing = next((c for c in ("memory", "pids", "cpu") if c not in controllers), None)
+    if missing is None:
+        pytest.skip("every controller is on cgroup2")
+    key = {"memory": "memory.high", "pids": "pids.max", "cpu": "cpu.weight"}[missing]
+    cg = cgroup_factory({"unified": {key: "1"}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert f'linux.resources.unified["{key}"]: write "1"' in cg.create_result.stderr

@@ -12,7 +12,9 @@
  *   cgroup-probe update --state F --resources F
  *   cgroup-probe v2-freeze|v2-thaw|v2-kill|v2-devices --state F [--resources F]
  *        (force the cgroup v2 code path on the unified dir, for hybrid hosts)
- *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace) */
+ *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace)
+ *   cgroup-probe v2-mount-into|v2-bind-into --state F [--ro]
+ *        (the pure-v2 cgroup mount: with a cgroup namespace / without) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -213,6 +215,39 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
   return rc;
 }
 
+/* The pure-v2 path of cgroup_mount_into on the cgroup2 mount: with a
+ * cgroup namespace rooted at the container's cgroup (a fresh cgroup2
+ * mount) or without one (a bind of the container's directory). */
+static int
+v2_mount_into (struct cgroup *v2, bool with_cgroupns, bool readonly, struct berth_error **err)
+{
+  if (with_cgroupns
+      && (cgroup_enter (v2, getpid (), err) < 0 || unshare (CLONE_NEWCGROUP) < 0))
+    return *err ? -1 : berth_error_set (err, errno, "unshare cgroupns");
+  if (unshare (CLONE_NEWNS) < 0)
+    return berth_error_set (err, errno, "unshare");
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return berth_error_set (err, errno, "make / private");
+  char target[] = "/tmp/berth-cgmount-XXXXXX";
+  if (mkdtemp (target) == NULL)
+    return berth_error_set (err, errno, "mkdtemp");
+  int fd = open (target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rc = cgroup_mount_into (v2, fd, readonly, err);
+  close (fd);
+  if (rc == 0)
+    {
+      _cleanup_free_ char *cmd = xasprintf (
+          "awk -v t=%s '$5 == t { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $6, "
+          "$(i + 1); break } }' /proc/self/mountinfo; test -e %s/cgroup.procs && echo has-procs; "
+          "if mkdir %s/probe-w 2>/dev/null; then rmdir %s/probe-w; echo rw; else echo ro; fi",
+          target, target, target, target);
+      rc = system (cmd) == 0 ? 0 : berth_error_set (err, EIO, "list %s", target);
+    }
+  umount2 (target, MNT_DETACH);
+  rmdir (target);
+  return rc;
+}
+
 static int
 cmd_on_state (const char *name, const struct opts *o)
 {
@@ -283,6 +318,11 @@ cmd_on_state (const char *name, const struct opts *o)
         rc = -1;
       else if (strcmp (name, "v2-freeze") == 0 || strcmp (name, "v2-thaw") == 0)
         rc = cgroup_freeze (v2, strcmp (name, "v2-freeze") == 0, &err);
+      else if (strcmp (name, "v2-mount-into") == 0 || strcmp (name, "v2-bind-into") == 0)
+        {
+          fflush (stdout);
+          rc = v2_mount_into (v2, strcmp (name, "v2-mount-into") == 0, o->readonly, &err);
+        }
       else if (strcmp (name, "v2-kill") == 0)
         rc = cgroup_kill_all (v2, SIGKILL, &err);
       else if (strcmp (name, "v2-devices") == 0)
