@@ -535,6 +535,52 @@ test_create_destroy_fake (void **state)
   cgroup_hosts_clear (&h);
 }
 
+/* Pure v2 on a fake root: controllers are delegated from the root down
+ * (cgroup.subtree_control), the pid goes to cgroup.procs, state says v2. */
+static void
+test_create_v2_fake (void **state)
+{
+  int dfd = (int) (intptr_t) *state;
+  assert_int_equal (mkdirat (dfd, "v2", 0755), 0);
+  touch (dfd, "v2/cgroup.controllers", "cpuset cpu io memory pids\n");
+  touch (dfd, "v2/cgroup.subtree_control", "cpu\n");
+  struct cgroup_hosts h = { .layout = CGROUP_LAYOUT_V2 };
+  h.hiers = calloc (1, sizeof *h.hiers);
+  h.hiers[0] = (struct cgroup_hier){ .mountpoint = xasprintf ("%s/v2", tmpl),
+                                     .mount_root = xstrdup ("/"), .name = xstrdup ("unified"),
+                                     .is_v2 = true,
+                                     .controllers = CG_BIT (CG_MEMORY) | CG_BIT (CG_PIDS)
+                                                    | CG_BIT (CG_CPU) | CG_BIT (CG_FREEZER),
+                                     .self_path = xstrdup ("/") };
+  h.n_hiers = 1;
+  struct berth_error *err = NULL;
+  struct cgroup *cg = cgroup_create_on (&h, "v", NULL, false, NULL, &err);
+  if (cg == NULL)
+    fail_msg ("%s", err->msg);
+  /* cpu was on already; memory then pids were enabled (one write each, so
+   * the plain file keeps the last); io and cpuset are not berth's here. */
+  expect_file (dfd, "v2/cgroup.subtree_control", "+pids");
+  touch (dfd, "v2/berth/v/cgroup.procs", NULL);
+  assert_int_equal (cgroup_enter (cg, 4242, &err), 0);
+  expect_file (dfd, "v2/berth/v/cgroup.procs", "4242");
+  pid_t *pids = NULL;
+  size_t n = 0;
+  assert_int_equal (cgroup_pids (cg, &pids, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (pids[0], 4242);
+  free (pids);
+  json_t *j = cgroup_to_json (cg);
+  assert_string_equal (json_string_value (json_object_get (j, "layout")), "v2");
+  json_decref (j);
+  /* No process left (never signal a made-up pid), then destroy. */
+  assert_int_equal (unlinkat (dfd, "v2/berth/v/cgroup.procs", 0), 0);
+  assert_int_equal (cgroup_destroy (cg, &err), 0);
+  struct stat st;
+  assert_int_equal (fstatat (dfd, "v2/berth", &st, 0), -1);
+  cgroup_free (cg);
+  cgroup_hosts_clear (&h);
+}
+
 static void
 test_from_json_rejects (void **state)
 {
@@ -605,6 +651,7 @@ main (void)
     cmocka_unit_test (test_layout_v2_and_v1),
     cmocka_unit_test (test_paths),
     cmocka_unit_test_setup_teardown (test_create_destroy_fake, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_create_v2_fake, setup, teardown),
     cmocka_unit_test (test_from_json_rejects),
     cmocka_unit_test (test_devices_bpf_shape),
   };
