@@ -162,3 +162,32 @@ char *registry_scope (const char *path, const char *actions);
 
 unsigned registry_max_retries (const struct registry_options *opts);
 uint64_t registry_backoff_ms (unsigned attempt);
+
+/* --------------------------------------------------------------- transfer -- */
+
+struct image_layer_unpack;
+
+/* One layer to download and unpack (pull). */
+struct registry_layer_job
+{
+  const char *digest;     /* manifest's layer digest */
+  int64_t size;           /* manifest's size (-1 unknown) */
+  const char *media_type;
+  const char *diff_id;    /* config's rootfs.diff_ids[i] */
+  char short_id[13];
+  /* Results. */
+  bool is_done;
+};
+
+/* Download every job from /v2/<path>/blobs/<digest> in parallel (curl multi,
+ * at most opts->max_concurrent_downloads at once), each streaming into
+ * image_layer_unpack_* on its own thread. Transient failures are retried
+ * with backoff, resuming with a Range request where the registry allows it.
+ * On any failure every unpack in flight is aborted. */
+int registry_layers_fetch (struct registry_client *c, struct image_store *store, const char *path,
+                           struct registry_layer_job *jobs, size_t n_jobs,
+                           struct berth_error **err);
+
+/* Fetch a small blob (config) into memory, verifying its digest. */
+int registry_blob_fetch_small (struct registry_client *c, const char *path, const char *digest,
+                               char **out, size_t *len, struct berth_error **err);
