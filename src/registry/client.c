@@ -260,6 +260,7 @@ registry_response_clear (struct registry_response *r)
   free (r->location);
   free (r->www_authenticate);
   free (r->range);
+  free (r->link);
   memset (r, 0, sizeof *r);
 }
 
@@ -393,6 +394,7 @@ perform_once (struct registry_client *c, const struct registry_request *req, con
   resp->content_digest = header_value (easy, "Docker-Content-Digest");
   resp->www_authenticate = header_value (easy, "WWW-Authenticate");
   resp->range = header_value (easy, "Range");
+  resp->link = header_value (easy, "Link");
   _cleanup_free_ char *cl = header_value (easy, "Content-Length");
   resp->content_length = cl ? strtoll (cl, NULL, 10) : -1;
   _cleanup_free_ char *loc = header_value (easy, "Location");

@@ -105,6 +105,7 @@ struct registry_response
   char *location;       /* resolved against the request URL */
   char *www_authenticate;
   char *range;
+  char *link;
   int64_t content_length;
 };
 void registry_response_clear (struct registry_response *r);

@@ -127,6 +127,9 @@ struct registry_options
   unsigned max_retries;              /* transient failures per blob; 0: 5 */
   /* Push: layer compression, "gzip" (default) or "zstd". */
   const char *compression;
+  /* Push: blobs larger than this go up in PATCH chunks of this size
+   * (0: 64 MiB); smaller ones in one PUT. */
+  int64_t upload_chunk_bytes;
   registry_progress_fn progress;
   void *progress_opaque;
 };
