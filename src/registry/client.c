@@ -18,6 +18,15 @@
 
 /* -------------------------------------------------------------- insecure -- */
 
+/* docker.io names Docker Hub; its API lives on registry-1.docker.io. */
+const char *
+registry_endpoint_host (const char *domain)
+{
+  if (!strcmp (domain, "docker.io"))
+    return "registry-1.docker.io";
+  return domain;
+}
+
 static char *
 host_without_port (const char *host)
 {
