@@ -633,8 +633,11 @@ registry_error_from_response (const struct registry_response *resp, struct berth
       if (registry_status_is_transient (resp->status))
         kind = BERTH_E_UNAVAILABLE;
     }
+  if (*label)
+    return berth_error_set_kind (err, kind, 0, "%s: %s (HTTP %ld%s%s)", what, label, resp->status,
+                                 *text ? ": " : "", text);
   return berth_error_set_kind (err, kind, 0, "%s: HTTP %ld: %s", what, resp->status,
-                               *text ? text : *label ? label : "unexpected status");
+                               *text ? text : "unexpected status");
 }
 
 /* ----------------------------------------------------------------- ranges -- */

@@ -258,7 +258,8 @@ upload_body (struct push *p, char *location, int fd, const char *digest, int64_t
   return 0;
 }
 
-/* Repositories of the same registry that the store knows to hold diff_id. */
+/* Repositories of the same registry that the store knows to hold diff_id
+ * (or the image's config when diff_id is NULL), for cross-repository mounts. */
 static char **
 mount_candidates (struct push *p, const char *diff_id)
 {
@@ -272,8 +273,9 @@ mount_candidates (struct push *p, const char *diff_id)
   for (size_t i = 0; i < n && strv_len (out) < MAX_MOUNT_CANDIDATES; i++)
     {
       struct image_info *info = list[i];
-      bool has = false;
-      for (size_t k = 0; k < info->n_layers && !has; k++)
+      /* diff_id NULL: the config blob, which only this image's repositories hold. */
+      bool has = diff_id == NULL && !strcmp (info->id, p->id);
+      for (size_t k = 0; diff_id && k < info->n_layers && !has; k++)
         has = !strcmp (info->diff_ids[k], diff_id);
       if (!has)
         continue;
@@ -309,7 +311,6 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
       return 0;
     }
   _cleanup_free_ char *location = NULL;
-  if (diff_id)
     {
       _cleanup_strv_ char **cands = mount_candidates (p, diff_id);
       for (char **from = cands; *from; from++)

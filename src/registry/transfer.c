@@ -38,6 +38,7 @@ struct xfer
   /* Bytes of the current response still to discard (a 200 to a Range). */
   int64_t discard;
   bool is_response_checked;
+  bool is_oversized; /* the registry sent more than the manifest's size */
   uint64_t last_progress_ns;
 
   /* Ring buffer shared with the unpack thread (under mu). */
@@ -116,6 +117,8 @@ unpack_thread (void *opaque)
   else
     image_layer_unpack_abort (x->unpack);
   x->unpack = NULL;
+  if (rc < 0 && e != NULL)
+    berth_error_prefix (&e, "layer %s", x->job->digest);
   pthread_mutex_lock (&x->mu);
   x->consumer_rc = rc;
   x->consumer_err = e;
@@ -212,7 +215,10 @@ xfer_write (char *data, size_t size, size_t n, void *opaque)
   size_t want = len - skip;
   /* A registry must not send more than the manifest says. */
   if (x->job->size >= 0 && x->received + (int64_t) want > x->job->size)
-    return 0;
+    {
+      x->is_oversized = true;
+      return 0;
+    }
   pthread_mutex_lock (&x->mu);
   if (x->is_consumer_done || x->is_aborted)
     {
@@ -328,8 +334,7 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
       registry_client_token_drop (x->t->c, x->scope);
       return xfer_start (x, err);
     }
-  bool is_too_long = rc == CURLE_WRITE_ERROR && x->is_response_checked && x->job->size >= 0
-                     && x->received >= x->job->size;
+  bool is_too_long = rc == CURLE_WRITE_ERROR && x->is_oversized;
   bool is_transient;
   if (is_http_answer && !is_body_ok)
     is_transient = registry_status_is_transient (status);

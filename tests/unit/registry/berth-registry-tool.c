@@ -50,7 +50,7 @@ usage (void)
            "         [--max-downloads N] [--chunk-bytes N] [--compression gzip|zstd] [--quiet]\n"
            "         [-u USER] [-p PASSWORD | --password-stdin]\n"
            "         pull REF | push REF | login SERVER | logout SERVER | catalog SERVER |\n"
-           "         tags REF | images\n");
+           "         tags REF | images | tag SRC TARGET | check\n");
 }
 
 static json_t *
@@ -212,6 +212,25 @@ main (int argc, char **argv)
       if (list == NULL)
         return fail (err);
       _cleanup_json_ json_t *res = strv_json (list);
+      print_result (res);
+      return 0;
+    }
+  if (!strcmp (cmd, "tag") && arg && optind + 2 < argc)
+    {
+      _cleanup_image_store_ struct image_store *store = open_store (root, &err);
+      if (store == NULL || image_tag (store, arg, argv[optind + 2], &err) < 0)
+        return fail (err);
+      _cleanup_json_ json_t *res = json_pack ("{s:s}", "tagged", argv[optind + 2]);
+      print_result (res);
+      return 0;
+    }
+  if (!strcmp (cmd, "check"))
+    {
+      _cleanup_image_store_ struct image_store *store = open_store (root, &err);
+      _cleanup_strv_ char **problems = NULL;
+      if (store == NULL || image_store_check (store, &problems, &err) < 0)
+        return fail (err);
+      _cleanup_json_ json_t *res = strv_json (problems);
       print_result (res);
       return 0;
     }

@@ -189,7 +189,7 @@ test_error_bodies (void **state)
   _cleanup_error_ struct berth_error *err = NULL;
   registry_error_from_response (&r, &err, "manifest latest");
   assert_int_equal (err->kind, BERTH_E_NOT_FOUND);
-  assert_string_equal (err->msg, "manifest latest: HTTP 404: MANIFEST_UNKNOWN: manifest unknown");
+  assert_string_equal (err->msg, "manifest latest: not found (HTTP 404: MANIFEST_UNKNOWN: manifest unknown)");
   registry_response_clear (&r);
   struct registry_response d = { .status = 401 };
   _cleanup_error_ struct berth_error *e2 = NULL;
