@@ -88,7 +88,8 @@ class Tool:
 class Registry:
     """docker-registry serving a temp storage dir on 127.0.0.1:<port>."""
 
-    def __init__(self, workdir, auth=None, name="registry"):
+    def __init__(self, workdir, auth=None, name="registry", tls=None):
+        self.tls = tls  # {"cert": path, "key": path, "clientcas": [paths]}
         self.dir = pathlib.Path(workdir) / name
         self.dir.mkdir(parents=True)
         self.data = self.dir / "data"
@@ -117,6 +118,10 @@ class Registry:
             f"  addr: 127.0.0.1:{self.port}",
             f"  secret: berth-test-{self.port}",
         ]
+        if self.tls:
+            cfg += ["  tls:", f"    certificate: {self.tls['cert']}", f"    key: {self.tls['key']}"]
+            if self.tls.get("clientcas"):
+                cfg += ["    clientcas:"] + [f"      - {p}" for p in self.tls["clientcas"]]
         if self.auth:
             cfg += self.auth
         return "\n".join(cfg) + "\n"
@@ -132,10 +137,8 @@ class Registry:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.logfile.read_text()}")
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                c.request("GET", "/v2/")
-                c.getresponse().read()
-                c.close()
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+                s.close()
                 return self
             except OSError:
                 time.sleep(0.05)
@@ -158,6 +161,49 @@ class Registry:
     def blob_path(self, digest):
         hexd = digest.split(":", 1)[1]
         return self.data / "docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
+
+
+class ScratchCA:
+    """A throwaway CA issuing server and client certificates."""
+
+    def __init__(self, workdir):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        self.x509, self.hashes, self.ser, self.ec, self.oid = x509, hashes, serialization, ec, NameOID
+        self.dir = pathlib.Path(workdir)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "berth test CA")])
+        self.name = name
+        self.cert = self._builder(name, self.key.public_key()).add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(self.key, hashes.SHA256())
+        self.ca_file = self.dir / "ca.crt"
+        self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+
+    def _builder(self, subject, pub):
+        now = datetime.datetime.utcnow()
+        return (self.x509.CertificateBuilder().subject_name(subject).issuer_name(self.name)
+                .public_key(pub).serial_number(self.x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=1)))
+
+    def issue(self, stem, cn, ips=(), client=False):
+        import ipaddress
+        x509 = self.x509
+        key = self.ec.generate_private_key(self.ec.SECP256R1())
+        b = self._builder(x509.Name([x509.NameAttribute(self.oid.COMMON_NAME, cn)]), key.public_key())
+        if ips:
+            b = b.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]), critical=False)
+        usage = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH if client else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+        b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        cert = b.sign(self.key, self.hashes.SHA256())
+        cert_file, key_file = self.dir / f"{stem}.crt", self.dir / f"{stem}.key"
+        cert_file.write_bytes(cert.public_bytes(self.ser.Encoding.PEM))
+        key_file.write_bytes(key.private_bytes(self.ser.Encoding.PEM, self.ser.PrivateFormat.PKCS8,
+                                               self.ser.NoEncryption()))
+        return cert_file, key_file
 
 
 def htpasswd_auth(workdir, users):
