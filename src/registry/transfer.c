@@ -479,6 +479,12 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
               x->has_thread = false;
               x->state = XFER_DONE;
               x->job->is_done = true;
+              /* An image can have a hundred layers: give each ring back as
+               * soon as its layer is in. */
+              free (x->ring);
+              x->ring = NULL;
+              curl_easy_cleanup (x->easy);
+              x->easy = NULL;
               if (xfer_emit (x, "Extracting", true, x->received, x->job->size) != 0
                   || xfer_emit (x, "Pull complete", true, -1, -1) != 0)
                 t->is_canceled = true;
