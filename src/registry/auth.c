@@ -173,12 +173,14 @@ token_find (struct registry_client *c, const char *scope)
 }
 
 void
-registry_client_token_drop (struct registry_client *c, const char *scope)
+registry_client_token_drop (struct registry_client *c, const char *scope_in)
 {
+  /* scope_in may be a cached token's own scope string: compare on a copy. */
+  _cleanup_free_ char *scope = xstrdup (scope_in ? scope_in : "");
   for (struct registry_token **pp = &c->tokens; *pp;)
     {
       struct registry_token *t = *pp;
-      if (!strcmp (t->scope, scope ? scope : ""))
+      if (!strcmp (t->scope, scope))
         {
           *pp = t->next;
           free (t->scope);

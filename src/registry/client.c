@@ -204,7 +204,13 @@ registry_client_free (struct registry_client *c)
   if (c->share)
     curl_share_cleanup (c->share);
   while (c->tokens)
-    registry_client_token_drop (c, c->tokens->scope);
+    {
+      struct registry_token *t = c->tokens;
+      c->tokens = t->next;
+      free (t->scope);
+      free (t->token);
+      free (t);
+    }
   registry_challenge_clear (&c->challenge);
   registry_auth_clear (&c->creds);
   free (c->refresh_token);
