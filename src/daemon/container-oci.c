@@ -291,8 +291,8 @@ add_devices (json_t *linux_, json_t *rules, const json_t *hc, struct berth_error
   return 0;
 }
 
-static json_t *
-resources_json (const json_t *hc, long ncpus)
+json_t *
+container_oci_resources (const json_t *hc)
 {
   json_t *r = json_object ();
   json_int_t memory = int_of (hc, "Memory");
@@ -340,7 +340,6 @@ resources_json (const json_t *hc, long ncpus)
     json_object_set_new (r, "cpu", cpu);
   else
     json_decref (cpu);
-  (void) ncpus;
 
   json_int_t pids = int_of (hc, "PidsLimit");
   if (pids > 0)
@@ -493,7 +492,14 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   bool no_new_privs = security_opt_has (hc, "no-new-privileges", &nnp)
                       && strcmp (nnp, ":false") != 0 && strcmp (nnp, "=false") != 0;
 
-  json_t *user = json_pack ("{s:i,s:i}", "uid", 0, "gid", 0);
+  json_t *user = json_pack ("{s:I,s:I}", "uid", (json_int_t) in->uid, "gid", (json_int_t) in->gid);
+  if (in->n_additional_gids > 0)
+    {
+      json_t *g = json_array ();
+      for (size_t i = 0; i < in->n_additional_gids; i++)
+        json_array_append_new (g, json_integer (in->additional_gids[i]));
+      json_object_set_new (user, "additionalGids", g);
+    }
   const char *cwd = *str_of (cfg, "WorkingDir") ? str_of (cfg, "WorkingDir") : "/";
   json_t *process = json_pack ("{s:b,s:o,s:o,s:o,s:s,s:o,s:o,s:b}", "terminal", tty, "user", user,
                                "args", args, "env", process_env (cfg, hostname, tty), "cwd", cwd,
@@ -529,7 +535,7 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
 
   /* linux */
   json_t *linux_ = json_object ();
-  json_t *resources = resources_json (hc, in->ncpus);
+  json_t *resources = container_oci_resources (hc);
   json_t *rules = default_device_rules (privileged);
   if (add_devices (linux_, rules, hc, err) < 0)
     {

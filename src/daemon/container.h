@@ -181,12 +181,19 @@ struct container_oci_input
   /* default seccomp profile (from the runtime), used unless unconfined */
   const json_t *default_seccomp;
   long ncpus;
+  /* Config.User resolved in the container's /etc/passwd and /etc/group */
+  uid_t uid;
+  gid_t gid;
+  const gid_t *additional_gids;
+  size_t n_additional_gids;
 };
 
 /* Pure: container config → OCI config.json (Docker's security defaults:
  * capability set, seccomp, masked and read-only paths, /dev/shm, hostname,
  * hosts, resolv.conf; resources as asked; --privileged lifts them). */
 json_t *container_oci_config (const struct container_oci_input *in, struct berth_error **err);
+/* linux.resources for a HostConfig (create, and update of a running one). */
+json_t *container_oci_resources (const json_t *host_config);
 /* Docker's default capability set ("CAP_CHOWN", …), NULL-terminated, static. */
 extern const char *const container_default_caps[];
 /* The effective capability list after CapAdd/CapDrop ("ALL" understood). */
