@@ -353,8 +353,8 @@ blkio_entries (int dfd, const char *file)
       char op[32];
       if (sscanf (l, "%u:%u %31s %llu", &maj, &min, op, &v) != 4)
         continue;
-      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (json_int_t) maj,
-                                             "minor", (json_int_t) min, "op", op,
+      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int) maj,
+                                             "minor", (int) min, "op", op, "value",
                                              (json_int_t) v));
     }
   return arr;

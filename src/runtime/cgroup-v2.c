@@ -369,8 +369,8 @@ v2_io_stats (int dfd, json_t *stats)
             arr = ios, op = "write";
           if (arr)
             json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major",
-                                                   (json_int_t) maj, "minor", (json_int_t) min,
-                                                   "op", op, (json_int_t) v));
+                                                   (int) maj, "minor", (int) min,
+                                                   "op", op, "value", (json_int_t) v));
         }
     }
 }
