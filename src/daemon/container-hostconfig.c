@@ -236,8 +236,10 @@ validate_restart_policy (json_t *hc, struct berth_error **err)
     return config_invalid (err, "HostConfig.RestartPolicy.MaximumRetryCount: invalid restart policy: maximum retry count cannot be negative");
   if (m > 0 && strcmp (n, "on-failure") != 0)
     return config_invalid (err, "HostConfig.RestartPolicy.MaximumRetryCount: invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  bool is_no = strcmp (n, "no") == 0;
+  /* n points into the old object: done with it before replacing it */
   json_object_set_new (hc, "RestartPolicy", json_pack ("{s:s,s:I}", "Name", n, "MaximumRetryCount", m));
-  if (json_is_true (json_object_get (hc, "AutoRemove")) && strcmp (n, "no") != 0)
+  if (json_is_true (json_object_get (hc, "AutoRemove")) && !is_no)
     return config_invalid (err, "HostConfig.AutoRemove: conflicting options: cannot specify both --restart and --rm");
   return 0;
 }

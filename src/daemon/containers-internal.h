@@ -22,6 +22,7 @@ struct containers
   char *monitor_path;
   char *init_path; /* tini-static, NULL when not installed */
   struct runtime_context rt;
+  bool opened_images; /* the store was opened here (and is closed here) */
   struct container **all;
   size_t n_all;
   struct exec_instance **execs;

@@ -393,8 +393,17 @@ module_init (struct berthd *d, struct berth_error **err)
   d->containers.image_user = ops_image_user;
   d->containers.image_use_count = ops_image_use_count;
   d->containers.df_containers = ops_df_containers;
-  if (d->images)
-    image_store_set_in_use_hook (d->images, image_in_use, cs);
+  if (d->images == NULL)
+    {
+      /* the core opens the store when it serves the image endpoints; until
+       * then the containers need it for their roots */
+      struct image_store_options io = { .root = d->config.data_root };
+      d->images = image_store_open (&io, err);
+      if (d->images == NULL)
+        return berth_error_prefix (err, "containers: open the image store");
+      cs->opened_images = true;
+    }
+  image_store_set_in_use_hook (d->images, image_in_use, cs);
   load_all (cs);
   return 0;
 }
@@ -417,6 +426,11 @@ module_shutdown (struct berthd *d)
   free (cs->state_root);
   free (cs->monitor_path);
   free (cs->init_path);
+  if (cs->opened_images && d->images)
+    {
+      image_store_close (d->images);
+      d->images = NULL;
+    }
   free (cs);
   d->containers_state = NULL;
 }
