@@ -141,6 +141,9 @@ endpoint_build (struct network *n, const struct network_endpoint_opts *opts, str
       strv_append (&e->dns_servers, *d);
     }
   snprintf (e->host_ifname, sizeof e->host_ifname, "veth%.7s", id + 12);
+  /* Everything that can be refused is checked before an address is taken. */
+  if (opts->mac_address && mac_parse (opts->mac_address, e->mac, err) < 0)
+    return -1;
   if (opts->ipv4_address)
     {
       if (ipv4_parse (opts->ipv4_address, &e->ip) < 0)
@@ -151,15 +154,7 @@ endpoint_build (struct network *n, const struct network_endpoint_opts *opts, str
     }
   else if (ipam_allocate (&n->ipam, &e->ip, err) < 0)
     return -1;
-  if (opts->mac_address)
-    {
-      if (mac_parse (opts->mac_address, e->mac, err) < 0)
-        {
-          ipam_release (&n->ipam, e->ip);
-          return -1;
-        }
-    }
-  else
+  if (!opts->mac_address)
     mac_from_ipv4 (e->ip, e->mac);
   return 0;
 }
@@ -236,6 +231,7 @@ network_manager_connect (struct network_manager *m, const char *network,
   struct nl host = { 0 }, inside = { 0 };
   bool ip_taken = false, in_state = false, veth_made = false;
   int r = -1, bridge_index = 0;
+  uint32_t ipam_last = n->ipam.last; /* a failed connect does not move the cursor */
   if (endpoint_build (n, opts, e, err) < 0)
     goto fail;
   ip_taken = true;
@@ -278,6 +274,7 @@ fail:
         }
       if (ip_taken)
         ipam_release (&n->ipam, e->ip);
+      n->ipam.last = ipam_last;
       endpoint_free (e);
       berth_error_prefix (err, "connect %.12s to %s", opts->container_id, n->name);
     }

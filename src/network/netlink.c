@@ -8,10 +8,12 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/nsfs.h>
 #include <linux/veth.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -101,6 +103,14 @@ netns_open (const char *path, pid_t pid, struct berth_error **err)
   if (fd < 0)
     return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
                                  "open network namespace `%s`", path);
+  /* Refuse anything else up front (a file, another namespace type): setns
+   * would fail later with a less helpful EINVAL. */
+  int type = ioctl (fd, NS_GET_NSTYPE);
+  if (type != CLONE_NEWNET)
+    {
+      close (fd);
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0, "`%s` is not a network namespace", path);
+    }
   return fd;
 }
 

@@ -84,7 +84,8 @@ cmd_create (struct tool *t, int argc, char **argv)
   _cleanup_free_ char *id = NULL;
   if (network_manager_create (t->m, &o, &id, &err) < 0)
     return reply (NULL, err);
-  return reply (network_manager_inspect (t->m, id, &err), err);
+  json_t *j = network_manager_inspect (t->m, id, &err);
+  return reply (j, err);
 }
 
 static int
@@ -169,11 +170,17 @@ run_command (struct tool *t, int argc, char **argv)
       return reply (NULL, err);
     }
   if (strcmp (c, "inspect") == 0 && argc == 2)
-    return reply (network_manager_inspect (t->m, argv[1], &err), err);
+    {
+      json_t *j = network_manager_inspect (t->m, argv[1], &err);
+      return reply (j, err);
+    }
   if (strcmp (c, "ls") == 0)
     return reply (network_manager_list (t->m), NULL);
   if (strcmp (c, "prune") == 0)
-    return reply (network_manager_prune (t->m, NULL, NULL, &err), err);
+    {
+      json_t *j = network_manager_prune (t->m, NULL, NULL, &err);
+      return reply (j, err);
+    }
   if (strcmp (c, "disconnect") == 0 && argc == 3)
     {
       network_manager_disconnect (t->m, argv[1], argv[2], &err);
@@ -187,7 +194,10 @@ run_command (struct tool *t, int argc, char **argv)
   if (strcmp (c, "ports") == 0 && argc == 2)
     return reply (network_manager_container_ports (t->m, argv[1]), NULL);
   if (strcmp (c, "endpoint") == 0 && argc == 3)
-    return reply (network_manager_endpoint_settings (t->m, argv[1], argv[2], &err), err);
+    {
+      json_t *j = network_manager_endpoint_settings (t->m, argv[1], argv[2], &err);
+      return reply (j, err);
+    }
   if (strcmp (c, "cleanup") == 0)
     {
       int n = network_manager_cleanup_orphans (t->m, (const char *const *) argv + 1, &err);
