@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -216,6 +217,14 @@ nl_bridge_add (struct nl *nl, const char *name, int mtu, struct berth_error **er
   mnl_attr_put_strz (nlh, IFLA_IFNAME, name);
   if (mtu > 0)
     mnl_attr_put_u32 (nlh, IFLA_MTU, (uint32_t) mtu);
+  /* A bridge without a MAC of its own takes the lowest of its ports', so it
+   * changes whenever a container comes or goes and the other containers'
+   * ARP entries for the gateway go stale for seconds (docker sets one too). */
+  uint8_t mac[6];
+  if (getrandom (mac, sizeof mac, 0) != sizeof mac)
+    return berth_error_set (err, errno, "create bridge `%s`: random MAC", name);
+  mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02);
+  mnl_attr_put (nlh, IFLA_ADDRESS, sizeof mac, mac);
   struct nlattr *linkinfo = mnl_attr_nest_start (nlh, IFLA_LINKINFO);
   mnl_attr_put_strz (nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end (nlh, linkinfo);

@@ -102,7 +102,12 @@ class NetTool:
             finally:
                 self.proc.stdin.write("quit\n")
                 self.proc.stdin.close()
-                self.proc.wait(timeout=30)
+                status = self.proc.wait(timeout=30)
+            self.log.close()
+            # Under ASan a leak or memory error makes this non-zero.
+            if status != 0:
+                with open(self.log.name) as f:
+                    raise AssertionError(f"berth-net-tool exited {status}:\n{f.read()[-6000:]}")
         self.log.close()
 
 
