@@ -118,7 +118,7 @@ apply_tls (const struct cli_globals *g, struct cli_endpoint *ep)
   if (!(g->tls || verify || ep->tls))
     return;
   ep->tls = true;
-  ep->tls_verify = verify;
+  ep->tls_verify = ep->tls_verify || verify;
   _cleanup_free_ char *home_certs = NULL;
   if (cert_dir == NULL || *cert_dir == '\0')
     {
@@ -139,7 +139,7 @@ apply_tls (const struct cli_globals *g, struct cli_endpoint *ep)
       free (ep->key_path);
       ep->cert_path = ep->key_path = NULL;
     }
-  if (!verify && access (ep->ca_path, R_OK) != 0)
+  if (!ep->tls_verify && access (ep->ca_path, R_OK) != 0)
     {
       free (ep->ca_path);
       ep->ca_path = NULL;
@@ -198,6 +198,7 @@ int
 cli_endpoint_discover (const struct cli_globals *g, struct cli_endpoint *ep,
                        struct berth_error **err)
 {
+  memset (ep, 0, sizeof *ep);
   const char *host = g->host;
   if (host == NULL && g->context == NULL)
     {

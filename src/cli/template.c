@@ -496,7 +496,7 @@ next_action (struct parser *ps, char **text_out, struct berth_error **err, int *
     }
   if (!*q)
     {
-      *rc = perr (ps, err, "unclosed action", NULL);
+      *rc = perr (ps, err, quote ? "unterminated quoted string" : "unclosed action", NULL);
       return false;
     }
   const char *end = q;
