@@ -163,6 +163,8 @@ image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
         ret = berth_error_set (err, errno, "fsync blobs/");
     }
   image_blob_writer_abort (w);
+  if (ret == 0)
+    store_pin (s, digest);
   if (ret == 0 && digest_out)
     *digest_out = steal_pointer (&digest);
   return ret;

@@ -20,7 +20,16 @@ struct image_store
   pthread_mutex_t mutex;
   image_in_use_fn in_use;
   void *in_use_data;
+  /* Blobs and layers this process committed recently and that no image
+   * references yet (a pull between its layers and its image record): gc
+   * leaves them alone for PIN_TTL_NS. Guarded by pins_mutex. */
+  json_t *pins;
+  pthread_mutex_t pins_mutex;
 };
+
+#define PIN_TTL_NS (3600ULL * 1000000000ULL)
+void store_pin (struct image_store *s, const char *digest);
+bool store_is_pinned (struct image_store *s, const char *digest);
 
 #define IMAGES_FILE "images.json"
 
@@ -110,3 +119,12 @@ int store_collect_refs (struct image_store *s, json_t **blobs, json_t **layers,
                         struct berth_error **err);
 /* Remove unreferenced layers/blobs (caller holds the mutex). */
 int store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err);
+
+/* commit.c: a new config on top of a parent's (NULL for a fresh image). */
+json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
+                       const char *comment, const char *author, const char *container_id,
+                       const char *created_by);
+/* Pack a tree and unpack it as a layer (blob kept compressed). */
+int layer_from_tree (struct image_store *s, int dirfd, bool overlay_whiteouts,
+                     enum image_compression compression, char **diff_id,
+                     struct berth_error **err);

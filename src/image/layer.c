@@ -377,6 +377,7 @@ unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_er
         return berth_error_set (err, errno, "fsync layers/");
     }
 done:
+  store_pin (s, diff_id);
   if (diff_id_out)
     *diff_id_out = steal_pointer (&diff_id);
   return 0;
