@@ -6,6 +6,7 @@
  *   cgroup-probe run   --id ID [--path P] [--systemd] [--resources F] [--state F] -- CMD...
  *   cgroup-probe create --id ID [--path P] [--systemd] [--resources F] --state F
  *   cgroup-probe spawn --state F -- CMD...   (start CMD inside, print its pid, do not wait)
+ *   cgroup-probe exec --state F -- CMD...    (run CMD inside, print "exit N" / "signal N")
  *   cgroup-probe freeze|thaw|is-frozen|pids|stats|destroy --state F
  *   cgroup-probe kill --state F --signal N
  *   cgroup-probe update --state F --resources F
@@ -72,7 +73,7 @@ save_state (const struct opts *o, struct cgroup *cg, struct berth_error **err)
 
 /* fork CMD stopped on a pipe, move it into the cgroup, then let it exec. */
 static pid_t
-spawn_in (struct cgroup *cg, char **cmd, struct berth_error **err)
+spawn_in (struct cgroup *cg, char **cmd, bool detach_stdio, struct berth_error **err)
 {
   int go[2];
   if (pipe2 (go, O_CLOEXEC) < 0)
@@ -86,6 +87,12 @@ spawn_in (struct cgroup *cg, char **cmd, struct berth_error **err)
       close (go[1]);
       if (read (go[0], &c, 1) != 1)
         _exit (126);
+      if (detach_stdio)
+        {
+          /* A detached child must not hold the test's output pipes. */
+          int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+          dup2 (null, 0), dup2 (null, 1), dup2 (null, 2);
+        }
       execvp (cmd[0], cmd);
       fprintf (stderr, "exec %s: %s\n", cmd[0], strerror (errno));
       _exit (127);
@@ -116,7 +123,7 @@ cmd_run (const struct opts *o)
   if (cg == NULL)
     return fail (err);
   save_state (o, cg, NULL);
-  pid_t pid = spawn_in (cg, o->cmd, &err);
+  pid_t pid = spawn_in (cg, o->cmd, false, &err);
   int status = 0;
   if (pid > 0)
     waitpid (pid, &status, 0);
@@ -193,8 +200,9 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
       /* Show the test what the container would see. */
       _cleanup_free_ char *cmd = xasprintf (
           "cd %s && for e in $(ls -A | sort); do if [ -L \"$e\" ]; then echo \"$e -> $(readlink "
-          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; grep -h ' %s' /proc/self/mountinfo | "
-          "cut -d' ' -f4,5,6,9; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
+          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t \"/\") "
+          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } }' "
+          "/proc/self/mountinfo; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
           "mkdir \"$d/probe-w\" 2>/dev/null; then rmdir \"$d/probe-w\"; echo \"$d rw\"; else "
           "echo \"$d ro\"; fi; done; echo ---; cat */cgroup.procs 2>/dev/null | sort -u | wc -l",
           target, target);
@@ -248,10 +256,20 @@ cmd_on_state (const char *name, const struct opts *o)
     rc = cgroup_destroy (cg, &err);
   else if (strcmp (name, "spawn") == 0)
     {
-      pid_t pid = spawn_in (cg, o->cmd, &err);
+      pid_t pid = spawn_in (cg, o->cmd, true, &err);
       rc = pid > 0 ? 0 : -1;
       if (pid > 0)
         printf ("%d\n", (int) pid);
+    }
+  else if (strcmp (name, "exec") == 0)
+    {
+      fflush (stdout);
+      pid_t pid = spawn_in (cg, o->cmd, false, &err);
+      int status = 0;
+      rc = pid > 0 ? 0 : -1;
+      if (pid > 0 && waitpid (pid, &status, 0) == pid)
+        printf ("%s %d\n", WIFSIGNALED (status) ? "signal" : "exit",
+                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
     }
   else if (strcmp (name, "mount-into") == 0)
     {

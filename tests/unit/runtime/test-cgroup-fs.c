@@ -159,6 +159,16 @@ test_v1_devices_order (void **state)
   assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
   expect_file (dfd, "devices.deny", "b 8:0 m");
   cgroup_resources_clear (&r);
+  /* "a" with less than everything must not become the kernel's "a" (which
+   * means all devices, all access): it is written per type. */
+  parse ("{\"devices\":[{\"allow\":false,\"type\":\"a\",\"access\":\"m\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.deny", "b *:* m");
+  cgroup_resources_clear (&r);
+  parse ("{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.allow", "a");
+  cgroup_resources_clear (&r);
 }
 
 /* ------------------------------------------------------------------ v2 -- */
@@ -566,6 +576,16 @@ test_devices_bpf_shape (void **state)
   const unsigned char *b = insns;
   /* The last instruction is "exit" (BPF_JMP | BPF_EXIT = 0x95). */
   assert_int_equal (b[(n - 1) * 8], 0x95);
+  free (insns);
+
+  /* A rule that matches everything ends the program: code after it would
+   * be unreachable and the verifier refuses that. */
+  struct cgroup_device_rule all[] = {
+    { .allow = false, .type = 'c', .major = 1, .minor = 3, .access = "rwm" },
+    { .allow = true, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+  };
+  n = cgroup_devices_bpf_build (all, 2, &insns);
+  assert_int_equal (n, 6 + 2);
   free (insns);
 }
 
