@@ -43,12 +43,12 @@ int cgroup_controller_from_v2_name (const char *name);
 /* One cgroup hierarchy mounted on the host. */
 struct cgroup_hier
 {
-  char *mountpoint;  /* "/sys/fs/cgroup/memory" */
-  char *mount_root;  /* mountinfo field 4, "/" unless bind-mounted from a subtree */
-  char *name;        /* v1: "cpu,cpuacct", "memory", "name=systemd"; v2: "unified" */
+  char *mountpoint; /* "/sys/fs/cgroup/memory" */
+  char *mount_root; /* mountinfo field 4, "/" unless bind-mounted from a subtree */
+  char *name;       /* v1: "cpu,cpuacct", "memory", "name=systemd"; v2: "unified" */
   bool is_v2;
   unsigned controllers; /* CG_BIT mask this hierarchy drives */
-  char *self_path;   /* our own cgroup in it, from /proc/self/cgroup */
+  char *self_path;      /* our own cgroup in it, from /proc/self/cgroup */
 };
 
 struct cgroup_hosts
@@ -72,10 +72,10 @@ const char *cgroup_layout_name (enum cgroup_layout l);
 struct cgroup_device_rule
 {
   bool allow;
-  char type;        /* 'a', 'b' or 'c' */
-  int64_t major;    /* -1: any */
-  int64_t minor;    /* -1: any */
-  char access[4];   /* subset of "rwm" */
+  char type;      /* 'a', 'b' or 'c' */
+  int64_t major;  /* -1: any */
+  int64_t minor;  /* -1: any */
+  char access[4]; /* subset of "rwm" */
 };
 
 struct cgroup_blkio_device
@@ -108,8 +108,8 @@ struct cgroup_resources
   uint64_t swappiness;
   bool disable_oom_killer;
 
-  bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime,
-      has_rt_period, has_cpu_idle;
+  bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime, has_rt_period,
+      has_cpu_idle;
   uint64_t cpu_shares, cpu_period, cpu_burst, rt_period;
   int64_t cpu_quota, rt_runtime, cpu_idle;
   char *cpus, *mems;

@@ -68,7 +68,7 @@ systemd_expand_slice (const char *slice, struct berth_error **err)
   for (size_t i = 0; i <= base_len; i++)
     if (base[i] == '-' || base[i] == '\0')
       {
-        char *next = xasprintf ("%s/%.*s.slice", path, (int) i, base);
+        char *next = xasprintf ("%s/%.*s.slice", path, (int)i, base);
         free (path);
         path = next;
       }
@@ -190,8 +190,8 @@ cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err)
   _cleanup_free_ char *full = xasprintf ("%s%s", d->mountpoint, d->path);
   int fd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "open cgroup %s", full);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "open cgroup %s", full);
   return fd;
 }
 
@@ -291,8 +291,7 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
             return berth_error_set_kind (err, BERTH_E_CONFLICT, EEXIST,
                                          "create cgroup %s: it exists and has processes", sofar);
         }
-      if ((d->controllers & CG_BIT (CG_CPUSET)) && !d->is_v2
-          && cpuset_inherit (cur, next, err) < 0)
+      if ((d->controllers & CG_BIT (CG_CPUSET)) && !d->is_v2 && cpuset_inherit (cur, next, err) < 0)
         return berth_error_prefix (err, "create cgroup %s", sofar);
       closep (&cur);
       cur = steal_fd (&next);
@@ -439,8 +438,8 @@ cgroup_create_on (const struct cgroup_hosts *hosts, const char *id, const char *
 }
 
 struct cgroup *
-cgroup_create (const char *id, const char *cgroups_path, bool use_systemd,
-               const json_t *resources, struct berth_error **err)
+cgroup_create (const char *id, const char *cgroups_path, bool use_systemd, const json_t *resources,
+               struct berth_error **err)
 {
   struct cgroup_hosts hosts;
   if (cgroup_hosts_detect (&hosts, err) < 0)
@@ -462,8 +461,8 @@ cgroup_enter (struct cgroup *cg, pid_t pid, struct berth_error **err)
       _cleanup_close_ int dfd = cgroup_dir_open (&cg->dirs[i], err);
       if (dfd < 0)
         return -1;
-      if (cgroup_writef (dfd, "cgroup.procs", NULL, err, "%d", (int) pid) < 0)
-        return berth_error_prefix (err, "move pid %d into cgroup", (int) pid);
+      if (cgroup_writef (dfd, "cgroup.procs", NULL, err, "%d", (int)pid) < 0)
+        return berth_error_prefix (err, "move pid %d into cgroup", (int)pid);
     }
   return 0;
 }
@@ -518,7 +517,8 @@ rmdir_tree (int parentfd, const char *name, int depth)
   struct dirent *de;
   int rc = 0;
   while (depth < 64 && (de = readdir (d)))
-    if (de->d_type == DT_DIR && de->d_name[0] != '.' && rmdir_tree (dirfd (d), de->d_name, depth + 1) < 0)
+    if (de->d_type == DT_DIR && de->d_name[0] != '.'
+        && rmdir_tree (dirfd (d), de->d_name, depth + 1) < 0)
       rc = -1;
   if (rc < 0)
     return -1;
@@ -678,7 +678,7 @@ signal_pids (const pid_t *pids, size_t n, int signo, struct berth_error **err)
 {
   for (size_t i = 0; i < n; i++)
     if (kill (pids[i], signo) < 0 && errno != ESRCH)
-      return berth_error_set (err, errno, "kill %d with signal %d", (int) pids[i], signo);
+      return berth_error_set (err, errno, "kill %d with signal %d", (int)pids[i], signo);
   return 0;
 }
 
