@@ -237,6 +237,10 @@ char *cgroup_systemd_path (const char *spec, struct berth_error **err);
  * our own cgroup there). */
 char *cgroup_resolve_path (const struct cgroup_hier *h, const char *id, const char *cgroups_path,
                            bool use_systemd, struct berth_error **err);
+/* Opens mountpoint+path, refusing anything not on cgroupfs. */
 int cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err);
+/* Unit tests set this to run create/destroy on a temp dir standing in for
+ * cgroupfs; nothing else may. */
+extern bool cgroup_any_fs_for_tests;
 /* pids of the cgroup dir and every child cgroup (v1 or v2 alike). */
 int cgroup_dir_pids (int dirfd, pid_t **pids, size_t *n_pids, struct berth_error **err);

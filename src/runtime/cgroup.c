@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,25 @@
  * last container to go removes /berth, and a parent someone else made is
  * never touched. */
 #define BERTH_CREATED_XATTR "trusted.berth.created"
+/* Where trusted.* is refused (a cgroup delegated to a user namespace). */
+#define BERTH_CREATED_XATTR_USER "user.berth.created"
+
+bool cgroup_any_fs_for_tests = false;
+
+/* A cgroup dir from a state file or a path must really be on cgroupfs: a
+ * tampered or stale state must never make destroy rmdir elsewhere. */
+static int
+check_is_cgroupfs (int fd, const char *path, struct berth_error **err)
+{
+  struct statfs sfs;
+  if (fstatfs (fd, &sfs) < 0)
+    return berth_error_set (err, errno, "statfs %s", path);
+  if (sfs.f_type != CGROUP_SUPER_MAGIC && sfs.f_type != CGROUP2_SUPER_MAGIC
+      && !cgroup_any_fs_for_tests)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s is not on a cgroup file system",
+                                 path);
+  return 0;
+}
 
 /* ------------------------------------------------------------------ paths -- */
 
@@ -188,11 +209,13 @@ int
 cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err)
 {
   _cleanup_free_ char *full = xasprintf ("%s%s", d->mountpoint, d->path);
-  int fd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
                                  "open cgroup %s", full);
-  return fd;
+  if (check_is_cgroupfs (fd, full, err) < 0)
+    return -1;
+  return steal_fd (&fd);
 }
 
 /* ---------------------------------------------------------------- create -- */
@@ -251,7 +274,8 @@ static bool
 dir_is_berth_created (int dfd)
 {
   char v[4];
-  return fgetxattr (dfd, BERTH_CREATED_XATTR, v, sizeof v) > 0;
+  return fgetxattr (dfd, BERTH_CREATED_XATTR, v, sizeof v) > 0
+         || fgetxattr (dfd, BERTH_CREATED_XATTR_USER, v, sizeof v) > 0;
 }
 
 /* mkdir -p of d->path below the mountpoint. Marks the parents it creates;
@@ -262,6 +286,8 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
   _cleanup_close_ int cur = open (d->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cur < 0)
     return berth_error_set (err, errno, "open cgroup hierarchy %s", d->mountpoint);
+  if (check_is_cgroupfs (cur, d->mountpoint, err) < 0)
+    return -1;
   _cleanup_strv_ char **parts = strv_split (d->path + 1, '/');
   size_t n = strv_len (parts);
   _cleanup_free_ char *sofar = xstrdup (d->mountpoint);
@@ -280,7 +306,14 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
       free (sofar);
       sofar = s;
       if (created && !is_leaf)
-        fsetxattr (next, BERTH_CREATED_XATTR, "1", 1, 0);
+        {
+          if (fsetxattr (next, BERTH_CREATED_XATTR, "1", 1, 0) < 0
+              && fsetxattr (next, BERTH_CREATED_XATTR_USER, "1", 1, 0) < 0)
+            berth_log (BERTH_LOG_WARNING,
+                       "cgroup %s: cannot mark it as berth's (%s); it will "
+                       "not be removed with the last container",
+                       sofar, strerror (errno));
+        }
       if (!created && is_leaf)
         {
           _cleanup_free_ pid_t *pids = NULL;
@@ -534,6 +567,8 @@ dir_remove (const struct cgroup_dir *d, struct berth_error **err)
   _cleanup_close_ int pfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (pfd < 0)
     return errno == ENOENT ? 0 : berth_error_set (err, errno, "open cgroup %s", parent);
+  if (check_is_cgroupfs (pfd, parent, err) < 0)
+    return -1;
   if (rmdir_tree (pfd, strrchr (full, '/') + 1, 0) < 0)
     return berth_error_set (err, errno, "remove cgroup %s", full);
   /* Walk up while the parent is one berth created and is now empty. */

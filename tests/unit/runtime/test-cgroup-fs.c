@@ -20,6 +20,7 @@ static char tmpl[] = "/tmp/berth-unit-cgroup-XXXXXX";
 static int
 setup (void **state)
 {
+  cgroup_any_fs_for_tests = true;
   strcpy (tmpl, "/tmp/berth-unit-cgroup-XXXXXX");
   assert_non_null (mkdtemp (tmpl));
   int fd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
