@@ -44,7 +44,7 @@ create_ctx_clear (struct create_ctx *c)
   if (c->cg)
     cgroup_free (c->cg);
   int *fds[] = { &c->bundlefd, &c->statedirfd, &c->console_sock, &c->listener_sock,
-                 &c->start_sock, &c->sync_child, &c->sync_parent };
+                 &c->start_sock, &c->sync_child, &c->sync_parent, &c->cg_v2_fd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   for (size_t i = 0; i < 8; i++)
@@ -151,13 +151,28 @@ plan_namespaces (struct create_ctx *c, struct berth_error **err)
   return 0;
 }
 
+/* clone3 straight into the container's cgroup2 directory when there is
+ * one: no cgroup.procs write, no global lock (see cgroup_enter_self). */
 static pid_t
-clone3_child (int flags, int *pidfd)
+clone3_child (struct create_ctx *c, int *pidfd)
 {
-  struct clone_args args = { .flags = (uint64_t) flags | CLONE_PIDFD,
+  struct clone_args args = { .flags = (uint64_t) c->clone_flags | CLONE_PIDFD,
                              .pidfd = (uint64_t) (uintptr_t) pidfd,
                              .exit_signal = SIGCHLD };
-  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (c->cg_v2_fd >= 0)
+    {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t) c->cg_v2_fd;
+    }
+  pid_t pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (pid < 0 && c->cg_v2_fd >= 0 && errno != ENOMEM && errno != EAGAIN)
+    {
+      c->enter_v2_in_child = true;
+      args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+      args.cgroup = 0;
+      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+    }
+  return pid;
 }
 
 /* clone the init. A pid namespace joined by path is entered by the parent
@@ -177,7 +192,7 @@ spawn_init (struct create_ctx *c, int *pidfd, struct berth_error **err)
         if (&c->spec->namespaces[i] == pidns && setns (c->ns_fds[i], CLONE_NEWPID) < 0)
           return berth_error_set (err, errno, "join pid namespace `%s`", pidns->path);
     }
-  pid_t pid = clone3_child (c->clone_flags, pidfd);
+  pid_t pid = clone3_child (c, pidfd);
   int saved = errno;
   if (pid == 0)
     container_init_main (c);
@@ -210,8 +225,6 @@ parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
           || write_id_map (pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
         return -1;
     }
-  if (c->cg && cgroup_enter (c->cg, pid, err) < 0)
-    return berth_error_prefix (err, "move the init into its cgroup");
   if (rlimits_apply (pid, s->process.rlimits, s->process.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (s->process.has_oom_score_adj && write_oom_score_adj (pid, s->process.oom_score_adj, err) < 0)
@@ -352,7 +365,7 @@ container_create_internal (const struct runtime_context *ctx,
 {
   struct create_ctx c = { .bundlefd = -1, .statedirfd = -1, .console_sock = -1,
                           .listener_sock = -1, .start_sock = -1, .sync_child = -1,
-                          .sync_parent = -1 };
+                          .sync_parent = -1, .cg_v2_fd = -1 };
   for (size_t i = 0; i < 8; i++)
     c.ns_fds[i] = -1;
   bool made_state = false;
@@ -373,6 +386,9 @@ container_create_internal (const struct runtime_context *ctx,
         berth_error_prefix (err, "cgroup");
         goto fail;
       }
+    c.cg_v2_fd = cgroup_v2_dir_fd (c.cg, err);
+    if (c.cg_v2_fd < 0 && err && *err)
+      goto fail;
   }
   if (!run_mode && (c.start_sock = start_socket_listen (c.statedirfd, err)) < 0)
     goto fail;

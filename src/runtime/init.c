@@ -138,6 +138,10 @@ container_init_main (struct create_ctx *c)
   /* Non-dumpable until execve: nothing in the container may open
    * /proc/<pid>/exe (the runtime's binary) or our memory. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Into the cgroup first, by ourselves: cheap (no global lock), and before
+   * any namespace hides the host's cgroup mounts. */
+  if (cgroup_enter_self (c->cg, c->enter_v2_in_child, &err) < 0)
+    sync_child_fail (fd, err);
   if (c->use_intermediate)
     intermediate_fork (c);
 

@@ -361,6 +361,8 @@ struct create_ctx
   bool in_userns;
   bool use_intermediate; /* join a user namespace by path, or time offsets */
   int clone_flags;       /* namespaces created by clone3 */
+  int cg_v2_fd;          /* clone3 CLONE_INTO_CGROUP target, -1 if none */
+  bool enter_v2_in_child; /* CLONE_INTO_CGROUP was refused */
   int unshare_flags;     /* created by unshare in the intermediate */
   char *created;
 };
