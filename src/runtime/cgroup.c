@@ -460,7 +460,10 @@ cgroup_create_on (const struct cgroup_hosts *hosts, const char *id, const char *
         }
       if (rc < 0 || dir_apply (d, &r, err) < 0)
         {
-          remove_dirs (cg, i + 1, NULL);
+          /* Remove what this call made; a leaf that turned out to be
+           * another container's (busy) is not ours to touch. */
+          bool leaf_is_ours = rc == 0 || (*err && (*err)->kind != BERTH_E_CONFLICT);
+          remove_dirs (cg, leaf_is_ours ? i + 1 : i, NULL);
           cgroup_resources_clear (&r);
           berth_error_prefix (err, "cgroup %s", d->path);
           return NULL;
