@@ -270,3 +270,17 @@ def test_unified_keys_go_to_cgroup2(cgroup_factory):
     cg = cgroup_factory({"unified": {key: "1"}}, check=False)
     assert cg.create_result.returncode != 0
     assert f'linux.resources.unified["{key}"]: write "1"' in cg.create_result.stderr
+
+
+def test_network_without_net_cls_is_ignored_with_a_warning(cgroup_factory):
+    """net_cls/net_prio exist only on v1 and are not mounted on every host
+    (nor on any pure v2 one): like runc and crun, berth skips them, but says so."""
+    cg = cgroup_factory({"network": {"classID": 1048577, "priorities": [{"name": "lo", "priority": 1}]},
+                         "pids": {"limit": 9}})
+    if v1_mount("net_cls"):
+        value = pathlib.Path(v1_mount("net_cls") + cg.path, "net_cls.classid").read_text()
+        assert value.strip() == "1048577"
+    else:
+        assert "linux.resources.network: the net_cls controller is not mounted; ignored" in \
+            cg.create_result.stderr
+    assert controller_dir("pids", cg.path).joinpath("pids.max").read_text().strip() == "9"
