@@ -359,6 +359,7 @@ static const char *const allowed[] = {
   "unlinkat",
   "utime",
   "utimensat",
+  "uretprobe",
   "utimensat_time64",
   "utimes",
   "vfork",
