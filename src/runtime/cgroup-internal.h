@@ -107,6 +107,7 @@ struct cgroup_resources
   int64_t memory_limit, memory_reservation, memory_swap; /* -1: unlimited */
   uint64_t swappiness;
   bool disable_oom_killer;
+  bool check_before_update; /* OCI 1.1: refuse a limit below the usage */
 
   bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime, has_rt_period,
       has_cpu_idle;

@@ -135,13 +135,12 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
       && r->memory_swap < r->memory_limit)
     return invalid (err, "memory.swap",
                     "must be at least memory.limit (it is the limit of memory plus swap)");
-  uint64_t u = 0;
-  if (get_uint (mem, "swappiness", "memory.swappiness", &has, &u, err) < 0)
+  /* Docker's "unset" is -1 (its API type is signed): take it as absent. */
+  if (get_int (mem, "swappiness", "memory.swappiness", &has, &v, err) < 0)
     return -1;
-  /* Docker sends -1 as "unset", which arrives as an out of range uint64. */
-  if (has && u > 100)
+  if (has && v != -1 && (v < 0 || v > 100))
     return invalid (err, "memory.swappiness", "must be between 0 and 100");
-  r->has_swappiness = has, r->swappiness = u;
+  r->has_swappiness = has && v != -1, r->swappiness = (uint64_t)v;
   json_t *oom = json_object_get (mem, "disableOOMKiller");
   if (oom && !json_is_null (oom))
     {
@@ -149,6 +148,13 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
         return invalid (err, "memory.disableOOMKiller", "must be a boolean");
       r->has_disable_oom_killer = true;
       r->disable_oom_killer = json_is_true (oom);
+    }
+  json_t *check = json_object_get (mem, "checkBeforeUpdate");
+  if (check && !json_is_null (check))
+    {
+      if (!json_is_boolean (check))
+        return invalid (err, "memory.checkBeforeUpdate", "must be a boolean");
+      r->check_before_update = json_is_true (check);
     }
   /* kernel and kernelTCP are deprecated and ignored, as runc does. */
   return 0;

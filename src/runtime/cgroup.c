@@ -5,6 +5,7 @@
  * parents berth itself created (marked with an xattr), never others. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <linux/magic.h>
@@ -503,6 +504,31 @@ cgroup_enter (struct cgroup *cg, pid_t pid, struct berth_error **err)
   return 0;
 }
 
+/* memory.checkBeforeUpdate (OCI 1.1): a new limit below what the cgroup
+ * uses now is refused instead of making the kernel reclaim or OOM-kill. */
+static int
+check_memory_usage (const struct cgroup *cg, int64_t limit, struct berth_error **err)
+{
+  for (size_t i = 0; i < cg->n_dirs; i++)
+    {
+      const struct cgroup_dir *d = &cg->dirs[i];
+      if (!(d->controllers & CG_BIT (CG_MEMORY)))
+        continue;
+      _cleanup_close_ int dfd = cgroup_dir_open (d, err);
+      uint64_t usage = 0;
+      if (dfd < 0)
+        return -1;
+      if (cgroup_read_u64 (dfd, d->is_v2 ? "memory.current" : "memory.usage_in_bytes", &usage) < 0)
+        return berth_error_set (err, EIO, "read the memory usage of %s%s", d->mountpoint, d->path);
+      if (usage > (uint64_t)limit)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "linux.resources.memory.limit: %" PRId64 " is below the "
+                                     "current usage %" PRIu64 " (checkBeforeUpdate)",
+                                     limit, usage);
+    }
+  return 0;
+}
+
 int
 cgroup_update (struct cgroup *cg, const json_t *resources, struct berth_error **err)
 {
@@ -510,6 +536,8 @@ cgroup_update (struct cgroup *cg, const json_t *resources, struct berth_error **
   if (cgroup_resources_parse (resources, &r, err) < 0)
     return -1;
   int rc = check_controllers (cg, &r, err);
+  if (rc == 0 && r.check_before_update && r.has_memory_limit && r.memory_limit > 0)
+    rc = check_memory_usage (cg, r.memory_limit, err);
   for (size_t i = 0; rc == 0 && i < cg->n_dirs; i++)
     rc = dir_apply (&cg->dirs[i], &r, err);
   cgroup_resources_clear (&r);

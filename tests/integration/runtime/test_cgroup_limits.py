@@ -284,3 +284,20 @@ def test_network_without_net_cls_is_ignored_with_a_warning(cgroup_factory):
         assert "linux.resources.network: the net_cls controller is not mounted; ignored" in \
             cg.create_result.stderr
     assert controller_dir("pids", cg.path).joinpath("pids.max").read_text().strip() == "9"
+
+
+def test_check_before_update_refuses_a_limit_below_usage(cgroup_factory, tmpdir_berth):
+    from cgtools import reap, wait_until
+    cg = cgroup_factory({"memory": {"limit": 256 << 20}})
+    ready = tmpdir_berth / "ready"
+    pid = cg.spawn(PY, "-c", f"b = bytearray(40 << 20); open({str(ready)!r}, 'w').close(); "
+                   "import time; time.sleep(1000)")
+    wait_until(ready.exists, what="the process to hold 40 MiB")
+    upd = tmpdir_berth / "upd.json"
+    upd.write_text(json.dumps({"memory": {"limit": 16 << 20, "checkBeforeUpdate": True}}))
+    res = cg.probe("update", "--resources", upd, check=False)
+    assert res.returncode != 0
+    assert f"linux.resources.memory.limit: {16 << 20} is below the current usage" in res.stderr
+    assert cg.stats()["memory_stats"]["limit"] == 256 << 20  # unchanged
+    cg.probe("kill", "--signal", "9")
+    assert os.WTERMSIG(reap(pid)) == 9

@@ -139,6 +139,19 @@ test_good_resources (void **state)
 }
 
 static void
+test_swappiness_minus_one_is_unset (void **state)
+{
+  (void) state;
+  json_t *j = json_pack ("{s:{s:i,s:b}}", "memory", "swappiness", -1, "checkBeforeUpdate", 1);
+  struct cgroup_resources r;
+  assert_int_equal (cgroup_resources_parse (j, &r, NULL), 0);
+  assert_false (r.has_swappiness); /* Docker's "unset" */
+  assert_true (r.check_before_update);
+  cgroup_resources_clear (&r);
+  json_decref (j);
+}
+
+static void
 test_pids_negative_is_max (void **state)
 {
   (void)state;
@@ -220,7 +233,8 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_bad_resources),        cmocka_unit_test (test_good_resources),
-    cmocka_unit_test (test_pids_negative_is_max), cmocka_unit_test (test_convert_shares),
+    cmocka_unit_test (test_pids_negative_is_max),
+    cmocka_unit_test (test_swappiness_minus_one_is_unset), cmocka_unit_test (test_convert_shares),
     cmocka_unit_test (test_convert_blkio_weight), cmocka_unit_test (test_convert_swap),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
