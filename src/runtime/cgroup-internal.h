@@ -26,6 +26,7 @@ enum cgroup_controller
   CG_FREEZER, /* cgroup.freeze on v2 */
   CG_NET_CLS,
   CG_NET_PRIO,
+  CG_RDMA,
   CG_N_CONTROLLERS,
 };
 #define CG_BIT(c) (1u << (c))
@@ -92,6 +93,12 @@ struct cgroup_hugepage
   uint64_t limit;
 };
 
+struct cgroup_rdma
+{
+  char *device;                     /* "mlx5_1" */
+  int64_t hca_handles, hca_objects; /* -1: not limited */
+};
+
 struct cgroup_net_prio
 {
   char *name;
@@ -136,6 +143,9 @@ struct cgroup_resources
   uint32_t class_id;
   struct cgroup_net_prio *net_prios;
   size_t n_net_prios;
+
+  struct cgroup_rdma *rdma;
+  size_t n_rdma;
 
   json_t *unified; /* object of string → string, or NULL */
 };
@@ -184,6 +194,8 @@ int cgroup_read_u64 (int dirfd, const char *file, uint64_t *value);
 /* Apply the parts of r that belong to controller c to a v1 cgroup dir. */
 int cgroup_v1_apply (int dirfd, enum cgroup_controller c, const struct cgroup_resources *r,
                      struct berth_error **err);
+/* rdma.max is the same file on v1 and v2. */
+int cgroup_rdma_apply (int dirfd, const struct cgroup_resources *r, struct berth_error **err);
 /* Apply the parts of r whose controller bit is in `controllers` to a v2
  * cgroup dir (devices excluded: see cgroup_devices_bpf_apply), plus the raw
  * `unified` keys when with_unified. */

@@ -475,6 +475,37 @@ parse_network (const json_t *n, struct cgroup_resources *r, struct berth_error *
   return 0;
 }
 
+/* "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}} */
+static int
+parse_rdma (const json_t *rdma, struct cgroup_resources *r, struct berth_error **err)
+{
+  r->rdma = calloc (json_object_size (rdma) + 1, sizeof *r->rdma);
+  const char *dev;
+  json_t *lim;
+  json_object_foreach ((json_t *)rdma, dev, lim)
+  {
+    char f[200], ff[240];
+    snprintf (f, sizeof f, "rdma[\"%.150s\"]", dev);
+    if (*dev == '\0' || strpbrk (dev, " \n=/") != NULL)
+      return invalid (err, f, "must be an RDMA device name");
+    if (!json_is_object (lim))
+      return invalid (err, f, "must be an object");
+    struct cgroup_rdma *d = &r->rdma[r->n_rdma++];
+    d->device = xstrdup (dev);
+    bool has = false;
+    uint64_t u = 0;
+    snprintf (ff, sizeof ff, "%s.hcaHandles", f);
+    if (get_uint (lim, "hcaHandles", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_handles = has ? (int64_t)u : -1;
+    snprintf (ff, sizeof ff, "%s.hcaObjects", f);
+    if (get_uint (lim, "hcaObjects", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_objects = has ? (int64_t)u : -1;
+  }
+  return 0;
+}
+
 static int
 parse_unified (const json_t *u, struct cgroup_resources *r, struct berth_error **err)
 {
@@ -552,6 +583,10 @@ parse_all (const json_t *res, struct cgroup_resources *r, struct berth_error **e
     return -1;
   if (bad)
     return -1;
+  if ((o = get_object (res, "rdma", "rdma", err, &bad)) && parse_rdma (o, r, err) < 0)
+    return -1;
+  if (bad)
+    return -1;
   if ((o = get_object (res, "unified", "unified", err, &bad)) && parse_unified (o, r, err) < 0)
     return -1;
   if (bad)
@@ -590,6 +625,9 @@ cgroup_resources_clear (struct cgroup_resources *r)
   for (size_t i = 0; i < r->n_net_prios; i++)
     free (r->net_prios[i].name);
   free (r->net_prios);
+  for (size_t i = 0; i < r->n_rdma; i++)
+    free (r->rdma[i].device);
+  free (r->rdma);
   json_decref (r->unified);
   memset (r, 0, sizeof *r);
 }
@@ -621,6 +659,8 @@ cgroup_resources_controllers (const struct cgroup_resources *r)
     m |= CG_BIT (CG_NET_CLS);
   if (r->n_net_prios)
     m |= CG_BIT (CG_NET_PRIO);
+  if (r->n_rdma)
+    m |= CG_BIT (CG_RDMA);
   return m;
 }
 

@@ -245,6 +245,30 @@ v1_net (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
 }
 
 int
+cgroup_rdma_apply (int dfd, const struct cgroup_resources *r, struct berth_error **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      const struct cgroup_rdma *d = &r->rdma[i];
+      char field[220], handles[24], objects[24];
+      snprintf (field, sizeof field, F ("rdma[\"%.150s\"]"), d->device);
+      if (d->hca_handles < 0)
+        strcpy (handles, "max");
+      else
+        snprintf (handles, sizeof handles, "%" PRId64, d->hca_handles);
+      if (d->hca_objects < 0)
+        strcpy (objects, "max");
+      else
+        snprintf (objects, sizeof objects, "%" PRId64, d->hca_objects);
+      if (cgroup_writef (dfd, "rdma.max", field, err, "%s hca_handle=%s hca_object=%s", d->device,
+                         handles, objects)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
 cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
                  struct berth_error **err)
 {
@@ -275,6 +299,8 @@ cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resource
     case CG_NET_CLS:
     case CG_NET_PRIO:
       return v1_net (dfd, c, r, err);
+    case CG_RDMA:
+      return cgroup_rdma_apply (dfd, r, err);
     default:
       return 0;
     }

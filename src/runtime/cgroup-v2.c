@@ -235,6 +235,8 @@ cgroup_v2_apply (int dfd, unsigned controllers, bool with_unified, const struct 
     return -1;
   if ((controllers & CG_BIT (CG_HUGETLB)) && v2_hugetlb (dfd, r, err) < 0)
     return -1;
+  if ((controllers & CG_BIT (CG_RDMA)) && cgroup_rdma_apply (dfd, r, err) < 0)
+    return -1;
   /* Raw keys last, so they win over the converted values (runc's order). */
   if (with_unified && r->unified && v2_unified (dfd, r->unified, err) < 0)
     return -1;

@@ -372,6 +372,8 @@ controller_field (enum cgroup_controller c)
       return "hugepageLimits";
     case CG_DEVICES:
       return "devices";
+    case CG_RDMA:
+      return "rdma";
     default:
       return "network";
     }

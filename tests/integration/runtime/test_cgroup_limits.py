@@ -301,3 +301,14 @@ def test_check_before_update_refuses_a_limit_below_usage(cgroup_factory, tmpdir_
     assert cg.stats()["memory_stats"]["limit"] == 256 << 20  # unchanged
     cg.probe("kill", "--signal", "9")
     assert os.WTERMSIG(reap(pid)) == 9
+
+
+def test_rdma_needs_the_rdma_controller(cgroup_factory):
+    v2 = v2_mount()
+    on_v2 = v2 and "rdma" in pathlib.Path(v2, "cgroup.controllers").read_text().split()
+    if v1_mount("rdma") or on_v2:
+        pytest.skip("this host has the rdma controller (no RDMA device to limit here)")
+    cg = cgroup_factory({"rdma": {"mlx5_1": {"hcaHandles": 3}}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.rdma: the rdma controller is not available on this host" in \
+        cg.create_result.stderr

@@ -192,9 +192,9 @@ test_v2_writers (void **state)
 {
   int dfd = (int)(intptr_t)*state;
   static const char *const files[]
-      = { "memory.max",      "memory.swap.max",      "memory.low", "cpu.weight", "cpu.max",
-          "cpuset.cpus",     "cpuset.mems",          "pids.max",   "io.weight",  "io.max",
-          "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "memory.high" };
+      = { "memory.max",      "memory.swap.max",      "memory.low",  "cpu.weight", "cpu.max",
+          "cpuset.cpus",     "cpuset.mems",          "pids.max",    "io.weight",  "io.max",
+          "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "memory.high", "rdma.max" };
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     touch (dfd, files[i], NULL);
   touch (dfd, "cpu.max", "max 100000\n");
@@ -205,6 +205,7 @@ test_v2_writers (void **state)
          "\"blockIO\":{\"weight\":500,\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":0,"
          "\"rate\":0}]},"
          "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+         "\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3}},"
          "\"unified\":{\"memory.high\":\"90000000\"}}",
          &r);
   struct berth_error *err = NULL;
@@ -222,6 +223,7 @@ test_v2_writers (void **state)
   expect_file (dfd, "hugetlb.2MB.max", "4194304");
   expect_file (dfd, "hugetlb.2MB.rsvd.max", "4194304");
   expect_file (dfd, "memory.high", "90000000");
+  expect_file (dfd, "rdma.max", "mlx5_1 hca_handle=3 hca_object=max");
   cgroup_resources_clear (&r);
 
   /* An update with only the period keeps the quota in force. */
@@ -392,7 +394,7 @@ test_layout_v2_and_v1 (void **state)
   assert_int_equal (h.n_hiers, 1);
   unsigned want = CG_BIT (CG_CPUSET) | CG_BIT (CG_CPU) | CG_BIT (CG_BLKIO) | CG_BIT (CG_MEMORY)
                   | CG_BIT (CG_HUGETLB) | CG_BIT (CG_PIDS) | CG_BIT (CG_DEVICES)
-                  | CG_BIT (CG_FREEZER) | CG_BIT (CG_CPUACCT);
+                  | CG_BIT (CG_FREEZER) | CG_BIT (CG_CPUACCT) | CG_BIT (CG_RDMA);
   assert_int_equal (h.hiers[0].controllers, want);
   assert_string_equal (h.hiers[0].self_path, "/user.slice");
   cgroup_hosts_clear (&h);
