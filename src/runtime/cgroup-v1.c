@@ -27,11 +27,11 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         {
           if (first->errnum != EINVAL)
             return berth_error_set (err, first->errnum, "%s", first->msg);
-          if (cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err,
-                             "%" PRId64, r->memory_swap)
+          if (cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err, "%" PRId64,
+                             r->memory_swap)
                   < 0
-              || cgroup_writef (dfd, "memory.limit_in_bytes", F ("memory.limit"), err,
-                                "%" PRId64, r->memory_limit)
+              || cgroup_writef (dfd, "memory.limit_in_bytes", F ("memory.limit"), err, "%" PRId64,
+                                r->memory_limit)
                      < 0)
             return -1;
         }
@@ -48,8 +48,8 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         return -1;
     }
   else if (r->has_memory_swap
-           && cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err,
-                             "%" PRId64, r->memory_swap)
+           && cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err, "%" PRId64,
+                             r->memory_swap)
                   < 0)
     return -1;
   if (r->has_memory_reservation
@@ -77,8 +77,7 @@ v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
       && cgroup_writef (dfd, "cpu.shares", F ("cpu.shares"), err, "%" PRIu64, r->cpu_shares) < 0)
     return -1;
   if (r->has_cpu_period
-      && cgroup_writef (dfd, "cpu.cfs_period_us", F ("cpu.period"), err, "%" PRIu64,
-                        r->cpu_period)
+      && cgroup_writef (dfd, "cpu.cfs_period_us", F ("cpu.period"), err, "%" PRIu64, r->cpu_period)
              < 0)
     return -1;
   if (r->has_cpu_quota
@@ -110,7 +109,8 @@ static int
 v1_blkio (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 {
   /* Kernels with BFQ and without CFQ only have blkio.bfq.*. */
-  bool bfq = !cgroup_file_exists (dfd, "blkio.weight") && cgroup_file_exists (dfd, "blkio.bfq.weight");
+  bool bfq
+      = !cgroup_file_exists (dfd, "blkio.weight") && cgroup_file_exists (dfd, "blkio.bfq.weight");
   const char *weight = bfq ? "blkio.bfq.weight" : "blkio.weight";
   const char *weight_dev = bfq ? "blkio.bfq.weight_device" : "blkio.weight_device";
   if (r->has_blkio_weight
@@ -148,8 +148,8 @@ v1_blkio (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         const struct cgroup_blkio_device *d = &r->throttle[k][i];
         char field[96];
         snprintf (field, sizeof field, F ("blockIO.%s[%zu]"), keys[k], i);
-        if (cgroup_writef (dfd, files[k], field, err, "%" PRId64 ":%" PRId64 " %" PRIu64,
-                           d->major, d->minor, d->rate)
+        if (cgroup_writef (dfd, files[k], field, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
+                           d->minor, d->rate)
             < 0)
           return -1;
       }
@@ -337,7 +337,7 @@ obj_child (json_t *parent, const char *key)
 static void
 set_u64 (json_t *obj, const char *key, uint64_t v)
 {
-  json_object_set_new (obj, key, json_integer ((json_int_t) (v > INT64_MAX ? INT64_MAX : v)));
+  json_object_set_new (obj, key, json_integer ((json_int_t)(v > INT64_MAX ? INT64_MAX : v)));
 }
 
 static void
@@ -364,9 +364,8 @@ blkio_entries (int dfd, const char *file)
       char op[32];
       if (sscanf (l, "%u:%u %31s %llu", &maj, &min, op, &v) != 4)
         continue;
-      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int) maj,
-                                             "minor", (int) min, "op", op, "value",
-                                             (json_int_t) v));
+      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int)maj, "minor",
+                                             (int)min, "op", op, "value", (json_int_t)v));
     }
   return arr;
 }
@@ -406,11 +405,11 @@ cgroup_v1_stats (int dfd, enum cgroup_controller c, json_t *stats)
         if (st && ticks > 0)
           {
             /* cpuacct.stat counts USER_HZ ticks; docker reports ns. */
-            uint64_t ns_per_tick = 1000000000ull / (uint64_t) ticks;
+            uint64_t ns_per_tick = 1000000000ull / (uint64_t)ticks;
             set_u64 (u, "usage_in_usermode",
-                     (uint64_t) json_integer_value (json_object_get (st, "user")) * ns_per_tick);
+                     (uint64_t)json_integer_value (json_object_get (st, "user")) * ns_per_tick);
             set_u64 (u, "usage_in_kernelmode",
-                     (uint64_t) json_integer_value (json_object_get (st, "system")) * ns_per_tick);
+                     (uint64_t)json_integer_value (json_object_get (st, "system")) * ns_per_tick);
           }
         json_decref (st);
         break;
@@ -421,11 +420,11 @@ cgroup_v1_stats (int dfd, enum cgroup_controller c, json_t *stats)
         if (st == NULL)
           break;
         json_t *t = obj_child (obj_child (stats, "cpu_stats"), "throttling_data");
-        set_u64 (t, "periods", (uint64_t) json_integer_value (json_object_get (st, "nr_periods")));
+        set_u64 (t, "periods", (uint64_t)json_integer_value (json_object_get (st, "nr_periods")));
         set_u64 (t, "throttled_periods",
-                 (uint64_t) json_integer_value (json_object_get (st, "nr_throttled")));
+                 (uint64_t)json_integer_value (json_object_get (st, "nr_throttled")));
         set_u64 (t, "throttled_time",
-                 (uint64_t) json_integer_value (json_object_get (st, "throttled_time")));
+                 (uint64_t)json_integer_value (json_object_get (st, "throttled_time")));
         json_decref (st);
         break;
       }

@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from cgtools import existing_dirs, unique, v2_mount
+from cgtools import existing_dirs, unique, v1_mount, v2_mount
 
 
 def resources(rt, **res):
@@ -86,12 +86,11 @@ def test_hugetlb_limit_visible_while_running(rt, cid, tmpdir_berth):
     rt.set_process(["/bin/sleep", "1000"])
     assert rt.create_detached(cid, tmpdir_berth / "out").returncode == 0
     try:
-        mp = v2_mount()
-        hugetlb_v1 = pathlib.Path("/sys/fs/cgroup/hugetlb")
-        if hugetlb_v1.exists():
-            f = hugetlb_v1 / parent / cid / "hugetlb.2MB.limit_in_bytes"
+        hugetlb_v1 = v1_mount("hugetlb")
+        if hugetlb_v1:
+            f = pathlib.Path(hugetlb_v1, parent, cid, "hugetlb.2MB.limit_in_bytes")
         else:
-            f = pathlib.Path(mp, parent, cid, "hugetlb.2MB.max")
+            f = pathlib.Path(v2_mount(), parent, cid, "hugetlb.2MB.max")
         assert f.read_text().strip() == str(4 << 20)
     finally:
         rt("delete", "--force", cid)
@@ -121,12 +120,13 @@ def test_update_memory_and_pids(rt, cid, tmpdir_berth):
         res = tmpdir_berth / "res.json"
         res.write_text(json.dumps({"memory": {"limit": 128 << 20}, "pids": {"limit": 30}}))
         rt("update", "--resources", res, cid)
-        mem = pathlib.Path("/sys/fs/cgroup/memory", parent, cid, "memory.limit_in_bytes")
-        if mem.exists():
-            assert mem.read_text().strip() == str(128 << 20)
-        pids = pathlib.Path("/sys/fs/cgroup/pids", parent, cid, "pids.max")
-        if pids.exists():
-            assert pids.read_text().strip() == "30"
+        if v1_mount("memory"):
+            mem = pathlib.Path(v1_mount("memory"), parent, cid, "memory.limit_in_bytes")
+        else:
+            mem = pathlib.Path(v2_mount(), parent, cid, "memory.max")
+        assert mem.read_text().strip() == str(128 << 20)
+        pids = pathlib.Path(v1_mount("pids") or v2_mount(), parent, cid, "pids.max")
+        assert pids.read_text().strip() == "30"
         res.write_text(json.dumps({"cpu": {"shares": 1}}))
         bad = rt("update", "--resources", res, cid, check=False)
         assert bad.returncode != 0
