@@ -322,6 +322,10 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
       o.console_socket_fd = proxy[1];
     }
   pid_t pid = -1;
+  /* The init is our child, except when it is forked by an intermediate
+   * (a user namespace joined by path): be its subreaper so we can wait. */
+  if (run && !detach)
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   int r = run ? runtime_container_run (&g->ctx, &o, &pid, &err)
               : runtime_container_create (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
