@@ -214,9 +214,11 @@ run_parent_hooks (struct create_ctx *c, pid_t pid, struct berth_error **err)
   return 0;
 }
 
-/* Drive the init from clone to "created". */
+/* Drive the init from clone to "created". Only the id maps must exist
+ * before the child goes on; the rest of the parent's work (rlimits, state,
+ * pid file) runs while the child sets up its root, on the other core. */
 static int
-parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
+parent_setup_init (struct create_ctx *c, pid_t pid, bool run_mode, struct berth_error **err)
 {
   const struct spec *s = c->spec;
   if (c->new_userns)
@@ -225,12 +227,23 @@ parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
           || write_id_map (pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
         return -1;
     }
+  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
+    return berth_error_set (err, errno, "signal the container init");
   if (rlimits_apply (pid, s->process.rlimits, s->process.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (s->process.has_oom_score_adj && write_oom_score_adj (pid, s->process.oom_score_adj, err) < 0)
     return -1;
-  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
-    return berth_error_set (err, errno, "signal the container init");
+  struct container_state st = { .id = (char *) c->opts->id, .bundle = c->bundle,
+                                .rootfs = c->rootfs, .pid = pid,
+                                .pid_start_time = proc_start_time (pid), .created = c->created,
+                                .config = c->spec->json, .cgroup = cgroup_to_json (c->cg),
+                                .started = run_mode };
+  int saved = state_save (c->statedirfd, &st, err);
+  json_decref (st.cgroup);
+  if (saved < 0)
+    return -1;
+  if (c->opts->pid_file && pid_file_write (c->opts->pid_file, pid, err) < 0)
+    return -1;
   for (;;)
     {
       enum sync_type t;
@@ -419,18 +432,7 @@ container_create_internal (const struct runtime_context *ctx,
       pid = child;
       pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
     }
-  if (parent_setup_init (&c, pid, err) < 0)
-    goto fail;
-
-  struct container_state st = { .id = (char *) opts->id, .bundle = c.bundle, .rootfs = c.rootfs,
-                                .pid = pid, .pid_start_time = proc_start_time (pid),
-                                .created = c.created, .config = c.spec->json,
-                                .cgroup = cgroup_to_json (c.cg), .started = run_mode };
-  int saved = state_save (c.statedirfd, &st, err);
-  json_decref (st.cgroup);
-  if (saved < 0)
-    goto fail;
-  if (opts->pid_file && pid_file_write (opts->pid_file, pid, err) < 0)
+  if (parent_setup_init (&c, pid, run_mode, err) < 0)
     goto fail;
 
   if (run_mode)
