@@ -115,6 +115,8 @@ struct cgroup_resources
   uint64_t swappiness;
   bool disable_oom_killer;
   bool check_before_update; /* OCI 1.1: refuse a limit below the usage */
+  bool has_kernel_tcp;
+  int64_t kernel_tcp; /* v1 memory.kmem.tcp.limit_in_bytes; -1: unlimited */
 
   bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime, has_rt_period,
       has_cpu_idle;

@@ -156,7 +156,14 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
         return invalid (err, "memory.checkBeforeUpdate", "must be a boolean");
       r->check_before_update = json_is_true (check);
     }
-  /* kernel and kernelTCP are deprecated and ignored, as runc does. */
+  if (get_int (mem, "kernelTCP", "memory.kernelTCP", &has, &v, err) < 0)
+    return -1;
+  if (has && v < -1)
+    return invalid (err, "memory.kernelTCP", "must be -1 (unlimited) or a number of bytes");
+  if (has && v != 0)
+    r->has_kernel_tcp = true, r->kernel_tcp = v;
+  /* kernel (kmem) limits are gone from the kernel (writes are ignored
+   * since 5.16, and v2 never had them): ignored, as runc does. */
   return 0;
 }
 
@@ -637,7 +644,7 @@ cgroup_resources_controllers (const struct cgroup_resources *r)
 {
   unsigned m = 0;
   if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_swappiness
-      || r->has_disable_oom_killer)
+      || r->has_disable_oom_killer || r->has_kernel_tcp)
     m |= CG_BIT (CG_MEMORY);
   if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_burst
       || r->has_rt_runtime || r->has_rt_period || r->has_cpu_idle)

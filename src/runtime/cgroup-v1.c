@@ -62,6 +62,11 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->swappiness)
              < 0)
     return -1;
+  if (r->has_kernel_tcp
+      && cgroup_writef (dfd, "memory.kmem.tcp.limit_in_bytes", F ("memory.kernelTCP"), err,
+                        "%" PRId64, r->kernel_tcp)
+             < 0)
+    return -1;
   if (r->has_disable_oom_killer
       && cgroup_write (dfd, "memory.oom_control", r->disable_oom_killer ? "1" : "0",
                        F ("memory.disableOOMKiller"), err)

@@ -312,3 +312,12 @@ def test_rdma_needs_the_rdma_controller(cgroup_factory):
     assert cg.create_result.returncode != 0
     assert "linux.resources.rdma: the rdma controller is not available on this host" in \
         cg.create_result.stderr
+
+
+def test_kernel_tcp_on_v1(cgroup_factory):
+    mem = v1_mount("memory")
+    if mem is None:
+        pytest.skip("kernelTCP exists only on cgroup v1")
+    cg = cgroup_factory({"memory": {"limit": 64 << 20, "kernelTCP": 8 << 20, "kernel": 1 << 20}})
+    d = pathlib.Path(mem + cg.path)
+    assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 << 20)

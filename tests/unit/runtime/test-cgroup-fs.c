@@ -85,6 +85,7 @@ test_v1_writers (void **state)
                                        "memory.soft_limit_in_bytes",
                                        "memory.swappiness",
                                        "memory.oom_control",
+                                       "memory.kmem.tcp.limit_in_bytes",
                                        "cpu.shares",
                                        "cpu.cfs_quota_us",
                                        "cpu.cfs_period_us",
@@ -103,7 +104,7 @@ test_v1_writers (void **state)
     touch (dfd, files[i], NULL);
   struct cgroup_resources r;
   parse ("{\"memory\":{\"limit\":104857600,\"swap\":209715200,\"reservation\":52428800,"
-         "\"swappiness\":10,\"disableOOMKiller\":true},"
+         "\"swappiness\":10,\"disableOOMKiller\":true,\"kernelTCP\":8388608,\"kernel\":1},"
          "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"},"
          "\"pids\":{\"limit\":-1},"
          "\"blockIO\":{\"weight\":300,\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":"
@@ -122,6 +123,7 @@ test_v1_writers (void **state)
   expect_file (dfd, "memory.soft_limit_in_bytes", "52428800");
   expect_file (dfd, "memory.swappiness", "10");
   expect_file (dfd, "memory.oom_control", "1");
+  expect_file (dfd, "memory.kmem.tcp.limit_in_bytes", "8388608");
   expect_file (dfd, "cpu.shares", "512");
   expect_file (dfd, "cpu.cfs_quota_us", "50000");
   expect_file (dfd, "cpu.cfs_period_us", "100000");
