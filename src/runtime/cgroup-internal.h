@@ -252,6 +252,8 @@ char *cgroup_systemd_path (const char *spec, struct berth_error **err);
  * our own cgroup there). */
 char *cgroup_resolve_path (const struct cgroup_hier *h, const char *id, const char *cgroups_path,
                            bool use_systemd, struct berth_error **err);
+/* Was this directory made by berth (an ancestor of some container's)? */
+bool cgroup_dir_is_berth_created (int dfd);
 /* Opens mountpoint+path, refusing anything not on cgroupfs. */
 int cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err);
 /* Unit tests set this to run create/destroy on a temp dir standing in for

@@ -75,6 +75,42 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
   return 0;
 }
 
+/* Make sure the directory dfd has at least runtime_us of real-time budget,
+ * taking it from its parents first. Only directories berth created are
+ * changed; a parent someone else made must already have the budget. */
+static int
+rt_reserve (int dfd, int64_t runtime_us, int depth)
+{
+  uint64_t cur = 0;
+  if (cgroup_read_u64 (dfd, "cpu.rt_runtime_us", &cur) == 0 && (int64_t)cur >= runtime_us)
+    return 0;
+  if (depth > 32 || !cgroup_dir_is_berth_created (dfd))
+    return -1;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0 || rt_reserve (parent, runtime_us, depth + 1) < 0)
+    return -1;
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", NULL, NULL, "%" PRId64, runtime_us);
+}
+
+/* A new v1 cgroup has no real-time budget, so a container's runtime only
+ * fits once the parents berth made (/berth) hold that much too. */
+static int
+v1_rt_runtime (int dfd, int64_t runtime_us, struct berth_error **err)
+{
+  _cleanup_error_ struct berth_error *first = NULL;
+  if (cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), &first, "%" PRId64,
+                     runtime_us)
+      == 0)
+    return 0;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (first->errnum != EINVAL || runtime_us <= 0 || parent < 0
+      || rt_reserve (parent, runtime_us, 0) < 0)
+    return berth_error_set_kind (err, first->kind, 0,
+                                 "%s (the parent cgroup has less real-time budget)", first->msg);
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
+                        runtime_us);
+}
+
 static int
 v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 {
@@ -99,10 +135,7 @@ v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->rt_period)
              < 0)
     return -1;
-  if (r->has_rt_runtime
-      && cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
-                        r->rt_runtime)
-             < 0)
+  if (r->has_rt_runtime && v1_rt_runtime (dfd, r->rt_runtime, err) < 0)
     return -1;
   if (r->has_cpu_idle
       && cgroup_writef (dfd, "cpu.idle", F ("cpu.idle"), err, "%" PRId64, r->cpu_idle) < 0)

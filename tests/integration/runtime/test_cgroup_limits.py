@@ -321,3 +321,17 @@ def test_kernel_tcp_on_v1(cgroup_factory):
     cg = cgroup_factory({"memory": {"limit": 64 << 20, "kernelTCP": 8 << 20, "kernel": 1 << 20}})
     d = pathlib.Path(mem + cg.path)
     assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 << 20)
+
+
+def test_realtime_budget_lets_a_task_become_realtime(tmpdir_berth):
+    cpu = v1_mount("cpu")
+    if cpu is None or not pathlib.Path(cpu, "cpu.rt_runtime_us").exists():
+        pytest.skip("no v1 real-time group scheduling")
+    cmd = ("/usr/bin/chrt", "-f", "10", "/bin/true")
+    # A new cgroup has no real-time budget: SCHED_FIFO is refused.
+    out, _ = run_probe(tmpdir_berth, {"pids": {"limit": 5}}, *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] != 0
+    # With a budget (berth gives its own parents the same), it is allowed.
+    out, parent = run_probe(tmpdir_berth, {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}},
+                            *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] == 0, out.stderr
