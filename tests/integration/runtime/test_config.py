@@ -327,3 +327,12 @@ def test_errors_are_json_lines_in_log(rt, cid):
     res = rt("create", "--bundle", rt.bundle, cid, log=log, json_log=True, check=False)
     last = json.loads(log.read_text().splitlines()[-1])
     assert res.returncode != 0 and "config.json" in last["msg"]
+
+
+def test_home_from_passwd_when_unset(rt, cid):
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"])
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "/root"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin", "HOME=/elsewhere"])
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/elsewhere"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"], user={"uid": 4242, "gid": 4242})
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/"
