@@ -103,12 +103,12 @@ exec_child_main (struct exec_ctx *x)
     sync_child_fail (fd, err);
   if (listener >= 0)
     close (listener);
+  char **env = process_env_with_home (&x->proc);
   if (process_close_fds (x->opts->preserve_fds, &err) < 0)
     sync_child_fail (fd, err);
   /* A detached exec outlives the runtime. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  char *const empty_env[] = { NULL };
-  execve (exe, x->proc.args, x->proc.env ? x->proc.env : empty_env);
+  execve (exe, x->proc.args, env);
   berth_error_set (&err, errno, "exec `%s`", exe);
   sync_child_fail (fd, err);
 }

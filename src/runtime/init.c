@@ -236,9 +236,10 @@ container_init_main (struct create_ctx *c)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
-  sync_send (fd, SYNC_READY, 0, NULL);
-  /* From here the container outlives a `create` that exits. */
+  /* From here the container outlives a `create` that exits: clear the
+   * parent-death signal BEFORE saying so, or the parent may exit first. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  sync_send (fd, SYNC_READY, 0, NULL);
 
   int report = -1;
   if (wait_for_start (c, &report, &err) < 0)
@@ -259,10 +260,10 @@ container_init_main (struct create_ctx *c)
         sync_child_fail (report, err);
       close (listener);
     }
+  char **env = process_env_with_home (&s->process);
   if (process_close_fds (c->opts->preserve_fds, &err) < 0)
     sync_child_fail (report, err);
-  char *const empty_env[] = { NULL };
-  execve (exe, s->process.args, s->process.env ? s->process.env : empty_env);
+  execve (exe, s->process.args, env);
   berth_error_set (&err, errno, "exec `%s`", exe);
   sync_child_fail (report, err);
 }
