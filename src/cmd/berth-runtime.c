@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,6 +21,7 @@
 struct globals
 {
   struct runtime_context ctx;
+  char **argv; /* the whole command line, for runtime_exe_protect */
   const char *log_path;
   bool log_json;
   bool debug;
@@ -197,6 +199,37 @@ wait_child (pid_t pid)
 
 /* -------------------------------------------------------- create / run -- */
 
+/* CVE-2019-5736 needs a process of the container to open /proc/<pid>/exe
+ * of a runtime-image process that sits in the container's pid namespace.
+ * The container's init is non-dumpable until execve, and if its process is
+ * our binary again ("#!/proc/self/exe"), main() makes itself non-dumpable
+ * before anything else runs in that namespace: in a NEW pid namespace the
+ * init is the first and only process, so no one can race it. A pid
+ * namespace that is joined (or the host's) has other processes, and hooks
+ * put other processes next to a runtime-image process: then we run from a
+ * read-only view of the binary (runtime_exe_protect), as exec always does.
+ * Unreadable configs take the safe path. */
+static bool
+needs_exe_protection (const char *bundle, const char *config)
+{
+  _cleanup_free_ char *path = config ? xstrdup (config) : xasprintf ("%s/config.json", bundle);
+  _cleanup_json_ json_t *j = json_load_file (path, 0, NULL);
+  json_t *hooks = json_object_get (j, "hooks");
+  if (j == NULL || (json_is_object (hooks) && json_object_size (hooks) > 0))
+    return true;
+  json_t *ns = json_object_get (json_object_get (j, "linux"), "namespaces");
+  size_t i;
+  json_t *e;
+  json_array_foreach (ns, i, e)
+  {
+    const char *type = json_string_value (json_object_get (e, "type"));
+    const char *nspath = json_string_value (json_object_get (e, "path"));
+    if (type && strcmp (type, "pid") == 0)
+      return nspath != NULL && nspath[0] != '\0';
+  }
+  return true;
+}
+
 enum
 {
   OPT_BUNDLE = 1000,
@@ -268,6 +301,9 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
   o.id = argv[optind];
   o.bundle = o.bundle ? o.bundle : ".";
   o.config_path = config;
+  struct berth_error *perr = NULL;
+  if (needs_exe_protection (o.bundle, config) && runtime_exe_protect (g->argv, &perr) < 0)
+    return fail (perr, cmd);
   _cleanup_free_ char *abs_pid = NULL;
   if (o.pid_file && o.pid_file[0] != '/')
     {
@@ -286,6 +322,10 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
       o.console_socket_fd = proxy[1];
     }
   pid_t pid = -1;
+  /* The init is our child, except when it is forked by an intermediate
+   * (a user namespace joined by path): be its subreaper so we can wait. */
+  if (run && !detach)
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   int r = run ? runtime_container_run (&g->ctx, &o, &pid, &err)
               : runtime_container_create (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
@@ -863,8 +903,11 @@ main (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct globals g = { 0 };
+  struct globals g = { .argv = argv };
   int c;
+  /* Nothing that shares a pid namespace with us may open /proc/<pid>/exe
+   * or our memory (see needs_exe_protection). */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   while ((c = getopt_long_only (argc, argv, "+vh", longopts, NULL)) != -1)
     switch (c)
       {
@@ -893,11 +936,11 @@ main (int argc, char **argv)
   const char *cmd = argv[optind];
   int cargc = argc - optind;
   char **cargv = argv + optind;
-  /* CVE-2019-5736: commands that turn into container processes run from a
-   * read-only view of this binary. */
-  if (strcmp (cmd, "create") == 0 || strcmp (cmd, "run") == 0 || strcmp (cmd, "exec") == 0)
-    if (runtime_exe_protect (argv, &err) < 0)
-      return fail (err, cmd);
+  /* CVE-2019-5736: exec always puts a runtime-image process into a pid
+   * namespace with the container's processes: run from a read-only view of
+   * this binary (create and run decide in cmd_create_or_run). */
+  if (strcmp (cmd, "exec") == 0 && runtime_exe_protect (argv, &err) < 0)
+    return fail (err, cmd);
 
   if (strcmp (cmd, "create") == 0)
     return cmd_create_or_run (&g, cargc, cargv, false);

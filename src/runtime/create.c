@@ -44,7 +44,7 @@ create_ctx_clear (struct create_ctx *c)
   if (c->cg)
     cgroup_free (c->cg);
   int *fds[] = { &c->bundlefd, &c->statedirfd, &c->console_sock, &c->listener_sock,
-                 &c->start_sock, &c->sync_child, &c->sync_parent };
+                 &c->start_sock, &c->sync_child, &c->sync_parent, &c->cg_v2_fd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   for (size_t i = 0; i < 8; i++)
@@ -151,13 +151,28 @@ plan_namespaces (struct create_ctx *c, struct berth_error **err)
   return 0;
 }
 
+/* clone3 straight into the container's cgroup2 directory when there is
+ * one: no cgroup.procs write, no global lock (see cgroup_enter_self). */
 static pid_t
-clone3_child (int flags, int *pidfd)
+clone3_child (struct create_ctx *c, int *pidfd)
 {
-  struct clone_args args = { .flags = (uint64_t) flags | CLONE_PIDFD,
+  struct clone_args args = { .flags = (uint64_t) c->clone_flags | CLONE_PIDFD,
                              .pidfd = (uint64_t) (uintptr_t) pidfd,
                              .exit_signal = SIGCHLD };
-  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (c->cg_v2_fd >= 0)
+    {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t) c->cg_v2_fd;
+    }
+  pid_t pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (pid < 0 && c->cg_v2_fd >= 0 && errno != ENOMEM && errno != EAGAIN)
+    {
+      c->enter_v2_in_child = true;
+      args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+      args.cgroup = 0;
+      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+    }
+  return pid;
 }
 
 /* clone the init. A pid namespace joined by path is entered by the parent
@@ -177,7 +192,7 @@ spawn_init (struct create_ctx *c, int *pidfd, struct berth_error **err)
         if (&c->spec->namespaces[i] == pidns && setns (c->ns_fds[i], CLONE_NEWPID) < 0)
           return berth_error_set (err, errno, "join pid namespace `%s`", pidns->path);
     }
-  pid_t pid = clone3_child (c->clone_flags, pidfd);
+  pid_t pid = clone3_child (c, pidfd);
   int saved = errno;
   if (pid == 0)
     container_init_main (c);
@@ -199,9 +214,11 @@ run_parent_hooks (struct create_ctx *c, pid_t pid, struct berth_error **err)
   return 0;
 }
 
-/* Drive the init from clone to "created". */
+/* Drive the init from clone to "created". Only the id maps must exist
+ * before the child goes on; the rest of the parent's work (rlimits, state,
+ * pid file) runs while the child sets up its root, on the other core. */
 static int
-parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
+parent_setup_init (struct create_ctx *c, pid_t pid, bool run_mode, struct berth_error **err)
 {
   const struct spec *s = c->spec;
   if (c->new_userns)
@@ -210,14 +227,23 @@ parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
           || write_id_map (pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
         return -1;
     }
-  if (c->cg && cgroup_enter (c->cg, pid, err) < 0)
-    return berth_error_prefix (err, "move the init into its cgroup");
+  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
+    return berth_error_set (err, errno, "signal the container init");
   if (rlimits_apply (pid, s->process.rlimits, s->process.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (s->process.has_oom_score_adj && write_oom_score_adj (pid, s->process.oom_score_adj, err) < 0)
     return -1;
-  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
-    return berth_error_set (err, errno, "signal the container init");
+  struct container_state st = { .id = (char *) c->opts->id, .bundle = c->bundle,
+                                .rootfs = c->rootfs, .pid = pid,
+                                .pid_start_time = proc_start_time (pid), .created = c->created,
+                                .config = c->spec->json, .cgroup = cgroup_to_json (c->cg),
+                                .started = run_mode };
+  int saved = state_save (c->statedirfd, &st, err);
+  json_decref (st.cgroup);
+  if (saved < 0)
+    return -1;
+  if (c->opts->pid_file && pid_file_write (c->opts->pid_file, pid, err) < 0)
+    return -1;
   for (;;)
     {
       enum sync_type t;
@@ -352,7 +378,7 @@ container_create_internal (const struct runtime_context *ctx,
 {
   struct create_ctx c = { .bundlefd = -1, .statedirfd = -1, .console_sock = -1,
                           .listener_sock = -1, .start_sock = -1, .sync_child = -1,
-                          .sync_parent = -1 };
+                          .sync_parent = -1, .cg_v2_fd = -1 };
   for (size_t i = 0; i < 8; i++)
     c.ns_fds[i] = -1;
   bool made_state = false;
@@ -373,6 +399,9 @@ container_create_internal (const struct runtime_context *ctx,
         berth_error_prefix (err, "cgroup");
         goto fail;
       }
+    c.cg_v2_fd = cgroup_v2_dir_fd (c.cg, err);
+    if (c.cg_v2_fd < 0 && err && *err)
+      goto fail;
   }
   if (!run_mode && (c.start_sock = start_socket_listen (c.statedirfd, err)) < 0)
     goto fail;
@@ -403,18 +432,7 @@ container_create_internal (const struct runtime_context *ctx,
       pid = child;
       pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
     }
-  if (parent_setup_init (&c, pid, err) < 0)
-    goto fail;
-
-  struct container_state st = { .id = (char *) opts->id, .bundle = c.bundle, .rootfs = c.rootfs,
-                                .pid = pid, .pid_start_time = proc_start_time (pid),
-                                .created = c.created, .config = c.spec->json,
-                                .cgroup = cgroup_to_json (c.cg), .started = run_mode };
-  int saved = state_save (c.statedirfd, &st, err);
-  json_decref (st.cgroup);
-  if (saved < 0)
-    goto fail;
-  if (opts->pid_file && pid_file_write (opts->pid_file, pid, err) < 0)
+  if (parent_setup_init (&c, pid, run_mode, err) < 0)
     goto fail;
 
   if (run_mode)

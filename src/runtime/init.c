@@ -91,7 +91,9 @@ intermediate_fork (struct create_ctx *c)
       sync_send (fd, SYNC_PID, pid, NULL);
       _exit (0);
     }
-  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* No parent-death signal here: our parent (the intermediate) exits right
+   * away. If the runtime dies, the sync socket reads EOF and we exit. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
 }
 
 static void
@@ -138,6 +140,10 @@ container_init_main (struct create_ctx *c)
   /* Non-dumpable until execve: nothing in the container may open
    * /proc/<pid>/exe (the runtime's binary) or our memory. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Into the cgroup first, by ourselves: cheap (no global lock), and before
+   * any namespace hides the host's cgroup mounts. */
+  if (cgroup_enter_self (c->cg, c->enter_v2_in_child, &err) < 0)
+    sync_child_fail (fd, err);
   if (c->use_intermediate)
     intermediate_fork (c);
 
@@ -230,9 +236,10 @@ container_init_main (struct create_ctx *c)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
-  sync_send (fd, SYNC_READY, 0, NULL);
-  /* From here the container outlives a `create` that exits. */
+  /* From here the container outlives a `create` that exits: clear the
+   * parent-death signal BEFORE saying so, or the parent may exit first. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  sync_send (fd, SYNC_READY, 0, NULL);
 
   int report = -1;
   if (wait_for_start (c, &report, &err) < 0)
@@ -253,10 +260,10 @@ container_init_main (struct create_ctx *c)
         sync_child_fail (report, err);
       close (listener);
     }
+  char **env = process_env_with_home (&s->process);
   if (process_close_fds (c->opts->preserve_fds, &err) < 0)
     sync_child_fail (report, err);
-  char *const empty_env[] = { NULL };
-  execve (exe, s->process.args, s->process.env ? s->process.env : empty_env);
+  execve (exe, s->process.args, env);
   berth_error_set (&err, errno, "exec `%s`", exe);
   sync_child_fail (report, err);
 }

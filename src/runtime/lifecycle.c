@@ -247,6 +247,10 @@ runtime_container_delete (const struct runtime_context *ctx, const char *id, boo
   if (load (ctx, id, &l, true, err) < 0)
     return -1;
   const char *status = state_status (&l.st, l.dirfd, l.cg);
+  /* runc deletes a created (never started) container without --force:
+   * containerd relies on it to clean up after a failed start. */
+  if (strcmp (status, "created") == 0)
+    force = true;
   if (strcmp (status, "stopped") != 0)
     {
       if (!force)

@@ -129,3 +129,31 @@ process_send_seccomp_listener (const struct spec *s, int listener_sock, int list
                             s->seccomp_listener_path);
   return 0;
 }
+
+/* runc sets HOME from the container's /etc/passwd when the config does not
+ * (Docker images rely on it); "/" when the user has no entry. */
+char **
+process_env_with_home (const struct spec_process *p)
+{
+  char **env = strv_dup (p->env ? p->env : (char *[]){ NULL });
+  for (char **e = env; *e; e++)
+    if (str_has_prefix (*e, "HOME="))
+      return env;
+  _cleanup_free_ char *home = NULL;
+  _cleanup_close_ int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = root >= 0 ? fs_open_in_root (root, "/etc/passwd", O_RDONLY, 0, NULL) : -1;
+  _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen (fd, "r") : NULL;
+  if (f)
+    fd = -1; /* the FILE owns it now */
+  char line[1024];
+  while (f && home == NULL && fgets (line, sizeof line, f))
+    {
+      /* name:password:uid:gid:gecos:home:shell */
+      _cleanup_strv_ char **fields = strv_split (line, ':');
+      if (strv_len (fields) >= 6 && strtoul (fields[2], NULL, 10) == p->uid && fields[2][0])
+        home = xstrdup (fields[5]);
+    }
+  _cleanup_free_ char *entry = xasprintf ("HOME=%s", home && home[0] ? home : "/");
+  strv_append (&env, entry);
+  return env;
+}

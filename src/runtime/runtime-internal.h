@@ -307,6 +307,8 @@ int process_chdir (const struct spec_process *p, struct berth_error **err);
 /* Resolve args[0] in PATH of the process env (runc does this at create so
  * a missing binary fails create, not start). */
 char *process_find_executable (const struct spec_process *p, struct berth_error **err);
+/* process.env plus HOME from the container's /etc/passwd when missing. */
+char **process_env_with_home (const struct spec_process *p);
 /* Close every fd but 0-2, the preserved ones and keep_fd on execve. */
 int process_close_fds (unsigned int preserve_fds, struct berth_error **err);
 int process_send_seccomp_listener (const struct spec *s, int listener_sock, int listener_fd,
@@ -361,6 +363,8 @@ struct create_ctx
   bool in_userns;
   bool use_intermediate; /* join a user namespace by path, or time offsets */
   int clone_flags;       /* namespaces created by clone3 */
+  int cg_v2_fd;          /* clone3 CLONE_INTO_CGROUP target, -1 if none */
+  bool enter_v2_in_child; /* CLONE_INTO_CGROUP was refused */
   int unshare_flags;     /* created by unshare in the intermediate */
   char *created;
 };

@@ -327,3 +327,30 @@ def test_errors_are_json_lines_in_log(rt, cid):
     res = rt("create", "--bundle", rt.bundle, cid, log=log, json_log=True, check=False)
     last = json.loads(log.read_text().splitlines()[-1])
     assert res.returncode != 0 and "config.json" in last["msg"]
+
+
+def test_home_from_passwd_when_unset(rt, cid):
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"])
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "/root"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin", "HOME=/elsewhere"])
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/elsewhere"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"], user={"uid": 4242, "gid": 4242})
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/"
+
+
+def test_user_groups_umask_caps_and_no_new_privileges(rt, cid):
+    caps = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    rt.set_process(["sh", "-c", "id -u; id -g; id -G; umask; grep -E 'NoNewPrivs|CapEff|CapBnd|CapAmb' /proc/self/status"],
+                   user={"uid": 1000, "gid": 1001, "additionalGids": [5, 6], "umask": 63},
+                   noNewPrivileges=True,
+                   capabilities={"bounding": caps, "effective": caps, "permitted": caps,
+                                 "inheritable": caps, "ambient": caps})
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] == "1000" and out[1] == "1001"
+    assert sorted(out[2].split()) == ["1001", "5", "6"]
+    assert out[3] == "0077"
+    status = dict(l.split(":\t") for l in out[4:] if l)
+    want = (1 << 5) | (1 << 10)  # CAP_KILL, CAP_NET_BIND_SERVICE
+    assert int(status["CapEff"], 16) == want and int(status["CapBnd"], 16) == want
+    assert int(status["CapAmb"], 16) == want
+    assert status["NoNewPrivs"].strip() == "1"
