@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -261,6 +262,11 @@ container_init_main (struct create_ctx *c)
       close (listener);
     }
   char **env = process_env_with_home (&s->process);
+  if (s->has_personality && personality (s->personality) < 0)
+    {
+      berth_error_set (&err, errno, "linux.personality");
+      sync_child_fail (report, err);
+    }
   if (process_close_fds (c->opts->preserve_fds, &err) < 0)
     sync_child_fail (report, err);
   execve (exe, s->process.args, env);

@@ -32,6 +32,10 @@ process_apply_identity (const struct spec_process *p, struct berth_error **err)
   if (p->caps.present && caps_apply (&p->caps, err) < 0)
     return -1;
   umask (p->has_umask ? p->umask : 0022);
+  /* ioprio_set(IOPRIO_WHO_PROCESS, self): before the uid change would be
+   * friendlier for RT, but the kernel checks CAP_SYS_ADMIN/NICE either way. */
+  if (p->has_io_priority && syscall (SYS_ioprio_set, 1, 0, p->io_priority) < 0)
+    return berth_error_set (err, errno, "process.ioPriority");
   return 0;
 }
 

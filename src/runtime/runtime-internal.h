@@ -56,6 +56,8 @@ struct spec_process
   size_t n_rlimits;
   bool has_oom_score_adj;
   int oom_score_adj;
+  bool has_io_priority;
+  int io_priority; /* IOPRIO_PRIO_VALUE (class, level) */
 };
 
 /* Field presence, so exec can fill what a process object lacks from the
@@ -169,6 +171,8 @@ struct spec
   struct spec_hook *hooks[HOOK_KIND_COUNT];
   size_t n_hooks[HOOK_KIND_COUNT];
   const json_t *annotations; /* borrowed */
+  bool has_personality;
+  unsigned long personality;
 };
 
 /* Validate a whole config.json. Takes a reference on json. */

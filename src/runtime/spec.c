@@ -309,6 +309,26 @@ spec_process_parse (const json_t *j, const char *where, struct spec_process *p,
       p->has_oom_score_adj = true;
       p->oom_score_adj = (int) json_integer_value (oom);
     }
+  json_t *io = json_object_get (j, "ioPriority");
+  if (io && !json_is_null (io))
+    {
+      /* OCI 1.1 process.ioPriority: ioprio_set(2) classes. */
+      static const char *const classes[] = { NULL, "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+                                             "IOPRIO_CLASS_IDLE" };
+      const char *cls = json_string_value (json_object_get (io, "class"));
+      json_t *prio = json_object_get (io, "priority");
+      int c = 0;
+      for (int k = 1; k < 4; k++)
+        if (cls && strcmp (cls, classes[k]) == 0)
+          c = k;
+      if (c == 0)
+        return invalid (err, "%s.ioPriority.class: unknown class `%s`", where, cls ? cls : "");
+      if (prio && (!json_is_integer (prio) || json_integer_value (prio) < 0
+                   || json_integer_value (prio) > 7))
+        return invalid (err, "%s.ioPriority.priority: must be between 0 and 7", where);
+      p->has_io_priority = true;
+      p->io_priority = (c << 13) | (int) (prio ? json_integer_value (prio) : 0);
+    }
   if (present)
     *present = has;
   return 0;
@@ -786,6 +806,21 @@ spec_parse (json_t *json, struct berth_error **err)
   if (hooks && !json_is_null (hooks) && hooks_parse (hooks, s, err) < 0)
     return NULL;
   s->annotations = json_object_get (json, "annotations");
+  json_t *pers = lx ? json_object_get (lx, "personality") : NULL;
+  if (pers && !json_is_null (pers))
+    {
+      const char *domain = json_string_value (json_object_get (pers, "domain"));
+      if (domain && strcmp (domain, "LINUX") == 0)
+        s->personality = 0x0000; /* PER_LINUX */
+      else if (domain && strcmp (domain, "LINUX32") == 0)
+        s->personality = 0x0008; /* PER_LINUX32 */
+      else
+        return invalid (err, "linux.personality.domain: must be LINUX or LINUX32 (got `%s`)",
+                        domain ? domain : ""), NULL;
+      if (json_array_size (json_object_get (pers, "flags")) > 0)
+        return invalid (err, "linux.personality.flags: not supported"), NULL;
+      s->has_personality = true;
+    }
   return steal_pointer (&s);
 }
 

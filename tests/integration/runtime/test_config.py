@@ -354,3 +354,17 @@ def test_user_groups_umask_caps_and_no_new_privileges(rt, cid):
     assert int(status["CapEff"], 16) == want and int(status["CapBnd"], 16) == want
     assert int(status["CapAmb"], 16) == want
     assert status["NoNewPrivs"].strip() == "1"
+
+
+def test_personality_and_io_priority(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "uname -m; ionice -p $$"],
+                         ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
+    cfg["linux"]["personality"] = {"domain": "LINUX32"}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] in ("i686", "i386", "armv8l", "armv7l"), out
+    assert "prio 6" in out[1] and "best-effort" in out[1], out
+    cfg["linux"]["personality"] = {"domain": "WINDOWS"}
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "linux.personality.domain" in res.stderr
