@@ -461,7 +461,12 @@ fail:
   closep (&pidfd);
   if (c.cg)
     {
-      cgroup_destroy (c.cg, NULL);
+      struct berth_error *cerr = NULL;
+      /* Never silent: a cgroup that survives a failed create is a leak. */
+      if (cgroup_destroy (c.cg, &cerr) < 0)
+        berth_log (BERTH_LOG_ERROR, "create container `%s`: cleanup: %s", opts->id,
+                   cerr ? cerr->msg : "cgroup_destroy failed");
+      berth_error_free (cerr);
     }
   if (made_state)
     remove_state_dir (ctx, opts->id);
