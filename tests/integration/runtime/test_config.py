@@ -368,3 +368,18 @@ def test_personality_and_io_priority(rt, cid):
     rt.write_config(cfg)
     res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
     assert res.returncode != 0 and "linux.personality.domain" in res.stderr
+
+
+@pytest.mark.parametrize("prop,tag", [("rshared", "shared:"), ("rslave", None), ("rprivate", None),
+                                      ("runbindable", "unbindable")])
+def test_rootfs_propagation(rt, cid, prop, tag):
+    cfg = rt.set_process(["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"])
+    cfg["linux"]["rootfsPropagation"] = prop
+    rt.write_config(cfg)
+    line = rt("run", "--bundle", rt.bundle, cid).stdout.strip()
+    assert line, "no / in the container's mountinfo"
+    optional = line.split(" - ")[0].split()[6:]
+    if tag:
+        assert any(o.startswith(tag) for o in optional), line
+    else:
+        assert not any(o.startswith(("shared:", "unbindable")) for o in optional), line
