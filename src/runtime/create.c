@@ -443,8 +443,7 @@ container_create_internal (const struct runtime_context *ctx,
       if (sync_recv (c.sync_parent, &t, NULL, err) < 0)
         goto fail;
       _cleanup_free_ char *state = container_hook_state (&c, "running", pid);
-      if (hooks_run (c.spec, HOOK_POSTSTART, state, err) < 0)
-        goto fail;
+      hooks_run_warn (c.spec, HOOK_POSTSTART, state);
     }
   if (init_pid)
     *init_pid = pid;

@@ -208,3 +208,15 @@ hooks_run (const struct spec *s, enum hook_kind kind, const char *state_json,
       return -1;
   return 0;
 }
+
+void
+hooks_run_warn (const struct spec *s, enum hook_kind kind, const char *state_json)
+{
+  for (size_t i = 0; i < s->n_hooks[kind]; i++)
+    {
+      struct berth_error *err = NULL;
+      if (hook_run_one (&s->hooks[kind][i], hook_names[kind], i, state_json, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "%s", err->msg);
+      berth_error_free (err);
+    }
+}

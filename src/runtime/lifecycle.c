@@ -96,8 +96,7 @@ runtime_container_start (const struct runtime_context *ctx, const char *id,
   if (l.spec && l.spec->n_hooks[HOOK_POSTSTART])
     {
       _cleanup_free_ char *state = hook_state (&l, "running");
-      if (hooks_run (l.spec, HOOK_POSTSTART, state, err) < 0)
-        return berth_error_prefix (err, "start container `%s`", id);
+      hooks_run_warn (l.spec, HOOK_POSTSTART, state);
     }
   return 0;
 }
@@ -275,19 +274,7 @@ runtime_container_delete (const struct runtime_context *ctx, const char *id, boo
   if (l.spec && l.spec->n_hooks[HOOK_POSTSTOP])
     {
       _cleanup_free_ char *state = hook_state (&l, "stopped");
-      struct berth_error *herr = NULL;
-      /* The container is gone either way; a failing poststop hook is
-       * reported, as runc does, after the state is removed. */
-      hooks_run (l.spec, HOOK_POSTSTOP, state, &herr);
-      _cleanup_close_ int rootfd = open (state_root (ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (rootfd >= 0)
-        fs_rm_rf_at (rootfd, id, NULL);
-      if (herr)
-        {
-          *err = herr;
-          return berth_error_prefix (err, "delete container `%s`", id);
-        }
-      return 0;
+      hooks_run_warn (l.spec, HOOK_POSTSTOP, state);
     }
   _cleanup_close_ int rootfd = open (state_root (ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0 || fs_rm_rf_at (rootfd, id, err) < 0)

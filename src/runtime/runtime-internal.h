@@ -260,6 +260,9 @@ int rlimits_apply (pid_t pid, const struct spec_rlimit *r, size_t n, struct bert
  * timeout kills it. The first failing hook ends the run. */
 int hooks_run (const struct spec *s, enum hook_kind kind, const char *state_json,
                struct berth_error **err);
+/* poststart and poststop: the spec says a failing hook is a warning and the
+ * others still run (the container already runs, or is already gone). */
+void hooks_run_warn (const struct spec *s, enum hook_kind kind, const char *state_json);
 const char *hook_kind_name (enum hook_kind kind);
 int hooks_parse (const json_t *hooks, struct spec *s, struct berth_error **err);
 

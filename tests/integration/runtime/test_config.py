@@ -383,3 +383,22 @@ def test_rootfs_propagation(rt, cid, prop, tag):
         assert any(o.startswith(tag) for o in optional), line
     else:
         assert not any(o.startswith(("shared:", "unbindable")) for o in optional), line
+
+
+def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
+    """OCI: a failing poststart or poststop hook is logged as a warning; the
+    remaining hooks run and the lifecycle goes on."""
+    out = rt.bundle / "post.log"
+    cfg = rt.set_process(["sh", "-c", "echo ran"])
+    fail = {"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]}
+    note = lambda k: {"path": "/bin/sh", "args": ["sh", "-c", f"echo {k} >> {out}"]}
+    cfg["hooks"] = {"poststart": [fail, note("poststart")], "poststop": [fail, note("poststop")]}
+    rt.write_config(cfg)
+    log = rt.bundle / "warn.log"
+    res = rt("run", "--bundle", rt.bundle, cid, log=log, json_log=True)
+    assert res.stdout.strip() == "ran"
+    assert out.read_text().split() == ["poststart", "poststop"]
+    warnings = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [w["level"] for w in warnings] == ["warning", "warning"]
+    assert "poststart[0]" in warnings[0]["msg"] and "status 9" in warnings[0]["msg"]
+    assert not (rt.root / cid).exists()
