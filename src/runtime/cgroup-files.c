@@ -14,12 +14,12 @@ static const char *const v1_names[CG_N_CONTROLLERS] = {
   [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",   [CG_CPUSET] = "cpuset",
   [CG_MEMORY] = "memory",   [CG_PIDS] = "pids",         [CG_BLKIO] = "blkio",
   [CG_HUGETLB] = "hugetlb", [CG_DEVICES] = "devices",   [CG_FREEZER] = "freezer",
-  [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio",
+  [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio", [CG_RDMA] = "rdma",
 };
 
 static const char *const v2_names[CG_N_CONTROLLERS] = {
-  [CG_CPU] = "cpu",   [CG_CPUSET] = "cpuset", [CG_MEMORY] = "memory",
-  [CG_PIDS] = "pids", [CG_BLKIO] = "io",      [CG_HUGETLB] = "hugetlb",
+  [CG_CPU] = "cpu",  [CG_CPUSET] = "cpuset",   [CG_MEMORY] = "memory", [CG_PIDS] = "pids",
+  [CG_BLKIO] = "io", [CG_HUGETLB] = "hugetlb", [CG_RDMA] = "rdma",
 };
 
 const char *

@@ -26,6 +26,7 @@ enum cgroup_controller
   CG_FREEZER, /* cgroup.freeze on v2 */
   CG_NET_CLS,
   CG_NET_PRIO,
+  CG_RDMA,
   CG_N_CONTROLLERS,
 };
 #define CG_BIT(c) (1u << (c))
@@ -92,6 +93,12 @@ struct cgroup_hugepage
   uint64_t limit;
 };
 
+struct cgroup_rdma
+{
+  char *device;                     /* "mlx5_1" */
+  int64_t hca_handles, hca_objects; /* -1: not limited */
+};
+
 struct cgroup_net_prio
 {
   char *name;
@@ -108,6 +115,8 @@ struct cgroup_resources
   uint64_t swappiness;
   bool disable_oom_killer;
   bool check_before_update; /* OCI 1.1: refuse a limit below the usage */
+  bool has_kernel_tcp;
+  int64_t kernel_tcp; /* v1 memory.kmem.tcp.limit_in_bytes; -1: unlimited */
 
   bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime, has_rt_period,
       has_cpu_idle;
@@ -136,6 +145,9 @@ struct cgroup_resources
   uint32_t class_id;
   struct cgroup_net_prio *net_prios;
   size_t n_net_prios;
+
+  struct cgroup_rdma *rdma;
+  size_t n_rdma;
 
   json_t *unified; /* object of string → string, or NULL */
 };
@@ -184,6 +196,8 @@ int cgroup_read_u64 (int dirfd, const char *file, uint64_t *value);
 /* Apply the parts of r that belong to controller c to a v1 cgroup dir. */
 int cgroup_v1_apply (int dirfd, enum cgroup_controller c, const struct cgroup_resources *r,
                      struct berth_error **err);
+/* rdma.max is the same file on v1 and v2. */
+int cgroup_rdma_apply (int dirfd, const struct cgroup_resources *r, struct berth_error **err);
 /* Apply the parts of r whose controller bit is in `controllers` to a v2
  * cgroup dir (devices excluded: see cgroup_devices_bpf_apply), plus the raw
  * `unified` keys when with_unified. */
@@ -238,6 +252,8 @@ char *cgroup_systemd_path (const char *spec, struct berth_error **err);
  * our own cgroup there). */
 char *cgroup_resolve_path (const struct cgroup_hier *h, const char *id, const char *cgroups_path,
                            bool use_systemd, struct berth_error **err);
+/* Was this directory made by berth (an ancestor of some container's)? */
+bool cgroup_dir_is_berth_created (int dfd);
 /* Opens mountpoint+path, refusing anything not on cgroupfs. */
 int cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err);
 /* Unit tests set this to run create/destroy on a temp dir standing in for

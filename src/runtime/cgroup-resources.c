@@ -156,7 +156,14 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
         return invalid (err, "memory.checkBeforeUpdate", "must be a boolean");
       r->check_before_update = json_is_true (check);
     }
-  /* kernel and kernelTCP are deprecated and ignored, as runc does. */
+  if (get_int (mem, "kernelTCP", "memory.kernelTCP", &has, &v, err) < 0)
+    return -1;
+  if (has && v < -1)
+    return invalid (err, "memory.kernelTCP", "must be -1 (unlimited) or a number of bytes");
+  if (has && v != 0)
+    r->has_kernel_tcp = true, r->kernel_tcp = v;
+  /* kernel (kmem) limits are gone from the kernel (writes are ignored
+   * since 5.16, and v2 never had them): ignored, as runc does. */
   return 0;
 }
 
@@ -475,6 +482,37 @@ parse_network (const json_t *n, struct cgroup_resources *r, struct berth_error *
   return 0;
 }
 
+/* "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}} */
+static int
+parse_rdma (const json_t *rdma, struct cgroup_resources *r, struct berth_error **err)
+{
+  r->rdma = calloc (json_object_size (rdma) + 1, sizeof *r->rdma);
+  const char *dev;
+  json_t *lim;
+  json_object_foreach ((json_t *)rdma, dev, lim)
+  {
+    char f[200], ff[240];
+    snprintf (f, sizeof f, "rdma[\"%.150s\"]", dev);
+    if (*dev == '\0' || strpbrk (dev, " \n=/") != NULL)
+      return invalid (err, f, "must be an RDMA device name");
+    if (!json_is_object (lim))
+      return invalid (err, f, "must be an object");
+    struct cgroup_rdma *d = &r->rdma[r->n_rdma++];
+    d->device = xstrdup (dev);
+    bool has = false;
+    uint64_t u = 0;
+    snprintf (ff, sizeof ff, "%s.hcaHandles", f);
+    if (get_uint (lim, "hcaHandles", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_handles = has ? (int64_t)u : -1;
+    snprintf (ff, sizeof ff, "%s.hcaObjects", f);
+    if (get_uint (lim, "hcaObjects", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_objects = has ? (int64_t)u : -1;
+  }
+  return 0;
+}
+
 static int
 parse_unified (const json_t *u, struct cgroup_resources *r, struct berth_error **err)
 {
@@ -552,6 +590,10 @@ parse_all (const json_t *res, struct cgroup_resources *r, struct berth_error **e
     return -1;
   if (bad)
     return -1;
+  if ((o = get_object (res, "rdma", "rdma", err, &bad)) && parse_rdma (o, r, err) < 0)
+    return -1;
+  if (bad)
+    return -1;
   if ((o = get_object (res, "unified", "unified", err, &bad)) && parse_unified (o, r, err) < 0)
     return -1;
   if (bad)
@@ -590,6 +632,9 @@ cgroup_resources_clear (struct cgroup_resources *r)
   for (size_t i = 0; i < r->n_net_prios; i++)
     free (r->net_prios[i].name);
   free (r->net_prios);
+  for (size_t i = 0; i < r->n_rdma; i++)
+    free (r->rdma[i].device);
+  free (r->rdma);
   json_decref (r->unified);
   memset (r, 0, sizeof *r);
 }
@@ -599,7 +644,7 @@ cgroup_resources_controllers (const struct cgroup_resources *r)
 {
   unsigned m = 0;
   if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_swappiness
-      || r->has_disable_oom_killer)
+      || r->has_disable_oom_killer || r->has_kernel_tcp)
     m |= CG_BIT (CG_MEMORY);
   if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_burst
       || r->has_rt_runtime || r->has_rt_period || r->has_cpu_idle)
@@ -621,6 +666,8 @@ cgroup_resources_controllers (const struct cgroup_resources *r)
     m |= CG_BIT (CG_NET_CLS);
   if (r->n_net_prios)
     m |= CG_BIT (CG_NET_PRIO);
+  if (r->n_rdma)
+    m |= CG_BIT (CG_RDMA);
   return m;
 }
 

@@ -62,12 +62,53 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->swappiness)
              < 0)
     return -1;
+  if (r->has_kernel_tcp
+      && cgroup_writef (dfd, "memory.kmem.tcp.limit_in_bytes", F ("memory.kernelTCP"), err,
+                        "%" PRId64, r->kernel_tcp)
+             < 0)
+    return -1;
   if (r->has_disable_oom_killer
       && cgroup_write (dfd, "memory.oom_control", r->disable_oom_killer ? "1" : "0",
                        F ("memory.disableOOMKiller"), err)
              < 0)
     return -1;
   return 0;
+}
+
+/* Make sure the directory dfd has at least runtime_us of real-time budget,
+ * taking it from its parents first. Only directories berth created are
+ * changed; a parent someone else made must already have the budget. */
+static int
+rt_reserve (int dfd, int64_t runtime_us, int depth)
+{
+  uint64_t cur = 0;
+  if (cgroup_read_u64 (dfd, "cpu.rt_runtime_us", &cur) == 0 && (int64_t)cur >= runtime_us)
+    return 0;
+  if (depth > 32 || !cgroup_dir_is_berth_created (dfd))
+    return -1;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0 || rt_reserve (parent, runtime_us, depth + 1) < 0)
+    return -1;
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", NULL, NULL, "%" PRId64, runtime_us);
+}
+
+/* A new v1 cgroup has no real-time budget, so a container's runtime only
+ * fits once the parents berth made (/berth) hold that much too. */
+static int
+v1_rt_runtime (int dfd, int64_t runtime_us, struct berth_error **err)
+{
+  _cleanup_error_ struct berth_error *first = NULL;
+  if (cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), &first, "%" PRId64,
+                     runtime_us)
+      == 0)
+    return 0;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (first->errnum != EINVAL || runtime_us <= 0 || parent < 0
+      || rt_reserve (parent, runtime_us, 0) < 0)
+    return berth_error_set_kind (err, first->kind, 0,
+                                 "%s (the parent cgroup has less real-time budget)", first->msg);
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
+                        runtime_us);
 }
 
 static int
@@ -94,10 +135,7 @@ v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->rt_period)
              < 0)
     return -1;
-  if (r->has_rt_runtime
-      && cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
-                        r->rt_runtime)
-             < 0)
+  if (r->has_rt_runtime && v1_rt_runtime (dfd, r->rt_runtime, err) < 0)
     return -1;
   if (r->has_cpu_idle
       && cgroup_writef (dfd, "cpu.idle", F ("cpu.idle"), err, "%" PRId64, r->cpu_idle) < 0)
@@ -245,6 +283,30 @@ v1_net (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
 }
 
 int
+cgroup_rdma_apply (int dfd, const struct cgroup_resources *r, struct berth_error **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      const struct cgroup_rdma *d = &r->rdma[i];
+      char field[220], handles[24], objects[24];
+      snprintf (field, sizeof field, F ("rdma[\"%.150s\"]"), d->device);
+      if (d->hca_handles < 0)
+        strcpy (handles, "max");
+      else
+        snprintf (handles, sizeof handles, "%" PRId64, d->hca_handles);
+      if (d->hca_objects < 0)
+        strcpy (objects, "max");
+      else
+        snprintf (objects, sizeof objects, "%" PRId64, d->hca_objects);
+      if (cgroup_writef (dfd, "rdma.max", field, err, "%s hca_handle=%s hca_object=%s", d->device,
+                         handles, objects)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
 cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
                  struct berth_error **err)
 {
@@ -275,6 +337,8 @@ cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resource
     case CG_NET_CLS:
     case CG_NET_PRIO:
       return v1_net (dfd, c, r, err);
+    case CG_RDMA:
+      return cgroup_rdma_apply (dfd, r, err);
     default:
       return 0;
     }

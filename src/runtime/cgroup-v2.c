@@ -68,8 +68,9 @@ v2_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
       if (cgroup_write (dfd, "memory.low", buf, F ("memory.reservation"), err) < 0)
         return -1;
     }
-  /* swappiness and disableOOMKiller have no v2 file; runc ignores them. */
-  if (r->has_swappiness || r->has_disable_oom_killer)
+  /* swappiness, disableOOMKiller and kernelTCP have no v2 file; runc
+   * ignores them. */
+  if (r->has_swappiness || r->has_disable_oom_killer || r->has_kernel_tcp)
     berth_log (BERTH_LOG_DEBUG, "cgroup v2: memory.swappiness and disableOOMKiller are ignored");
   return 0;
 }
@@ -234,6 +235,8 @@ cgroup_v2_apply (int dfd, unsigned controllers, bool with_unified, const struct 
   if ((controllers & CG_BIT (CG_BLKIO)) && v2_io (dfd, r, err) < 0)
     return -1;
   if ((controllers & CG_BIT (CG_HUGETLB)) && v2_hugetlb (dfd, r, err) < 0)
+    return -1;
+  if ((controllers & CG_BIT (CG_RDMA)) && cgroup_rdma_apply (dfd, r, err) < 0)
     return -1;
   /* Raw keys last, so they win over the converted values (runc's order). */
   if (with_unified && r->unified && v2_unified (dfd, r->unified, err) < 0)

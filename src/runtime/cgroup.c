@@ -271,8 +271,8 @@ v2_enable_controllers (int dfd, unsigned mask)
     }
 }
 
-static bool
-dir_is_berth_created (int dfd)
+bool
+cgroup_dir_is_berth_created (int dfd)
 {
   char v[4];
   return fgetxattr (dfd, BERTH_CREATED_XATTR, v, sizeof v) > 0
@@ -372,6 +372,8 @@ controller_field (enum cgroup_controller c)
       return "hugepageLimits";
     case CG_DEVICES:
       return "devices";
+    case CG_RDMA:
+      return "rdma";
     default:
       return "network";
     }
@@ -608,7 +610,7 @@ dir_remove (const struct cgroup_dir *d, struct berth_error **err)
     {
       closep (&pfd);
       pfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (pfd < 0 || !dir_is_berth_created (pfd))
+      if (pfd < 0 || !cgroup_dir_is_berth_created (pfd))
         break;
       if (rmdir (parent) < 0)
         break; /* ENOTEMPTY / EBUSY: another container still uses it */

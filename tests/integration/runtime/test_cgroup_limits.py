@@ -301,3 +301,37 @@ def test_check_before_update_refuses_a_limit_below_usage(cgroup_factory, tmpdir_
     assert cg.stats()["memory_stats"]["limit"] == 256 << 20  # unchanged
     cg.probe("kill", "--signal", "9")
     assert os.WTERMSIG(reap(pid)) == 9
+
+
+def test_rdma_needs_the_rdma_controller(cgroup_factory):
+    v2 = v2_mount()
+    on_v2 = v2 and "rdma" in pathlib.Path(v2, "cgroup.controllers").read_text().split()
+    if v1_mount("rdma") or on_v2:
+        pytest.skip("this host has the rdma controller (no RDMA device to limit here)")
+    cg = cgroup_factory({"rdma": {"mlx5_1": {"hcaHandles": 3}}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.rdma: the rdma controller is not available on this host" in \
+        cg.create_result.stderr
+
+
+def test_kernel_tcp_on_v1(cgroup_factory):
+    mem = v1_mount("memory")
+    if mem is None:
+        pytest.skip("kernelTCP exists only on cgroup v1")
+    cg = cgroup_factory({"memory": {"limit": 64 << 20, "kernelTCP": 8 << 20, "kernel": 1 << 20}})
+    d = pathlib.Path(mem + cg.path)
+    assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 << 20)
+
+
+def test_realtime_budget_lets_a_task_become_realtime(tmpdir_berth):
+    cpu = v1_mount("cpu")
+    if cpu is None or not pathlib.Path(cpu, "cpu.rt_runtime_us").exists():
+        pytest.skip("no v1 real-time group scheduling")
+    cmd = ("/usr/bin/chrt", "-f", "10", "/bin/true")
+    # A new cgroup has no real-time budget: SCHED_FIFO is refused.
+    out, _ = run_probe(tmpdir_berth, {"pids": {"limit": 5}}, *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] != 0
+    # With a budget (berth gives its own parents the same), it is allowed.
+    out, parent = run_probe(tmpdir_berth, {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}},
+                            *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] == 0, out.stderr

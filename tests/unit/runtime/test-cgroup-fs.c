@@ -85,6 +85,7 @@ test_v1_writers (void **state)
                                        "memory.soft_limit_in_bytes",
                                        "memory.swappiness",
                                        "memory.oom_control",
+                                       "memory.kmem.tcp.limit_in_bytes",
                                        "cpu.shares",
                                        "cpu.cfs_quota_us",
                                        "cpu.cfs_period_us",
@@ -103,7 +104,7 @@ test_v1_writers (void **state)
     touch (dfd, files[i], NULL);
   struct cgroup_resources r;
   parse ("{\"memory\":{\"limit\":104857600,\"swap\":209715200,\"reservation\":52428800,"
-         "\"swappiness\":10,\"disableOOMKiller\":true},"
+         "\"swappiness\":10,\"disableOOMKiller\":true,\"kernelTCP\":8388608,\"kernel\":1},"
          "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"},"
          "\"pids\":{\"limit\":-1},"
          "\"blockIO\":{\"weight\":300,\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":"
@@ -122,6 +123,7 @@ test_v1_writers (void **state)
   expect_file (dfd, "memory.soft_limit_in_bytes", "52428800");
   expect_file (dfd, "memory.swappiness", "10");
   expect_file (dfd, "memory.oom_control", "1");
+  expect_file (dfd, "memory.kmem.tcp.limit_in_bytes", "8388608");
   expect_file (dfd, "cpu.shares", "512");
   expect_file (dfd, "cpu.cfs_quota_us", "50000");
   expect_file (dfd, "cpu.cfs_period_us", "100000");
@@ -192,9 +194,9 @@ test_v2_writers (void **state)
 {
   int dfd = (int)(intptr_t)*state;
   static const char *const files[]
-      = { "memory.max",      "memory.swap.max",      "memory.low", "cpu.weight", "cpu.max",
-          "cpuset.cpus",     "cpuset.mems",          "pids.max",   "io.weight",  "io.max",
-          "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "memory.high" };
+      = { "memory.max",      "memory.swap.max",      "memory.low",  "cpu.weight", "cpu.max",
+          "cpuset.cpus",     "cpuset.mems",          "pids.max",    "io.weight",  "io.max",
+          "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "memory.high", "rdma.max" };
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     touch (dfd, files[i], NULL);
   touch (dfd, "cpu.max", "max 100000\n");
@@ -205,6 +207,7 @@ test_v2_writers (void **state)
          "\"blockIO\":{\"weight\":500,\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":0,"
          "\"rate\":0}]},"
          "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+         "\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3}},"
          "\"unified\":{\"memory.high\":\"90000000\"}}",
          &r);
   struct berth_error *err = NULL;
@@ -222,6 +225,7 @@ test_v2_writers (void **state)
   expect_file (dfd, "hugetlb.2MB.max", "4194304");
   expect_file (dfd, "hugetlb.2MB.rsvd.max", "4194304");
   expect_file (dfd, "memory.high", "90000000");
+  expect_file (dfd, "rdma.max", "mlx5_1 hca_handle=3 hca_object=max");
   cgroup_resources_clear (&r);
 
   /* An update with only the period keeps the quota in force. */
@@ -392,7 +396,7 @@ test_layout_v2_and_v1 (void **state)
   assert_int_equal (h.n_hiers, 1);
   unsigned want = CG_BIT (CG_CPUSET) | CG_BIT (CG_CPU) | CG_BIT (CG_BLKIO) | CG_BIT (CG_MEMORY)
                   | CG_BIT (CG_HUGETLB) | CG_BIT (CG_PIDS) | CG_BIT (CG_DEVICES)
-                  | CG_BIT (CG_FREEZER) | CG_BIT (CG_CPUACCT);
+                  | CG_BIT (CG_FREEZER) | CG_BIT (CG_CPUACCT) | CG_BIT (CG_RDMA);
   assert_int_equal (h.hiers[0].controllers, want);
   assert_string_equal (h.hiers[0].self_path, "/user.slice");
   cgroup_hosts_clear (&h);

@@ -58,6 +58,9 @@ static const struct bad_case bad_cases[] = {
   { "{\"network\":{\"classID\":-1}}", "linux.resources.network.classID: must not be negative" },
   { "{\"network\":{\"priorities\":[{\"name\":\"eth0/x\",\"priority\":1}]}}",
     "linux.resources.network.priorities[0].name: must be a network interface name" },
+  { "{\"rdma\":{\"mlx5 1\":{}}}", "linux.resources.rdma[\"mlx5 1\"]: must be an RDMA device name" },
+  { "{\"rdma\":{\"mlx5_1\":{\"hcaObjects\":-1}}}",
+    "linux.resources.rdma[\"mlx5_1\"].hcaObjects: must not be negative" },
   { "{\"unified\":{\"memory.high\":5}}",
     "linux.resources.unified[\"memory.high\"]: must be a string" },
   { "{\"unified\":{\"../memory.max\":\"1\"}}",
@@ -141,7 +144,7 @@ test_good_resources (void **state)
 static void
 test_swappiness_minus_one_is_unset (void **state)
 {
-  (void) state;
+  (void)state;
   json_t *j = json_pack ("{s:{s:i,s:b}}", "memory", "swappiness", -1, "checkBeforeUpdate", 1);
   struct cgroup_resources r;
   assert_int_equal (cgroup_resources_parse (j, &r, NULL), 0);
@@ -232,10 +235,13 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_bad_resources),        cmocka_unit_test (test_good_resources),
+    cmocka_unit_test (test_bad_resources),
+    cmocka_unit_test (test_good_resources),
     cmocka_unit_test (test_pids_negative_is_max),
-    cmocka_unit_test (test_swappiness_minus_one_is_unset), cmocka_unit_test (test_convert_shares),
-    cmocka_unit_test (test_convert_blkio_weight), cmocka_unit_test (test_convert_swap),
+    cmocka_unit_test (test_swappiness_minus_one_is_unset),
+    cmocka_unit_test (test_convert_shares),
+    cmocka_unit_test (test_convert_blkio_weight),
+    cmocka_unit_test (test_convert_swap),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
