@@ -51,7 +51,8 @@ load (const struct runtime_context *ctx, const char *id, struct loaded *l, bool 
       if (l->cg == NULL)
         return berth_error_prefix (err, "container `%s`: cgroup", id);
     }
-  if (need_spec && l->st.config)
+  /* The saved config is only needed for its hooks: skip the parse without. */
+  if (need_spec && l->st.config && json_object_get (l->st.config, "hooks"))
     {
       l->spec = spec_parse (l->st.config, err);
       if (l->spec == NULL)

@@ -402,3 +402,8 @@ def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
     assert [w["level"] for w in warnings] == ["warning", "warning"]
     assert "poststart[0]" in warnings[0]["msg"] and "status 9" in warnings[0]["msg"]
     assert not (rt.root / cid).exists()
+
+
+def test_oom_score_adj(rt, cid):
+    rt.set_process(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=523)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "523"
