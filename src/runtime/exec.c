@@ -50,7 +50,8 @@ exec_join_flags (pid_t pid)
       snprintf (theirs, sizeof theirs, "/proc/%d/ns/%s", pid, name);
       snprintf (ours, sizeof ours, "/proc/self/ns/%s", name);
       struct stat a, b;
-      if (stat (theirs, &a) == 0 && stat (ours, &b) == 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+      if (stat (theirs, &a) == 0 && stat (ours, &b) == 0
+          && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
         flags |= types[i];
     }
   return flags;
@@ -135,7 +136,8 @@ exec_fill_defaults (struct spec_process *p, unsigned present, const struct spec_
           p->additional_gids = calloc (def->n_additional_gids, sizeof (gid_t));
           if (p->additional_gids == NULL)
             abort ();
-          memcpy (p->additional_gids, def->additional_gids, def->n_additional_gids * sizeof (gid_t));
+          memcpy (p->additional_gids, def->additional_gids,
+                  def->n_additional_gids * sizeof (gid_t));
           p->n_additional_gids = def->n_additional_gids;
         }
     }
@@ -187,15 +189,15 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
   if (x->cg_v2_fd >= 0)
     {
       args.flags |= CLONE_INTO_CGROUP;
-      args.cgroup = (uint64_t) x->cg_v2_fd;
+      args.cgroup = (uint64_t)x->cg_v2_fd;
     }
-  pid_t pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  pid_t pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
   if (pid < 0 && x->cg_v2_fd >= 0 && errno != ENOMEM && errno != EAGAIN)
     {
       x->enter_v2_in_child = true;
-      args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+      args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
       args.cgroup = 0;
-      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+      pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
     }
   int saved = errno;
   if (pid == 0)
@@ -226,8 +228,12 @@ int
 runtime_container_exec (const struct runtime_context *ctx, const struct runtime_exec_options *opts,
                         pid_t *pid_out, struct berth_error **err)
 {
-  struct exec_ctx x = { .opts = opts, .pidfd = -1, .console_sock = -1, .sync_child = -1,
-                        .sync_parent = -1, .cg_v2_fd = -1 };
+  struct exec_ctx x = { .opts = opts,
+                        .pidfd = -1,
+                        .console_sock = -1,
+                        .sync_child = -1,
+                        .sync_parent = -1,
+                        .cg_v2_fd = -1 };
   struct container_state st;
   _cleanup_close_ int dirfd = -1;
   struct cgroup *cg = NULL;
@@ -275,7 +281,7 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
     }
   if (x.spec->seccomp && (x.seccomp = seccomp_filter_compile (x.spec->seccomp, err)) == NULL)
     goto out;
-  x.pidfd = (int) syscall (SYS_pidfd_open, st.pid, 0);
+  x.pidfd = (int)syscall (SYS_pidfd_open, st.pid, 0);
   if (x.pidfd < 0 || !state_pid_alive (&st))
     {
       berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "the container's init is gone");
@@ -310,7 +316,7 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
       char buf[16];
       int n = snprintf (buf, sizeof buf, "%d", pid);
       _cleanup_close_ int pf = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (pf < 0 || write (pf, buf, (size_t) n) != n || rename (tmp, opts->pid_file) < 0)
+      if (pf < 0 || write (pf, buf, (size_t)n) != n || rename (tmp, opts->pid_file) < 0)
         {
           berth_error_set (err, errno, "write pid file `%s`", opts->pid_file);
           goto out;

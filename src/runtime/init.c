@@ -52,9 +52,9 @@ write_time_offsets (const struct spec *s, struct berth_error **err)
     return berth_error_set (err, errno, "open /proc/self/timens_offsets");
   char buf[128];
   int n = snprintf (buf, sizeof buf, "monotonic %lld %u\nboottime %lld %u\n",
-                    (long long) s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
-                    (long long) s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
-  int r = fs_write_all (fd, buf, (size_t) n);
+                    (long long)s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
+                    (long long)s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
+  int r = fs_write_all (fd, buf, (size_t)n);
   int saved = errno;
   close (fd);
   if (r < 0)

@@ -79,7 +79,8 @@ process_find_executable (const struct spec_process *p, struct berth_error **err)
     return berth_error_set (err, errno, "open /"), NULL;
   if (strchr (name, '/'))
     {
-      _cleanup_free_ char *abs = name[0] == '/' ? xstrdup (name) : xasprintf ("%s/%s", p->cwd, name);
+      _cleanup_free_ char *abs
+          = name[0] == '/' ? xstrdup (name) : xasprintf ("%s/%s", p->cwd, name);
       if (!is_executable_file (root, abs))
         return berth_error_set_kind (err, BERTH_E_NOT_FOUND, ENOENT, "exec: \"%s\"", name), NULL;
       return xstrdup (name);
@@ -106,9 +107,9 @@ process_close_fds (unsigned int preserve_fds, struct berth_error **err)
 {
   for (unsigned int fd = 3; fd < 3 + preserve_fds; fd++)
     {
-      int flags = fcntl ((int) fd, F_GETFD);
+      int flags = fcntl ((int)fd, F_GETFD);
       if (flags >= 0)
-        fcntl ((int) fd, F_SETFD, flags & ~FD_CLOEXEC);
+        fcntl ((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
   /* Everything else closes at execve: no fd of the runtime reaches the
    * container (CVE-2024-21626). */
@@ -123,10 +124,9 @@ process_send_seccomp_listener (const struct spec *s, int listener_sock, int list
 {
   /* runc's containerProcessState: the agent gets the state and the fd. */
   _cleanup_json_ json_t *state = json_loads (state_json, 0, NULL);
-  _cleanup_json_ json_t *msg = json_pack ("{s:s,s:[s],s:i,s:s,s:O}", "ociVersion", "1.2.0", "fds",
-                                          "seccompFd", "pid", (int) getpid (), "metadata",
-                                          s->seccomp_listener_metadata ?: "", "state",
-                                          state ? state : json_null ());
+  _cleanup_json_ json_t *msg = json_pack (
+      "{s:s,s:[s],s:i,s:s,s:O}", "ociVersion", "1.2.0", "fds", "seccompFd", "pid", (int)getpid (),
+      "metadata", s->seccomp_listener_metadata ?: "", "state", state ? state : json_null ());
   _cleanup_free_ char *text = json_dumps (msg, JSON_COMPACT);
   if (text == NULL || unix_send_fds (listener_sock, text, strlen (text), &listener_fd, 1) < 0)
     return berth_error_set (err, errno, "send the seccomp listener fd to `%s`",
@@ -145,7 +145,8 @@ process_env_with_home (const struct spec_process *p)
       return env;
   _cleanup_free_ char *home = NULL;
   _cleanup_close_ int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  _cleanup_close_ int fd = root >= 0 ? fs_open_in_root (root, "/etc/passwd", O_RDONLY, 0, NULL) : -1;
+  _cleanup_close_ int fd
+      = root >= 0 ? fs_open_in_root (root, "/etc/passwd", O_RDONLY, 0, NULL) : -1;
   _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen (fd, "r") : NULL;
   if (f)
     fd = -1; /* the FILE owns it now */

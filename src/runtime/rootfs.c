@@ -97,12 +97,12 @@ readonly_path (int rootfd, const char *path, struct berth_error **err)
       *err = missing;
       return berth_error_prefix (err, "readonlyPaths `%s`", path);
     }
-  _cleanup_close_ int tree = open_tree (target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                                                        | AT_RECURSIVE | AT_EMPTY_PATH);
+  _cleanup_close_ int tree
+      = open_tree (target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (tree < 0)
     return berth_error_set (err, errno, "readonlyPaths `%s`: bind", path);
-  struct mount_attr attr
-      = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                         | MOUNT_ATTR_NOEXEC };
   if (mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
     return berth_error_set (err, errno, "readonlyPaths `%s`: make read-only", path);
   if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -135,8 +135,8 @@ masked_path (int rootfd, const char *path, struct berth_error **err)
       _cleanup_close_ int fsfd = fsopen ("tmpfs", FSOPEN_CLOEXEC);
       if (fsfd < 0 || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
         return berth_error_set (err, errno, "maskedPaths `%s`: tmpfs", path);
-      mnt = fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
-                                                 | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+      mnt = fsmount (fsfd, FSMOUNT_CLOEXEC,
+                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     }
   else
     mnt = open_tree (AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);

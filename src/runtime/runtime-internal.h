@@ -355,8 +355,8 @@ struct create_ctx
   const struct runtime_context *rt;
   const struct runtime_create_options *opts;
   struct spec *spec;
-  char *bundle;      /* absolute */
-  char *rootfs;      /* absolute */
+  char *bundle; /* absolute */
+  char *rootfs; /* absolute */
   int bundlefd;
   int statedirfd;
   struct cgroup *cg;
@@ -365,14 +365,14 @@ struct create_ctx
   int listener_sock; /* -1: seccomp notify agent */
   int start_sock;    /* create: listening socket the init waits on; run: -1 */
   int sync_child, sync_parent;
-  int ns_fds[8];     /* fds of namespaces joined by path, by index in spec */
+  int ns_fds[8]; /* fds of namespaces joined by path, by index in spec */
   bool new_userns;
   bool in_userns;
-  bool use_intermediate; /* join a user namespace by path, or time offsets */
-  int clone_flags;       /* namespaces created by clone3 */
-  int cg_v2_fd;          /* clone3 CLONE_INTO_CGROUP target, -1 if none */
+  bool use_intermediate;  /* join a user namespace by path, or time offsets */
+  int clone_flags;        /* namespaces created by clone3 */
+  int cg_v2_fd;           /* clone3 CLONE_INTO_CGROUP target, -1 if none */
   bool enter_v2_in_child; /* CLONE_INTO_CGROUP was refused */
-  int unshare_flags;     /* created by unshare in the intermediate */
+  int unshare_flags;      /* created by unshare in the intermediate */
   char *created;
 };
 
