@@ -407,3 +407,17 @@ def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
 def test_oom_score_adj(rt, cid):
     rt.set_process(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=523)
     assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "523"
+
+
+def test_mount_propagation_options(rt, cid, tmpdir_berth):
+    src = tmpdir_berth / "prop-src"
+    src.mkdir()
+    cfg = rt.set_process(["sh", "-c", "for d in /shared /private; do awk -v d=$d '$5 == d' /proc/self/mountinfo; done"])
+    cfg["mounts"] += [
+        {"destination": "/shared", "type": "bind", "source": str(src), "options": ["rbind", "rshared"]},
+        {"destination": "/private", "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]},
+    ]
+    rt.write_config(cfg)
+    shared, private = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert "shared:" in shared.split(" - ")[0], shared
+    assert "shared:" not in private.split(" - ")[0] and "master:" not in private.split(" - ")[0], private
