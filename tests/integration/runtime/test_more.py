@@ -132,3 +132,16 @@ def test_run_foreground_with_a_terminal(rt, cid):
     finally:
         os.close(master)
     assert b"/dev/pts/0" in out and b"fg-tty-ok" in out, out
+
+
+def test_time_namespace_with_offsets(rt, cid):
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("no time namespaces in this kernel")
+    cfg = rt.set_process(["cat", "/proc/uptime"])
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 10 * 86400, "nanosecs": 0},
+                                   "monotonic": {"secs": 86400, "nanosecs": 0}}
+    rt.write_config(cfg)
+    inside = float(rt("run", "--bundle", rt.bundle, cid).stdout.split()[0])
+    outside = float(open("/proc/uptime").read().split()[0])
+    assert 10 * 86400 - 60 < inside - outside < 10 * 86400 + 60
