@@ -421,3 +421,20 @@ def test_mount_propagation_options(rt, cid, tmpdir_berth):
     shared, private = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
     assert "shared:" in shared.split(" - ")[0], shared
     assert "shared:" not in private.split(" - ")[0] and "master:" not in private.split(" - ")[0], private
+
+
+def test_devices_and_the_cgroup_allow_list(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "; ".join([
+        "ls -ln /dev/kmsg | awk '{print $1, $3, $4, $5, $6}'",
+        "echo x > /dev/null && echo null-ok",
+        "head -c 4 /dev/zero | wc -c",
+        "mknod /tmp/mem c 1 1 && (head -c 1 /tmp/mem >/dev/null 2>&1 && echo mem-open || echo mem-denied)",
+    ])])
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                                "fileMode": 0o640, "uid": 0, "gid": 4}]
+    cfg["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert out[0] == "crw-r----- 0 4 1, 11", out
+    assert out[1:] == ["null-ok", "4", "mem-denied"], out
