@@ -185,6 +185,23 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
    * child between clone and its own prctl. */
   int dumpable = prctl (PR_GET_DUMPABLE, 0, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* A multi-threaded caller (berthd itself) gets glibc's fork(): its atfork
+   * handlers leave malloc and stdio usable in the child, which a raw clone3
+   * would not. The child then enters cgroup2 itself (a little slower). */
+  if (process_is_multithreaded ())
+    {
+      x->enter_v2_in_child = true;
+      pid_t fpid = fork ();
+      int fsaved = errno;
+      if (fpid == 0)
+        exec_child_main (x);
+      prctl (PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+      if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+        abort ();
+      if (fpid < 0)
+        return berth_error_set (err, fsaved, "fork the exec process");
+      return fpid;
+    }
   struct clone_args args = { .exit_signal = SIGCHLD };
   if (x->cg_v2_fd >= 0)
     {

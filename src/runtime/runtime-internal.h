@@ -314,6 +314,7 @@ int process_chdir (const struct spec_process *p, struct berth_error **err);
 /* Resolve args[0] in PATH of the process env (runc does this at create so
  * a missing binary fails create, not start). */
 char *process_find_executable (const struct spec_process *p, struct berth_error **err);
+bool process_is_multithreaded (void);
 /* process.env plus HOME from the container's /etc/passwd when missing. */
 char **process_env_with_home (const struct spec_process *p);
 /* Close every fd but 0-2, the preserved ones and keep_fd on execve. */

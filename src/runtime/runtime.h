@@ -4,10 +4,11 @@
  * Every call returns 0 (or a non-NULL object) on success and fills *err with
  * a message naming the step and the path or resource on failure.
  *
- * Callers: create/run/exec clone() the caller and the child keeps running
+ * Callers: create/run clone() the caller and the child keeps running
  * library code (allocations included) until execve, so call them from a
  * single-threaded process (berthd's per-container monitor, not the daemon's
- * threads). Hooks are fork()ed and waited for by pid: do not reap children
+ * threads). exec may be called from a multi-threaded process (it then uses
+ * glibc's fork(), whose atfork handlers keep malloc usable). Hooks are fork()ed and waited for by pid: do not reap children
  * you did not start (waitpid(-1)) while a runtime call runs. */
 #pragma once
 
