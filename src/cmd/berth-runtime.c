@@ -71,23 +71,36 @@ print_json (json_t *j)
 /* --------------------------------------------------- signals and waiting -- */
 
 static volatile pid_t forward_to = -1;
+static volatile sig_atomic_t pending_signal;
 
 static void
 forward_signal (int sig)
 {
   if (forward_to > 0)
     kill (forward_to, sig);
+  else
+    pending_signal = sig; /* the process does not exist yet */
 }
 
+/* Installed before the container is created, so a signal that arrives
+ * while it starts is not lost (nor kills us): it is forwarded once the
+ * process exists. */
 static void
-install_forwarding (pid_t pid)
+install_forwarding (void)
 {
-  forward_to = pid;
   static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
   struct sigaction sa = { .sa_handler = forward_signal };
   sigemptyset (&sa.sa_mask);
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     sigaction (sigs[i], &sa, NULL);
+}
+
+static void
+forward_to_pid (pid_t pid)
+{
+  forward_to = pid;
+  if (pending_signal)
+    kill (pid, pending_signal);
 }
 
 static int
@@ -346,7 +359,10 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
   /* The init is our child, except when it is forked by an intermediate
    * (a user namespace joined by path): be its subreaper so we can wait. */
   if (run && !detach)
-    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    {
+      prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+      install_forwarding ();
+    }
   int r = run ? runtime_container_run (&g->ctx, &o, &pid, &err)
               : runtime_container_create (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
@@ -363,7 +379,7 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
         close (proxy[0]);
       return 0;
     }
-  install_forwarding (pid);
+  forward_to_pid (pid);
   int code;
   int master = -1;
   if (proxy[0] >= 0)
@@ -585,6 +601,8 @@ cmd_exec (struct globals *g, int argc, char **argv)
       o.console_socket_fd = proxy[1];
     }
   pid_t pid;
+  if (!detach)
+    install_forwarding ();
   int r = runtime_container_exec (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
     close (proxy[1]);
@@ -592,7 +610,7 @@ cmd_exec (struct globals *g, int argc, char **argv)
     return fail (err, "exec");
   if (detach)
     return 0;
-  install_forwarding (pid);
+  forward_to_pid (pid);
   if (proxy[0] >= 0)
     {
       int master = recv_fd (proxy[0]);
