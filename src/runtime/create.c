@@ -447,9 +447,8 @@ container_create_internal (const struct runtime_context *ctx,
   if (run_mode)
     {
       sync_send (c.sync_parent, SYNC_START, 0, NULL);
-      enum sync_type t;
-      /* EOF: the init's end closed at execve. */
-      if (sync_recv (c.sync_parent, &t, NULL, err) < 0)
+      /* SYNC_EXEC then EOF: the init's end closed at execve. */
+      if (sync_wait_exec (c.sync_parent, err) < 0)
         goto fail;
       _cleanup_free_ char *state = container_hook_state (&c, "running", pid);
       hooks_run_warn (c.spec, HOOK_POSTSTART, state);

@@ -99,6 +99,7 @@ exec_child_main (struct exec_ctx *x)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
+  sync_send (fd, SYNC_EXEC, 0, NULL);
   if (x->seccomp && x->proc.no_new_privileges
       && seccomp_filter_install (x->seccomp, &listener, &err) < 0)
     sync_child_fail (fd, err);
@@ -234,11 +235,8 @@ exec_parent (struct exec_ctx *x, pid_t pid, struct berth_error **err)
     return berth_error_prefix (err, "process.rlimits");
   if (sync_send (x->sync_parent, SYNC_GO, pid, NULL) < 0)
     return berth_error_set (err, errno, "signal the exec process");
-  enum sync_type t;
-  /* EOF: its end of the socket closed at execve. */
-  if (sync_recv (x->sync_parent, &t, NULL, err) < 0)
-    return -1;
-  return 0;
+  /* SYNC_EXEC, then EOF: its end of the socket closed at execve. */
+  return sync_wait_exec (x->sync_parent, err);
 }
 
 int

@@ -251,6 +251,9 @@ container_init_main (struct create_ctx *c)
       if (hooks_run (s, HOOK_START_CONTAINER, state, &err) < 0)
         sync_child_fail (report, err);
     }
+  /* Said before the filter goes in (a profile may refuse sendto): errors
+   * after this still travel, and EOF then means execve happened. */
+  sync_send (report, SYNC_EXEC, 0, NULL);
   if (c->seccomp && s->process.no_new_privileges
       && seccomp_filter_install (c->seccomp, &listener, &err) < 0)
     sync_child_fail (report, err);

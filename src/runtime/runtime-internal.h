@@ -335,7 +335,8 @@ enum sync_type
   SYNC_READY,      /* child: created, waiting for start */
   SYNC_START,
   SYNC_ERROR,
-  SYNC_PID, /* intermediate: the init's pid */
+  SYNC_PID,  /* intermediate: the init's pid */
+  SYNC_EXEC, /* child: about to execve (EOF next means it did) */
 };
 
 int sync_send (int fd, enum sync_type type, int value, const char *msg);
@@ -344,6 +345,9 @@ int sync_send (int fd, enum sync_type type, int value, const char *msg);
 int sync_recv (int fd, enum sync_type *type, int *value, struct berth_error **err);
 int sync_expect (int fd, enum sync_type want, int *value, const char *step,
                  struct berth_error **err);
+/* After start: wait for SYNC_EXEC then EOF (the process runs), or an
+ * error; EOF without SYNC_EXEC means the init died before starting. */
+int sync_wait_exec (int fd, struct berth_error **err);
 /* In a child: send err over the sync socket and _exit(1). */
 __attribute__ ((noreturn)) void sync_child_fail (int fd, struct berth_error *err);
 

@@ -184,3 +184,14 @@ def test_run_forwards_signals_to_the_container(rt, cid):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 42
     assert not (rt.root / cid).exists()
+
+
+def test_start_of_a_killed_init_is_an_error(rt, cid):
+    rt.set_process(["true"])
+    assert rt.create_detached(cid, rt.bundle / "out.log").returncode == 0
+    rt("kill", cid, "KILL")
+    res = rt("start", cid, check=False)
+    assert res.returncode != 0, res.stdout
+    assert "not created" in res.stderr or "exited before starting" in res.stderr, res.stderr
+    rt("delete", cid)
+    assert not (rt.root / cid).exists()
