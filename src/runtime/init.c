@@ -177,7 +177,7 @@ container_init_main (struct create_ctx *c)
   umask (0);
 
   struct rootfs_context rc = { .spec = s,
-                               .bundlefd = c->bundlefd,
+                               .bundle = c->bundle,
                                .rootfs_path = c->rootfs,
                                .cg = c->cg,
                                .in_userns = c->in_userns,

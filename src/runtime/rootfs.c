@@ -47,7 +47,7 @@ rootfs_prepare (const struct rootfs_context *rc, struct berth_error **err)
     return berth_error_set (err, errno, "open rootfs `%s`", rc->rootfs_path);
 
   for (size_t i = 0; i < s->n_mounts; i++)
-    if (mount_into_root (rootfd, rc->bundlefd, &s->mounts[i], rc->cg, rc->in_userns, err) < 0)
+    if (mount_into_root (rootfd, rc->bundle, &s->mounts[i], rc->cg, rc->in_userns, err) < 0)
       return berth_error_prefix (err, "mounts[%zu]", i);
   if (devices_create (rootfd, s, rc->in_userns, err) < 0)
     return -1;

@@ -200,9 +200,9 @@ const struct spec_namespace *spec_find_namespace (const struct spec *s, int type
 int mount_options_parse (json_t *options, struct spec_mount *m, const char *where,
                          struct berth_error **err);
 /* Mount m into the container root (rootfd, the rootfs bind mount), the
- * target resolved inside the root only. bundlefd resolves relative bind
- * sources. cg is used by "cgroup" mounts. */
-int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cgroup *cg,
+ * target resolved inside the root only. Relative bind sources are relative
+ * to the bundle directory. cg is used by "cgroup" mounts. */
+int mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, struct cgroup *cg,
                      bool in_userns, struct berth_error **err);
 /* mount_setattr attribute bit of a flag option ("nosuid" → MOUNT_ATTR_NOSUID). */
 
@@ -211,7 +211,7 @@ int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struc
 struct rootfs_context
 {
   const struct spec *spec;
-  int bundlefd;
+  const char *bundle;      /* absolute host path */
   const char *rootfs_path; /* absolute host path */
   struct cgroup *cg;
   bool in_userns;

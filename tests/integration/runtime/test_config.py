@@ -438,3 +438,16 @@ def test_devices_and_the_cgroup_allow_list(rt, cid):
     out = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
     assert out[0] == "crw-r----- 0 4 1, 11", out
     assert out[1:] == ["null-ok", "4", "mem-denied"], out
+
+
+def test_bind_source_relative_to_the_bundle(rt, cid):
+    (rt.bundle / "data").mkdir()
+    (rt.bundle / "data" / "f").write_text("relative\n")
+    cfg = rt.set_process(["cat", "/data/f"])
+    cfg["mounts"].append({"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]})
+    rt.write_config(cfg)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout == "relative\n"
+    cfg["mounts"][-1]["source"] = "missing-dir"
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "missing-dir" in res.stderr and "mounts[" in res.stderr
