@@ -362,7 +362,6 @@ struct create_ctx
   struct spec *spec;
   char *bundle; /* absolute */
   char *rootfs; /* absolute */
-  int bundlefd;
   int statedirfd;
   struct cgroup *cg;
   struct seccomp_filter *seccomp;
