@@ -71,23 +71,36 @@ print_json (json_t *j)
 /* --------------------------------------------------- signals and waiting -- */
 
 static volatile pid_t forward_to = -1;
+static volatile sig_atomic_t pending_signal;
 
 static void
 forward_signal (int sig)
 {
   if (forward_to > 0)
     kill (forward_to, sig);
+  else
+    pending_signal = sig; /* the process does not exist yet */
 }
 
+/* Installed before the container is created, so a signal that arrives
+ * while it starts is not lost (nor kills us): it is forwarded once the
+ * process exists. */
 static void
-install_forwarding (pid_t pid)
+install_forwarding (void)
 {
-  forward_to = pid;
   static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
   struct sigaction sa = { .sa_handler = forward_signal };
   sigemptyset (&sa.sa_mask);
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     sigaction (sigs[i], &sa, NULL);
+}
+
+static void
+forward_to_pid (pid_t pid)
+{
+  forward_to = pid;
+  if (pending_signal)
+    kill (pid, pending_signal);
 }
 
 static int
@@ -106,8 +119,9 @@ recv_fd (int sock)
   char data[256];
   char control[CMSG_SPACE (sizeof (int))];
   struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                        .msg_controllen = sizeof control };
+  struct msghdr msg = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control
+  };
   if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
@@ -134,7 +148,7 @@ proxy_and_wait (pid_t pid, int master)
       if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
         ioctl (master, TIOCSWINSZ, &ws);
     }
-  int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   bool in_open = true;
   char buf[8192];
   for (;;)
@@ -152,7 +166,7 @@ proxy_and_wait (pid_t pid, int master)
         {
           ssize_t n = read (master, buf, sizeof buf);
           if (n > 0)
-            fs_write_all (STDOUT_FILENO, buf, (size_t) n);
+            fs_write_all (STDOUT_FILENO, buf, (size_t)n);
           else
             p[0].revents |= POLLHUP;
         }
@@ -160,7 +174,7 @@ proxy_and_wait (pid_t pid, int master)
         {
           ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
           if (n > 0)
-            fs_write_all (master, buf, (size_t) n);
+            fs_write_all (master, buf, (size_t)n);
           else
             in_open = false;
         }
@@ -173,7 +187,7 @@ proxy_and_wait (pid_t pid, int master)
           fcntl (master, F_SETFL, fl | O_NONBLOCK);
           ssize_t n;
           while ((n = read (master, buf, sizeof buf)) > 0)
-            fs_write_all (STDOUT_FILENO, buf, (size_t) n);
+            fs_write_all (STDOUT_FILENO, buf, (size_t)n);
           break;
         }
     }
@@ -284,17 +298,37 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
   while ((c = getopt_long_only (argc, argv, "+b:df:", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'b': o.bundle = optarg; break;
-      case 'f': config = optarg; break;
-      case OPT_CONSOLE_SOCKET: o.console_socket_path = optarg; break;
-      case OPT_PID_FILE: o.pid_file = optarg; break;
-      case OPT_PRESERVE_FDS: o.preserve_fds = (unsigned) strtoul (optarg, NULL, 10); break;
-      case OPT_NO_PIVOT: o.no_pivot = true; break;
-      case OPT_NO_NEW_KEYRING: o.no_new_keyring = true; break;
-      case 'd': detach = true; break;
-      case OPT_KEEP: keep = true; break;
-      case OPT_IGNORED: break;
-      default: return usage_error (cmd, "unknown flag (see `berth-runtime %s --help`)", cmd);
+      case 'b':
+        o.bundle = optarg;
+        break;
+      case 'f':
+        config = optarg;
+        break;
+      case OPT_CONSOLE_SOCKET:
+        o.console_socket_path = optarg;
+        break;
+      case OPT_PID_FILE:
+        o.pid_file = optarg;
+        break;
+      case OPT_PRESERVE_FDS:
+        o.preserve_fds = (unsigned)strtoul (optarg, NULL, 10);
+        break;
+      case OPT_NO_PIVOT:
+        o.no_pivot = true;
+        break;
+      case OPT_NO_NEW_KEYRING:
+        o.no_new_keyring = true;
+        break;
+      case 'd':
+        detach = true;
+        break;
+      case OPT_KEEP:
+        keep = true;
+        break;
+      case OPT_IGNORED:
+        break;
+      default:
+        return usage_error (cmd, "unknown flag (see `berth-runtime %s --help`)", cmd);
       }
   if (optind >= argc)
     return usage_error (cmd, "%s: missing container id", cmd);
@@ -325,7 +359,10 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
   /* The init is our child, except when it is forked by an intermediate
    * (a user namespace joined by path): be its subreaper so we can wait. */
   if (run && !detach)
-    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    {
+      prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+      install_forwarding ();
+    }
   int r = run ? runtime_container_run (&g->ctx, &o, &pid, &err)
               : runtime_container_create (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
@@ -342,7 +379,7 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
         close (proxy[0]);
       return 0;
     }
-  install_forwarding (pid);
+  forward_to_pid (pid);
   int code;
   int master = -1;
   if (proxy[0] >= 0)
@@ -403,7 +440,7 @@ exec_process_from_flags (const char *process_file, char **args, bool tty, const 
               return NULL;
             }
         }
-      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t) uid, "gid", (json_int_t) gid);
+      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
       if (gids)
         {
           json_t *ga = json_array ();
@@ -434,8 +471,8 @@ exec_merge_additions (struct globals *g, const char *id, json_t *p, struct berth
   json_t *caps_add = json_object_get (p, "x-berth-caps-add");
   if (env_add == NULL && caps_add == NULL)
     return 0;
-  _cleanup_free_ char *path = xasprintf ("%s/%s/state.json",
-                                         g->ctx.state_root ? g->ctx.state_root : RUNTIME_DEFAULT_STATE_ROOT, id);
+  _cleanup_free_ char *path = xasprintf (
+      "%s/%s/state.json", g->ctx.state_root ? g->ctx.state_root : RUNTIME_DEFAULT_STATE_ROOT, id);
   _cleanup_json_ json_t *st = json_load_path (AT_FDCWD, path, err);
   if (st == NULL)
     return -1;
@@ -502,21 +539,47 @@ cmd_exec (struct globals *g, int argc, char **argv)
   while ((c = getopt_long_only (argc, argv, "+p:te:u:c:g:d", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'p': process_file = optarg; break;
-      case 't': tty = true; break;
-      case OPT_CWD: cwd = optarg; break;
-      case 'e': strv_append (&env, optarg); break;
-      case 'u': user = optarg; break;
-      case 'c': strv_append (&caps, optarg); break;
-      case 'g': strv_append (&gids, optarg); break;
-      case OPT_NO_NEW_PRIVS: nnp = true; break;
-      case 'd': detach = true; break;
-      case OPT_PID_FILE: o.pid_file = optarg; break;
-      case OPT_CONSOLE_SOCKET: o.console_socket_path = optarg; break;
-      case OPT_PRESERVE_FDS: o.preserve_fds = (unsigned) strtoul (optarg, NULL, 10); break;
+      case 'p':
+        process_file = optarg;
+        break;
+      case 't':
+        tty = true;
+        break;
+      case OPT_CWD:
+        cwd = optarg;
+        break;
+      case 'e':
+        strv_append (&env, optarg);
+        break;
+      case 'u':
+        user = optarg;
+        break;
+      case 'c':
+        strv_append (&caps, optarg);
+        break;
+      case 'g':
+        strv_append (&gids, optarg);
+        break;
+      case OPT_NO_NEW_PRIVS:
+        nnp = true;
+        break;
+      case 'd':
+        detach = true;
+        break;
+      case OPT_PID_FILE:
+        o.pid_file = optarg;
+        break;
+      case OPT_CONSOLE_SOCKET:
+        o.console_socket_path = optarg;
+        break;
+      case OPT_PRESERVE_FDS:
+        o.preserve_fds = (unsigned)strtoul (optarg, NULL, 10);
+        break;
       case OPT_IGNORED:
-      case OPT_IGNORED_ARG: break;
-      default: return usage_error ("exec", "%s", "unknown flag");
+      case OPT_IGNORED_ARG:
+        break;
+      default:
+        return usage_error ("exec", "%s", "unknown flag");
       }
   if (optind >= argc)
     return usage_error ("exec", "%s", "missing container id");
@@ -538,6 +601,8 @@ cmd_exec (struct globals *g, int argc, char **argv)
       o.console_socket_fd = proxy[1];
     }
   pid_t pid;
+  if (!detach)
+    install_forwarding ();
   int r = runtime_container_exec (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
     close (proxy[1]);
@@ -545,7 +610,7 @@ cmd_exec (struct globals *g, int argc, char **argv)
     return fail (err, "exec");
   if (detach)
     return 0;
-  install_forwarding (pid);
+  forward_to_pid (pid);
   if (proxy[0] >= 0)
     {
       int master = recv_fd (proxy[0]);
@@ -559,8 +624,8 @@ cmd_exec (struct globals *g, int argc, char **argv)
 /* ----------------------------------------------------- simple commands -- */
 
 static const char *
-one_id (int argc, char **argv, const char *cmd, const struct option *longopts, const char *shortopts,
-        int (*on_opt) (int, void *), void *data)
+one_id (int argc, char **argv, const char *cmd, const struct option *longopts,
+        const char *shortopts, int (*on_opt) (int, void *), void *data)
 {
   int c;
   reset_getopt ();
@@ -583,7 +648,7 @@ opt_flag (int c, void *data)
 {
   if (c == '?')
     return -1;
-  *(int *) data = c;
+  *(int *)data = c;
   return 0;
 }
 
@@ -617,7 +682,8 @@ cmd_simple (struct globals *g, int argc, char **argv, const char *cmd)
 static int
 cmd_kill (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
   int flag = 0;
   const char *id = one_id (argc, argv, "kill", longopts, "+a", opt_flag, &flag);
   if (id == NULL)
@@ -634,7 +700,8 @@ cmd_kill (struct globals *g, int argc, char **argv)
 static int
 cmd_delete (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   int flag = 0;
   const char *id = one_id (argc, argv, "delete", longopts, "+f", opt_flag, &flag);
   if (id == NULL)
@@ -656,8 +723,8 @@ cmd_delete (struct globals *g, int argc, char **argv)
 static int
 cmd_ps (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "format", required_argument, NULL, 'f' },
-                                            { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   const char *format = "table";
   int c;
   reset_getopt ();
@@ -747,7 +814,7 @@ cmd_list (struct globals *g, int argc, char **argv)
           printf ("%s\n", id);
         else
           printf ("%s\t%lld\t%s\t%s\t%s\t%s\n", id,
-                  (long long) json_integer_value (json_object_get (e, "pid")),
+                  (long long)json_integer_value (json_object_get (e, "pid")),
                   json_string_value (json_object_get (e, "status")),
                   json_string_value (json_object_get (e, "bundle")),
                   json_string_value (json_object_get (e, "created")), "root");
@@ -808,7 +875,8 @@ cmd_update (struct globals *g, int argc, char **argv)
           res = strcmp (optarg, "-") == 0 ? json_loadf (stdin, 0, NULL)
                                           : json_load_path (AT_FDCWD, optarg, &err);
           if (res == NULL)
-            return err ? fail (err, "update") : usage_error ("update", "--resources %s: bad JSON", optarg);
+            return err ? fail (err, "update")
+                       : usage_error ("update", "--resources %s: bad JSON", optarg);
           continue;
         }
       if (c == OPT_IGNORED_ARG)
@@ -816,10 +884,12 @@ cmd_update (struct globals *g, int argc, char **argv)
       if (c < U_MEMORY || c > U_BLKIO_WEIGHT)
         return usage_error ("update", "%s", "unknown flag");
       static const char *const paths[][2] = {
-        { "memory", "limit" },       { "memory", "swap" },      { "memory", "reservation" },
-        { "memory", "kernel" },      { "cpu", "shares" },       { "cpu", "quota" },
-        { "cpu", "period" },         { "cpu", "realtimeRuntime" }, { "cpu", "realtimePeriod" },
-        { "cpu", "cpus" },           { "cpu", "mems" },         { "pids", "limit" },
+        { "memory", "limit" },       { "memory", "swap" },
+        { "memory", "reservation" }, { "memory", "kernel" },
+        { "cpu", "shares" },         { "cpu", "quota" },
+        { "cpu", "period" },         { "cpu", "realtimeRuntime" },
+        { "cpu", "realtimePeriod" }, { "cpu", "cpus" },
+        { "cpu", "mems" },           { "pids", "limit" },
         { "blockIO", "weight" },
       };
       const char *group = paths[c - U_MEMORY][0], *key = paths[c - U_MEMORY][1];
@@ -882,10 +952,11 @@ cmd_spec (int argc, char **argv)
 static void
 help (void)
 {
-  puts ("usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
-        "                     [--debug] COMMAND [OPTIONS] ID\n"
-        "commands: create, start, state, kill, delete, run, exec, ps, pause, resume, update,\n"
-        "          features, spec, list");
+  puts (
+      "usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
+      "                     [--debug] COMMAND [OPTIONS] ID\n"
+      "commands: create, start, state, kill, delete, run, exec, ps, pause, resume, update,\n"
+      "          features, spec, list");
 }
 
 int
@@ -911,19 +982,34 @@ main (int argc, char **argv)
   while ((c = getopt_long_only (argc, argv, "+vh", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'r': g.ctx.state_root = optarg; break;
-      case 'l': g.log_path = optarg; break;
+      case 'r':
+        g.ctx.state_root = optarg;
+        break;
+      case 'l':
+        g.log_path = optarg;
+        break;
       case 'F':
         if (strcmp (optarg, "json") != 0 && strcmp (optarg, "text") != 0)
           return usage_error ("", "--log-format `%s`: use text or json", optarg);
         g.log_json = strcmp (optarg, "json") == 0;
         break;
-      case 's': g.ctx.systemd_cgroup = true; break;
-      case 'D': g.debug = true; break;
-      case 'v': printf ("berth-runtime version %s\nspec: 1.2.0\n", BERTH_VERSION); return 0;
-      case 'h': help (); return 0;
-      case OPT_IGNORED_ARG: break;
-      default: help (); return 1;
+      case 's':
+        g.ctx.systemd_cgroup = true;
+        break;
+      case 'D':
+        g.debug = true;
+        break;
+      case 'v':
+        printf ("berth-runtime version %s\nspec: 1.2.0\n", BERTH_VERSION);
+        return 0;
+      case 'h':
+        help ();
+        return 0;
+      case OPT_IGNORED_ARG:
+        break;
+      default:
+        help ();
+        return 1;
       }
   struct berth_error *err = NULL;
   if (runtime_log_open (g.log_path, g.log_json, g.debug, &err) < 0)

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -51,9 +52,9 @@ write_time_offsets (const struct spec *s, struct berth_error **err)
     return berth_error_set (err, errno, "open /proc/self/timens_offsets");
   char buf[128];
   int n = snprintf (buf, sizeof buf, "monotonic %lld %u\nboottime %lld %u\n",
-                    (long long) s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
-                    (long long) s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
-  int r = fs_write_all (fd, buf, (size_t) n);
+                    (long long)s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
+                    (long long)s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
+  int r = fs_write_all (fd, buf, (size_t)n);
   int saved = errno;
   close (fd);
   if (r < 0)
@@ -176,7 +177,7 @@ container_init_main (struct create_ctx *c)
   umask (0);
 
   struct rootfs_context rc = { .spec = s,
-                               .bundlefd = c->bundlefd,
+                               .bundle = c->bundle,
                                .rootfs_path = c->rootfs,
                                .cg = c->cg,
                                .in_userns = c->in_userns,
@@ -250,6 +251,9 @@ container_init_main (struct create_ctx *c)
       if (hooks_run (s, HOOK_START_CONTAINER, state, &err) < 0)
         sync_child_fail (report, err);
     }
+  /* Said before the filter goes in (a profile may refuse sendto): errors
+   * after this still travel, and EOF then means execve happened. */
+  sync_send (report, SYNC_EXEC, 0, NULL);
   if (c->seccomp && s->process.no_new_privileges
       && seccomp_filter_install (c->seccomp, &listener, &err) < 0)
     sync_child_fail (report, err);
@@ -261,6 +265,11 @@ container_init_main (struct create_ctx *c)
       close (listener);
     }
   char **env = process_env_with_home (&s->process);
+  if (s->has_personality && personality (s->personality) < 0)
+    {
+      berth_error_set (&err, errno, "linux.personality");
+      sync_child_fail (report, err);
+    }
   if (process_close_fds (c->opts->preserve_fds, &err) < 0)
     sync_child_fail (report, err);
   execve (exe, s->process.args, env);
