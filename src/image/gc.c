@@ -94,7 +94,8 @@ dir_entry_size (int dirfd, const char *name)
 }
 
 int
-store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err)
+store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
+                 struct berth_error **err)
 {
   _cleanup_json_ json_t *blobs = NULL;
   _cleanup_json_ json_t *layers = NULL;
@@ -115,6 +116,8 @@ store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err
         int64_t sz = image_layer_size (s, diff_id, &e);
         if (layer_remove (s, diff_id, err) < 0)
           return -1;
+        if (removed_layers)
+          json_array_append_new (removed_layers, json_string (diff_id));
         total += sz > 0 ? sz : 0;
       }
   }
@@ -140,7 +143,7 @@ int
 image_store_gc (struct image_store *s, int64_t *freed, struct berth_error **err)
 {
   STORE_LOCKED (s);
-  if (store_gc_locked (s, freed, err) < 0)
+  if (store_gc_locked (s, freed, NULL, err) < 0)
     return berth_error_prefix (err, "gc");
   return 0;
 }

@@ -118,7 +118,9 @@ int manifest_generate (struct image_store *s, const char *config_digest, char **
 int store_collect_refs (struct image_store *s, json_t **blobs, json_t **layers,
                         struct berth_error **err);
 /* Remove unreferenced layers/blobs (caller holds the mutex). */
-int store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err);
+/* removed_layers (optional): diff ids of the layers removed are appended. */
+int store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
+                     struct berth_error **err);
 
 /* commit.c: a new config on top of a parent's (NULL for a fresh image). */
 json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,

@@ -294,6 +294,7 @@ struct image_info
   char **diff_ids;       /* bottom layer first */
   size_t n_layers;
   char *os, *architecture, *variant;
+  char *last_tag_time; /* RFC 3339, or NULL when never tagged */
 };
 void image_info_free (struct image_info *info);
 void image_info_list_free (struct image_info **list, size_t n);

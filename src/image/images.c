@@ -23,6 +23,7 @@ image_info_free (struct image_info *info)
   free (info->os);
   free (info->architecture);
   free (info->variant);
+  free (info->last_tag_time);
   free (info);
 }
 
@@ -265,6 +266,8 @@ info_from_record (struct image_store *s, json_t *db, const char *id, json_t *rec
         info->size += sz;
     }
   info->n_layers = strv_len (info->diff_ids);
+  const char *ltt = json_string_value (json_object_get (rec, "last_tag_time"));
+  info->last_tag_time = ltt ? xstrdup (ltt) : NULL;
   _cleanup_json_ json_t *cfg = NULL;
   _cleanup_error_ struct berth_error *err = NULL;
   if (config_load (s, id, &cfg, &err) == 0)

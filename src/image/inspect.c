@@ -74,7 +74,10 @@ image_inspect (struct image_store *s, const char *id, json_t **out, struct berth
   json_object_set_new (o, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", graph_data, "Name", "overlay2"));
   json_object_set_new (o, "RootFS", json_pack ("{s:s,s:o}", "Type", "layers", "Layers", layers));
-  json_object_set_new (o, "Metadata", json_pack ("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
+  json_object_set_new (o, "Metadata",
+                       json_pack ("{s:s}", "LastTagTime",
+                                  info->last_tag_time ? info->last_tag_time
+                                                      : "0001-01-01T00:00:00Z"));
   image_info_free (info);
   *out = o;
   return 0;

@@ -188,10 +188,45 @@ check_conflict (struct image_store *s, json_t *db, const char *id, int mask, boo
   return 0;
 }
 
+/* docker lists the layers an rmi released as "Deleted: <chain id>", top
+ * layer first. deleted_layers holds each deleted image's diff ids. */
+static void
+report_layers (json_t *report, json_t *deleted_layers, json_t *removed)
+{
+  size_t i;
+  json_t *layers;
+  json_t *seen = json_object ();
+  json_array_foreach (deleted_layers, i, layers)
+    {
+      size_t n = json_array_size (layers);
+      char **ids = calloc (n + 1, sizeof (char *));
+      if (ids == NULL)
+        abort ();
+      for (size_t k = 0; k < n; k++)
+        ids[k] = (char *) json_string_value (json_array_get (layers, k));
+      for (size_t k = n; k-- > 0;)
+        {
+          bool gone = false;
+          size_t r;
+          json_t *v;
+          json_array_foreach (removed, r, v)
+            gone |= strcmp (json_string_value (v), ids[k]) == 0;
+          _cleanup_free_ char *chain = image_chain_id (ids, k + 1);
+          if (gone && !json_object_get (seen, chain))
+            {
+              json_object_set_new (seen, chain, json_true ());
+              report_add (report, "Deleted", chain);
+            }
+        }
+      free (ids);
+    }
+  json_decref (seen);
+}
+
 /* Delete the record (all its references first) and release its data. */
 static int
 delete_image (struct image_store *s, json_t *db, const char *id, bool force, bool quiet,
-              json_t *report, struct berth_error **err)
+              json_t *report, json_t *deleted_layers, struct berth_error **err)
 {
   int mask = CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT);
   bool used = false;
@@ -211,6 +246,8 @@ delete_image (struct image_store *s, json_t *db, const char *id, bool force, boo
       ref_remove (db, id, *r);
       report_add (report, "Untagged", *r);
     }
+  json_t *rec = json_object_get (json_object_get (db, "images"), id);
+  json_array_append (deleted_layers, json_object_get (rec, "layers"));
   json_object_del (json_object_get (db, "images"), id);
   report_add (report, "Deleted", id);
   return 0;
@@ -235,6 +272,7 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
   if (image_resolve (s, str, &id, err) < 0)
     return -1;
   _cleanup_json_ json_t *report = json_array ();
+  _cleanup_json_ json_t *deleted_layers = json_array ();
   _cleanup_strv_ char **refs = image_refs (db, id);
   _cleanup_free_ char *sid = short_id (id);
   bool removed_ref = false;
@@ -312,7 +350,7 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
     json_t *rec = json_object_get (json_object_get (db, "images"), id);
     const char *p = json_string_value (json_object_get (rec, "parent"));
     _cleanup_free_ char *parent = p ? xstrdup (p) : NULL;
-    if (delete_image (s, db, id, force, removed_ref, report, err) < 0)
+    if (delete_image (s, db, id, force, removed_ref, report, deleted_layers, err) < 0)
       return -1;
     /* docker rmi prunes parents left dangling (unless --no-prune) */
     while (parent && json_object_get (json_object_get (db, "images"), id) == NULL)
@@ -324,7 +362,7 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
         const char *pp = json_string_value (json_object_get (prec, "parent"));
         _cleanup_free_ char *next = pp ? xstrdup (pp) : NULL;
         _cleanup_error_ struct berth_error *perr = NULL;
-        if (delete_image (s, db, parent, false, true, report, &perr) < 0
+        if (delete_image (s, db, parent, false, true, report, deleted_layers, &perr) < 0
             || json_object_get (json_object_get (db, "images"), parent))
           break;
         free (parent);
@@ -335,8 +373,10 @@ save:
   if (images_db_save (s, db, err) < 0)
     return -1;
   _cleanup_error_ struct berth_error *gcerr = NULL;
-  if (store_gc_locked (s, NULL, &gcerr) < 0)
+  _cleanup_json_ json_t *removed = json_array ();
+  if (store_gc_locked (s, NULL, removed, &gcerr) < 0)
     berth_log (BERTH_LOG_WARNING, "release unreferenced data: %s", gcerr->msg);
+  report_layers (report, deleted_layers, removed);
   if (report_out)
     *report_out = steal_pointer (&report);
   return 0;
@@ -384,7 +424,7 @@ image_prune (struct image_store *s, bool all, json_t **report_out, struct berth_
   if (images_db_save (s, db, err) < 0)
     return -1;
   int64_t freed = 0;
-  if (store_gc_locked (s, &freed, err) < 0)
+  if (store_gc_locked (s, &freed, NULL, err) < 0)
     return -1;
   if (report_out)
     *report_out = json_pack ("{s:O,s:I}", "ImagesDeleted", json_array_size (deleted) ? deleted : json_null (),
