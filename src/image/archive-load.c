@@ -189,7 +189,8 @@ load_layer (struct image_store *s, struct spool *sp, const char *path, const cha
       *diff_id = xstrdup (expected_diff_id);
       return 0;
     }
-  if (image_layer_unpack_fd (s, fd, expected_digest, media_type, diff_id, err) < 0)
+  if (layer_unpack_fd_verified (s, fd, expected_digest, media_type, expected_diff_id, diff_id,
+                                err) < 0)
     return berth_error_prefix (err, "layer `%s`", path);
   if (expected_diff_id && strcmp (*diff_id, expected_diff_id) != 0)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,

@@ -122,6 +122,12 @@ int store_collect_refs (struct image_store *s, json_t **blobs, json_t **layers,
 int store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
                      struct berth_error **err);
 
+/* image_layer_unpack_fd, skipping extraction when expected_diff_id is
+ * already unpacked (the stream is still verified and its blob kept). */
+int layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_digest,
+                              const char *media_type, const char *expected_diff_id,
+                              char **diff_id_out, struct berth_error **err);
+
 /* commit.c: a new config on top of a parent's (NULL for a fresh image). */
 json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
                        const char *comment, const char *author, const char *container_id,

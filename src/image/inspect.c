@@ -40,19 +40,29 @@ image_inspect (struct image_store *s, const char *id, json_t **out, struct berth
       image_info_free (info);
       return -1;
     }
+  /* overlay2's shape: the top layer is UpperDir, the others LowerDir (top
+   * first, ':'-separated) */
   json_t *layers = json_array ();
   _cleanup_free_ char *lower = NULL;
+  _cleanup_free_ char *upper = NULL;
   for (size_t i = 0; i < info->n_layers; i++)
     {
       json_array_append_new (layers, json_string (info->diff_ids[i]));
-      _cleanup_free_ char *dir = xasprintf ("%s/layers/%s/diff", s->root, info->diff_ids[i] + 7);
-      char *nl = lower ? xasprintf ("%s:%s", dir, lower) : xstrdup (dir);
-      free (lower);
-      lower = nl;
+      char *dir = xasprintf ("%s/layers/%s/diff", s->root, info->diff_ids[i] + 7);
+      if (upper)
+        {
+          char *nl = lower ? xasprintf ("%s:%s", upper, lower) : xstrdup (upper);
+          free (lower);
+          lower = nl;
+          free (upper);
+        }
+      upper = dir;
     }
   json_t *graph_data = json_object ();
   if (lower)
     json_object_set_new (graph_data, "LowerDir", json_string (lower));
+  if (upper)
+    json_object_set_new (graph_data, "UpperDir", json_string (upper));
   json_t *o = json_object ();
   json_object_set_new (o, "Id", json_string (info->id));
   json_object_set_new (o, "RepoTags", familiar_array (info->repo_tags));

@@ -398,7 +398,16 @@ int
 image_layer_unpack_fd (struct image_store *s, int fd, const char *expected_digest,
                        const char *media_type, char **diff_id_out, struct berth_error **err)
 {
-  struct image_layer_unpack *u = image_layer_unpack_begin (s, expected_digest, -1, media_type, err);
+  return layer_unpack_fd_verified (s, fd, expected_digest, media_type, NULL, diff_id_out, err);
+}
+
+int
+layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_digest,
+                          const char *media_type, const char *expected_diff_id, char **diff_id_out,
+                          struct berth_error **err)
+{
+  struct image_layer_unpack *u = image_layer_unpack_begin_verified (
+      s, expected_digest, -1, media_type, expected_diff_id, err);
   if (u == NULL)
     return -1;
   static __thread unsigned char buf[1 << 17];

@@ -312,3 +312,22 @@ def test_manifest_index_parsing_and_platform(store, tmpdir_berth):
     assert f"selected {h('c')}" in store.run("manifest", p, "linux/arm/v7").stdout
     res = store.run("manifest", p, "linux/s390x", check=False)
     assert "no matching manifest for linux/s390x" in res.stderr
+
+
+def test_one_process_per_data_root(store):
+    """berthd and a test tool cannot both write a store: the second one is
+    told who holds it, or waits with --wait."""
+    import fcntl
+    import time
+    store.ls()  # creates the root
+    with open(store.root / "lock", "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        res = store.run("ls", check=False)
+        assert res.returncode == 3 and "in use by another process" in res.stderr
+        p = subprocess.Popen([str(store.tool), "--root", str(store.root), "--wait", "ls"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        assert p.poll() is None  # waiting for the lock
+        fcntl.flock(f, fcntl.LOCK_UN)
+        out, _ = p.communicate(timeout=30)
+        assert p.returncode == 0 and json.loads(out) == []
