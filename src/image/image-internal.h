@@ -50,8 +50,8 @@ store_unlockp (struct image_store **s)
     store_unlock (*s);
 }
 /* Hold the store's mutex until the end of the scope. */
-#define STORE_LOCKED(s)                                                                           \
-  __attribute__ ((cleanup (store_unlockp))) struct image_store *_store_locked_ = (s);            \
+#define STORE_LOCKED(s)                                                                            \
+  __attribute__ ((cleanup (store_unlockp))) struct image_store *_store_locked_ = (s);              \
   store_lock (_store_locked_)
 
 /* "sha256:<hex>" -> "<hex>" (NULL when not a valid digest). */
@@ -102,8 +102,8 @@ struct tar_write_result
 {
   char *diff_id;
   char *digest;
-  int64_t size;      /* output bytes */
-  int64_t tar_size;  /* uncompressed bytes */
+  int64_t size;     /* output bytes */
+  int64_t tar_size; /* uncompressed bytes */
 };
 int tar_write_tree (int dirfd, int out_fd, enum image_compression compression,
                     bool whiteouts_from_overlay, struct tar_write_result *res,
@@ -134,5 +134,4 @@ json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *co
                        const char *created_by);
 /* Pack a tree and unpack it as a layer (blob kept compressed). */
 int layer_from_tree (struct image_store *s, int dirfd, bool overlay_whiteouts,
-                     enum image_compression compression, char **diff_id,
-                     struct berth_error **err);
+                     enum image_compression compression, char **diff_id, struct berth_error **err);

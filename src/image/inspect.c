@@ -84,10 +84,10 @@ image_inspect (struct image_store *s, const char *id, json_t **out, struct berth
   json_object_set_new (o, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", graph_data, "Name", "overlay2"));
   json_object_set_new (o, "RootFS", json_pack ("{s:s,s:o}", "Type", "layers", "Layers", layers));
-  json_object_set_new (o, "Metadata",
-                       json_pack ("{s:s}", "LastTagTime",
-                                  info->last_tag_time ? info->last_tag_time
-                                                      : "0001-01-01T00:00:00Z"));
+  json_object_set_new (
+      o, "Metadata",
+      json_pack ("{s:s}", "LastTagTime",
+                 info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
   image_info_free (info);
   *out = o;
   return 0;
@@ -112,35 +112,34 @@ image_history (struct image_store *s, const char *id, json_t **out, struct berth
   /* docker walks history oldest first, giving each non-empty entry the next
    * layer's size, then prints newest first; only the top row has the id. */
   json_array_foreach (hist, i, h)
-    {
-      bool empty = json_is_true (json_object_get (h, "empty_layer"));
-      int64_t size = 0;
-      if (!empty && layer < info->n_layers)
-        {
-          _cleanup_error_ struct berth_error *e = NULL;
-          size = image_layer_size (s, info->diff_ids[layer++], &e);
-          if (size < 0)
-            size = 0;
-        }
-      struct timespec ts = { 0 };
-      const char *created = json_string_value (json_object_get (h, "created"));
-      if (created)
-        time_parse_rfc3339 (created, &ts);
-      const char *by = json_string_value (json_object_get (h, "created_by"));
-      const char *comment = json_string_value (json_object_get (h, "comment"));
-      json_array_insert_new (rows, 0,
-                             json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
-                                        (json_int_t) ts.tv_sec, "CreatedBy", by ? by : "", "Tags",
-                                        "Size", (json_int_t) size, "Comment",
-                                        comment ? comment : ""));
-    }
+  {
+    bool empty = json_is_true (json_object_get (h, "empty_layer"));
+    int64_t size = 0;
+    if (!empty && layer < info->n_layers)
+      {
+        _cleanup_error_ struct berth_error *e = NULL;
+        size = image_layer_size (s, info->diff_ids[layer++], &e);
+        if (size < 0)
+          size = 0;
+      }
+    struct timespec ts = { 0 };
+    const char *created = json_string_value (json_object_get (h, "created"));
+    if (created)
+      time_parse_rfc3339 (created, &ts);
+    const char *by = json_string_value (json_object_get (h, "created_by"));
+    const char *comment = json_string_value (json_object_get (h, "comment"));
+    json_array_insert_new (rows, 0,
+                           json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
+                                      (json_int_t)ts.tv_sec, "CreatedBy", by ? by : "", "Tags",
+                                      "Size", (json_int_t)size, "Comment", comment ? comment : ""));
+  }
   if (json_array_size (rows) == 0)
     {
       struct timespec ts = { 0 };
       time_parse_rfc3339 (info->created, &ts);
       json_array_append_new (rows, json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "", "Created",
-                                              (json_int_t) ts.tv_sec, "CreatedBy", "", "Tags",
-                                              "Size", (json_int_t) info->size, "Comment", ""));
+                                              (json_int_t)ts.tv_sec, "CreatedBy", "", "Tags",
+                                              "Size", (json_int_t)info->size, "Comment", ""));
     }
   json_t *top = json_array_get (rows, 0);
   json_object_set_new (top, "Id", json_string (info->id));
