@@ -390,10 +390,12 @@ main (int argc, char **argv)
     {
       NEED (1);
       struct image_ref *ref = NULL;
-      if (nargs > 1 && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
+      if (nargs > 1 && *args[1] && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
         return fail (err);
       struct image_commit_options co
           = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      if (nargs > 2 && strcmp (args[2], "zstd") == 0)
+        co.compression = IMAGE_COMPRESSION_ZSTD;
       char *id = NULL;
       int r = image_commit (s, args[0], &co, &id, &err);
       image_ref_free (ref);
