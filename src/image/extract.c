@@ -112,7 +112,7 @@ extractor_bytes (const struct extractor *x)
 static size_t
 ino_slot (ino_t ino, size_t cap)
 {
-  return (size_t) (((uint64_t) ino * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+  return (size_t)(((uint64_t)ino * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
 }
 
 static void
