@@ -290,3 +290,15 @@ def test_catalog_and_tags(tool, reg, images):
     assert "test/busybox" in res.result and "test/many" in res.result
     res = tool.run("tags", f"{reg.host}/test/busybox")
     assert sorted(res.result) == ["1", "v2s2"]
+
+
+def test_manifest_that_does_not_match_its_digest_is_refused(tool, reg, images, proxy):
+    proxy.tamper_manifest = True
+    res = tool.run("pull", f"{proxy.host}/test/busybox:1", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    digest = regutil.manifest_digest(reg.port, "test/busybox", "1")
+    res = tool.run("pull", f"{proxy.host}/test/busybox@{digest}", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    assert tool.images() == []
