@@ -396,6 +396,69 @@ push_layers (struct push *p, struct berth_error **err)
   return 0;
 }
 
+/* The layer media type for a compression in a manifest family. */
+static const char *
+layer_media_type (bool is_oci, const char *compression)
+{
+  if (!strcmp (compression, "gzip"))
+    return is_oci ? IMAGE_MT_OCI_LAYER_GZIP : IMAGE_MT_DOCKER_LAYER_GZIP;
+  if (!strcmp (compression, "zstd"))
+    return is_oci ? IMAGE_MT_OCI_LAYER_ZSTD : NULL; /* schema 2 has no zstd */
+  return is_oci ? IMAGE_MT_OCI_LAYER : "application/vnd.docker.image.rootfs.diff.tar";
+}
+
+/* A layer the store already had when the image was pulled ("Already
+ * exists") is kept as the blob it first came in: the pulled manifest may
+ * name another compression of the same diff_id. Point such entries at the
+ * blob the store has (the manifest, and so its digest, changes, as docker's
+ * does when it re-pushes a layer it holds under another digest). */
+static int
+push_manifest_resolve_blobs (struct push *p, struct berth_error **err)
+{
+  bool is_complete = true;
+  for (size_t i = 0; i < p->m->n_layers; i++)
+    if (!image_blob_exists (p->store, p->m->layers[i].digest))
+      is_complete = false;
+  if (is_complete)
+    return 0;
+  json_error_t jerr;
+  _cleanup_json_ json_t *j = json_loadb (p->manifest, p->manifest_len, 0, &jerr);
+  json_t *layers = json_object_get (j, "layers");
+  if (!json_is_array (layers) || json_array_size (layers) != p->m->n_layers)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "stored manifest of %s: bad layers", p->id);
+  bool is_oci = p->m->kind == IMAGE_KIND_OCI_MANIFEST;
+  for (size_t i = 0; i < p->m->n_layers; i++)
+    {
+      if (image_blob_exists (p->store, p->m->layers[i].digest))
+        continue;
+      _cleanup_free_ char *digest = NULL, *media_type = NULL;
+      int64_t size = 0;
+      if (image_layer_blob (p->store, p->info->diff_ids[i], &digest, &media_type, &size, err) < 0)
+        return berth_error_prefix (err, "layer %s", p->info->diff_ids[i]);
+      const char *compression = image_layer_media_compression (media_type);
+      const char *mt = layer_media_type (is_oci, compression ? compression : "gzip");
+      if (mt == NULL)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "layer %s is kept zstd-compressed, which a Docker v2 schema 2 "
+                                     "manifest cannot name",
+                                     p->info->diff_ids[i]);
+      json_t *d = json_array_get (layers, i);
+      json_object_set_new (d, "digest", json_string (digest));
+      json_object_set_new (d, "size", json_integer (size));
+      json_object_set_new (d, "mediaType", json_string (mt));
+      free (p->m->layers[i].digest);
+      p->m->layers[i].digest = steal_pointer (&digest);
+      p->m->layers[i].size = size;
+    }
+  char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (text == NULL)
+    return berth_error_set (err, ENOMEM, "serialize manifest");
+  free (p->manifest);
+  p->manifest = text;
+  p->manifest_len = strlen (text);
+  return 0;
+}
+
 static int
 push_manifest (struct push *p, struct registry_push_result *out, struct berth_error **err)
 {
@@ -442,6 +505,12 @@ push_run (struct push *p, struct registry_push_result *out, struct berth_error *
     return -1;
   if (image_manifest_parse (p->manifest, p->manifest_len, p->manifest_type, &p->m, err) < 0)
     return berth_error_prefix (err, "stored manifest of %s", p->id);
+  if (p->m->n_layers != p->info->n_layers)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                 "image %s: manifest has %zu layers, config %zu", p->id,
+                                 p->m->n_layers, p->info->n_layers);
+  if (push_manifest_resolve_blobs (p, err) < 0)
+    return -1;
   if (p->opts && p->opts->compression && *p->opts->compression)
     for (size_t i = 0; i < p->m->n_layers; i++)
       {

@@ -119,3 +119,30 @@ def test_push_what_is_not_there(tool, reg2):
     assert "An image does not exist locally with the tag" in res.stderr
     res = tool.run("push", f"{reg2.host}/team/x@sha256:" + "a" * 64, check=False)
     assert res.returncode == 1
+
+
+def test_push_layer_kept_under_another_compression(tool, workdir, reg, reg2, bb_layer):
+    """The store keeps a layer as the blob it first came in; an image that
+    names the same diff_id compressed otherwise is pushed with that blob."""
+    import gzip as gz
+    first = Image([bb_layer])
+    regutil.write_oci_layout(workdir / "kept-a", [first], "1")
+    skopeo_push(workdir / "kept-a", "1", f"{reg.host}/kept/a:1")
+    other = regutil.Layer(bb_layer.tar)
+    other.blob = gz.compress(bb_layer.tar, compresslevel=9, mtime=0)
+    other.digest, other.size = regutil.sha256(other.blob), len(other.blob)
+    assert other.digest != bb_layer.digest and other.diff_id == bb_layer.diff_id
+    second = Image([other, regutil.small_layer(120)])
+    regutil.write_oci_layout(workdir / "kept-b", [second], "1")
+    skopeo_push(workdir / "kept-b", "1", f"{reg.host}/kept/b:1")
+    tool.run("pull", f"{reg.host}/kept/a:1")
+    res = tool.run("pull", f"{reg.host}/kept/b:1")
+    assert len(events_with(res.events, "Already exists")) == 1
+    tool.run("tag", f"{reg.host}/kept/b:1", f"{reg2.host}/kept/b:1")
+    res = tool.run("push", f"{reg2.host}/kept/b:1")
+    info = skopeo_inspect(f"{reg2.host}/kept/b:1")
+    assert info["Layers"] == [bb_layer.digest, second.layers[1].digest]
+    assert info["Digest"] == res.result["digest"]
+    # it pulls back as the same image
+    fresh = regutil.Tool(tool.root.parent / "store-fresh", tool.config_dir)
+    assert fresh.run("pull", f"{reg2.host}/kept/b:1").result["image_id"] == second.config_digest
