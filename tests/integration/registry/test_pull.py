@@ -302,3 +302,15 @@ def test_manifest_that_does_not_match_its_digest_is_refused(tool, reg, images, p
     assert res.returncode == 1
     assert "digest mismatch" in res.stderr, res.stderr
     assert tool.images() == []
+
+
+def test_broken_docker_config_does_not_stop_anonymous_pulls(tool, reg, images):
+    (tool.config_dir / "config.json").write_text("{not json")
+    res = tool.run("pull", f"{reg.host}/test/busybox:1")
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
+    assert "ignoring credentials" in res.stderr and "config.json" in res.stderr
+    # login must not overwrite what it cannot read
+    res = tool.run("login", reg.host, opts=["-u", "a", "-p", "b"], check=False)
+    assert res.returncode == 1
+    assert "config.json" in res.stderr, res.stderr
+    assert (tool.config_dir / "config.json").read_text() == "{not json"
