@@ -198,10 +198,9 @@ delete_image (struct image_store *s, json_t *db, const char *id, bool force, boo
   _cleanup_error_ struct berth_error *conflict = NULL;
   if (check_conflict (s, db, id, mask, &used, &conflict) < 0)
     {
-      json_t *rec = json_object_get (json_object_get (db, "images"), id);
+      /* docker's imageIsDangling: no references and no children */
       _cleanup_strv_ char **refs = image_refs (db, id);
-      bool dangling = strv_len (refs) == 0;
-      (void) rec;
+      bool dangling = strv_len (refs) == 0 && !has_children (db, id);
       if (quiet && (!dangling || used))
         return 0;
       return berth_error_set_kind (err, conflict->kind, 0, "%s", conflict->msg);
@@ -309,8 +308,29 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
     return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                  "conflict: unable to delete %s (must be forced) - image is "
                                  "referenced in multiple repositories", sid);
-  if (delete_image (s, db, id, force, removed_ref, report, err) < 0)
-    return -1;
+  {
+    json_t *rec = json_object_get (json_object_get (db, "images"), id);
+    const char *p = json_string_value (json_object_get (rec, "parent"));
+    _cleanup_free_ char *parent = p ? xstrdup (p) : NULL;
+    if (delete_image (s, db, id, force, removed_ref, report, err) < 0)
+      return -1;
+    /* docker rmi prunes parents left dangling (unless --no-prune) */
+    while (parent && json_object_get (json_object_get (db, "images"), id) == NULL)
+      {
+        json_t *prec = json_object_get (json_object_get (db, "images"), parent);
+        _cleanup_strv_ char **prefs = prec ? image_refs (db, parent) : NULL;
+        if (prec == NULL || strv_len (prefs) > 0 || has_children (db, parent))
+          break;
+        const char *pp = json_string_value (json_object_get (prec, "parent"));
+        _cleanup_free_ char *next = pp ? xstrdup (pp) : NULL;
+        _cleanup_error_ struct berth_error *perr = NULL;
+        if (delete_image (s, db, parent, false, true, report, &perr) < 0
+            || json_object_get (json_object_get (db, "images"), parent))
+          break;
+        free (parent);
+        parent = steal_pointer (&next);
+      }
+  }
 save:
   if (images_db_save (s, db, err) < 0)
     return -1;
