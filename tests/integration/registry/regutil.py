@@ -383,6 +383,10 @@ class FaultProxy:
 
             def handle_one(self):
                 path = self.path
+                # the body is read first: an injected error must not leave it
+                # on a kept-alive connection
+                n = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(n) if n else None
                 with proxy.lock:
                     proxy.requests.append((self.command, path, dict(self.headers)))
                     for sub, n in list(proxy.fail_503.items()):
@@ -404,8 +408,6 @@ class FaultProxy:
                             self.end_headers()
                             self.wfile.write(body)
                             return
-                n = int(self.headers.get("Content-Length", "0") or 0)
-                body = self.rfile.read(n) if n else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)

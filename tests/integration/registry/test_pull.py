@@ -314,3 +314,19 @@ def test_broken_docker_config_does_not_stop_anonymous_pulls(tool, reg, images):
     assert res.returncode == 1
     assert "config.json" in res.stderr, res.stderr
     assert (tool.config_dir / "config.json").read_text() == "{not json"
+
+
+def test_canceled_pull_keeps_nothing(tool, reg, images, proxy):
+    """The progress callback can stop a pull (berthd's API client went
+    away): it fails as canceled, stores no image and leaves no work behind."""
+    img = images["test/slow:1"]
+    proxy.delay_per_chunk = 0.02
+    for after in (0, 3, 8):
+        res = tool.run("pull", f"{proxy.host}/test/slow:1", opts=["--cancel-after", str(after)],
+                       check=False)
+        assert res.returncode == 1, (after, res.stdout)
+        assert "cancel" in res.stderr.lower(), res.stderr
+        assert tool.images() == []
+        assert_store_tmp_empty(tool)
+    proxy.delay_per_chunk = 0
+    assert tool.run("pull", f"{proxy.host}/test/slow:1").result["image_id"] == img.config_digest

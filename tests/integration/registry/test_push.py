@@ -180,3 +180,17 @@ def test_push_zstd_on_request_and_gzip_by_default(tool, workdir, reg, reg2, sour
     assert fresh.run("pull", f"{reg2.host}/plain/app:1").result["image_id"] == plain.config_digest
     res = tool.run("push", f"{reg2.host}/plain/app:1", opts=["--compression", "brotli"], check=False)
     assert res.returncode == 1 and "use gzip or zstd" in res.stderr
+
+
+def test_push_retries_transient_failures(tool, reg, reg2, source):
+    proxy = regutil.FaultProxy(reg2.port).start()
+    try:
+        tool.run("pull", f"{reg.host}/src/app:1")
+        tool.run("tag", f"{reg.host}/src/app:1", f"{proxy.host}/retry/app:1")
+        proxy.fail_503["/blobs/uploads/"] = 2   # the upload POST, then its PUT
+        proxy.fail_503["/manifests/1"] = 1
+        res = tool.run("push", f"{proxy.host}/retry/app:1")
+        assert proxy.fail_503 == {"/blobs/uploads/": 0, "/manifests/1": 0}
+        assert regutil.manifest_digest(reg2.port, "retry/app", "1") == res.result["digest"]
+    finally:
+        proxy.stop()

@@ -16,9 +16,15 @@
 #include "image/image.h"
 #include "registry/registry.h"
 
+/* --cancel-after N: the callback asks to stop after N events, as berthd's
+ * does when the API client goes away. */
+static long cancel_after = -1;
+
 static int
 print_event (const struct registry_progress *ev, void *opaque)
 {
+  if (cancel_after >= 0 && cancel_after-- == 0)
+    return 1;
   _cleanup_json_ json_t *j = registry_progress_json (ev);
   _cleanup_free_ char *s = json_dumps (j, JSON_COMPACT);
   printf ("%s\n", s);
@@ -92,6 +98,7 @@ main (int argc, char **argv)
     { "username", required_argument, NULL, 'u' },
     { "password", required_argument, NULL, 'p' },
     { "quiet", no_argument, NULL, 'q' },
+    { "cancel-after", required_argument, NULL, 'x' },
     { NULL, 0, NULL, 0 },
   };
   int ch;
@@ -112,6 +119,7 @@ main (int argc, char **argv)
       case 'u': user = optarg; break;
       case 'p': password = optarg; break;
       case 'q': quiet = true; break;
+      case 'x': cancel_after = atol (optarg); break;
       default: usage (); return 2;
       }
   if (optind + 1 > argc)
