@@ -197,6 +197,41 @@ registry_client_new (const char *domain, const struct registry_options *opts,
   return c;
 }
 
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+struct registry_client *
+registry_client_clone (struct registry_client *src, struct berth_error **err)
+{
+  struct registry_client *c = registry_client_new (src->domain, src->opts, err);
+  if (c == NULL)
+    return NULL;
+  registry_auth_clear (&c->creds);
+  registry_auth_copy (&c->creds, &src->creds);
+  c->scheme = dup_or_null (src->scheme);
+  c->has_challenge = src->has_challenge;
+  c->challenge.scheme = dup_or_null (src->challenge.scheme);
+  c->challenge.realm = dup_or_null (src->challenge.realm);
+  c->challenge.service = dup_or_null (src->challenge.service);
+  c->challenge.scope = dup_or_null (src->challenge.scope);
+  c->refresh_token = dup_or_null (src->refresh_token);
+  for (struct registry_token *t = src->tokens; t; t = t->next)
+    {
+      struct registry_token *n = calloc (1, sizeof *n);
+      if (n == NULL)
+        abort ();
+      n->scope = xstrdup (t->scope);
+      n->token = xstrdup (t->token);
+      n->expires_ns = t->expires_ns;
+      n->next = c->tokens;
+      c->tokens = n;
+    }
+  return c;
+}
+
 void
 registry_client_free (struct registry_client *c)
 {
@@ -594,6 +629,15 @@ registry_client_ping (struct registry_client *c, struct berth_error **err)
 }
 
 /* ---------------------------------------------------------------- errors -- */
+
+void
+registry_error_move (struct berth_error **dst, struct berth_error **src)
+{
+  if (dst && *dst == NULL)
+    *dst = steal_pointer (src);
+  else
+    berth_error_freep (src);
+}
 
 char *
 registry_error_text (const struct registry_response *resp)

@@ -247,7 +247,8 @@ config_load (const char *dir, bool *existed, struct berth_error **err)
       struct stat st;
       if (stat (path, &st) == 0 && st.st_size == 0)
         return json_object ();
-      berth_error_set_kind (err, lerr->kind, lerr->errnum, "docker config: %s", lerr->msg);
+      registry_error_move (err, &lerr);
+      berth_error_prefix (err, "docker config");
       return NULL;
     }
   if (!json_is_object (j))

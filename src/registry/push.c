@@ -349,7 +349,10 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
       if (upload_body (p, steal_pointer (&location), fd, digest, size, id, &e) == 0)
         break;
       if (attempt >= max_retries || e->kind != BERTH_E_UNAVAILABLE)
-        return berth_error_set_kind (err, e->kind, e->errnum, "%s", e->msg);
+        {
+          registry_error_move (err, &e);
+          return -1;
+        }
       berth_log (BERTH_LOG_INFO, "%s; restarting the upload", e->msg);
       usleep ((useconds_t) registry_backoff_ms (attempt) * 1000);
     }
@@ -357,15 +360,56 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
   return 0;
 }
 
+/* One layer (k counts from the top, as docker lists them): on a worker
+ * thread with the thread's own client; events go through job_opts. */
+static int
+push_layer_job (size_t i, void **thread_state, const struct registry_options *job_opts, void *ctx,
+                struct berth_error **err)
+{
+  struct push *p = ctx;
+  size_t k = p->m->n_layers - 1 - i;
+  if (*thread_state == NULL)
+    {
+      *thread_state = registry_client_clone (p->c, err);
+      if (*thread_state == NULL)
+        return -1;
+    }
+  struct push tp = *p; /* a view with this thread's client and callback */
+  tp.c = *thread_state;
+  tp.opts = job_opts;
+  const struct image_descriptor *d = &p->m->layers[k];
+  char id[13];
+  registry_short_id (p->info->diff_ids[k], id);
+  if (p->layer_fds[k] < 0 && !image_blob_exists (p->store, d->digest))
+    return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
+                                 "layer %s: blob %s is not in the store", id, d->digest);
+  _cleanup_free_ char *how = NULL;
+  if (push_blob (&tp, d->digest, d->size, p->info->diff_ids[k], id, p->layer_fds[k], &how, err) < 0)
+    return berth_error_prefix (err, "layer %s", id);
+  _cleanup_free_ char *status = NULL;
+  if (!strcmp (how, "exists"))
+    status = xstrdup ("Layer already exists");
+  else if (str_has_prefix (how, "mounted:"))
+    status = xasprintf ("Mounted from %s", how + 8);
+  else
+    status = xstrdup ("Pushed");
+  if (registry_progress_emit (job_opts, status, id, true, -1, -1) != 0)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
+  return 0;
+}
+
+static void
+push_thread_done (void *thread_state)
+{
+  registry_client_free (thread_state);
+}
+
 static int
 push_layers (struct push *p, struct berth_error **err)
 {
   size_t n = p->m->n_layers;
-  if (n != p->info->n_layers)
-    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                 "image %s: manifest has %zu layers, config %zu", p->id, n,
-                                 p->info->n_layers);
-  /* docker lists the top layer first. */
+  unsigned max = p->opts && p->opts->max_concurrent_uploads ? p->opts->max_concurrent_uploads : 5;
+  /* docker lists the top layer first; those beyond the upload slots wait. */
   for (size_t k = n; k-- > 0;)
     {
       char id[13];
@@ -373,35 +417,17 @@ push_layers (struct push *p, struct berth_error **err)
       if (registry_progress_emit (p->opts, "Preparing", id, true, -1, -1) != 0)
         return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
     }
-  for (size_t k = n; k-- > 0;)
+  for (size_t i = max; i < n; i++)
     {
       char id[13];
-      registry_short_id (p->info->diff_ids[k], id);
-      if (k + 1 < n && registry_progress_emit (p->opts, "Waiting", id, true, -1, -1) != 0)
+      registry_short_id (p->info->diff_ids[n - 1 - i], id);
+      if (registry_progress_emit (p->opts, "Waiting", id, true, -1, -1) != 0)
         return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
     }
-  for (size_t k = n; k-- > 0;)
-    {
-      const struct image_descriptor *d = &p->m->layers[k];
-      char id[13];
-      registry_short_id (p->info->diff_ids[k], id);
-      if (p->layer_fds[k] < 0 && !image_blob_exists (p->store, d->digest))
-        return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
-                                     "layer %s: blob %s is not in the store", id, d->digest);
-      _cleanup_free_ char *how = NULL;
-      if (push_blob (p, d->digest, d->size, p->info->diff_ids[k], id, p->layer_fds[k], &how, err) < 0)
-        return berth_error_prefix (err, "layer %s", id);
-      _cleanup_free_ char *status = NULL;
-      if (!strcmp (how, "exists"))
-        status = xstrdup ("Layer already exists");
-      else if (str_has_prefix (how, "mounted:"))
-        status = xasprintf ("Mounted from %s", how + 8);
-      else
-        status = xstrdup ("Pushed");
-      if (registry_progress_emit (p->opts, status, id, true, -1, -1) != 0)
-        return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
-    }
-  return 0;
+  /* Learn the scheme and challenge once, before the threads clone them. */
+  if (p->c->scheme == NULL && registry_client_ping (p->c, err) < 0)
+    return -1;
+  return registry_run_parallel (n, max, p->opts, push_layer_job, push_thread_done, p, err);
 }
 
 /* The layer media type for a compression in a manifest family. */

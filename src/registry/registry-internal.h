@@ -202,3 +202,23 @@ int registry_blob_fetch_small (struct registry_client *c, const char *path, cons
 int registry_layer_recompress (struct image_store *store, int in_fd, const char *from,
                                const char *to, char **digest_out, int64_t *size_out,
                                struct berth_error **err);
+
+/* ----------------------------------------------------------------- workers -- */
+
+/* One job; *thread_state is the thread's own (NULL on its first job), e.g.
+ * a registry client; job_opts carries the queueing progress callback. */
+typedef int (*registry_job_fn) (size_t i, void **thread_state,
+                                const struct registry_options *job_opts, void *ctx,
+                                struct berth_error **err);
+typedef void (*registry_thread_done_fn) (void *thread_state);
+/* Run jobs 0..n_jobs-1 on up to max_threads threads; progress events are
+ * delivered on the calling thread; a callback asking to stop or the first
+ * failure cancels the rest. */
+int registry_run_parallel (size_t n_jobs, unsigned max_threads, const struct registry_options *opts,
+                           registry_job_fn fn, registry_thread_done_fn done, void *ctx,
+                           struct berth_error **err);
+/* Hand *src over to *dst (when dst is empty; else drop it). */
+void registry_error_move (struct berth_error **dst, struct berth_error **src);
+/* A second client for the same registry on another thread: the scheme,
+ * challenge and cached tokens of src, no new ping. */
+struct registry_client *registry_client_clone (struct registry_client *src, struct berth_error **err);

@@ -478,8 +478,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
             {
               if (x->consumer_err)
                 {
-                  berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
-                                        x->consumer_err->msg);
+                  registry_error_move (err, &x->consumer_err);
                   return -1;
                 }
               return berth_error_set (err, 0, "layer %s: unpack failed", x->job->digest);
@@ -519,8 +518,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
               bool consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
               pthread_mutex_unlock (&x->mu);
               if (consumer_failed && x->consumer_err)
-                berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
-                                      x->consumer_err->msg);
+                registry_error_move (err, &x->consumer_err);
               return -1;
             }
         }

@@ -54,7 +54,7 @@ usage (void)
   fprintf (stderr,
            "usage: berth-registry-tool [--root DIR] [--config-dir DIR] [--certs-dir DIR]\n"
            "         [--insecure-registry HOST]... [--platform P] [--registry-auth B64]\n"
-           "         [--max-downloads N] [--chunk-bytes N] [--compression gzip|zstd] [--quiet]\n"
+           "         [--max-downloads N] [--max-uploads N] [--chunk-bytes N] [--compression gzip|zstd] [--quiet]\n"
            "         [-u USER] [-p PASSWORD | --password-stdin]\n"
            "         pull REF | push REF | login SERVER | logout SERVER | catalog SERVER |\n"
            "         tags REF | images | tag SRC TARGET | check\n");
@@ -91,6 +91,7 @@ main (int argc, char **argv)
     { "platform", required_argument, NULL, 'P' },
     { "registry-auth", required_argument, NULL, 'a' },
     { "max-downloads", required_argument, NULL, 'm' },
+    { "max-uploads", required_argument, NULL, 'U' },
     { "chunk-bytes", required_argument, NULL, 'k' },
     { "compression", required_argument, NULL, 'z' },
     { "retries", required_argument, NULL, 'R' },
@@ -112,6 +113,7 @@ main (int argc, char **argv)
       case 'P': opts.platform = optarg; break;
       case 'a': auth_header = optarg; break;
       case 'm': opts.max_concurrent_downloads = (unsigned) atoi (optarg); break;
+      case 'U': opts.max_concurrent_uploads = (unsigned) atoi (optarg); break;
       case 'k': opts.upload_chunk_bytes = atoll (optarg); break;
       case 'z': opts.compression = optarg; break;
       case 'R': opts.max_retries = (unsigned) atoi (optarg); break;
