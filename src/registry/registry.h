@@ -190,6 +190,16 @@ int registry_login (const char *server, const struct registry_auth *auth,
  * *err set for an invalid one. */
 char *registry_server_normalize (const char *server, struct berth_error **err);
 
+/* ------------------------------------------------------------------ search -- */
+
+/* docker search: GET /v1/search?q=<term>&n=<limit> on the index the term
+ * names ("127.0.0.1:5000/foo" searches that registry for "foo"; a bare term
+ * searches Docker Hub's index.docker.io). Returns the "results" array as the
+ * Engine API's /images/search answers it: [{"name","description",
+ * "star_count","is_official","is_automated"}] (new reference), or NULL. */
+json_t *registry_search (const char *term, int limit, const struct registry_options *opts,
+                         struct berth_error **err);
+
 /* ----------------------------------------------------------------- catalog -- */
 
 /* GET /v2/_catalog of a registry: repository names (NULL-terminated strv). */

@@ -57,7 +57,7 @@ usage (void)
            "         [--max-downloads N] [--max-uploads N] [--chunk-bytes N] [--compression gzip|zstd] [--quiet]\n"
            "         [-u USER] [-p PASSWORD | --password-stdin]\n"
            "         pull REF | push REF | login SERVER | logout SERVER | catalog SERVER |\n"
-           "         tags REF | images | tag SRC TARGET | check\n");
+           "         tags REF | search TERM | images | tag SRC TARGET | check | unpack FILE\n");
 }
 
 static json_t *
@@ -223,6 +223,14 @@ main (int argc, char **argv)
       if (list == NULL)
         return fail (err);
       _cleanup_json_ json_t *res = strv_json (list);
+      print_result (res);
+      return 0;
+    }
+  if (!strcmp (cmd, "search") && arg)
+    {
+      _cleanup_json_ json_t *res = registry_search (arg, 25, &opts, &err);
+      if (res == NULL)
+        return fail (err);
       print_result (res);
       return 0;
     }
