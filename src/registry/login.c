@@ -46,7 +46,7 @@ registry_login (const char *server, const struct registry_auth *auth,
   struct registry_options o = opts ? *opts : (struct registry_options){ 0 };
   o.auth = auth;
   /* Login checks exactly the credentials given, never the stored ones. */
-  struct registry_auth none = { .username = (char *) "", .password = (char *) "" };
+  struct registry_auth none = { .username = (char *)"", .password = (char *)"" };
   if (registry_auth_is_empty (auth))
     o.auth = &none;
   _cleanup_registry_client_ struct registry_client *c = registry_client_new (domain, &o, err);
@@ -125,7 +125,7 @@ list_paged (struct registry_client *c, const char *first_url, const char *scope,
         {
           const char *lt = strchr (resp.link, '<'), *gt = lt ? strchr (lt, '>') : NULL;
           if (lt && gt)
-            url = strndup (lt + 1, (size_t) (gt - lt - 1));
+            url = strndup (lt + 1, (size_t)(gt - lt - 1));
         }
       registry_response_clear (&resp);
     }
@@ -154,7 +154,8 @@ registry_tags_list (const char *repository_ref, const struct registry_options *o
   _cleanup_image_ref_ struct image_ref *ref = NULL;
   if (image_ref_parse (repository_ref, 0, &ref, err) < 0)
     return NULL;
-  _cleanup_registry_client_ struct registry_client *c = registry_client_new (ref->domain, opts, err);
+  _cleanup_registry_client_ struct registry_client *c
+      = registry_client_new (ref->domain, opts, err);
   if (c == NULL)
     return NULL;
   _cleanup_free_ char *scope = registry_scope (ref->path, "pull");
@@ -183,7 +184,7 @@ registry_search (const char *term, int limit, const struct registry_options *opt
   const char *slash = strchr (term, '/');
   if (slash)
     {
-      _cleanup_free_ char *first = strndup (term, (size_t) (slash - term));
+      _cleanup_free_ char *first = strndup (term, (size_t)(slash - term));
       if (strchr (first, '.') || strchr (first, ':') || !strcmp (first, "localhost"))
         {
           index = registry_server_normalize (first, err);
@@ -218,7 +219,8 @@ registry_search (const char *term, int limit, const struct registry_options *opt
       c->scheme = xstrdup (schemes[i]);
       _cleanup_free_ char *url = registry_client_url (c, "%s", path);
       _cleanup_error_ struct berth_error *e1 = NULL;
-      struct registry_request req = { .method = "GET", .url = url, .no_auth = true, .no_retry = true };
+      struct registry_request req
+          = { .method = "GET", .url = url, .no_auth = true, .no_retry = true };
       registry_response_clear (&resp);
       r = registry_client_do (c, &req, &resp, &e1);
       if (r == 0)
@@ -242,7 +244,8 @@ registry_search (const char *term, int limit, const struct registry_options *opt
   json_t *results = json_object_get (j, "results");
   if (!json_is_array (results))
     {
-      berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "search %s on %s: no results array", q, index);
+      berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "search %s on %s: no results array", q,
+                            index);
       return NULL;
     }
   json_t *out = json_array ();
@@ -253,8 +256,8 @@ registry_search (const char *term, int limit, const struct registry_options *opt
     if (!json_is_object (it) || !json_is_string (json_object_get (it, "name")))
       continue;
     json_array_append_new (
-        out, json_pack ("{s:s,s:s,s:I,s:b,s:b}", "name", json_string_value (json_object_get (it, "name")),
-                        "description",
+        out, json_pack ("{s:s,s:s,s:I,s:b,s:b}", "name",
+                        json_string_value (json_object_get (it, "name")), "description",
                         json_is_string (json_object_get (it, "description"))
                             ? json_string_value (json_object_get (it, "description"))
                             : "",

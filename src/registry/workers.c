@@ -139,8 +139,10 @@ registry_run_parallel (size_t n_jobs, unsigned max_threads, const struct registr
       pthread_mutex_unlock (&w.mu);
       if (!canceled && opts && opts->progress)
         {
-          struct registry_progress ev = { .status = e->status, .id = e->id,
-                                          .has_detail = e->has_detail, .current = e->current,
+          struct registry_progress ev = { .status = e->status,
+                                          .id = e->id,
+                                          .has_detail = e->has_detail,
+                                          .current = e->current,
                                           .total = e->total };
           if (opts->progress (&ev, opts->progress_opaque) != 0)
             {
