@@ -46,7 +46,8 @@ def images(workdir, reg, bb_layer):
     arm = Image([regutil.small_layer(21)], arch="arm64")
     push("test/multi:1", amd if regutil.host_arch() == "amd64" else arm, index_of=[amd, arm])
     imgs["multi-amd64"], imgs["multi-arm64"] = amd, arm
-    push("test/corrupt:1", Image([bb_layer, regutil.small_layer(30, size=256 << 10)]))
+    # a small good layer and a big one whose damage shows only at its end
+    push("test/corrupt:1", Image([regutil.small_layer(31), regutil.small_layer(30, size=3 << 20)]))
     push("test/tamper:1", Image([regutil.small_layer(40, size=300 << 10)]))
     push("test/resume:1", Image([regutil.small_layer(50, size=2 << 20)]))
     push("test/noresume:1", Image([regutil.small_layer(51, size=2 << 20)]))
@@ -185,7 +186,7 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     path = reg.blob_path(victim.digest)
     original = path.read_bytes()
     data = bytearray(original)
-    data[len(data) // 2] ^= 0x55
+    data[len(data) * 9 // 10] ^= 0x55
     path.write_bytes(bytes(data))
     try:
         res = tool.run("pull", f"{reg.host}/test/corrupt:1", check=False)
@@ -194,7 +195,9 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     assert res.returncode == 1
     assert victim.digest in res.stderr and "mismatch" in res.stderr, res.stderr
     assert tool.images() == []
-    assert not tool.layer_dir(victim.diff_id).exists()
+    # nothing of the image is kept: not the bad layer, not the good one
+    for layer in img.layers:
+        assert not tool.layer_dir(layer.diff_id).exists(), layer.diff_id
     assert_store_tmp_empty(tool)
     # the same pull works once the registry serves the right bytes
     tool.run("pull", f"{reg.host}/test/corrupt:1")
