@@ -19,6 +19,13 @@ def busybox_tar(busybox_rootfs):
     return tree_tar(busybox_rootfs)
 
 
+def chain_id(*diff_ids):
+    chain = diff_ids[0]
+    for d in diff_ids[1:]:
+        chain = sha256(f"{chain} {d}".encode())
+    return chain
+
+
 def load(store, tmpdir_berth, data, name="archive.tar"):
     p = tmpdir_berth / name
     p.write_bytes(data)
@@ -161,7 +168,10 @@ def test_commit_makes_a_layer_with_whiteouts(store, tmpdir_berth, busybox_tar):
     assert "image has dependent child images" in res.stderr
     assert len(store.json("history", "committed:v1")) == 2
     report = store.json("rm", "committed:v1")
-    assert report == [{"Untagged": "committed:v1"}, {"Deleted": new_id}]
+    l0, l1 = insp["RootFS"]["Layers"]
+    # docker's report: the image, then each layer released, by chain id
+    assert report == [{"Untagged": "committed:v1"}, {"Deleted": new_id},
+                      {"Deleted": chain_id(l0, l1)}]
     assert [i["Id"] for i in store.ls()] == [base_id]
 
 
@@ -244,7 +254,9 @@ def test_rm_untag_vs_delete_and_gc(store, tmpdir_berth, busybox_tar):
     res = store.run("rm", a_id[7:19], check=False)
     assert res.returncode == 3 and "referenced in multiple repositories" in res.stderr
     assert store.json("rm", "other/one:2") == [{"Untagged": "other/one:2"}]
-    assert store.json("rm", "one:1") == [{"Untagged": "one:1"}, {"Deleted": a_id}]
+    a_layer = sha256(tar_bytes([entry("a", data=b"a")]))
+    assert store.json("rm", "one:1") == [{"Untagged": "one:1"}, {"Deleted": a_id},
+                                         {"Deleted": chain_id(sha256(shared), a_layer)}]
     assert len(store.layers()) == 2 and sha256(shared)[7:] in store.layers()
     # what is left is exactly what two:1 needs: its config, manifest, layer blobs
     assert b_id[7:] in store.blobs() and a_id[7:] not in store.blobs()
@@ -300,3 +312,22 @@ def test_manifest_index_parsing_and_platform(store, tmpdir_berth):
     assert f"selected {h('c')}" in store.run("manifest", p, "linux/arm/v7").stdout
     res = store.run("manifest", p, "linux/s390x", check=False)
     assert "no matching manifest for linux/s390x" in res.stderr
+
+
+def test_one_process_per_data_root(store):
+    """berthd and a test tool cannot both write a store: the second one is
+    told who holds it, or waits with --wait."""
+    import fcntl
+    import time
+    store.ls()  # creates the root
+    with open(store.root / "lock", "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        res = store.run("ls", check=False)
+        assert res.returncode == 3 and "in use by another process" in res.stderr
+        p = subprocess.Popen([str(store.tool), "--root", str(store.root), "--wait", "ls"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        assert p.poll() is None  # waiting for the lock
+        fcntl.flock(f, fcntl.LOCK_UN)
+        out, _ = p.communicate(timeout=30)
+        assert p.returncode == 0 and json.loads(out) == []
