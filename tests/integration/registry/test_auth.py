@@ -209,3 +209,28 @@ def test_token_expiring_mid_pull_is_renewed(tool, tokens, token_reg, token_image
         assert len(tokens.requests) == 3, tokens.requests
     finally:
         proxy.stop()
+
+
+def docker_cli(config_dir, *args, **kw):
+    """The stock docker CLI with no daemon: login and logout run client side
+    (docker 28 falls back to that when the daemon is unreachable)."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{config_dir}/no-daemon.sock")
+    return regutil.run(["/usr/local/bin/docker", "--config", str(config_dir), *args], env=env, **kw)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_login_works_for_berth_and_back(tool, basic_reg, basic_image, tmpdir_berth):
+    # docker login → berth pulls with what it stored
+    docker_cli(tool.config_dir, "login", "-u", "alice", "--password-stdin", basic_reg.host,
+               input=USERS["alice"] + "\n")
+    res = tool.run("pull", f"{basic_reg.host}/priv/app:1")
+    assert res.result["image_id"] == basic_image.config_digest
+    # berth login → docker logs in with the stored credentials, and logs out
+    mine = tmpdir_berth / "berth-docker-config"
+    berth = regutil.Tool(tool.root, mine)
+    berth.run("login", basic_reg.host, opts=["-u", "bob", "-p", USERS["bob"]])
+    # docker reads the entry berth wrote (its re-login then needs a daemon or a TTY)
+    out = docker_cli(mine, "login", basic_reg.host, check=False)
+    assert "Authenticating with existing credentials... [Username: bob]" in out.stdout + out.stderr, out
+    docker_cli(mine, "logout", basic_reg.host)
+    assert basic_reg.host not in json.loads((mine / "config.json").read_text())["auths"]
