@@ -234,3 +234,20 @@ def test_docker_cli_login_works_for_berth_and_back(tool, basic_reg, basic_image,
     assert "Authenticating with existing credentials... [Username: bob]" in out.stdout + out.stderr, out
     docker_cli(mine, "logout", basic_reg.host)
     assert basic_reg.host not in json.loads((mine / "config.json").read_text())["auths"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_token_login_then_berth_pulls(tool, tokens, token_reg, token_images):
+    tokens.requests.clear()
+    docker_cli(tool.config_dir, "login", "-u", "bob", "--password-stdin", token_reg.host,
+               input=USERS["bob"] + "\n")
+    entry = json.loads((tool.config_dir / "config.json").read_text())["auths"][token_reg.host]
+    tokens.requests.clear()
+    res = tool.run("pull", f"{token_reg.host}/private/app:1")
+    assert res.result["image_id"] == token_images["private"].config_digest
+    # docker asked for an offline token and kept the refresh token in docker's
+    # format ({"auth": base64("bob:"), "identitytoken": …}); berth trades it
+    # with the OAuth2 POST, the way docker's daemon does
+    assert entry["auth"] == b64("bob:") and entry["identitytoken"].startswith("rt-")
+    assert tokens.requests[0] == {"method": "POST", "grant": "refresh_token", "user": "bob",
+                                  "scopes": ["repository:private/app:pull"]}
