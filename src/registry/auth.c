@@ -283,9 +283,9 @@ token_fetch (struct registry_client *c, const char *scope, char **token_out,
       _cleanup_free_ char *rt = url_escape (c->easy, c->creds.identity_token);
       /* In the form, docker sends the scopes as one space separated value. */
       _cleanup_free_ char *scope_value = url_escape (c->easy, scope ? scope : "");
-      _cleanup_free_ char *form = xasprintf (
-          "grant_type=refresh_token&refresh_token=%s&service=%s&client_id=berth%s%s", rt, service,
-          *scope_value ? "&scope=" : "", scope_value);
+      _cleanup_free_ char *form
+          = xasprintf ("grant_type=refresh_token&refresh_token=%s&service=%s&client_id=berth%s%s",
+                       rt, service, *scope_value ? "&scope=" : "", scope_value);
       char *const headers[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
       struct registry_request req = { .method = "POST",
                                       .url = realm,

@@ -178,6 +178,12 @@ def test_pull_index_selects_platform(tool, reg, images):
     res = tool.run("pull", f"{reg.host}/test/multi:1", opts=["--platform", "linux/s390x"], check=False)
     assert res.returncode == 1
     assert "no matching manifest for linux/s390x" in res.stderr
+    # a single-platform image asked for another platform is refused too
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/s390x"], check=False)
+    assert res.returncode == 1
+    assert "does not match the specified platform: wanted linux/s390x" in res.stderr, res.stderr
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/" + regutil.host_arch()])
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
 
 
 def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
