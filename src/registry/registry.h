@@ -20,7 +20,8 @@ struct registry_auth
 {
   char *username;
   char *password;
-  char *server_address; /* as the client wrote it: "127.0.0.1:5000", "https://index.docker.io/v1/" */
+  char
+      *server_address; /* as the client wrote it: "127.0.0.1:5000", "https://index.docker.io/v1/" */
   char *identity_token; /* OAuth2 refresh token: POST to the token realm */
   char *registry_token; /* a bearer token used as it is */
 };
@@ -89,11 +90,11 @@ int registry_credentials_erase (const char *config_dir, const char *registry_hos
 struct registry_progress
 {
   const char *status;
-  const char *id;      /* short (12-hex) layer id, a tag, or NULL */
-  bool has_detail;     /* emit "progressDetail" (docker sends {} for layer events) */
-  int64_t current;     /* progressDetail.current; < 0 when unknown */
-  int64_t total;       /* progressDetail.total; <= 0 when unknown */
-  const json_t *aux;   /* push's final {"Tag","Digest","Size"}; else NULL */
+  const char *id;    /* short (12-hex) layer id, a tag, or NULL */
+  bool has_detail;   /* emit "progressDetail" (docker sends {} for layer events) */
+  int64_t current;   /* progressDetail.current; < 0 when unknown */
+  int64_t total;     /* progressDetail.total; <= 0 when unknown */
+  const json_t *aux; /* push's final {"Tag","Digest","Size"}; else NULL */
 };
 
 /* Called on the thread that called registry_pull/registry_push, never
@@ -125,7 +126,10 @@ struct registry_options
   unsigned max_concurrent_downloads; /* 0: 3, as dockerd */
   unsigned max_concurrent_uploads;   /* 0: 5, as dockerd */
   unsigned max_retries;              /* transient failures per blob; 0: 5 */
-  /* Push: layer compression, "gzip" (default) or "zstd". */
+  /* Push: layer compression. NULL keeps gzip and zstd layers as the store
+   * has them and gzips plain tars (docker's default); "gzip" or "zstd"
+   * recompresses every layer that differs (zstd turns a Docker v2 schema 2
+   * manifest into an OCI one). */
   const char *compression;
   /* Push: blobs larger than this go up in PATCH chunks of this size
    * (0: 64 MiB); smaller ones in one PUT. */
@@ -150,8 +154,10 @@ void registry_pull_result_clear (struct registry_pull_result *r);
  * streams once through hash + decompress + unpack; layers already in the
  * store are skipped. Any digest mismatch aborts the image and stores
  * nothing of it. Errors: BERTH_E_NOT_FOUND (no such repository, tag or
- * manifest), BERTH_E_UNAUTHORIZED, BERTH_E_INVALID (bad reference or
- * platform), else BERTH_E_INTERNAL. */
+ * manifest; no manifest for the platform), BERTH_E_UNAUTHORIZED /
+ * BERTH_E_FORBIDDEN, BERTH_E_INVALID (bad reference or platform),
+ * BERTH_E_UNAVAILABLE (registry unreachable, transient failures past the
+ * retries), else BERTH_E_INTERNAL. The progress callback may cancel. */
 int registry_pull (struct image_store *store, const char *ref, const struct registry_options *opts,
                    struct registry_pull_result *out, struct berth_error **err);
 
@@ -189,6 +195,16 @@ int registry_login (const char *server, const struct registry_auth *auth,
  * "https://127.0.0.1:5000/" → "127.0.0.1:5000". Newly allocated; NULL with
  * *err set for an invalid one. */
 char *registry_server_normalize (const char *server, struct berth_error **err);
+
+/* ------------------------------------------------------------------ search -- */
+
+/* docker search: GET /v1/search?q=<term>&n=<limit> on the index the term
+ * names ("127.0.0.1:5000/foo" searches that registry for "foo"; a bare term
+ * searches Docker Hub's index.docker.io). Returns the "results" array as the
+ * Engine API's /images/search answers it: [{"name","description",
+ * "star_count","is_official","is_automated"}] (new reference), or NULL. */
+json_t *registry_search (const char *term, int limit, const struct registry_options *opts,
+                         struct berth_error **err);
 
 /* ----------------------------------------------------------------- catalog -- */
 

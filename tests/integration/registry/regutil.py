@@ -367,9 +367,15 @@ class FaultProxy:
         self.delay_per_chunk = 0.0       # seconds between 64 KiB chunks of a blob
         self.reset_after = {}            # digest -> bytes to send before a reset (once)
         self.fail_503 = {}               # path substring -> times to answer 503
+        self.fail_401 = {}               # path substring -> times to answer 401 (token expired)
+        self.tamper_manifest = False     # flip a byte of manifest bodies
         self.tamper_blob = set()         # digests whose body gets one byte flipped
         self.extra_bytes = set()         # digests whose body gets extra bytes
         self.ignore_range = False
+        self.upload_delay = 0.0          # seconds to hold each blob upload (PUT/PATCH)
+        self.active_uploads = 0
+        self.max_active_uploads = 0
+        self.challenge = None            # WWW-Authenticate sent with an injected 401
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -380,6 +386,10 @@ class FaultProxy:
 
             def handle_one(self):
                 path = self.path
+                # the body is read first: an injected error must not leave it
+                # on a kept-alive connection
+                n = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(n) if n else None
                 with proxy.lock:
                     proxy.requests.append((self.command, path, dict(self.headers)))
                     for sub, n in list(proxy.fail_503.items()):
@@ -391,18 +401,39 @@ class FaultProxy:
                             self.end_headers()
                             self.wfile.write(body)
                             return
-                n = int(self.headers.get("Content-Length", "0") or 0)
-                body = self.rfile.read(n) if n else None
+                    for sub, n in list(proxy.fail_401.items()):
+                        if sub in path and n > 0:
+                            proxy.fail_401[sub] = n - 1
+                            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
+                            self.send_response(401)
+                            self.send_header("WWW-Authenticate", proxy.challenge or "")
+                            self.send_header("Content-Length", str(len(body)))
+                            self.end_headers()
+                            self.wfile.write(body)
+                            return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)
-                up = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                up.request(self.command, path, body=body, headers=headers)
-                r = up.getresponse()
+                is_upload = self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path
+                if is_upload:
+                    with proxy.lock:
+                        proxy.active_uploads += 1
+                        proxy.max_active_uploads = max(proxy.max_active_uploads, proxy.active_uploads)
+                    time.sleep(proxy.upload_delay)
+                try:
+                    up = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                    up.request(self.command, path, body=body, headers=headers)
+                    r = up.getresponse()
+                finally:
+                    if is_upload:
+                        with proxy.lock:
+                            proxy.active_uploads -= 1
                 is_blob = "/blobs/sha256:" in path and self.command == "GET" and r.status in (200, 206)
                 digest = path.rsplit("/", 1)[-1] if is_blob else None
                 data = r.read()
                 up.close()
+                if proxy.tamper_manifest and "/manifests/" in path and data:
+                    data = data.replace(b'"schemaVersion":', b'"schemaVersion" :', 1)
                 if digest in proxy.tamper_blob and data:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
                 if digest in proxy.extra_bytes:

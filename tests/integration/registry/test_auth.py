@@ -191,3 +191,63 @@ def test_token_push_and_cross_repo_mount(tool, tokens, token_reg, token_images):
     res = tool.run("push", f"{token_reg.host}/public/nopush:1", check=False)
     assert res.returncode == 1
     assert "denied" in res.stderr or "unauthorized" in res.stderr, res.stderr
+
+
+def test_token_expiring_mid_pull_is_renewed(tool, tokens, token_reg, token_images):
+    """A 401 on a blob (the token expired) fetches a new token and goes on."""
+    proxy = regutil.FaultProxy(token_reg.port).start()
+    try:
+        proxy.challenge = (f'Bearer realm="{tokens.realm}",service="{TokenServer.SERVICE}",'
+                           'scope="repository:public/app:pull",error="invalid_token"')
+        img = token_images["public"]
+        proxy.fail_401[img.layers[1].digest] = 1
+        proxy.fail_401["/manifests/"] = 1
+        tokens.requests.clear()
+        res = tool.run("pull", f"{proxy.host}/public/app:1")
+        assert res.result["image_id"] == img.config_digest
+        # the first token, a new one after the manifest's 401, one after the blob's
+        assert len(tokens.requests) == 3, tokens.requests
+    finally:
+        proxy.stop()
+
+
+def docker_cli(config_dir, *args, **kw):
+    """The stock docker CLI with no daemon: login and logout run client side
+    (docker 28 falls back to that when the daemon is unreachable)."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{config_dir}/no-daemon.sock")
+    return regutil.run(["/usr/local/bin/docker", "--config", str(config_dir), *args], env=env, **kw)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_login_works_for_berth_and_back(tool, basic_reg, basic_image, tmpdir_berth):
+    # docker login → berth pulls with what it stored
+    docker_cli(tool.config_dir, "login", "-u", "alice", "--password-stdin", basic_reg.host,
+               input=USERS["alice"] + "\n")
+    res = tool.run("pull", f"{basic_reg.host}/priv/app:1")
+    assert res.result["image_id"] == basic_image.config_digest
+    # berth login → docker logs in with the stored credentials, and logs out
+    mine = tmpdir_berth / "berth-docker-config"
+    berth = regutil.Tool(tool.root, mine)
+    berth.run("login", basic_reg.host, opts=["-u", "bob", "-p", USERS["bob"]])
+    # docker reads the entry berth wrote (its re-login then needs a daemon or a TTY)
+    out = docker_cli(mine, "login", basic_reg.host, check=False)
+    assert "Authenticating with existing credentials... [Username: bob]" in out.stdout + out.stderr, out
+    docker_cli(mine, "logout", basic_reg.host)
+    assert basic_reg.host not in json.loads((mine / "config.json").read_text())["auths"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_token_login_then_berth_pulls(tool, tokens, token_reg, token_images):
+    tokens.requests.clear()
+    docker_cli(tool.config_dir, "login", "-u", "bob", "--password-stdin", token_reg.host,
+               input=USERS["bob"] + "\n")
+    entry = json.loads((tool.config_dir / "config.json").read_text())["auths"][token_reg.host]
+    tokens.requests.clear()
+    res = tool.run("pull", f"{token_reg.host}/private/app:1")
+    assert res.result["image_id"] == token_images["private"].config_digest
+    # docker asked for an offline token and kept the refresh token in docker's
+    # format ({"auth": base64("bob:"), "identitytoken": …}); berth trades it
+    # with the OAuth2 POST, the way docker's daemon does
+    assert entry["auth"] == b64("bob:") and entry["identitytoken"].startswith("rt-")
+    assert tokens.requests[0] == {"method": "POST", "grant": "refresh_token", "user": "bob",
+                                  "scopes": ["repository:private/app:pull"]}

@@ -46,7 +46,8 @@ def images(workdir, reg, bb_layer):
     arm = Image([regutil.small_layer(21)], arch="arm64")
     push("test/multi:1", amd if regutil.host_arch() == "amd64" else arm, index_of=[amd, arm])
     imgs["multi-amd64"], imgs["multi-arm64"] = amd, arm
-    push("test/corrupt:1", Image([bb_layer, regutil.small_layer(30, size=256 << 10)]))
+    # a small good layer and a big one whose damage shows only at its end
+    push("test/corrupt:1", Image([regutil.small_layer(31), regutil.small_layer(30, size=3 << 20)]))
     push("test/tamper:1", Image([regutil.small_layer(40, size=300 << 10)]))
     push("test/resume:1", Image([regutil.small_layer(50, size=2 << 20)]))
     push("test/noresume:1", Image([regutil.small_layer(51, size=2 << 20)]))
@@ -177,6 +178,12 @@ def test_pull_index_selects_platform(tool, reg, images):
     res = tool.run("pull", f"{reg.host}/test/multi:1", opts=["--platform", "linux/s390x"], check=False)
     assert res.returncode == 1
     assert "no matching manifest for linux/s390x" in res.stderr
+    # a single-platform image asked for another platform is refused too
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/s390x"], check=False)
+    assert res.returncode == 1
+    assert "does not match the specified platform: wanted linux/s390x" in res.stderr, res.stderr
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/" + regutil.host_arch()])
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
 
 
 def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
@@ -185,7 +192,7 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     path = reg.blob_path(victim.digest)
     original = path.read_bytes()
     data = bytearray(original)
-    data[len(data) // 2] ^= 0x55
+    data[len(data) * 9 // 10] ^= 0x55
     path.write_bytes(bytes(data))
     try:
         res = tool.run("pull", f"{reg.host}/test/corrupt:1", check=False)
@@ -194,7 +201,9 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     assert res.returncode == 1
     assert victim.digest in res.stderr and "mismatch" in res.stderr, res.stderr
     assert tool.images() == []
-    assert not tool.layer_dir(victim.diff_id).exists()
+    # nothing of the image is kept: not the bad layer, not the good one
+    for layer in img.layers:
+        assert not tool.layer_dir(layer.diff_id).exists(), layer.diff_id
     assert_store_tmp_empty(tool)
     # the same pull works once the registry serves the right bytes
     tool.run("pull", f"{reg.host}/test/corrupt:1")
@@ -290,3 +299,43 @@ def test_catalog_and_tags(tool, reg, images):
     assert "test/busybox" in res.result and "test/many" in res.result
     res = tool.run("tags", f"{reg.host}/test/busybox")
     assert sorted(res.result) == ["1", "v2s2"]
+
+
+def test_manifest_that_does_not_match_its_digest_is_refused(tool, reg, images, proxy):
+    proxy.tamper_manifest = True
+    res = tool.run("pull", f"{proxy.host}/test/busybox:1", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    digest = regutil.manifest_digest(reg.port, "test/busybox", "1")
+    res = tool.run("pull", f"{proxy.host}/test/busybox@{digest}", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    assert tool.images() == []
+
+
+def test_broken_docker_config_does_not_stop_anonymous_pulls(tool, reg, images):
+    (tool.config_dir / "config.json").write_text("{not json")
+    res = tool.run("pull", f"{reg.host}/test/busybox:1")
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
+    assert "ignoring credentials" in res.stderr and "config.json" in res.stderr
+    # login must not overwrite what it cannot read
+    res = tool.run("login", reg.host, opts=["-u", "a", "-p", "b"], check=False)
+    assert res.returncode == 1
+    assert "config.json" in res.stderr, res.stderr
+    assert (tool.config_dir / "config.json").read_text() == "{not json"
+
+
+def test_canceled_pull_keeps_nothing(tool, reg, images, proxy):
+    """The progress callback can stop a pull (berthd's API client went
+    away): it fails as canceled, stores no image and leaves no work behind."""
+    img = images["test/slow:1"]
+    proxy.delay_per_chunk = 0.02
+    for after in (0, 3, 8):
+        res = tool.run("pull", f"{proxy.host}/test/slow:1", opts=["--cancel-after", str(after)],
+                       check=False)
+        assert res.returncode == 1, (after, res.stdout)
+        assert "cancel" in res.stderr.lower(), res.stderr
+        assert tool.images() == []
+        assert_store_tmp_empty(tool)
+    proxy.delay_per_chunk = 0
+    assert tool.run("pull", f"{proxy.host}/test/slow:1").result["image_id"] == img.config_digest
