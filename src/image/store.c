@@ -52,6 +52,8 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
   pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_RECURSIVE);
   pthread_mutex_init (&s->mutex, &attr);
   pthread_mutexattr_destroy (&attr);
+  pthread_mutex_init (&s->pins_mutex, NULL);
+  s->pins = json_object ();
   s->root = xstrdup (root);
   _cleanup_ (image_store_closep) struct image_store *guard = s;
 
@@ -84,8 +86,7 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
     goto fail;
   s->blobsfd = open_subdir (blobs, "sha256", err);
   close (blobs);
-  if (s->blobsfd < 0
-      || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
+  if (s->blobsfd < 0 || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
       || (s->snapshotsfd = open_subdir (s->rootfd, "snapshots", err)) < 0
       || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0)
     goto fail;
@@ -107,6 +108,8 @@ image_store_close (struct image_store *s)
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   pthread_mutex_destroy (&s->mutex);
+  pthread_mutex_destroy (&s->pins_mutex);
+  json_decref (s->pins);
   free (s->root);
   free (s);
 }
@@ -219,4 +222,22 @@ images_db_save (struct image_store *s, json_t *db, struct berth_error **err)
   if (text == NULL)
     return berth_error_set (err, ENOMEM, "serialize %s", IMAGES_FILE);
   return fs_write_file_atomic (s->rootfd, IMAGES_FILE, text, strlen (text), 0600, err);
+}
+
+void
+store_pin (struct image_store *s, const char *digest)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+  json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
+  pthread_mutex_unlock (&s->pins_mutex);
+}
+
+bool
+store_is_pinned (struct image_store *s, const char *digest)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+  json_t *t = json_object_get (s->pins, digest);
+  bool pinned = t && time_now_ns () - (uint64_t)json_integer_value (t) < PIN_TTL_NS;
+  pthread_mutex_unlock (&s->pins_mutex);
+  return pinned;
 }
