@@ -180,10 +180,13 @@ registry_client_new (const char *domain, const struct registry_options *opts,
   /* Credentials: explicit ones win, else the docker config file. */
   if (opts && !registry_auth_is_empty (opts->auth))
     registry_auth_copy (&c->creds, opts->auth);
-  else if (registry_credentials_get (opts ? opts->config_dir : NULL, domain, &c->creds, err) < 0)
+  else
     {
-      registry_client_free (c);
-      return NULL;
+      /* A broken config.json must not stop anonymous pulls (docker's CLI
+       * warns and goes on too); login/logout report it. */
+      _cleanup_error_ struct berth_error *cerr = NULL;
+      if (registry_credentials_get (opts ? opts->config_dir : NULL, domain, &c->creds, &cerr) < 0)
+        berth_log (BERTH_LOG_WARNING, "registry %s: ignoring credentials: %s", domain, cerr->msg);
     }
   c->share = curl_share_init ();
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);

@@ -76,10 +76,10 @@ registry_manifest_fetch (struct registry_client *c, const char *path, const char
   const char *want = digest_is_valid (reference) ? reference : resp.content_digest;
   if (want && digest_is_valid (want) && strcmp (got, want) != 0)
     {
-      registry_response_clear (&resp);
       berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
                             "manifest %s: digest mismatch: the content hashes to %s, expected %s",
                             reference, got, want);
+      registry_response_clear (&resp);
       free (got);
       return -1;
     }

@@ -33,6 +33,8 @@ struct push
   char *manifest_type;
   struct image_manifest *m;
   char *scope;
+  int *layer_fds;            /* recompressed blobs (-1: the store's blob) */
+  char **layer_compression;  /* what each pushed layer is */
 };
 
 static void
@@ -45,9 +47,14 @@ push_clear (struct push *p)
     image_info_free (p->info);
   free (p->manifest);
   free (p->manifest_type);
+  free (p->scope);
+  for (size_t i = 0; p->layer_fds && p->m && i < p->m->n_layers; i++)
+    if (p->layer_fds[i] >= 0)
+      close (p->layer_fds[i]);
+  free (p->layer_fds);
+  strv_freep (&p->layer_compression);
   if (p->m)
     image_manifest_free (p->m);
-  free (p->scope);
 }
 
 /* -------------------------------------------------------------- uploading -- */
@@ -300,7 +307,7 @@ mount_candidates (struct push *p, const char *diff_id)
  * transient failures). *how: "exists", "mounted:<repo>", "pushed". */
 static int
 push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id, const char *id,
-           char **how, struct berth_error **err)
+           int blob_fd, char **how, struct berth_error **err)
 {
   int r = blob_exists (p, digest, err);
   if (r < 0)
@@ -329,7 +336,8 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
           break;
         }
     }
-  _cleanup_close_ int fd = image_blob_open (p->store, digest, err);
+  _cleanup_close_ int own_fd = blob_fd < 0 ? image_blob_open (p->store, digest, err) : -1;
+  int fd = blob_fd < 0 ? own_fd : blob_fd;
   if (fd < 0)
     return -1;
   unsigned max_retries = registry_max_retries (p->opts);
@@ -377,11 +385,11 @@ push_layers (struct push *p, struct berth_error **err)
       const struct image_descriptor *d = &p->m->layers[k];
       char id[13];
       registry_short_id (p->info->diff_ids[k], id);
-      if (!image_blob_exists (p->store, d->digest))
+      if (p->layer_fds[k] < 0 && !image_blob_exists (p->store, d->digest))
         return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
                                      "layer %s: blob %s is not in the store", id, d->digest);
       _cleanup_free_ char *how = NULL;
-      if (push_blob (p, d->digest, d->size, p->info->diff_ids[k], id, &how, err) < 0)
+      if (push_blob (p, d->digest, d->size, p->info->diff_ids[k], id, p->layer_fds[k], &how, err) < 0)
         return berth_error_prefix (err, "layer %s", id);
       _cleanup_free_ char *status = NULL;
       if (!strcmp (how, "exists"))
@@ -396,11 +404,121 @@ push_layers (struct push *p, struct berth_error **err)
   return 0;
 }
 
+/* The layer media type for a compression in a manifest family. */
+static const char *
+layer_media_type (bool is_oci, const char *compression)
+{
+  if (!strcmp (compression, "gzip"))
+    return is_oci ? IMAGE_MT_OCI_LAYER_GZIP : IMAGE_MT_DOCKER_LAYER_GZIP;
+  if (!strcmp (compression, "zstd"))
+    return is_oci ? IMAGE_MT_OCI_LAYER_ZSTD : NULL; /* schema 2 has no zstd */
+  return is_oci ? IMAGE_MT_OCI_LAYER : "application/vnd.docker.image.rootfs.diff.tar";
+}
+
+/* Make every layer of the manifest one the registry will get from us:
+ * - a layer the store already had when the image was pulled ("Already
+ *   exists") is kept as the blob it first came in, and the pulled manifest
+ *   may name another compression of the same diff_id: use the kept blob;
+ * - compression: a plain tar goes up gzip-compressed (docker's default),
+ *   and opts->compression ("gzip", "zstd") recompresses what differs;
+ * zstd layers need an OCI manifest, so a Docker one is converted. When
+ * anything changed the manifest is rewritten (and its digest changes, as
+ * docker's does when it pushes a layer it holds under another digest). */
+static int
+push_prepare_layers (struct push *p, struct berth_error **err)
+{
+  const char *want = p->opts && p->opts->compression && *p->opts->compression
+                         ? p->opts->compression
+                         : NULL;
+  if (want && strcmp (want, "gzip") != 0 && strcmp (want, "zstd") != 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "compression `%s`: use gzip or zstd", want);
+  size_t n = p->m->n_layers;
+  p->layer_fds = calloc (n ? n : 1, sizeof *p->layer_fds);
+  p->layer_compression = calloc (n + 1, sizeof *p->layer_compression);
+  if (p->layer_fds == NULL || p->layer_compression == NULL)
+    abort ();
+  for (size_t i = 0; i < n; i++)
+    p->layer_fds[i] = -1;
+  bool is_changed = false, to_oci = false;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct image_descriptor *d = &p->m->layers[i];
+      _cleanup_free_ char *media_type = xstrdup (d->media_type);
+      if (!image_blob_exists (p->store, d->digest))
+        {
+          _cleanup_free_ char *digest = NULL;
+          free (media_type);
+          media_type = NULL;
+          if (image_layer_blob (p->store, p->info->diff_ids[i], &digest, &media_type, &d->size, err) < 0)
+            return berth_error_prefix (err, "layer %s", p->info->diff_ids[i]);
+          free (d->digest);
+          d->digest = steal_pointer (&digest);
+          is_changed = true;
+        }
+      const char *have = image_layer_media_compression (media_type);
+      if (have == NULL)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "layer %s: media type %s cannot be pushed", d->digest,
+                                     media_type);
+      const char *target = want ? want : *have ? have : "gzip";
+      if (strcmp (have, target) != 0)
+        {
+          _cleanup_close_ int in = image_blob_open (p->store, d->digest, err);
+          if (in < 0)
+            return -1;
+          char *digest = NULL;
+          int fd = registry_layer_recompress (p->store, in, have, target, &digest, &d->size, err);
+          if (fd < 0)
+            return berth_error_prefix (err, "layer %s", d->digest);
+          berth_log (BERTH_LOG_DEBUG, "push: layer %s recompressed %s -> %s as %s", d->digest,
+                     *have ? have : "tar", target, digest);
+          free (d->digest);
+          d->digest = digest;
+          p->layer_fds[i] = fd;
+          is_changed = true;
+        }
+      p->layer_compression[i] = xstrdup (target);
+      if (!strcmp (target, "zstd") && p->m->kind == IMAGE_KIND_DOCKER_MANIFEST)
+        to_oci = true;
+    }
+  if (!is_changed && !to_oci)
+    return 0;
+  json_error_t jerr;
+  _cleanup_json_ json_t *j = json_loadb (p->manifest, p->manifest_len, 0, &jerr);
+  json_t *layers = json_object_get (j, "layers");
+  if (!json_is_array (layers) || json_array_size (layers) != n)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "stored manifest of %s: bad layers", p->id);
+  bool is_oci = to_oci || p->m->kind == IMAGE_KIND_OCI_MANIFEST;
+  if (to_oci)
+    {
+      json_object_set_new (j, "mediaType", json_string (IMAGE_MT_OCI_MANIFEST));
+      json_object_set_new (json_object_get (j, "config"), "mediaType", json_string (IMAGE_MT_OCI_CONFIG));
+      free (p->manifest_type);
+      p->manifest_type = xstrdup (IMAGE_MT_OCI_MANIFEST);
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *d = json_array_get (layers, i);
+      json_object_set_new (d, "digest", json_string (p->m->layers[i].digest));
+      json_object_set_new (d, "size", json_integer (p->m->layers[i].size));
+      json_object_set_new (d, "mediaType",
+                           json_string (layer_media_type (is_oci, p->layer_compression[i])));
+    }
+  char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (text == NULL)
+    return berth_error_set (err, ENOMEM, "serialize manifest");
+  free (p->manifest);
+  p->manifest = text;
+  p->manifest_len = strlen (text);
+  return 0;
+}
+
 static int
 push_manifest (struct push *p, struct registry_push_result *out, struct berth_error **err)
 {
   _cleanup_free_ char *how = NULL;
-  if (push_blob (p, p->m->config.digest, p->m->config.size, NULL, NULL, &how, err) < 0)
+  if (push_blob (p, p->m->config.digest, p->m->config.size, NULL, NULL, -1, &how, err) < 0)
     return berth_error_prefix (err, "config %s", p->m->config.digest);
   _cleanup_free_ char *url = xasprintf ("/v2/%s/manifests/%s", p->ref->path, p->ref->tag);
   _cleanup_free_ char *ct = xasprintf ("Content-Type: %s", p->manifest_type);
@@ -442,17 +560,12 @@ push_run (struct push *p, struct registry_push_result *out, struct berth_error *
     return -1;
   if (image_manifest_parse (p->manifest, p->manifest_len, p->manifest_type, &p->m, err) < 0)
     return berth_error_prefix (err, "stored manifest of %s", p->id);
-  if (p->opts && p->opts->compression && *p->opts->compression)
-    for (size_t i = 0; i < p->m->n_layers; i++)
-      {
-        const char *have = image_layer_media_compression (p->m->layers[i].media_type);
-        if (have && strcmp (have, p->opts->compression) != 0)
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                       "layer %s is stored %s-compressed; recompressing to %s on "
-                                       "push is not supported",
-                                       p->m->layers[i].digest, *have ? have : "un",
-                                       p->opts->compression);
-      }
+  if (p->m->n_layers != p->info->n_layers)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                 "image %s: manifest has %zu layers, config %zu", p->id,
+                                 p->m->n_layers, p->info->n_layers);
+  if (push_prepare_layers (p, err) < 0)
+    return -1;
   p->scope = registry_scope (p->ref->path, "pull,push");
   p->c = registry_client_new (p->ref->domain, p->opts, err);
   if (p->c == NULL)

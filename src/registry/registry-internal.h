@@ -192,3 +192,13 @@ int registry_layers_fetch (struct registry_client *c, struct image_store *store,
 /* Fetch a small blob (config) into memory, verifying its digest. */
 int registry_blob_fetch_small (struct registry_client *c, const char *path, const char *digest,
                                char **out, size_t *len, struct berth_error **err);
+
+/* ---------------------------------------------------------------- compress -- */
+
+/* Recompress a kept layer blob (from: "gzip", "zstd" or "" for a plain tar)
+ * into `to` ("gzip" or "zstd") in an unlinked temp file of the store's tmp/.
+ * Returns the fd (positioned anywhere; read it with pread) with *digest_out
+ * and *size_out of the new blob, or -1. */
+int registry_layer_recompress (struct image_store *store, int in_fd, const char *from,
+                               const char *to, char **digest_out, int64_t *size_out,
+                               struct berth_error **err);

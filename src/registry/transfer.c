@@ -376,13 +376,26 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
                                x->job->digest, curl_easy_strerror (rc), x->attempt);
 }
 
+/* "Downloading" while bytes come in; then, while the unpack thread works
+ * through what is buffered, "Extracting" with the bytes it has consumed. */
 static void
 xfer_progress (struct xfer *x, uint64_t now)
 {
-  if (x->state != XFER_ACTIVE || now - x->last_progress_ns < PROGRESS_INTERVAL_NS)
+  if ((x->state != XFER_ACTIVE && x->state != XFER_DRAINING)
+      || now - x->last_progress_ns < PROGRESS_INTERVAL_NS)
     return;
   x->last_progress_ns = now;
-  if (xfer_emit (x, "Downloading", true, x->received, x->job->size) != 0)
+  int r;
+  if (x->state == XFER_ACTIVE)
+    r = xfer_emit (x, "Downloading", true, x->received, x->job->size);
+  else
+    {
+      pthread_mutex_lock (&x->mu);
+      int64_t consumed = (int64_t) x->tail;
+      pthread_mutex_unlock (&x->mu);
+      r = xfer_emit (x, "Extracting", true, consumed, x->received);
+    }
+  if (r != 0)
     x->t->is_canceled = true;
 }
 

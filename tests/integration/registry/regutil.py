@@ -367,9 +367,12 @@ class FaultProxy:
         self.delay_per_chunk = 0.0       # seconds between 64 KiB chunks of a blob
         self.reset_after = {}            # digest -> bytes to send before a reset (once)
         self.fail_503 = {}               # path substring -> times to answer 503
+        self.fail_401 = {}               # path substring -> times to answer 401 (token expired)
+        self.tamper_manifest = False     # flip a byte of manifest bodies
         self.tamper_blob = set()         # digests whose body gets one byte flipped
         self.extra_bytes = set()         # digests whose body gets extra bytes
         self.ignore_range = False
+        self.challenge = None            # WWW-Authenticate sent with an injected 401
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -380,6 +383,10 @@ class FaultProxy:
 
             def handle_one(self):
                 path = self.path
+                # the body is read first: an injected error must not leave it
+                # on a kept-alive connection
+                n = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(n) if n else None
                 with proxy.lock:
                     proxy.requests.append((self.command, path, dict(self.headers)))
                     for sub, n in list(proxy.fail_503.items()):
@@ -391,8 +398,16 @@ class FaultProxy:
                             self.end_headers()
                             self.wfile.write(body)
                             return
-                n = int(self.headers.get("Content-Length", "0") or 0)
-                body = self.rfile.read(n) if n else None
+                    for sub, n in list(proxy.fail_401.items()):
+                        if sub in path and n > 0:
+                            proxy.fail_401[sub] = n - 1
+                            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
+                            self.send_response(401)
+                            self.send_header("WWW-Authenticate", proxy.challenge or "")
+                            self.send_header("Content-Length", str(len(body)))
+                            self.end_headers()
+                            self.wfile.write(body)
+                            return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)
@@ -403,6 +418,8 @@ class FaultProxy:
                 digest = path.rsplit("/", 1)[-1] if is_blob else None
                 data = r.read()
                 up.close()
+                if proxy.tamper_manifest and "/manifests/" in path and data:
+                    data = data.replace(b'"schemaVersion":', b'"schemaVersion" :', 1)
                 if digest in proxy.tamper_blob and data:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
                 if digest in proxy.extra_bytes:

@@ -191,3 +191,21 @@ def test_token_push_and_cross_repo_mount(tool, tokens, token_reg, token_images):
     res = tool.run("push", f"{token_reg.host}/public/nopush:1", check=False)
     assert res.returncode == 1
     assert "denied" in res.stderr or "unauthorized" in res.stderr, res.stderr
+
+
+def test_token_expiring_mid_pull_is_renewed(tool, tokens, token_reg, token_images):
+    """A 401 on a blob (the token expired) fetches a new token and goes on."""
+    proxy = regutil.FaultProxy(token_reg.port).start()
+    try:
+        proxy.challenge = (f'Bearer realm="{tokens.realm}",service="{TokenServer.SERVICE}",'
+                           'scope="repository:public/app:pull",error="invalid_token"')
+        img = token_images["public"]
+        proxy.fail_401[img.layers[1].digest] = 1
+        proxy.fail_401["/manifests/"] = 1
+        tokens.requests.clear()
+        res = tool.run("pull", f"{proxy.host}/public/app:1")
+        assert res.result["image_id"] == img.config_digest
+        # the first token, a new one after the manifest's 401, one after the blob's
+        assert len(tokens.requests) == 3, tokens.requests
+    finally:
+        proxy.stop()

@@ -290,3 +290,43 @@ def test_catalog_and_tags(tool, reg, images):
     assert "test/busybox" in res.result and "test/many" in res.result
     res = tool.run("tags", f"{reg.host}/test/busybox")
     assert sorted(res.result) == ["1", "v2s2"]
+
+
+def test_manifest_that_does_not_match_its_digest_is_refused(tool, reg, images, proxy):
+    proxy.tamper_manifest = True
+    res = tool.run("pull", f"{proxy.host}/test/busybox:1", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    digest = regutil.manifest_digest(reg.port, "test/busybox", "1")
+    res = tool.run("pull", f"{proxy.host}/test/busybox@{digest}", check=False)
+    assert res.returncode == 1
+    assert "digest mismatch" in res.stderr, res.stderr
+    assert tool.images() == []
+
+
+def test_broken_docker_config_does_not_stop_anonymous_pulls(tool, reg, images):
+    (tool.config_dir / "config.json").write_text("{not json")
+    res = tool.run("pull", f"{reg.host}/test/busybox:1")
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
+    assert "ignoring credentials" in res.stderr and "config.json" in res.stderr
+    # login must not overwrite what it cannot read
+    res = tool.run("login", reg.host, opts=["-u", "a", "-p", "b"], check=False)
+    assert res.returncode == 1
+    assert "config.json" in res.stderr, res.stderr
+    assert (tool.config_dir / "config.json").read_text() == "{not json"
+
+
+def test_canceled_pull_keeps_nothing(tool, reg, images, proxy):
+    """The progress callback can stop a pull (berthd's API client went
+    away): it fails as canceled, stores no image and leaves no work behind."""
+    img = images["test/slow:1"]
+    proxy.delay_per_chunk = 0.02
+    for after in (0, 3, 8):
+        res = tool.run("pull", f"{proxy.host}/test/slow:1", opts=["--cancel-after", str(after)],
+                       check=False)
+        assert res.returncode == 1, (after, res.stdout)
+        assert "cancel" in res.stderr.lower(), res.stderr
+        assert tool.images() == []
+        assert_store_tmp_empty(tool)
+    proxy.delay_per_chunk = 0
+    assert tool.run("pull", f"{proxy.host}/test/slow:1").result["image_id"] == img.config_digest

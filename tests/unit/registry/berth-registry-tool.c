@@ -6,6 +6,7 @@
  *                       logout SERVER | catalog SERVER | tags REF | images
  * Progress events go to stdout as docker's JSON lines; the last line is
  * {"result": …}. Errors go to stderr, exit status 1. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +16,15 @@
 #include "image/image.h"
 #include "registry/registry.h"
 
+/* --cancel-after N: the callback asks to stop after N events, as berthd's
+ * does when the API client goes away. */
+static long cancel_after = -1;
+
 static int
 print_event (const struct registry_progress *ev, void *opaque)
 {
+  if (cancel_after >= 0 && cancel_after-- == 0)
+    return 1;
   _cleanup_json_ json_t *j = registry_progress_json (ev);
   _cleanup_free_ char *s = json_dumps (j, JSON_COMPACT);
   printf ("%s\n", s);
@@ -91,6 +98,7 @@ main (int argc, char **argv)
     { "username", required_argument, NULL, 'u' },
     { "password", required_argument, NULL, 'p' },
     { "quiet", no_argument, NULL, 'q' },
+    { "cancel-after", required_argument, NULL, 'x' },
     { NULL, 0, NULL, 0 },
   };
   int ch;
@@ -111,6 +119,7 @@ main (int argc, char **argv)
       case 'u': user = optarg; break;
       case 'p': password = optarg; break;
       case 'q': quiet = true; break;
+      case 'x': cancel_after = atol (optarg); break;
       default: usage (); return 2;
       }
   if (optind + 1 > argc)
@@ -221,6 +230,24 @@ main (int argc, char **argv)
       if (store == NULL || image_tag (store, arg, argv[optind + 2], &err) < 0)
         return fail (err);
       _cleanup_json_ json_t *res = json_pack ("{s:s}", "tagged", argv[optind + 2]);
+      print_result (res);
+      return 0;
+    }
+  if (!strcmp (cmd, "unpack") && arg)
+    {
+      /* The store's unpack alone (no network): what bench/pull compares
+       * pull against to see where the time goes. */
+      _cleanup_image_store_ struct image_store *store = open_store (root, &err);
+      _cleanup_close_ int fd = open (arg, O_RDONLY | O_CLOEXEC);
+      _cleanup_free_ char *diff_id = NULL;
+      if (fd < 0)
+        {
+          perror (arg);
+          return 1;
+        }
+      if (store == NULL || image_layer_unpack_fd (store, fd, NULL, NULL, &diff_id, &err) < 0)
+        return fail (err);
+      _cleanup_json_ json_t *res = json_pack ("{s:s}", "diff_id", diff_id);
       print_result (res);
       return 0;
     }
