@@ -414,6 +414,8 @@ relay_start (struct relay *r)
       r->cw = loop_fd_add (r->cs->d->loop, r->cfd, EPOLLIN | EPOLLRDHUP, client_ready, r, NULL);
       size_t plen = 0;
       const void *pending = api_hijack_pending (r->h, &plen);
+      if (plen > 0)
+        berth_log (BERTH_LOG_DEBUG, "hijack: %zu pending bytes, first 0x%02x", plen, *(const unsigned char *) pending);
       if (plen > 0 && r->o.want_stdin)
         buf_append (&r->in, &r->in_len, &r->in_cap, pending, plen);
     }

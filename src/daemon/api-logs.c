@@ -151,9 +151,11 @@ api_container_logs (struct api_request *req)
   pthread_attr_t attr;
   pthread_attr_init (&attr);
   pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 256 * 1024);
+  /* small but safe: static TLS of the linked libraries comes out of it */
+  pthread_attr_setstacksize (&attr, 1024 * 1024);
   pthread_t t;
-  if (pthread_create (&t, &attr, logs_thread, j) != 0)
+  int rc_thread = pthread_create (&t, &attr, logs_thread, j);
+  if (rc_thread != 0)
     {
       pthread_attr_destroy (&attr);
       close (p[0]);
@@ -162,7 +164,7 @@ api_container_logs (struct api_request *req)
       if (j->pidfd >= 0)
         close (j->pidfd);
       free (j);
-      api_respond_errorf (req, 500, "cannot start a log reader");
+      api_respond_errorf (req, 500, "cannot start a log reader: %s", strerror (rc_thread));
       return;
     }
   pthread_attr_destroy (&attr);

@@ -414,9 +414,13 @@ validate_log_config (json_t *hc, struct berth_error **err)
     return config_invalid (err, "HostConfig.LogConfig.Type: must be a string");
   if (cfg && !json_is_null (cfg) && !is_strmap (cfg))
     return config_invalid (err, "HostConfig.LogConfig.Config: must be an object of strings");
-  const char *t = json_is_string (type) ? json_string_value (type) : "";
+  _cleanup_free_ char *t = xstrdup (json_is_string (type) ? json_string_value (type) : "");
   if (*t == '\0')
-    t = "json-file";
+    {
+      free (t);
+      t = xstrdup ("json-file");
+    }
+  /* t is a copy: the old Type string goes away here */
   json_object_set_new (lc, "Type", json_string (t));
   if (cfg == NULL || json_is_null (cfg))
     json_object_set_new (lc, "Config", cfg = json_object ());

@@ -372,7 +372,15 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
     c->state.status = CONTAINER_EXITED;
   _cleanup_error_ struct berth_error *err = NULL;
   container_save (c, &err);
-  berth_error_set (&err, 0, "failed to create task for container: %s", msg);
+  berth_error_freep (&err);
+  /* Go spells errno strings in lower case, and the docker CLI matches
+   * "no such file or directory" / "permission denied" to exit 127/126 */
+  _cleanup_free_ char *lower = xstrdup (msg);
+  static const char *const errnos[] = { "No such file or directory", "Permission denied", NULL };
+  for (const char *const *e = errnos; *e; e++)
+    for (char *p = strstr (lower, *e); p; p = strstr (p + 1, *e))
+      *p = (char) (*p - 'A' + 'a');
+  berth_error_set (&err, 0, "failed to create task for container: %s", lower);
   /* the CLI reads these words to pick 127/126 */
   waiters_notify (c, WAIT_STARTED, err);
   waiters_notify (c, WAIT_EXIT, err);
