@@ -7,6 +7,8 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -64,11 +66,26 @@ cap_name (const char *s)
   return xasprintf ("CAP_%s", up);
 }
 
+/* "All capabilities" means those this kernel and our bounding set have,
+ * as moby's caps.GetAllCapabilities does: asking for more fails capset. */
+static char **
+all_caps_available (void)
+{
+  char **out = NULL;
+  for (const char *const *c = all_caps; *c; c++)
+    {
+      cap_value_t v;
+      if (cap_from_name (*c, &v) == 0 && prctl (PR_CAPBSET_READ, v, 0, 0, 0) == 1)
+        strv_append (&out, *c);
+    }
+  return out ? out : calloc (1, sizeof (char *));
+}
+
 char **
 container_caps_compute (const json_t *hc, struct berth_error **err)
 {
   if (json_is_true (json_object_get (hc, "Privileged")))
-    return strv_dup ((char *const *) all_caps);
+    return all_caps_available ();
   json_t *add = json_object_get (hc, "CapAdd");
   json_t *drop = json_object_get (hc, "CapDrop");
   bool add_all = false, drop_all = false;
@@ -86,7 +103,10 @@ container_caps_compute (const json_t *hc, struct berth_error **err)
   }
   /* moby's caps.TweakCapabilities: start from the defaults (or all with
    * add ALL, or none with drop ALL), drop, then add */
-  const char *const *base = add_all ? all_caps : drop_all ? (const char *const[]){ NULL } : container_default_caps;
+  _cleanup_strv_ char **available = add_all ? all_caps_available () : NULL;
+  const char *const *base = add_all ? (const char *const *) available
+                            : drop_all ? (const char *const[]){ NULL }
+                                       : container_default_caps;
   char **out = NULL;
   for (const char *const *c = base; *c; c++)
     {

@@ -320,7 +320,7 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
     {
       pid_t init = c->state.pid;
       container_set_running (c, init, c->state.monitor_pid, time_now_ns ());
-      c->state.has_been_manually_stopped = false;
+      c->state.has_been_manually_stopped = rt->stop_on_start;
       _cleanup_error_ struct berth_error *err = NULL;
       if (container_save (c, &err) < 0)
         berth_log (BERTH_LOG_ERROR, "%s", err->msg);
@@ -328,6 +328,13 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
       waiters_notify (c, WAIT_STARTED, NULL);
+      if (rt->stop_on_start)
+        {
+          rt->stop_on_start = false;
+          berth_error_freep (&err);
+          if (container_stop (cs, c, rt->stop_on_start_timeout_s, NULL, &err) < 0)
+            berth_log (BERTH_LOG_WARNING, "stop %.12s: %s", c->id, err->msg);
+        }
       return;
     }
   start_failed (cs, c, n > 6 && str_has_prefix (buf, "error ") ? buf + 6 : "the container monitor exited during the start");
@@ -365,6 +372,7 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
   rt->n_pending_attach = 0;
   c->state.pid = 0;
   c->state.monitor_pid = 0;
+  rt->stop_on_start = false;
   free (c->state.error);
   c->state.error = xstrdup (msg);
   c->state.exit_code = start_failure_code (msg);
@@ -564,6 +572,15 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
                 struct berth_error **err)
 {
   struct container_rt *rt = container_rt (c);
+  if (rt->starting)
+    {
+      /* the start is in flight (a policy restart, a concurrent start): the
+       * stop applies as soon as the monitor reports in */
+      c->state.has_been_manually_stopped = true;
+      rt->stop_on_start = true;
+      rt->stop_on_start_timeout_s = timeout_s;
+      return 0;
+    }
   if (c->state.status == CONTAINER_RESTARTING)
     {
       /* waiting for a policy restart: cancelling it is the stop */

@@ -71,6 +71,9 @@ struct container_rt
   size_t health_output_len;
   bool starting;
   bool stopping;
+  /* a stop arrived while the monitor was starting: stop once started */
+  bool stop_on_start;
+  int stop_on_start_timeout_s;
   bool restart_requested; /* restart: start again after the exit */
   bool remove_requested;
 };
