@@ -102,6 +102,9 @@ def clean(bd):
     """Every test starts and ends without containers."""
     remove_all(bd)
     yield bd
+    if bd.proc is None or bd.proc.poll() is not None:
+        bd.proc = None
+        bd.start()  # a test that killed berthd and failed before restarting it
     remove_all(bd)
     assert bd.docker("ps", "-aq").stdout.split() == []
 
