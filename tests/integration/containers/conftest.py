@@ -81,12 +81,24 @@ def bd():
         _import_busybox(d, root)
         yield d
     finally:
-        if d.proc is not None and d.proc.poll() is None:
-            remove_all(d)
-            left = monitors_of(d)
-            d.stop()
-        else:
-            left = monitors_of(d)
+        if d.proc is None or d.proc.poll() is not None:
+            d.proc = None
+            d.start()  # killed by a failing test: rm needs the daemon
+        remove_all(d)
+        left = monitors_of(d)
+        d.stop()
+        for m in left:
+            # never leave a container behind, even when a test broke: kill
+            # what the monitor runs, the monitor then cleans up and exits
+            try:
+                with open(f"/proc/{m}/task/{m}/children") as f:
+                    for child in f.read().split():
+                        os.kill(int(child), 9)
+            except OSError:
+                pass
+        deadline = time.time() + 10
+        while time.time() < deadline and any(os.path.exists(f"/proc/{m}/cmdline") and open(f"/proc/{m}/cmdline").read() for m in left):
+            time.sleep(0.1)
         # nothing of ours may stay mounted under the temp root
         with open("/proc/self/mountinfo") as f:
             mounts = [l.split()[4] for l in f if str(root) in l.split()[4]]
