@@ -33,6 +33,7 @@ class Engine:
 
 
 def start_berthd(tmp):
+    tmp.mkdir(parents=True, exist_ok=True)
     data, execr = tmp / "data", tmp / "exec"
     cfg = tmp / "daemon.json"
     cfg.write_text("{}")
@@ -53,6 +54,7 @@ def start_dockerd(tmp):
     dockerd = shutil.which("dockerd")
     if not dockerd:
         return None
+    tmp.mkdir(parents=True, exist_ok=True)
     sock = tmp / "docker.sock"
     log = open(tmp / "dockerd.log", "ab")
     proc = subprocess.Popen([dockerd, "--data-root", tmp / "docker-data", "--exec-root", tmp / "docker-exec",
