@@ -286,9 +286,11 @@ relay_update (struct relay *r)
       relay_finish (r, false);
       return;
     }
-  uint32_t cev = EPOLLRDHUP;
+  /* level-triggered: once the client half-closed, EPOLLRDHUP would fire
+   * for ever; a full close still shows as EPOLLHUP */
+  uint32_t cev = 0;
   if (!r->client_eof && r->in_len < IN_HIGH_WATER)
-    cev |= EPOLLIN;
+    cev |= EPOLLIN | EPOLLRDHUP;
   if (r->out_len > 0)
     cev |= EPOLLOUT;
   loop_fd_modify (r->cw, cev, NULL);
