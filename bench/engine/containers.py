@@ -131,7 +131,7 @@ def measure(e, tmp):
         base = rss_kib(e.proc.pid)
         for i in range(20):
             e.docker("run", "-d", "--name", f"idle{i}", IMAGE, "sleep", "600")
-        mons = [p for p in descendants(e.proc.pid) if open(f"/proc/{p}/comm").read().strip() == "berth-monitor"]
+        mons = [p for p in descendants(e.proc.pid) if open(f"/proc/{p}/comm").read().strip().startswith("berth-monitor")]
         mon_rss = sum(rss_kib(p) for p in mons) / max(len(mons), 1)
         r["monitor RSS per container (KiB)"] = mon_rss
         r["berthd RSS growth per container (KiB)"] = (rss_kib(e.proc.pid) - base) / 20

@@ -165,6 +165,10 @@ write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd
       str_of (opts, "syslog-facility"), "tag", *str_of (opts, "tag") ? str_of (opts, "tag") : tag,
       "console_rows", json_integer_value (json_array_get (console, 0)), "console_cols",
       json_integer_value (json_array_get (console, 1)));
+  /* the small static program the monitor becomes once the container runs */
+  _cleanup_free_ char *hold = xasprintf ("%s-hold", cs->monitor_path);
+  json_object_set_new (m, "monitor_path", json_string (cs->monitor_path));
+  json_object_set_new (m, "hold_path", json_string (hold));
   return json_save_atomic (exec_dirfd, MONITOR_CONFIG_FILE, m, err);
 }
 

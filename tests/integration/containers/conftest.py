@@ -60,7 +60,7 @@ def monitors_of(d):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 1 and argv[0].endswith(b"berth-monitor") and argv[1].startswith(str(d.exec_root).encode()):
+        if len(argv) > 1 and (argv[0].endswith(b"berth-monitor") or argv[0].endswith(b"berth-monitor-hold")) and argv[1].startswith(str(d.exec_root).encode()):
             found.append(int(pid))
     return found
 
