@@ -22,6 +22,9 @@
 #include <gnutls/x509.h>
 
 #define CONNECTION_MEMORY_LIMIT (64u * 1024)
+/* Idle or stalled connections are closed after this; streams and waits
+ * sleep suspended and never time out, hijacked ones are not HTTP anymore. */
+#define CONNECTION_TIMEOUT_S 300u
 
 struct api_listener
 {
@@ -578,25 +581,39 @@ static int
 server_prepare (void *userdata)
 {
   struct api_server *s = userdata;
-  for (int round = 0; round < 4 && s->need_run; round++)
+  int timeout = -1;
+  for (int round = 0; round < 8; round++)
     {
+      bool ran = false;
+      bool all = s->need_run;
       s->need_run = false;
+      timeout = -1;
       for (struct api_listener *l = s->listeners; l; l = l->next)
-        MHD_run (l->mhd);
+        {
+          MHD_UNSIGNED_LONG_LONG t;
+          bool has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
+          /* A zero timeout means libmicrohttpd has buffered work (its
+           * epoll is edge-triggered): run it now, the fd will not wake us. */
+          if (all || (has_timeout && t == 0))
+            {
+              MHD_run (l->mhd);
+              ran = true;
+              has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
+            }
+          if (has_timeout)
+            {
+              int ms = t > 60000 ? 60000 : (int) t;
+              if (timeout < 0 || ms < timeout)
+                timeout = ms;
+            }
+        }
+      if (!ran && !s->need_run)
+        break;
+      if (timeout != 0 && !s->need_run)
+        break;
     }
   if (s->need_run)
     return 0;
-  int timeout = -1;
-  for (struct api_listener *l = s->listeners; l; l = l->next)
-    {
-      MHD_UNSIGNED_LONG_LONG t;
-      if (MHD_get_timeout (l->mhd, &t) == MHD_YES)
-        {
-          int ms = t > 60000 ? 60000 : (int) t;
-          if (timeout < 0 || ms < timeout)
-            timeout = ms;
-        }
-    }
   return timeout;
 }
 
@@ -796,7 +813,7 @@ listener_start (struct api_server *s, const char *address, struct berth_error **
           flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
           MHD_OPTION_LISTEN_SOCKET, fd,
           MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-          (unsigned) 0, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
+          CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
           MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
           MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_TRUST, s->tls_ca,
           MHD_OPTION_END);
@@ -806,7 +823,7 @@ listener_start (struct api_server *s, const char *address, struct berth_error **
         flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned) 0, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
+        CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
         MHD_OPTION_END);
   if (l->mhd == NULL)
     {

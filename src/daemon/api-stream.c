@@ -22,6 +22,7 @@ struct api_stream
   char *buf;
   size_t head, len, cap;
   bool ended;
+  bool failed;
   bool gone;
   int refs; /* the request's and the MHD response's */
   void (*on_close) (void *);
@@ -40,7 +41,7 @@ stream_reader (void *cls, uint64_t pos, char *out, size_t max)
 {
   struct api_stream *s = cls;
   (void) pos;
-  if (s->gone)
+  if (s->gone || (s->failed && s->len == 0))
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (s->len == 0)
     {
@@ -223,6 +224,15 @@ api_stream_end (struct api_stream *s)
   api_request_release (req);
 }
 
+void
+api_stream_abort (struct api_stream *s)
+{
+  if (s->ended)
+    return;
+  s->failed = true;
+  api_stream_end (s);
+}
+
 /* The client went away: tell the producer, never call back again. */
 void
 api_stream_client_gone (struct api_stream *s)
@@ -290,7 +300,7 @@ stream_fd_update (struct api_stream *s)
   loop_fd_modify (s->src_watch, ev, NULL);
 }
 
-void
+struct api_stream *
 api_respond_fd (struct api_request *req, unsigned status, const char *content_type, int fd)
 {
   struct api_stream *s = api_respond_stream (req, status, content_type);
@@ -303,6 +313,7 @@ api_respond_fd (struct api_request *req, unsigned status, const char *content_ty
   if (s->src_watch == NULL)
     {
       berth_log (BERTH_LOG_ERROR, "%s %s: %s", req->method, req->url, err->msg);
-      api_stream_end (s);
+      api_stream_abort (s);
     }
+  return s;
 }

@@ -41,8 +41,8 @@ image_blob_size (struct image_store *s, const char *digest, struct berth_error *
     return blob_invalid_digest (digest, err);
   struct stat st;
   if (fstatat (s->blobsfd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "blob %s", digest);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "blob %s", digest);
   return st.st_size;
 }
 
@@ -54,8 +54,8 @@ image_blob_open (struct image_store *s, const char *digest, struct berth_error *
     return blob_invalid_digest (digest, err);
   int fd = openat (s->blobsfd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "blob %s", digest);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "blob %s", digest);
   return fd;
 }
 
@@ -98,8 +98,8 @@ blob_writer_new (struct image_store *s, const char *expected_digest, int64_t exp
 }
 
 struct image_blob_writer *
-image_blob_writer_begin (struct image_store *s, const char *expected_digest,
-                         int64_t expected_size, struct berth_error **err)
+image_blob_writer_begin (struct image_store *s, const char *expected_digest, int64_t expected_size,
+                         struct berth_error **err)
 {
   return blob_writer_new (s, expected_digest, expected_size, err);
 }
@@ -114,15 +114,14 @@ int
 image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t len,
                          struct berth_error **err)
 {
-  if (w->expected_size >= 0 && w->written + (int64_t) len > w->expected_size)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "blob %s: more data than the expected %lld bytes",
-                                 w->expected_digest ? w->expected_digest : "",
-                                 (long long) w->expected_size);
+  if (w->expected_size >= 0 && w->written + (int64_t)len > w->expected_size)
+    return berth_error_set_kind (
+        err, BERTH_E_INVALID, 0, "blob %s: more data than the expected %lld bytes",
+        w->expected_digest ? w->expected_digest : "", (long long)w->expected_size);
   sha256_ctx_update (w->sha, buf, len);
   if (fs_write_all (w->fd, buf, len) < 0)
     return berth_error_set (err, errno, "write blob");
-  w->written += (int64_t) len;
+  w->written += (int64_t)len;
   return 0;
 }
 
@@ -138,8 +137,7 @@ image_blob_writer_abort (struct image_blob_writer *w)
 }
 
 int
-image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
-                          struct berth_error **err)
+image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct berth_error **err)
 {
   struct image_store *s = w->store;
   _cleanup_free_ char *digest = sha256_ctx_digest (w->sha);
@@ -147,11 +145,11 @@ image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
   if (w->expected_digest && strcmp (digest, w->expected_digest) != 0)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "digest mismatch: expected %s, got %s (%lld bytes)",
-                                w->expected_digest, digest, (long long) w->written);
+                                w->expected_digest, digest, (long long)w->written);
   else if (w->expected_size >= 0 && w->written != w->expected_size)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "size mismatch for %s: expected %lld bytes, got %lld", digest,
-                                (long long) w->expected_size, (long long) w->written);
+                                (long long)w->expected_size, (long long)w->written);
   else if (!image_blob_exists (s, digest))
     {
       const char *hex = digest_hex (digest);
@@ -174,7 +172,7 @@ int
 image_blob_put (struct image_store *s, const void *data, size_t len, const char *expected_digest,
                 char **digest_out, struct berth_error **err)
 {
-  struct image_blob_writer *w = blob_writer_new (s, expected_digest, (int64_t) len, err);
+  struct image_blob_writer *w = blob_writer_new (s, expected_digest, (int64_t)len, err);
   if (w == NULL)
     return -1;
   if (image_blob_writer_write (w, data, len, err) < 0)

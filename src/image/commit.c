@@ -11,9 +11,8 @@
 /* A config for a new image: the parent's (or a fresh one), with the new
  * layer appended to rootfs and history. */
 json_t *
-config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
-               const char *comment, const char *author, const char *container_id,
-               const char *created_by)
+config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config, const char *comment,
+               const char *author, const char *container_id, const char *created_by)
 {
   json_t *cfg = parent_cfg ? json_deep_copy (parent_cfg) : json_object ();
   struct timespec now;
@@ -55,7 +54,8 @@ config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
       hist = json_array ();
       json_object_set_new (cfg, "history", hist);
     }
-  json_t *h = json_pack ("{s:s,s:s}", "created", created, "created_by", created_by ? created_by : "");
+  json_t *h
+      = json_pack ("{s:s,s:s}", "created", created, "created_by", created_by ? created_by : "");
   if (comment)
     json_object_set_new (h, "comment", json_string (comment));
   if (author)

@@ -36,9 +36,9 @@ struct image_store;
 
 struct image_store_options
 {
-  const char *root;    /* data root; NULL = IMAGE_DEFAULT_ROOT */
-  bool wait_for_lock;  /* block until another process releases the root,
-                          instead of failing with BERTH_E_CONFLICT */
+  const char *root;   /* data root; NULL = IMAGE_DEFAULT_ROOT */
+  bool wait_for_lock; /* block until another process releases the root,
+                         instead of failing with BERTH_E_CONFLICT */
 };
 
 /* Open (creating if needed) the store under opts->root: layout
@@ -130,8 +130,7 @@ int image_blob_delete (struct image_store *store, const char *digest, struct ber
 struct image_blob_writer;
 struct image_blob_writer *image_blob_writer_begin (struct image_store *store,
                                                    const char *expected_digest,
-                                                   int64_t expected_size,
-                                                   struct berth_error **err);
+                                                   int64_t expected_size, struct berth_error **err);
 int image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t len,
                              struct berth_error **err);
 /* Verify, fsync, rename into blobs/. Frees w in every case. *digest_out
@@ -181,7 +180,7 @@ struct image_manifest
 {
   enum image_manifest_kind kind;
   char *media_type;
-  struct image_descriptor config; /* manifests only */
+  struct image_descriptor config;  /* manifests only */
   struct image_descriptor *layers; /* manifests only */
   size_t n_layers;
   struct image_descriptor *manifests; /* indexes/lists only */
@@ -245,17 +244,14 @@ struct image_layer_unpack;
  * expected_size: -1 when unknown. media_type: NULL to sniff compression. */
 struct image_layer_unpack *image_layer_unpack_begin (struct image_store *store,
                                                      const char *expected_digest,
-                                                     int64_t expected_size,
-                                                     const char *media_type,
+                                                     int64_t expected_size, const char *media_type,
                                                      struct berth_error **err);
 /* Like begin, also requiring the uncompressed stream to hash to
  * expected_diff_id (from the image config's rootfs.diff_ids). */
-struct image_layer_unpack *image_layer_unpack_begin_verified (struct image_store *store,
-                                                              const char *expected_digest,
-                                                              int64_t expected_size,
-                                                              const char *media_type,
-                                                              const char *expected_diff_id,
-                                                              struct berth_error **err);
+struct image_layer_unpack *
+image_layer_unpack_begin_verified (struct image_store *store, const char *expected_digest,
+                                   int64_t expected_size, const char *media_type,
+                                   const char *expected_diff_id, struct berth_error **err);
 int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t len,
                               struct berth_error **err);
 /* Verify and commit; frees u in every case. *diff_id_out (optional) gets
@@ -273,8 +269,7 @@ bool image_layer_exists (struct image_store *store, const char *diff_id);
 int image_layer_blob (struct image_store *store, const char *diff_id, char **digest,
                       char **media_type, int64_t *size, struct berth_error **err);
 /* Unpacked size of a layer in bytes (docker's layer Size). */
-int64_t image_layer_size (struct image_store *store, const char *diff_id,
-                          struct berth_error **err);
+int64_t image_layer_size (struct image_store *store, const char *diff_id, struct berth_error **err);
 /* chain id of a stack of diff ids (OCI image spec: ChainID(L0) = DiffID(L0),
  * ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))). */
 char *image_chain_id (char *const *diff_ids, size_t n);
@@ -294,6 +289,7 @@ struct image_info
   char **diff_ids;       /* bottom layer first */
   size_t n_layers;
   char *os, *architecture, *variant;
+  char *last_tag_time; /* RFC 3339, or NULL when never tagged */
 };
 void image_info_free (struct image_info *info);
 void image_info_list_free (struct image_info **list, size_t n);
@@ -313,8 +309,8 @@ struct image_add_options
   const struct image_ref *ref; /* optional */
   const char *parent;          /* optional local parent id */
 };
-int image_store_add (struct image_store *store, const struct image_add_options *opts,
-                     char **id_out, struct berth_error **err);
+int image_store_add (struct image_store *store, const struct image_add_options *opts, char **id_out,
+                     struct berth_error **err);
 
 /* Every complete image (dangling ones included), sorted newest first. */
 int image_list (struct image_store *store, struct image_info ***out, size_t *n,
@@ -341,8 +337,8 @@ int image_config (struct image_store *store, const char *id, json_t **out,
                   struct berth_error **err);
 /* The manifest to push for an image and its media type (generated on add
  * when none was pulled). */
-int image_manifest_get (struct image_store *store, const char *id, char **manifest,
-                        size_t *len, char **media_type, struct berth_error **err);
+int image_manifest_get (struct image_store *store, const char *id, char **manifest, size_t *len,
+                        char **media_type, struct berth_error **err);
 
 /* Point target (name[:tag], ":latest" implied) at the image s resolves to. */
 int image_tag (struct image_store *store, const char *s, const char *target,
@@ -401,8 +397,8 @@ struct image_change
   enum image_change_kind kind;
 };
 /* docker diff: changes of the upper dir against the image, sorted by path. */
-int image_snapshot_changes (struct image_store *store, const char *id,
-                            struct image_change **out, size_t *n, struct berth_error **err);
+int image_snapshot_changes (struct image_store *store, const char *id, struct image_change **out,
+                            size_t *n, struct berth_error **err);
 void image_changes_free (struct image_change *changes, size_t n);
 /* Write the upper dir as a layer tar (overlay whiteouts become .wh. files,
  * opaque dirs .wh..wh..opq) to out_fd, compressed as asked. */
@@ -414,16 +410,15 @@ int image_snapshot_diff_tar (struct image_store *store, const char *id, int out_
  * the parent's). ref (optional) is tagged. */
 struct image_commit_options
 {
-  const json_t *config;        /* container config to record (docker's Config) */
-  const char *comment;         /* --message */
-  const char *author;          /* --author */
-  const char *container_id;    /* recorded as "container" */
-  const struct image_ref *ref; /* optional tag */
+  const json_t *config;               /* container config to record (docker's Config) */
+  const char *comment;                /* --message */
+  const char *author;                 /* --author */
+  const char *container_id;           /* recorded as "container" */
+  const struct image_ref *ref;        /* optional tag */
   enum image_compression compression; /* of the new layer blob; AUTO = gzip */
 };
 int image_commit (struct image_store *store, const char *snapshot_id,
-                  const struct image_commit_options *opts, char **id_out,
-                  struct berth_error **err);
+                  const struct image_commit_options *opts, char **id_out, struct berth_error **err);
 
 /* ============================================================= archives == */
 

@@ -23,8 +23,7 @@ snapshot_id_check (const char *id, struct berth_error **err)
     ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
          || (id[i] >= '0' && id[i] <= '9') || strchr ("_.-", id[i]);
   if (!ok)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid snapshot id `%s`",
-                                 id ? id : "");
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid snapshot id `%s`", id ? id : "");
   return 0;
 }
 
@@ -112,7 +111,8 @@ is_mountpoint (const char *path)
 {
   struct stat a, b;
   _cleanup_free_ char *parent = xasprintf ("%s/..", path);
-  return stat (path, &a) == 0 && stat (parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+  return stat (path, &a) == 0 && stat (parent, &b) == 0
+         && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
 }
 
 /* The new mount API takes one lowerdir per call ("lowerdir+", Linux 6.8),
@@ -121,7 +121,7 @@ static int
 overlay_mount (char **lowers, size_t n, const char *upper, const char *work, const char *target,
                struct berth_error **err)
 {
-  int fsfd = (int) syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  int fsfd = (int)syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fsfd >= 0)
     {
       _cleanup_close_ int fs = fsfd;
@@ -134,7 +134,7 @@ overlay_mount (char **lowers, size_t n, const char *upper, const char *work, con
               || syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
               || syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
             return berth_error_set (err, errno, "overlay on `%s`", target);
-          _cleanup_close_ int mfd = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+          _cleanup_close_ int mfd = (int)syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
           if (mfd < 0)
             return berth_error_set (err, errno, "fsmount overlay");
           if (syscall (SYS_move_mount, mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -312,7 +312,7 @@ changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_err
 static int
 change_cmp (const void *a, const void *b)
 {
-  return strcmp (((const struct image_change *) a)->path, ((const struct image_change *) b)->path);
+  return strcmp (((const struct image_change *)a)->path, ((const struct image_change *)b)->path);
 }
 
 void
@@ -324,8 +324,8 @@ image_changes_free (struct image_change *v, size_t n)
 }
 
 int
-image_snapshot_changes (struct image_store *s, const char *id, struct image_change **out,
-                        size_t *n, struct berth_error **err)
+image_snapshot_changes (struct image_store *s, const char *id, struct image_change **out, size_t *n,
+                        struct berth_error **err)
 {
   _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
   if (meta == NULL)
@@ -343,7 +343,8 @@ image_snapshot_changes (struct image_store *s, const char *id, struct image_chan
         c.layerfds[c.n_layers++] = fd;
     }
   _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
-  _cleanup_close_ int ufd = r == 0 ? openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  _cleanup_close_ int ufd
+      = r == 0 ? openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (r == 0 && ufd < 0)
     r = berth_error_set (err, errno, "snapshot %s", id);
   if (r == 0)
@@ -372,7 +373,7 @@ image_snapshot_diff_tar (struct image_store *s, const char *id, int out_fd,
   _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
   _cleanup_close_ int ufd = openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (ufd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "snapshot %s", id);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "snapshot %s", id);
   return tar_write_tree (ufd, out_fd, compression, true, NULL, err);
 }

@@ -47,8 +47,10 @@ access_bits (const char *access)
 }
 
 /* One rule: a run of "if it does not match, skip to the next rule" jumps,
- * then "return allow". Registers: w2 type, w3 access, w4 major, w5 minor. */
-static void
+ * then "return allow". Registers: w2 type, w3 access, w4 major, w5 minor.
+ * Returns true when the rule matches everything (no jump): what follows
+ * would be unreachable, which the verifier rejects. */
+static bool
 emit_rule (struct prog *p, const struct cgroup_device_rule *r)
 {
   struct bpf_insn block[8];
@@ -85,6 +87,7 @@ emit_rule (struct prog *p, const struct cgroup_device_rule *r)
       block[i].off = (int16_t) (n - i - 1);
   for (size_t i = 0; i < n; i++)
     emit (p, block[i]);
+  return n == 2;
 }
 
 size_t
@@ -98,10 +101,14 @@ cgroup_devices_bpf_build (const struct cgroup_device_rule *rules, size_t n_rules
   emit (&p, INSN (BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16));
   emit (&p, INSN (BPF_LDX | BPF_W | BPF_MEM, BPF_REG_4, BPF_REG_1, 4, 0));
   emit (&p, INSN (BPF_LDX | BPF_W | BPF_MEM, BPF_REG_5, BPF_REG_1, 8, 0));
-  for (size_t i = n_rules; i-- > 0;)
-    emit_rule (&p, &rules[i]);
-  emit (&p, INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1));
-  emit (&p, INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  bool matched_all = false;
+  for (size_t i = n_rules; i-- > 0 && !matched_all;)
+    matched_all = emit_rule (&p, &rules[i]);
+  if (!matched_all)
+    {
+      emit (&p, INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1));
+      emit (&p, INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    }
   *insns = p.insns;
   return p.n;
 }

@@ -93,14 +93,25 @@ attach (int mnt, int target_fd, const char *what, struct berth_error **err)
 }
 
 /* Are we in a cgroup namespace rooted at the container's own cgroup? Then
- * /proc/self/cgroup reads "0::/" while the container's path is deeper. */
+ * /proc/self/cgroup reads "0::/" while we are a member of the container's
+ * directory (a process in the host's root cgroup also reads "0::/"). */
 static bool
 in_own_cgroupns (const struct cgroup_dir *d)
 {
   _cleanup_free_ char *self = NULL;
   if (fs_read_file (AT_FDCWD, "/proc/self/cgroup", &self, NULL, NULL) < 0)
     return false;
-  return strstr (self, "0::/\n") != NULL && strcmp (d->path, "/") != 0;
+  if (strstr (self, "0::/\n") == NULL || strcmp (d->path, "/") == 0)
+    return false;
+  _cleanup_close_ int dfd = cgroup_dir_open (d, NULL);
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t n = 0;
+  if (dfd < 0 || cgroup_dir_pids (dfd, &pids, &n, NULL) < 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == getpid ())
+      return true;
+  return false;
 }
 
 static int

@@ -182,7 +182,7 @@ v1_hugetlb (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 }
 
 static void
-device_rule_format (const struct cgroup_device_rule *d, char *buf, size_t len)
+device_rule_format (char type, const struct cgroup_device_rule *d, char *buf, size_t len)
 {
   char major[24], minor[24];
   if (d->major < 0)
@@ -193,10 +193,7 @@ device_rule_format (const struct cgroup_device_rule *d, char *buf, size_t len)
     strcpy (minor, "*");
   else
     snprintf (minor, sizeof minor, "%" PRId64, d->minor);
-  if (d->type == 'a')
-    snprintf (buf, len, "a");
-  else
-    snprintf (buf, len, "%c %s:%s %s", d->type, major, minor, d->access);
+  snprintf (buf, len, "%c %s:%s %s", type, major, minor, d->access);
 }
 
 static int
@@ -205,11 +202,25 @@ v1_devices (int dfd, const struct cgroup_resources *r, struct berth_error **err)
   for (size_t i = 0; i < r->n_devices; i++)
     {
       const struct cgroup_device_rule *d = &r->devices[i];
+      const char *file = d->allow ? "devices.allow" : "devices.deny";
       char rule[96], field[64];
-      device_rule_format (d, rule, sizeof rule);
       snprintf (field, sizeof field, F ("devices[%zu]"), i);
-      if (cgroup_write (dfd, d->allow ? "devices.allow" : "devices.deny", rule, field, err) < 0)
-        return -1;
+      /* The kernel reads any "a ..." as "all devices, all access" and resets
+       * the list; a narrower "a" rule (some access, or a major/minor) is
+       * written as the same rule for char and block devices (runc). */
+      bool everything = d->major < 0 && d->minor < 0 && strlen (d->access) == 3;
+      if (d->type == 'a' && everything)
+        {
+          if (cgroup_write (dfd, file, "a", field, err) < 0)
+            return -1;
+          continue;
+        }
+      for (const char *t = d->type == 'a' ? "cb" : (d->type == 'c' ? "c" : "b"); *t; t++)
+        {
+          device_rule_format (*t, d, rule, sizeof rule);
+          if (cgroup_write (dfd, file, rule, field, err) < 0)
+            return -1;
+        }
     }
   return 0;
 }

@@ -100,6 +100,8 @@ exec_child_main (struct exec_ctx *x)
     close (listener);
   if (process_close_fds (x->opts->preserve_fds, &err) < 0)
     sync_child_fail (fd, err);
+  /* A detached exec outlives the runtime. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   char *const empty_env[] = { NULL };
   execve (exe, x->proc.args, x->proc.env ? x->proc.env : empty_env);
   berth_error_set (&err, errno, "exec `%s`", exe);

@@ -84,7 +84,7 @@ runtime_spec_default (void)
       "devices", "allow", 0, "access", "rwm", "namespaces", "type", "pid", "type", "network",
       "type", "ipc", "type", "uts", "type", "mount", "type", "cgroup", "maskedPaths", masked,
       "readonlyPaths", ro);
-  return json_pack ("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.2.0", "process", process,
+  return json_pack ("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
                     "root", "path", "rootfs", "readonly", 1, "hostname", "berth", "mounts", mounts,
                     "linux", lx);
 }

@@ -7,7 +7,6 @@
 #include "runtime/runtime-internal.h"
 
 #include <fcntl.h>
-#include <libgen.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -298,6 +297,71 @@ mount_make_detached (int bundlefd, const struct spec_mount *m, bool in_userns,
   return -1;
 }
 
+/* The path a destination leads to inside the root, with every symlink on
+ * the way followed as the container would (absolute targets from the root,
+ * ".." clamped at the root), creating missing directories. This is what
+ * runc's SecureJoin + MkdirAll do: a dangling symlink in the image makes
+ * the mount land where it points inside the root, never on the host. */
+static char *
+target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct berth_error **err)
+{
+  _cleanup_free_ char *todo = xstrdup (dest);
+  _cleanup_free_ char *done = xstrdup ("");
+  for (int hops = 0; hops < 40; hops++)
+    {
+      char *rest = todo;
+      bool restarted = false;
+      while (*rest)
+        {
+          while (*rest == '/')
+            rest++;
+          if (*rest == '\0')
+            break;
+          char *slash = strchr (rest, '/');
+          size_t len = slash ? (size_t) (slash - rest) : strlen (rest);
+          _cleanup_free_ char *part = strndup (rest, len);
+          rest += len;
+          if (strcmp (part, ".") == 0)
+            continue;
+          if (strcmp (part, "..") == 0)
+            {
+              char *last = strrchr (done, '/');
+              if (last)
+                *last = '\0';
+              continue;
+            }
+          _cleanup_free_ char *cand = xasprintf ("%s/%s", done, part);
+          _cleanup_close_ int parent = fs_open_in_root (rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, err);
+          if (parent < 0)
+            return NULL;
+          char link[4096];
+          ssize_t n = readlinkat (parent, part, link, sizeof link - 1);
+          if (n >= 0)
+            {
+              link[n] = '\0';
+              _cleanup_free_ char *next = link[0] == '/' ? xasprintf ("%s%s", link, rest)
+                                                         : xasprintf ("%s/%s%s", done, link, rest);
+              free (todo);
+              todo = steal_pointer (&next);
+              if (link[0] == '/')
+                done[0] = '\0';
+              restarted = true;
+              break;
+            }
+          bool is_last = *rest == '\0' || strspn (rest, "/") == strlen (rest);
+          int r = (is_last && last_is_file) ? mknodat (parent, part, S_IFREG | 0644, 0)
+                                            : mkdirat (parent, part, 0755);
+          if (r < 0 && errno != EEXIST)
+            return berth_error_set (err, errno, "create mount point `%s`", cand), NULL;
+          free (done);
+          done = steal_pointer (&cand);
+        }
+      if (!restarted)
+        return done[0] ? steal_pointer (&done) : xstrdup ("/");
+    }
+  return berth_error_set (err, ELOOP, "mount point `%s`", dest), NULL;
+}
+
 /* Make sure the target exists (a directory, or an empty file when a file is
  * bound) and return an O_PATH fd of it, resolved inside the root only. */
 static int
@@ -315,21 +379,12 @@ mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m,
   int fd = fs_open_in_root (rootfd, m->destination, O_PATH, 0, NULL);
   if (fd >= 0)
     return fd;
-
-  _cleanup_free_ char *copy = xstrdup (m->destination);
-  _cleanup_free_ char *copy2 = xstrdup (m->destination);
-  const char *parent = dirname (copy);
-  const char *base = basename (copy2);
-  _cleanup_close_ int pfd = fs_mkdir_p_in_root (rootfd, parent, 0755, err);
-  if (pfd < 0)
+  _cleanup_free_ char *resolved = target_resolve_create (rootfd, m->destination, is_file, err);
+  if (resolved == NULL)
     return -1;
-  /* mkdirat/mknodat do not follow a symlink in the last component: a
-   * dangling symlink makes them fail with EEXIST, and the open below then
-   * resolves it inside the root. */
-  int r = is_file ? mknodat (pfd, base, S_IFREG | 0644, 0) : mkdirat (pfd, base, 0755);
-  if (r < 0 && errno != EEXIST)
-    return berth_error_set (err, errno, "create mount point `%s`", m->destination);
-  return fs_open_in_root (rootfd, m->destination, O_PATH, 0, err);
+  /* Opened once, mounted on this fd: a later swap of any component for a
+   * symlink changes nothing (CVE-2021-30465). */
+  return fs_open_in_root (rootfd, resolved, O_PATH, 0, err);
 }
 
 int

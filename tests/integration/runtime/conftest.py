@@ -53,6 +53,20 @@ class Runtime:
         return res
 
 
+def reap_orphans():
+    """pytest is the child subreaper: detached exec'd processes and created
+    inits are re-parented to it when berth-runtime exits (containerd's shim
+    plays this role in production). Reap the ones that exited, so a pid 1
+    waiting for its namespace's zombies can finish exiting."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def unique_id(prefix="t"):
     return f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
@@ -68,6 +82,7 @@ def rt(tmpdir_berth, busybox_rootfs):
     r.write_config(cfg)
     yield r
     # Nothing may survive a test: every container is gone, and so is its state.
+    reap_orphans()
     left = []
     if root.exists():
         for cid in os.listdir(root):

@@ -13,7 +13,9 @@ static int
 fail (struct berth_error *err)
 {
   fprintf (stderr, "berth-image-tool: %s\n", err ? err->msg : "failed");
-  int code = err && err->kind == BERTH_E_NOT_FOUND ? 2 : err && err->kind == BERTH_E_CONFLICT ? 3 : 1;
+  int code = err && err->kind == BERTH_E_NOT_FOUND  ? 2
+             : err && err->kind == BERTH_E_CONFLICT ? 3
+                                                    : 1;
   berth_error_free (err);
   return code;
 }
@@ -217,11 +219,10 @@ main (int argc, char **argv)
             json_array_append_new (tags, json_string (*t));
           for (char **t = list[i]->repo_digests; *t; t++)
             json_array_append_new (digests, json_string (*t));
-          json_array_append_new (a, json_pack ("{s:s,s:o,s:o,s:I,s:s,s:I}", "Id", list[i]->id,
-                                               "RepoTags", tags, "RepoDigests", digests, "Size",
-                                               (json_int_t) list[i]->size, "Created",
-                                               list[i]->created, "Layers",
-                                               (json_int_t) list[i]->n_layers));
+          json_array_append_new (
+              a, json_pack ("{s:s,s:o,s:o,s:I,s:s,s:I}", "Id", list[i]->id, "RepoTags", tags,
+                            "RepoDigests", digests, "Size", (json_int_t)list[i]->size, "Created",
+                            list[i]->created, "Layers", (json_int_t)list[i]->n_layers));
         }
       image_info_list_free (list, n);
       print_json (a);
@@ -285,7 +286,7 @@ main (int argc, char **argv)
       int64_t freed = 0;
       if (image_store_gc (s, &freed, &err) < 0)
         return fail (err);
-      printf ("freed %lld\n", (long long) freed);
+      printf ("freed %lld\n", (long long)freed);
       return 0;
     }
   if (strcmp (cmd, "check") == 0)
@@ -391,7 +392,8 @@ main (int argc, char **argv)
       struct image_ref *ref = NULL;
       if (nargs > 1 && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
         return fail (err);
-      struct image_commit_options co = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      struct image_commit_options co
+          = { .ref = ref, .container_id = args[0], .comment = "committed" };
       char *id = NULL;
       int r = image_commit (s, args[0], &co, &id, &err);
       image_ref_free (ref);

@@ -6,12 +6,15 @@
  *   cgroup-probe run   --id ID [--path P] [--systemd] [--resources F] [--state F] -- CMD...
  *   cgroup-probe create --id ID [--path P] [--systemd] [--resources F] --state F
  *   cgroup-probe spawn --state F -- CMD...   (start CMD inside, print its pid, do not wait)
+ *   cgroup-probe exec --state F -- CMD...    (run CMD inside, print "exit N" / "signal N")
  *   cgroup-probe freeze|thaw|is-frozen|pids|stats|destroy --state F
  *   cgroup-probe kill --state F --signal N
  *   cgroup-probe update --state F --resources F
  *   cgroup-probe v2-freeze|v2-thaw|v2-kill|v2-devices --state F [--resources F]
  *        (force the cgroup v2 code path on the unified dir, for hybrid hosts)
- *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace) */
+ *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace)
+ *   cgroup-probe v2-mount-into|v2-bind-into --state F [--ro]
+ *        (the pure-v2 cgroup mount: with a cgroup namespace / without) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -72,7 +75,7 @@ save_state (const struct opts *o, struct cgroup *cg, struct berth_error **err)
 
 /* fork CMD stopped on a pipe, move it into the cgroup, then let it exec. */
 static pid_t
-spawn_in (struct cgroup *cg, char **cmd, struct berth_error **err)
+spawn_in (struct cgroup *cg, char **cmd, bool detach_stdio, struct berth_error **err)
 {
   int go[2];
   if (pipe2 (go, O_CLOEXEC) < 0)
@@ -86,6 +89,12 @@ spawn_in (struct cgroup *cg, char **cmd, struct berth_error **err)
       close (go[1]);
       if (read (go[0], &c, 1) != 1)
         _exit (126);
+      if (detach_stdio)
+        {
+          /* A detached child must not hold the test's output pipes. */
+          int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+          dup2 (null, 0), dup2 (null, 1), dup2 (null, 2);
+        }
       execvp (cmd[0], cmd);
       fprintf (stderr, "exec %s: %s\n", cmd[0], strerror (errno));
       _exit (127);
@@ -116,7 +125,7 @@ cmd_run (const struct opts *o)
   if (cg == NULL)
     return fail (err);
   save_state (o, cg, NULL);
-  pid_t pid = spawn_in (cg, o->cmd, &err);
+  pid_t pid = spawn_in (cg, o->cmd, false, &err);
   int status = 0;
   if (pid > 0)
     waitpid (pid, &status, 0);
@@ -193,11 +202,45 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
       /* Show the test what the container would see. */
       _cleanup_free_ char *cmd = xasprintf (
           "cd %s && for e in $(ls -A | sort); do if [ -L \"$e\" ]; then echo \"$e -> $(readlink "
-          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; grep -h ' %s' /proc/self/mountinfo | "
-          "cut -d' ' -f4,5,6,9; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
+          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t \"/\") "
+          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } }' "
+          "/proc/self/mountinfo; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
           "mkdir \"$d/probe-w\" 2>/dev/null; then rmdir \"$d/probe-w\"; echo \"$d rw\"; else "
           "echo \"$d ro\"; fi; done; echo ---; cat */cgroup.procs 2>/dev/null | sort -u | wc -l",
           target, target);
+      rc = system (cmd) == 0 ? 0 : berth_error_set (err, EIO, "list %s", target);
+    }
+  umount2 (target, MNT_DETACH);
+  rmdir (target);
+  return rc;
+}
+
+/* The pure-v2 path of cgroup_mount_into on the cgroup2 mount: with a
+ * cgroup namespace rooted at the container's cgroup (a fresh cgroup2
+ * mount) or without one (a bind of the container's directory). */
+static int
+v2_mount_into (struct cgroup *v2, bool with_cgroupns, bool readonly, struct berth_error **err)
+{
+  if (with_cgroupns
+      && (cgroup_enter (v2, getpid (), err) < 0 || unshare (CLONE_NEWCGROUP) < 0))
+    return *err ? -1 : berth_error_set (err, errno, "unshare cgroupns");
+  if (unshare (CLONE_NEWNS) < 0)
+    return berth_error_set (err, errno, "unshare");
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return berth_error_set (err, errno, "make / private");
+  char target[] = "/tmp/berth-cgmount-XXXXXX";
+  if (mkdtemp (target) == NULL)
+    return berth_error_set (err, errno, "mkdtemp");
+  int fd = open (target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rc = cgroup_mount_into (v2, fd, readonly, err);
+  close (fd);
+  if (rc == 0)
+    {
+      _cleanup_free_ char *cmd = xasprintf (
+          "awk -v t=%s '$5 == t { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $6, "
+          "$(i + 1); break } }' /proc/self/mountinfo; test -e %s/cgroup.procs && echo has-procs; "
+          "if mkdir %s/probe-w 2>/dev/null; then rmdir %s/probe-w; echo rw; else echo ro; fi",
+          target, target, target, target);
       rc = system (cmd) == 0 ? 0 : berth_error_set (err, EIO, "list %s", target);
     }
   umount2 (target, MNT_DETACH);
@@ -248,10 +291,20 @@ cmd_on_state (const char *name, const struct opts *o)
     rc = cgroup_destroy (cg, &err);
   else if (strcmp (name, "spawn") == 0)
     {
-      pid_t pid = spawn_in (cg, o->cmd, &err);
+      pid_t pid = spawn_in (cg, o->cmd, true, &err);
       rc = pid > 0 ? 0 : -1;
       if (pid > 0)
         printf ("%d\n", (int) pid);
+    }
+  else if (strcmp (name, "exec") == 0)
+    {
+      fflush (stdout);
+      pid_t pid = spawn_in (cg, o->cmd, false, &err);
+      int status = 0;
+      rc = pid > 0 ? 0 : -1;
+      if (pid > 0 && waitpid (pid, &status, 0) == pid)
+        printf ("%s %d\n", WIFSIGNALED (status) ? "signal" : "exit",
+                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
     }
   else if (strcmp (name, "mount-into") == 0)
     {
@@ -265,6 +318,11 @@ cmd_on_state (const char *name, const struct opts *o)
         rc = -1;
       else if (strcmp (name, "v2-freeze") == 0 || strcmp (name, "v2-thaw") == 0)
         rc = cgroup_freeze (v2, strcmp (name, "v2-freeze") == 0, &err);
+      else if (strcmp (name, "v2-mount-into") == 0 || strcmp (name, "v2-bind-into") == 0)
+        {
+          fflush (stdout);
+          rc = v2_mount_into (v2, strcmp (name, "v2-mount-into") == 0, o->readonly, &err);
+        }
       else if (strcmp (name, "v2-kill") == 0)
         rc = cgroup_kill_all (v2, SIGKILL, &err);
       else if (strcmp (name, "v2-devices") == 0)

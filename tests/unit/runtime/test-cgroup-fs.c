@@ -159,6 +159,16 @@ test_v1_devices_order (void **state)
   assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
   expect_file (dfd, "devices.deny", "b 8:0 m");
   cgroup_resources_clear (&r);
+  /* "a" with less than everything must not become the kernel's "a" (which
+   * means all devices, all access): it is written per type. */
+  parse ("{\"devices\":[{\"allow\":false,\"type\":\"a\",\"access\":\"m\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.deny", "b *:* m");
+  cgroup_resources_clear (&r);
+  parse ("{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", &r);
+  assert_int_equal (cgroup_v1_apply (dfd, CG_DEVICES, &r, NULL), 0);
+  expect_file (dfd, "devices.allow", "a");
+  cgroup_resources_clear (&r);
 }
 
 /* ------------------------------------------------------------------ v2 -- */
@@ -525,6 +535,52 @@ test_create_destroy_fake (void **state)
   cgroup_hosts_clear (&h);
 }
 
+/* Pure v2 on a fake root: controllers are delegated from the root down
+ * (cgroup.subtree_control), the pid goes to cgroup.procs, state says v2. */
+static void
+test_create_v2_fake (void **state)
+{
+  int dfd = (int) (intptr_t) *state;
+  assert_int_equal (mkdirat (dfd, "v2", 0755), 0);
+  touch (dfd, "v2/cgroup.controllers", "cpuset cpu io memory pids\n");
+  touch (dfd, "v2/cgroup.subtree_control", "cpu\n");
+  struct cgroup_hosts h = { .layout = CGROUP_LAYOUT_V2 };
+  h.hiers = calloc (1, sizeof *h.hiers);
+  h.hiers[0] = (struct cgroup_hier){ .mountpoint = xasprintf ("%s/v2", tmpl),
+                                     .mount_root = xstrdup ("/"), .name = xstrdup ("unified"),
+                                     .is_v2 = true,
+                                     .controllers = CG_BIT (CG_MEMORY) | CG_BIT (CG_PIDS)
+                                                    | CG_BIT (CG_CPU) | CG_BIT (CG_FREEZER),
+                                     .self_path = xstrdup ("/") };
+  h.n_hiers = 1;
+  struct berth_error *err = NULL;
+  struct cgroup *cg = cgroup_create_on (&h, "v", NULL, false, NULL, &err);
+  if (cg == NULL)
+    fail_msg ("%s", err->msg);
+  /* cpu was on already; memory then pids were enabled (one write each, so
+   * the plain file keeps the last); io and cpuset are not berth's here. */
+  expect_file (dfd, "v2/cgroup.subtree_control", "+pids");
+  touch (dfd, "v2/berth/v/cgroup.procs", NULL);
+  assert_int_equal (cgroup_enter (cg, 4242, &err), 0);
+  expect_file (dfd, "v2/berth/v/cgroup.procs", "4242");
+  pid_t *pids = NULL;
+  size_t n = 0;
+  assert_int_equal (cgroup_pids (cg, &pids, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (pids[0], 4242);
+  free (pids);
+  json_t *j = cgroup_to_json (cg);
+  assert_string_equal (json_string_value (json_object_get (j, "layout")), "v2");
+  json_decref (j);
+  /* No process left (never signal a made-up pid), then destroy. */
+  assert_int_equal (unlinkat (dfd, "v2/berth/v/cgroup.procs", 0), 0);
+  assert_int_equal (cgroup_destroy (cg, &err), 0);
+  struct stat st;
+  assert_int_equal (fstatat (dfd, "v2/berth", &st, 0), -1);
+  cgroup_free (cg);
+  cgroup_hosts_clear (&h);
+}
+
 static void
 test_from_json_rejects (void **state)
 {
@@ -567,6 +623,16 @@ test_devices_bpf_shape (void **state)
   /* The last instruction is "exit" (BPF_JMP | BPF_EXIT = 0x95). */
   assert_int_equal (b[(n - 1) * 8], 0x95);
   free (insns);
+
+  /* A rule that matches everything ends the program: code after it would
+   * be unreachable and the verifier refuses that. */
+  struct cgroup_device_rule all[] = {
+    { .allow = false, .type = 'c', .major = 1, .minor = 3, .access = "rwm" },
+    { .allow = true, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+  };
+  n = cgroup_devices_bpf_build (all, 2, &insns);
+  assert_int_equal (n, 6 + 2);
+  free (insns);
 }
 
 int
@@ -585,6 +651,7 @@ main (void)
     cmocka_unit_test (test_layout_v2_and_v1),
     cmocka_unit_test (test_paths),
     cmocka_unit_test_setup_teardown (test_create_destroy_fake, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_create_v2_fake, setup, teardown),
     cmocka_unit_test (test_from_json_rejects),
     cmocka_unit_test (test_devices_bpf_shape),
   };
