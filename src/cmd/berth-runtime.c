@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,6 +21,7 @@
 struct globals
 {
   struct runtime_context ctx;
+  char **argv; /* the whole command line, for runtime_exe_protect */
   const char *log_path;
   bool log_json;
   bool debug;
@@ -104,8 +106,9 @@ recv_fd (int sock)
   char data[256];
   char control[CMSG_SPACE (sizeof (int))];
   struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                        .msg_controllen = sizeof control };
+  struct msghdr msg = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control
+  };
   if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
@@ -132,7 +135,7 @@ proxy_and_wait (pid_t pid, int master)
       if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
         ioctl (master, TIOCSWINSZ, &ws);
     }
-  int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   bool in_open = true;
   char buf[8192];
   for (;;)
@@ -150,7 +153,7 @@ proxy_and_wait (pid_t pid, int master)
         {
           ssize_t n = read (master, buf, sizeof buf);
           if (n > 0)
-            fs_write_all (STDOUT_FILENO, buf, (size_t) n);
+            fs_write_all (STDOUT_FILENO, buf, (size_t)n);
           else
             p[0].revents |= POLLHUP;
         }
@@ -158,7 +161,7 @@ proxy_and_wait (pid_t pid, int master)
         {
           ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
           if (n > 0)
-            fs_write_all (master, buf, (size_t) n);
+            fs_write_all (master, buf, (size_t)n);
           else
             in_open = false;
         }
@@ -171,7 +174,7 @@ proxy_and_wait (pid_t pid, int master)
           fcntl (master, F_SETFL, fl | O_NONBLOCK);
           ssize_t n;
           while ((n = read (master, buf, sizeof buf)) > 0)
-            fs_write_all (STDOUT_FILENO, buf, (size_t) n);
+            fs_write_all (STDOUT_FILENO, buf, (size_t)n);
           break;
         }
     }
@@ -196,6 +199,37 @@ wait_child (pid_t pid)
 }
 
 /* -------------------------------------------------------- create / run -- */
+
+/* CVE-2019-5736 needs a process of the container to open /proc/<pid>/exe
+ * of a runtime-image process that sits in the container's pid namespace.
+ * The container's init is non-dumpable until execve, and if its process is
+ * our binary again ("#!/proc/self/exe"), main() makes itself non-dumpable
+ * before anything else runs in that namespace: in a NEW pid namespace the
+ * init is the first and only process, so no one can race it. A pid
+ * namespace that is joined (or the host's) has other processes, and hooks
+ * put other processes next to a runtime-image process: then we run from a
+ * read-only view of the binary (runtime_exe_protect), as exec always does.
+ * Unreadable configs take the safe path. */
+static bool
+needs_exe_protection (const char *bundle, const char *config)
+{
+  _cleanup_free_ char *path = config ? xstrdup (config) : xasprintf ("%s/config.json", bundle);
+  _cleanup_json_ json_t *j = json_load_file (path, 0, NULL);
+  json_t *hooks = json_object_get (j, "hooks");
+  if (j == NULL || (json_is_object (hooks) && json_object_size (hooks) > 0))
+    return true;
+  json_t *ns = json_object_get (json_object_get (j, "linux"), "namespaces");
+  size_t i;
+  json_t *e;
+  json_array_foreach (ns, i, e)
+  {
+    const char *type = json_string_value (json_object_get (e, "type"));
+    const char *nspath = json_string_value (json_object_get (e, "path"));
+    if (type && strcmp (type, "pid") == 0)
+      return nspath != NULL && nspath[0] != '\0';
+  }
+  return true;
+}
 
 enum
 {
@@ -251,23 +285,46 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
   while ((c = getopt_long_only (argc, argv, "+b:df:", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'b': o.bundle = optarg; break;
-      case 'f': config = optarg; break;
-      case OPT_CONSOLE_SOCKET: o.console_socket_path = optarg; break;
-      case OPT_PID_FILE: o.pid_file = optarg; break;
-      case OPT_PRESERVE_FDS: o.preserve_fds = (unsigned) strtoul (optarg, NULL, 10); break;
-      case OPT_NO_PIVOT: o.no_pivot = true; break;
-      case OPT_NO_NEW_KEYRING: o.no_new_keyring = true; break;
-      case 'd': detach = true; break;
-      case OPT_KEEP: keep = true; break;
-      case OPT_IGNORED: break;
-      default: return usage_error (cmd, "unknown flag (see `berth-runtime %s --help`)", cmd);
+      case 'b':
+        o.bundle = optarg;
+        break;
+      case 'f':
+        config = optarg;
+        break;
+      case OPT_CONSOLE_SOCKET:
+        o.console_socket_path = optarg;
+        break;
+      case OPT_PID_FILE:
+        o.pid_file = optarg;
+        break;
+      case OPT_PRESERVE_FDS:
+        o.preserve_fds = (unsigned)strtoul (optarg, NULL, 10);
+        break;
+      case OPT_NO_PIVOT:
+        o.no_pivot = true;
+        break;
+      case OPT_NO_NEW_KEYRING:
+        o.no_new_keyring = true;
+        break;
+      case 'd':
+        detach = true;
+        break;
+      case OPT_KEEP:
+        keep = true;
+        break;
+      case OPT_IGNORED:
+        break;
+      default:
+        return usage_error (cmd, "unknown flag (see `berth-runtime %s --help`)", cmd);
       }
   if (optind >= argc)
     return usage_error (cmd, "%s: missing container id", cmd);
   o.id = argv[optind];
   o.bundle = o.bundle ? o.bundle : ".";
   o.config_path = config;
+  struct berth_error *perr = NULL;
+  if (needs_exe_protection (o.bundle, config) && runtime_exe_protect (g->argv, &perr) < 0)
+    return fail (perr, cmd);
   _cleanup_free_ char *abs_pid = NULL;
   if (o.pid_file && o.pid_file[0] != '/')
     {
@@ -286,6 +343,10 @@ cmd_create_or_run (struct globals *g, int argc, char **argv, bool run)
       o.console_socket_fd = proxy[1];
     }
   pid_t pid = -1;
+  /* The init is our child, except when it is forked by an intermediate
+   * (a user namespace joined by path): be its subreaper so we can wait. */
+  if (run && !detach)
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   int r = run ? runtime_container_run (&g->ctx, &o, &pid, &err)
               : runtime_container_create (&g->ctx, &o, &pid, &err);
   if (proxy[1] >= 0)
@@ -363,7 +424,7 @@ exec_process_from_flags (const char *process_file, char **args, bool tty, const 
               return NULL;
             }
         }
-      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t) uid, "gid", (json_int_t) gid);
+      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
       if (gids)
         {
           json_t *ga = json_array ();
@@ -394,8 +455,8 @@ exec_merge_additions (struct globals *g, const char *id, json_t *p, struct berth
   json_t *caps_add = json_object_get (p, "x-berth-caps-add");
   if (env_add == NULL && caps_add == NULL)
     return 0;
-  _cleanup_free_ char *path = xasprintf ("%s/%s/state.json",
-                                         g->ctx.state_root ? g->ctx.state_root : RUNTIME_DEFAULT_STATE_ROOT, id);
+  _cleanup_free_ char *path = xasprintf (
+      "%s/%s/state.json", g->ctx.state_root ? g->ctx.state_root : RUNTIME_DEFAULT_STATE_ROOT, id);
   _cleanup_json_ json_t *st = json_load_path (AT_FDCWD, path, err);
   if (st == NULL)
     return -1;
@@ -462,21 +523,47 @@ cmd_exec (struct globals *g, int argc, char **argv)
   while ((c = getopt_long_only (argc, argv, "+p:te:u:c:g:d", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'p': process_file = optarg; break;
-      case 't': tty = true; break;
-      case OPT_CWD: cwd = optarg; break;
-      case 'e': strv_append (&env, optarg); break;
-      case 'u': user = optarg; break;
-      case 'c': strv_append (&caps, optarg); break;
-      case 'g': strv_append (&gids, optarg); break;
-      case OPT_NO_NEW_PRIVS: nnp = true; break;
-      case 'd': detach = true; break;
-      case OPT_PID_FILE: o.pid_file = optarg; break;
-      case OPT_CONSOLE_SOCKET: o.console_socket_path = optarg; break;
-      case OPT_PRESERVE_FDS: o.preserve_fds = (unsigned) strtoul (optarg, NULL, 10); break;
+      case 'p':
+        process_file = optarg;
+        break;
+      case 't':
+        tty = true;
+        break;
+      case OPT_CWD:
+        cwd = optarg;
+        break;
+      case 'e':
+        strv_append (&env, optarg);
+        break;
+      case 'u':
+        user = optarg;
+        break;
+      case 'c':
+        strv_append (&caps, optarg);
+        break;
+      case 'g':
+        strv_append (&gids, optarg);
+        break;
+      case OPT_NO_NEW_PRIVS:
+        nnp = true;
+        break;
+      case 'd':
+        detach = true;
+        break;
+      case OPT_PID_FILE:
+        o.pid_file = optarg;
+        break;
+      case OPT_CONSOLE_SOCKET:
+        o.console_socket_path = optarg;
+        break;
+      case OPT_PRESERVE_FDS:
+        o.preserve_fds = (unsigned)strtoul (optarg, NULL, 10);
+        break;
       case OPT_IGNORED:
-      case OPT_IGNORED_ARG: break;
-      default: return usage_error ("exec", "%s", "unknown flag");
+      case OPT_IGNORED_ARG:
+        break;
+      default:
+        return usage_error ("exec", "%s", "unknown flag");
       }
   if (optind >= argc)
     return usage_error ("exec", "%s", "missing container id");
@@ -519,8 +606,8 @@ cmd_exec (struct globals *g, int argc, char **argv)
 /* ----------------------------------------------------- simple commands -- */
 
 static const char *
-one_id (int argc, char **argv, const char *cmd, const struct option *longopts, const char *shortopts,
-        int (*on_opt) (int, void *), void *data)
+one_id (int argc, char **argv, const char *cmd, const struct option *longopts,
+        const char *shortopts, int (*on_opt) (int, void *), void *data)
 {
   int c;
   reset_getopt ();
@@ -543,7 +630,7 @@ opt_flag (int c, void *data)
 {
   if (c == '?')
     return -1;
-  *(int *) data = c;
+  *(int *)data = c;
   return 0;
 }
 
@@ -577,7 +664,8 @@ cmd_simple (struct globals *g, int argc, char **argv, const char *cmd)
 static int
 cmd_kill (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
   int flag = 0;
   const char *id = one_id (argc, argv, "kill", longopts, "+a", opt_flag, &flag);
   if (id == NULL)
@@ -594,7 +682,8 @@ cmd_kill (struct globals *g, int argc, char **argv)
 static int
 cmd_delete (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   int flag = 0;
   const char *id = one_id (argc, argv, "delete", longopts, "+f", opt_flag, &flag);
   if (id == NULL)
@@ -616,8 +705,8 @@ cmd_delete (struct globals *g, int argc, char **argv)
 static int
 cmd_ps (struct globals *g, int argc, char **argv)
 {
-  static const struct option longopts[] = { { "format", required_argument, NULL, 'f' },
-                                            { NULL, 0, NULL, 0 } };
+  static const struct option longopts[]
+      = { { "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   const char *format = "table";
   int c;
   reset_getopt ();
@@ -707,7 +796,7 @@ cmd_list (struct globals *g, int argc, char **argv)
           printf ("%s\n", id);
         else
           printf ("%s\t%lld\t%s\t%s\t%s\t%s\n", id,
-                  (long long) json_integer_value (json_object_get (e, "pid")),
+                  (long long)json_integer_value (json_object_get (e, "pid")),
                   json_string_value (json_object_get (e, "status")),
                   json_string_value (json_object_get (e, "bundle")),
                   json_string_value (json_object_get (e, "created")), "root");
@@ -768,7 +857,8 @@ cmd_update (struct globals *g, int argc, char **argv)
           res = strcmp (optarg, "-") == 0 ? json_loadf (stdin, 0, NULL)
                                           : json_load_path (AT_FDCWD, optarg, &err);
           if (res == NULL)
-            return err ? fail (err, "update") : usage_error ("update", "--resources %s: bad JSON", optarg);
+            return err ? fail (err, "update")
+                       : usage_error ("update", "--resources %s: bad JSON", optarg);
           continue;
         }
       if (c == OPT_IGNORED_ARG)
@@ -776,10 +866,12 @@ cmd_update (struct globals *g, int argc, char **argv)
       if (c < U_MEMORY || c > U_BLKIO_WEIGHT)
         return usage_error ("update", "%s", "unknown flag");
       static const char *const paths[][2] = {
-        { "memory", "limit" },       { "memory", "swap" },      { "memory", "reservation" },
-        { "memory", "kernel" },      { "cpu", "shares" },       { "cpu", "quota" },
-        { "cpu", "period" },         { "cpu", "realtimeRuntime" }, { "cpu", "realtimePeriod" },
-        { "cpu", "cpus" },           { "cpu", "mems" },         { "pids", "limit" },
+        { "memory", "limit" },       { "memory", "swap" },
+        { "memory", "reservation" }, { "memory", "kernel" },
+        { "cpu", "shares" },         { "cpu", "quota" },
+        { "cpu", "period" },         { "cpu", "realtimeRuntime" },
+        { "cpu", "realtimePeriod" }, { "cpu", "cpus" },
+        { "cpu", "mems" },           { "pids", "limit" },
         { "blockIO", "weight" },
       };
       const char *group = paths[c - U_MEMORY][0], *key = paths[c - U_MEMORY][1];
@@ -842,10 +934,11 @@ cmd_spec (int argc, char **argv)
 static void
 help (void)
 {
-  puts ("usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
-        "                     [--debug] COMMAND [OPTIONS] ID\n"
-        "commands: create, start, state, kill, delete, run, exec, ps, pause, resume, update,\n"
-        "          features, spec, list");
+  puts (
+      "usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
+      "                     [--debug] COMMAND [OPTIONS] ID\n"
+      "commands: create, start, state, kill, delete, run, exec, ps, pause, resume, update,\n"
+      "          features, spec, list");
 }
 
 int
@@ -863,24 +956,42 @@ main (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct globals g = { 0 };
+  struct globals g = { .argv = argv };
   int c;
+  /* Nothing that shares a pid namespace with us may open /proc/<pid>/exe
+   * or our memory (see needs_exe_protection). */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   while ((c = getopt_long_only (argc, argv, "+vh", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'r': g.ctx.state_root = optarg; break;
-      case 'l': g.log_path = optarg; break;
+      case 'r':
+        g.ctx.state_root = optarg;
+        break;
+      case 'l':
+        g.log_path = optarg;
+        break;
       case 'F':
         if (strcmp (optarg, "json") != 0 && strcmp (optarg, "text") != 0)
           return usage_error ("", "--log-format `%s`: use text or json", optarg);
         g.log_json = strcmp (optarg, "json") == 0;
         break;
-      case 's': g.ctx.systemd_cgroup = true; break;
-      case 'D': g.debug = true; break;
-      case 'v': printf ("berth-runtime version %s\nspec: 1.2.0\n", BERTH_VERSION); return 0;
-      case 'h': help (); return 0;
-      case OPT_IGNORED_ARG: break;
-      default: help (); return 1;
+      case 's':
+        g.ctx.systemd_cgroup = true;
+        break;
+      case 'D':
+        g.debug = true;
+        break;
+      case 'v':
+        printf ("berth-runtime version %s\nspec: 1.2.0\n", BERTH_VERSION);
+        return 0;
+      case 'h':
+        help ();
+        return 0;
+      case OPT_IGNORED_ARG:
+        break;
+      default:
+        help ();
+        return 1;
       }
   struct berth_error *err = NULL;
   if (runtime_log_open (g.log_path, g.log_json, g.debug, &err) < 0)
@@ -893,11 +1004,11 @@ main (int argc, char **argv)
   const char *cmd = argv[optind];
   int cargc = argc - optind;
   char **cargv = argv + optind;
-  /* CVE-2019-5736: commands that turn into container processes run from a
-   * read-only view of this binary. */
-  if (strcmp (cmd, "create") == 0 || strcmp (cmd, "run") == 0 || strcmp (cmd, "exec") == 0)
-    if (runtime_exe_protect (argv, &err) < 0)
-      return fail (err, cmd);
+  /* CVE-2019-5736: exec always puts a runtime-image process into a pid
+   * namespace with the container's processes: run from a read-only view of
+   * this binary (create and run decide in cmd_create_or_run). */
+  if (strcmp (cmd, "exec") == 0 && runtime_exe_protect (argv, &err) < 0)
+    return fail (err, cmd);
 
   if (strcmp (cmd, "create") == 0)
     return cmd_create_or_run (&g, cargc, cargv, false);

@@ -104,7 +104,7 @@ attr_apply (uint64_t *set, uint64_t *clr, const struct mount_option *o)
   if (is_atime)
     {
       *clr |= MOUNT_ATTR__ATIME;
-      *set = (*set & ~(uint64_t) MOUNT_ATTR__ATIME) | o->attr;
+      *set = (*set & ~(uint64_t)MOUNT_ATTR__ATIME) | o->attr;
       return;
     }
   if (o->clear)
@@ -158,7 +158,7 @@ mount_options_parse (json_t *options, struct spec_mount *m, const char *where,
         attr_apply (&m->rec_attr_set, &m->rec_attr_clr, o);
         break;
       case OPT_PROPAGATION:
-        m->propagation = (unsigned long) o->attr;
+        m->propagation = (unsigned long)o->attr;
         m->propagation_recursive = o->recursive;
         break;
       case OPT_BIND:
@@ -255,8 +255,8 @@ strv_without_prefix (char *const *v, const char *prefix)
 static int
 bind_tree (int dirfd, const char *source, bool recursive, struct berth_error **err)
 {
-  int fd = open_tree (dirfd, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                                          | (recursive ? AT_RECURSIVE : 0));
+  int fd = open_tree (dirfd, source,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (fd < 0)
     return berth_error_set (err, errno, "open_tree (bind) `%s`", source);
   return fd;
@@ -268,8 +268,7 @@ mount_make_detached (int bundlefd, const struct spec_mount *m, bool in_userns,
                      struct berth_error **err)
 {
   if (m->is_bind)
-    return bind_tree (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, m->is_recursive,
-                      err);
+    return bind_tree (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, m->is_recursive, err);
 
   struct berth_error *first = NULL;
   int fd = fs_new_mount (m->type, m->source, m->data, &first);
@@ -318,7 +317,7 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
           if (*rest == '\0')
             break;
           char *slash = strchr (rest, '/');
-          size_t len = slash ? (size_t) (slash - rest) : strlen (rest);
+          size_t len = slash ? (size_t)(slash - rest) : strlen (rest);
           _cleanup_free_ char *part = strndup (rest, len);
           rest += len;
           if (strcmp (part, ".") == 0)
@@ -331,7 +330,8 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
               continue;
             }
           _cleanup_free_ char *cand = xasprintf ("%s/%s", done, part);
-          _cleanup_close_ int parent = fs_open_in_root (rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, err);
+          _cleanup_close_ int parent
+              = fs_open_in_root (rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, err);
           if (parent < 0)
             return NULL;
           char link[4096];
@@ -365,8 +365,7 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
 /* Make sure the target exists (a directory, or an empty file when a file is
  * bound) and return an O_PATH fd of it, resolved inside the root only. */
 static int
-mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m,
-                   struct berth_error **err)
+mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m, struct berth_error **err)
 {
   bool is_file = false;
   if (m->is_bind)
@@ -412,8 +411,7 @@ mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cg
                                m->destination);
   if ((m->rec_attr_set || m->rec_attr_clr)
       && setattr (mnt, AT_RECURSIVE, m->rec_attr_set, m->rec_attr_clr, 0) < 0)
-    return berth_error_set (err, errno, "mount `%s`: set recursive attributes",
-                            m->destination);
+    return berth_error_set (err, errno, "mount `%s`: set recursive attributes", m->destination);
   if ((m->attr_set || m->attr_clr) && setattr (mnt, 0, m->attr_set, m->attr_clr, 0) < 0)
     return berth_error_set (err, errno, "mount `%s`: set attributes", m->destination);
   if (move_mount (mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

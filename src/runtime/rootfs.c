@@ -15,10 +15,31 @@ rootfs_prepare (const struct rootfs_context *rc, struct berth_error **err)
 {
   const struct spec *s = rc->spec;
   unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
+  /* Unbindable would refuse every bind from the host (volumes, the cgroup
+   * mount): it is applied to the container's "/" after pivot_root only. */
+  if (prop & MS_UNBINDABLE)
+    prop = MS_SLAVE | MS_REC;
   /* Nothing mounted from here on may propagate back to the host unless the
    * config asks for shared propagation. */
   if (mount (NULL, "/", NULL, prop, NULL) < 0)
     return berth_error_set (err, errno, "set propagation of `/`");
+  /* pivot_root refuses a new root whose parent mount is shared, and an
+   * unbindable parent refuses the bind: make the mount holding the rootfs
+   * private (runc's rootfsParentMountPrivate). EINVAL: not a mount point,
+   * go up. */
+  _cleanup_free_ char *up = xstrdup (rc->rootfs_path);
+  for (;;)
+    {
+      if (mount (NULL, up, NULL, MS_PRIVATE, NULL) == 0)
+        break;
+      if (errno != EINVAL || strcmp (up, "/") == 0)
+        return berth_error_set (err, errno, "make the mount holding `%s` private", rc->rootfs_path);
+      char *slash = strrchr (up, '/');
+      if (slash == up)
+        up[1] = '\0';
+      else
+        *slash = '\0';
+    }
   if (mount (rc->rootfs_path, rc->rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     return berth_error_set (err, errno, "bind mount the rootfs `%s`", rc->rootfs_path);
   _cleanup_close_ int rootfd = open (rc->rootfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -76,12 +97,12 @@ readonly_path (int rootfd, const char *path, struct berth_error **err)
       *err = missing;
       return berth_error_prefix (err, "readonlyPaths `%s`", path);
     }
-  _cleanup_close_ int tree = open_tree (target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                                                        | AT_RECURSIVE | AT_EMPTY_PATH);
+  _cleanup_close_ int tree
+      = open_tree (target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (tree < 0)
     return berth_error_set (err, errno, "readonlyPaths `%s`: bind", path);
-  struct mount_attr attr
-      = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                         | MOUNT_ATTR_NOEXEC };
   if (mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
     return berth_error_set (err, errno, "readonlyPaths `%s`: make read-only", path);
   if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -114,8 +135,8 @@ masked_path (int rootfd, const char *path, struct berth_error **err)
       _cleanup_close_ int fsfd = fsopen ("tmpfs", FSOPEN_CLOEXEC);
       if (fsfd < 0 || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
         return berth_error_set (err, errno, "maskedPaths `%s`: tmpfs", path);
-      mnt = fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
-                                                 | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+      mnt = fsmount (fsfd, FSMOUNT_CLOEXEC,
+                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     }
   else
     mnt = open_tree (AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -169,6 +190,10 @@ rootfs_finish (const struct rootfs_context *rc, int rootfd, struct berth_error *
       return -1;
   if (do_pivot_root (rootfd, rc->no_pivot, err) < 0)
     return -1;
+  /* linux.rootfsPropagation is for the container's "/": applied after
+   * pivot_root, where it cannot reach the host's mounts. */
+  if (s->rootfs_propagation && mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return berth_error_set (err, errno, "linux.rootfsPropagation on `/`");
   if (s->root_readonly)
     {
       struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };

@@ -102,8 +102,8 @@ json_t *runtime_container_state (const struct runtime_context *ctx, const char *
 json_t *runtime_container_list (const struct runtime_context *ctx, struct berth_error **err);
 
 /* Signal the init (or, with all, every process in the container's cgroup). */
-int runtime_container_kill (const struct runtime_context *ctx, const char *id, int signo,
-                            bool all, struct berth_error **err);
+int runtime_container_kill (const struct runtime_context *ctx, const char *id, int signo, bool all,
+                            struct berth_error **err);
 /* Parse "TERM", "SIGTERM" or "15". */
 int runtime_signal_parse (const char *name, int *signo);
 

@@ -327,3 +327,83 @@ def test_errors_are_json_lines_in_log(rt, cid):
     res = rt("create", "--bundle", rt.bundle, cid, log=log, json_log=True, check=False)
     last = json.loads(log.read_text().splitlines()[-1])
     assert res.returncode != 0 and "config.json" in last["msg"]
+
+
+def test_home_from_passwd_when_unset(rt, cid):
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"])
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "/root"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin", "HOME=/elsewhere"])
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/elsewhere"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"], user={"uid": 4242, "gid": 4242})
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/"
+
+
+def test_user_groups_umask_caps_and_no_new_privileges(rt, cid):
+    caps = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    rt.set_process(["sh", "-c", "id -u; id -g; id -G; umask; grep -E 'NoNewPrivs|CapEff|CapBnd|CapAmb' /proc/self/status"],
+                   user={"uid": 1000, "gid": 1001, "additionalGids": [5, 6], "umask": 63},
+                   noNewPrivileges=True,
+                   capabilities={"bounding": caps, "effective": caps, "permitted": caps,
+                                 "inheritable": caps, "ambient": caps})
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] == "1000" and out[1] == "1001"
+    assert sorted(out[2].split()) == ["1001", "5", "6"]
+    assert out[3] == "0077"
+    status = dict(l.split(":\t") for l in out[4:] if l)
+    want = (1 << 5) | (1 << 10)  # CAP_KILL, CAP_NET_BIND_SERVICE
+    assert int(status["CapEff"], 16) == want and int(status["CapBnd"], 16) == want
+    assert int(status["CapAmb"], 16) == want
+    assert status["NoNewPrivs"].strip() == "1"
+
+
+def test_personality_and_io_priority(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "uname -m; ionice -p $$"],
+                         ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
+    cfg["linux"]["personality"] = {"domain": "LINUX32"}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] in ("i686", "i386", "armv8l", "armv7l"), out
+    assert "prio 6" in out[1] and "best-effort" in out[1], out
+    cfg["linux"]["personality"] = {"domain": "WINDOWS"}
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "linux.personality.domain" in res.stderr
+
+
+@pytest.mark.parametrize("prop,tag", [("rshared", "shared:"), ("rslave", None), ("rprivate", None),
+                                      ("runbindable", "unbindable")])
+def test_rootfs_propagation(rt, cid, prop, tag):
+    cfg = rt.set_process(["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"])
+    cfg["linux"]["rootfsPropagation"] = prop
+    rt.write_config(cfg)
+    line = rt("run", "--bundle", rt.bundle, cid).stdout.strip()
+    assert line, "no / in the container's mountinfo"
+    optional = line.split(" - ")[0].split()[6:]
+    if tag:
+        assert any(o.startswith(tag) for o in optional), line
+    else:
+        assert not any(o.startswith(("shared:", "unbindable")) for o in optional), line
+
+
+def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
+    """OCI: a failing poststart or poststop hook is logged as a warning; the
+    remaining hooks run and the lifecycle goes on."""
+    out = rt.bundle / "post.log"
+    cfg = rt.set_process(["sh", "-c", "echo ran"])
+    fail = {"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]}
+    note = lambda k: {"path": "/bin/sh", "args": ["sh", "-c", f"echo {k} >> {out}"]}
+    cfg["hooks"] = {"poststart": [fail, note("poststart")], "poststop": [fail, note("poststop")]}
+    rt.write_config(cfg)
+    log = rt.bundle / "warn.log"
+    res = rt("run", "--bundle", rt.bundle, cid, log=log, json_log=True)
+    assert res.stdout.strip() == "ran"
+    assert out.read_text().split() == ["poststart", "poststop"]
+    warnings = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [w["level"] for w in warnings] == ["warning", "warning"]
+    assert "poststart[0]" in warnings[0]["msg"] and "status 9" in warnings[0]["msg"]
+    assert not (rt.root / cid).exists()
+
+
+def test_oom_score_adj(rt, cid):
+    rt.set_process(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=523)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "523"
