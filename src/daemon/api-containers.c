@@ -467,6 +467,7 @@ api_container_update (struct api_request *req)
     }
   json_decref (c->host_config);
   c->host_config = json_incref (hc);
+  c->host_config_saved = false;
   if (container_save (c, &err) < 0)
     {
       api_respond_error (req, err);

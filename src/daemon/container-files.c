@@ -156,7 +156,7 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
 static int
 write_file (int dirfd, const char *name, const char *content, struct berth_error **err)
 {
-  return fs_write_file_atomic (dirfd, name, content, strlen (content), 0644, err);
+  return container_write_file_volatile (dirfd, name, content, strlen (content), err);
 }
 
 static bool

@@ -137,7 +137,8 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, st
       json_array_append_new (rl, json_pack ("{s:s,s:O,s:O}", "type", type, "hard", json_object_get (e, "Hard"),
                                             "soft", json_object_get (e, "Soft")));
   }
-  return json_save_atomic (exec_dirfd, "config.json", oci, err);
+  _cleanup_free_ char *text = json_dumps (oci, JSON_COMPACT);
+  return container_write_file_volatile (exec_dirfd, "config.json", text, strlen (text), err);
 }
 
 static int
@@ -169,7 +170,8 @@ write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd
   _cleanup_free_ char *hold = xasprintf ("%s-hold", cs->monitor_path);
   json_object_set_new (m, "monitor_path", json_string (cs->monitor_path));
   json_object_set_new (m, "hold_path", json_string (hold));
-  return json_save_atomic (exec_dirfd, MONITOR_CONFIG_FILE, m, err);
+  _cleanup_free_ char *text = json_dumps (m, JSON_COMPACT);
+  return container_write_file_volatile (exec_dirfd, MONITOR_CONFIG_FILE, text, strlen (text), err);
 }
 
 /* Volumes populated from the image on first use (docker's copy-up). */

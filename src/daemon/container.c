@@ -4,6 +4,7 @@
 #include "daemon/container.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const status_names[] = {
@@ -346,10 +347,37 @@ container_save (struct container *c, struct berth_error **err)
 {
   _cleanup_json_ json_t *j = container_to_json (c);
   /* hostconfig first: a crash between the two writes leaves a record
-   * whose config.v2.json is the older one, never a missing hostconfig */
-  if (json_save_atomic (c->dirfd, "hostconfig.json", c->host_config, err) < 0
-      || json_save_atomic (c->dirfd, "config.v2.json", j, err) < 0)
+   * whose config.v2.json is the older one, never a missing hostconfig.
+   * It only changes on create and update: state saves skip it. */
+  if (!c->host_config_saved && json_save_atomic (c->dirfd, "hostconfig.json", c->host_config, err) < 0)
     return berth_error_prefix (err, "save container %.12s", c->id);
+  c->host_config_saved = true;
+  if (json_save_atomic (c->dirfd, "config.v2.json", j, err) < 0)
+    return berth_error_prefix (err, "save container %.12s", c->id);
+  return 0;
+}
+
+int
+container_write_file_volatile (int dirfd, const char *name, const void *data, size_t len,
+                               struct berth_error **err)
+{
+  char tmp[256];
+  snprintf (tmp, sizeof tmp, ".%s.tmp", name);
+  _cleanup_close_ int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return berth_error_set (err, errno, "create %s", tmp);
+  if (fs_write_all (fd, data, len) < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, tmp, 0);
+      return berth_error_set (err, saved, "write %s", name);
+    }
+  if (renameat (dirfd, tmp, dirfd, name) < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, tmp, 0);
+      return berth_error_set (err, saved, "rename %s", name);
+    }
   return 0;
 }
 
@@ -378,6 +406,7 @@ container_load (int containers_dirfd, const char *id, struct berth_error **err)
       return NULL;
     }
   c->host_config = json_incref (hc);
+  c->host_config_saved = true;
   c->dirfd = steal_fd (&dfd);
   return c;
 }

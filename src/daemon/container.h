@@ -74,6 +74,7 @@ struct container
   /* runtime only, never persisted */
   int dirfd; /* <data-root>/containers/<id> */
   bool auto_remove_pending;
+  bool host_config_saved; /* hostconfig.json is current: skip rewriting it */
   void *daemon_data; /* owned by the daemon glue (monitor watch, waiters) */
 };
 
@@ -107,6 +108,11 @@ container_freep (struct container **c)
  * (write temp + fsync + rename each): a kill -9 at any instant leaves the
  * old or the new record. */
 int container_save (struct container *c, struct berth_error **err);
+/* Files berthd regenerates at every start (hostname, hosts, resolv.conf,
+ * the OCI config): temp + rename without fsync — a crash loses nothing
+ * that the next start does not write again, and fsyncs cost milliseconds. */
+int container_write_file_volatile (int dirfd, const char *name, const void *data, size_t len,
+                                   struct berth_error **err);
 /* Load one record from <containers_dir>/<id>; dirfd of the container dir
  * is kept open in c->dirfd. */
 struct container *container_load (int containers_dirfd, const char *id, struct berth_error **err);
