@@ -344,6 +344,7 @@ api_container_delete (struct api_request *req)
     {
       /* let the start finish, then kill and remove */
       rt->remove_requested = true;
+      rt->remove_on_exit = true;
       waiter_add (c, WAIT_REMOVED, delete_when_removed, ctx);
       return;
     }

@@ -334,6 +334,12 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
       waiters_notify (c, WAIT_STARTED, NULL);
+      if (rt->remove_on_exit)
+        {
+          berth_error_freep (&err);
+          container_kill (cs, c, SIGKILL, &err);
+          return;
+        }
       if (rt->stop_on_start)
         {
           rt->stop_on_start = false;
@@ -398,10 +404,10 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
   /* the CLI reads these words to pick 127/126 */
   waiters_notify (c, WAIT_STARTED, err);
   waiters_notify (c, WAIT_EXIT, err);
-  if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
+  if (json_is_true (json_object_get (c->host_config, "AutoRemove")) || rt->remove_on_exit)
     {
       _cleanup_error_ struct berth_error *rerr = NULL;
-      container_remove (cs, c, true, &rerr);
+      container_remove (cs, c, json_is_true (json_object_get (c->host_config, "AutoRemove")), &rerr);
     }
 }
 
@@ -526,6 +532,13 @@ monitor_exited (struct containers *cs, struct container *c)
     {
       rt->restart_requested = false;
       return; /* the restart handler's waiter starts it again */
+    }
+  if (rt->remove_on_exit)
+    {
+      berth_error_freep (&err);
+      if (container_remove (cs, c, false, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
+      return;
     }
   if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove")) && !rt->remove_requested)
     {

@@ -76,6 +76,8 @@ struct container_rt
   int stop_on_start_timeout_s;
   bool restart_requested; /* restart: start again after the exit */
   bool remove_requested;
+  /* DELETE ?force arrived during a start: kill once started, remove on exit */
+  bool remove_on_exit;
 };
 
 struct containers *containers_get (struct berthd *d);
