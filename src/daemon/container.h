@@ -53,7 +53,7 @@ struct container_state
 struct container
 {
   char id[SHA256_HEX_LEN + 1];
-  char *name; /* "/name" */
+  char *name;     /* "/name" */
   json_t *config; /* Config, merged with the image's and normalized */
   json_t *host_config;
   json_t *networking; /* NetworkingConfig as given */
@@ -62,8 +62,8 @@ struct container
    * "TmpfsOptions" for tmpfs entries */
   json_t *mounts;
   char *image_ref; /* as the client wrote it: "busybox:local" */
-  char *image_id; /* "sha256:…" */
-  char *path; /* argv[0] */
+  char *image_id;  /* "sha256:…" */
+  char *path;      /* argv[0] */
   char **args;
   uint64_t created_ns;
   int restart_count;
@@ -75,7 +75,7 @@ struct container
   int dirfd; /* <data-root>/containers/<id> */
   bool auto_remove_pending;
   bool host_config_saved; /* hostconfig.json is current: skip rewriting it */
-  void *daemon_data; /* owned by the daemon glue (monitor watch, waiters) */
+  void *daemon_data;      /* owned by the daemon glue (monitor watch, waiters) */
 };
 
 /* Docker's transition rules. Each returns 0 or fills a 409 with docker's
@@ -172,7 +172,7 @@ struct container_oci_input
   const json_t *host_config;
   const char *path;
   char *const *args;
-  const char *rootfs; /* host path of the root */
+  const char *rootfs;        /* host path of the root */
   const char *hostname_path; /* host paths bind-mounted into the container */
   const char *hosts_path;
   const char *resolv_conf_path;

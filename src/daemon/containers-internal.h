@@ -15,9 +15,9 @@ struct exec_instance;
 struct containers
 {
   struct berthd *d;
-  int dirfd;       /* <data-root>/containers */
-  char *data_dir;  /* path of the same */
-  char *exec_dir;  /* <exec-root>/containers */
+  int dirfd;        /* <data-root>/containers */
+  char *data_dir;   /* path of the same */
+  char *exec_dir;   /* <exec-root>/containers */
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
   char *init_path; /* tini-static, NULL when not installed */
@@ -84,7 +84,8 @@ struct containers *containers_get (struct berthd *d);
 struct container_rt *container_rt (struct container *c);
 
 /* name, full id, or unique id prefix; 404 "No such container: x". */
-struct container *containers_lookup (struct containers *cs, const char *ref, struct berth_error **err);
+struct container *containers_lookup (struct containers *cs, const char *ref,
+                                     struct berth_error **err);
 struct container *containers_find_by_name (struct containers *cs, const char *name);
 void containers_add (struct containers *cs, struct container *c);
 void containers_forget (struct containers *cs, struct container *c);
@@ -104,7 +105,8 @@ int container_remove (struct containers *cs, struct container *c, bool remove_vo
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own). */
 int container_stop (struct containers *cs, struct container *c, int timeout_s, const char *signal,
                     struct berth_error **err);
-int container_kill (struct containers *cs, struct container *c, int signo, struct berth_error **err);
+int container_kill (struct containers *cs, struct container *c, int signo,
+                    struct berth_error **err);
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);
@@ -138,7 +140,8 @@ struct relay_options
   void (*on_done) (void *data);
   void *done_data;
 };
-struct relay *relay_new (struct containers *cs, struct api_hijack *h, const struct relay_options *o);
+struct relay *relay_new (struct containers *cs, struct api_hijack *h,
+                         const struct relay_options *o);
 /* The relay owns the fds it is given (a source may also be the sink). */
 void relay_set_sink (struct relay *r, int fd, bool is_socket);
 /* stream: 1 stdout, 2 stderr (used for frames when frame_sources). */

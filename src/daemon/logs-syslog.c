@@ -25,16 +25,16 @@ logs_syslog_write (struct logs_syslog *s, enum log_stream stream, const char *da
   char stamp[32];
   strftime (stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
   char head[160];
-  int hlen = snprintf (head, sizeof head, "<%d>%s %s[%d]: ", pri, stamp, s->tag, (int) getpid ());
-  size_t total = (size_t) hlen + len;
+  int hlen = snprintf (head, sizeof head, "<%d>%s %s[%d]: ", pri, stamp, s->tag, (int)getpid ());
+  size_t total = (size_t)hlen + len;
   _cleanup_free_ char *msg = malloc (total + 32);
   if (msg == NULL)
     return -1;
   size_t off = 0;
   if (s->stream_socket)
-    off = (size_t) sprintf (msg, "%zu ", total);
-  memcpy (msg + off, head, (size_t) hlen);
-  memcpy (msg + off + (size_t) hlen, data, len);
+    off = (size_t)sprintf (msg, "%zu ", total);
+  memcpy (msg + off, head, (size_t)hlen);
+  memcpy (msg + off + (size_t)hlen, data, len);
   if (s->stream_socket)
     return fs_write_all (s->fd, msg, off + total);
   return send (s->fd, msg, total, MSG_NOSIGNAL) < 0 ? -1 : 0;

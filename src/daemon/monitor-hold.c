@@ -28,8 +28,10 @@ monitor_hold_main (int argc, char **argv)
   m.jf.fd = m.sl.fd = -1;
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
-  const char *id = kv (argc, argv, "id"), *sr = kv (argc, argv, "state_root"), *init = kv (argc, argv, "init");
-  const char *flags = kv (argc, argv, "flags"), *fds = kv (argc, argv, "fds"), *mon = kv (argc, argv, "monitor");
+  const char *id = kv (argc, argv, "id"), *sr = kv (argc, argv, "state_root"),
+             *init = kv (argc, argv, "init");
+  const char *flags = kv (argc, argv, "flags"), *fds = kv (argc, argv, "fds"),
+             *mon = kv (argc, argv, "monitor");
   if (argc < 3 || !id || !sr || !init || !flags || strlen (flags) != 3 || !fds || !mon)
     {
       fprintf (stderr, "berth-monitor-hold: bad arguments (started by berth-monitor only)\n");
@@ -38,11 +40,13 @@ monitor_hold_main (int argc, char **argv)
   snprintf (m.id, sizeof m.id, "%s", id);
   snprintf (m.state_root, sizeof m.state_root, "%s", sr);
   snprintf (m.monitor_path, sizeof m.monitor_path, "%s", mon);
-  m.init_pid = (pid_t) atoi (init);
+  m.init_pid = (pid_t)atoi (init);
   m.tty = flags[0] == '1';
   m.open_stdin = flags[1] == '1';
   m.stdin_once = flags[2] == '1';
-  if (sscanf (fds, "%d,%d,%d,%d,%d", &m.stdin_fd, &m.out_fd[1], &m.out_fd[2], &m.listen_fd, &m.container_dirfd) != 5)
+  if (sscanf (fds, "%d,%d,%d,%d,%d", &m.stdin_fd, &m.out_fd[1], &m.out_fd[2], &m.listen_fd,
+              &m.container_dirfd)
+      != 5)
     return 2;
   const char *jf = kv (argc, argv, "jf"), *sl = kv (argc, argv, "sl");
   m.log_driver = LOG_NONE;
@@ -50,7 +54,8 @@ monitor_hold_main (int argc, char **argv)
     {
       long long max, size;
       int n = 0;
-      if (sscanf (jf, "%d,%lld,%d,%lld,%n", &m.jf.fd, &max, &m.jf.max_files, &size, &n) >= 4 && n > 0)
+      if (sscanf (jf, "%d,%lld,%d,%lld,%n", &m.jf.fd, &max, &m.jf.max_files, &size, &n) >= 4
+          && n > 0)
         {
           m.log_driver = LOG_JSON_FILE;
           m.jf.dirfd = m.container_dirfd;
@@ -77,7 +82,7 @@ monitor_hold_main (int argc, char **argv)
         if (sscanf (argv[i] + 7, "%d,%d", &fd, &want) == 2)
           {
             m.clients[nc].fd = fd;
-            m.clients[nc].want = (uint8_t) want;
+            m.clients[nc].want = (uint8_t)want;
             nc++;
           }
       }
@@ -105,13 +110,15 @@ monitor_hold_main (int argc, char **argv)
   /* the runtime's delete (cgroups) needs the full program */
   char code[16], init_s[16], cdir[16];
   snprintf (code, sizeof code, "code=%d", m.exit_code);
-  snprintf (init_s, sizeof init_s, "init=%d", (int) m.init_pid);
+  snprintf (init_s, sizeof init_s, "init=%d", (int)m.init_pid);
   snprintf (cdir, sizeof cdir, "cdir=%d", m.container_dirfd);
   char idarg[128], srarg[4200];
   snprintf (idarg, sizeof idarg, "id=%s", m.id);
   snprintf (srarg, sizeof srarg, "state_root=%s", m.state_root);
   fcntl (m.container_dirfd, F_SETFD, 0);
-  char *fargv[] = { (char *) "berth-monitor", (char *) "--finish", argv[1], idarg, srarg, init_s, code, cdir, NULL };
+  char *fargv[] = {
+    (char *)"berth-monitor", (char *)"--finish", argv[1], idarg, srarg, init_s, code, cdir, NULL
+  };
   execv (m.monitor_path, fargv);
   /* cannot finish properly: at least record the exit */
   monitor_write_exit_file (&m, false);
