@@ -49,9 +49,12 @@ api_container_start (struct api_request *req)
   if (container_start (cs, c, &err) < 0)
     {
       if (err->kind == BERTH_E_NOT_MODIFIED)
-        api_respond_empty (req, 304);
-      else
-        api_respond_error (req, err);
+        {
+          api_respond_empty (req, 304);
+          return;
+        }
+      api_respond_error (req, err);
+      container_start_failed_early (cs, c, err);
       return;
     }
   waiter_add (c, WAIT_STARTED, started, req);

@@ -531,7 +531,9 @@ namespaces_json (const struct container_oci_input *in)
     json_array_append_new (ns, json_pack ("{s:s,s:s}", "type", "network", "path", in->netns_path));
   else if (strcmp (net, "host") != 0)
     json_array_append_new (ns, json_pack ("{s:s}", "type", "network"));
-  if (strcmp (str_of (hc, "UTSMode"), "host") != 0 && strcmp (net, "host") != 0)
+  /* --network host keeps a private UTS namespace named like the host, as
+   * dockerd does; only --uts host shares it */
+  if (strcmp (str_of (hc, "UTSMode"), "host") != 0)
     json_array_append_new (ns, json_pack ("{s:s}", "type", "uts"));
   if (in->ipcns_path)
     json_array_append_new (ns, json_pack ("{s:s,s:s}", "type", "ipc", "path", in->ipcns_path));
@@ -556,8 +558,16 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   bool tty = json_is_true (json_object_get (cfg, "Tty"));
 
   _cleanup_free_ char *hostname = NULL;
+  bool host_net = strcmp (str_of (hc, "NetworkMode"), "host") == 0;
+  bool host_uts = strcmp (str_of (hc, "UTSMode"), "host") == 0;
   if (*str_of (cfg, "Hostname"))
     hostname = xstrdup (str_of (cfg, "Hostname"));
+  else if (host_net || host_uts)
+    {
+      char h[256] = "";
+      gethostname (h, sizeof h - 1);
+      hostname = xstrdup (h);
+    }
   else
     hostname = strndup (in->id, 12);
 
@@ -688,8 +698,11 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
     }
 
   json_t *root = json_pack ("{s:s,s:b}", "path", in->rootfs, "readonly", readonly_root);
-  json_t *oci = json_pack ("{s:s,s:o,s:o,s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
-                           "root", root, "hostname", hostname, "mounts", mounts, "linux", linux_);
+  json_t *oci = json_pack ("{s:s,s:o,s:o,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
+                           "root", root, "mounts", mounts, "linux", linux_);
+  /* a hostname needs a UTS namespace of our own */
+  if (!host_uts)
+    json_object_set_new (oci, "hostname", json_string (hostname));
   if (*str_of (cfg, "Domainname"))
     json_object_set_new (oci, "domainname", json_string (str_of (cfg, "Domainname")));
   json_t *labels = json_object_get (cfg, "Labels");

@@ -427,6 +427,22 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
     }
 }
 
+void
+container_start_failed_early (struct containers *cs, struct container *c, const struct berth_error *err)
+{
+  free (c->state.error);
+  c->state.error = xstrdup (err->msg);
+  c->state.exit_code = start_failure_code (err->msg);
+  _cleanup_error_ struct berth_error *serr = NULL;
+  container_save (c, &serr);
+  waiters_notify (c, WAIT_EXIT, err);
+  if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
+    {
+      berth_error_freep (&serr);
+      container_remove (cs, c, true, &serr);
+    }
+}
+
 /* ------------------------------------------------------------ monitor -- */
 
 static void

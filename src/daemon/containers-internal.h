@@ -98,6 +98,11 @@ void waiters_notify (struct container *c, enum waiter_kind kind, const struct be
 /* container-start.c: start (async; waiters of kind WAIT_STARTED learn the
  * outcome), the monitor's exit, restore at daemon start, removal. */
 int container_start (struct containers *cs, struct container *c, struct berth_error **err);
+/* A start that failed before the monitor ran (bad mode, mount error):
+ * record it, answer the exit waiters (docker run's wait) and honour
+ * AutoRemove as dockerd does. c may be freed on return. */
+void container_start_failed_early (struct containers *cs, struct container *c,
+                                   const struct berth_error *err);
 void container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid);
 void container_restore (struct containers *cs, struct container *c);
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,

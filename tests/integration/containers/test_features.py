@@ -289,3 +289,21 @@ def test_docker_py(clean):
     c.stop(timeout=1)
     c.remove()
     assert client.containers.list(all=True) == []
+
+
+def test_network_modes(clean):
+    d = clean
+    # default/bridge (until the network area wires bridges): a netns of its own
+    own = d.docker("run", "--rm", IMAGE, "readlink", "/proc/self/ns/net").stdout.strip()
+    assert own != os.readlink("/proc/self/ns/net")
+    assert d.docker("run", "--rm", "--network", "none", IMAGE, "ls", "/sys/class/net").stdout.split() == ["lo"]
+    host = d.docker("run", "--rm", "--network", "host", IMAGE, "sh", "-c", "hostname; readlink /proc/self/ns/net").stdout.split()
+    assert host == [socket.gethostname(), os.readlink("/proc/self/ns/net")]
+    d.docker("run", "-d", "--name", "netsrc", IMAGE, "sleep", "300")
+    a = d.docker("exec", "netsrc", "readlink", "/proc/self/ns/net").stdout
+    b = d.docker("run", "--rm", "--network", "container:netsrc", IMAGE, "readlink", "/proc/self/ns/net").stdout
+    assert a == b
+    res = d.docker("run", "--rm", "--network", "container:nosuch", IMAGE, "true", check=False)
+    assert res.returncode != 0 and "No such container: nosuch" in res.stderr
+    insp = inspect(d, "netsrc")
+    assert "bridge" in insp["NetworkSettings"]["Networks"]

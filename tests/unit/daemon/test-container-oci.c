@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/container.h"
 
@@ -266,6 +267,38 @@ test_missing_device_is_an_error (void **state)
   assert_int_equal (json_integer_value (json_object_get (dev, "minor")), 3);
 }
 
+static void
+test_host_namespaces (void **state)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  _cleanup_json_ json_t *uts = oci_for ("{\"Image\":\"x\",\"HostConfig\":{\"UTSMode\":\"host\",\"PidMode\":\"host\"}}", NULL, &err);
+  assert_non_null (uts);
+  /* no UTS namespace of its own: no hostname to set */
+  assert_null (get (uts, "hostname"));
+  size_t i;
+  json_t *ns;
+  json_array_foreach (get (uts, "linux.namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    assert_true (strcmp (t, "uts") != 0 && strcmp (t, "pid") != 0);
+  }
+  /* host network: the host's network namespace, a private UTS one with
+   * the host's name */
+  _cleanup_json_ json_t *net = oci_for ("{\"Image\":\"x\",\"HostConfig\":{\"NetworkMode\":\"host\"}}", NULL, &err);
+  char h[256] = "";
+  gethostname (h, sizeof h - 1);
+  assert_string_equal (json_string_value (get (net, "hostname")), h);
+  bool has_net = false, has_uts = false;
+  json_array_foreach (get (net, "linux.namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    has_net |= strcmp (t, "network") == 0;
+    has_uts |= strcmp (t, "uts") == 0;
+  }
+  assert_false (has_net);
+  assert_true (has_uts);
+}
+
 int
 main (void)
 {
@@ -275,6 +308,7 @@ main (void)
     cmocka_unit_test (test_caps_add_drop_and_security_opts),
     cmocka_unit_test (test_mounts_ulimits_resources),
     cmocka_unit_test (test_missing_device_is_an_error),
+    cmocka_unit_test (test_host_namespaces),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
