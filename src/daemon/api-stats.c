@@ -253,16 +253,40 @@ struct stats_stream
   struct api_stream *s;
   struct loop_timer *timer;
   json_t *prev;
-  bool gone;
 };
 
 static void stats_tick (void *data);
 
 static void
+stats_stream_free (struct stats_stream *ss)
+{
+  struct containers *cs = ss->cs;
+  for (size_t i = 0; i < cs->n_stats; i++)
+    if (cs->stats[i] == ss)
+      {
+        cs->stats[i] = cs->stats[--cs->n_stats];
+        break;
+      }
+  if (ss->timer)
+    loop_timer_cancel (ss->timer);
+  api_stream_end (ss->s);
+  json_decref (ss->prev);
+  free (ss);
+}
+
+/* The client went away: end now (a suspended stream would otherwise wait
+ * for the next tick, and hold the server's shutdown) */
+static void
 stats_closed (void *data)
 {
-  struct stats_stream *ss = data;
-  ss->gone = true;
+  stats_stream_free (data);
+}
+
+void
+stats_streams_end_all (struct containers *cs)
+{
+  while (cs->n_stats > 0)
+    stats_stream_free (cs->stats[cs->n_stats - 1]);
 }
 
 static void
@@ -286,13 +310,11 @@ stats_tick (void *data)
   struct stats_stream *ss = data;
   ss->timer = NULL;
   struct container *c = containers_lookup (ss->cs, ss->id, NULL);
-  if (ss->gone || c == NULL || !container_is_running (c))
+  if (c == NULL || !container_is_running (c))
     {
-      if (c && !ss->gone)
+      if (c)
         stats_emit (ss, c);
-      api_stream_end (ss->s);
-      json_decref (ss->prev);
-      free (ss);
+      stats_stream_free (ss);
       return;
     }
   stats_emit (ss, c);
@@ -352,6 +374,8 @@ api_container_stats (struct api_request *req)
   memcpy (ss->id, c->id, sizeof ss->id);
   ss->s = api_respond_stream (req, 200, "application/json");
   api_stream_on_close (ss->s, stats_closed, ss);
+  cs->stats = realloc (cs->stats, (cs->n_stats + 1) * sizeof *cs->stats);
+  cs->stats[cs->n_stats++] = ss;
   stats_emit (ss, c);
   ss->timer = loop_timer_add (cs->d->loop, 1000, stats_tick, ss);
 }

@@ -428,7 +428,8 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
 }
 
 void
-container_start_failed_early (struct containers *cs, struct container *c, const struct berth_error *err)
+container_start_failed_early (struct containers *cs, struct container *c,
+                              const struct berth_error *err)
 {
   free (c->state.error);
   c->state.error = xstrdup (err->msg);

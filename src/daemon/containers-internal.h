@@ -27,7 +27,12 @@ struct containers
   size_t n_all;
   struct exec_instance **execs;
   size_t n_execs;
+  struct stats_stream **stats; /* streaming GET /containers/{id}/stats */
+  size_t n_stats;
 };
+
+/* api-stats.c: end every streaming stats response (daemon shutdown). */
+void stats_streams_end_all (struct containers *cs);
 
 /* A request (wait, stop, restart, start, delete) waiting for a container
  * event; fn runs once with the container (NULL when it was removed). */

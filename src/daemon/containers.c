@@ -419,6 +419,8 @@ module_shutdown (struct berthd *d)
   struct containers *cs = containers_get (d);
   if (cs == NULL)
     return;
+  stats_streams_end_all (cs);
+  free (cs->stats);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
   while (cs->n_all > 0)

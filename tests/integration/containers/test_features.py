@@ -307,3 +307,55 @@ def test_network_modes(clean):
     assert res.returncode != 0 and "No such container: nosuch" in res.stderr
     insp = inspect(d, "netsrc")
     assert "bridge" in insp["NetworkSettings"]["Networks"]
+
+
+def test_exec_edges_and_streaming_stats(clean, tmp_path):
+    d = clean
+    d.docker("create", "--name", "stopped", IMAGE, "sh", "-c", "echo hi > /tmp/made; exit 0")
+    res = d.docker("exec", "stopped", "true", check=False)
+    assert res.returncode != 0 and "is not running" in res.stderr
+    d.docker("start", "-a", "stopped")
+    # cp out of a stopped container (its root is mounted for the request)
+    d.docker("cp", "stopped:/tmp/made", tmp_path / "made")
+    assert (tmp_path / "made").read_text() == "hi\n"
+    d.docker("run", "-d", "--name", "ex", IMAGE, "sleep", "300")
+    res = d.docker("exec", "ex", "/no/such", check=False)
+    assert res.returncode in (126, 127) or res.returncode != 0
+    d.docker("exec", "-d", "ex", "sh", "-c", "echo detached > /tmp/d")
+    wait_for(lambda: d.docker("exec", "ex", "cat", "/tmp/d", check=False).stdout == "detached\n", what="detached exec")
+    r = d.api("GET", "/v1.41/exec/nosuchexec/json")
+    assert r.status == 404
+    ids = json.loads(d.docker("inspect", "ex").stdout)[0]["ExecIDs"]
+    assert ids and len(ids) >= 2
+    # streaming stats: two samples a second apart, precpu of the second is the first
+    conn = d.connection(timeout=10)
+    conn.request("GET", "/v1.41/containers/ex/stats?stream=1")
+    resp = conn.getresponse()
+    first = json.loads(resp.readline())
+    second = json.loads(resp.readline())
+    conn.close()
+    assert first["name"] == "/ex" and "memory_stats" in first and "cpu_stats" in first
+    assert second["precpu_stats"] == first["cpu_stats"]
+    # rename onto a used name is a conflict
+    res = d.docker("rename", "ex", "stopped", check=False)
+    assert res.returncode != 0 and "Conflict" in res.stderr
+
+
+def test_attach_logs_replay(clean):
+    d = clean
+    d.docker("run", "--name", "rep", IMAGE, "sh", "-c", "echo one; echo two >&2")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(d.socket))
+    s.sendall(b"POST /v1.41/containers/rep/attach?logs=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n"
+              b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+    data = b""
+    s.settimeout(5)
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    body = data.split(b"\r\n\r\n", 1)[1]
+    # docker's frames: [stream,0,0,0,len] payload
+    assert body == b"\x01\x00\x00\x00\x00\x00\x00\x04one\n" + b"\x02\x00\x00\x00\x00\x00\x00\x04two\n"

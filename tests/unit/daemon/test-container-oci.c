@@ -271,7 +271,8 @@ static void
 test_host_namespaces (void **state)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_json_ json_t *uts = oci_for ("{\"Image\":\"x\",\"HostConfig\":{\"UTSMode\":\"host\",\"PidMode\":\"host\"}}", NULL, &err);
+  _cleanup_json_ json_t *uts = oci_for (
+      "{\"Image\":\"x\",\"HostConfig\":{\"UTSMode\":\"host\",\"PidMode\":\"host\"}}", NULL, &err);
   assert_non_null (uts);
   /* no UTS namespace of its own: no hostname to set */
   assert_null (get (uts, "hostname"));
@@ -284,7 +285,8 @@ test_host_namespaces (void **state)
   }
   /* host network: the host's network namespace, a private UTS one with
    * the host's name */
-  _cleanup_json_ json_t *net = oci_for ("{\"Image\":\"x\",\"HostConfig\":{\"NetworkMode\":\"host\"}}", NULL, &err);
+  _cleanup_json_ json_t *net
+      = oci_for ("{\"Image\":\"x\",\"HostConfig\":{\"NetworkMode\":\"host\"}}", NULL, &err);
   char h[256] = "";
   gethostname (h, sizeof h - 1);
   assert_string_equal (json_string_value (get (net, "hostname")), h);
