@@ -12,12 +12,12 @@
 void
 logs_frame_header (uint8_t hdr[8], enum log_stream stream, uint32_t len)
 {
-  hdr[0] = (uint8_t) stream;
+  hdr[0] = (uint8_t)stream;
   hdr[1] = hdr[2] = hdr[3] = 0;
-  hdr[4] = (uint8_t) (len >> 24);
-  hdr[5] = (uint8_t) (len >> 16);
-  hdr[6] = (uint8_t) (len >> 8);
-  hdr[7] = (uint8_t) len;
+  hdr[4] = (uint8_t)(len >> 24);
+  hdr[5] = (uint8_t)(len >> 16);
+  hdr[6] = (uint8_t)(len >> 8);
+  hdr[7] = (uint8_t)len;
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
@@ -56,7 +56,7 @@ size_t
 logs_json_escape (const char *data, size_t len, char *out)
 {
   static const char hex[] = "0123456789abcdef";
-  const unsigned char *p = (const unsigned char *) data;
+  const unsigned char *p = (const unsigned char *)data;
   char *o = out;
   size_t i = 0;
   while (i < len)
@@ -108,7 +108,7 @@ logs_json_escape (const char *data, size_t len, char *out)
             {
               if (c == 0x7f)
                 {
-                  *o++ = (char) c;
+                  *o++ = (char)c;
                   break;
                 }
               memcpy (o, "\\u00", 4);
@@ -117,24 +117,24 @@ logs_json_escape (const char *data, size_t len, char *out)
               o += 6;
             }
           else
-            *o++ = (char) c;
+            *o++ = (char)c;
         }
       i++;
     }
   *o = '\0';
-  return (size_t) (o - out);
+  return (size_t)(o - out);
 }
 
 static size_t
 format_time (uint64_t time_ns, char *buf, size_t size)
 {
-  time_t sec = (time_t) (time_ns / 1000000000ull);
+  time_t sec = (time_t)(time_ns / 1000000000ull);
   struct tm tm;
   gmtime_r (&sec, &tm);
   char date[32];
   strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  return (size_t) snprintf (buf, size, "%s.%09lluZ", date,
-                            (unsigned long long) (time_ns % 1000000000ull));
+  return (size_t)snprintf (buf, size, "%s.%09lluZ", date,
+                           (unsigned long long)(time_ns % 1000000000ull));
 }
 
 char *
@@ -148,9 +148,9 @@ logs_jsonfile_line (enum log_stream stream, const char *data, size_t len, uint64
   char *buf = malloc (cap);
   if (buf == NULL)
     abort ();
-  size_t n = (size_t) snprintf (buf, cap, "{\"log\":\"");
+  size_t n = (size_t)snprintf (buf, cap, "{\"log\":\"");
   n += logs_json_escape (data, len, buf + n);
-  n += (size_t) snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
+  n += (size_t)snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
   *out_len = n;
   return buf;
 }
@@ -208,11 +208,11 @@ logs_jsonfile_write (struct logs_jsonfile_writer *w, enum log_stream stream, con
     return -1;
   size_t n;
   _cleanup_free_ char *line = logs_jsonfile_line (stream, data, len, time_ns, &n);
-  if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t) n > w->max_size_bytes)
+  if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t)n > w->max_size_bytes)
     rotate (w);
   if (fs_write_all (w->fd, line, n) < 0)
     return -1;
-  w->size_bytes += (int64_t) n;
+  w->size_bytes += (int64_t)n;
   return 0;
 }
 

@@ -64,9 +64,9 @@ struct logs_read_options
 {
   bool want_stdout, want_stderr;
   bool timestamps;
-  bool tty; /* no frame headers */
+  bool tty;                    /* no frame headers */
   uint64_t since_ns, until_ns; /* 0 = unbounded */
-  long tail; /* -1 = all */
+  long tail;                   /* -1 = all */
 };
 
 /* Encode one entry as the logs endpoint sends it (frame header unless tty,
