@@ -144,17 +144,28 @@ dns_network_listen (struct network_manager *m, struct network *n, struct berth_e
     return berth_error_set (err, errno, "dns: socket");
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (53),
                             .sin_addr.s_addr = htonl (n->gateway) };
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  int r = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+  if (r < 0 && errno == EADDRINUSE)
+    {
+      /* A DNS server of the host holds port 53 on every address: listen on
+       * a free port and let nftables redirect the network's queries to it
+       * (nat.c), so containers still ask <gateway>:53. */
+      sa.sin_port = 0;
+      r = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+    }
+  socklen_t sl = sizeof sa;
+  if (r < 0 || getsockname (fd, (struct sockaddr *) &sa, &sl) < 0)
     {
       int saved = errno;
       close (fd);
       char ip[INET_ADDRSTRLEN];
       ipv4_format (n->gateway, ip);
-      return berth_error_set (err, saved,
-                              "dns: listen on %s:53/udp (does a DNS server on the host bind every "
-                              "address?)",
-                              ip);
+      return berth_error_set (err, saved, "dns: listen on %s/udp", ip);
     }
+  n->dns_port = ntohs (sa.sin_port);
+  if (n->dns_port != 53)
+    berth_log (BERTH_LOG_INFO, "network %s: port 53 of %s is taken, DNS redirected to port %u",
+               n->name, inet_ntoa (sa.sin_addr), n->dns_port);
   n->dns_udp_fd = fd;
   dns_fd_notify (m, fd, true);
   return 0;
@@ -171,6 +182,7 @@ dns_network_close (struct network_manager *m, struct network *n)
   dns_fd_notify (m, n->dns_udp_fd, false);
   close (n->dns_udp_fd);
   n->dns_udp_fd = -1;
+  n->dns_port = 0;
 }
 
 size_t

@@ -135,10 +135,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
       struct network *n = m->networks[i];
       if (n->kind != NETWORK_KIND_BRIDGE)
         continue;
-      if (bridge_ensure (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
-      if (!n->is_default && dns_network_listen (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
+      /* One broken network must not keep berthd from starting: it is
+       * reported, and the others work. */
+      _cleanup_error_ struct berth_error *nerr = NULL;
+      if (bridge_ensure (m, n, &nerr) < 0
+          || (!n->is_default && dns_network_listen (m, n, &nerr) < 0))
+        berth_log (BERTH_LOG_ERROR, "restore network %s: %s", n->name, nerr->msg);
       for (size_t e = 0; e < n->n_endpoints; e++)
         for (size_t p = 0; p < n->endpoints[e]->n_ports; p++)
           {

@@ -248,6 +248,29 @@ def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
 
 # --------------------------------------------------------------- lifecycle --
 
+def test_dns_moves_aside_when_port_53_is_taken(nettool, netns):
+    """A host DNS server bound to the gateway's port 53 (or to every
+    address): the embedded DNS listens elsewhere and nftables redirects."""
+    octet = 100 + secrets.randbelow(100)
+    gw = f"10.{octet}.53.1"
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: the bridge is not up yet
+    squatter.bind((gw, 53))
+    try:
+        tool = nettool()
+        net = create(tool, f"dns53{TAG}", "--subnet", f"10.{octet}.53.0/24",
+                     bridge=bridge_name(0))
+        ns, ns2 = netns.add(), netns.add()
+        web = connect(tool, net["Name"], ns, "--name", "web")
+        connect(tool, net["Name"], ns2)
+        addrs, out = nslookup(netns, ns2, "web", gw)
+        assert addrs == [web["ip"]], out
+        rules = run(["nft", "list", "table", "ip", TABLE]).stdout
+        assert f"ip daddr {gw} udp dport 53 dnat to {gw}:" in rules
+    finally:
+        squatter.close()
+
+
 def test_bad_input_is_refused_with_clear_errors(nettool, netns):
     tool = nettool()
     octet = 100 + secrets.randbelow(100)
