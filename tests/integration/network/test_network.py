@@ -215,6 +215,14 @@ def test_isolation_between_user_networks(nettool, netns, webroot):
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     # (nft prints a one-element set without braces)
     assert f'iifname "{bridge_name(1)}" oifname "{bridge_name(0)}" drop' in rules
+    # A published port stays open to everyone, other networks included
+    # (through the host's address on their own bridge).
+    port = 36000 + secrets.randbelow(3000)
+    ns_pub = netns.add()
+    connect(tool, a["Name"], ns_pub, "-p", f"{port}:80")
+    start_httpd(netns, ns_pub, webroot)
+    gw_b = b["IPAM"]["Config"][0]["Gateway"]
+    assert want in http_get_in_ns(netns, ns_b, gw_b, port)
 
 
 def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
