@@ -84,6 +84,48 @@ def test_containers_resolve_each_other_by_name_and_talk(nettool, netns, webroot,
     assert addrs == [late["ip"]], out
 
 
+HOSTILE_DNS = r"""
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+server = (sys.argv[1], 53)
+hdr = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+packets = [b"", b"\x00", hdr, hdr + b"\xc0\x0c\x00\x01\x00\x01",          # pointer to itself
+           hdr + b"\x01a\xc0\x0e\x00\x01\x00\x01",                           # forward pointer
+           hdr + b"\x3f" + b"a" * 20,                                            # label runs past the end
+           hdr + (b"\x3fx" + b"x" * 62) * 5 + b"\x00\x00\x01\x00\x01",            # name > 255
+           b"\x12\x34\x81\x80" + hdr[4:] + b"\x00\x00\x01\x00\x01",          # a response
+           os.urandom(4000)] + [os.urandom(n) for n in range(1, 200, 7)]
+answered = 0
+for p in packets:
+    s.sendto(p, server)
+    try:
+        s.recvfrom(4096)
+        answered += 1
+    except socket.timeout:
+        pass
+print(answered)
+"""
+
+
+def test_dns_server_survives_hostile_packets(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"hostile{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    ns, ns2 = netns.add(), netns.add()
+    # Connected by pid this time: a process that lives in the netns.
+    holder = netns.spawn(ns2, "sleep", "300")
+    target = connect(tool, net["Name"], ns, "--name", "target")
+    tool.ok("connect", net["Name"], container_id(), "--pid", holder.pid, "--name", "bypid")
+    res = netns.exec(ns, "/usr/bin/python3", "-c", HOSTILE_DNS, gw)
+    # Malformed queries get FORMERR (some), responses and runts are dropped.
+    assert 0 < int(res.stdout) < 40
+    for name, want in (("target", target["ip"]), ("bypid", None)):
+        addrs, out = nslookup(netns, ns, name, gw)
+        assert len(addrs) == 1 and (want is None or addrs == [want]), out
+    assert tool.proc.poll() is None
+
+
 def test_dns_is_scoped_per_network(nettool, netns):
     tool = nettool()
     a = create(tool, f"scopea{TAG}", bridge=bridge_name(0))
