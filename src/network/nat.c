@@ -132,6 +132,15 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
             fprintf (f, "\t\tiifname \"%s\" ip daddr %s udp dport 53 dnat to %s:%u\n",
                      networks[i]->bridge, gw, gw, networks[i]->dns_port);
           }
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE && networks[i]->dns_tcp_port
+            && networks[i]->dns_tcp_port != 53)
+          {
+            char gw[INET_ADDRSTRLEN];
+            ipv4_format (networks[i]->gateway, gw);
+            fprintf (f, "\t\tiifname \"%s\" ip daddr %s tcp dport 53 dnat to %s:%u\n",
+                     networks[i]->bridge, gw, gw, networks[i]->dns_tcp_port);
+          }
       fputs ("\t\tfib daddr type local jump ports\n\t}\n", f);
       fputs ("\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
              "\t\tfib daddr type local jump ports\n\t}\n",

@@ -178,6 +178,7 @@ network_new (const char *name)
   clock_gettime (CLOCK_REALTIME, &ts);
   n->created = time_format_rfc3339nano (&ts);
   n->dns_udp_fd = -1;
+  n->dns_tcp_fd = -1;
   n->icc = true;
   n->masquerade = true;
   n->labels = json_object ();

@@ -126,6 +126,42 @@ def test_dns_server_survives_hostile_packets(nettool, netns):
     assert tool.proc.poll() is None
 
 
+DNS_CLIENT = r"""
+import socket, struct, sys
+server, name, proto = sys.argv[1], sys.argv[2], sys.argv[3]
+q = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00\x00\x01\x00\x01"
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, (server, 53))
+    r = s.recv(65535)
+else:
+    s = socket.create_connection((server, 53), timeout=3)
+    s.sendall(struct.pack("!H", len(q)) + q + struct.pack("!H", len(q)) + q)  # two, pipelined
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+        buf += s.recv(65535)
+    r = buf[2:2 + struct.unpack("!H", buf[:2])[0]]
+flags, an = struct.unpack("!H", r[2:4])[0], struct.unpack("!H", r[6:8])[0]
+print(an, "TC" if flags & 0x0200 else "-", flags & 0xf)
+"""
+
+
+def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"tcpdns{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    members = [netns.add() for _ in range(34)]
+    for ns in members:
+        connect(tool, net["Name"], ns, "--alias", "many")
+    asker = members[0]
+    udp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "udp").stdout.split()
+    assert udp[1] == "TC" and int(udp[0]) < 34, udp  # 512 bytes hold about 30
+    tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "tcp").stdout.split()
+    assert tcp == ["34", "-", "0"], tcp
+
+
 def test_dns_is_scoped_per_network(nettool, netns):
     tool = nettool()
     a = create(tool, f"scopea{TAG}", bridge=bridge_name(0))
