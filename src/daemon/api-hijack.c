@@ -1,0 +1,131 @@
+/* Hijacked connections for attach and exec start: docker answers "101"
+ * with Content-Type application/vnd.docker.raw-stream and Upgrade: tcp,
+ * then both directions carry raw bytes. libmicrohttpd's upgrade support
+ * hands us the socket (for TLS a socketpair it relays), and we hand it to
+ * the container side. libmicrohttpd always writes the reason phrase
+ * "Switching Protocols"; clients only read the status code. */
+#include "daemon/api-internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct api_hijack
+{
+  struct api_request *req;
+  int fd;
+  struct MHD_UpgradeResponseHandle *urh;
+  char *pending;
+  size_t n_pending;
+  bool closed;
+};
+
+static void
+upgrade_handler (void *cls, struct MHD_Connection *connection, void *con_cls,
+                 const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                 struct MHD_UpgradeResponseHandle *urh)
+{
+  struct api_request *req = cls;
+  (void) connection;
+  (void) con_cls;
+  struct api_hijack *h = calloc (1, sizeof *h);
+  if (h == NULL)
+    abort ();
+  h->req = req;
+  h->fd = sock;
+  h->urh = urh;
+  if (extra_in_size > 0)
+    {
+      h->pending = malloc (extra_in_size);
+      if (h->pending == NULL)
+        abort ();
+      memcpy (h->pending, extra_in, extra_in_size);
+      h->n_pending = extra_in_size;
+    }
+  int fl = fcntl (sock, F_GETFL);
+  if (fl >= 0)
+    fcntl (sock, F_SETFL, fl | O_NONBLOCK);
+  req->hijack_started = true;
+  /* The request now lives until api_hijack_close. */
+  req->hijack_ready (h, req->hijack_data);
+}
+
+enum MHD_Result
+api_hijack_queue (struct api_request *req)
+{
+  struct MHD_Response *resp = MHD_create_response_for_upgrade (upgrade_handler, req);
+  if (resp == NULL)
+    return MHD_NO;
+  MHD_add_response_header (resp, "Content-Type", "application/vnd.docker.raw-stream");
+  MHD_add_response_header (resp, "Connection", "Upgrade");
+  MHD_add_response_header (resp, "Upgrade", "tcp");
+  api_request_apply_headers (req, resp);
+  enum MHD_Result r = MHD_queue_response (req->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+  MHD_destroy_response (resp);
+  req->queued = r == MHD_YES;
+  return r;
+}
+
+void
+api_respond_hijack (struct api_request *req, api_hijack_fn on_ready, void (*on_abort) (void *),
+                    void *userdata)
+{
+  if (req->answer != API_ANSWER_NONE)
+    {
+      berth_log (BERTH_LOG_ERROR, "%s %s: answered twice (hijack)", req->method, req->url);
+      if (on_abort)
+        on_abort (userdata);
+      return;
+    }
+  /* Without "Upgrade" the old protocol applies: 200 then the raw stream.
+   * libmicrohttpd only hands over sockets through an upgrade, so such a
+   * client gets the same 101 answer; every client in the traces (docker
+   * CLI, docker-py, compose) asks for the upgrade. */
+  req->answer = API_ANSWER_HIJACK;
+  req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+  req->hijack_ready = on_ready;
+  req->hijack_abort = on_abort;
+  req->hijack_data = userdata;
+  api_request_answer_ready (req);
+}
+
+int
+api_hijack_fd (struct api_hijack *h)
+{
+  return h->fd;
+}
+
+const void *
+api_hijack_pending (struct api_hijack *h, size_t *len)
+{
+  *len = h->n_pending;
+  return h->pending;
+}
+
+struct api_request *
+api_hijack_request (struct api_hijack *h)
+{
+  return h->req;
+}
+
+void
+api_hijack_shutdown_write (struct api_hijack *h)
+{
+  shutdown (h->fd, SHUT_WR);
+}
+
+void
+api_hijack_close (struct api_hijack *h)
+{
+  if (h == NULL || h->closed)
+    return;
+  h->closed = true;
+  struct api_request *req = h->req;
+  MHD_upgrade_action (h->urh, MHD_UPGRADE_ACTION_CLOSE);
+  free (h->pending);
+  free (h);
+  req->answered = true;
+  api_server_kick (req->d->server);
+  api_request_release (req);
+}

@@ -1,0 +1,750 @@
+/* A container's life as berthd drives it: start (mount the root, write the
+ * OCI config, spawn berth-monitor, the start handshake), the monitor's exit
+ * (state, events, restart policy with backoff, auto-remove), stop and kill,
+ * removal, and live restore when berthd starts again. */
+#include "daemon/containers-internal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "daemon/monitor.h"
+#include "daemon/restart.h"
+#include "daemon/volumes.h"
+#include "image/image.h"
+
+extern char **environ;
+
+int container_write_etc_files (struct containers *cs, struct container *c, struct berth_error **err);
+
+static const char *
+str_of (const json_t *j, const char *k)
+{
+  json_t *v = json_object_get (j, k);
+  return json_is_string (v) ? json_string_value (v) : "";
+}
+
+static void start_failed (struct containers *cs, struct container *c, const char *msg);
+static void monitor_exited (struct containers *cs, struct container *c);
+
+/* ----------------------------------------------------- prepare start -- */
+
+static json_t *
+default_seccomp (char *const *caps)
+{
+  return runtime_default_seccomp_profile (caps);
+}
+
+static int
+write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, struct berth_error **err)
+{
+  _cleanup_close_ int rootfd = open (c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_error_set (err, errno, "open root %s", c->rootfs);
+  _cleanup_strv_ char **group_add = NULL;
+  size_t i;
+  json_t *e;
+  json_array_foreach (json_object_get (c->host_config, "GroupAdd"), i, e)
+      strv_append (&group_add, json_string_value (e));
+  uid_t uid;
+  gid_t gid;
+  _cleanup_free_ gid_t *gids = NULL;
+  size_t n_gids = 0;
+  if (container_user_resolve (rootfd, str_of (c->config, "User"), group_add, &uid, &gid, &gids, &n_gids, err) < 0)
+    return -1;
+  bool init = json_is_true (json_object_get (c->host_config, "Init"));
+  if (init && cs->init_path == NULL)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "HostConfig.Init: no init binary on this host (install tini-static, catatonit or dumb-init)");
+  _cleanup_strv_ char **caps = container_caps_compute (c->host_config, err);
+  if (caps == NULL)
+    return -1;
+  _cleanup_json_ json_t *seccomp = default_seccomp (caps);
+  _cleanup_free_ char *dir = container_data_dir (cs, c);
+  _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
+  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
+  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
+
+  /* network/ipc/pid of another container: join its namespaces */
+  _cleanup_free_ char *netns = NULL, *ipcns = NULL, *pidns = NULL;
+  static const struct
+  {
+    const char *field, *ns;
+  } joins[] = { { "NetworkMode", "net" }, { "IpcMode", "ipc" }, { "PidMode", "pid" } };
+  for (size_t k = 0; k < 3; k++)
+    {
+      const char *mode = str_of (c->host_config, joins[k].field);
+      if (!str_has_prefix (mode, "container:"))
+        continue;
+      struct container *other = containers_lookup (cs, mode + 10, err);
+      if (other == NULL)
+        return berth_error_prefix (err, "HostConfig.%s", joins[k].field);
+      if (other->state.status != CONTAINER_RUNNING || other->state.pid <= 0)
+        return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "cannot join network of a non running container: %s", other->id);
+      char *p = xasprintf ("/proc/%d/ns/%s", (int) other->state.pid, joins[k].ns);
+      if (k == 0)
+        netns = p;
+      else if (k == 1)
+        ipcns = p;
+      else
+        pidns = p;
+    }
+  struct container_oci_input in = {
+    .id = c->id,
+    .config = c->config,
+    .host_config = c->host_config,
+    .path = c->path,
+    .args = c->args,
+    .rootfs = c->rootfs,
+    .hostname_path = hostname,
+    .hosts_path = hosts,
+    .resolv_conf_path = resolv,
+    .init_path = init ? cs->init_path : NULL,
+    .extra_mounts = c->mounts,
+    .netns_path = netns,
+    .ipcns_path = ipcns,
+    .pidns_path = pidns,
+    .default_seccomp = seccomp,
+    .ncpus = sysconf (_SC_NPROCESSORS_ONLN),
+    .uid = uid,
+    .gid = gid,
+    .additional_gids = gids,
+    .n_additional_gids = n_gids,
+  };
+  _cleanup_json_ json_t *oci = container_oci_config (&in, err);
+  if (oci == NULL)
+    return -1;
+  /* default ulimits of the daemon apply unless the container sets its own */
+  json_t *rl = json_object_get (json_object_get (oci, "process"), "rlimits");
+  const char *name;
+  json_object_foreach (cs->d->config.default_ulimits, name, e)
+  {
+    _cleanup_free_ char *type = xasprintf ("RLIMIT_%s", name);
+    for (char *p = type; *p; p++)
+      *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    bool set = false;
+    size_t j;
+    json_t *r;
+    json_array_foreach (rl, j, r) set |= strcmp (str_of (r, "type"), type) == 0;
+    if (!set)
+      json_array_append_new (rl, json_pack ("{s:s,s:O,s:O}", "type", type, "hard", json_object_get (e, "Hard"),
+                                            "soft", json_object_get (e, "Soft")));
+  }
+  return json_save_atomic (exec_dirfd, "config.json", oci, err);
+}
+
+static int
+write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd, struct berth_error **err)
+{
+  json_t *lc = json_object_get (c->host_config, "LogConfig");
+  json_t *opts = json_object_get (lc, "Config");
+  int64_t max_size = 0;
+  const char *ms = str_of (opts, "max-size");
+  if (*ms && strcmp (ms, "-1") != 0)
+    size_parse_bytes (ms, &max_size);
+  int max_file = *str_of (opts, "max-file") ? atoi (str_of (opts, "max-file")) : 1;
+  _cleanup_free_ char *dir = container_data_dir (cs, c);
+  _cleanup_free_ char *log_name = xasprintf ("%s-json.log", c->id);
+  char tag[16];
+  snprintf (tag, sizeof tag, "%.12s", c->id);
+  json_t *console = json_object_get (c->host_config, "ConsoleSize");
+  _cleanup_json_ json_t *m = json_pack (
+      "{s:s,s:s,s:s,s:b,s:b,s:b,s:s,s:s,s:I,s:i,s:s,s:s,s:s,s:I,s:I}", "id", c->id, "state_root",
+      cs->state_root, "container_dir", dir, "tty", json_is_true (json_object_get (c->config, "Tty")),
+      "open_stdin", json_is_true (json_object_get (c->config, "OpenStdin")), "stdin_once",
+      json_is_true (json_object_get (c->config, "StdinOnce")), "log_driver", str_of (lc, "Type"),
+      "log_name", log_name, "max_size", (json_int_t) max_size, "max_file", max_file,
+      "syslog_address", str_of (opts, "syslog-address"), "syslog_facility",
+      str_of (opts, "syslog-facility"), "tag", *str_of (opts, "tag") ? str_of (opts, "tag") : tag,
+      "console_rows", json_integer_value (json_array_get (console, 0)), "console_cols",
+      json_integer_value (json_array_get (console, 1)));
+  return json_save_atomic (exec_dirfd, MONITOR_CONFIG_FILE, m, err);
+}
+
+/* Volumes populated from the image on first use (docker's copy-up). */
+static void
+populate_volumes (struct containers *cs, struct container *c)
+{
+  _cleanup_close_ int rootfd = open (c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  size_t i;
+  json_t *m;
+  json_array_foreach (c->mounts, i, m)
+  {
+    if (strcmp (str_of (m, "Type"), "volume") != 0 || strstr (str_of (m, "Mode"), "nocopy"))
+      continue;
+    _cleanup_error_ struct berth_error *err = NULL;
+    _cleanup_close_ int src = fs_open_in_root (rootfd, str_of (m, "Destination"), O_PATH | O_DIRECTORY, 0, &err);
+    if (src < 0)
+      continue; /* nothing in the image there */
+    if (volume_populate (cs->d, str_of (m, "Name"), src, &err) < 0)
+      berth_log (BERTH_LOG_WARNING, "container %.12s: populate volume %s: %s", c->id, str_of (m, "Name"), err->msg);
+  }
+}
+
+static int
+spawn_monitor (struct containers *cs, struct container *c, const char *exec_dir, int child_sync,
+               pid_t *pid_out, struct berth_error **err)
+{
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawnattr_init (&attr);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, child_sync, MONITOR_SYNC_FD);
+  sigset_t none, all;
+  sigemptyset (&none);
+  sigfillset (&all);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setsigdefault (&attr, &all);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = { (char *) "berth-monitor", (char *) exec_dir, NULL };
+  int rc = posix_spawn (pid_out, cs->monitor_path, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  posix_spawnattr_destroy (&attr);
+  if (rc != 0)
+    return berth_error_set (err, rc, "spawn %s", cs->monitor_path);
+  return 0;
+}
+
+static void sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data);
+
+int
+container_start (struct containers *cs, struct container *c, struct berth_error **err)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->starting)
+    return 0; /* a start is on its way: the caller's waiter learns its outcome */
+  if (container_can_start (c, err) < 0)
+    return -1;
+  if (cs->monitor_path == NULL)
+    return berth_error_set (err, 0, "berth-monitor is not installed next to berthd");
+  if (cs->d->images == NULL)
+    return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "the image store is not open");
+  _cleanup_free_ char *mountpoint = NULL;
+  /* an earlier crash may have left the snapshot mounted */
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  image_snapshot_unmount (cs->d->images, c->id, &ignored);
+  if (image_snapshot_mount (cs->d->images, c->id, NULL, &mountpoint, err) < 0)
+    return berth_error_prefix (err, "mount the container's root");
+  free (c->rootfs);
+  c->rootfs = xstrdup (mountpoint);
+
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  _cleanup_close_ int exec_dirfd = -1;
+  int sp[2] = { -1, -1 };
+  pid_t pid = 0;
+  if (fs_mkdir_p (exec_dir, 0700, err) < 0
+      || (exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
+      || container_write_etc_files (cs, c, err) < 0 || write_oci_config (cs, c, exec_dirfd, err) < 0
+      || write_monitor_config (cs, c, exec_dirfd, err) < 0)
+    {
+      if (exec_dirfd < 0 && *err == NULL)
+        berth_error_set (err, errno, "open %s", exec_dir);
+      goto fail;
+    }
+  populate_volumes (cs, c);
+  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    {
+      berth_error_set (err, errno, "socketpair");
+      goto fail;
+    }
+  if (spawn_monitor (cs, c, exec_dir, sp[1], &pid, err) < 0)
+    goto fail;
+  close (sp[1]);
+  sp[1] = -1;
+  rt->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  rt->sync_fd = sp[0];
+  rt->sync_watch = loop_fd_add (cs->d->loop, rt->sync_fd, EPOLLIN, sync_ready, c, err);
+  if (rt->sync_watch == NULL)
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      rt->sync_fd = -1;
+      goto fail;
+    }
+  c->state.monitor_pid = pid;
+  rt->starting = true;
+  return 0;
+
+fail:
+  if (sp[0] >= 0)
+    close (sp[0]);
+  if (sp[1] >= 0)
+    close (sp[1]);
+  if (rt->pidfd >= 0)
+    close (rt->pidfd);
+  rt->pidfd = -1;
+  image_snapshot_unmount (cs->d->images, c->id, &ignored);
+  return berth_error_prefix (err, "start container %.12s", c->id);
+}
+
+/* Connect the attach clients that waited for the start, then let the
+ * monitor start the container so they see its first byte. */
+static void attach_pending_clients (struct containers *cs, struct container *c);
+
+static void
+sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
+{
+  struct container *c = data;
+  struct container_rt *rt = container_rt (c);
+  struct containers *cs = rt->cs;
+  char buf[4096];
+  ssize_t n = recv (fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n > 0)
+    buf[n] = '\0';
+  if (n > 0 && str_has_prefix (buf, "created "))
+    {
+      c->state.pid = (pid_t) atoi (buf + 8);
+      attach_pending_clients (cs, c);
+      send (fd, "start", 5, MSG_NOSIGNAL);
+      return;
+    }
+  loop_fd_remove (rt->sync_watch);
+  rt->sync_watch = NULL;
+  close (rt->sync_fd);
+  rt->sync_fd = -1;
+  rt->starting = false;
+  if (n > 0 && strcmp (buf, "started") == 0)
+    {
+      pid_t init = c->state.pid;
+      container_set_running (c, init, c->state.monitor_pid, time_now_ns ());
+      c->state.has_been_manually_stopped = rt->stop_on_start;
+      _cleanup_error_ struct berth_error *err = NULL;
+      if (container_save (c, &err) < 0)
+        berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+      container_event (c, "start", NULL);
+      container_watch_monitor (cs, c, c->state.monitor_pid);
+      health_start (cs, c);
+      waiters_notify (c, WAIT_STARTED, NULL);
+      if (rt->stop_on_start)
+        {
+          rt->stop_on_start = false;
+          berth_error_freep (&err);
+          if (container_stop (cs, c, rt->stop_on_start_timeout_s, NULL, &err) < 0)
+            berth_log (BERTH_LOG_WARNING, "stop %.12s: %s", c->id, err->msg);
+        }
+      return;
+    }
+  start_failed (cs, c, n > 6 && str_has_prefix (buf, "error ") ? buf + 6 : "the container monitor exited during the start");
+}
+
+/* docker maps the runtime's failure to the CLI's exit code: 127 for a
+ * missing command, 126 for one that cannot be run */
+static int
+start_failure_code (const char *msg)
+{
+  if (strstr (msg, "No such file or directory") || strstr (msg, "not found"))
+    return 127;
+  if (strstr (msg, "Permission denied") || strstr (msg, "permission denied"))
+    return 126;
+  return 128;
+}
+
+static void
+start_failed (struct containers *cs, struct container *c, const char *msg)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->pidfd >= 0)
+    {
+      siginfo_t si;
+      waitid (P_PIDFD, (id_t) rt->pidfd, &si, WEXITED);
+      close (rt->pidfd);
+      rt->pidfd = -1;
+    }
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  runtime_container_delete (&cs->rt, c->id, true, &ignored);
+  berth_error_freep (&ignored);
+  image_snapshot_unmount (cs->d->images, c->id, &ignored);
+  for (size_t i = 0; i < rt->n_pending_attach; i++)
+    relay_abort (rt->pending_attach[i]);
+  rt->n_pending_attach = 0;
+  c->state.pid = 0;
+  c->state.monitor_pid = 0;
+  rt->stop_on_start = false;
+  free (c->state.error);
+  c->state.error = xstrdup (msg);
+  c->state.exit_code = start_failure_code (msg);
+  if (c->state.has_been_started)
+    c->state.status = CONTAINER_EXITED;
+  _cleanup_error_ struct berth_error *err = NULL;
+  container_save (c, &err);
+  berth_error_freep (&err);
+  /* Go spells errno strings in lower case, and the docker CLI matches
+   * "no such file or directory" / "permission denied" to exit 127/126 */
+  _cleanup_free_ char *lower = xstrdup (msg);
+  static const char *const errnos[] = { "No such file or directory", "Permission denied", NULL };
+  for (const char *const *e = errnos; *e; e++)
+    for (char *p = strstr (lower, *e); p; p = strstr (p + 1, *e))
+      *p = (char) (*p - 'A' + 'a');
+  berth_error_set (&err, 0, "failed to create task for container: %s", lower);
+  /* the CLI reads these words to pick 127/126 */
+  waiters_notify (c, WAIT_STARTED, err);
+  waiters_notify (c, WAIT_EXIT, err);
+  if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
+    {
+      _cleanup_error_ struct berth_error *rerr = NULL;
+      container_remove (cs, c, true, &rerr);
+    }
+}
+
+/* ------------------------------------------------------------ monitor -- */
+
+static void
+monitor_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
+{
+  struct container *c = data;
+  monitor_exited (container_rt (c)->cs, c);
+}
+
+void
+container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->pidfd < 0)
+    rt->pidfd = (int) syscall (SYS_pidfd_open, monitor_pid, 0);
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (rt->pidfd >= 0)
+    rt->pid_watch = loop_fd_add (cs->d->loop, rt->pidfd, EPOLLIN, monitor_ready, c, &err);
+  if (rt->pid_watch == NULL)
+    monitor_exited (cs, c);
+}
+
+static void
+restart_fire (void *data)
+{
+  struct container *c = data;
+  struct container_rt *rt = container_rt (c);
+  rt->restart_timer = NULL;
+  if (c->state.status != CONTAINER_RESTARTING)
+    return;
+  c->restart_count++;
+  c->state.status = CONTAINER_EXITED;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (container_start (rt->cs, c, &err) < 0)
+    {
+      berth_log (BERTH_LOG_WARNING, "restart %.12s: %s", c->id, err->msg);
+      container_save (c, NULL);
+    }
+}
+
+/* Read what the monitor recorded; a monitor that died without a record
+ * (killed) leaves the container's fate unknown: 255, as docker reports
+ * for a lost task. */
+static void
+read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  _cleanup_json_ json_t *j = json_load_path (c->dirfd, MONITOR_EXIT_FILE, &err);
+  *code = 255;
+  *oom = false;
+  *finished = time_now_ns ();
+  if (j == NULL)
+    return;
+  *code = (int) json_integer_value (json_object_get (j, "ExitCode"));
+  *oom = json_is_true (json_object_get (j, "OOMKilled"));
+  json_int_t f = json_integer_value (json_object_get (j, "FinishedAt"));
+  if (f > 0)
+    *finished = (uint64_t) f;
+  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
+}
+
+static void
+monitor_exited (struct containers *cs, struct container *c)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->pid_watch)
+    loop_fd_remove (rt->pid_watch);
+  rt->pid_watch = NULL;
+  if (rt->pidfd >= 0)
+    {
+      siginfo_t si;
+      waitid (P_PIDFD, (id_t) rt->pidfd, &si, WEXITED | WNOHANG);
+      close (rt->pidfd);
+      rt->pidfd = -1;
+    }
+  if (rt->stop_timer)
+    loop_timer_cancel (rt->stop_timer);
+  rt->stop_timer = NULL;
+  health_stop (c);
+
+  int code;
+  bool oom;
+  uint64_t finished;
+  read_exit_record (c, &code, &oom, &finished);
+  uint64_t ran_ns = finished > c->state.started_ns ? finished - c->state.started_ns : 0;
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  /* the monitor removes the runtime state; if it was killed, do it here */
+  runtime_container_delete (&cs->rt, c->id, true, &ignored);
+  berth_error_freep (&ignored);
+  container_set_exited (c, code, oom, finished);
+  if (cs->d->images)
+    image_snapshot_unmount (cs->d->images, c->id, &ignored);
+  if (oom)
+    container_event (c, "oom", NULL);
+  _cleanup_free_ char *code_s = xasprintf ("%d", code);
+  container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
+
+  json_t *rp = json_object_get (c->host_config, "RestartPolicy");
+  struct restart_decision_input in = {
+    .policy = str_of (rp, "Name"),
+    .max_retries = (int) json_integer_value (json_object_get (rp, "MaximumRetryCount")),
+    .restart_count = c->restart_count,
+    .exit_code = code,
+    .manually_stopped = c->state.has_been_manually_stopped || rt->stopping || rt->remove_requested,
+  };
+  bool again = !rt->restart_requested && restart_should_restart (&in);
+  if (again)
+    {
+      rt->backoff_ms = restart_next_backoff_ms (rt->backoff_ms, ran_ns);
+      c->state.status = CONTAINER_RESTARTING;
+      rt->restart_timer = loop_timer_add (cs->d->loop, rt->backoff_ms, restart_fire, c);
+    }
+  rt->stopping = false;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (container_save (c, &err) < 0)
+    berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+  waiters_notify (c, WAIT_EXIT, NULL);
+  if (rt->restart_requested)
+    {
+      rt->restart_requested = false;
+      return; /* the restart handler's waiter starts it again */
+    }
+  if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove")) && !rt->remove_requested)
+    {
+      berth_error_freep (&err);
+      if (container_remove (cs, c, true, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "auto-remove %.12s: %s", c->id, err->msg);
+    }
+}
+
+/* ------------------------------------------------------- stop, kill -- */
+
+static void
+stop_timeout (void *data)
+{
+  struct container *c = data;
+  struct container_rt *rt = container_rt (c);
+  rt->stop_timer = NULL;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (container_is_running (c))
+    {
+      container_event (c, "kill", json_pack ("{s:s}", "signal", "9"));
+      runtime_container_kill (&rt->cs->rt, c->id, SIGKILL, true, &err);
+    }
+}
+
+int
+container_kill (struct containers *cs, struct container *c, int signo, struct berth_error **err)
+{
+  if (!container_is_running (c) || c->state.status == CONTAINER_RESTARTING)
+    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "Cannot kill container: %s: Container %s is not running",
+                                 c->name + 1, c->id);
+  /* docker's killWithSignal: an API kill counts as a manual stop */
+  c->state.has_been_manually_stopped = true;
+  container_save (c, NULL);
+  _cleanup_free_ char *sig = xasprintf ("%d", signo);
+  container_event (c, "kill", json_pack ("{s:s}", "signal", sig));
+  if (runtime_container_kill (&cs->rt, c->id, signo, false, err) < 0)
+    return berth_error_prefix (err, "Cannot kill container: %s", c->name + 1);
+  /* a frozen process only takes its signal once thawed */
+  if (c->state.status == CONTAINER_PAUSED && (signo == SIGKILL || signo == SIGTERM))
+    {
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      runtime_container_resume (&cs->rt, c->id, &ignored);
+    }
+  return 0;
+}
+
+int
+container_stop (struct containers *cs, struct container *c, int timeout_s, const char *signal,
+                struct berth_error **err)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->starting)
+    {
+      /* the start is in flight (a policy restart, a concurrent start): the
+       * stop applies as soon as the monitor reports in */
+      c->state.has_been_manually_stopped = true;
+      rt->stop_on_start = true;
+      rt->stop_on_start_timeout_s = timeout_s;
+      return 0;
+    }
+  if (c->state.status == CONTAINER_RESTARTING)
+    {
+      /* waiting for a policy restart: cancelling it is the stop */
+      if (rt->restart_timer)
+        loop_timer_cancel (rt->restart_timer);
+      rt->restart_timer = NULL;
+      c->state.status = CONTAINER_EXITED;
+      c->state.has_been_manually_stopped = true;
+      container_save (c, NULL);
+      waiters_notify (c, WAIT_EXIT, NULL);
+      return 1;
+    }
+  if (!container_is_running (c))
+    return berth_error_set_kind (err, BERTH_E_NOT_MODIFIED, 0, "Container %s is already stopped", c->id);
+  int signo = SIGTERM;
+  const char *sig = signal && *signal ? signal : str_of (c->config, "StopSignal");
+  if (*sig && signal_parse (sig, &signo) < 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Invalid signal: %s", sig);
+  if (timeout_s < 0)
+    {
+      json_t *t = json_object_get (c->config, "StopTimeout");
+      timeout_s = json_is_integer (t) ? (int) json_integer_value (t) : 10;
+    }
+  rt->stopping = true;
+  if (container_kill (cs, c, signo, err) < 0)
+    {
+      rt->stopping = false;
+      return -1;
+    }
+  if (rt->stop_timer)
+    loop_timer_cancel (rt->stop_timer);
+  rt->stop_timer = loop_timer_add (cs->d->loop, (uint64_t) (timeout_s < 0 ? 0 : timeout_s) * 1000, stop_timeout, c);
+  return 0;
+}
+
+/* ------------------------------------------------------------ remove -- */
+
+int
+container_remove (struct containers *cs, struct container *c, bool remove_volumes, struct berth_error **err)
+{
+  struct container_rt *rt = container_rt (c);
+  c->state.status = CONTAINER_REMOVING;
+  rt->remove_requested = true;
+  if (rt->restart_timer)
+    loop_timer_cancel (rt->restart_timer);
+  rt->restart_timer = NULL;
+  health_stop (c);
+  if (cs->d->images && image_snapshot_remove (cs->d->images, c->id, err) < 0)
+    {
+      c->state.status = CONTAINER_DEAD;
+      free (c->state.error);
+      c->state.error = xstrdup ((*err)->msg);
+      container_save (c, NULL);
+      return berth_error_prefix (err, "unable to remove filesystem for %s", c->id);
+    }
+  size_t i;
+  json_t *m;
+  json_array_foreach (c->mounts, i, m)
+  {
+    if (strcmp (str_of (m, "Type"), "volume") != 0)
+      continue;
+    const char *name = str_of (m, "Name");
+    volume_unref (cs->d, name, c->id);
+    if (remove_volumes && json_is_true (json_object_get (m, "Anonymous")))
+      {
+        _cleanup_error_ struct berth_error *verr = NULL;
+        if (volume_remove (cs->d, name, false, &verr) < 0)
+          berth_log (BERTH_LOG_WARNING, "remove volume %s: %s", name, verr->msg);
+      }
+  }
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  runtime_container_delete (&cs->rt, c->id, true, &ignored);
+  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  berth_error_freep (&ignored);
+  if (exec_root >= 0)
+    fs_rm_rf_at (exec_root, c->id, &ignored);
+  berth_error_freep (&ignored);
+  if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
+    return berth_error_prefix (err, "remove container %.12s", c->id);
+  container_event (c, "destroy", NULL);
+  waiters_notify (c, WAIT_REMOVED, NULL);
+  containers_forget (cs, c);
+  return 0;
+}
+
+/* ----------------------------------------------------------- restore -- */
+
+/* Is pid the monitor of this container (and not a recycled pid)? */
+static bool
+is_our_monitor (struct containers *cs, const struct container *c, pid_t pid)
+{
+  if (pid <= 0)
+    return false;
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+  _cleanup_free_ char *cmd = NULL;
+  size_t len = 0;
+  if (fs_read_file (AT_FDCWD, path, &cmd, &len, NULL) < 0)
+    return false;
+  /* argv[1] is the exec dir, which ends in the container id */
+  size_t first = strlen (cmd);
+  if (first + 1 >= len)
+    return false;
+  return str_has_suffix (cmd + first + 1, c->id);
+}
+
+void
+container_restore (struct containers *cs, struct container *c)
+{
+  /* the volume store keeps references in memory only: declare ours */
+  size_t i;
+  json_t *m;
+  json_array_foreach (c->mounts, i, m)
+  if (strcmp (str_of (m, "Type"), "volume") == 0)
+    {
+      _cleanup_error_ struct berth_error *err = NULL;
+      volume_ref (cs->d, str_of (m, "Name"), c->id, &err);
+    }
+  enum container_status s = c->state.status;
+  if (s != CONTAINER_RUNNING && s != CONTAINER_PAUSED && s != CONTAINER_RESTARTING)
+    return;
+  if (s != CONTAINER_RESTARTING && is_our_monitor (cs, c, c->state.monitor_pid))
+    {
+      berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id, (int) c->state.monitor_pid);
+      container_watch_monitor (cs, c, c->state.monitor_pid);
+      if (c->state.status == CONTAINER_RUNNING)
+        health_start (cs, c);
+      return;
+    }
+  if (s == CONTAINER_RESTARTING)
+    {
+      c->state.status = CONTAINER_EXITED;
+      _cleanup_error_ struct berth_error *err = NULL;
+      if (container_start (cs, c, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "restore %.12s: %s", c->id, err->msg);
+      return;
+    }
+  /* the monitor finished (or was killed) while berthd was away */
+  monitor_exited (cs, c);
+}
+
+/* ------------------------------------------------------------ attach -- */
+
+void relay_connect_monitor (struct relay *r, int fd);
+uint8_t relay_monitor_want (struct relay *r);
+
+static void
+attach_pending_clients (struct containers *cs, struct container *c)
+{
+  struct container_rt *rt = container_rt (c);
+  for (size_t i = 0; i < rt->n_pending_attach; i++)
+    {
+      struct relay *r = rt->pending_attach[i];
+      _cleanup_error_ struct berth_error *err = NULL;
+      int fd = monitor_attach_connect (cs, c, relay_monitor_want (r), &err);
+      if (fd < 0)
+        {
+          berth_log (BERTH_LOG_WARNING, "attach %.12s: %s", c->id, err->msg);
+          relay_abort (r);
+          continue;
+        }
+      relay_connect_monitor (r, fd);
+    }
+  free (rt->pending_attach);
+  rt->pending_attach = NULL;
+  rt->n_pending_attach = 0;
+}

@@ -1,0 +1,154 @@
+/* daemon-private: the containers module's shared state and the helpers its
+ * files (containers.c, container-start.c, api-containers.c, api-attach.c,
+ * api-logs.c, api-exec.c, api-archive.c, health.c) call each other with.
+ * Loop thread only. */
+#pragma once
+
+#include "daemon/api.h"
+#include "daemon/container.h"
+#include "runtime/runtime.h"
+
+struct relay;
+struct exec_instance;
+
+/* The module's state (d->containers_state). */
+struct containers
+{
+  struct berthd *d;
+  int dirfd;       /* <data-root>/containers */
+  char *data_dir;  /* path of the same */
+  char *exec_dir;  /* <exec-root>/containers */
+  char *state_root; /* <exec-root>/runtime: the runtime library's state */
+  char *monitor_path;
+  char *init_path; /* tini-static, NULL when not installed */
+  struct runtime_context rt;
+  bool opened_images; /* the store was opened here (and is closed here) */
+  struct container **all;
+  size_t n_all;
+  struct exec_instance **execs;
+  size_t n_execs;
+};
+
+/* A request (wait, stop, restart, start, delete) waiting for a container
+ * event; fn runs once with the container (NULL when it was removed). */
+enum waiter_kind
+{
+  WAIT_EXIT,    /* the next exit (stop, restart, wait next-exit/not-running) */
+  WAIT_STARTED, /* start/restart: the monitor reported "started" or failed */
+  WAIT_REMOVED,
+};
+struct waiter
+{
+  enum waiter_kind kind;
+  void (*fn) (struct waiter *w, struct container *c, const struct berth_error *err);
+  void *data;
+  struct waiter *next;
+};
+
+/* The daemon side of one container (c->daemon_data). */
+struct container_rt
+{
+  struct containers *cs;
+  struct container *c;
+  int pidfd; /* of the monitor */
+  struct loop_fd *pid_watch;
+  int sync_fd; /* start handshake */
+  struct loop_fd *sync_watch;
+  struct waiter *waiters;
+  struct relay **pending_attach; /* hijacked clients waiting for the start */
+  size_t n_pending_attach;
+  struct loop_timer *restart_timer;
+  uint64_t backoff_ms;
+  struct loop_timer *stop_timer;
+  struct loop_timer *health_timer;
+  pid_t health_pid;
+  int health_pidfd;
+  struct loop_fd *health_watch;
+  int health_out_fd;
+  struct loop_timer *health_timeout;
+  uint64_t health_started_ns;
+  char *health_output;
+  size_t health_output_len;
+  bool starting;
+  bool stopping;
+  /* a stop arrived while the monitor was starting: stop once started */
+  bool stop_on_start;
+  int stop_on_start_timeout_s;
+  bool restart_requested; /* restart: start again after the exit */
+  bool remove_requested;
+};
+
+struct containers *containers_get (struct berthd *d);
+struct container_rt *container_rt (struct container *c);
+
+/* name, full id, or unique id prefix; 404 "No such container: x". */
+struct container *containers_lookup (struct containers *cs, const char *ref, struct berth_error **err);
+struct container *containers_find_by_name (struct containers *cs, const char *name);
+void containers_add (struct containers *cs, struct container *c);
+void containers_forget (struct containers *cs, struct container *c);
+
+void waiter_add (struct container *c, enum waiter_kind kind,
+                 void (*fn) (struct waiter *w, struct container *c, const struct berth_error *err),
+                 void *data);
+void waiters_notify (struct container *c, enum waiter_kind kind, const struct berth_error *err);
+
+/* container-start.c: start (async; waiters of kind WAIT_STARTED learn the
+ * outcome), the monitor's exit, restore at daemon start, removal. */
+int container_start (struct containers *cs, struct container *c, struct berth_error **err);
+void container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid);
+void container_restore (struct containers *cs, struct container *c);
+int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
+                      struct berth_error **err);
+/* Send the stop signal, SIGKILL after timeout_s (-1: the container's own). */
+int container_stop (struct containers *cs, struct container *c, int timeout_s, const char *signal,
+                    struct berth_error **err);
+int container_kill (struct containers *cs, struct container *c, int signo, struct berth_error **err);
+/* Host paths of the container's files. */
+char *container_exec_dir (struct containers *cs, const struct container *c);
+char *container_data_dir (struct containers *cs, const struct container *c);
+/* Resolve Config.User ("uid", "name", "uid:gid", "name:group") in the
+ * container's /etc/passwd and /etc/group (inside rootfd). */
+int container_user_resolve (int rootfd, const char *user, char *const *group_add, uid_t *uid,
+                            gid_t *gid, gid_t **additional, size_t *n_additional,
+                            struct berth_error **err);
+/* The event attributes docker sends for a container (name, image, labels). */
+json_t *container_event_attrs (const struct container *c);
+void container_event (const struct container *c, const char *action, json_t *extra_attrs);
+
+/* api-exec.c: ids of the exec instances of c (an array). */
+json_t *exec_ids_of (struct containers *cs, const struct container *c);
+
+/* health.c */
+void health_start (struct containers *cs, struct container *c);
+void health_stop (struct container *c);
+
+/* api-attach.c: a bidirectional relay between a hijacked client and the
+ * container's stdio (monitor socket or exec pipes). */
+struct relay_options
+{
+  bool tty;
+  bool frame_sources; /* exec pipes: add docker's 8-byte headers */
+  bool want_stdin;
+  const char *detach_keys; /* "ctrl-p,ctrl-q" by default */
+  /* keep the client open after the output ended until relay_release (an
+   * exec's exit code must be known before the client inspects it) */
+  bool hold;
+  void (*on_done) (void *data);
+  void *done_data;
+};
+struct relay *relay_new (struct containers *cs, struct api_hijack *h, const struct relay_options *o);
+/* The relay owns the fds it is given (a source may also be the sink). */
+void relay_set_sink (struct relay *r, int fd, bool is_socket);
+/* stream: 1 stdout, 2 stderr (used for frames when frame_sources). */
+void relay_add_source (struct relay *r, int fd, int stream);
+/* Bytes for the client before anything else (attach logs=1). */
+void relay_queue (struct relay *r, const void *data, size_t len);
+/* Start moving bytes; with no source the relay flushes and closes. */
+void relay_start (struct relay *r);
+/* End a hold: the relay finishes once the output is out. */
+void relay_release (struct relay *r);
+/* Close the client and every fd now (daemon shutdown, removal). */
+void relay_abort (struct relay *r);
+/* Connect to the monitor's attach socket and send the request byte. */
+int monitor_attach_connect (struct containers *cs, struct container *c, uint8_t want,
+                            struct berth_error **err);

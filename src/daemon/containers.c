@@ -1,0 +1,446 @@
+/* The containers module of berthd: its state, loading every record at
+ * start and reattaching to the monitors of running containers (live
+ * restore), name/id/prefix resolution, waiters, events and the counts the
+ * core asks for (/info, /system/df, image removal). */
+#include "daemon/containers-internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct containers *
+containers_get (struct berthd *d)
+{
+  return d ? d->containers_state : NULL;
+}
+
+struct container_rt *
+container_rt (struct container *c)
+{
+  return c->daemon_data;
+}
+
+/* ------------------------------------------------------------- lookup -- */
+
+struct container *
+containers_find_by_name (struct containers *cs, const char *name)
+{
+  const char *bare = name[0] == '/' ? name + 1 : name;
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (strcmp (cs->all[i]->name + 1, bare) == 0)
+      return cs->all[i];
+  return NULL;
+}
+
+struct container *
+containers_lookup (struct containers *cs, const char *ref, struct berth_error **err)
+{
+  if (ref == NULL || *ref == '\0')
+    {
+      berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "No such container: %s", ref ? ref : "");
+      return NULL;
+    }
+  /* docker's order: full id, then name, then a unique id prefix */
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (strcmp (cs->all[i]->id, ref) == 0)
+      return cs->all[i];
+  struct container *c = containers_find_by_name (cs, ref);
+  if (c)
+    return c;
+  struct container *found = NULL;
+  size_t len = strlen (ref);
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (strncmp (cs->all[i]->id, ref, len) == 0)
+      {
+        if (found)
+          {
+            berth_error_set_kind (err, BERTH_E_INVALID, 0, "Multiple IDs found with provided prefix: %s", ref);
+            return NULL;
+          }
+        found = cs->all[i];
+      }
+  if (found == NULL)
+    berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "No such container: %s", ref);
+  return found;
+}
+
+void
+containers_add (struct containers *cs, struct container *c)
+{
+  cs->all = realloc (cs->all, (cs->n_all + 1) * sizeof *cs->all);
+  if (cs->all == NULL)
+    abort ();
+  cs->all[cs->n_all++] = c;
+  struct container_rt *rt = calloc (1, sizeof *rt);
+  if (rt == NULL)
+    abort ();
+  rt->cs = cs;
+  rt->c = c;
+  rt->pidfd = rt->sync_fd = rt->health_pidfd = rt->health_out_fd = -1;
+  c->daemon_data = rt;
+}
+
+void
+containers_forget (struct containers *cs, struct container *c)
+{
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (cs->all[i] == c)
+      {
+        memmove (cs->all + i, cs->all + i + 1, (cs->n_all - i - 1) * sizeof *cs->all);
+        cs->n_all--;
+        break;
+      }
+  struct container_rt *rt = c->daemon_data;
+  if (rt && rt->waiters)
+    {
+      /* answer whoever still waits: the container is gone */
+      _cleanup_error_ struct berth_error *err = NULL;
+      berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0, "No such container: %s", c->id);
+      waiters_notify (c, WAIT_STARTED, err);
+      waiters_notify (c, WAIT_EXIT, err);
+      waiters_notify (c, WAIT_REMOVED, NULL);
+    }
+  if (rt)
+    {
+      if (rt->pid_watch)
+        loop_fd_remove (rt->pid_watch);
+      if (rt->pidfd >= 0)
+        close (rt->pidfd);
+      if (rt->sync_watch)
+        loop_fd_remove (rt->sync_watch);
+      if (rt->sync_fd >= 0)
+        close (rt->sync_fd);
+      if (rt->restart_timer)
+        loop_timer_cancel (rt->restart_timer);
+      if (rt->stop_timer)
+        loop_timer_cancel (rt->stop_timer);
+      health_stop (c);
+      for (size_t i = 0; i < rt->n_pending_attach; i++)
+        relay_abort (rt->pending_attach[i]);
+      free (rt->pending_attach);
+      free (rt);
+    }
+  c->daemon_data = NULL;
+  container_free (c);
+}
+
+/* ------------------------------------------------------------ waiters -- */
+
+void
+waiter_add (struct container *c, enum waiter_kind kind,
+            void (*fn) (struct waiter *w, struct container *c, const struct berth_error *err), void *data)
+{
+  struct container_rt *rt = container_rt (c);
+  struct waiter *w = calloc (1, sizeof *w);
+  if (w == NULL)
+    abort ();
+  w->kind = kind;
+  w->fn = fn;
+  w->data = data;
+  /* append: waiters run in the order they came */
+  struct waiter **p = &rt->waiters;
+  while (*p)
+    p = &(*p)->next;
+  *p = w;
+}
+
+void
+waiters_notify (struct container *c, enum waiter_kind kind, const struct berth_error *err)
+{
+  struct container_rt *rt = container_rt (c);
+  /* detach the matching ones first: a callback may add new waiters */
+  struct waiter *ready = NULL, **tail = &ready;
+  for (struct waiter **p = &rt->waiters; *p;)
+    {
+      if ((*p)->kind == kind)
+        {
+          struct waiter *w = *p;
+          *p = w->next;
+          w->next = NULL;
+          *tail = w;
+          tail = &w->next;
+        }
+      else
+        p = &(*p)->next;
+    }
+  while (ready)
+    {
+      struct waiter *w = ready;
+      ready = w->next;
+      w->fn (w, c, err);
+      free (w);
+    }
+}
+
+/* ------------------------------------------------------------- events -- */
+
+json_t *
+container_event_attrs (const struct container *c)
+{
+  json_t *a = json_object ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (json_object_get (c->config, "Labels"), k, v) json_object_set (a, k, v);
+  json_object_set_new (a, "image", json_string (c->image_ref));
+  json_object_set_new (a, "name", json_string (c->name + 1));
+  return a;
+}
+
+void
+container_event (const struct container *c, const char *action, json_t *extra)
+{
+  json_t *a = container_event_attrs (c);
+  if (extra)
+    {
+      json_object_update (a, extra);
+      json_decref (extra);
+    }
+  daemon_event_emit ("container", action, c->id, a);
+}
+
+/* ---------------------------------------------------- paths and init -- */
+
+char *
+container_exec_dir (struct containers *cs, const struct container *c)
+{
+  return xasprintf ("%s/%s", cs->exec_dir, c->id);
+}
+
+char *
+container_data_dir (struct containers *cs, const struct container *c)
+{
+  return xasprintf ("%s/%s", cs->data_dir, c->id);
+}
+
+static bool
+is_executable (const char *path)
+{
+  return access (path, X_OK) == 0;
+}
+
+/* berth-monitor lives next to berthd (build tree and installs alike). */
+static char *
+find_monitor (void)
+{
+  const char *env = getenv ("BERTH_MONITOR_PATH");
+  if (env && is_executable (env))
+    return xstrdup (env);
+  char exe[4096];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0)
+    {
+      exe[n] = '\0';
+      _cleanup_free_ char *path = xasprintf ("%s/berth-monitor", dirname (exe));
+      if (is_executable (path))
+        return steal_pointer (&path);
+    }
+  /* a protected re-exec (memfd) hides our path: try argv[0] */
+  _cleanup_free_ char *cmdline = NULL;
+  if (fs_read_file (AT_FDCWD, "/proc/self/cmdline", &cmdline, NULL, NULL) == 0 && strchr (cmdline, '/'))
+    {
+      _cleanup_free_ char *copy = xstrdup (cmdline);
+      _cleanup_free_ char *path = xasprintf ("%s/berth-monitor", dirname (copy));
+      if (is_executable (path))
+        return steal_pointer (&path);
+    }
+  static const char *const places[] = { "/usr/libexec/berth/berth-monitor", "/usr/local/bin/berth-monitor",
+                                        "/usr/bin/berth-monitor", NULL };
+  for (const char *const *p = places; *p; p++)
+    if (is_executable (*p))
+      return xstrdup (*p);
+  return NULL;
+}
+
+/* docker's --init: a tiny static init bound into the container. */
+static char *
+find_init (void)
+{
+  static const char *const places[] = { "/usr/bin/tini-static", "/usr/bin/catatonit",
+                                        "/usr/libexec/podman/catatonit", NULL };
+  for (const char *const *p = places; *p; p++)
+    if (is_executable (*p))
+      return xstrdup (*p);
+  return NULL;
+}
+
+/* ---------------------------------------------------------- core ops -- */
+
+static void
+ops_counts (struct berthd *d, struct berthd_container_counts *out)
+{
+  struct containers *cs = containers_get (d);
+  memset (out, 0, sizeof *out);
+  for (size_t i = 0; cs && i < cs->n_all; i++)
+    {
+      out->total++;
+      enum container_status s = cs->all[i]->state.status;
+      if (s == CONTAINER_RUNNING || s == CONTAINER_RESTARTING)
+        out->running++;
+      else if (s == CONTAINER_PAUSED)
+        out->paused++;
+      else
+        out->stopped++;
+    }
+}
+
+static char *
+ops_image_user (struct berthd *d, const char *image_id)
+{
+  struct containers *cs = containers_get (d);
+  for (size_t i = 0; cs && i < cs->n_all; i++)
+    if (strcmp (cs->all[i]->image_id, image_id) == 0)
+      return xstrdup (cs->all[i]->id);
+  return NULL;
+}
+
+static unsigned
+ops_image_use_count (struct berthd *d, const char *image_id)
+{
+  struct containers *cs = containers_get (d);
+  unsigned n = 0;
+  for (size_t i = 0; cs && i < cs->n_all; i++)
+    n += strcmp (cs->all[i]->image_id, image_id) == 0;
+  return n;
+}
+
+static json_t *
+ops_df_containers (struct berthd *d)
+{
+  struct containers *cs = containers_get (d);
+  json_t *out = json_array ();
+  uint64_t now = time_now_ns ();
+  for (size_t i = 0; cs && i < cs->n_all; i++)
+    {
+      json_t *j = container_summary_json (cs->all[i], now);
+      json_object_set_new (j, "SizeRw", json_integer (0));
+      json_object_set_new (j, "SizeRootFs", json_integer (0));
+      json_array_append_new (out, j);
+    }
+  return out;
+}
+
+static bool
+image_in_use (const char *image_id, char **container_id, bool *is_running, void *data)
+{
+  struct containers *cs = data;
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (strcmp (cs->all[i]->image_id, image_id) == 0)
+      {
+        *container_id = xstrdup (cs->all[i]->id);
+        *is_running = container_is_running (cs->all[i]);
+        return true;
+      }
+  return false;
+}
+
+#include "image/image.h"
+
+static void
+load_all (struct containers *cs)
+{
+  _cleanup_close_ int dfd = openat (cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fdopendir (steal_fd (&dfd));
+  if (dir == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (dir)))
+    {
+      if (strlen (de->d_name) != SHA256_HEX_LEN)
+        continue;
+      _cleanup_error_ struct berth_error *err = NULL;
+      struct container *c = container_load (cs->dirfd, de->d_name, &err);
+      if (c == NULL)
+        {
+          /* keep the directory: a record we cannot read is never deleted
+           * behind the user's back */
+          berth_log (BERTH_LOG_WARNING, "containers: skip %s: %s", de->d_name, err->msg);
+          continue;
+        }
+      containers_add (cs, c);
+    }
+  closedir (dir);
+  /* restore after loading everything: container:<id> modes and names */
+  size_t n = cs->n_all;
+  for (size_t i = 0; i < n && i < cs->n_all; i++)
+    container_restore (cs, cs->all[i]);
+}
+
+static int
+module_init (struct berthd *d, struct berth_error **err)
+{
+  struct containers *cs = calloc (1, sizeof *cs);
+  if (cs == NULL)
+    abort ();
+  cs->d = d;
+  cs->data_dir = xasprintf ("%s/containers", d->config.data_root);
+  cs->exec_dir = xasprintf ("%s/containers", d->config.exec_root);
+  cs->state_root = xasprintf ("%s/runtime", d->config.exec_root);
+  if (fs_mkdir_p (cs->data_dir, 0710, err) < 0 || fs_mkdir_p (cs->exec_dir, 0700, err) < 0
+      || fs_mkdir_p (cs->state_root, 0700, err) < 0)
+    return berth_error_prefix (err, "containers");
+  cs->dirfd = open (cs->data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cs->dirfd < 0)
+    return berth_error_set (err, errno, "containers: open %s", cs->data_dir);
+  cs->rt.state_root = cs->state_root;
+  cs->monitor_path = find_monitor ();
+  if (cs->monitor_path == NULL)
+    berth_log (BERTH_LOG_WARNING, "containers: berth-monitor not found next to berthd: containers cannot start");
+  cs->init_path = find_init ();
+  d->containers_state = cs;
+  d->containers.counts = ops_counts;
+  d->containers.image_user = ops_image_user;
+  d->containers.image_use_count = ops_image_use_count;
+  d->containers.df_containers = ops_df_containers;
+  if (d->images == NULL)
+    {
+      /* the core opens the store when it serves the image endpoints; until
+       * then the containers need it for their roots */
+      struct image_store_options io = { .root = d->config.data_root };
+      d->images = image_store_open (&io, err);
+      if (d->images == NULL)
+        return berth_error_prefix (err, "containers: open the image store");
+      cs->opened_images = true;
+    }
+  image_store_set_in_use_hook (d->images, image_in_use, cs);
+  load_all (cs);
+  return 0;
+}
+
+static void
+module_shutdown (struct berthd *d)
+{
+  struct containers *cs = containers_get (d);
+  if (cs == NULL)
+    return;
+  /* live restore: the monitors keep the containers running; we only let
+   * go of our side */
+  while (cs->n_all > 0)
+    containers_forget (cs, cs->all[cs->n_all - 1]);
+  free (cs->all);
+  if (cs->dirfd >= 0)
+    close (cs->dirfd);
+  free (cs->data_dir);
+  free (cs->exec_dir);
+  free (cs->state_root);
+  free (cs->monitor_path);
+  free (cs->init_path);
+  if (cs->opened_images && d->images)
+    {
+      image_store_close (d->images);
+      d->images = NULL;
+    }
+  free (cs);
+  d->containers_state = NULL;
+}
+
+void containers_register_routes (struct berthd *d, struct api_router *r);
+
+BERTHD_MODULE (containers_module) = {
+  .name = "containers",
+  .order = 50,
+  .init = module_init,
+  .register_routes = containers_register_routes,
+  .shutdown = module_shutdown,
+};

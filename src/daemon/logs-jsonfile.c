@@ -1,0 +1,225 @@
+/* docker's json-file log driver: the writer the monitor uses (no JSON
+ * library: a Go-compatible string escaper), rotation by max-size/max-file,
+ * and the frame header of multiplexed streams. */
+#include "daemon/logs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void
+logs_frame_header (uint8_t hdr[8], enum log_stream stream, uint32_t len)
+{
+  hdr[0] = (uint8_t) stream;
+  hdr[1] = hdr[2] = hdr[3] = 0;
+  hdr[4] = (uint8_t) (len >> 24);
+  hdr[5] = (uint8_t) (len >> 16);
+  hdr[6] = (uint8_t) (len >> 8);
+  hdr[7] = (uint8_t) len;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t
+utf8_seq_len (const unsigned char *p, size_t avail)
+{
+  unsigned char c = p[0];
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80)
+    return 1;
+  if ((c & 0xe0) == 0xc0)
+    n = 2, cp = c & 0x1f;
+  else if ((c & 0xf0) == 0xe0)
+    n = 3, cp = c & 0x0f;
+  else if ((c & 0xf8) == 0xf0)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
+  if (n > avail)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      if ((p[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+  /* overlong forms, surrogates and out-of-range code points are invalid */
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff
+      || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+size_t
+logs_json_escape (const char *data, size_t len, char *out)
+{
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *) data;
+  char *o = out;
+  size_t i = 0;
+  while (i < len)
+    {
+      unsigned char c = p[i];
+      if (c >= 0x80)
+        {
+          size_t n = utf8_seq_len (p + i, len - i);
+          if (n == 0)
+            {
+              memcpy (o, "\\ufffd", 6);
+              o += 6;
+              i++;
+              continue;
+            }
+          /* U+2028/2029 are escaped by Go's encoder too */
+          if (n == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
+            {
+              memcpy (o, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+              o += 6;
+            }
+          else
+            {
+              memcpy (o, p + i, n);
+              o += n;
+            }
+          i += n;
+          continue;
+        }
+      switch (c)
+        {
+        case '"':
+          *o++ = '\\', *o++ = '"';
+          break;
+        case '\\':
+          *o++ = '\\', *o++ = '\\';
+          break;
+        case '\n':
+          *o++ = '\\', *o++ = 'n';
+          break;
+        case '\r':
+          *o++ = '\\', *o++ = 'r';
+          break;
+        case '\t':
+          *o++ = '\\', *o++ = 't';
+          break;
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f)
+            {
+              if (c == 0x7f)
+                {
+                  *o++ = (char) c;
+                  break;
+                }
+              memcpy (o, "\\u00", 4);
+              o[4] = hex[c >> 4];
+              o[5] = hex[c & 0xf];
+              o += 6;
+            }
+          else
+            *o++ = (char) c;
+        }
+      i++;
+    }
+  *o = '\0';
+  return (size_t) (o - out);
+}
+
+static size_t
+format_time (uint64_t time_ns, char *buf, size_t size)
+{
+  time_t sec = (time_t) (time_ns / 1000000000ull);
+  struct tm tm;
+  gmtime_r (&sec, &tm);
+  char date[32];
+  strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  return (size_t) snprintf (buf, size, "%s.%09lluZ", date,
+                            (unsigned long long) (time_ns % 1000000000ull));
+}
+
+char *
+logs_jsonfile_line (enum log_stream stream, const char *data, size_t len, uint64_t time_ns,
+                    size_t *out_len)
+{
+  char ts[64];
+  format_time (time_ns, ts, sizeof ts);
+  const char *sname = stream == LOG_STREAM_STDERR ? "stderr" : "stdout";
+  size_t cap = 6 * len + 128;
+  char *buf = malloc (cap);
+  if (buf == NULL)
+    abort ();
+  size_t n = (size_t) snprintf (buf, cap, "{\"log\":\"");
+  n += logs_json_escape (data, len, buf + n);
+  n += (size_t) snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
+  *out_len = n;
+  return buf;
+}
+
+int
+logs_jsonfile_writer_open (struct logs_jsonfile_writer *w, int dirfd, const char *name,
+                           int64_t max_size_bytes, int max_files, struct berth_error **err)
+{
+  memset (w, 0, sizeof *w);
+  w->dirfd = dirfd;
+  snprintf (w->name, sizeof w->name, "%s", name);
+  w->max_size_bytes = max_size_bytes;
+  w->max_files = max_files < 1 ? 1 : max_files;
+  w->fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (w->fd < 0)
+    return berth_error_set (err, errno, "open log file `%s`", name);
+  struct stat st;
+  if (fstat (w->fd, &st) == 0)
+    w->size_bytes = st.st_size;
+  return 0;
+}
+
+/* name.(n-1) → name.n … name → name.1, dropping what exceeds max_files. */
+static int
+rotate (struct logs_jsonfile_writer *w)
+{
+  char from[200], to[200];
+  if (w->max_files > 1)
+    {
+      for (int i = w->max_files - 1; i >= 1; i--)
+        {
+          if (i == 1)
+            snprintf (from, sizeof from, "%s", w->name);
+          else
+            snprintf (from, sizeof from, "%s.%d", w->name, i - 1);
+          snprintf (to, sizeof to, "%s.%d", w->name, i);
+          if (renameat (w->dirfd, from, w->dirfd, to) < 0 && errno != ENOENT)
+            return -1;
+        }
+    }
+  int fd = openat (w->dirfd, w->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return -1;
+  close (w->fd);
+  w->fd = fd;
+  w->size_bytes = 0;
+  return 0;
+}
+
+int
+logs_jsonfile_write (struct logs_jsonfile_writer *w, enum log_stream stream, const char *data,
+                     size_t len, uint64_t time_ns)
+{
+  if (w->fd < 0)
+    return -1;
+  size_t n;
+  _cleanup_free_ char *line = logs_jsonfile_line (stream, data, len, time_ns, &n);
+  if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t) n > w->max_size_bytes)
+    rotate (w);
+  if (fs_write_all (w->fd, line, n) < 0)
+    return -1;
+  w->size_bytes += (int64_t) n;
+  return 0;
+}
+
+void
+logs_jsonfile_writer_close (struct logs_jsonfile_writer *w)
+{
+  if (w->fd >= 0)
+    close (w->fd);
+  w->fd = -1;
+}

@@ -1,0 +1,35 @@
+/* daemon-private: the per-container monitor, and the protocol berthd speaks
+ * with it. One small process per running container (berth-monitor), forked
+ * and exec'd by berthd: it becomes a child subreaper, creates and starts the
+ * container through the runtime library with pipes or a pty as stdio, holds
+ * them, writes the logs, serves attach on <exec-dir>/attach.sock, records
+ * the exit status to <container-dir>/exit.json, removes the runtime state
+ * and exits. It does not depend on berthd staying alive (live restore).
+ *
+ * Start handshake on fd 3 (a SOCK_SEQPACKET pair with berthd):
+ *   monitor → "created <init pid>" | "error <message>"
+ *   berthd  → "start" (after connecting the attach clients that wait)
+ *   monitor → "started" | "error <message>"
+ * Attach connections (SOCK_STREAM on attach.sock): the client's first byte
+ * says what it wants (MONITOR_ATTACH_*). Then client → monitor bytes are
+ * the container's stdin (a half-close is stdin EOF) and monitor → client
+ * bytes are the output: docker's 8-byte frames without a tty, raw with one.
+ * MONITOR_ATTACH_RESIZE is followed by rows and cols (2 bytes each, big
+ * endian) and nothing else. */
+#pragma once
+
+#include <stdint.h>
+
+#define MONITOR_ATTACH_STDIN 0x01
+#define MONITOR_ATTACH_STDOUT 0x02
+#define MONITOR_ATTACH_STDERR 0x04
+#define MONITOR_ATTACH_RESIZE 0x80
+
+#define MONITOR_SYNC_FD 3
+#define MONITOR_ATTACH_SOCKET "attach.sock"
+#define MONITOR_EXIT_FILE "exit.json"
+#define MONITOR_CONFIG_FILE "monitor.json"
+
+/* berth-monitor's main: argv[1] is the exec dir holding monitor.json and
+ * config.json. */
+int monitor_main (int argc, char **argv);

@@ -1,0 +1,197 @@
+/* Content-addressed blobs under blobs/sha256/<hex>. Writers hash what they
+ * write into an unnamed O_TMPFILE and link it into place only when the
+ * digest (and size) match, so a blob either exists complete and verified or
+ * not at all, whatever instant the process dies. */
+#include "image/image-internal.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct image_blob_writer
+{
+  struct image_store *store;
+  int fd;
+  struct sha256_ctx *sha;
+  char *expected_digest;
+  int64_t expected_size;
+  int64_t written;
+};
+
+static int
+blob_invalid_digest (const char *digest, struct berth_error **err)
+{
+  return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid digest `%s`",
+                               digest ? digest : "(null)");
+}
+
+bool
+image_blob_exists (struct image_store *s, const char *digest)
+{
+  const char *hex = digest_hex (digest);
+  struct stat st;
+  return hex && fstatat (s->blobsfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode);
+}
+
+int64_t
+image_blob_size (struct image_store *s, const char *digest, struct berth_error **err)
+{
+  const char *hex = digest_hex (digest);
+  if (hex == NULL)
+    return blob_invalid_digest (digest, err);
+  struct stat st;
+  if (fstatat (s->blobsfd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
+                                 errno, "blob %s", digest);
+  return st.st_size;
+}
+
+int
+image_blob_open (struct image_store *s, const char *digest, struct berth_error **err)
+{
+  const char *hex = digest_hex (digest);
+  if (hex == NULL)
+    return blob_invalid_digest (digest, err);
+  int fd = openat (s->blobsfd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
+                                 errno, "blob %s", digest);
+  return fd;
+}
+
+int
+image_blob_read (struct image_store *s, const char *digest, char **out, size_t *len,
+                 struct berth_error **err)
+{
+  const char *hex = digest_hex (digest);
+  if (hex == NULL)
+    return blob_invalid_digest (digest, err);
+  if (fs_read_file (s->blobsfd, hex, out, len, err) < 0)
+    return berth_error_prefix (err, "blob %s", digest);
+  return 0;
+}
+
+struct image_blob_writer *
+blob_writer_new (struct image_store *s, const char *expected_digest, int64_t expected_size,
+                 struct berth_error **err)
+{
+  if (expected_digest && !digest_is_valid (expected_digest))
+    {
+      blob_invalid_digest (expected_digest, err);
+      return NULL;
+    }
+  int fd = openat (s->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      berth_error_set (err, errno, "create blob in tmp/");
+      return NULL;
+    }
+  struct image_blob_writer *w = calloc (1, sizeof *w);
+  if (w == NULL)
+    abort ();
+  w->store = s;
+  w->fd = fd;
+  w->sha = sha256_ctx_new ();
+  w->expected_digest = expected_digest ? xstrdup (expected_digest) : NULL;
+  w->expected_size = expected_size;
+  return w;
+}
+
+struct image_blob_writer *
+image_blob_writer_begin (struct image_store *s, const char *expected_digest,
+                         int64_t expected_size, struct berth_error **err)
+{
+  return blob_writer_new (s, expected_digest, expected_size, err);
+}
+
+int64_t
+blob_writer_bytes (const struct image_blob_writer *w)
+{
+  return w->written;
+}
+
+int
+image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t len,
+                         struct berth_error **err)
+{
+  if (w->expected_size >= 0 && w->written + (int64_t) len > w->expected_size)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "blob %s: more data than the expected %lld bytes",
+                                 w->expected_digest ? w->expected_digest : "",
+                                 (long long) w->expected_size);
+  sha256_ctx_update (w->sha, buf, len);
+  if (fs_write_all (w->fd, buf, len) < 0)
+    return berth_error_set (err, errno, "write blob");
+  w->written += (int64_t) len;
+  return 0;
+}
+
+void
+image_blob_writer_abort (struct image_blob_writer *w)
+{
+  if (w == NULL)
+    return;
+  closep (&w->fd); /* an O_TMPFILE vanishes with its last fd */
+  sha256_ctx_free (w->sha);
+  free (w->expected_digest);
+  free (w);
+}
+
+int
+image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
+                          struct berth_error **err)
+{
+  struct image_store *s = w->store;
+  _cleanup_free_ char *digest = sha256_ctx_digest (w->sha);
+  int ret = 0;
+  if (w->expected_digest && strcmp (digest, w->expected_digest) != 0)
+    ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                "digest mismatch: expected %s, got %s (%lld bytes)",
+                                w->expected_digest, digest, (long long) w->written);
+  else if (w->expected_size >= 0 && w->written != w->expected_size)
+    ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                "size mismatch for %s: expected %lld bytes, got %lld", digest,
+                                (long long) w->expected_size, (long long) w->written);
+  else if (!image_blob_exists (s, digest))
+    {
+      const char *hex = digest_hex (digest);
+      if (fsync (w->fd) < 0)
+        ret = berth_error_set (err, errno, "fsync blob %s", digest);
+      else if (linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH) < 0 && errno != EEXIST)
+        ret = berth_error_set (err, errno, "link blob %s", digest);
+      else if (fsync (s->blobsfd) < 0)
+        ret = berth_error_set (err, errno, "fsync blobs/");
+    }
+  image_blob_writer_abort (w);
+  if (ret == 0)
+    store_pin (s, digest);
+  if (ret == 0 && digest_out)
+    *digest_out = steal_pointer (&digest);
+  return ret;
+}
+
+int
+image_blob_put (struct image_store *s, const void *data, size_t len, const char *expected_digest,
+                char **digest_out, struct berth_error **err)
+{
+  struct image_blob_writer *w = blob_writer_new (s, expected_digest, (int64_t) len, err);
+  if (w == NULL)
+    return -1;
+  if (image_blob_writer_write (w, data, len, err) < 0)
+    {
+      image_blob_writer_abort (w);
+      return -1;
+    }
+  return image_blob_writer_commit (w, digest_out, err);
+}
+
+int
+image_blob_delete (struct image_store *s, const char *digest, struct berth_error **err)
+{
+  const char *hex = digest_hex (digest);
+  if (hex == NULL)
+    return blob_invalid_digest (digest, err);
+  if (unlinkat (s->blobsfd, hex, 0) < 0 && errno != ENOENT)
+    return berth_error_set (err, errno, "delete blob %s", digest);
+  return 0;
+}

@@ -1,0 +1,526 @@
+/* Layers: the streaming unpack pipeline (compressed bytes in -> blob kept
+ * and hashed -> ISA-L igzip / zstd / plain -> diff_id hashed -> tar parsed
+ * -> fd-relative extraction, all in one pass) and the layer directory
+ * (layers/<diffid hex>/{diff/, meta.json, tree}). A layer appears by one
+ * rename of a finished tmp/ directory, so it is complete or absent. */
+#include "image/image-internal.h"
+#include "image/tar-internal.h"
+
+#include <fcntl.h>
+#include <isa-l/igzip_lib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#define OUT_BUF_SIZE (256 * 1024)
+
+struct image_layer_unpack
+{
+  struct image_store *store;
+  struct image_blob_writer *blob;
+  enum image_compression compression; /* AUTO until sniffed */
+  char *media_type;                   /* as given, or from the sniffed compression */
+  unsigned char sniff[8];
+  size_t sniff_len;
+  struct inflate_state *gz;
+  bool gz_done; /* the last gzip member ended */
+  ZSTD_DStream *zs;
+  size_t zs_last; /* last ZSTD_decompressStream return: 0 = frame complete */
+  unsigned char *out;
+  struct sha256_ctx *diff_sha;
+  int64_t tar_size;
+  struct tar_parser *tar;
+  struct extractor *x; /* NULL: verify only (layer already present) */
+  char *tmpname;       /* tmp/<tmpname>/diff */
+  int tmpfd;
+  char *expected_diff_id;
+  bool failed;
+};
+
+static void
+unpack_free (struct image_layer_unpack *u)
+{
+  if (u == NULL)
+    return;
+  if (u->blob)
+    image_blob_writer_abort (u->blob);
+  free (u->media_type);
+  free (u->gz);
+  if (u->zs)
+    ZSTD_freeDStream (u->zs);
+  free (u->out);
+  if (u->diff_sha)
+    sha256_ctx_free (u->diff_sha);
+  tar_parser_free (u->tar);
+  extractor_free (u->x);
+  closep (&u->tmpfd);
+  if (u->tmpname)
+    {
+      _cleanup_error_ struct berth_error *err = NULL;
+      if (fs_rm_rf_at (u->store->tmpfd, u->tmpname, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "remove tmp/%s: %s (swept on next open)", u->tmpname,
+                   err->msg);
+      free (u->tmpname);
+    }
+  free (u->expected_diff_id);
+  free (u);
+}
+
+void
+image_layer_unpack_abort (struct image_layer_unpack *u)
+{
+  unpack_free (u);
+}
+
+static enum image_compression
+compression_of_media_type (const char *mt)
+{
+  const char *c = image_layer_media_compression (mt);
+  if (c == NULL)
+    return IMAGE_COMPRESSION_AUTO;
+  return strcmp (c, "gzip") == 0 ? IMAGE_COMPRESSION_GZIP
+         : strcmp (c, "zstd") == 0 ? IMAGE_COMPRESSION_ZSTD
+                                   : IMAGE_COMPRESSION_NONE;
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin_verified (struct image_store *s, const char *expected_digest,
+                                   int64_t expected_size, const char *media_type,
+                                   const char *expected_diff_id, struct berth_error **err)
+{
+  if (expected_diff_id && !digest_is_valid (expected_diff_id))
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", expected_diff_id);
+      return NULL;
+    }
+  if (media_type && image_layer_media_compression (media_type) == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "unsupported layer media type `%s`",
+                            media_type);
+      return NULL;
+    }
+  struct image_layer_unpack *u = calloc (1, sizeof *u);
+  if (u == NULL)
+    abort ();
+  u->store = s;
+  u->tmpfd = -1;
+  u->media_type = media_type ? xstrdup (media_type) : NULL;
+  u->expected_diff_id = expected_diff_id ? xstrdup (expected_diff_id) : NULL;
+  u->blob = blob_writer_new (s, expected_digest, expected_size, err);
+  if (u->blob == NULL)
+    {
+      unpack_free (u);
+      return NULL;
+    }
+  u->out = malloc (OUT_BUF_SIZE);
+  if (u->out == NULL)
+    abort ();
+  u->diff_sha = sha256_ctx_new ();
+  if (!(expected_diff_id && image_layer_exists (s, expected_diff_id)))
+    {
+      u->tmpfd = store_tmpdir_create (s, "unpack", &u->tmpname, err);
+      if (u->tmpfd < 0 || mkdirat (u->tmpfd, "diff", 0755) < 0)
+        {
+          if (u->tmpfd >= 0)
+            berth_error_set (err, errno, "mkdir tmp/%s/diff", u->tmpname);
+          unpack_free (u);
+          return NULL;
+        }
+      _cleanup_close_ int diff = openat (u->tmpfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (diff < 0 || (u->x = extractor_new (diff, err)) == NULL)
+        {
+          if (diff < 0)
+            berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
+          unpack_free (u);
+          return NULL;
+        }
+      u->tar = tar_parser_new (&extractor_callbacks, u->x);
+    }
+  return u;
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin (struct image_store *s, const char *expected_digest,
+                          int64_t expected_size, const char *media_type, struct berth_error **err)
+{
+  return image_layer_unpack_begin_verified (s, expected_digest, expected_size, media_type, NULL,
+                                            err);
+}
+
+/* Uncompressed tar bytes: hashed for the diff_id, then parsed/extracted. */
+static int
+tar_push (struct image_layer_unpack *u, const void *buf, size_t len, struct berth_error **err)
+{
+  sha256_ctx_update (u->diff_sha, buf, len);
+  u->tar_size += (int64_t) len;
+  return u->tar ? tar_parser_feed (u->tar, buf, len, err) : 0;
+}
+
+static int
+gzip_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
+           struct berth_error **err)
+{
+  struct inflate_state *st = u->gz;
+  st->next_in = (uint8_t *) in;
+  st->avail_in = (uint32_t) len;
+  for (;;)
+    {
+      if (u->gz_done)
+        {
+          if (st->avail_in == 0)
+            return 0;
+          /* concatenated gzip members are one stream (gzip(1), Go) */
+          const uint8_t *rest = st->next_in;
+          uint32_t rest_len = st->avail_in;
+          isal_inflate_init (st);
+          st->crc_flag = ISAL_GZIP;
+          st->next_in = (uint8_t *) rest;
+          st->avail_in = rest_len;
+          u->gz_done = false;
+        }
+      st->next_out = u->out;
+      st->avail_out = OUT_BUF_SIZE;
+      int r = isal_inflate (st);
+      if (r < 0)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "gzip: %s (code %d)",
+                                     r == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
+                                     : r == ISAL_INVALID_WRAPPER  ? "invalid gzip header"
+                                                                  : "corrupt deflate data",
+                                     r);
+      size_t produced = OUT_BUF_SIZE - st->avail_out;
+      if (produced && tar_push (u, u->out, produced, err) < 0)
+        return -1;
+      if (st->block_state == ISAL_BLOCK_FINISH)
+        {
+          u->gz_done = true;
+          continue;
+        }
+      if (st->avail_in == 0 && st->avail_out > 0)
+        return 0;
+    }
+}
+
+static int
+zstd_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
+           struct berth_error **err)
+{
+  ZSTD_inBuffer ib = { in, len, 0 };
+  for (;;)
+    {
+      ZSTD_outBuffer ob = { u->out, OUT_BUF_SIZE, 0 };
+      size_t r = ZSTD_decompressStream (u->zs, &ob, &ib);
+      if (ZSTD_isError (r))
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName (r));
+      u->zs_last = r;
+      if (ob.pos && tar_push (u, u->out, ob.pos, err) < 0)
+        return -1;
+      if (ib.pos == ib.size && ob.pos < ob.size)
+        return 0;
+    }
+}
+
+static int
+decompress_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
+                 struct berth_error **err)
+{
+  switch (u->compression)
+    {
+    case IMAGE_COMPRESSION_GZIP:
+      return gzip_push (u, in, len, err);
+    case IMAGE_COMPRESSION_ZSTD:
+      return zstd_push (u, in, len, err);
+    default:
+      return tar_push (u, in, len, err);
+    }
+}
+
+/* docker's DecompressStream sniffs the magic bytes rather than trusting the
+ * media type; so do we (a registry's media type is a claim, too). */
+static void
+compression_pick (struct image_layer_unpack *u)
+{
+  const unsigned char *m = u->sniff;
+  if (u->sniff_len >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+    u->compression = IMAGE_COMPRESSION_GZIP;
+  else if (u->sniff_len >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+    u->compression = IMAGE_COMPRESSION_ZSTD;
+  else
+    u->compression = IMAGE_COMPRESSION_NONE;
+  if (u->compression == IMAGE_COMPRESSION_GZIP)
+    {
+      u->gz = malloc (sizeof *u->gz);
+      if (u->gz == NULL)
+        abort ();
+      isal_inflate_init (u->gz);
+      u->gz->crc_flag = ISAL_GZIP;
+    }
+  else if (u->compression == IMAGE_COMPRESSION_ZSTD)
+    {
+      u->zs = ZSTD_createDStream ();
+      if (u->zs == NULL)
+        abort ();
+      ZSTD_initDStream (u->zs);
+    }
+  if (u->media_type == NULL)
+    u->media_type = xstrdup (u->compression == IMAGE_COMPRESSION_GZIP ? IMAGE_MT_DOCKER_LAYER_GZIP
+                             : u->compression == IMAGE_COMPRESSION_ZSTD
+                                 ? IMAGE_MT_OCI_LAYER_ZSTD
+                                 : "application/vnd.docker.image.rootfs.diff.tar");
+  else if (compression_of_media_type (u->media_type) != u->compression)
+    berth_log (BERTH_LOG_DEBUG, "layer media type %s does not match its content; using content",
+               u->media_type);
+}
+
+static int
+unpack_write (struct image_layer_unpack *u, const unsigned char *buf, size_t len,
+              struct berth_error **err)
+{
+  if (u->compression == IMAGE_COMPRESSION_AUTO)
+    {
+      size_t n = sizeof u->sniff - u->sniff_len < len ? sizeof u->sniff - u->sniff_len : len;
+      memcpy (u->sniff + u->sniff_len, buf, n);
+      u->sniff_len += n;
+      buf += n;
+      len -= n;
+      if (u->sniff_len < sizeof u->sniff)
+        return 0;
+      compression_pick (u);
+      if (decompress_push (u, u->sniff, u->sniff_len, err) < 0)
+        return -1;
+    }
+  return len ? decompress_push (u, buf, len, err) : 0;
+}
+
+int
+image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t len,
+                          struct berth_error **err)
+{
+  if (u->failed)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
+  if (image_blob_writer_write (u->blob, buf, len, err) < 0 || unpack_write (u, buf, len, err) < 0)
+    {
+      u->failed = true;
+      return -1;
+    }
+  return 0;
+}
+
+static int
+layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char *blob_digest,
+                  int64_t blob_size, struct berth_error **err)
+{
+  _cleanup_close_ int diff = openat (u->tmpfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (diff < 0)
+    return berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
+  _cleanup_free_ char *tree = NULL;
+  size_t tree_len = 0;
+  if (tree_listing (diff, extractor_crc_lookup, u->x, &tree, &tree_len, err) < 0)
+    return berth_error_prefix (err, "list layer");
+  _cleanup_free_ char *tree_digest = sha256_digest (tree, tree_len);
+  if (fs_write_file_atomic (u->tmpfd, "tree", tree, tree_len, 0600, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *meta = json_pack (
+      "{s:s,s:I,s:I,s:s,s:{s:s,s:I,s:s}}", "diff_id", diff_id, "size",
+      (json_int_t) extractor_bytes (u->x), "tar_size", (json_int_t) u->tar_size, "tree_digest",
+      tree_digest, "blob", "digest", blob_digest, "size", (json_int_t) blob_size, "media_type",
+      u->media_type);
+  return json_save_atomic (u->tmpfd, "meta.json", meta, err);
+}
+
+static int
+unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_error **err)
+{
+  struct image_store *s = u->store;
+  if (u->failed)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
+  if (u->compression == IMAGE_COMPRESSION_AUTO)
+    {
+      compression_pick (u);
+      if (decompress_push (u, u->sniff, u->sniff_len, err) < 0)
+        return -1;
+    }
+  if (u->compression == IMAGE_COMPRESSION_GZIP && !u->gz_done)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "gzip: unexpected end of stream");
+  if (u->compression == IMAGE_COMPRESSION_ZSTD && u->zs_last != 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "zstd: unexpected end of stream");
+  if (u->tar && tar_parser_finish (u->tar, err) < 0)
+    return -1;
+  _cleanup_free_ char *diff_id = sha256_ctx_digest (u->diff_sha);
+  if (u->expected_diff_id && strcmp (diff_id, u->expected_diff_id) != 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "diff id mismatch: the config says %s, the layer is %s",
+                                 u->expected_diff_id, diff_id);
+  if (u->x && extractor_finish (u->x, err) < 0)
+    return -1;
+  /* The blob's commit verifies the compressed digest and size: nothing of
+   * the layer is committed before that passes. */
+  int64_t blob_size = blob_writer_bytes (u->blob);
+  _cleanup_free_ char *blob_digest = NULL;
+  if (image_blob_writer_commit (steal_pointer (&u->blob), &blob_digest, err) < 0)
+    return -1;
+  if (u->x == NULL)
+    goto done;
+  if (layer_meta_write (u, diff_id, blob_digest, blob_size, err) < 0)
+    return -1;
+  closep (&u->tmpfd);
+  if (renameat (s->tmpfd, u->tmpname, s->layersfd, digest_hex (diff_id)) < 0)
+    {
+      if (errno != EEXIST && errno != ENOTEMPTY)
+        return berth_error_set (err, errno, "commit layer %s", diff_id);
+      /* Another unpack of the same layer won: keep that one. */
+    }
+  else
+    {
+      free (u->tmpname);
+      u->tmpname = NULL;
+      if (fsync (s->layersfd) < 0)
+        return berth_error_set (err, errno, "fsync layers/");
+    }
+done:
+  store_pin (s, diff_id);
+  if (diff_id_out)
+    *diff_id_out = steal_pointer (&diff_id);
+  return 0;
+}
+
+int
+image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
+                           struct berth_error **err)
+{
+  int r = unpack_finish (u, diff_id_out, err);
+  if (r < 0)
+    berth_error_prefix (err, "unpack layer");
+  unpack_free (u);
+  return r;
+}
+
+int
+image_layer_unpack_fd (struct image_store *s, int fd, const char *expected_digest,
+                       const char *media_type, char **diff_id_out, struct berth_error **err)
+{
+  struct image_layer_unpack *u = image_layer_unpack_begin (s, expected_digest, -1, media_type, err);
+  if (u == NULL)
+    return -1;
+  static __thread unsigned char buf[1 << 17];
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          image_layer_unpack_abort (u);
+          return berth_error_set (err, errno, "read layer");
+        }
+      if (n == 0)
+        break;
+      if (image_layer_unpack_write (u, buf, (size_t) n, err) < 0)
+        {
+          image_layer_unpack_abort (u);
+          return berth_error_prefix (err, "unpack layer");
+        }
+    }
+  return image_layer_unpack_finish (u, diff_id_out, err);
+}
+
+/* ------------------------------------------------------ layer records -- */
+
+bool
+image_layer_exists (struct image_store *s, const char *diff_id)
+{
+  const char *hex = digest_hex (diff_id);
+  struct stat st;
+  return hex && fstatat (s->layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+}
+
+json_t *
+layer_meta_load (struct image_store *s, const char *diff_id, struct berth_error **err)
+{
+  const char *hex = digest_hex (diff_id);
+  if (hex == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", diff_id);
+      return NULL;
+    }
+  _cleanup_free_ char *path = xasprintf ("%s/meta.json", hex);
+  json_t *j = json_load_path (s->layersfd, path, err);
+  if (j == NULL)
+    berth_error_prefix (err, "layer %s", diff_id);
+  return j;
+}
+
+int
+layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error **err)
+{
+  const char *hex = digest_hex (diff_id);
+  if (hex == NULL)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", diff_id);
+  _cleanup_free_ char *path = xasprintf ("%s/diff", hex);
+  int fd = openat (s->layersfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
+                                 errno, "layer %s", diff_id);
+  return fd;
+}
+
+int
+layer_remove (struct image_store *s, const char *diff_id, struct berth_error **err)
+{
+  const char *hex = digest_hex (diff_id);
+  if (hex == NULL)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", diff_id);
+  /* Renamed away first: a kill -9 halfway leaves a layer that is either
+   * whole or only in tmp/ (swept on open), never half of one. */
+  char rnd[SHA256_HEX_LEN + 1];
+  random_id_hex (rnd);
+  _cleanup_free_ char *name = xasprintf ("rm-%.24s", rnd);
+  if (renameat (s->layersfd, hex, s->tmpfd, name) < 0)
+    return errno == ENOENT ? 0 : berth_error_set (err, errno, "remove layer %s", diff_id);
+  fsync (s->layersfd);
+  return fs_rm_rf_at (s->tmpfd, name, err);
+}
+
+int
+image_layer_blob (struct image_store *s, const char *diff_id, char **digest, char **media_type,
+                  int64_t *size, struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = layer_meta_load (s, diff_id, err);
+  if (meta == NULL)
+    return -1;
+  json_t *b = json_object_get (meta, "blob");
+  const char *d = json_string_value (json_object_get (b, "digest"));
+  const char *mt = json_string_value (json_object_get (b, "media_type"));
+  if (d == NULL || mt == NULL)
+    return berth_error_set (err, 0, "layer %s: meta.json has no blob", diff_id);
+  if (digest)
+    *digest = xstrdup (d);
+  if (media_type)
+    *media_type = xstrdup (mt);
+  if (size)
+    *size = json_integer_value (json_object_get (b, "size"));
+  return 0;
+}
+
+int64_t
+image_layer_size (struct image_store *s, const char *diff_id, struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = layer_meta_load (s, diff_id, err);
+  if (meta == NULL)
+    return -1;
+  return json_integer_value (json_object_get (meta, "size"));
+}
+
+char *
+image_chain_id (char *const *diff_ids, size_t n)
+{
+  if (n == 0)
+    return NULL;
+  char *chain = xstrdup (diff_ids[0]);
+  for (size_t i = 1; i < n; i++)
+    {
+      _cleanup_free_ char *in = xasprintf ("%s %s", chain, diff_ids[i]);
+      free (chain);
+      chain = sha256_digest (in, strlen (in));
+    }
+  return chain;
+}
