@@ -150,10 +150,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
                          n->endpoints[e]->container_id, perr->msg);
           }
     }
+  /* Nothing in state: nothing of ours can be in the table, and the table's
+   * name may be shared with another daemon on this host — leave it alone. */
+  if (m->n_networks == 0)
+    return 0;
   return manager_sync_rules (m, err);
 }
-
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
 
 int
 network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
@@ -226,7 +228,7 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     }
   if (dns_init (m, cfg, err) < 0 || manager_load (m, err) < 0 || manager_restore (m, err) < 0)
     goto fail;
-  if (!cfg->no_default_networks && network_default_networks_ensure (m, err) < 0)
+  if (!cfg->no_default_networks && network_manager_ensure_default_networks (m, err) < 0)
     goto fail;
   *out = m;
   r = 0;

@@ -83,6 +83,10 @@ struct network_manager_config
  * (berthd restarts under live containers). */
 int network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
                           struct berth_error **err);
+/* Create the predefined networks (bridge on the default device, host,
+ * none) if missing; open() does it unless cfg->no_default_networks. For a
+ * daemon that creates them lazily, on the first use of networking. */
+int network_manager_ensure_default_networks (struct network_manager *m, struct berth_error **err);
 /* Free memory and close sockets; leaves devices, rules and state in place. */
 void network_manager_close (struct network_manager *m);
 /* Remove everything this manager made: endpoints, bridges, the nft table,

@@ -403,10 +403,8 @@ fail:
   return berth_error_prefix (err, "default network bridge");
 }
 
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
-
 int
-network_default_networks_ensure (struct network_manager *m, struct berth_error **err)
+network_manager_ensure_default_networks (struct network_manager *m, struct berth_error **err)
 {
   static const struct
   {
