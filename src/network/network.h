@@ -161,6 +161,15 @@ struct network_port_binding
 int network_port_spec_parse (const char *spec, struct network_port_binding **out, size_t *n_out,
                              struct berth_error **err);
 
+/* Docker's HostConfig.PortBindings ({"80/tcp": [{"HostIp": "", "HostPort":
+ * "8080"}]}, HostPort "" = ephemeral, "8000-8010" = first free of the range)
+ * plus, with publish_all (-P), every Config.ExposedPorts key without a
+ * binding as an ephemeral one. Either object may be NULL. Errors name the
+ * key and field (HostConfig.PortBindings["80/tcp"][0].HostPort: ...). */
+int network_port_bindings_from_api (const json_t *port_bindings, const json_t *exposed_ports,
+                                    bool publish_all, struct network_port_binding **out,
+                                    size_t *n_out, struct berth_error **err);
+
 /* ---------------------------------------------------------- endpoints -- */
 
 struct network_endpoint_opts
