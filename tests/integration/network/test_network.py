@@ -398,6 +398,8 @@ def test_bad_input_is_refused_with_clear_errors(nettool, netns):
          "not a network namespace"),
         (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/uts"), 400,
          "not a network namespace"),
+        (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/net"), 400,
+         "host's own network namespace"),
         (("disconnect", net["Name"], container_id()), 404, "not connected"),
     ]
     for words, status, msg in cases:
