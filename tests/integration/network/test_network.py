@@ -463,6 +463,31 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     assert str(port) not in rules
 
 
+def test_subnet_choice_avoids_host_addresses_and_routes(nettool):
+    """The pool's first subnets are taken on the host (an address, and a
+    route through it): the network lands on the first free one."""
+    octet = 100 + secrets.randbelow(100)
+    dummy = f"bt{TAG}x"
+    run(["ip", "link", "add", dummy, "type", "veth", "peer", "name", dummy + "p"])
+    try:
+        run(["ip", "addr", "add", f"10.{octet}.64.1/24", "dev", dummy])
+        run(["ip", "link", "set", dummy + "p", "up"])
+        run(["ip", "link", "set", dummy, "up"])
+        run(["ip", "route", "add", f"10.{octet}.65.0/24", "via", f"10.{octet}.64.2"])
+        tool = nettool(args=["--pool", f"base=10.{octet}.64.0/22,size=24"])
+        net = create(tool, f"pick{TAG}", bridge=bridge_name(0))
+        assert net["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.66.0/24"
+        net2 = create(tool, f"pick2{TAG}", bridge=bridge_name(1))
+        assert net2["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.67.0/24"
+        tool.fails("create", f"pick3{TAG}", status=409, msg="fully subnetted")
+        # An explicit subnet over the host's route is refused too.
+        tool.fails("create", f"pick4{TAG}", "--subnet", f"10.{octet}.65.128/25", status=409,
+                   msg="already used on this host")
+        assert bridge_name(2) not in links()
+    finally:
+        run(["ip", "link", "del", dummy], check=False)
+
+
 def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
     octet = 100 + secrets.randbelow(100)
     dev = bridge_name(9)
