@@ -135,10 +135,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
       struct network *n = m->networks[i];
       if (n->kind != NETWORK_KIND_BRIDGE)
         continue;
-      if (bridge_ensure (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
-      if (!n->is_default && dns_network_listen (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
+      /* One broken network must not keep berthd from starting: it is
+       * reported, and the others work. */
+      _cleanup_error_ struct berth_error *nerr = NULL;
+      if (bridge_ensure (m, n, &nerr) < 0
+          || (!n->is_default && dns_network_listen (m, n, &nerr) < 0))
+        berth_log (BERTH_LOG_ERROR, "restore network %s: %s", n->name, nerr->msg);
       for (size_t e = 0; e < n->n_endpoints; e++)
         for (size_t p = 0; p < n->endpoints[e]->n_ports; p++)
           {
@@ -148,10 +150,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
                          n->endpoints[e]->container_id, perr->msg);
           }
     }
+  /* Nothing in state: nothing of ours can be in the table, and the table's
+   * name may be shared with another daemon on this host — leave it alone. */
+  if (m->n_networks == 0)
+    return 0;
   return manager_sync_rules (m, err);
 }
-
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
 
 int
 network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
@@ -224,7 +228,7 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     }
   if (dns_init (m, cfg, err) < 0 || manager_load (m, err) < 0 || manager_restore (m, err) < 0)
     goto fail;
-  if (!cfg->no_default_networks && network_default_networks_ensure (m, err) < 0)
+  if (!cfg->no_default_networks && network_manager_ensure_default_networks (m, err) < 0)
     goto fail;
   *out = m;
   r = 0;

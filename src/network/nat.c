@@ -41,7 +41,7 @@ render_network_nat (FILE *f, const struct network *n)
 }
 
 static void
-render_network_forward (FILE *f, const struct network *n, struct network *const *all, size_t n_all)
+render_network_confine (FILE *f, const struct network *n)
 {
   if (n->internal)
     {
@@ -53,6 +53,12 @@ render_network_forward (FILE *f, const struct network *n, struct network *const 
     /* Seen here because br_netfilter hands bridged IPv4 to the ip hooks
      * with the bridge as in and out device (what docker relies on too). */
     fprintf (f, "\t\tiifname \"%s\" oifname \"%s\" drop\n", n->bridge, n->bridge);
+}
+
+static void
+render_network_isolation (FILE *f, const struct network *n, struct network *const *all,
+                          size_t n_all)
+{
   /* Isolation: no path from one berth bridge to another. */
   bool first = true;
   for (size_t i = 0; i < n_all; i++)
@@ -116,9 +122,26 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
       fputs ("\t}\n", f);
       /* Published ports answer on every local address, from other hosts
        * (prerouting) and from the host itself (output), 127.0.0.1 too. */
-      fputs ("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-             "\t\tfib daddr type local jump ports\n\t}\n",
-             f);
+      fputs ("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n", f);
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE && networks[i]->dns_port
+            && networks[i]->dns_port != 53)
+          {
+            char gw[INET_ADDRSTRLEN];
+            ipv4_format (networks[i]->gateway, gw);
+            fprintf (f, "\t\tiifname \"%s\" ip daddr %s udp dport 53 dnat to %s:%u\n",
+                     networks[i]->bridge, gw, gw, networks[i]->dns_port);
+          }
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE && networks[i]->dns_tcp_port
+            && networks[i]->dns_tcp_port != 53)
+          {
+            char gw[INET_ADDRSTRLEN];
+            ipv4_format (networks[i]->gateway, gw);
+            fprintf (f, "\t\tiifname \"%s\" ip daddr %s tcp dport 53 dnat to %s:%u\n",
+                     networks[i]->bridge, gw, gw, networks[i]->dns_tcp_port);
+          }
+      fputs ("\t\tfib daddr type local jump ports\n\t}\n", f);
       fputs ("\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
              "\t\tfib daddr type local jump ports\n\t}\n",
              f);
@@ -133,7 +156,14 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
       fputs ("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n", f);
       for (size_t i = 0; i < n; i++)
         if (networks[i]->kind == NETWORK_KIND_BRIDGE)
-          render_network_forward (f, networks[i], networks, n);
+          render_network_confine (f, networks[i]);
+      /* A published port is open to everyone, containers of other networks
+       * included (docker's proxy gives the same); --internal and icc drops
+       * above still win. */
+      fputs ("\t\tct status dnat accept\n", f);
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE)
+          render_network_isolation (f, networks[i], networks, n);
       fputs ("\t}\n}\n", f);
     }
   if (fclose (steal_pointer (&f)) != 0)

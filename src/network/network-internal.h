@@ -116,7 +116,11 @@ struct network
   struct ipam ipam;
   struct endpoint **endpoints;
   size_t n_endpoints;
-  int dns_udp_fd; /* -1 when not listening */
+  int dns_udp_fd;    /* -1 when not listening */
+  uint16_t dns_port; /* 53, or where 53/udp to the gateway is redirected
+                        when something else on the host holds it */
+  int dns_tcp_fd;    /* the same over TCP */
+  uint16_t dns_tcp_port;
 };
 
 /* ------------------------------------------------------- mac addresses --- */

@@ -178,6 +178,7 @@ network_new (const char *name)
   clock_gettime (CLOCK_REALTIME, &ts);
   n->created = time_format_rfc3339nano (&ts);
   n->dns_udp_fd = -1;
+  n->dns_tcp_fd = -1;
   n->icc = true;
   n->masquerade = true;
   n->labels = json_object ();
@@ -402,10 +403,8 @@ fail:
   return berth_error_prefix (err, "default network bridge");
 }
 
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
-
 int
-network_default_networks_ensure (struct network_manager *m, struct berth_error **err)
+network_manager_ensure_default_networks (struct network_manager *m, struct berth_error **err)
 {
   static const struct
   {

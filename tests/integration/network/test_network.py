@@ -84,6 +84,84 @@ def test_containers_resolve_each_other_by_name_and_talk(nettool, netns, webroot,
     assert addrs == [late["ip"]], out
 
 
+HOSTILE_DNS = r"""
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+server = (sys.argv[1], 53)
+hdr = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+packets = [b"", b"\x00", hdr, hdr + b"\xc0\x0c\x00\x01\x00\x01",          # pointer to itself
+           hdr + b"\x01a\xc0\x0e\x00\x01\x00\x01",                           # forward pointer
+           hdr + b"\x3f" + b"a" * 20,                                            # label runs past the end
+           hdr + (b"\x3fx" + b"x" * 62) * 5 + b"\x00\x00\x01\x00\x01",            # name > 255
+           b"\x12\x34\x81\x80" + hdr[4:] + b"\x00\x00\x01\x00\x01",          # a response
+           os.urandom(4000)] + [os.urandom(n) for n in range(1, 200, 7)]
+answered = 0
+for p in packets:
+    s.sendto(p, server)
+    try:
+        s.recvfrom(4096)
+        answered += 1
+    except socket.timeout:
+        pass
+print(answered)
+"""
+
+
+def test_dns_server_survives_hostile_packets(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"hostile{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    ns, ns2 = netns.add(), netns.add()
+    # Connected by pid this time: a process that lives in the netns.
+    holder = netns.spawn(ns2, "sleep", "300")
+    target = connect(tool, net["Name"], ns, "--name", "target")
+    tool.ok("connect", net["Name"], container_id(), "--pid", holder.pid, "--name", "bypid")
+    res = netns.exec(ns, "/usr/bin/python3", "-c", HOSTILE_DNS, gw)
+    # Malformed queries get FORMERR (some), responses and runts are dropped.
+    assert 0 < int(res.stdout) < 40
+    for name, want in (("target", target["ip"]), ("bypid", None)):
+        addrs, out = nslookup(netns, ns, name, gw)
+        assert len(addrs) == 1 and (want is None or addrs == [want]), out
+    assert tool.proc.poll() is None
+
+
+DNS_CLIENT = r"""
+import socket, struct, sys
+server, name, proto = sys.argv[1], sys.argv[2], sys.argv[3]
+q = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00\x00\x01\x00\x01"
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, (server, 53))
+    r = s.recv(65535)
+else:
+    s = socket.create_connection((server, 53), timeout=3)
+    s.sendall(struct.pack("!H", len(q)) + q + struct.pack("!H", len(q)) + q)  # two, pipelined
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+        buf += s.recv(65535)
+    r = buf[2:2 + struct.unpack("!H", buf[:2])[0]]
+flags, an = struct.unpack("!H", r[2:4])[0], struct.unpack("!H", r[6:8])[0]
+print(an, "TC" if flags & 0x0200 else "-", flags & 0xf)
+"""
+
+
+def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"tcpdns{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    members = [netns.add() for _ in range(34)]
+    for ns in members:
+        connect(tool, net["Name"], ns, "--alias", "many")
+    asker = members[0]
+    udp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "udp").stdout.split()
+    assert udp[1] == "TC" and int(udp[0]) < 34, udp  # 512 bytes hold about 30
+    tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "tcp").stdout.split()
+    assert tcp == ["34", "-", "0"], tcp
+
+
 def test_dns_is_scoped_per_network(nettool, netns):
     tool = nettool()
     a = create(tool, f"scopea{TAG}", bridge=bridge_name(0))
@@ -215,6 +293,14 @@ def test_isolation_between_user_networks(nettool, netns, webroot):
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     # (nft prints a one-element set without braces)
     assert f'iifname "{bridge_name(1)}" oifname "{bridge_name(0)}" drop' in rules
+    # A published port stays open to everyone, other networks included
+    # (through the host's address on their own bridge).
+    port = 36000 + secrets.randbelow(3000)
+    ns_pub = netns.add()
+    connect(tool, a["Name"], ns_pub, "-p", f"{port}:80")
+    start_httpd(netns, ns_pub, webroot)
+    gw_b = b["IPAM"]["Config"][0]["Gateway"]
+    assert want in http_get_in_ns(netns, ns_b, gw_b, port)
 
 
 def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
@@ -247,6 +333,29 @@ def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
 
 
 # --------------------------------------------------------------- lifecycle --
+
+def test_dns_moves_aside_when_port_53_is_taken(nettool, netns):
+    """A host DNS server bound to the gateway's port 53 (or to every
+    address): the embedded DNS listens elsewhere and nftables redirects."""
+    octet = 100 + secrets.randbelow(100)
+    gw = f"10.{octet}.53.1"
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: the bridge is not up yet
+    squatter.bind((gw, 53))
+    try:
+        tool = nettool()
+        net = create(tool, f"dns53{TAG}", "--subnet", f"10.{octet}.53.0/24",
+                     bridge=bridge_name(0))
+        ns, ns2 = netns.add(), netns.add()
+        web = connect(tool, net["Name"], ns, "--name", "web")
+        connect(tool, net["Name"], ns2)
+        addrs, out = nslookup(netns, ns2, "web", gw)
+        assert addrs == [web["ip"]], out
+        rules = run(["nft", "list", "table", "ip", TABLE]).stdout
+        assert f"ip daddr {gw} udp dport 53 dnat to {gw}:" in rules
+    finally:
+        squatter.close()
+
 
 def test_bad_input_is_refused_with_clear_errors(nettool, netns):
     tool = nettool()
@@ -289,6 +398,8 @@ def test_bad_input_is_refused_with_clear_errors(nettool, netns):
          "not a network namespace"),
         (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/uts"), 400,
          "not a network namespace"),
+        (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/net"), 400,
+         "host's own network namespace"),
         (("disconnect", net["Name"], container_id()), 404, "not connected"),
     ]
     for words, status, msg in cases:
@@ -350,6 +461,31 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     assert live["host_ifname"] not in links()
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     assert str(port) not in rules
+
+
+def test_subnet_choice_avoids_host_addresses_and_routes(nettool):
+    """The pool's first subnets are taken on the host (an address, and a
+    route through it): the network lands on the first free one."""
+    octet = 100 + secrets.randbelow(100)
+    dummy = f"bt{TAG}x"
+    run(["ip", "link", "add", dummy, "type", "veth", "peer", "name", dummy + "p"])
+    try:
+        run(["ip", "addr", "add", f"10.{octet}.64.1/24", "dev", dummy])
+        run(["ip", "link", "set", dummy + "p", "up"])
+        run(["ip", "link", "set", dummy, "up"])
+        run(["ip", "route", "add", f"10.{octet}.65.0/24", "via", f"10.{octet}.64.2"])
+        tool = nettool(args=["--pool", f"base=10.{octet}.64.0/22,size=24"])
+        net = create(tool, f"pick{TAG}", bridge=bridge_name(0))
+        assert net["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.66.0/24"
+        net2 = create(tool, f"pick2{TAG}", bridge=bridge_name(1))
+        assert net2["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.67.0/24"
+        tool.fails("create", f"pick3{TAG}", status=409, msg="fully subnetted")
+        # An explicit subnet over the host's route is refused too.
+        tool.fails("create", f"pick4{TAG}", "--subnet", f"10.{octet}.65.128/25", status=409,
+                   msg="already used on this host")
+        assert bridge_name(2) not in links()
+    finally:
+        run(["ip", "link", "del", dummy], check=False)
 
 
 def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
