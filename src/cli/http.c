@@ -301,6 +301,7 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
     }
   else if (strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0)
     {
+      hdrs = curl_slist_append (hdrs, "Content-Type:");
       curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
       curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
     }
@@ -456,6 +457,9 @@ static void
 async_step (struct cli_async *a, int timeout_ms)
 {
   int running = 0;
+  fflush (a->buf);
+  size_t before = a->len;
+  bool head_before = a->head_done;
   curl_multi_perform (a->m, &running);
   CURLMsg *msg;
   int left;
@@ -465,10 +469,11 @@ async_step (struct cli_async *a, int timeout_ms)
         a->done = true;
         a->result = msg->data.result;
       }
-  if (!a->done && !a->head_done && timeout_ms > 0)
-    curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
-  else if (!a->done && timeout_ms > 0)
-    curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
+  fflush (a->buf);
+  /* progress made: let the caller look at it before waiting again */
+  if (a->done || a->len != before || a->head_done != head_before)
+    return;
+  curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
 }
 
 struct cli_async *
@@ -505,11 +510,25 @@ cli_async_begin (struct cli_client *c, const char *method, const char *path, con
   return a;
 }
 
+/* Like the docker CLI's decoder, the answer is complete at its first JSON
+ * value: a daemon may keep the chunked response open after it. */
+static bool
+async_has_value (struct cli_async *a)
+{
+  fflush (a->buf);
+  if (a->len == 0)
+    return false;
+  json_error_t jerr;
+  json_t *j = json_loadb (a->data, a->len, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+  json_decref (j);
+  return j != NULL;
+}
+
 int
 cli_async_finish (struct cli_async *a, struct cli_response *resp, struct berth_error **err)
 {
   memset (resp, 0, sizeof *resp);
-  while (!a->done)
+  while (!a->done && !async_has_value (a))
     async_step (a, 1000);
   fflush (a->buf);
   curl_easy_getinfo (a->h, CURLINFO_RESPONSE_CODE, &resp->status);
