@@ -198,6 +198,7 @@ struct req_state
   size_t buflen;
   int sink_rc;
   int body_fd;
+  bool complete; /* the sink saw the end of the body */
 };
 
 static size_t
@@ -209,10 +210,16 @@ on_write (char *data, size_t size, size_t nmemb, void *ud)
   curl_easy_getinfo (st->c->h, CURLINFO_RESPONSE_CODE, &status);
   if (st->req->on_chunk && status < 300)
     {
-      if (st->req->on_chunk (st->req->userdata, data, n) < 0)
+      int r = st->req->on_chunk (st->req->userdata, data, n);
+      if (r < 0)
         {
           st->sink_rc = -1;
           return 0; /* aborts the transfer */
+        }
+      if (r == 1)
+        {
+          st->complete = true;
+          return 0; /* done: stop reading */
         }
       return n;
     }
@@ -322,6 +329,8 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
     resp->content_type = xstrdup (ct);
   if (st.sink_rc < 0)
     return berth_error_set (err, 0, "output closed");
+  if (st.complete)
+    return 0; /* curl drops a connection whose body was not read to its end */
   if (code != CURLE_OK)
     {
       /* A streamed body that the daemon ends by closing is complete. */
