@@ -63,6 +63,23 @@ class Cli:
     def docker(self, *args, check=True, input=None, timeout=30, env=None, text=True):
         return self._run(DOCKER, args, check, input, timeout, env, text)
 
+    def berth_vs_docker(self, *args, timeout=15, **kw):
+        """Run berth; if it hangs, run the stock docker CLI with the same
+        arguments against the same daemon: when docker hangs too, the daemon
+        is at fault and the test is skipped naming the command; otherwise
+        berth alone hangs and the test fails."""
+        try:
+            return self.berth(*args, timeout=timeout, **kw)
+        except subprocess.TimeoutExpired:
+            dargs = [a for a in args]
+            try:
+                self.docker(*dargs, timeout=timeout, check=False,
+                            **{k: v for k, v in kw.items() if k in ("input", "text")})
+            except subprocess.TimeoutExpired:
+                pytest.skip(f"berthd does not complete `{' '.join(map(str, args))}` "
+                            f"(the docker CLI hangs on it too)")
+            raise AssertionError(f"berth {' '.join(map(str, args))} hangs where docker does not")
+
     def require(self, method, path, what=None):
         """Skip (naming the endpoint) when berthd does not serve it yet."""
         r = self.d.api(method, path)
@@ -123,3 +140,50 @@ def cli():
 def name(request):
     """A container name unique to the test."""
     return f"bt-{os.getpid()}-{request.node.name[:40]}".replace("[", "-").replace("]", "")
+
+
+def _wait_answers(c, tries=6):
+    """Does berthd answer POST /containers/{id}/wait for a container that
+    exits right away? (create → wait → start, as the docker CLI orders it)"""
+    d = c.d
+    for i in range(tries):
+        r = c.berth("create", "busybox:local", "sh", "-c", "echo x; exit 3", check=False)
+        if r.returncode != 0:
+            return False
+        cid = r.stdout.strip()
+        conn = d.connection(timeout=5)
+        try:
+            conn.request("POST", f"/v1.41/containers/{cid}/wait?condition=next-exit")
+            resp = conn.getresponse()
+            d.api("POST", f"/v1.41/containers/{cid}/start")
+            got = b""
+            try:
+                while b"StatusCode" not in got or not got.rstrip().endswith(b"}"):
+                    chunk = resp.read1(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+            except OSError:
+                return False
+            if b'"StatusCode":3' not in got:
+                return False
+        finally:
+            conn.close()
+            d.api("DELETE", f"/v1.41/containers/{cid}?force=1")
+    return True
+
+
+@pytest.fixture(scope="session")
+def wait_reliable(cli):
+    return _wait_answers(cli)
+
+
+@pytest.fixture
+def foreground(cli, wait_reliable):
+    """For tests of foreground `run`/`start -a`: they need berthd to answer
+    the wait request every time, which it does not yet."""
+    if not wait_reliable:
+        pytest.skip("berthd does not always answer POST /containers/{id}/wait for a container "
+                    "that exits at once (the docker CLI hangs the same way): foreground run "
+                    "cannot be tested reliably yet")
+    return cli
