@@ -163,3 +163,21 @@ def test_exec_from_a_multithreaded_caller(rt, cid):
         assert res.returncode == 6, res.stderr
         assert res.stdout.strip() == os.readlink(f"/proc/{pid}/ns/pid")
     rt("delete", "--force", cid)
+
+
+def test_exec_into_a_user_namespace(rt, cid):
+    os.chmod(rt.bundle, 0o755)
+    cfg = rt.set_process(["sleep", "1000"])
+    cfg["linux"]["namespaces"].append({"type": "user"})
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+    rt.write_config(cfg)
+    rt("run", "-d", "--bundle", rt.bundle, cid, capture_output=False,
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = rt.state(cid)["pid"]
+    out = rt("exec", "--user", "1000:1000", cid, "sh", "-c",
+             "id -u; readlink /proc/self/ns/user; cat /proc/self/uid_map").stdout.splitlines()
+    assert out[0] == "1000"
+    assert out[1] == os.readlink(f"/proc/{pid}/ns/user")
+    assert out[2].split() == ["0", "300000", "65536"]
+    rt("delete", "--force", cid)
