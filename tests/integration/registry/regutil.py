@@ -369,6 +369,7 @@ class FaultProxy:
         self.fail_503 = {}               # path substring -> times to answer 503
         self.fail_401 = {}               # path substring -> times to answer 401 (token expired)
         self.tamper_manifest = False     # flip a byte of manifest bodies
+        self.huge_manifest = False       # answer manifests with 5 MiB of JSON
         self.tamper_blob = set()         # digests whose body gets one byte flipped
         self.extra_bytes = set()         # digests whose body gets extra bytes
         self.ignore_range = False
@@ -432,6 +433,8 @@ class FaultProxy:
                 digest = path.rsplit("/", 1)[-1] if is_blob else None
                 data = r.read()
                 up.close()
+                if proxy.huge_manifest and "/manifests/" in path and self.command == "GET":
+                    data = b'{"pad":"' + b"x" * (5 << 20) + b'"}'
                 if proxy.tamper_manifest and "/manifests/" in path and data:
                     data = data.replace(b'"schemaVersion":', b'"schemaVersion" :', 1)
                 if digest in proxy.tamper_blob and data:
