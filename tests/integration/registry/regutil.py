@@ -377,6 +377,7 @@ class FaultProxy:
         self.active_uploads = 0
         self.max_active_uploads = 0
         self.challenge = None            # WWW-Authenticate sent with an injected 401
+        self.redirect_blobs = None       # "http://host:port": answer blob GETs with a 307 there
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -415,6 +416,13 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)
+                if (proxy.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in path):
+                    # like a registry on object storage: a 307 to another host
+                    self.send_response(307)
+                    self.send_header("Location", proxy.redirect_blobs + "/cdn/" + path.rsplit("/", 1)[-1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 is_upload = self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path
                 if is_upload:
                     with proxy.lock:

@@ -303,3 +303,42 @@ def test_credential_helper_store_get_erase(tool, basic_reg, basic_image, tmpdir_
     res = tool.run("login", basic_reg.host, opts=["-u", "alice", "-p", USERS["alice"]], check=False,
                    env=env)
     assert res.returncode == 1 and "docker-credential-missing" in res.stderr, res.stderr
+
+
+def test_blob_redirects_do_not_leak_credentials(tool, basic_reg, basic_image):
+    """Registries on object storage answer blob GETs with a redirect to
+    another host: berth follows it without the registry's Authorization."""
+    import http.server
+    import threading
+    seen = []
+
+    class CDN(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            data = basic_reg.blob_path(self.path.rsplit("/", 1)[-1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    cdn = http.server.ThreadingHTTPServer(("127.0.0.1", regutil.free_port()), CDN)
+    t = threading.Thread(target=cdn.serve_forever, daemon=True)
+    t.start()
+    proxy = regutil.FaultProxy(basic_reg.port).start()
+    try:
+        proxy.redirect_blobs = f"http://127.0.0.1:{cdn.server_address[1]}"
+        hdr = x_registry_auth(username="bob", password=USERS["bob"])
+        res = tool.run("pull", f"{proxy.host}/priv/app:1", opts=["--registry-auth", hdr])
+        assert res.result["image_id"] == basic_image.config_digest
+        assert len(seen) == 2  # the config and the layer came from the CDN
+        assert all("Authorization" not in h for h in seen), seen
+        # while the registry itself did get the credentials
+        assert any("Authorization" in r[2] for r in proxy.requests if "/manifests/" in r[1])
+    finally:
+        proxy.stop()
+        cdn.shutdown()
+        cdn.server_close()
+        t.join()
