@@ -52,6 +52,18 @@ def images(workdir, reg, bb_layer):
     push("test/resume:1", Image([regutil.small_layer(50, size=2 << 20)]))
     push("test/noresume:1", Image([regutil.small_layer(51, size=2 << 20)]))
     push("test/slow:1", Image([regutil.small_layer(60 + i, size=1 << 20) for i in range(3)]))
+    # broken images a registry happily serves: a config with too few
+    # diff_ids, and one whose diff_id is not the layer's
+    short = Image([regutil.small_layer(70), regutil.small_layer(71)])
+    short.config["rootfs"]["diff_ids"] = short.config["rootfs"]["diff_ids"][:1]
+    short.config_bytes = json.dumps(short.config, sort_keys=True).encode()
+    short.config_digest = regutil.sha256(short.config_bytes)
+    push("test/shortcfg:1", short)
+    lying = Image([regutil.small_layer(72)])
+    lying.config["rootfs"]["diff_ids"] = ["sha256:" + "1" * 64]
+    lying.config_bytes = json.dumps(lying.config, sort_keys=True).encode()
+    lying.config_digest = regutil.sha256(lying.config_bytes)
+    push("test/lying:1", lying)
     return imgs
 
 
@@ -339,3 +351,20 @@ def test_canceled_pull_keeps_nothing(tool, reg, images, proxy):
         assert_store_tmp_empty(tool)
     proxy.delay_per_chunk = 0
     assert tool.run("pull", f"{proxy.host}/test/slow:1").result["image_id"] == img.config_digest
+
+
+def test_broken_images_are_refused(tool, reg, images, proxy):
+    res = tool.run("pull", f"{reg.host}/test/shortcfg:1", check=False)
+    assert res.returncode == 1
+    assert "1 rootfs.diff_ids for 2 layers" in res.stderr, res.stderr
+    res = tool.run("pull", f"{reg.host}/test/lying:1", check=False)
+    assert res.returncode == 1
+    assert "sha256:" + "1" * 64 in res.stderr, res.stderr
+    assert tool.images() == []
+    assert not tool.layer_dir(images["test/lying:1"].layers[0].diff_id).exists()
+    assert_store_tmp_empty(tool)
+    # a manifest bigger than docker's 4 MiB limit is not read into memory
+    proxy.huge_manifest = True
+    res = tool.run("pull", f"{proxy.host}/test/busybox:1", check=False)
+    assert res.returncode == 1
+    assert "larger than" in res.stderr, res.stderr
