@@ -174,6 +174,7 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     abort ();
   m->state_fd = m->networks_fd = m->lock_fd = -1;
   m->dns.upstream_fd = -1;
+  m->dns.job_fds[0] = m->dns.job_fds[1] = -1;
   m->state_dir = xstrdup (cfg->state_dir);
   m->nft_table = xstrdup (table);
   m->default_device = xstrdup (cfg->default_bridge_device ? cfg->default_bridge_device

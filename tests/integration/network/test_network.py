@@ -148,7 +148,7 @@ print(an, "TC" if flags & 0x0200 else "-", flags & 0xf)
 """
 
 
-def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns):
+def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns, upstream):
     tool = nettool()
     net = create(tool, f"tcpdns{TAG}", bridge=bridge_name(0))
     gw = net["IPAM"]["Config"][0]["Gateway"]
@@ -160,6 +160,15 @@ def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns):
     assert udp[1] == "TC" and int(udp[0]) < 34, udp  # 512 bytes hold about 30
     tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "tcp").stdout.split()
     assert tcp == ["34", "-", "0"], tcp
+    # A forwarded name whose answer the upstream truncates over UDP: a UDP
+    # client gets TC (and retries over TCP), a TCP client gets it all
+    # because the server asks the upstream again over TCP.
+    big = FakeUpstream.BIG
+    udp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, big, "udp").stdout.split()
+    assert udp == ["0", "TC", "0"], udp
+    tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, big, "tcp").stdout.split()
+    assert tcp == [str(FakeUpstream.BIG_COUNT), "-", "0"], tcp
+    assert big in upstream.tcp_queries
 
 
 def test_dns_is_scoped_per_network(nettool, netns):
