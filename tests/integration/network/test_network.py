@@ -131,6 +131,9 @@ import socket, struct, sys
 server, name, proto = sys.argv[1], sys.argv[2], sys.argv[3]
 q = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
 q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00\x00\x01\x00\x01"
+if proto == "udp-edns":  # with an OPT record (ARCOUNT 1), as glibc's edns0 sends
+    q = q[:11] + b"\x01" + q[12:] + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+    proto = "udp"
 if proto == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -169,6 +172,10 @@ def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns, upstream):
     tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, big, "tcp").stdout.split()
     assert tcp == [str(FakeUpstream.BIG_COUNT), "-", "0"], tcp
     assert big in upstream.tcp_queries
+    # Queries with EDNS are forwarded and answered too.
+    edns = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, FakeUpstream.NAME,
+                      "udp-edns").stdout.split()
+    assert edns == ["1", "-", "0"], edns
 
 
 def test_dns_is_scoped_per_network(nettool, netns):
