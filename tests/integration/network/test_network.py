@@ -230,6 +230,9 @@ def test_published_ports_from_host_loopback_and_other_host(nettool, netns, outsi
     # From another host: the outside namespace to the host's address on its link.
     out_ns, _, host_ip = outside
     assert want in http_get_in_ns(netns, out_ns, host_ip, port)
+    # Hairpin: the container reaches its own published port through the
+    # host's address.
+    assert want in http_get_in_ns(netns, ns, gw, port)
     # The 127.0.0.1-only mapping is not reachable from the other host.
     assert want not in http_get_in_ns(netns, out_ns, host_ip, port + 1, timeout=2)
 
@@ -317,6 +320,25 @@ def test_isolation_between_user_networks(nettool, netns, webroot):
     start_httpd(netns, ns_pub, webroot)
     gw_b = b["IPAM"]["Config"][0]["Gateway"]
     assert want in http_get_in_ns(netns, ns_b, gw_b, port)
+
+
+def test_icc_false_separates_containers_of_one_network(nettool, netns, webroot):
+    tool = nettool()
+    net = create(tool, f"noicc{TAG}", "--opt", "com.docker.network.bridge.enable_icc=false",
+                 bridge=bridge_name(0))
+    ns1, ns2 = netns.add(), netns.add()
+    web = connect(tool, net["Name"], ns1, "-p", f"{37000 + secrets.randbelow(2000)}:80")
+    connect(tool, net["Name"], ns2)
+    start_httpd(netns, ns1, webroot)
+    want = f"hello from berth {TAG}"
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    if open("/proc/sys/net/bridge/bridge-nf-call-iptables").read().strip() != "1":
+        import pytest
+        pytest.skip("icc=false needs br_netfilter with bridge-nf-call-iptables=1")
+    assert want not in http_get_in_ns(netns, ns2, web["ip"], 80, timeout=2)
+    # The gateway (the host) still answers them: e.g. its DNS.
+    addrs, out = nslookup(netns, ns2, "nothing-here", gw)
+    assert "NXDOMAIN" in out or "SERVFAIL" in out, out
 
 
 def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
