@@ -32,6 +32,26 @@ def container_id():
     return secrets.token_hex(32)
 
 
+def free_ports(count=1, kind=socket.SOCK_STREAM):
+    """`count` consecutive host ports free right now (on 0.0.0.0), outside
+    the ephemeral range so outgoing connections do not take them meanwhile."""
+    for _ in range(200):
+        base = 10000 + secrets.randbelow(20000)
+        socks = []
+        try:
+            for p in range(base, base + count):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("0.0.0.0", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no free ports")
+
+
 def links():
     return set(os.listdir("/sys/class/net"))
 

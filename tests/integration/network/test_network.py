@@ -9,8 +9,9 @@ import socket
 import subprocess
 import time
 
-from conftest import (TAG, TABLE, FakeUpstream, container_id, http_get_from_host, http_get_in_ns,
-                      links, nft_tables, nslookup, one_shot, start_httpd, start_udp_echo)
+from conftest import (TAG, TABLE, FakeUpstream, container_id, free_ports, http_get_from_host,
+                      http_get_in_ns, links, nft_tables, nslookup, one_shot, start_httpd,
+                      start_udp_echo)
 from berthtest import run
 
 
@@ -208,7 +209,7 @@ def test_published_ports_from_host_loopback_and_other_host(nettool, netns, outsi
     tool = nettool()
     net = create(tool, f"pub{TAG}", bridge=bridge_name(0))
     ns = netns.add()
-    port = 20000 + secrets.randbelow(5000)
+    port = free_ports(2)
     web_id = container_id()
     web = connect(tool, net["Name"], ns, "--name", "web", "-p", f"{port}:80",
                   "-p", f"127.0.0.1:{port + 1}:80", "-p", "80", cid=web_id)
@@ -249,7 +250,7 @@ def test_udp_published_port_and_port_range(nettool, netns):
     tool = nettool()
     net = create(tool, f"udp{TAG}", bridge=bridge_name(0))
     ns = netns.add()
-    port = 25000 + secrets.randbelow(5000)
+    port = free_ports(2, socket.SOCK_DGRAM)
     connect(tool, net["Name"], ns, "-p", f"{port}-{port + 1}:5000-5001/udp")
     start_udp_echo(netns, ns, 5000)
     start_udp_echo(netns, ns, 5001)
@@ -280,7 +281,7 @@ def test_port_already_in_use_is_refused_and_nothing_half_made(nettool, netns):
     assert netns.exec(ns, "ip", "-o", "link").stdout.count(": eth") == 0
     assert tool.ok("inspect", net["Name"])["Containers"] == {}
     # A port we published ourselves is just as taken.
-    p2 = 30000 + secrets.randbelow(5000)
+    p2 = free_ports()
     connect(tool, net["Name"], ns, "-p", f"127.0.0.1:{p2}:80")
     other = netns.add()
     tool.fails("connect", net["Name"], container_id(), "--netns", f"/run/netns/{other}",
@@ -314,7 +315,7 @@ def test_isolation_between_user_networks(nettool, netns, webroot):
     assert f'iifname "{bridge_name(1)}" oifname "{bridge_name(0)}" drop' in rules
     # A published port stays open to everyone, other networks included
     # (through the host's address on their own bridge).
-    port = 36000 + secrets.randbelow(3000)
+    port = free_ports()
     ns_pub = netns.add()
     connect(tool, a["Name"], ns_pub, "-p", f"{port}:80")
     start_httpd(netns, ns_pub, webroot)
@@ -327,7 +328,7 @@ def test_icc_false_separates_containers_of_one_network(nettool, netns, webroot):
     net = create(tool, f"noicc{TAG}", "--opt", "com.docker.network.bridge.enable_icc=false",
                  bridge=bridge_name(0))
     ns1, ns2 = netns.add(), netns.add()
-    web = connect(tool, net["Name"], ns1, "-p", f"{37000 + secrets.randbelow(2000)}:80")
+    web = connect(tool, net["Name"], ns1, "-p", f"{free_ports()}:80")
     connect(tool, net["Name"], ns2)
     start_httpd(netns, ns1, webroot)
     want = f"hello from berth {TAG}"
@@ -465,7 +466,7 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     net = create(tool, f"crash{TAG}", bridge=bridge_name(0))
     ns_live, ns_dead, ns_gone = netns.add(), netns.add(), netns.add()
     live_id, dead_id, gone_id = container_id(), container_id(), container_id()
-    port = 35000 + secrets.randbelow(5000)
+    port = free_ports()
     live = connect(tool, net["Name"], ns_live, "--name", "live", "-p", f"127.0.0.1:{port}:80",
                    cid=live_id)
     dead = connect(tool, net["Name"], ns_dead, "--name", "dead", cid=dead_id)
