@@ -2,15 +2,12 @@
 namespaces stand in for containers (and for another host), traffic goes
 only between them and over loopback. Each test ends with nothing left
 behind (checked by the nettool fixture)."""
-import json
-import os
 import secrets
 import socket
-import subprocess
 import time
 
 from conftest import (TAG, TABLE, FakeUpstream, container_id, free_ports, http_get_from_host,
-                      http_get_in_ns, links, nft_tables, nslookup, one_shot, start_httpd,
+                      http_get_in_ns, links, nslookup, one_shot, start_httpd,
                       start_udp_echo)
 from berthtest import run
 
