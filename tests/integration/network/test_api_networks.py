@@ -31,14 +31,19 @@ def daemon(tmpdir_berth):
               "dns": ["127.0.0.1"]}
     d = daemon_conftest.Berthd(tmpdir_berth / "berthd", config=config)
     d.octet = octet
-    d.start()
-    yield d
-    d.stop()
-    # Networks outlive berthd (as docker0 does); the test removes them.
-    res = one_shot(d.data_root / "network", "destroy", table=API_TABLE)
-    assert res["ok"], res
-    assert not {n for n in links() if n.startswith(f"bt{TAG}")}
-    assert f"table ip {API_TABLE}" not in nft_tables()
+    try:
+        d.start()
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            # Networks outlive berthd (as docker0 does); the test removes
+            # them, whatever happened to berthd.
+            res = one_shot(d.data_root / "network", "destroy", table=API_TABLE)
+            assert res["ok"], res
+            assert not {n for n in links() if n.startswith(f"bt{TAG}")}
+            assert f"table ip {API_TABLE}" not in nft_tables()
 
 
 def test_docker_cli_network_lifecycle(daemon):
