@@ -90,7 +90,7 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
 int
 manager_sync_rules (struct network_manager *m, struct berth_error **err)
 {
-  return nat_ruleset_apply (m->nft_table, m->networks, m->n_networks, err);
+  return nat_ruleset_apply (&m->nft, m->nft_table, m->networks, m->n_networks, err);
 }
 
 static int
@@ -253,6 +253,7 @@ network_manager_close (struct network_manager *m)
       network_free (m->networks[i]);
     }
   dns_fini (m);
+  nat_ctx_free (&m->nft);
   free (m->networks);
   free (m->pools);
   free (m->state_dir);
@@ -286,7 +287,7 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       m->n_networks--;
       network_free (n);
     }
-  if (nat_table_delete (m->nft_table, err) < 0)
+  if (nat_table_delete (&m->nft, m->nft_table, err) < 0)
     r = -1;
   return r;
 }

@@ -71,6 +71,7 @@ struct network_manager
   struct network **networks;
   size_t n_networks;
   struct dns_state dns;
+  struct nft_ctx *nft; /* libnftables context, made on first use */
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
 };

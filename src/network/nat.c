@@ -171,37 +171,48 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
   return steal_pointer (&buf);
 }
 
+/* One libnftables context per manager, reused: making one reads the
+ * iproute2 tables and sets up its cache each time. */
 static int
-nft_run (const char *script, const char *what, struct berth_error **err)
+nft_run (struct nft_ctx **cache, const char *script, const char *what, struct berth_error **err)
 {
-  struct nft_ctx *ctx = nft_ctx_new (NFT_CTX_DEFAULT);
-  if (ctx == NULL)
-    return berth_error_set (err, ENOMEM, "%s: nft_ctx_new", what);
-  nft_ctx_buffer_output (ctx);
-  nft_ctx_buffer_error (ctx);
-  int r = nft_run_cmd_from_buffer (ctx, script);
-  if (r != 0)
+  if (*cache == NULL)
     {
-      const char *e = nft_ctx_get_error_buffer (ctx);
-      berth_error_set (err, 0, "%s: nftables: %s", what, e && *e ? e : "failed");
+      *cache = nft_ctx_new (NFT_CTX_DEFAULT);
+      if (*cache == NULL)
+        return berth_error_set (err, ENOMEM, "%s: nft_ctx_new", what);
+      nft_ctx_buffer_output (*cache);
+      nft_ctx_buffer_error (*cache);
     }
-  nft_ctx_free (ctx);
+  int r = nft_run_cmd_from_buffer (*cache, script);
+  const char *e = nft_ctx_get_error_buffer (*cache); /* also empties it */
+  if (r != 0)
+    berth_error_set (err, 0, "%s: nftables: %s", what, e && *e ? e : "failed");
+  nft_ctx_get_output_buffer (*cache);
   return r == 0 ? 0 : -1;
 }
 
-int
-nat_ruleset_apply (const char *table, struct network *const *networks, size_t n,
-                   struct berth_error **err)
+void
+nat_ctx_free (struct nft_ctx **cache)
 {
-  _cleanup_free_ char *script = nat_ruleset_render (table, networks, n);
-  _cleanup_free_ char *what = xasprintf ("replace nftables table ip %s", table);
-  return nft_run (script, what, err);
+  if (*cache)
+    nft_ctx_free (*cache);
+  *cache = NULL;
 }
 
 int
-nat_table_delete (const char *table, struct berth_error **err)
+nat_ruleset_apply (struct nft_ctx **cache, const char *table, struct network *const *networks,
+                   size_t n, struct berth_error **err)
+{
+  _cleanup_free_ char *script = nat_ruleset_render (table, networks, n);
+  _cleanup_free_ char *what = xasprintf ("replace nftables table ip %s", table);
+  return nft_run (cache, script, what, err);
+}
+
+int
+nat_table_delete (struct nft_ctx **cache, const char *table, struct berth_error **err)
 {
   _cleanup_free_ char *script = xasprintf ("add table ip %s\ndelete table ip %s\n", table, table);
   _cleanup_free_ char *what = xasprintf ("delete nftables table ip %s", table);
-  return nft_run (script, what, err);
+  return nft_run (cache, script, what, err);
 }
