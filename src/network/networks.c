@@ -361,6 +361,17 @@ default_bridge_create (struct network_manager *m, struct berth_error **err)
       goto fail;
     }
   strcpy (n->bridge, m->default_device);
+  /* Not in our state but present: another berthd's (or docker's, or a
+   * leftover of a removed data root). Taking it over would mix two
+   * daemons' addresses on one bridge. */
+  if (if_nametoindex (n->bridge) != 0)
+    {
+      berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                            "bridge device %s exists but this data root did not make it (another "
+                            "berthd? choose another device with \"bridge\" in daemon.json)",
+                            n->bridge);
+      goto fail;
+    }
   struct network_create_opts opts = { .name = NETWORK_DEFAULT_NAME };
   if (m->bip)
     {

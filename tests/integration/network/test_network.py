@@ -7,7 +7,7 @@ import socket
 import time
 
 from conftest import (TAG, TABLE, FakeUpstream, container_id, free_ports, http_get_from_host,
-                      http_get_in_ns, links, nslookup, one_shot, start_httpd,
+                      http_get_in_ns, links, nft_tables, nslookup, one_shot, start_httpd,
                       start_udp_echo)
 from berthtest import run
 
@@ -552,6 +552,27 @@ def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
     connect(tool, used["Name"], netns.add())
     assert tool.ok("prune") == [f"unused{TAG}"]
     assert bridge_name(1) not in links()
+
+
+def test_two_data_roots_never_share_a_table_or_a_bridge(tmpdir_berth, nettool):
+    """Two berthds on one host with the same table or default device name:
+    the second is refused instead of replacing the first one's rules or
+    adding its addresses to the first one's bridge."""
+    octet = 100 + secrets.randbelow(100)
+    dev = bridge_name(8)
+    tool = nettool(args=["--defaults", "--device", dev, "--bip", f"10.{octet}.8.1/24"])
+    tool.made_links.add(dev)
+    create(tool, f"own{TAG}", bridge=bridge_name(0))
+    other = tmpdir_berth / "other-state"
+    ans = one_shot(other, "create", f"intruder{TAG}", "--opt",
+                   f"com.docker.network.bridge.name={bridge_name(1)}")
+    assert not ans["ok"] and "belongs to another berth data root" in ans["error"], ans
+    assert bridge_name(1) not in links()
+    ans = one_shot(other, "ls", table=f"{TABLE}_2", args=["--defaults", "--device", dev])
+    assert not ans["ok"] and "this data root did not make it" in ans["error"], ans
+    rules = run(["nft", "list", "table", "ip", TABLE]).stdout
+    assert bridge_name(0) in rules  # the first one's rules are intact
+    assert f"table ip {TABLE}_2" not in nft_tables()
 
 
 def test_one_shot_commands_and_state_lock(tmpdir_berth, nettool):
