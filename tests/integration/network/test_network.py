@@ -479,6 +479,7 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
 
     # Restart: state loads, the port is held again, rules are rebuilt.
     tool2 = nettool()
+    tool2.ok("ls")  # answered once open() is done
     start_httpd(netns, ns_live, webroot)
     assert f"hello from berth {TAG}" in http_get_from_host("127.0.0.1", port)
     inspect = tool2.ok("inspect", net["Name"])
@@ -522,6 +523,23 @@ def test_subnet_choice_avoids_host_addresses_and_routes(nettool):
         assert bridge_name(2) not in links()
     finally:
         run(["ip", "link", "del", dummy], check=False)
+
+
+def test_open_recreates_what_a_reboot_removed(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"reboot{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    tool.kill9()
+    run(["ip", "link", "del", bridge_name(0)])  # as after a reboot
+    tool2 = nettool()
+    tool2.ok("ls")  # answered once open() is done
+    addr = run(["ip", "-o", "-4", "addr", "show", bridge_name(0)]).stdout
+    assert f"{gw}/" in addr
+    ns1, ns2 = netns.add(), netns.add()
+    a = connect(tool2, net["Name"], ns1, "--name", "a")
+    connect(tool2, net["Name"], ns2)
+    addrs, out = nslookup(netns, ns2, "a", gw)
+    assert addrs == [a["ip"]], out
 
 
 def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
