@@ -4,6 +4,7 @@
 #include "network/manager.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,19 @@ network_apply_options (struct network *n, struct berth_error **err)
         {
           if (option_bool (key, s, &n->icc, err) < 0)
             return -1;
+          /* The drop between containers of one bridge is seen by nftables
+           * only through br_netfilter; without it the option would be a lie. */
+          _cleanup_free_ char *brnf = NULL;
+          if (!n->icc
+              && (fs_read_file (AT_FDCWD, "/proc/sys/net/bridge/bridge-nf-call-iptables", &brnf,
+                                NULL, NULL)
+                      < 0
+                  || brnf[0] != '1'))
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                         "option %s=false needs br_netfilter with "
+                                         "net.bridge.bridge-nf-call-iptables=1 (modprobe "
+                                         "br_netfilter)",
+                                         key);
         }
       else if (strcmp (key, NETWORK_OPT_MASQUERADE) == 0)
         {
