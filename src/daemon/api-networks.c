@@ -23,6 +23,7 @@ struct net_module
   struct dns_watch *watches;
   size_t n_watches;
   struct loop_timer *timer;
+  char *broken; /* why the manager could not be opened */
 };
 
 static struct net_module *
@@ -143,8 +144,17 @@ networks_init (struct berthd *d, struct berth_error **err)
     .on_dns_fd = dns_fd_changed,
     .userdata = nm,
   };
-  if (network_manager_open (&cfg, &nm->m, err) < 0)
-    return -1;
+  /* A broken network state must not keep berthd (and every container that
+   * does not network) from running: networking is then unavailable, and
+   * every /networks request says why. */
+  _cleanup_error_ struct berth_error *nerr = NULL;
+  if (network_manager_open (&cfg, &nm->m, &nerr) < 0)
+    {
+      berth_log (BERTH_LOG_ERROR, "networking is unavailable: %s", nerr->msg);
+      nm->broken = xstrdup (nerr->msg);
+      nm->m = NULL;
+      return 0;
+    }
   dns_timer_arm (nm);
   return 0;
 }
@@ -158,6 +168,7 @@ networks_shutdown (struct berthd *d)
   if (nm->timer)
     loop_timer_cancel (nm->timer);
   network_manager_close (nm->m); /* bridges, rules, state stay (live restore) */
+  free (nm->broken);
   while (nm->n_watches > 0)
     loop_fd_remove (nm->watches[--nm->n_watches].w);
   free (nm->watches);
@@ -173,7 +184,8 @@ net_manager (struct api_request *req)
   _cleanup_error_ struct berth_error *err = NULL;
   if (nm == NULL || nm->m == NULL)
     {
-      api_respond_errorf (req, 500, "networking is not available");
+      api_respond_errorf (req, 503, "networking is not available: %s",
+                          nm && nm->broken ? nm->broken : "not initialised");
       return NULL;
     }
   if (network_manager_ensure_default_networks (nm->m, &err) < 0)

@@ -5,12 +5,16 @@
 #include "network/manager.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #define DNS_TCP_MAX_CONNS 64
 #define DNS_TCP_IDLE_MS 5000
 #define DNS_TCP_BUF (2 + 65535)
+#define DNS_TCP_MAX_JOBS 16
 
 int
 dns_tcp_listen (struct network_manager *m, struct network *n, struct berth_error **err)
@@ -40,6 +44,150 @@ dns_tcp_listen (struct network_manager *m, struct network *n, struct berth_error
   dns_fd_notify (m, fd, true);
   return 0;
 }
+
+/* ------------------------------------------------ TCP to the upstreams -- */
+
+struct dns_tcp_job
+{
+  int report_fd; /* owned: a dup of job_fds[1] */
+  uint64_t conn_id;
+  uint16_t client_id;
+  struct sockaddr_in upstream;
+  int timeout_ms;
+  uint8_t *query;
+  size_t query_len;
+  uint8_t *answer; /* the truncated UDP answer, replaced by the full one */
+  size_t answer_len;
+};
+
+static void
+dns_tcp_job_free (struct dns_tcp_job *j)
+{
+  if (j->report_fd >= 0)
+    close (j->report_fd);
+  free (j->query);
+  free (j->answer);
+  free (j);
+}
+
+static bool
+read_full (int fd, uint8_t *buf, size_t len)
+{
+  size_t got = 0;
+  while (got < len)
+    {
+      ssize_t r = recv (fd, buf + got, len - got, 0);
+      if (r <= 0)
+        return false;
+      got += (size_t) r;
+    }
+  return true;
+}
+
+/* Blocking, with socket timeouts, on its own thread: one exchange. */
+static void *
+dns_tcp_job_main (void *arg)
+{
+  struct dns_tcp_job *j = arg;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      struct timeval tv = { .tv_sec = j->timeout_ms / 1000, .tv_usec = (j->timeout_ms % 1000) * 1000 };
+      setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* also bounds connect */
+      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      uint8_t hdr[2] = { (uint8_t) (j->query_len >> 8), (uint8_t) j->query_len };
+      uint8_t lenbuf[2];
+      if (connect (fd, (struct sockaddr *) &j->upstream, sizeof j->upstream) == 0
+          && send (fd, hdr, 2, MSG_NOSIGNAL | MSG_MORE) == 2
+          && send (fd, j->query, j->query_len, MSG_NOSIGNAL) == (ssize_t) j->query_len
+          && read_full (fd, lenbuf, 2))
+        {
+          size_t n = (size_t) (lenbuf[0] << 8 | lenbuf[1]);
+          uint8_t *full = malloc (n ? n : 1);
+          /* The same id and question as asked, or it is not our answer. */
+          if (full && n >= DNS_HEADER_LEN && read_full (fd, full, n) && memcmp (full, j->query, 2) == 0
+              && (full[2] & 0x80))
+            {
+              free (j->answer);
+              j->answer = full;
+              j->answer_len = n;
+              full = NULL;
+            }
+          free (full);
+        }
+      close (fd);
+    }
+  if (send (j->report_fd, &j, sizeof j, MSG_NOSIGNAL) != sizeof j)
+    dns_tcp_job_free (j); /* the manager is gone */
+  return NULL;
+}
+
+int
+dns_tcp_upstream_init (struct network_manager *m, struct berth_error **err)
+{
+  if (socketpair (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, m->dns.job_fds) < 0)
+    return berth_error_set (err, errno, "dns: socketpair");
+  fcntl (m->dns.job_fds[0], F_SETFL, O_NONBLOCK);
+  dns_fd_notify (m, m->dns.job_fds[0], true);
+  return 0;
+}
+
+int
+dns_tcp_upstream_start (struct network_manager *m, const struct dns_pending *p,
+                        const struct sockaddr_in *asked, const uint8_t *truncated, size_t len)
+{
+  if (m->dns.n_jobs >= DNS_TCP_MAX_JOBS || m->dns.job_fds[1] < 0)
+    return -1;
+  struct dns_tcp_job *j = calloc (1, sizeof *j);
+  if (j == NULL)
+    return -1;
+  j->report_fd = fcntl (m->dns.job_fds[1], F_DUPFD_CLOEXEC, 0);
+  j->conn_id = p->sink.conn_id;
+  j->client_id = p->client_id;
+  j->upstream = *asked;
+  j->timeout_ms = m->dns.timeout_ms;
+  j->query = malloc (p->query_len);
+  j->answer = malloc (len);
+  if (j->report_fd < 0 || j->query == NULL || j->answer == NULL)
+    {
+      dns_tcp_job_free (j);
+      return -1;
+    }
+  memcpy (j->query, p->query, p->query_len);
+  j->query_len = p->query_len;
+  memcpy (j->answer, truncated, len);
+  j->answer_len = len;
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, 64 * 1024);
+  int r = pthread_create (&t, &attr, dns_tcp_job_main, j);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
+    {
+      dns_tcp_job_free (j);
+      return -1;
+    }
+  m->dns.n_jobs++;
+  return 0;
+}
+
+static void
+dns_tcp_jobs_collect (struct network_manager *m)
+{
+  struct dns_tcp_job *j;
+  while (recv (m->dns.job_fds[0], &j, sizeof j, MSG_DONTWAIT) == sizeof j)
+    {
+      m->dns.n_jobs--;
+      j->answer[0] = (uint8_t) (j->client_id >> 8);
+      j->answer[1] = (uint8_t) j->client_id;
+      dns_tcp_send (m, j->conn_id, j->answer, j->answer_len);
+      dns_tcp_job_free (j);
+    }
+}
+
+/* ---------------------------------------------------- client connections -- */
 
 static void
 dns_conn_drop (struct network_manager *m, size_t i)
@@ -73,6 +221,12 @@ dns_tcp_fini (struct network_manager *m)
     dns_conn_drop (m, 0);
   free (m->dns.conns);
   m->dns.conns = NULL;
+  if (m->dns.job_fds[0] >= 0)
+    dns_fd_notify (m, m->dns.job_fds[0], false);
+  /* Jobs still running own a dup of the write end: their report fails
+   * (nobody reads) and they free themselves. */
+  closep (&m->dns.job_fds[0]);
+  closep (&m->dns.job_fds[1]);
 }
 
 size_t
@@ -158,6 +312,11 @@ dns_conn_read (struct network_manager *m, struct dns_conn *c)
 bool
 dns_tcp_handle_readable (struct network_manager *m, int fd)
 {
+  if (fd == m->dns.job_fds[0])
+    {
+      dns_tcp_jobs_collect (m);
+      return true;
+    }
   for (size_t i = 0; i < m->n_networks; i++)
     if (m->networks[i]->dns_tcp_fd == fd)
       {

@@ -105,6 +105,8 @@ dns_init (struct network_manager *m, const struct network_manager_config *cfg,
   if (m->dns.upstream_fd < 0)
     return berth_error_set (err, errno, "dns: upstream socket");
   dns_fd_notify (m, m->dns.upstream_fd, true);
+  if (dns_tcp_upstream_init (m, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -198,6 +200,8 @@ network_manager_dns_fds (struct network_manager *m, int *fds, size_t max)
   size_t k = 0;
   if (m->dns.upstream_fd >= 0 && k < max)
     fds[k++] = m->dns.upstream_fd;
+  if (m->dns.job_fds[0] >= 0 && k < max)
+    fds[k++] = m->dns.job_fds[0];
   for (size_t i = 0; i < m->n_networks && k < max; i++)
     if (m->networks[i]->dns_udp_fd >= 0)
       fds[k++] = m->networks[i]->dns_udp_fd;
@@ -330,7 +334,7 @@ dns_pending_send (struct network_manager *m, struct dns_pending *p)
 
 static void
 dns_forward (struct network_manager *m, const struct dns_sink *sink, const struct endpoint *asker,
-             const uint8_t *msg, size_t len)
+             const uint8_t *msg, size_t len, size_t question_end)
 {
   if (m->dns.n_pending >= DNS_MAX_PENDING)
     {
@@ -373,7 +377,9 @@ dns_forward (struct network_manager *m, const struct dns_sink *sink, const struc
   p.query_len = len;
   p.query[0] = (uint8_t) (p.upstream_id >> 8);
   p.query[1] = (uint8_t) p.upstream_id;
-  p.qname_len = len - DNS_HEADER_LEN < sizeof p.qname ? len - DNS_HEADER_LEN : sizeof p.qname;
+  /* Only the question: what follows it (an EDNS record) is not echoed. */
+  size_t qlen = question_end - DNS_HEADER_LEN;
+  p.qname_len = qlen < sizeof p.qname ? qlen : sizeof p.qname;
   memcpy (p.qname, msg + DNS_HEADER_LEN, p.qname_len);
   if (dns_pending_send (m, &p) < 0)
     {
@@ -416,6 +422,14 @@ dns_handle_upstream (struct network_manager *m)
               || memcmp (buf + 4, p->query + 4, 2) != 0
               || memcmp (buf + DNS_HEADER_LEN, p->qname, p->qname_len) != 0)
             break;
+          /* Truncated, for a client that came over TCP: ask the same
+           * server over TCP (on a thread, the loop never blocks). */
+          if ((buf[2] & 0x02) && p->sink.conn_id
+              && dns_tcp_upstream_start (m, p, asked, buf, (size_t) n) == 0)
+            {
+              dns_pending_drop (m, i);
+              break;
+            }
           buf[0] = (uint8_t) (p->client_id >> 8);
           buf[1] = (uint8_t) p->client_id;
           dns_sink_send (m, &p->sink, buf, (size_t) n);
@@ -501,7 +515,7 @@ dns_query_handle (struct network_manager *m, struct network *rx, const struct dn
   /* Forwarded over UDP even when asked over TCP: an upstream answer that
    * is itself truncated reaches the client truncated (TCP to the
    * upstreams is not done yet). */
-  dns_forward (m, sink, asker, msg, len);
+  dns_forward (m, sink, asker, msg, len, q.question_end);
 }
 
 void

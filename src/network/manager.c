@@ -90,7 +90,8 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
 int
 manager_sync_rules (struct network_manager *m, struct berth_error **err)
 {
-  return nat_ruleset_apply (m->nft_table, m->networks, m->n_networks, err);
+  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, m->nft_table, m->nft_owner,
+                            m->networks, m->n_networks, err);
 }
 
 static int
@@ -174,7 +175,14 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     abort ();
   m->state_fd = m->networks_fd = m->lock_fd = -1;
   m->dns.upstream_fd = -1;
+  m->dns.job_fds[0] = m->dns.job_fds[1] = -1;
   m->state_dir = xstrdup (cfg->state_dir);
+  {
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_hex (cfg->state_dir, strlen (cfg->state_dir), hex);
+    memcpy (m->nft_owner, hex, 16);
+    m->nft_owner[16] = '\0';
+  }
   m->nft_table = xstrdup (table);
   m->default_device = xstrdup (cfg->default_bridge_device ? cfg->default_bridge_device
                                                           : NETWORK_DEFAULT_DEVICE);
@@ -252,6 +260,7 @@ network_manager_close (struct network_manager *m)
       network_free (m->networks[i]);
     }
   dns_fini (m);
+  nat_ctx_free (&m->nft);
   free (m->networks);
   free (m->pools);
   free (m->state_dir);
@@ -285,7 +294,7 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       m->n_networks--;
       network_free (n);
     }
-  if (nat_table_delete (m->nft_table, err) < 0)
+  if (nat_table_delete (&m->nft, m->nft_table, err) < 0)
     r = -1;
   return r;
 }

@@ -51,6 +51,8 @@ struct dns_state
   struct dns_conn *conns;
   size_t n_conns;
   uint64_t next_conn_id;
+  int job_fds[2];  /* TCP upstream queries report here (socketpair) */
+  unsigned n_jobs; /* in flight */
 };
 
 struct network_manager
@@ -69,6 +71,9 @@ struct network_manager
   struct network **networks;
   size_t n_networks;
   struct dns_state dns;
+  struct nft_ctx *nft; /* libnftables context, made on first use */
+  char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir) */
+  bool nft_owner_checked;
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
 };
@@ -115,3 +120,10 @@ size_t dns_tcp_fds (struct network_manager *m, int *fds, size_t max);
 uint64_t dns_tcp_next_deadline (struct network_manager *m);
 void dns_tcp_expire (struct network_manager *m, uint64_t now);
 void dns_tcp_fini (struct network_manager *m);
+/* A truncated upstream answer for a TCP client: ask asked again over TCP
+ * from a short-lived thread; the result comes back through job_fds[0].
+ * Returns -1 (and the caller relays what it has) when no job can start. */
+int dns_tcp_upstream_init (struct network_manager *m, struct berth_error **err);
+int dns_tcp_upstream_start (struct network_manager *m, const struct dns_pending *p,
+                            const struct sockaddr_in *asked, const uint8_t *truncated,
+                            size_t len);

@@ -31,14 +31,19 @@ def daemon(tmpdir_berth):
               "dns": ["127.0.0.1"]}
     d = daemon_conftest.Berthd(tmpdir_berth / "berthd", config=config)
     d.octet = octet
-    d.start()
-    yield d
-    d.stop()
-    # Networks outlive berthd (as docker0 does); the test removes them.
-    res = one_shot(d.data_root / "network", "destroy", table=API_TABLE)
-    assert res["ok"], res
-    assert not {n for n in links() if n.startswith(f"bt{TAG}")}
-    assert f"table ip {API_TABLE}" not in nft_tables()
+    try:
+        d.start()
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            # Networks outlive berthd (as docker0 does); the test removes
+            # them, whatever happened to berthd.
+            res = one_shot(d.data_root / "network", "destroy", table=API_TABLE)
+            assert res["ok"], res
+            assert not {n for n in links() if n.startswith(f"bt{TAG}")}
+            assert f"table ip {API_TABLE}" not in nft_tables()
 
 
 def test_docker_cli_network_lifecycle(daemon):
@@ -135,3 +140,24 @@ def test_docker_py_networks(daemon):
     assert [n.name for n in client.networks.list(filters={"label": "k=v"})] == [f"py{TAG}"]
     net.remove()
     assert f"bt{TAG}p" not in links()
+
+
+def test_berthd_runs_without_networking_when_its_state_is_unusable(tmpdir_berth):
+    """Another process holds <data-root>/network: berthd still starts (and
+    serves everything else), /networks answers 503 saying why."""
+    from conftest import NetTool
+    d = daemon_conftest.Berthd(tmpdir_berth / "berthd", config={"nft-table": API_TABLE})
+    holder = NetTool(d.data_root / "network", table=API_TABLE)
+    try:
+        holder.ok("ls")
+        d.start()
+        try:
+            assert d.api("GET", "/_ping").status == 200
+            r = d.api("GET", "/v1.41/networks")
+            assert r.status == 503 and b"lock" in r.body, r
+            res = d.docker("network", "ls", check=False)
+            assert res.returncode != 0 and "networking is not available" in res.stderr
+        finally:
+            d.stop()
+    finally:
+        holder.close()

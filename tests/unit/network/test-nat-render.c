@@ -55,9 +55,10 @@ test_render (void **state)
   nets[2]->dns_port = 53;
   add_port (nets[0], 0x0a010002, IPPROTO_TCP, 8080, 80, 0);
   add_port (nets[0], 0x0a010003, IPPROTO_UDP, 5353, 53, 0x7f000001);
-  _cleanup_free_ char *s = nat_ruleset_render ("berth_t", nets, 3);
+  _cleanup_free_ char *s = nat_ruleset_render ("berth_t", "0123abcd", nets, 3);
   /* Replaced as a whole, in one transaction. */
   assert_true (str_has_prefix (s, "add table ip berth_t\ndelete table ip berth_t\ntable ip berth_t {"));
+  assert_has (s, "comment \"berth-owner:0123abcd\"");
   assert_has (s, "ip saddr 10.1.0.0/24 oifname != \"br-a\" masquerade");
   assert_null (strstr (s, "ip saddr 10.2.0.0/24 oifname")); /* internal: no way out */
   assert_null (strstr (s, "ip saddr 10.3.0.0/24 oifname")); /* masquerade off */
@@ -83,7 +84,7 @@ test_render (void **state)
     network_free (nets[i]);
 
   /* No bridge network left: the script only removes the table. */
-  _cleanup_free_ char *empty = nat_ruleset_render ("berth_t", NULL, 0);
+  _cleanup_free_ char *empty = nat_ruleset_render ("berth_t", "0123abcd", NULL, 0);
   assert_string_equal (empty, "add table ip berth_t\ndelete table ip berth_t\n");
 }
 
