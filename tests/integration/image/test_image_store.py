@@ -123,6 +123,10 @@ def test_whiteouts_and_opaque_dirs_through_overlay(store, tmpdir_berth):
         (root / "a" / "y").write_text("changed")
         (root / "newfile").write_text("n")
         os.unlink(root / "keep")
+        rw, rootfs = map(int, store.run("snapshot-size", "wh-snap").stdout.split())
+        assert rw == len("changed") + len("n")
+        assert rootfs == rw + 6 + 1  # base: x y z deep gone keep; top: new
+        assert store.run("snapshot-ls").stdout.split() == ["wh-snap"]
         changes = store.run("snapshot-changes", "wh-snap").stdout.splitlines()
         assert changes == ["C /a", "C /a/y", "D /keep", "A /newfile"]
         diff = tarfile.open(fileobj=__import__("io").BytesIO(
