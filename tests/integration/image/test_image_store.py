@@ -170,7 +170,10 @@ def test_commit_makes_a_layer_with_whiteouts(store, tmpdir_berth, busybox_tar):
     # the parent has a child: deleting it by id is refused even with -f
     res = store.run("rm", "-f", base_id, check=False)
     assert "image has dependent child images" in res.stderr
-    assert len(store.json("history", "committed:v1")) == 2
+    hist = store.json("history", "committed:v1")
+    assert [h["Id"] for h in hist] == [new_id, base_id]  # the parent's row names it
+    assert hist[1]["Tags"] == ["busybox:latest"] and hist[0]["Comment"] == "committed"
+    assert hist[0]["Size"] > 0
     report = store.json("rm", "committed:v1")
     l0, l1 = insp["RootFS"]["Layers"]
     # docker's report: the image, then each layer released, by chain id
