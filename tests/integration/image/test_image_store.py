@@ -58,6 +58,11 @@ def test_docker_archive_fixture_loads(store, tmpdir_berth, busybox_tar):
     assert insp["Config"]["Cmd"] == ["sh"]
     assert insp["Os"] == "linux" and insp["Architecture"] == "amd64"
     assert insp["Size"] > 1_000_000
+    # the plain layer.tar is kept as a gzip blob (push-ready), not a second copy
+    meta = json.loads((store.root / "layers" / sha256(busybox_tar)[7:] / "meta.json").read_text())
+    assert meta["blob"]["media_type"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    blob = store.root / "blobs" / "sha256" / meta["blob"]["digest"][7:]
+    assert gzip.decompress(blob.read_bytes()) == busybox_tar
     assert store.run("check").returncode == 0
     # resolve: name, full name, id, short id prefix, digest form
     for s in ["busybox", "busybox:latest", "docker.io/library/busybox:1.36", config_id,
