@@ -72,6 +72,13 @@ def test_docker_archive_fixture_loads(store, tmpdir_berth, busybox_tar):
     assert res.returncode == 2 and "No such image: busybox:nope" in res.stderr
     res = store.run("resolve", "Busybox", check=False)
     assert "must be lowercase" in res.stderr
+    # loading another image under the same tag moves it, as docker says
+    other, other_id = docker_archive([tar_bytes([entry("x", data=b"x")])], ["busybox:latest"])
+    assert load(store, tmpdir_berth, other, "other.tar") == [
+        f"The image busybox:latest already exists, renaming the old one with ID {config_id} "
+        "to empty string", "Loaded image: busybox:latest"]
+    assert store.run("resolve", "busybox").stdout.strip() == other_id
+    assert store.run("resolve", "busybox:1.36").stdout.strip() == config_id
 
 
 def test_load_refuses_a_layer_that_is_not_what_the_config_says(store, tmpdir_berth, busybox_tar):
