@@ -244,6 +244,20 @@ def test_save_load_round_trip_and_skopeo_reads_it(store, store2, tmpdir_berth, b
         store3 = type(store)(tmpdir_berth / "store3")
         assert store3.run("load", sktar).stdout.strip() == "Loaded image ID: " + config_id
         assert [i["Id"] for i in store3.ls()] == [config_id]
+        # gzip layers in an OCI layout (what registries and skopeo produce)
+        gzd = tmpdir_berth / "gz"
+        run(["skopeo", "copy", "--dest-compress", "--dest-compress-format", "gzip",
+             "oci:%s:1" % d, "oci:%s:gz" % gzd])
+        gztar = tmpdir_berth / "gz.tar"
+        run(["tar", "-C", gzd, "-cf", gztar, "."])
+        store4 = type(store)(tmpdir_berth / "store4")
+        store4.run("load", gztar)
+        assert [i["Id"] for i in store4.ls()] == [config_id]
+        assert store4.run("check").returncode == 0
+        metas = [json.loads((store4.root / "layers" / l / "meta.json").read_text())
+                 for l in store4.layers()]
+        assert {m["blob"]["media_type"] for m in metas} == {
+            "application/vnd.oci.image.layer.v1.tar+gzip"}
 
 
 def test_import_export_round_trip(store, tmpdir_berth, busybox_rootfs):
