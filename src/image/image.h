@@ -268,6 +268,8 @@ void image_layer_unpack_abort (struct image_layer_unpack *u);
 int image_layer_unpack_fd (struct image_store *store, int fd, const char *expected_digest,
                            const char *media_type, char **diff_id_out, struct berth_error **err);
 
+/* A layer found here is kept from gc for an hour (a pull that skips it
+ * records its image later). */
 bool image_layer_exists (struct image_store *store, const char *diff_id);
 /* The compressed blob kept for a layer (what push uploads, what the
  * manifest lists). Strings are newly allocated. */
