@@ -718,6 +718,7 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
   if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
     return berth_error_prefix (err, "remove container %.12s", c->id);
   container_event (c, "destroy", NULL);
+  exec_forget_container (cs, c->id);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;

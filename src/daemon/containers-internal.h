@@ -131,6 +131,9 @@ void container_event (const struct container *c, const char *action, json_t *ext
 
 /* api-exec.c: ids of the exec instances of c (an array). */
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
+/* Drop the exec instances of a removed container; all of them at shutdown. */
+void exec_forget_container (struct containers *cs, const char *container_id);
+void exec_free_all (struct containers *cs);
 
 /* health.c */
 void health_start (struct containers *cs, struct container *c);

@@ -421,6 +421,7 @@ module_shutdown (struct berthd *d)
     return;
   stats_streams_end_all (cs);
   free (cs->stats);
+  exec_free_all (cs);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
   while (cs->n_all > 0)
