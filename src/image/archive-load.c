@@ -59,7 +59,15 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
                                     archive_error_string (a));
           break;
         }
-      _cleanup_free_ char *name = tar_path_clean (archive_entry_pathname (e), err);
+      /* libarchive has no name for an entry whose name it cannot convert */
+      const char *raw = archive_entry_pathname (e);
+      if (raw == NULL)
+        {
+          r = berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                    "read archive: entry %zu has no usable name", n);
+          break;
+        }
+      _cleanup_free_ char *name = tar_path_clean (raw, err);
       if (name == NULL)
         {
           r = berth_error_prefix (err, "archive");

@@ -377,3 +377,84 @@ image_snapshot_diff_tar (struct image_store *s, const char *id, int out_fd,
                                  "snapshot %s", id);
   return tar_write_tree (ufd, out_fd, compression, true, NULL, err);
 }
+
+static int
+str_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+int
+image_snapshot_list (struct image_store *s, char ***ids_out, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read snapshots/");
+  _cleanup_strv_ char **ids = calloc (1, sizeof (char *));
+  if (ids == NULL)
+    abort ();
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.' && image_snapshot_exists (s, de->d_name))
+      strv_append (&ids, de->d_name);
+  qsort (ids, strv_len (ids), sizeof (char *), str_cmp);
+  *ids_out = steal_pointer (&ids);
+  return 0;
+}
+
+static int
+tree_size (int dirfd, int64_t *total, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read directory");
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      struct stat st;
+      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue; /* changed under us (a running container): not an error */
+      if (S_ISREG (st.st_mode))
+        *total += st.st_size;
+      else if (S_ISDIR (st.st_mode))
+        {
+          _cleanup_close_ int sub
+              = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0 && tree_size (sub, total, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+int
+image_snapshot_size (struct image_store *s, const char *id, int64_t *size_rw, int64_t *size_rootfs,
+                     struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
+  if (meta == NULL)
+    return -1;
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
+  _cleanup_close_ int ufd = openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ufd < 0)
+    return berth_error_set (err, errno, "snapshot %s", id);
+  int64_t rw = 0;
+  if (tree_size (ufd, &rw, err) < 0)
+    return berth_error_prefix (err, "snapshot %s", id);
+  int64_t all = rw;
+  size_t i;
+  json_t *v;
+  json_array_foreach (json_object_get (meta, "layers"), i, v)
+  {
+    _cleanup_error_ struct berth_error *e = NULL;
+    int64_t sz = image_layer_size (s, json_string_value (v), &e);
+    all += sz > 0 ? sz : 0;
+  }
+  if (size_rw)
+    *size_rw = rw;
+  if (size_rootfs)
+    *size_rootfs = all;
+  return 0;
+}

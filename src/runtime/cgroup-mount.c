@@ -18,32 +18,32 @@
 static int
 sys_fsopen (const char *fs, unsigned flags)
 {
-  return (int) syscall (SYS_fsopen, fs, flags);
+  return (int)syscall (SYS_fsopen, fs, flags);
 }
 static int
 sys_fsconfig (int fd, unsigned cmd, const char *key, const void *value, int aux)
 {
-  return (int) syscall (SYS_fsconfig, fd, cmd, key, value, aux);
+  return (int)syscall (SYS_fsconfig, fd, cmd, key, value, aux);
 }
 static int
 sys_fsmount (int fd, unsigned flags, unsigned attr)
 {
-  return (int) syscall (SYS_fsmount, fd, flags, attr);
+  return (int)syscall (SYS_fsmount, fd, flags, attr);
 }
 static int
 sys_move_mount (int from_fd, const char *from, int to_fd, const char *to, unsigned flags)
 {
-  return (int) syscall (SYS_move_mount, from_fd, from, to_fd, to, flags);
+  return (int)syscall (SYS_move_mount, from_fd, from, to_fd, to, flags);
 }
 static int
 sys_open_tree (int dfd, const char *path, unsigned flags)
 {
-  return (int) syscall (SYS_open_tree, dfd, path, flags);
+  return (int)syscall (SYS_open_tree, dfd, path, flags);
 }
 static int
 sys_mount_setattr (int dfd, const char *path, unsigned flags, struct mount_attr *attr)
 {
-  return (int) syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+  return (int)syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
 }
 
 #define SAFE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)

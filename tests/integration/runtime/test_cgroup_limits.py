@@ -270,3 +270,68 @@ def test_unified_keys_go_to_cgroup2(cgroup_factory):
     cg = cgroup_factory({"unified": {key: "1"}}, check=False)
     assert cg.create_result.returncode != 0
     assert f'linux.resources.unified["{key}"]: write "1"' in cg.create_result.stderr
+
+
+def test_network_without_net_cls_is_ignored_with_a_warning(cgroup_factory):
+    """net_cls/net_prio exist only on v1 and are not mounted on every host
+    (nor on any pure v2 one): like runc and crun, berth skips them, but says so."""
+    cg = cgroup_factory({"network": {"classID": 1048577, "priorities": [{"name": "lo", "priority": 1}]},
+                         "pids": {"limit": 9}})
+    if v1_mount("net_cls"):
+        value = pathlib.Path(v1_mount("net_cls") + cg.path, "net_cls.classid").read_text()
+        assert value.strip() == "1048577"
+    else:
+        assert "linux.resources.network: the net_cls controller is not mounted; ignored" in \
+            cg.create_result.stderr
+    assert controller_dir("pids", cg.path).joinpath("pids.max").read_text().strip() == "9"
+
+
+def test_check_before_update_refuses_a_limit_below_usage(cgroup_factory, tmpdir_berth):
+    from cgtools import reap, wait_until
+    cg = cgroup_factory({"memory": {"limit": 256 << 20}})
+    ready = tmpdir_berth / "ready"
+    pid = cg.spawn(PY, "-c", f"b = bytearray(40 << 20); open({str(ready)!r}, 'w').close(); "
+                   "import time; time.sleep(1000)")
+    wait_until(ready.exists, what="the process to hold 40 MiB")
+    upd = tmpdir_berth / "upd.json"
+    upd.write_text(json.dumps({"memory": {"limit": 16 << 20, "checkBeforeUpdate": True}}))
+    res = cg.probe("update", "--resources", upd, check=False)
+    assert res.returncode != 0
+    assert f"linux.resources.memory.limit: {16 << 20} is below the current usage" in res.stderr
+    assert cg.stats()["memory_stats"]["limit"] == 256 << 20  # unchanged
+    cg.probe("kill", "--signal", "9")
+    assert os.WTERMSIG(reap(pid)) == 9
+
+
+def test_rdma_needs_the_rdma_controller(cgroup_factory):
+    v2 = v2_mount()
+    on_v2 = v2 and "rdma" in pathlib.Path(v2, "cgroup.controllers").read_text().split()
+    if v1_mount("rdma") or on_v2:
+        pytest.skip("this host has the rdma controller (no RDMA device to limit here)")
+    cg = cgroup_factory({"rdma": {"mlx5_1": {"hcaHandles": 3}}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.rdma: the rdma controller is not available on this host" in \
+        cg.create_result.stderr
+
+
+def test_kernel_tcp_on_v1(cgroup_factory):
+    mem = v1_mount("memory")
+    if mem is None:
+        pytest.skip("kernelTCP exists only on cgroup v1")
+    cg = cgroup_factory({"memory": {"limit": 64 << 20, "kernelTCP": 8 << 20, "kernel": 1 << 20}})
+    d = pathlib.Path(mem + cg.path)
+    assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 << 20)
+
+
+def test_realtime_budget_lets_a_task_become_realtime(tmpdir_berth):
+    cpu = v1_mount("cpu")
+    if cpu is None or not pathlib.Path(cpu, "cpu.rt_runtime_us").exists():
+        pytest.skip("no v1 real-time group scheduling")
+    cmd = ("/usr/bin/chrt", "-f", "10", "/bin/true")
+    # A new cgroup has no real-time budget: SCHED_FIFO is refused.
+    out, _ = run_probe(tmpdir_berth, {"pids": {"limit": 5}}, *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] != 0
+    # With a budget (berth gives its own parents the same), it is allowed.
+    out, parent = run_probe(tmpdir_berth, {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}},
+                            *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] == 0, out.stderr

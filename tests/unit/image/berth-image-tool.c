@@ -376,6 +376,25 @@ main (int argc, char **argv)
       image_changes_free (ch, n);
       return 0;
     }
+  if (strcmp (cmd, "snapshot-ls") == 0)
+    {
+      char **ids = NULL;
+      if (image_snapshot_list (s, &ids, &err) < 0)
+        return fail (err);
+      for (char **i = ids; *i; i++)
+        puts (*i);
+      strv_freep (&ids);
+      return 0;
+    }
+  if (strcmp (cmd, "snapshot-size") == 0)
+    {
+      NEED (1);
+      int64_t rw = 0, all = 0;
+      if (image_snapshot_size (s, args[0], &rw, &all, &err) < 0)
+        return fail (err);
+      printf ("%lld %lld\n", (long long)rw, (long long)all);
+      return 0;
+    }
   if (strcmp (cmd, "snapshot-diff") == 0)
     {
       NEED (2);
@@ -390,10 +409,12 @@ main (int argc, char **argv)
     {
       NEED (1);
       struct image_ref *ref = NULL;
-      if (nargs > 1 && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
+      if (nargs > 1 && *args[1] && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
         return fail (err);
       struct image_commit_options co
           = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      if (nargs > 2 && strcmp (args[2], "zstd") == 0)
+        co.compression = IMAGE_COMPRESSION_ZSTD;
       char *id = NULL;
       int r = image_commit (s, args[0], &co, &id, &err);
       image_ref_free (ref);

@@ -130,10 +130,9 @@ cmd_run (const struct opts *o)
   if (pid > 0)
     waitpid (pid, &status, 0);
   json_t *stats = cgroup_stats (cg, NULL);
-  json_t *out = json_pack ("{s:i,s:i,s:o*,s:o}", "exit",
-                           WIFEXITED (status) ? WEXITSTATUS (status) : -1, "signal",
-                           WIFSIGNALED (status) ? WTERMSIG (status) : 0, "stats", stats, "cgroup",
-                           cgroup_to_json (cg));
+  json_t *out = json_pack (
+      "{s:i,s:i,s:o*,s:o}", "exit", WIFEXITED (status) ? WEXITSTATUS (status) : -1, "signal",
+      WIFSIGNALED (status) ? WTERMSIG (status) : 0, "stats", stats, "cgroup", cgroup_to_json (cg));
   int rc = pid > 0 ? 0 : 1;
   if (pid < 0)
     fprintf (stderr, "cgroup-probe: %s\n", err->msg), berth_error_freep (&err);
@@ -202,8 +201,10 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
       /* Show the test what the container would see. */
       _cleanup_free_ char *cmd = xasprintf (
           "cd %s && for e in $(ls -A | sort); do if [ -L \"$e\" ]; then echo \"$e -> $(readlink "
-          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t \"/\") "
-          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } }' "
+          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t "
+          "\"/\") "
+          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } "
+          "}' "
           "/proc/self/mountinfo; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
           "mkdir \"$d/probe-w\" 2>/dev/null; then rmdir \"$d/probe-w\"; echo \"$d rw\"; else "
           "echo \"$d ro\"; fi; done; echo ---; cat */cgroup.procs 2>/dev/null | sort -u | wc -l",
@@ -221,8 +222,7 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
 static int
 v2_mount_into (struct cgroup *v2, bool with_cgroupns, bool readonly, struct berth_error **err)
 {
-  if (with_cgroupns
-      && (cgroup_enter (v2, getpid (), err) < 0 || unshare (CLONE_NEWCGROUP) < 0))
+  if (with_cgroupns && (cgroup_enter (v2, getpid (), err) < 0 || unshare (CLONE_NEWCGROUP) < 0))
     return *err ? -1 : berth_error_set (err, errno, "unshare cgroupns");
   if (unshare (CLONE_NEWNS) < 0)
     return berth_error_set (err, errno, "unshare");
@@ -271,7 +271,7 @@ cmd_on_state (const char *name, const struct opts *o)
       size_t n = 0;
       rc = cgroup_pids (cg, &pids, &n, &err);
       for (size_t i = 0; rc == 0 && i < n; i++)
-        printf ("%d\n", (int) pids[i]);
+        printf ("%d\n", (int)pids[i]);
     }
   else if (strcmp (name, "kill") == 0)
     rc = cgroup_kill_all (cg, o->signo, &err);
@@ -294,7 +294,7 @@ cmd_on_state (const char *name, const struct opts *o)
       pid_t pid = spawn_in (cg, o->cmd, true, &err);
       rc = pid > 0 ? 0 : -1;
       if (pid > 0)
-        printf ("%d\n", (int) pid);
+        printf ("%d\n", (int)pid);
     }
   else if (strcmp (name, "exec") == 0)
     {
