@@ -347,7 +347,9 @@ api_container_list (struct api_request *req)
         continue;
       if (limit > 0 && (long long)json_array_size (out) >= limit)
         break;
-      json_array_append_new (out, container_summary_json (c, now));
+      json_t *entry = container_summary_json (c, now);
+      containers_apply_network_settings (cs, c, entry, true);
+      json_array_append_new (out, entry);
     }
   api_respond_json (req, 200, out);
 }
@@ -362,6 +364,7 @@ api_container_inspect (struct api_request *req)
   if (c == NULL)
     return;
   json_t *j = container_inspect_json (c);
+  containers_apply_network_settings (cs, c, j, false);
   /* the exec instances of this container */
   json_t *ids = exec_ids_of (cs, c);
   if (json_array_size (ids) == 0)

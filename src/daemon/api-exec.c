@@ -81,6 +81,45 @@ exec_event (struct exec_instance *e, const char *action, json_t *extra)
   container_event (c, a, attrs);
 }
 
+static void
+exec_free (struct exec_instance *e)
+{
+  if (e->w)
+    loop_fd_remove (e->w);
+  if (e->pidfd >= 0)
+    {
+      /* still running (container removed with it): reap what is left */
+      siginfo_t si;
+      waitid (P_PIDFD, (id_t) e->pidfd, &si, WEXITED | WNOHANG);
+      close (e->pidfd);
+    }
+  if (e->relay)
+    relay_abort (e->relay);
+  json_decref (e->config);
+  free (e);
+}
+
+void
+exec_forget_container (struct containers *cs, const char *container_id)
+{
+  for (size_t i = cs->n_execs; i-- > 0;)
+    if (strcmp (cs->execs[i]->container_id, container_id) == 0)
+      {
+        struct exec_instance *e = cs->execs[i];
+        cs->execs[i] = cs->execs[--cs->n_execs];
+        exec_free (e);
+      }
+}
+
+void
+exec_free_all (struct containers *cs)
+{
+  while (cs->n_execs > 0)
+    exec_free (cs->execs[--cs->n_execs]);
+  free (cs->execs);
+  cs->execs = NULL;
+}
+
 /* ------------------------------------------------------------- create -- */
 
 void api_exec_create (struct api_request *req);

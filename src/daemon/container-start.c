@@ -325,6 +325,22 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
   if (n > 0 && str_has_prefix (buf, "created "))
     {
       c->state.pid = (pid_t)atoi (buf + 8);
+      if (container_network_hooks.attach)
+        {
+          _cleanup_error_ struct berth_error *nerr = NULL;
+          if (container_network_hooks.attach (cs->d, c, c->state.pid, &nerr) < 0)
+            {
+              /* no "start": the monitor sees the handshake end, deletes
+               * the created container and exits */
+              loop_fd_remove (rt->sync_watch);
+              rt->sync_watch = NULL;
+              close (rt->sync_fd);
+              rt->sync_fd = -1;
+              rt->starting = false;
+              start_failed (cs, c, nerr->msg);
+              return;
+            }
+        }
       attach_pending_clients (cs, c);
       send (fd, "start", 5, MSG_NOSIGNAL);
       return;
@@ -534,6 +550,8 @@ monitor_exited (struct containers *cs, struct container *c)
   runtime_container_delete (&cs->rt, c->id, true, &ignored);
   berth_error_freep (&ignored);
   container_set_exited (c, code, oom, finished);
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, c);
   if (cs->d->images)
     image_snapshot_unmount (cs->d->images, c->id, &ignored);
   if (oom)
@@ -718,6 +736,7 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
   if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
     return berth_error_prefix (err, "remove container %.12s", c->id);
   container_event (c, "destroy", NULL);
+  exec_forget_container (cs, c->id);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;

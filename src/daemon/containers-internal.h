@@ -85,7 +85,27 @@ struct container_rt
   bool remove_on_exit;
 };
 
+/* Where container networking plugs in (the network module sets these in
+ * its init; NULL members are skipped). attach runs once the container's
+ * init exists and before it starts: its network namespace is
+ * /proc/<init_pid>/ns/net (NetworkMode default/bridge/<network>); a failure
+ * fails the start with that message. detach runs after the container
+ * stopped (also when its monitor died while berthd was away). settings
+ * gives NetworkSettings for inspect and the Networks of /containers/json
+ * (NULL: the default shape without addresses). */
+struct container_network_hooks
+{
+  int (*attach) (struct berthd *d, struct container *c, pid_t init_pid, struct berth_error **err);
+  void (*detach) (struct berthd *d, struct container *c);
+  json_t *(*settings) (struct berthd *d, const struct container *c);
+};
+extern struct container_network_hooks container_network_hooks;
+
 struct containers *containers_get (struct berthd *d);
+/* Replace j's NetworkSettings by the network module's (inspect, or the
+ * Networks-only shape of a list entry). */
+void containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
+                                        bool summary);
 struct container_rt *container_rt (struct container *c);
 
 /* name, full id, or unique id prefix; 404 "No such container: x". */
@@ -131,6 +151,9 @@ void container_event (const struct container *c, const char *action, json_t *ext
 
 /* api-exec.c: ids of the exec instances of c (an array). */
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
+/* Drop the exec instances of a removed container; all of them at shutdown. */
+void exec_forget_container (struct containers *cs, const char *container_id);
+void exec_free_all (struct containers *cs);
 
 /* health.c */
 void health_start (struct containers *cs, struct container *c);

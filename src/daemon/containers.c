@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+struct container_network_hooks container_network_hooks;
+
 struct containers *
 containers_get (struct berthd *d)
 {
@@ -125,6 +127,26 @@ containers_forget (struct containers *cs, struct container *c)
     }
   c->daemon_data = NULL;
   container_free (c);
+}
+
+void
+containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
+                                   bool summary)
+{
+  if (container_network_hooks.settings == NULL)
+    return;
+  json_t *ns = container_network_hooks.settings (cs->d, c);
+  if (ns == NULL)
+    return;
+  if (summary)
+    {
+      json_t *networks = json_object_get (ns, "Networks");
+      json_object_set_new (j, "NetworkSettings",
+                           json_pack ("{s:O}", "Networks", networks ? networks : json_object ()));
+      json_decref (ns);
+    }
+  else
+    json_object_set_new (j, "NetworkSettings", ns);
 }
 
 /* ------------------------------------------------------------ waiters -- */
@@ -318,6 +340,7 @@ ops_df_containers (struct berthd *d)
   for (size_t i = 0; cs && i < cs->n_all; i++)
     {
       json_t *j = container_summary_json (cs->all[i], now);
+      containers_apply_network_settings (cs, cs->all[i], j, true);
       json_object_set_new (j, "SizeRw", json_integer (0));
       json_object_set_new (j, "SizeRootFs", json_integer (0));
       json_array_append_new (out, j);
@@ -421,6 +444,7 @@ module_shutdown (struct berthd *d)
     return;
   stats_streams_end_all (cs);
   free (cs->stats);
+  exec_free_all (cs);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
   while (cs->n_all > 0)

@@ -125,16 +125,69 @@ logs_json_escape (const char *data, size_t len, char *out)
   return (size_t)(o - out);
 }
 
+/* RFC 3339 with nanoseconds, by hand: strftime would pull locale code
+ * into the monitor's static serving half. */
+static void
+put_digits (char *p, unsigned long v, int n)
+{
+  for (int i = n - 1; i >= 0; i--, v /= 10)
+    p[i] = (char)('0' + v % 10);
+}
+
+/* Howard Hinnant's days-to-civil: proleptic Gregorian, exact for all
+ * 64-bit day counts we meet. */
+void
+logs_civil_from_unix (int64_t secs, struct logs_civil *out)
+{
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0)
+    {
+      rem += 86400;
+      days--;
+    }
+  out->hour = (int)(rem / 3600);
+  out->min = (int)(rem % 3600 / 60);
+  out->sec = (int)(rem % 60);
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  out->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+  out->year = (int)(y + (out->month <= 2));
+}
+
 static size_t
 format_time (uint64_t time_ns, char *buf, size_t size)
 {
-  time_t sec = (time_t)(time_ns / 1000000000ull);
-  struct tm tm;
-  gmtime_r (&sec, &tm);
-  char date[32];
-  strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  return (size_t)snprintf (buf, size, "%s.%09lluZ", date,
-                           (unsigned long long)(time_ns % 1000000000ull));
+  if (size < 31)
+    return 0;
+  struct logs_civil c;
+  logs_civil_from_unix ((int64_t)(time_ns / 1000000000ull), &c);
+  struct
+  {
+    int tm_year, tm_mon, tm_mday, tm_hour, tm_min, tm_sec;
+  } tm = { c.year - 1900, c.month - 1, c.day, c.hour, c.min, c.sec };
+  /* 2026-11-22T15:50:01.085097237Z */
+  put_digits (buf, (unsigned long)tm.tm_year + 1900, 4);
+  buf[4] = '-';
+  put_digits (buf + 5, (unsigned long)tm.tm_mon + 1, 2);
+  buf[7] = '-';
+  put_digits (buf + 8, (unsigned long)tm.tm_mday, 2);
+  buf[10] = 'T';
+  put_digits (buf + 11, (unsigned long)tm.tm_hour, 2);
+  buf[13] = ':';
+  put_digits (buf + 14, (unsigned long)tm.tm_min, 2);
+  buf[16] = ':';
+  put_digits (buf + 17, (unsigned long)tm.tm_sec, 2);
+  buf[19] = '.';
+  put_digits (buf + 20, (unsigned long)(time_ns % 1000000000ull), 9);
+  buf[29] = 'Z';
+  buf[30] = '\0';
+  return 30;
 }
 
 char *
@@ -153,24 +206,6 @@ logs_jsonfile_line (enum log_stream stream, const char *data, size_t len, uint64
   n += (size_t)snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
   *out_len = n;
   return buf;
-}
-
-int
-logs_jsonfile_writer_open (struct logs_jsonfile_writer *w, int dirfd, const char *name,
-                           int64_t max_size_bytes, int max_files, struct berth_error **err)
-{
-  memset (w, 0, sizeof *w);
-  w->dirfd = dirfd;
-  snprintf (w->name, sizeof w->name, "%s", name);
-  w->max_size_bytes = max_size_bytes;
-  w->max_files = max_files < 1 ? 1 : max_files;
-  w->fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (w->fd < 0)
-    return berth_error_set (err, errno, "open log file `%s`", name);
-  struct stat st;
-  if (fstat (w->fd, &st) == 0)
-    w->size_bytes = st.st_size;
-  return 0;
 }
 
 /* name.(n-1) → name.n … name → name.1, dropping what exceeds max_files. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 static const struct
 {
@@ -100,6 +101,10 @@ logs_syslog_open (struct logs_syslog *s, const char *address, const char *facili
                                      facility);
     }
   snprintf (s->tag, sizeof s->tag, "%s", tag ? tag : "berth");
+  time_t now = time (NULL);
+  struct tm lt;
+  localtime_r (&now, &lt);
+  s->utc_offset_s = lt.tm_gmtoff;
   if (address == NULL || *address == '\0')
     {
       s->fd = connect_unix ("/dev/log", SOCK_DGRAM);

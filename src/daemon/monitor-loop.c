@@ -286,18 +286,6 @@ monitor_serve (struct monitor *m)
     }
 }
 
-void
-monitor_write_exit_file (struct monitor *m, bool oom_killed)
-{
-  char buf[256];
-  int n = snprintf (buf, sizeof buf,
-                    "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
-                    m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
-                    (int)m->init_pid);
-  _cleanup_error_ struct berth_error *err = NULL;
-  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t)n, 0600, &err);
-}
-
 /* The kernel counts OOM kills in the cgroup; the runtime's stats carry it. */
 
 void

@@ -341,6 +341,18 @@ monitor_main (int argc, char **argv)
   return 0;
 }
 
+void
+monitor_write_exit_file (struct monitor *m, bool oom_killed)
+{
+  char buf[256];
+  int n = snprintf (buf, sizeof buf,
+                    "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
+                    m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
+                    (int)m->init_pid);
+  _cleanup_error_ struct berth_error *err = NULL;
+  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t)n, 0600, &err);
+}
+
 /* ------------------------------------------------------- hold, finish -- */
 
 static void arg_add (char ***argv, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -384,7 +396,8 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
     arg_add (&argv, "jf=%d,%lld,%d,%lld,%s", m->jf.fd, (long long)m->jf.max_size_bytes,
              m->jf.max_files, (long long)m->jf.size_bytes, m->jf.name);
   else if (m->log_driver == LOG_SYSLOG)
-    arg_add (&argv, "sl=%d,%d,%d,%s", m->sl.fd, m->sl.facility, m->sl.stream_socket, m->sl.tag);
+    arg_add (&argv, "sl=%d,%d,%d,%ld,%s", m->sl.fd, m->sl.facility, m->sl.stream_socket,
+             m->sl.utc_offset_s, m->sl.tag);
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->clients[i].fd >= 0)
       {
