@@ -128,6 +128,12 @@ cli_client_free (struct cli_client *c)
   free (c);
 }
 
+const struct cli_endpoint *
+cli_client_endpoint (struct cli_client *c)
+{
+  return &c->ep;
+}
+
 const char *
 cli_client_api_version (struct cli_client *c)
 {
