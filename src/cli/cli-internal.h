@@ -234,6 +234,7 @@ cli_client_freep (struct cli_client **c)
   *c = NULL;
 }
 const char *cli_client_api_version (struct cli_client *c);
+const struct cli_endpoint *cli_client_endpoint (struct cli_client *c);
 
 /* Where a response body goes. */
 /* Returns 0 to go on, 1 when the body is complete (stop reading), -1 on error. */

@@ -128,6 +128,12 @@ cli_client_free (struct cli_client *c)
   free (c);
 }
 
+const struct cli_endpoint *
+cli_client_endpoint (struct cli_client *c)
+{
+  return &c->ep;
+}
+
 const char *
 cli_client_api_version (struct cli_client *c)
 {
@@ -315,6 +321,12 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
   if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0 && strcmp (method, "HEAD") != 0)
     curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
+  /* A unix connection costs microseconds; a kept-alive one met daemons that
+   * leave the next request unanswered after a delayed response (berthd's
+   * DELETE ?force=1), so locally each request gets its own, as the docker
+   * CLI mostly does. TCP/TLS and ssh keep theirs (handshakes, ssh spawns). */
+  if (c->ep.kind == CLI_EP_UNIX)
+    curl_easy_setopt (h, CURLOPT_FORBID_REUSE, 1L);
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode code = curl_easy_perform (h);
