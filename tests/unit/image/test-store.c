@@ -108,6 +108,71 @@ test_store_pins_and_release (void **state)
   image_store_close (s);
 }
 
+/* Everything a daemon does, several times in one process: each round must
+ * leave the store exactly as empty as it found it. */
+static void
+test_store_repeated_rounds (void **state)
+{
+  if (geteuid () != 0)
+    skip (); /* overlay mounts */
+  struct berth_error *err = NULL;
+  struct image_store_options opts = { .root = root };
+  struct image_store *s = image_store_open (&opts, &err);
+  assert_non_null (s);
+  for (int round = 0; round < 3; round++)
+    {
+      int fd = small_tar ("f", "round");
+      struct image_ref *ref = NULL;
+      assert_int_equal (image_ref_parse ("base:1", IMAGE_REF_DEFAULT_TAG, &ref, &err), 0);
+      char *id = NULL;
+      assert_int_equal (image_import (s, fd, ref, NULL, NULL, &id, &err), 0);
+      close (fd);
+      image_ref_free (ref);
+      assert_int_equal (image_snapshot_create (s, "ctr", id, &err), 0);
+      char *mp = NULL;
+      if (image_snapshot_mount (s, "ctr", NULL, &mp, &err) < 0)
+        fail_msg ("mount: %s", err->msg);
+      char file[256];
+      snprintf (file, sizeof file, "%s/new", mp);
+      int nf = open (file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      assert_true (nf >= 0);
+      close (nf);
+      struct image_change *ch = NULL;
+      size_t n = 0;
+      assert_int_equal (image_snapshot_changes (s, "ctr", &ch, &n, &err), 0);
+      assert_int_equal (n, 1);
+      assert_string_equal (ch[0].path, "/new");
+      image_changes_free (ch, n);
+      struct image_commit_options co = { 0 };
+      char *cid = NULL;
+      assert_int_equal (image_commit (s, "ctr", &co, &cid, &err), 0);
+      char **snaps = NULL;
+      assert_int_equal (image_snapshot_list (s, &snaps, &err), 0);
+      assert_int_equal (strv_len (snaps), 1);
+      strv_freep (&snaps);
+      assert_int_equal (image_snapshot_remove (s, "ctr", &err), 0);
+      free (mp);
+      json_t *report = NULL;
+      /* the committed (untagged) child first, then its tagged parent */
+      assert_int_equal (image_remove (s, cid, false, &report, &err), 0);
+      json_decref (report);
+      assert_int_equal (image_remove (s, "base:1", false, &report, &err), 0);
+      json_decref (report);
+      struct image_info **list = NULL;
+      size_t nl = 0;
+      assert_int_equal (image_list (s, &list, &nl, &err), 0);
+      assert_int_equal (nl, 0);
+      image_info_list_free (list, nl);
+      assert_int_equal (count_entries ("layers"), 0);
+      assert_int_equal (count_entries ("blobs/sha256"), 0);
+      assert_int_equal (count_entries ("snapshots"), 0);
+      assert_int_equal (count_entries ("tmp"), 0);
+      free (id);
+      free (cid);
+    }
+  image_store_close (s);
+}
+
 static int
 setup (void **state)
 {
@@ -129,6 +194,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_store_pins_and_release, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_store_repeated_rounds, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
