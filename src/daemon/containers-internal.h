@@ -130,6 +130,9 @@ void container_start_failed_early (struct containers *cs, struct container *c,
                                    const struct berth_error *err);
 void container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid);
 void container_restore (struct containers *cs, struct container *c);
+/* The monitor exited (its pidfd fired, or it was gone at restore): state,
+ * events, restart policy, auto-remove. */
+void container_monitor_exited (struct containers *cs, struct container *c);
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
                       struct berth_error **err);
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own). */
