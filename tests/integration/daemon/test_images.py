@@ -203,7 +203,23 @@ def test_push_pull(berthd, busybox, registry):
     assert res.returncode == 1 and "Error response from daemon" in res.stderr
     res = berthd.docker("push", f"{registry}/team/none:1", check=False)
     assert res.returncode == 1 and "does not exist locally" in res.stderr
+    # search goes to the registry's catalog
+    out = berthd.docker("search", "--format", "{{.Name}}", f"{registry}/app").stdout
+    assert out.split() == [f"{registry}/team/app"]
     # docker-py pulls the same way
     c = berthd.client()
     img = c.images.pull(f"{registry}/team/app", tag="1")
     assert img.id == busybox
+
+
+def test_login_through_auth(berthd, registry):
+    # the registry has no auth: any credentials are accepted at /v2/
+    res = berthd.docker("login", "-u", "someone", "--password-stdin", registry, input="secret\n")
+    assert "Login Succeeded" in res.stdout
+    r = berthd.api("POST", "/v1.41/auth", body={"username": "a", "password": "b",
+                                                 "serveraddress": registry})
+    assert r.status == 200 and r.json()["Status"] == "Login Succeeded"
+    r = berthd.api("POST", "/v1.41/auth", body={"username": 5})
+    assert r.status == 400 and r.json()["message"] == "username: expected a string"
+    # the audit log never holds the password
+    assert "secret" not in (berthd.data_root / "audit.log").read_text()
