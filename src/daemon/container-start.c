@@ -360,7 +360,10 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       container_event (c, "start", NULL);
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
+      container_hold (c);
       waiters_notify (c, WAIT_STARTED, NULL);
+      if (!container_release (c))
+        return; /* a waiter removed it */
       if (rt->remove_on_exit)
         {
           berth_error_freep (&err);
@@ -432,8 +435,11 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
       *p = (char)(*p - 'A' + 'a');
   berth_error_set (&err, 0, "failed to create task for container: %s", lower);
   /* the CLI reads these words to pick 127/126 */
+  container_hold (c);
   waiters_notify (c, WAIT_STARTED, err);
   waiters_notify (c, WAIT_EXIT, err);
+  if (!container_release (c))
+    return;
   if (json_is_true (json_object_get (c->host_config, "AutoRemove")) || rt->remove_on_exit)
     {
       _cleanup_error_ struct berth_error *rerr = NULL;
@@ -451,7 +457,10 @@ container_start_failed_early (struct containers *cs, struct container *c,
   c->state.exit_code = start_failure_code (err->msg);
   _cleanup_error_ struct berth_error *serr = NULL;
   container_save (c, &serr);
+  container_hold (c);
   waiters_notify (c, WAIT_EXIT, err);
+  if (!container_release (c))
+    return;
   if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
     {
       berth_error_freep (&serr);
@@ -577,7 +586,10 @@ container_monitor_exited (struct containers *cs, struct container *c)
   _cleanup_error_ struct berth_error *err = NULL;
   if (container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+  container_hold (c);
   waiters_notify (c, WAIT_EXIT, NULL);
+  if (!container_release (c))
+    return; /* docker rm -f: the waiter removed it */
   if (rt->restart_requested)
     {
       rt->restart_requested = false;
@@ -661,8 +673,9 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
       c->state.status = CONTAINER_EXITED;
       c->state.has_been_manually_stopped = true;
       container_save (c, NULL);
+      container_hold (c);
       waiters_notify (c, WAIT_EXIT, NULL);
-      return 1;
+      return container_release (c) ? 1 : 2;
     }
   if (!container_is_running (c))
     return berth_error_set_kind (err, BERTH_E_NOT_MODIFIED, 0, "Container %s is already stopped",
