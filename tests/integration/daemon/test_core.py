@@ -188,6 +188,7 @@ def test_bad_flags(berthd_factory):
         (["--default-ulimit", "nofile=abc"], "must be integers"),
         (["-H", "tcp://127.0.0.1:1"], "without mutual TLS"),
         (["-H", "fd://"], "unsupported address"),
+        (["--group", "no-such-group-berth"], "group `no-such-group-berth` does not exist"),
     ):
         res = subprocess.run(d.command() + args, capture_output=True, text=True, timeout=20)
         assert res.returncode != 0, args
@@ -241,3 +242,11 @@ def test_sigterm_with_live_streams(berthd, tmpdir_berth):
             berthd.docker("rm", "-f", container)
     assert code == 0, berthd.read_log()[-3000:]
     assert not socket_left and not pidfile_left
+
+
+def test_socket_group(berthd_factory):
+    import grp
+    d = berthd_factory(args=["--group", "daemon"])
+    st = os.stat(d.socket)
+    assert st.st_gid == grp.getgrnam("daemon").gr_gid
+    assert stat.S_IMODE(st.st_mode) == 0o660

@@ -203,6 +203,9 @@ def test_push_pull(berthd, busybox, registry):
     assert res.returncode == 1 and "Error response from daemon" in res.stderr
     res = berthd.docker("push", f"{registry}/team/none:1", check=False)
     assert res.returncode == 1 and "does not exist locally" in res.stderr
+    # search goes to the registry's catalog
+    out = berthd.docker("search", "--format", "{{.Name}}", f"{registry}/app").stdout
+    assert out.split() == [f"{registry}/team/app"]
     # docker-py pulls the same way
     c = berthd.client()
     img = c.images.pull(f"{registry}/team/app", tag="1")
