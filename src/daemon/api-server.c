@@ -538,6 +538,7 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
   req->refs++;
   req->mhd_done = true;
+  req->suspended = false;
   api_request_unwatch_gone (req);
   if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
     req->client_gone = true;
