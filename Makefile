@@ -3,7 +3,6 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
-PYTEST     ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?=
 TESTS ?= tests/integration
 DEPS_FILES := $(filter-out deps/bench%,$(wildcard deps/*.txt))
@@ -47,7 +46,7 @@ unit: build asan
 
 # Black-box tests: real binaries, real kernel, as root.
 integration: build
-	BERTH_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -p no:cacheprovider -ra $(PYTEST_ARGS) $(TESTS)
+	BERTH_BUILD_DIR=$(CURDIR)/$(BUILD) PYTEST_ARGS="$(PYTEST_ARGS)" /usr/bin/python3 scripts/run-integration.py $(TESTS)
 
 test: unit integration
 

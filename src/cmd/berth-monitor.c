@@ -1,5 +1,7 @@
 /* berth-monitor: the per-container monitor berthd starts (src/daemon/monitor.c). */
-#include "daemon/monitor.h"
+#include <string.h>
+
+#include "daemon/monitor-internal.h"
 #include "runtime/runtime.h"
 
 int
@@ -7,6 +9,9 @@ main (int argc, char **argv)
 {
   /* CVE-2019-5736: this process turns into the container's parent and
    * calls the runtime; its executable must not be writable from inside */
+  /* the last step after the container exited: nothing runs from here */
+  if (argc > 1 && strcmp (argv[1], "--finish") == 0)
+    return monitor_finish_main (argc, argv);
   _cleanup_error_ struct berth_error *err = NULL;
   if (runtime_exe_protect (argv, &err) < 0)
     return 1;

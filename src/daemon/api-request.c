@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct berthd *
 api_request_daemon (struct api_request *req)
@@ -78,6 +79,32 @@ api_request_query_int (struct api_request *req, const char *key, long long def, 
   return 0;
 }
 
+struct query_values
+{
+  const char *key;
+  char **values;
+};
+
+static enum MHD_Result
+collect_values (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  struct query_values *q = cls;
+  (void) kind;
+  if (strcmp (key, q->key) == 0)
+    strv_append (&q->values, value ? value : "");
+  return MHD_YES;
+}
+
+char **
+api_request_query_values (struct api_request *req, const char *key)
+{
+  struct query_values q = { key, calloc (1, sizeof (char *)) };
+  if (q.values == NULL)
+    abort ();
+  MHD_get_connection_values (req->conn, MHD_GET_ARGUMENT_KIND, collect_values, &q);
+  return q.values;
+}
+
 const char *
 api_request_header (struct api_request *req, const char *name)
 {
@@ -112,6 +139,26 @@ int
 api_request_body_fd (struct api_request *req)
 {
   return req->body_pipe_r;
+}
+
+void
+api_request_hold (struct api_request *req)
+{
+  req->refs++;
+}
+
+void
+api_request_unhold (struct api_request *req)
+{
+  api_request_release (req);
+}
+
+void
+api_request_body_close (struct api_request *req)
+{
+  if (req->body_pipe_r >= 0)
+    close (req->body_pipe_r);
+  req->body_pipe_r = -1;
 }
 
 void

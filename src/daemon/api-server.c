@@ -22,6 +22,9 @@
 #include <gnutls/x509.h>
 
 #define CONNECTION_MEMORY_LIMIT (64u * 1024)
+/* Idle or stalled connections are closed after this; streams and waits
+ * sleep suspended and never time out, hijacked ones are not HTTP anymore. */
+#define CONNECTION_TIMEOUT_S 300u
 
 struct api_listener
 {
@@ -134,6 +137,7 @@ request_free (struct api_request *req)
   free (req->body);
   free (req->method);
   free (req->url);
+  free (req->path);
   free (req->policy_denied);
   free (req);
 }
@@ -578,25 +582,39 @@ static int
 server_prepare (void *userdata)
 {
   struct api_server *s = userdata;
-  for (int round = 0; round < 4 && s->need_run; round++)
+  int timeout = -1;
+  for (int round = 0; round < 8; round++)
     {
+      bool ran = false;
+      bool all = s->need_run;
       s->need_run = false;
+      timeout = -1;
       for (struct api_listener *l = s->listeners; l; l = l->next)
-        MHD_run (l->mhd);
+        {
+          MHD_UNSIGNED_LONG_LONG t;
+          bool has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
+          /* A zero timeout means libmicrohttpd has buffered work (its
+           * epoll is edge-triggered): run it now, the fd will not wake us. */
+          if (all || (has_timeout && t == 0))
+            {
+              MHD_run (l->mhd);
+              ran = true;
+              has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
+            }
+          if (has_timeout)
+            {
+              int ms = t > 60000 ? 60000 : (int) t;
+              if (timeout < 0 || ms < timeout)
+                timeout = ms;
+            }
+        }
+      if (!ran && !s->need_run)
+        break;
+      if (timeout != 0 && !s->need_run)
+        break;
     }
   if (s->need_run)
     return 0;
-  int timeout = -1;
-  for (struct api_listener *l = s->listeners; l; l = l->next)
-    {
-      MHD_UNSIGNED_LONG_LONG t;
-      if (MHD_get_timeout (l->mhd, &t) == MHD_YES)
-        {
-          int ms = t > 60000 ? 60000 : (int) t;
-          if (timeout < 0 || ms < timeout)
-            timeout = ms;
-        }
-    }
   return timeout;
 }
 
@@ -796,7 +814,7 @@ listener_start (struct api_server *s, const char *address, struct berth_error **
           flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
           MHD_OPTION_LISTEN_SOCKET, fd,
           MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-          (unsigned) 0, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
+          CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
           MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
           MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_TRUST, s->tls_ca,
           MHD_OPTION_END);
@@ -806,7 +824,7 @@ listener_start (struct api_server *s, const char *address, struct berth_error **
         flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned) 0, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
+        CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
         MHD_OPTION_END);
   if (l->mhd == NULL)
     {
@@ -885,24 +903,77 @@ api_server_listen (struct api_server *s, struct berth_error **err)
   return 0;
 }
 
+/* End every live request as if its client had gone: streams tell their
+ * producers (on_close), sleeping connections are resumed so that
+ * libmicrohttpd closes them. Requests are held while we walk the list:
+ * callbacks may finish and free them. */
+static void
+server_end_requests (struct api_server *s)
+{
+  size_t n = 0;
+  for (struct api_request *r = s->active; r; r = r->next_active)
+    n++;
+  struct api_request **all = calloc (n + 1, sizeof *all);
+  if (all == NULL)
+    abort ();
+  n = 0;
+  for (struct api_request *r = s->active; r; r = r->next_active)
+    {
+      r->refs++;
+      all[n++] = r;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      struct api_request *r = all[i];
+      r->client_gone = true;
+      api_request_unwatch_gone (r);
+      if (r->stream && !r->mhd_done)
+        api_stream_client_gone (r->stream);
+      if (r->suspended && !r->mhd_done)
+        {
+          r->suspended = false;
+          MHD_resume_connection (r->conn);
+        }
+    }
+  for (size_t i = 0; i < n; i++)
+    api_request_release (all[i]);
+  free (all);
+  for (int round = 0; round < 4; round++)
+    for (struct api_listener *l = s->listeners; l; l = l->next)
+      MHD_run (l->mhd);
+}
+
+void
+api_server_quiesce (struct api_server *s)
+{
+  if (s == NULL)
+    return;
+  /* No new connections: stop accepting and remove the unix sockets now. */
+  for (struct api_listener *l = s->listeners; l; l = l->next)
+    {
+      MHD_socket fd = MHD_quiesce_daemon (l->mhd);
+      if (fd != MHD_INVALID_SOCKET)
+        close (fd);
+      if (l->unix_path)
+        unlink (l->unix_path);
+    }
+  server_end_requests (s);
+}
+
 void
 api_server_free (struct api_server *s)
 {
   if (s == NULL)
     return;
   loop_set_prepare (s->d->loop, NULL, NULL);
-  /* libmicrohttpd must not stop with suspended connections: resume them
-   * as gone; their requests end when the daemons stop. */
+  /* The modules are gone: what they left open is ours to close. */
+  api_hijack_close_all ();
+  /* libmicrohttpd must not stop with suspended connections (it aborts):
+   * whatever a module's shutdown left asleep ends now. */
+  server_end_requests (s);
   for (struct api_request *r = s->active; r; r = r->next_active)
     if (r->suspended)
-      {
-        r->client_gone = true;
-        api_request_unwatch_gone (r);
-        r->suspended = false;
-        MHD_resume_connection (r->conn);
-      }
-  for (struct api_listener *l = s->listeners; l; l = l->next)
-    MHD_run (l->mhd);
+      berth_log (BERTH_LOG_WARNING, "%s %s still suspended at shutdown", r->method, r->url);
   while (s->listeners)
     {
       struct api_listener *l = s->listeners;

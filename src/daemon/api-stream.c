@@ -22,6 +22,7 @@ struct api_stream
   char *buf;
   size_t head, len, cap;
   bool ended;
+  bool failed;
   bool gone;
   int refs; /* the request's and the MHD response's */
   void (*on_close) (void *);
@@ -40,7 +41,7 @@ stream_reader (void *cls, uint64_t pos, char *out, size_t max)
 {
   struct api_stream *s = cls;
   (void) pos;
-  if (s->gone)
+  if (s->gone || (s->failed && s->len == 0))
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (s->len == 0)
     {
@@ -61,8 +62,7 @@ stream_reader (void *cls, uint64_t pos, char *out, size_t max)
     {
       if (s->on_drain)
         s->on_drain (s->on_drain_data);
-      if (s->src_watch)
-        stream_fd_update (s);
+      stream_fd_update (s);
     }
   return (ssize_t) n;
 }
@@ -223,6 +223,15 @@ api_stream_end (struct api_stream *s)
   api_request_release (req);
 }
 
+void
+api_stream_abort (struct api_stream *s)
+{
+  if (s->ended)
+    return;
+  s->failed = true;
+  api_stream_end (s);
+}
+
 /* The client went away: tell the producer, never call back again. */
 void
 api_stream_client_gone (struct api_stream *s)
@@ -256,6 +265,8 @@ api_stream_free (struct api_stream *s)
 
 /* ------------------------------------------------------- pipe → stream -- */
 
+static void stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata);
+
 static void
 stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata)
 {
@@ -280,17 +291,26 @@ stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata)
   stream_fd_update (s);
 }
 
-/* Read the pipe only while the queue is below the high mark. */
+/* Read the pipe only while the queue is below the high mark. Pausing
+ * removes the fd from epoll: a hung-up pipe would otherwise report EPOLLHUP
+ * on every iteration while we wait for the client. */
 static void
 stream_fd_update (struct api_stream *s)
 {
-  if (s->src_watch == NULL)
+  if (s->src_fd < 0 || s->ended)
     return;
-  uint32_t ev = s->len < STREAM_FD_HIGH_MARK ? EPOLLIN : 0;
-  loop_fd_modify (s->src_watch, ev, NULL);
+  bool want = s->len < STREAM_FD_HIGH_MARK;
+  if (want && s->src_watch == NULL)
+    s->src_watch
+        = loop_fd_add (s->req->d->loop, s->src_fd, EPOLLIN, stream_fd_readable, s, NULL);
+  else if (!want && s->src_watch != NULL)
+    {
+      loop_fd_remove (s->src_watch);
+      s->src_watch = NULL;
+    }
 }
 
-void
+struct api_stream *
 api_respond_fd (struct api_request *req, unsigned status, const char *content_type, int fd)
 {
   struct api_stream *s = api_respond_stream (req, status, content_type);
@@ -303,6 +323,7 @@ api_respond_fd (struct api_request *req, unsigned status, const char *content_ty
   if (s->src_watch == NULL)
     {
       berth_log (BERTH_LOG_ERROR, "%s %s: %s", req->method, req->url, err->msg);
-      api_stream_end (s);
+      api_stream_abort (s);
     }
+  return s;
 }

@@ -183,6 +183,9 @@ bool api_request_query_bool (struct api_request *req, const char *key, bool def)
  * fills *err (400, names the argument) and returns -1. */
 int api_request_query_int (struct api_request *req, const char *key, long long def, long long *out,
                            struct berth_error **err);
+/* Every value of a repeated query argument (names=a&names=b), newly
+ * allocated, NULL-terminated (empty when absent). */
+char **api_request_query_values (struct api_request *req, const char *key);
 /* A request header (case-insensitive name), NULL when absent. */
 const char *api_request_header (struct api_request *req, const char *name);
 /* The body parsed as JSON (owned by the request; NULL with *err for a body
@@ -196,8 +199,17 @@ const char *api_request_body (struct api_request *req, size_t *len);
  * (loop_worker_submit). The request owns the fd; call at most once per
  * request; the fd stays open until the request is answered. */
 int api_request_body_fd (struct api_request *req);
+/* API_ROUTE_RAW_BODY routes: the handler is done with the body (call it on
+ * the loop thread once the reader finished, before answering): the read end
+ * is closed and the rest of the upload is discarded instead of blocking. */
+void api_request_body_close (struct api_request *req);
 /* Who is asking: SO_PEERCRED on the unix socket (uid/pid -1 over TCP). */
 void api_request_peer (struct api_request *req, uid_t *uid, pid_t *pid);
+/* Keep the request (and a stream it answered with) allocated beyond its
+ * answer, e.g. for a worker that finishes after the stream ended; every
+ * hold needs one unhold (loop thread). */
+void api_request_hold (struct api_request *req);
+void api_request_unhold (struct api_request *req);
 /* True once the client closed its connection (the answer will be dropped). */
 bool api_request_client_gone (struct api_request *req);
 
@@ -269,10 +281,16 @@ void api_stream_on_close (struct api_stream *s, void (*fn) (void *userdata), voi
 /* fn runs each time the queue drained below 64 KiB (for throttled producers). */
 void api_stream_on_drain (struct api_stream *s, void (*fn) (void *userdata), void *userdata);
 void api_stream_end (struct api_stream *s);
+/* End the stream as failed: the connection is closed without the final
+ * chunk, so the client sees a truncated transfer, not a complete one (for
+ * a tar that broke half-way). Instead of api_stream_end. */
+void api_stream_abort (struct api_stream *s);
 /* A streaming body read from fd until EOF (a pipe a worker writes into:
  * save, export, logs). Takes ownership of fd; the writer gets EPIPE when
- * the client goes away. */
-void api_respond_fd (struct api_request *req, unsigned status, const char *content_type, int fd);
+ * the client goes away. The returned stream ends by itself at EOF; call
+ * api_stream_abort on it (before the writer closes its end) to fail it. */
+struct api_stream *api_respond_fd (struct api_request *req, unsigned status,
+                                   const char *content_type, int fd);
 
 /* -------------------------------------------------------------- hijack -- */
 

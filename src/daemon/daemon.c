@@ -177,7 +177,8 @@ berthd_run (struct berthd *d, struct berth_error **err)
 
   if (loop_new (&d->loop, err) < 0)
     return -1;
-  if (loop_fd_add (d->loop, sfd, EPOLLIN, signal_cb, d, err) == NULL)
+  struct loop_fd *signal_watch = loop_fd_add (d->loop, sfd, EPOLLIN, signal_cb, d, err);
+  if (signal_watch == NULL)
     return -1;
 
   if (audit_log_open (c->audit_log, &d->audit, err) < 0)
@@ -214,8 +215,10 @@ berthd_run (struct berthd *d, struct berth_error **err)
   else
     r = -1;
 
-  /* Modules end their streams and hijacked connections first, then the
-   * server stops and removes its sockets. */
+  /* The server stops accepting and ends its requests (stream producers
+   * hear of it while their modules still exist), then the modules shut
+   * down (closing their hijacked connections), then the server stops. */
+  api_server_quiesce (d->server);
   for (size_t i = n_started; i > 0; i--)
     if (mods[i - 1]->shutdown)
       mods[i - 1]->shutdown (d);
@@ -223,6 +226,7 @@ berthd_run (struct berthd *d, struct berth_error **err)
   d->server = NULL;
   api_router_free (router);
   free (mods);
+  loop_fd_remove (signal_watch);
   return r;
 }
 

@@ -1,9 +1,10 @@
 /* berth-monitor: one per running container (see monitor.h for the
  * protocol). Small by design: a poll loop over the container's stdio, the
  * attach socket and a signalfd; no threads, fixed buffers. */
-#include "daemon/monitor.h"
+#include "daemon/monitor-internal.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,52 +21,7 @@
 #include "daemon/logs.h"
 #include "runtime/runtime.h"
 
-#define MAX_CLIENTS 32
-#define LINE_MAX_BYTES 16384 /* docker's json-file splits longer lines */
-
-struct client
-{
-  int fd;
-  uint8_t want;
-};
-
-struct stream_buf
-{
-  char data[LINE_MAX_BYTES];
-  size_t len;
-};
-
-struct monitor
-{
-  char id[80];
-  char state_root[4096];
-  bool tty, open_stdin, stdin_once;
-  int container_dirfd;
-  /* logging */
-  enum
-  {
-    LOG_JSON_FILE,
-    LOG_SYSLOG,
-    LOG_NONE
-  } log_driver;
-  struct logs_jsonfile_writer jf;
-  struct logs_syslog sl;
-  struct stream_buf line[3];
-  /* stdio */
-  int stdin_fd;  /* write end of the container's stdin (or pty master dup) */
-  int out_fd[3]; /* [1] stdout / pty master, [2] stderr; -1 when closed */
-  int listen_fd;
-  int sig_fd;
-  int sync_fd;
-  struct client clients[MAX_CLIENTS];
-  pid_t init_pid;
-  bool init_exited;
-  int exit_code;
-  struct runtime_context rt;
-};
-
-static void
-sync_send (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void sync_send (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 sync_send (int fd, const char *fmt, ...)
@@ -77,222 +33,9 @@ sync_send (int fd, const char *fmt, ...)
   va_start (ap, fmt);
   int n = vsnprintf (buf, sizeof buf, fmt, ap);
   va_end (ap);
-  if (n > (int) sizeof buf - 1)
+  if (n > (int)sizeof buf - 1)
     n = sizeof buf - 1;
-  send (fd, buf, (size_t) n, MSG_NOSIGNAL);
-}
-
-/* --------------------------------------------------------------- logs -- */
-
-static void
-log_entry (struct monitor *m, enum log_stream s, const char *data, size_t len)
-{
-  if (m->log_driver == LOG_JSON_FILE)
-    logs_jsonfile_write (&m->jf, s, data, len, time_now_ns ());
-  else if (m->log_driver == LOG_SYSLOG)
-    logs_syslog_write (&m->sl, s, data, len);
-}
-
-/* Split output into lines as docker does: an entry per '\n'-terminated
- * line, partial lines wait for more (up to 16 KiB, then flushed as is). */
-static void
-log_output (struct monitor *m, enum log_stream s, const char *data, size_t len)
-{
-  if (m->log_driver == LOG_NONE)
-    return;
-  struct stream_buf *b = &m->line[s];
-  while (len > 0)
-    {
-      const char *nl = memchr (data, '\n', len);
-      size_t chunk = nl ? (size_t) (nl - data) + 1 : len;
-      if (b->len + chunk > sizeof b->data)
-        chunk = sizeof b->data - b->len;
-      memcpy (b->data + b->len, data, chunk);
-      b->len += chunk;
-      data += chunk;
-      len -= chunk;
-      if (b->data[b->len - 1] == '\n' || b->len == sizeof b->data)
-        {
-          log_entry (m, s, b->data, b->len);
-          b->len = 0;
-        }
-    }
-}
-
-static void
-log_flush (struct monitor *m)
-{
-  for (int s = 1; s <= 2; s++)
-    if (m->line[s].len > 0)
-      {
-        log_entry (m, (enum log_stream) s, m->line[s].data, m->line[s].len);
-        m->line[s].len = 0;
-      }
-}
-
-/* ------------------------------------------------------------- clients -- */
-
-static void
-client_drop (struct client *c)
-{
-  if (c->fd >= 0)
-    close (c->fd);
-  c->fd = -1;
-  c->want = 0;
-}
-
-static void
-clients_send (struct monitor *m, enum log_stream s, const char *data, size_t len)
-{
-  uint8_t want = s == LOG_STREAM_STDERR ? MONITOR_ATTACH_STDERR : MONITOR_ATTACH_STDOUT;
-  for (int i = 0; i < MAX_CLIENTS; i++)
-    {
-      struct client *c = &m->clients[i];
-      if (c->fd < 0 || !(c->want & want))
-        continue;
-      int rc = 0;
-      if (!m->tty)
-        {
-          uint8_t hdr[8];
-          logs_frame_header (hdr, s, (uint32_t) len);
-          rc = fs_write_all (c->fd, hdr, sizeof hdr);
-        }
-      if (rc == 0)
-        rc = fs_write_all (c->fd, data, len);
-      if (rc < 0)
-        client_drop (c);
-    }
-}
-
-static void
-stdin_close (struct monitor *m)
-{
-  if (m->stdin_fd < 0)
-    return;
-  if (m->tty)
-    {
-      /* closing the master would hang up the terminal: send EOF instead */
-      char eot = 4;
-      (void) !write (m->stdin_fd, &eot, 1);
-      return;
-    }
-  close (m->stdin_fd);
-  m->stdin_fd = -1;
-}
-
-static void
-resize (struct monitor *m, unsigned rows, unsigned cols)
-{
-  if (!m->tty || m->out_fd[1] < 0)
-    return;
-  struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
-  ioctl (m->out_fd[1], TIOCSWINSZ, &ws);
-}
-
-/* Accept one connection and read its request byte (the client writes it
- * right after connect, so this does not wait in practice). */
-static void
-client_accept (struct monitor *m)
-{
-  int fd = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-  if (fd < 0)
-    return;
-  struct timeval tv = { .tv_sec = 5 };
-  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  uint8_t want = 0;
-  if (read (fd, &want, 1) != 1)
-    {
-      close (fd);
-      return;
-    }
-  if (want & MONITOR_ATTACH_RESIZE)
-    {
-      uint8_t sz[4];
-      if (fs_read_all (fd, sz, 4) == 4)
-        resize (m, (unsigned) (sz[0] << 8 | sz[1]), (unsigned) (sz[2] << 8 | sz[3]));
-      close (fd);
-      return;
-    }
-  /* a slow reader must not stall the container for ever */
-  struct timeval snd = { .tv_sec = 30 };
-  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
-  tv.tv_sec = 0;
-  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  for (int i = 0; i < MAX_CLIENTS; i++)
-    if (m->clients[i].fd < 0)
-      {
-        m->clients[i].fd = fd;
-        m->clients[i].want = want;
-        return;
-      }
-  close (fd);
-}
-
-static void
-client_input (struct monitor *m, struct client *c)
-{
-  char buf[8192];
-  ssize_t n = read (c->fd, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return;
-  if (n <= 0)
-    {
-      /* stdin EOF from this client */
-      if ((c->want & MONITOR_ATTACH_STDIN) && m->stdin_once)
-        stdin_close (m);
-      c->want &= (uint8_t) ~MONITOR_ATTACH_STDIN;
-      if (n < 0 || !(c->want & (MONITOR_ATTACH_STDOUT | MONITOR_ATTACH_STDERR)))
-        client_drop (c);
-      else
-        shutdown (c->fd, SHUT_RD);
-      return;
-    }
-  if ((c->want & MONITOR_ATTACH_STDIN) && m->stdin_fd >= 0)
-    if (fs_write_all (m->stdin_fd, buf, (size_t) n) < 0)
-      stdin_close (m);
-}
-
-/* ------------------------------------------------------------- output -- */
-
-static void
-output_read (struct monitor *m, int s)
-{
-  char buf[32768];
-  ssize_t n = read (m->out_fd[s], buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return;
-  if (n <= 0)
-    {
-      /* EOF, or EIO on a pty master once the last slave closed */
-      if (m->tty && m->stdin_fd == m->out_fd[s])
-        m->stdin_fd = -1;
-      close (m->out_fd[s]);
-      m->out_fd[s] = -1;
-      return;
-    }
-  enum log_stream ls = s == 2 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT;
-  log_output (m, ls, buf, (size_t) n);
-  clients_send (m, ls, buf, (size_t) n);
-}
-
-static void
-reap (struct monitor *m)
-{
-  struct signalfd_siginfo si;
-  while (read (m->sig_fd, &si, sizeof si) == sizeof si)
-    ;
-  for (;;)
-    {
-      int status;
-      pid_t p = waitpid (-1, &status, WNOHANG);
-      if (p <= 0)
-        break;
-      if (p == m->init_pid)
-        {
-          m->init_exited = true;
-          m->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-        }
-    }
+  send (fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
 
 /* ------------------------------------------------------------- config -- */
@@ -309,7 +52,8 @@ config_load (struct monitor *m, const char *exec_dir, json_t **cfg_out, struct b
   if (id == NULL || state_root == NULL || cdir == NULL)
     {
       json_decref (cfg);
-      return berth_error_set (err, 0, "monitor config: id, state_root and container_dir are required");
+      return berth_error_set (err, 0,
+                              "monitor config: id, state_root and container_dir are required");
     }
   snprintf (m->id, sizeof m->id, "%s", id);
   snprintf (m->state_root, sizeof m->state_root, "%s", state_root);
@@ -317,6 +61,10 @@ config_load (struct monitor *m, const char *exec_dir, json_t **cfg_out, struct b
   m->tty = json_is_true (json_object_get (cfg, "tty"));
   m->open_stdin = json_is_true (json_object_get (cfg, "open_stdin"));
   m->stdin_once = json_is_true (json_object_get (cfg, "stdin_once"));
+  const char *mp = json_string_value (json_object_get (cfg, "monitor_path"));
+  const char *hp = json_string_value (json_object_get (cfg, "hold_path"));
+  snprintf (m->monitor_path, sizeof m->monitor_path, "%s", mp ? mp : "");
+  snprintf (m->hold_path, sizeof m->hold_path, "%s", hp ? hp : "");
   m->container_dirfd = open (cdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (m->container_dirfd < 0)
     {
@@ -335,9 +83,10 @@ logging_open (struct monitor *m, json_t *cfg, struct berth_error **err)
     {
       m->log_driver = LOG_JSON_FILE;
       const char *name = json_string_value (json_object_get (cfg, "log_name"));
-      return logs_jsonfile_writer_open (&m->jf, m->container_dirfd, name ? name : "container-json.log",
-                                        json_integer_value (json_object_get (cfg, "max_size")),
-                                        (int) json_integer_value (json_object_get (cfg, "max_file")), err);
+      return logs_jsonfile_writer_open (
+          &m->jf, m->container_dirfd, name ? name : "container-json.log",
+          json_integer_value (json_object_get (cfg, "max_size")),
+          (int)json_integer_value (json_object_get (cfg, "max_file")), err);
     }
   if (strcmp (driver, "syslog") == 0)
     {
@@ -359,7 +108,7 @@ attach_listen (struct monitor *m, struct berth_error **err)
     return berth_error_set (err, errno, "attach socket");
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   strcpy (sa.sun_path, MONITOR_ATTACH_SOCKET); /* relative to the exec dir (cwd) */
-  if (bind (m->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (m->listen_fd, 16) < 0)
+  if (bind (m->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen (m->listen_fd, 16) < 0)
     return berth_error_set (err, errno, "bind attach socket");
   chmod (MONITOR_ATTACH_SOCKET, 0600);
   return 0;
@@ -376,7 +125,8 @@ recv_fd (int sock)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
@@ -448,23 +198,11 @@ container_create (struct monitor *m, json_t *cfg, struct berth_error **err)
       json_int_t rows = json_integer_value (json_object_get (cfg, "console_rows"));
       json_int_t cols = json_integer_value (json_object_get (cfg, "console_cols"));
       if (rows > 0 && cols > 0)
-        resize (m, (unsigned) rows, (unsigned) cols);
+        monitor_resize (m, (unsigned)rows, (unsigned)cols);
     }
   return 0;
 }
 
-static void
-write_exit_file (struct monitor *m, bool oom_killed)
-{
-  char buf[256];
-  int n = snprintf (buf, sizeof buf, "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
-                    m->exit_code, (unsigned long long) time_now_ns (), oom_killed ? "true" : "false",
-                    (int) m->init_pid);
-  _cleanup_error_ struct berth_error *err = NULL;
-  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t) n, 0600, &err);
-}
-
-/* The kernel counts OOM kills in the cgroup; the runtime's stats carry it. */
 static bool
 was_oom_killed (struct monitor *m)
 {
@@ -478,72 +216,13 @@ was_oom_killed (struct monitor *m)
   return oom > 0;
 }
 
-/* ---------------------------------------------------------------- loop -- */
-
-static void
-serve (struct monitor *m)
-{
-  for (;;)
-    {
-      bool outputs_open = m->out_fd[1] >= 0 || m->out_fd[2] >= 0;
-      if (m->init_exited && !outputs_open)
-        break;
-      struct pollfd p[4 + MAX_CLIENTS];
-      int map[4 + MAX_CLIENTS];
-      nfds_t n = 0;
-      p[n] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
-      map[n++] = -1;
-      p[n] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
-      map[n++] = -2;
-      for (int s = 1; s <= 2; s++)
-        if (m->out_fd[s] >= 0)
-          {
-            p[n] = (struct pollfd){ .fd = m->out_fd[s], .events = POLLIN };
-            map[n++] = -10 - s;
-          }
-      for (int i = 0; i < MAX_CLIENTS; i++)
-        if (m->clients[i].fd >= 0 && (m->clients[i].want & MONITOR_ATTACH_STDIN))
-          {
-            p[n] = (struct pollfd){ .fd = m->clients[i].fd, .events = POLLIN };
-            map[n++] = i;
-          }
-      /* once the init is gone, the rest of its output is read until EOF;
-       * a process that inherited the pipes and escaped cannot hold us:
-       * give up after 2 s without output */
-      int timeout = m->init_exited ? 2000 : -1;
-      int r = poll (p, n, timeout);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r == 0 && m->init_exited)
-        break;
-      for (nfds_t i = 0; i < n; i++)
-        {
-          if (!p[i].revents)
-            continue;
-          if (map[i] == -1)
-            reap (m);
-          else if (map[i] == -2)
-            client_accept (m);
-          else if (map[i] <= -11)
-            {
-              int s = -10 - map[i];
-              if (m->out_fd[s] >= 0)
-                output_read (m, s);
-            }
-          else if (m->clients[map[i]].fd >= 0)
-            client_input (m, &m->clients[map[i]]);
-        }
-    }
-}
-
 static void
 finish (struct monitor *m)
 {
-  log_flush (m);
-  for (int i = 0; i < MAX_CLIENTS; i++)
-    client_drop (&m->clients[i]);
+  monitor_log_flush (m);
+  monitor_clients_close (m);
   bool oom = was_oom_killed (m);
-  write_exit_file (m, oom);
+  monitor_write_exit_file (m, oom);
   _cleanup_error_ struct berth_error *err = NULL;
   if (runtime_container_delete (&m->rt, m->id, true, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "monitor %s: delete: %s", m->id, err->msg);
@@ -579,8 +258,12 @@ monitor_main (int argc, char **argv)
       fprintf (stderr, "usage: berth-monitor EXEC_DIR\n");
       return 2;
     }
-  struct monitor m = { .stdin_fd = -1, .out_fd = { -1, -1, -1 }, .listen_fd = -1, .sig_fd = -1,
-                       .sync_fd = MONITOR_SYNC_FD, .container_dirfd = -1 };
+  struct monitor m = { .stdin_fd = -1,
+                       .out_fd = { -1, -1, -1 },
+                       .listen_fd = -1,
+                       .sig_fd = -1,
+                       .sync_fd = MONITOR_SYNC_FD,
+                       .container_dirfd = -1 };
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
   fcntl (m.sync_fd, F_SETFD, FD_CLOEXEC);
@@ -620,7 +303,7 @@ monitor_main (int argc, char **argv)
       return 1;
     }
   json_decref (steal_pointer (&cfg));
-  sync_send (m.sync_fd, "created %d", (int) m.init_pid);
+  sync_send (m.sync_fd, "created %d", (int)m.init_pid);
 
   if (wait_for_start (&m) < 0)
     {
@@ -636,7 +319,7 @@ monitor_main (int argc, char **argv)
       struct pollfd p = { .fd = m.listen_fd, .events = POLLIN };
       if (poll (&p, 1, 0) <= 0)
         break;
-      client_accept (&m);
+      monitor_client_accept (&m);
     }
   if (runtime_container_start (&m.rt, m.id, &err) < 0)
     {
@@ -650,7 +333,129 @@ monitor_main (int argc, char **argv)
   close (m.sync_fd);
   m.sync_fd = -1;
 
-  serve (&m);
+  /* from here on only the loop is needed: continue in the small static
+   * program (same pid); if that fails, serve from here */
+  monitor_exec_hold (&m, argv[1]);
+  monitor_serve (&m);
   finish (&m);
+  return 0;
+}
+
+void
+monitor_write_exit_file (struct monitor *m, bool oom_killed)
+{
+  char buf[256];
+  int n = snprintf (buf, sizeof buf,
+                    "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
+                    m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
+                    (int)m->init_pid);
+  _cleanup_error_ struct berth_error *err = NULL;
+  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t)n, 0600, &err);
+}
+
+/* ------------------------------------------------------- hold, finish -- */
+
+static void arg_add (char ***argv, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+arg_add (char ***argv, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *s = NULL;
+  if (vasprintf (&s, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  strv_append (argv, s);
+  free (s);
+}
+
+static void
+keep_fd (int fd)
+{
+  if (fd >= 0)
+    fcntl (fd, F_SETFD, 0);
+}
+
+int
+monitor_exec_hold (struct monitor *m, const char *exec_dir)
+{
+  if (m->hold_path[0] == '\0' || access (m->hold_path, X_OK) < 0)
+    return -1;
+  _cleanup_strv_ char **argv = NULL;
+  strv_append (&argv, "berth-monitor-hold");
+  strv_append (&argv, exec_dir);
+  arg_add (&argv, "monitor=%s", m->monitor_path);
+  arg_add (&argv, "id=%s", m->id);
+  arg_add (&argv, "state_root=%s", m->state_root);
+  arg_add (&argv, "init=%d", (int)m->init_pid);
+  arg_add (&argv, "flags=%d%d%d", m->tty, m->open_stdin, m->stdin_once);
+  arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd,
+           m->container_dirfd);
+  if (m->log_driver == LOG_JSON_FILE)
+    arg_add (&argv, "jf=%d,%lld,%d,%lld,%s", m->jf.fd, (long long)m->jf.max_size_bytes,
+             m->jf.max_files, (long long)m->jf.size_bytes, m->jf.name);
+  else if (m->log_driver == LOG_SYSLOG)
+    arg_add (&argv, "sl=%d,%d,%d,%ld,%s", m->sl.fd, m->sl.facility, m->sl.stream_socket,
+             m->sl.utc_offset_s, m->sl.tag);
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (m->clients[i].fd >= 0)
+      {
+        arg_add (&argv, "client=%d,%d", m->clients[i].fd, m->clients[i].want);
+        keep_fd (m->clients[i].fd);
+      }
+  keep_fd (m->stdin_fd);
+  keep_fd (m->out_fd[1]);
+  keep_fd (m->out_fd[2]);
+  keep_fd (m->listen_fd);
+  keep_fd (m->container_dirfd);
+  keep_fd (m->jf.fd);
+  keep_fd (m->sl.fd);
+  if (m->sig_fd >= 0)
+    close (m->sig_fd); /* the hold makes its own; SIGCHLD stays blocked */
+  m->sig_fd = -1;
+  execv (m->hold_path, argv);
+  /* still here: keep serving from this process */
+  sigset_t mask;
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  m->sig_fd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  return -1;
+}
+
+static const char *
+kv (int argc, char **argv, const char *key)
+{
+  size_t n = strlen (key);
+  for (int i = 2; i < argc; i++)
+    if (strncmp (argv[i], key, n) == 0 && argv[i][n] == '=')
+      return argv[i] + n + 1;
+  return NULL;
+}
+
+int
+monitor_finish_main (int argc, char **argv)
+{
+  /* berth-monitor --finish EXEC_DIR id=… state_root=… init=… code=… cdir=FD */
+  struct monitor m = { .container_dirfd = -1 };
+  const char *id = kv (argc, argv, "id");
+  const char *sr = kv (argc, argv, "state_root");
+  const char *init = kv (argc, argv, "init");
+  const char *code = kv (argc, argv, "code");
+  const char *cdir = kv (argc, argv, "cdir");
+  if (argc < 3 || !id || !sr || !init || !code || !cdir)
+    return 2;
+  snprintf (m.id, sizeof m.id, "%s", id);
+  snprintf (m.state_root, sizeof m.state_root, "%s", sr);
+  m.rt.state_root = m.state_root;
+  m.init_pid = (pid_t)atoi (init);
+  m.exit_code = atoi (code);
+  m.container_dirfd = atoi (cdir);
+  bool oom = was_oom_killed (&m);
+  monitor_write_exit_file (&m, oom);
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (runtime_container_delete (&m.rt, m.id, true, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "monitor %s: delete: %s", m.id, err->msg);
+  unlink (MONITOR_ATTACH_SOCKET);
   return 0;
 }

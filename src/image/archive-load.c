@@ -59,7 +59,15 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
                                     archive_error_string (a));
           break;
         }
-      _cleanup_free_ char *name = tar_path_clean (archive_entry_pathname (e), err);
+      /* libarchive has no name for an entry whose name it cannot convert */
+      const char *raw = archive_entry_pathname (e);
+      if (raw == NULL)
+        {
+          r = berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                    "read archive: entry %zu has no usable name", n);
+          break;
+        }
+      _cleanup_free_ char *name = tar_path_clean (raw, err);
       if (name == NULL)
         {
           r = berth_error_prefix (err, "archive");
@@ -68,8 +76,8 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
       mode_t type = archive_entry_filetype (e);
       if (archive_entry_symlink (e) || archive_entry_hardlink (e))
         {
-          const char *t = archive_entry_symlink (e) ? archive_entry_symlink (e)
-                                                    : archive_entry_hardlink (e);
+          const char *t
+              = archive_entry_symlink (e) ? archive_entry_symlink (e) : archive_entry_hardlink (e);
           /* a symlink is relative to its directory; a hardlink to the root */
           _cleanup_free_ char *dir = strdup (name);
           char *slash = strrchr (dir, '/');
@@ -77,9 +85,9 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
             *slash = '\0';
           else
             dir[0] = '\0';
-          _cleanup_free_ char *joined
-              = archive_entry_hardlink (e) || t[0] == '/' || !*dir ? xstrdup (t)
-                                                                   : xasprintf ("%s/%s", dir, t);
+          _cleanup_free_ char *joined = archive_entry_hardlink (e) || t[0] == '/' || !*dir
+                                            ? xstrdup (t)
+                                            : xasprintf ("%s/%s", dir, t);
           _cleanup_free_ char *target = tar_path_clean (joined, err);
           if (target == NULL)
             {
@@ -112,15 +120,15 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
             }
           if (got == 0)
             break;
-          if (fs_write_all (fd, buf, (size_t) got) < 0)
+          if (fs_write_all (fd, buf, (size_t)got) < 0)
             {
               r = berth_error_set (err, errno, "spool `%s`", name);
               break;
             }
           size += got;
         }
-      json_object_set_new (sp->files, name, json_pack ("{s:I,s:I}", "n", (json_int_t) n, "size",
-                                                       (json_int_t) size));
+      json_object_set_new (sp->files, name,
+                           json_pack ("{s:I,s:I}", "n", (json_int_t)n, "size", (json_int_t)size));
       n++;
     }
   archive_read_free (a);
@@ -144,7 +152,7 @@ spool_open (struct spool *sp, const char *name, struct berth_error **err)
         {
           char fname[32];
           snprintf (fname, sizeof fname, "%lld",
-                    (long long) json_integer_value (json_object_get (f, "n")));
+                    (long long)json_integer_value (json_object_get (f, "n")));
           int fd = openat (sp->dirfd, fname, O_RDONLY | O_CLOEXEC);
           if (fd < 0)
             return berth_error_set (err, errno, "open spooled `%s`", name);
@@ -189,7 +197,8 @@ load_layer (struct image_store *s, struct spool *sp, const char *path, const cha
       *diff_id = xstrdup (expected_diff_id);
       return 0;
     }
-  if (image_layer_unpack_fd (s, fd, expected_digest, media_type, diff_id, err) < 0)
+  if (layer_unpack_fd_verified (s, fd, expected_digest, media_type, expected_diff_id, diff_id, err)
+      < 0)
     return berth_error_prefix (err, "layer `%s`", path);
   if (expected_diff_id && strcmp (*diff_id, expected_diff_id) != 0)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,
@@ -205,14 +214,14 @@ tag_all (struct image_store *s, const char *id, json_t *tags, char ***loaded,
   size_t i;
   json_t *t;
   json_array_foreach (tags, i, t)
-    {
-      if (!json_is_string (t))
-        continue;
-      if (image_tag (s, id, json_string_value (t), err) < 0)
-        return -1;
-      _cleanup_free_ char *f = image_ref_familiarize (json_string_value (t));
-      loaded_add (loaded, "Loaded image", f);
-    }
+  {
+    if (!json_is_string (t))
+      continue;
+    if (image_tag (s, id, json_string_value (t), err) < 0)
+      return -1;
+    _cleanup_free_ char *f = image_ref_familiarize (json_string_value (t));
+    loaded_add (loaded, "Loaded image", f);
+  }
   if (json_array_size (tags) == 0)
     loaded_add (loaded, "Loaded image ID", id);
   return 0;
@@ -234,40 +243,43 @@ load_docker_archive (struct image_store *s, struct spool *sp, char ***loaded,
   size_t i;
   json_t *m;
   json_array_foreach (manifest, i, m)
+  {
+    const char *config = json_string_value (json_object_get (m, "Config"));
+    json_t *layers = json_object_get (m, "Layers");
+    if (config == NULL || !json_is_array (layers))
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "manifest.json[%zu]: needs Config and Layers", i);
+    _cleanup_free_ char *cfg_text = NULL;
+    size_t cfg_len = 0;
+    if (spool_read (sp, config, &cfg_text, &cfg_len, err) < 0)
+      return berth_error_prefix (err, "manifest.json[%zu].Config", i);
+    _cleanup_json_ json_t *cfg = json_loadb (cfg_text, cfg_len, 0, &jerr);
+    json_t *ids = json_object_get (json_object_get (cfg, "rootfs"), "diff_ids");
+    if (!json_is_array (ids) || json_array_size (ids) != json_array_size (layers))
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "manifest.json[%zu]: %zu layers but the config lists %zu "
+                                   "diff_ids",
+                                   i, json_array_size (layers), json_array_size (ids));
+    size_t j;
+    json_t *l;
+    json_array_foreach (layers, j, l)
     {
-      const char *config = json_string_value (json_object_get (m, "Config"));
-      json_t *layers = json_object_get (m, "Layers");
-      if (config == NULL || !json_is_array (layers))
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "manifest.json[%zu]: needs Config and Layers", i);
-      _cleanup_free_ char *cfg_text = NULL;
-      size_t cfg_len = 0;
-      if (spool_read (sp, config, &cfg_text, &cfg_len, err) < 0)
-        return berth_error_prefix (err, "manifest.json[%zu].Config", i);
-      _cleanup_json_ json_t *cfg = json_loadb (cfg_text, cfg_len, 0, &jerr);
-      json_t *ids = json_object_get (json_object_get (cfg, "rootfs"), "diff_ids");
-      if (!json_is_array (ids) || json_array_size (ids) != json_array_size (layers))
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "manifest.json[%zu]: %zu layers but the config lists %zu "
-                                     "diff_ids", i, json_array_size (layers), json_array_size (ids));
-      size_t j;
-      json_t *l;
-      json_array_foreach (layers, j, l)
-        {
-          _cleanup_free_ char *diff_id = NULL;
-          if (!json_is_string (l)
-              || load_layer (s, sp, json_string_value (l), NULL, NULL,
-                             json_string_value (json_array_get (ids, j)), &diff_id, err) < 0)
-            return berth_error_prefix (err, "manifest.json[%zu].Layers[%zu]", i, j);
-        }
-      _cleanup_free_ char *cfg_digest = NULL;
-      if (image_blob_put (s, cfg_text, cfg_len, NULL, &cfg_digest, err) < 0)
-        return -1;
-      struct image_add_options add = { .config_digest = cfg_digest };
-      _cleanup_free_ char *id = NULL;
-      if (image_store_add (s, &add, &id, err) < 0 || tag_all (s, id, json_object_get (m, "RepoTags"), loaded, err) < 0)
-        return -1;
+      _cleanup_free_ char *diff_id = NULL;
+      if (!json_is_string (l)
+          || load_layer (s, sp, json_string_value (l), NULL, NULL,
+                         json_string_value (json_array_get (ids, j)), &diff_id, err)
+                 < 0)
+        return berth_error_prefix (err, "manifest.json[%zu].Layers[%zu]", i, j);
     }
+    _cleanup_free_ char *cfg_digest = NULL;
+    if (image_blob_put (s, cfg_text, cfg_len, NULL, &cfg_digest, err) < 0)
+      return -1;
+    struct image_add_options add = { .config_digest = cfg_digest };
+    _cleanup_free_ char *id = NULL;
+    if (image_store_add (s, &add, &id, err) < 0
+        || tag_all (s, id, json_object_get (m, "RepoTags"), loaded, err) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -320,7 +332,8 @@ load_oci_manifest (struct image_store *s, struct spool *sp, const char *digest, 
       _cleanup_free_ char *path = xasprintf ("blobs/sha256/%s", m->layers[i].digest + 7);
       _cleanup_free_ char *diff_id = NULL;
       if (load_layer (s, sp, path, m->layers[i].digest, m->layers[i].media_type,
-                      json_string_value (json_array_get (ids, i)), &diff_id, err) < 0)
+                      json_string_value (json_array_get (ids, i)), &diff_id, err)
+          < 0)
         return berth_error_prefix (err, "layers[%zu]", i);
     }
   if (image_blob_put (s, text, len, digest, NULL, err) < 0)
@@ -348,10 +361,11 @@ load_oci_layout (struct image_store *s, struct spool *sp, char ***loaded, struct
   _cleanup_json_ json_t *raw = json_loadb (text, len, 0, NULL);
   for (size_t i = 0; i < idx->n_manifests; i++)
     {
-      json_t *ann = json_object_get (json_array_get (json_object_get (raw, "manifests"), i),
-                                     "annotations");
+      json_t *ann
+          = json_object_get (json_array_get (json_object_get (raw, "manifests"), i), "annotations");
       const char *name = json_string_value (json_object_get (ann, "io.containerd.image.name"));
-      const char *refname = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
+      const char *refname
+          = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
       _cleanup_free_ char *owned = NULL;
       /* ref.name alone is a tag (skopeo) or a full reference (buildkit) */
       if (name == NULL && refname)
@@ -366,7 +380,7 @@ load_oci_layout (struct image_store *s, struct spool *sp, char ***loaded, struct
         }
       if (load_oci_manifest (s, sp, idx->manifests[i].digest, name, loaded, err) < 0)
         return berth_error_prefix (err, "index.json manifests[%zu]", i);
-      (void) owned;
+      (void)owned;
     }
   return 0;
 }

@@ -16,6 +16,7 @@ struct image_blob_writer
   char *expected_digest;
   int64_t expected_size;
   int64_t written;
+  char *tmpname; /* named temp file in tmp/ when O_TMPFILE is unsupported */
 };
 
 static int
@@ -41,8 +42,8 @@ image_blob_size (struct image_store *s, const char *digest, struct berth_error *
     return blob_invalid_digest (digest, err);
   struct stat st;
   if (fstatat (s->blobsfd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "blob %s", digest);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "blob %s", digest);
   return st.st_size;
 }
 
@@ -54,8 +55,8 @@ image_blob_open (struct image_store *s, const char *digest, struct berth_error *
     return blob_invalid_digest (digest, err);
   int fd = openat (s->blobsfd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "blob %s", digest);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "blob %s", digest);
   return fd;
 }
 
@@ -80,7 +81,17 @@ blob_writer_new (struct image_store *s, const char *expected_digest, int64_t exp
       blob_invalid_digest (expected_digest, err);
       return NULL;
     }
+  _cleanup_free_ char *tmpname = NULL;
   int fd = openat (s->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    {
+      /* file systems without O_TMPFILE: a named file in tmp/, which a
+       * killed process leaves to the sweep on open */
+      char rnd[SHA256_HEX_LEN + 1];
+      random_id_hex (rnd);
+      tmpname = xasprintf ("blob-%.24s", rnd);
+      fd = openat (s->tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
   if (fd < 0)
     {
       berth_error_set (err, errno, "create blob in tmp/");
@@ -94,12 +105,13 @@ blob_writer_new (struct image_store *s, const char *expected_digest, int64_t exp
   w->sha = sha256_ctx_new ();
   w->expected_digest = expected_digest ? xstrdup (expected_digest) : NULL;
   w->expected_size = expected_size;
+  w->tmpname = steal_pointer (&tmpname);
   return w;
 }
 
 struct image_blob_writer *
-image_blob_writer_begin (struct image_store *s, const char *expected_digest,
-                         int64_t expected_size, struct berth_error **err)
+image_blob_writer_begin (struct image_store *s, const char *expected_digest, int64_t expected_size,
+                         struct berth_error **err)
 {
   return blob_writer_new (s, expected_digest, expected_size, err);
 }
@@ -114,15 +126,14 @@ int
 image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t len,
                          struct berth_error **err)
 {
-  if (w->expected_size >= 0 && w->written + (int64_t) len > w->expected_size)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "blob %s: more data than the expected %lld bytes",
-                                 w->expected_digest ? w->expected_digest : "",
-                                 (long long) w->expected_size);
+  if (w->expected_size >= 0 && w->written + (int64_t)len > w->expected_size)
+    return berth_error_set_kind (
+        err, BERTH_E_INVALID, 0, "blob %s: more data than the expected %lld bytes",
+        w->expected_digest ? w->expected_digest : "", (long long)w->expected_size);
   sha256_ctx_update (w->sha, buf, len);
   if (fs_write_all (w->fd, buf, len) < 0)
     return berth_error_set (err, errno, "write blob");
-  w->written += (int64_t) len;
+  w->written += (int64_t)len;
   return 0;
 }
 
@@ -132,14 +143,16 @@ image_blob_writer_abort (struct image_blob_writer *w)
   if (w == NULL)
     return;
   closep (&w->fd); /* an O_TMPFILE vanishes with its last fd */
+  if (w->tmpname)
+    unlinkat (w->store->tmpfd, w->tmpname, 0);
+  free (w->tmpname);
   sha256_ctx_free (w->sha);
   free (w->expected_digest);
   free (w);
 }
 
 int
-image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
-                          struct berth_error **err)
+image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct berth_error **err)
 {
   struct image_store *s = w->store;
   _cleanup_free_ char *digest = sha256_ctx_digest (w->sha);
@@ -147,17 +160,20 @@ image_blob_writer_commit (struct image_blob_writer *w, char **digest_out,
   if (w->expected_digest && strcmp (digest, w->expected_digest) != 0)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "digest mismatch: expected %s, got %s (%lld bytes)",
-                                w->expected_digest, digest, (long long) w->written);
+                                w->expected_digest, digest, (long long)w->written);
   else if (w->expected_size >= 0 && w->written != w->expected_size)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "size mismatch for %s: expected %lld bytes, got %lld", digest,
-                                (long long) w->expected_size, (long long) w->written);
+                                (long long)w->expected_size, (long long)w->written);
   else if (!image_blob_exists (s, digest))
     {
       const char *hex = digest_hex (digest);
       if (fsync (w->fd) < 0)
         ret = berth_error_set (err, errno, "fsync blob %s", digest);
-      else if (linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH) < 0 && errno != EEXIST)
+      else if ((w->tmpname ? linkat (s->tmpfd, w->tmpname, s->blobsfd, hex, 0)
+                           : linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH))
+                   < 0
+               && errno != EEXIST)
         ret = berth_error_set (err, errno, "link blob %s", digest);
       else if (fsync (s->blobsfd) < 0)
         ret = berth_error_set (err, errno, "fsync blobs/");
@@ -174,7 +190,7 @@ int
 image_blob_put (struct image_store *s, const void *data, size_t len, const char *expected_digest,
                 char **digest_out, struct berth_error **err)
 {
-  struct image_blob_writer *w = blob_writer_new (s, expected_digest, (int64_t) len, err);
+  struct image_blob_writer *w = blob_writer_new (s, expected_digest, (int64_t)len, err);
   if (w == NULL)
     return -1;
   if (image_blob_writer_write (w, data, len, err) < 0)

@@ -11,9 +11,8 @@
 /* A config for a new image: the parent's (or a fresh one), with the new
  * layer appended to rootfs and history. */
 json_t *
-config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
-               const char *comment, const char *author, const char *container_id,
-               const char *created_by)
+config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config, const char *comment,
+               const char *author, const char *container_id, const char *created_by)
 {
   json_t *cfg = parent_cfg ? json_deep_copy (parent_cfg) : json_object ();
   struct timespec now;
@@ -55,7 +54,8 @@ config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
       hist = json_array ();
       json_object_set_new (cfg, "history", hist);
     }
-  json_t *h = json_pack ("{s:s,s:s}", "created", created, "created_by", created_by ? created_by : "");
+  json_t *h
+      = json_pack ("{s:s,s:s}", "created", created, "created_by", created_by ? created_by : "");
   if (comment)
     json_object_set_new (h, "comment", json_string (comment));
   if (author)
@@ -71,6 +71,16 @@ layer_from_tree (struct image_store *s, int dirfd, bool overlay_whiteouts,
                  enum image_compression compression, char **diff_id, struct berth_error **err)
 {
   _cleanup_close_ int fd = openat (s->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    {
+      char rnd[SHA256_HEX_LEN + 1];
+      random_id_hex (rnd);
+      char name[48];
+      snprintf (name, sizeof name, "layer-%.24s", rnd);
+      fd = openat (s->tmpfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        unlinkat (s->tmpfd, name, 0); /* anonymous from here on */
+    }
   if (fd < 0)
     return berth_error_set (err, errno, "create temp layer");
   if (compression == IMAGE_COMPRESSION_AUTO)

@@ -107,6 +107,14 @@ extractor_bytes (const struct extractor *x)
 
 /* ------------------------------------------------------ crc by inode -- */
 
+/* Inode numbers come in runs; a multiplicative hash spreads them so linear
+ * probing does not walk long clusters. */
+static size_t
+ino_slot (ino_t ino, size_t cap)
+{
+  return (size_t)(((uint64_t)ino * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+}
+
 static void
 crc_put (struct extractor *x, ino_t ino, uint64_t crc)
 {
@@ -119,18 +127,18 @@ crc_put (struct extractor *x, ino_t ino, uint64_t crc)
       for (size_t i = 0; i < x->cap_crcs; i++)
         if (x->crcs[i].used)
           {
-            size_t j = (size_t) x->crcs[i].ino % ncap;
+            size_t j = ino_slot (x->crcs[i].ino, ncap);
             while (n[j].used)
-              j = (j + 1) % ncap;
+              j = (j + 1) & (ncap - 1);
             n[j] = x->crcs[i];
           }
       free (x->crcs);
       x->crcs = n;
       x->cap_crcs = ncap;
     }
-  size_t j = (size_t) ino % x->cap_crcs;
+  size_t j = ino_slot (ino, x->cap_crcs);
   while (x->crcs[j].used && x->crcs[j].ino != ino)
-    j = (j + 1) % x->cap_crcs;
+    j = (j + 1) & (x->cap_crcs - 1);
   if (!x->crcs[j].used)
     x->n_crcs++;
   x->crcs[j] = (struct crc_slot){ .ino = ino, .crc = crc, .used = true };
@@ -142,7 +150,7 @@ extractor_crc_lookup (void *data, ino_t ino, uint64_t *crc)
   struct extractor *x = data;
   if (x->cap_crcs == 0)
     return false;
-  size_t j = (size_t) ino % x->cap_crcs;
+  size_t j = ino_slot (ino, x->cap_crcs);
   while (x->crcs[j].used)
     {
       if (x->crcs[j].ino == ino)
@@ -150,7 +158,7 @@ extractor_crc_lookup (void *data, ino_t ino, uint64_t *crc)
           *crc = x->crcs[j].crc;
           return true;
         }
-      j = (j + 1) % x->cap_crcs;
+      j = (j + 1) & (x->cap_crcs - 1);
     }
   return false;
 }
@@ -168,7 +176,7 @@ path_split (const char *path, char **parent, const char **base)
       *base = path;
       return;
     }
-  *parent = strndup (path, (size_t) (slash - path));
+  *parent = strndup (path, (size_t)(slash - path));
   if (*parent == NULL)
     abort ();
   *base = slash + 1;
@@ -372,8 +380,8 @@ entry_hardlink (struct extractor *x, int dirfd, const char *base, const char *pa
   if (fstat (src, &st) < 0)
     return berth_error_set (err, errno, "stat `%s`", target);
   if (S_ISDIR (st.st_mode))
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "hardlink `%s` to directory `%s`",
-                                 path, target);
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "hardlink `%s` to directory `%s`", path,
+                                 target);
   if (fstatat (dirfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_ino == st.st_ino
       && cur.st_dev == st.st_dev)
     return 0;
@@ -514,7 +522,7 @@ extractor_entry_data (void *data, const void *buf, size_t len, struct berth_erro
   if (fs_write_all (x->filefd, buf, len) < 0)
     return berth_error_set (err, errno, "write `%s`", x->cur.path);
   x->crc = crc64_ecma_refl (x->crc, buf, len);
-  x->bytes += (int64_t) len;
+  x->bytes += (int64_t)len;
   return 0;
 }
 
@@ -552,8 +560,8 @@ extractor_finish (struct extractor *x, struct berth_error **err)
     {
       const char *p = *x->dirs[i].path ? x->dirs[i].path : "/";
       _cleanup_error_ struct berth_error *local = NULL;
-      _cleanup_close_ int fd = fs_open_in_root (x->rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                                                0, &local);
+      _cleanup_close_ int fd
+          = fs_open_in_root (x->rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &local);
       if (fd < 0)
         continue; /* replaced or whited out later in the layer */
       struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };

@@ -40,33 +40,33 @@ store_collect_refs (struct image_store *s, json_t **blobs_out, json_t **layers_o
   const char *id;
   json_t *rec;
   json_object_foreach (json_object_get (db, "images"), id, rec)
-    {
-      ref_blob (blobs, id);
-      const char *m = json_string_value (json_object_get (rec, "manifest"));
-      ref_blob (blobs, m);
-      size_t i;
-      json_t *v;
-      json_array_foreach (json_object_get (rec, "layers"), i, v)
+  {
+    ref_blob (blobs, id);
+    const char *m = json_string_value (json_object_get (rec, "manifest"));
+    ref_blob (blobs, m);
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get (rec, "layers"), i, v)
         ref_layer (s, blobs, layers, json_string_value (v));
-      /* the index a multi-platform image was pulled through */
-      json_array_foreach (json_object_get (rec, "repo_digests"), i, v)
-        {
-          const char *at = strchr (json_string_value (v), '@');
-          if (at && image_blob_exists (s, at + 1))
-            ref_blob (blobs, at + 1);
-        }
-      /* blobs a stored manifest names (pulled manifests may list layers by
-       * other digests than the ones we kept: both are kept) */
-      _cleanup_free_ char *text = NULL;
-      size_t len;
-      _cleanup_error_ struct berth_error *e = NULL;
-      if (m && image_blob_read (s, m, &text, &len, &e) == 0)
-        {
-          _cleanup_json_ json_t *mj = json_loadb (text, len, 0, NULL);
-          json_array_foreach (json_object_get (mj, "layers"), i, v)
-            ref_blob (blobs, json_string_value (json_object_get (v, "digest")));
-        }
+    /* the index a multi-platform image was pulled through */
+    json_array_foreach (json_object_get (rec, "repo_digests"), i, v)
+    {
+      const char *at = strchr (json_string_value (v), '@');
+      if (at && image_blob_exists (s, at + 1))
+        ref_blob (blobs, at + 1);
     }
+    /* blobs a stored manifest names (pulled manifests may list layers by
+     * other digests than the ones we kept: both are kept) */
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    _cleanup_error_ struct berth_error *e = NULL;
+    if (m && image_blob_read (s, m, &text, &len, &e) == 0)
+      {
+        _cleanup_json_ json_t *mj = json_loadb (text, len, 0, NULL);
+        json_array_foreach (json_object_get (mj, "layers"), i, v)
+            ref_blob (blobs, json_string_value (json_object_get (v, "digest")));
+      }
+  }
   _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
@@ -79,7 +79,7 @@ store_collect_refs (struct image_store *s, json_t **blobs_out, json_t **layers_o
       size_t i;
       json_t *v;
       json_array_foreach (json_object_get (meta, "layers"), i, v)
-        ref_layer (s, blobs, layers, json_string_value (v));
+          ref_layer (s, blobs, layers, json_string_value (v));
     }
   *blobs_out = steal_pointer (&blobs);
   *layers_out = steal_pointer (&layers);
@@ -94,7 +94,8 @@ dir_entry_size (int dirfd, const char *name)
 }
 
 int
-store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err)
+store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
+                 struct berth_error **err)
 {
   _cleanup_json_ json_t *blobs = NULL;
   _cleanup_json_ json_t *layers = NULL;
@@ -115,6 +116,8 @@ store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err
         int64_t sz = image_layer_size (s, diff_id, &e);
         if (layer_remove (s, diff_id, err) < 0)
           return -1;
+        if (removed_layers)
+          json_array_append_new (removed_layers, json_string (diff_id));
         total += sz > 0 ? sz : 0;
       }
   }
@@ -140,15 +143,14 @@ int
 image_store_gc (struct image_store *s, int64_t *freed, struct berth_error **err)
 {
   STORE_LOCKED (s);
-  if (store_gc_locked (s, freed, err) < 0)
+  if (store_gc_locked (s, freed, NULL, err) < 0)
     return berth_error_prefix (err, "gc");
   return 0;
 }
 
 /* ------------------------------------------------------------- check -- */
 
-static void
-problem (char ***v, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void problem (char ***v, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 static void
 problem (char ***v, const char *fmt, ...)
 {
@@ -175,7 +177,7 @@ check_blob (struct image_store *s, const char *hex, char ***problems)
   static __thread unsigned char buf[1 << 17];
   ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
-    sha256_ctx_update (c, buf, (size_t) n);
+    sha256_ctx_update (c, buf, (size_t)n);
   _cleanup_free_ char *got = sha256_ctx_digest (c);
   if (n < 0)
     problem (problems, "blob sha256:%s: read: %s", hex, strerror (errno));
@@ -191,13 +193,13 @@ listing_diff (const char *want, const char *got)
     {
       size_t a = strcspn (want, "\n"), b = strcspn (got, "\n");
       if (a != b || memcmp (want, got, a) != 0)
-        return xasprintf ("recorded `%.*s`, found `%.*s`", (int) a, want, (int) b, got);
+        return xasprintf ("recorded `%.*s`, found `%.*s`", (int)a, want, (int)b, got);
       want += a + (want[a] != 0);
       got += b + (got[b] != 0);
     }
   if (*want)
-    return xasprintf ("missing `%.*s`", (int) strcspn (want, "\n"), want);
-  return xasprintf ("unexpected `%.*s`", (int) strcspn (got, "\n"), got);
+    return xasprintf ("missing `%.*s`", (int)strcspn (want, "\n"), want);
+  return xasprintf ("unexpected `%.*s`", (int)strcspn (got, "\n"), got);
 }
 
 static void
@@ -266,22 +268,23 @@ image_store_check (struct image_store *s, char ***problems_out, struct berth_err
   const char *id;
   json_t *rec;
   json_object_foreach (json_object_get (db, "images"), id, rec)
-    {
-      if (!image_blob_exists (s, id))
-        problem (&problems, "image %s: config blob missing", id);
-      const char *m = json_string_value (json_object_get (rec, "manifest"));
-      if (m && !image_blob_exists (s, m))
-        problem (&problems, "image %s: manifest %s missing", id, m);
-      size_t i;
-      json_t *v;
-      json_array_foreach (json_object_get (rec, "layers"), i, v)
-        if (!image_layer_exists (s, json_string_value (v)))
-          problem (&problems, "image %s: layer %s missing", id, json_string_value (v));
-    }
+  {
+    if (!image_blob_exists (s, id))
+      problem (&problems, "image %s: config blob missing", id);
+    const char *m = json_string_value (json_object_get (rec, "manifest"));
+    if (m && !image_blob_exists (s, m))
+      problem (&problems, "image %s: manifest %s missing", id, m);
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get (rec, "layers"), i,
+                        v) if (!image_layer_exists (s, json_string_value (v)))
+        problem (&problems, "image %s: layer %s missing", id, json_string_value (v));
+  }
   const char *tag;
   json_t *v;
-  json_object_foreach (json_object_get (db, "tags"), tag, v)
-    if (!json_object_get (json_object_get (db, "images"), json_string_value (v)))
+  json_object_foreach (
+      json_object_get (db, "tags"), tag,
+      v) if (!json_object_get (json_object_get (db, "images"), json_string_value (v)))
       problem (&problems, "tag %s: points to missing image %s", tag, json_string_value (v));
   *problems_out = steal_pointer (&problems);
   return 0;

@@ -50,8 +50,8 @@ store_unlockp (struct image_store **s)
     store_unlock (*s);
 }
 /* Hold the store's mutex until the end of the scope. */
-#define STORE_LOCKED(s)                                                                           \
-  __attribute__ ((cleanup (store_unlockp))) struct image_store *_store_locked_ = (s);            \
+#define STORE_LOCKED(s)                                                                            \
+  __attribute__ ((cleanup (store_unlockp))) struct image_store *_store_locked_ = (s);              \
   store_lock (_store_locked_)
 
 /* "sha256:<hex>" -> "<hex>" (NULL when not a valid digest). */
@@ -102,8 +102,8 @@ struct tar_write_result
 {
   char *diff_id;
   char *digest;
-  int64_t size;      /* output bytes */
-  int64_t tar_size;  /* uncompressed bytes */
+  int64_t size;     /* output bytes */
+  int64_t tar_size; /* uncompressed bytes */
 };
 int tar_write_tree (int dirfd, int out_fd, enum image_compression compression,
                     bool whiteouts_from_overlay, struct tar_write_result *res,
@@ -118,7 +118,15 @@ int manifest_generate (struct image_store *s, const char *config_digest, char **
 int store_collect_refs (struct image_store *s, json_t **blobs, json_t **layers,
                         struct berth_error **err);
 /* Remove unreferenced layers/blobs (caller holds the mutex). */
-int store_gc_locked (struct image_store *s, int64_t *freed, struct berth_error **err);
+/* removed_layers (optional): diff ids of the layers removed are appended. */
+int store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
+                     struct berth_error **err);
+
+/* image_layer_unpack_fd, skipping extraction when expected_diff_id is
+ * already unpacked (the stream is still verified and its blob kept). */
+int layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_digest,
+                              const char *media_type, const char *expected_diff_id,
+                              char **diff_id_out, struct berth_error **err);
 
 /* commit.c: a new config on top of a parent's (NULL for a fresh image). */
 json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *config,
@@ -126,5 +134,4 @@ json_t *config_derive (json_t *parent_cfg, const char *diff_id, const json_t *co
                        const char *created_by);
 /* Pack a tree and unpack it as a layer (blob kept compressed). */
 int layer_from_tree (struct image_store *s, int dirfd, bool overlay_whiteouts,
-                     enum image_compression compression, char **diff_id,
-                     struct berth_error **err);
+                     enum image_compression compression, char **diff_id, struct berth_error **err);

@@ -36,9 +36,9 @@ struct image_store;
 
 struct image_store_options
 {
-  const char *root;    /* data root; NULL = IMAGE_DEFAULT_ROOT */
-  bool wait_for_lock;  /* block until another process releases the root,
-                          instead of failing with BERTH_E_CONFLICT */
+  const char *root;   /* data root; NULL = IMAGE_DEFAULT_ROOT */
+  bool wait_for_lock; /* block until another process releases the root,
+                         instead of failing with BERTH_E_CONFLICT */
 };
 
 /* Open (creating if needed) the store under opts->root: layout
@@ -130,8 +130,7 @@ int image_blob_delete (struct image_store *store, const char *digest, struct ber
 struct image_blob_writer;
 struct image_blob_writer *image_blob_writer_begin (struct image_store *store,
                                                    const char *expected_digest,
-                                                   int64_t expected_size,
-                                                   struct berth_error **err);
+                                                   int64_t expected_size, struct berth_error **err);
 int image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t len,
                              struct berth_error **err);
 /* Verify, fsync, rename into blobs/. Frees w in every case. *digest_out
@@ -181,7 +180,7 @@ struct image_manifest
 {
   enum image_manifest_kind kind;
   char *media_type;
-  struct image_descriptor config; /* manifests only */
+  struct image_descriptor config;  /* manifests only */
   struct image_descriptor *layers; /* manifests only */
   size_t n_layers;
   struct image_descriptor *manifests; /* indexes/lists only */
@@ -237,25 +236,25 @@ enum image_compression
  * directory. The compressed bytes are also kept as a blob (for push/save).
  * finish() commits only when every digest matches; a mismatch, a hostile
  * entry or abort() keeps nothing. Layers are keyed by diff_id and shared by
- * every image that has them; unpacking a layer that is already present just
- * verifies the stream and keeps the existing one. */
+ * every image that has them. With begin_verified and a diff_id that is
+ * already unpacked, the stream is only verified (and its blob kept); with
+ * plain begin it is extracted again into tmp/ and the existing layer kept.
+ * Contexts are independent: any number may be open at once, in any threads
+ * (the registry holds every finish until a whole image has arrived). */
 struct image_layer_unpack;
 /* expected_digest: digest of the bytes that will be written (the
  * manifest's layer digest), or NULL to accept any (load/import compute it).
  * expected_size: -1 when unknown. media_type: NULL to sniff compression. */
 struct image_layer_unpack *image_layer_unpack_begin (struct image_store *store,
                                                      const char *expected_digest,
-                                                     int64_t expected_size,
-                                                     const char *media_type,
+                                                     int64_t expected_size, const char *media_type,
                                                      struct berth_error **err);
 /* Like begin, also requiring the uncompressed stream to hash to
  * expected_diff_id (from the image config's rootfs.diff_ids). */
-struct image_layer_unpack *image_layer_unpack_begin_verified (struct image_store *store,
-                                                              const char *expected_digest,
-                                                              int64_t expected_size,
-                                                              const char *media_type,
-                                                              const char *expected_diff_id,
-                                                              struct berth_error **err);
+struct image_layer_unpack *
+image_layer_unpack_begin_verified (struct image_store *store, const char *expected_digest,
+                                   int64_t expected_size, const char *media_type,
+                                   const char *expected_diff_id, struct berth_error **err);
 int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t len,
                               struct berth_error **err);
 /* Verify and commit; frees u in every case. *diff_id_out (optional) gets
@@ -273,8 +272,7 @@ bool image_layer_exists (struct image_store *store, const char *diff_id);
 int image_layer_blob (struct image_store *store, const char *diff_id, char **digest,
                       char **media_type, int64_t *size, struct berth_error **err);
 /* Unpacked size of a layer in bytes (docker's layer Size). */
-int64_t image_layer_size (struct image_store *store, const char *diff_id,
-                          struct berth_error **err);
+int64_t image_layer_size (struct image_store *store, const char *diff_id, struct berth_error **err);
 /* chain id of a stack of diff ids (OCI image spec: ChainID(L0) = DiffID(L0),
  * ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))). */
 char *image_chain_id (char *const *diff_ids, size_t n);
@@ -294,6 +292,7 @@ struct image_info
   char **diff_ids;       /* bottom layer first */
   size_t n_layers;
   char *os, *architecture, *variant;
+  char *last_tag_time; /* RFC 3339, or NULL when never tagged */
 };
 void image_info_free (struct image_info *info);
 void image_info_list_free (struct image_info **list, size_t n);
@@ -313,8 +312,8 @@ struct image_add_options
   const struct image_ref *ref; /* optional */
   const char *parent;          /* optional local parent id */
 };
-int image_store_add (struct image_store *store, const struct image_add_options *opts,
-                     char **id_out, struct berth_error **err);
+int image_store_add (struct image_store *store, const struct image_add_options *opts, char **id_out,
+                     struct berth_error **err);
 
 /* Every complete image (dangling ones included), sorted newest first. */
 int image_list (struct image_store *store, struct image_info ***out, size_t *n,
@@ -341,8 +340,8 @@ int image_config (struct image_store *store, const char *id, json_t **out,
                   struct berth_error **err);
 /* The manifest to push for an image and its media type (generated on add
  * when none was pulled). */
-int image_manifest_get (struct image_store *store, const char *id, char **manifest,
-                        size_t *len, char **media_type, struct berth_error **err);
+int image_manifest_get (struct image_store *store, const char *id, char **manifest, size_t *len,
+                        char **media_type, struct berth_error **err);
 
 /* Point target (name[:tag], ":latest" implied) at the image s resolves to. */
 int image_tag (struct image_store *store, const char *s, const char *target,
@@ -389,6 +388,14 @@ int image_snapshot_remove (struct image_store *store, const char *id, struct ber
 int image_snapshot_image (struct image_store *store, const char *id, char **image_id,
                           struct berth_error **err);
 
+/* Every snapshot id (sorted), e.g. for the daemon to find ones no
+ * container owns after a crash. */
+int image_snapshot_list (struct image_store *store, char ***ids_out, struct berth_error **err);
+/* docker's SizeRw (bytes of regular files in the upper dir) and SizeRootFs
+ * (SizeRw plus the image's layers). Either pointer may be NULL. */
+int image_snapshot_size (struct image_store *store, const char *id, int64_t *size_rw,
+                         int64_t *size_rootfs, struct berth_error **err);
+
 enum image_change_kind
 {
   IMAGE_CHANGE_MODIFIED = 0, /* docker's "Kind" values */
@@ -401,8 +408,8 @@ struct image_change
   enum image_change_kind kind;
 };
 /* docker diff: changes of the upper dir against the image, sorted by path. */
-int image_snapshot_changes (struct image_store *store, const char *id,
-                            struct image_change **out, size_t *n, struct berth_error **err);
+int image_snapshot_changes (struct image_store *store, const char *id, struct image_change **out,
+                            size_t *n, struct berth_error **err);
 void image_changes_free (struct image_change *changes, size_t n);
 /* Write the upper dir as a layer tar (overlay whiteouts become .wh. files,
  * opaque dirs .wh..wh..opq) to out_fd, compressed as asked. */
@@ -414,24 +421,25 @@ int image_snapshot_diff_tar (struct image_store *store, const char *id, int out_
  * the parent's). ref (optional) is tagged. */
 struct image_commit_options
 {
-  const json_t *config;        /* container config to record (docker's Config) */
-  const char *comment;         /* --message */
-  const char *author;          /* --author */
-  const char *container_id;    /* recorded as "container" */
-  const struct image_ref *ref; /* optional tag */
+  const json_t *config;               /* container config to record (docker's Config) */
+  const char *comment;                /* --message */
+  const char *author;                 /* --author */
+  const char *container_id;           /* recorded as "container" */
+  const struct image_ref *ref;        /* optional tag */
   enum image_compression compression; /* of the new layer blob; AUTO = gzip */
 };
 int image_commit (struct image_store *store, const char *snapshot_id,
-                  const struct image_commit_options *opts, char **id_out,
-                  struct berth_error **err);
+                  const struct image_commit_options *opts, char **id_out, struct berth_error **err);
 
 /* ============================================================= archives == */
 
-/* docker save: a docker-archive as the docker 20.10 engine writes it
- * (manifest.json, repositories, <config hex>.json, <v1 id>/{VERSION,json,
- * layer.tar}) plus an OCI image layout (oci-layout, index.json, blobs/) in
- * the same tar, as docker 25+ does. names: what the user typed (tags are
- * kept, ids save untagged). */
+/* docker save: a docker-archive (manifest.json, repositories, <config
+ * hex>.json, <v1 id>/{VERSION,json,layer.tar}) plus an OCI image layout
+ * (oci-layout, index.json, blobs/) in the same tar, as docker 25+ writes it:
+ * each layer's uncompressed tar once, at blobs/sha256/<diff id>, which
+ * manifest.json names and <v1 id>/layer.tar links to (docker 20.10's load
+ * and skopeo read it). names: what the user typed (tags are kept, ids save
+ * untagged). */
 int image_save (struct image_store *store, char *const *names, int out_fd,
                 struct berth_error **err);
 /* docker load: a docker-archive or an OCI image layout (tar, optionally
@@ -449,8 +457,11 @@ int image_export_rootfs (int rootfd, int out_fd, struct berth_error **err);
 
 /* ============================================================ gc, check == */
 
-/* Remove every blob and layer no image and no snapshot references, and
- * stale tmp/ work. *freed_bytes optional. */
+/* Remove every blob and layer no image and no snapshot references (blobs
+ * and layers this process committed in the last hour are spared: a pull in
+ * flight has not recorded its image yet). tmp/ is swept on open, not here.
+ * Layers left by a killed pull are kept until then, so a later pull of the
+ * same image reuses them. *freed_bytes optional. */
 int image_store_gc (struct image_store *store, int64_t *freed_bytes, struct berth_error **err);
 /* Verify every blob's digest, every layer's tree against the manifest of
  * its files recorded at unpack, and every image's references. *problems gets

@@ -23,6 +23,7 @@ image_info_free (struct image_info *info)
   free (info->os);
   free (info->architecture);
   free (info->variant);
+  free (info->last_tag_time);
   free (info);
 }
 
@@ -68,20 +69,21 @@ config_diff_ids (json_t *cfg, char ***out, struct berth_error **err)
   json_t *ids = json_object_get (rootfs, "diff_ids");
   const char *type = json_string_value (json_object_get (rootfs, "type"));
   if (!json_is_array (ids) || type == NULL || strcmp (type, "layers") != 0)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "image config: rootfs must be {\"type\":\"layers\",\"diff_ids\":[…]}");
+    return berth_error_set_kind (
+        err, BERTH_E_INVALID, 0,
+        "image config: rootfs must be {\"type\":\"layers\",\"diff_ids\":[…]}");
   _cleanup_strv_ char **v = calloc (1, sizeof (char *));
   if (v == NULL)
     abort ();
   size_t i;
   json_t *d;
   json_array_foreach (ids, i, d)
-    {
-      if (!digest_is_valid (json_string_value (d)))
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "image config: rootfs.diff_ids[%zu]: not a sha256 digest", i);
-      strv_append (&v, json_string_value (d));
-    }
+  {
+    if (!digest_is_valid (json_string_value (d)))
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "image config: rootfs.diff_ids[%zu]: not a sha256 digest", i);
+    strv_append (&v, json_string_value (d));
+  }
   *out = steal_pointer (&v);
   return 0;
 }
@@ -108,7 +110,7 @@ manifest_generate (struct image_store *s, const char *config_digest, char **dige
         return -1;
       oci |= strcmp (mt, IMAGE_MT_OCI_LAYER_ZSTD) == 0;
       json_array_append_new (layers, json_pack ("{s:s,s:I,s:s}", "mediaType", mt, "size",
-                                                (json_int_t) size, "digest", bd));
+                                                (json_int_t)size, "digest", bd));
     }
   if (oci)
     {
@@ -116,20 +118,20 @@ manifest_generate (struct image_store *s, const char *config_digest, char **dige
       size_t i;
       json_t *l;
       json_array_foreach (layers, i, l)
-        {
-          const char *c = image_layer_media_compression (
-              json_string_value (json_object_get (l, "mediaType")));
-          json_object_set_new (l, "mediaType",
-                               json_string (strcmp (c, "gzip") == 0   ? IMAGE_MT_OCI_LAYER_GZIP
-                                            : strcmp (c, "zstd") == 0 ? IMAGE_MT_OCI_LAYER_ZSTD
-                                                                      : IMAGE_MT_OCI_LAYER));
-        }
+      {
+        const char *c
+            = image_layer_media_compression (json_string_value (json_object_get (l, "mediaType")));
+        json_object_set_new (l, "mediaType",
+                             json_string (strcmp (c, "gzip") == 0   ? IMAGE_MT_OCI_LAYER_GZIP
+                                          : strcmp (c, "zstd") == 0 ? IMAGE_MT_OCI_LAYER_ZSTD
+                                                                    : IMAGE_MT_OCI_LAYER));
+      }
     }
-  _cleanup_json_ json_t *m = json_pack (
-      "{s:i,s:s,s:{s:s,s:I,s:s},s:O}", "schemaVersion", 2, "mediaType",
-      oci ? IMAGE_MT_OCI_MANIFEST : IMAGE_MT_DOCKER_MANIFEST, "config", "mediaType",
-      oci ? IMAGE_MT_OCI_CONFIG : IMAGE_MT_DOCKER_CONFIG, "size", (json_int_t) cfg_size, "digest",
-      config_digest, "layers", layers);
+  _cleanup_json_ json_t *m
+      = json_pack ("{s:i,s:s,s:{s:s,s:I,s:s},s:O}", "schemaVersion", 2, "mediaType",
+                   oci ? IMAGE_MT_OCI_MANIFEST : IMAGE_MT_DOCKER_MANIFEST, "config", "mediaType",
+                   oci ? IMAGE_MT_OCI_CONFIG : IMAGE_MT_DOCKER_CONFIG, "size", (json_int_t)cfg_size,
+                   "digest", config_digest, "layers", layers);
   _cleanup_free_ char *text = json_dumps (m, JSON_INDENT (3) | JSON_PRESERVE_ORDER);
   return image_blob_put (s, text, strlen (text), NULL, digest_out, err);
 }
@@ -184,7 +186,8 @@ image_store_add (struct image_store *s, const struct image_add_options *opts, ch
   if (opts->ref && (opts->repo_digest || opts->ref->digest))
     {
       _cleanup_free_ char *name = image_ref_name (opts->ref);
-      digest_ref = xasprintf ("%s@%s", name, opts->repo_digest ? opts->repo_digest : opts->ref->digest);
+      digest_ref
+          = xasprintf ("%s@%s", name, opts->repo_digest ? opts->repo_digest : opts->ref->digest);
     }
 
   STORE_LOCKED (s);
@@ -212,8 +215,7 @@ image_store_add (struct image_store *s, const struct image_add_options *opts, ch
       bool have = false;
       size_t i;
       json_t *v;
-      json_array_foreach (rd, i, v)
-        have |= strcmp (json_string_value (v), digest_ref) == 0;
+      json_array_foreach (rd, i, v) have |= strcmp (json_string_value (v), digest_ref) == 0;
       if (!have)
         json_array_append_new (rd, json_string (digest_ref));
     }
@@ -250,21 +252,23 @@ info_from_record (struct image_store *s, json_t *db, const char *id, json_t *rec
     abort ();
   const char *key;
   json_t *v;
-  json_object_foreach (json_object_get (db, "tags"), key, v)
-    if (strcmp (json_string_value (v), id) == 0)
+  json_object_foreach (json_object_get (db, "tags"), key,
+                       v) if (strcmp (json_string_value (v), id) == 0)
       strv_add_unique (&info->repo_tags, key);
   size_t i;
   json_array_foreach (json_object_get (rec, "repo_digests"), i, v)
-    strv_add_unique (&info->repo_digests, json_string_value (v));
+      strv_add_unique (&info->repo_digests, json_string_value (v));
   json_array_foreach (json_object_get (rec, "layers"), i, v)
-    {
-      strv_append (&info->diff_ids, json_string_value (v));
-      _cleanup_error_ struct berth_error *err = NULL;
-      int64_t sz = image_layer_size (s, json_string_value (v), &err);
-      if (sz > 0)
-        info->size += sz;
-    }
+  {
+    strv_append (&info->diff_ids, json_string_value (v));
+    _cleanup_error_ struct berth_error *err = NULL;
+    int64_t sz = image_layer_size (s, json_string_value (v), &err);
+    if (sz > 0)
+      info->size += sz;
+  }
   info->n_layers = strv_len (info->diff_ids);
+  const char *ltt = json_string_value (json_object_get (rec, "last_tag_time"));
+  info->last_tag_time = ltt ? xstrdup (ltt) : NULL;
   _cleanup_json_ json_t *cfg = NULL;
   _cleanup_error_ struct berth_error *err = NULL;
   if (config_load (s, id, &cfg, &err) == 0)
@@ -286,8 +290,8 @@ info_from_record (struct image_store *s, json_t *db, const char *id, json_t *rec
 static int
 info_cmp_newest_first (const void *a, const void *b)
 {
-  const struct image_info *x = *(struct image_info *const *) a;
-  const struct image_info *y = *(struct image_info *const *) b;
+  const struct image_info *x = *(struct image_info *const *)a;
+  const struct image_info *y = *(struct image_info *const *)b;
   struct timespec tx = { 0 }, ty = { 0 };
   time_parse_rfc3339 (x->created, &tx);
   time_parse_rfc3339 (y->created, &ty);
@@ -312,8 +316,7 @@ image_list (struct image_store *s, struct image_info ***out, size_t *n, struct b
     abort ();
   const char *id;
   json_t *rec;
-  json_object_foreach (images, id, rec)
-    list[i++] = info_from_record (s, db, id, rec);
+  json_object_foreach (images, id, rec) list[i++] = info_from_record (s, db, id, rec);
   qsort (list, count, sizeof *list, info_cmp_newest_first);
   *out = list;
   *n = count;
@@ -321,8 +324,7 @@ image_list (struct image_store *s, struct image_info ***out, size_t *n, struct b
 }
 
 int
-image_get (struct image_store *s, const char *id, struct image_info **out,
-           struct berth_error **err)
+image_get (struct image_store *s, const char *id, struct image_info **out, struct berth_error **err)
 {
   STORE_LOCKED (s);
   _cleanup_json_ json_t *db = images_db_load (s, err);
@@ -366,7 +368,8 @@ resolve_in_db (json_t *db, const char *s, char **id_out, struct berth_error **er
     }
   _cleanup_image_ref_ struct image_ref *ref = NULL;
   _cleanup_error_ struct berth_error *perr = NULL;
-  if (!str_has_prefix (s, "sha256:") && image_ref_parse (s, IMAGE_REF_DEFAULT_TAG, &ref, &perr) == 0)
+  if (!str_has_prefix (s, "sha256:")
+      && image_ref_parse (s, IMAGE_REF_DEFAULT_TAG, &ref, &perr) == 0)
     {
       _cleanup_free_ char *name = image_ref_name (ref);
       if (ref->digest)
@@ -375,22 +378,22 @@ resolve_in_db (json_t *db, const char *s, char **id_out, struct berth_error **er
           const char *id;
           json_t *rec;
           json_object_foreach (images, id, rec)
+          {
+            size_t i;
+            json_t *v;
+            json_array_foreach (json_object_get (rec, "repo_digests"), i,
+                                v) if (strcmp (json_string_value (v), want) == 0)
             {
-              size_t i;
-              json_t *v;
-              json_array_foreach (json_object_get (rec, "repo_digests"), i, v)
-                if (strcmp (json_string_value (v), want) == 0)
-                  {
-                    *id_out = xstrdup (id);
-                    return 0;
-                  }
-              /* docker also resolves name@<config digest> */
-              if (strcmp (id, ref->digest) == 0)
-                {
-                  *id_out = xstrdup (id);
-                  return 0;
-                }
+              *id_out = xstrdup (id);
+              return 0;
             }
+            /* docker also resolves name@<config digest> */
+            if (strcmp (id, ref->digest) == 0)
+              {
+                *id_out = xstrdup (id);
+                return 0;
+              }
+          }
         }
       else
         {
@@ -408,14 +411,13 @@ resolve_in_db (json_t *db, const char *s, char **id_out, struct berth_error **er
       const char *found = NULL, *id;
       json_t *rec;
       size_t n = strlen (hexpart);
-      json_object_foreach (images, id, rec)
-        if (strncmp (id + 7, hexpart, n) == 0)
-          {
-            if (found)
-              return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
-                                           "multiple IDs found with provided prefix: %s", s);
-            found = id;
-          }
+      json_object_foreach (images, id, rec) if (strncmp (id + 7, hexpart, n) == 0)
+      {
+        if (found)
+          return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                                       "multiple IDs found with provided prefix: %s", s);
+        found = id;
+      }
       if (found)
         {
           *id_out = xstrdup (found);
@@ -482,9 +484,7 @@ image_add_repo_digest (struct image_store *s, const char *id, const struct image
   json_t *rd = json_object_get (rec, "repo_digests");
   size_t i;
   json_t *e;
-  json_array_foreach (rd, i, e)
-    if (strcmp (json_string_value (e), v) == 0)
-      return 0;
+  json_array_foreach (rd, i, e) if (strcmp (json_string_value (e), v) == 0) return 0;
   json_array_append_new (rd, json_string (v));
   return images_db_save (s, db, err);
 }

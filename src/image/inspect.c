@@ -40,19 +40,29 @@ image_inspect (struct image_store *s, const char *id, json_t **out, struct berth
       image_info_free (info);
       return -1;
     }
+  /* overlay2's shape: the top layer is UpperDir, the others LowerDir (top
+   * first, ':'-separated) */
   json_t *layers = json_array ();
   _cleanup_free_ char *lower = NULL;
+  _cleanup_free_ char *upper = NULL;
   for (size_t i = 0; i < info->n_layers; i++)
     {
       json_array_append_new (layers, json_string (info->diff_ids[i]));
-      _cleanup_free_ char *dir = xasprintf ("%s/layers/%s/diff", s->root, info->diff_ids[i] + 7);
-      char *nl = lower ? xasprintf ("%s:%s", dir, lower) : xstrdup (dir);
-      free (lower);
-      lower = nl;
+      char *dir = xasprintf ("%s/layers/%s/diff", s->root, info->diff_ids[i] + 7);
+      if (upper)
+        {
+          char *nl = lower ? xasprintf ("%s:%s", upper, lower) : xstrdup (upper);
+          free (lower);
+          lower = nl;
+          free (upper);
+        }
+      upper = dir;
     }
   json_t *graph_data = json_object ();
   if (lower)
     json_object_set_new (graph_data, "LowerDir", json_string (lower));
+  if (upper)
+    json_object_set_new (graph_data, "UpperDir", json_string (upper));
   json_t *o = json_object ();
   json_object_set_new (o, "Id", json_string (info->id));
   json_object_set_new (o, "RepoTags", familiar_array (info->repo_tags));
@@ -74,7 +84,10 @@ image_inspect (struct image_store *s, const char *id, json_t **out, struct berth
   json_object_set_new (o, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", graph_data, "Name", "overlay2"));
   json_object_set_new (o, "RootFS", json_pack ("{s:s,s:o}", "Type", "layers", "Layers", layers));
-  json_object_set_new (o, "Metadata", json_pack ("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
+  json_object_set_new (
+      o, "Metadata",
+      json_pack ("{s:s}", "LastTagTime",
+                 info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
   image_info_free (info);
   *out = o;
   return 0;
@@ -99,39 +112,65 @@ image_history (struct image_store *s, const char *id, json_t **out, struct berth
   /* docker walks history oldest first, giving each non-empty entry the next
    * layer's size, then prints newest first; only the top row has the id. */
   json_array_foreach (hist, i, h)
-    {
-      bool empty = json_is_true (json_object_get (h, "empty_layer"));
-      int64_t size = 0;
-      if (!empty && layer < info->n_layers)
-        {
-          _cleanup_error_ struct berth_error *e = NULL;
-          size = image_layer_size (s, info->diff_ids[layer++], &e);
-          if (size < 0)
-            size = 0;
-        }
-      struct timespec ts = { 0 };
-      const char *created = json_string_value (json_object_get (h, "created"));
-      if (created)
-        time_parse_rfc3339 (created, &ts);
-      const char *by = json_string_value (json_object_get (h, "created_by"));
-      const char *comment = json_string_value (json_object_get (h, "comment"));
-      json_array_insert_new (rows, 0,
-                             json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
-                                        (json_int_t) ts.tv_sec, "CreatedBy", by ? by : "", "Tags",
-                                        "Size", (json_int_t) size, "Comment",
-                                        comment ? comment : ""));
-    }
+  {
+    bool empty = json_is_true (json_object_get (h, "empty_layer"));
+    int64_t size = 0;
+    if (!empty && layer < info->n_layers)
+      {
+        _cleanup_error_ struct berth_error *e = NULL;
+        size = image_layer_size (s, info->diff_ids[layer++], &e);
+        if (size < 0)
+          size = 0;
+      }
+    struct timespec ts = { 0 };
+    const char *created = json_string_value (json_object_get (h, "created"));
+    if (created)
+      time_parse_rfc3339 (created, &ts);
+    const char *by = json_string_value (json_object_get (h, "created_by"));
+    const char *comment = json_string_value (json_object_get (h, "comment"));
+    json_array_insert_new (rows, 0,
+                           json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
+                                      (json_int_t)ts.tv_sec, "CreatedBy", by ? by : "", "Tags",
+                                      "Size", (json_int_t)size, "Comment", comment ? comment : ""));
+  }
   if (json_array_size (rows) == 0)
     {
       struct timespec ts = { 0 };
       time_parse_rfc3339 (info->created, &ts);
       json_array_append_new (rows, json_pack ("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "", "Created",
-                                              (json_int_t) ts.tv_sec, "CreatedBy", "", "Tags",
-                                              "Size", (json_int_t) info->size, "Comment", ""));
+                                              (json_int_t)ts.tv_sec, "CreatedBy", "", "Tags",
+                                              "Size", (json_int_t)info->size, "Comment", ""));
     }
   json_t *top = json_array_get (rows, 0);
   json_object_set_new (top, "Id", json_string (info->id));
   json_object_set_new (top, "Tags", familiar_array (info->repo_tags));
+  /* docker names the rows that end each local parent image (commits,
+   * builds) with that parent's id and tags; pulled history stays
+   * "<missing>" */
+  size_t n_rows = json_array_size (rows);
+  char *parent = info->parent ? xstrdup (info->parent) : NULL;
+  for (int depth = 0; parent && depth < 1000; depth++)
+    {
+      struct image_info *pi = NULL;
+      _cleanup_json_ json_t *pcfg = NULL;
+      _cleanup_error_ struct berth_error *e = NULL;
+      if (image_get (s, parent, &pi, &e) < 0 || image_config (s, parent, &pcfg, &e) < 0)
+        {
+          image_info_free (pi);
+          break;
+        }
+      size_t p_rows = json_array_size (json_object_get (pcfg, "history"));
+      if (p_rows > 0 && p_rows <= n_rows)
+        {
+          json_t *row = json_array_get (rows, n_rows - p_rows);
+          json_object_set_new (row, "Id", json_string (pi->id));
+          json_object_set_new (row, "Tags", familiar_array (pi->repo_tags));
+        }
+      free (parent);
+      parent = pi->parent ? xstrdup (pi->parent) : NULL;
+      image_info_free (pi);
+    }
+  free (parent);
   image_info_free (info);
   *out = rows;
   return 0;

@@ -78,7 +78,7 @@ compression_of_media_type (const char *mt)
   const char *c = image_layer_media_compression (mt);
   if (c == NULL)
     return IMAGE_COMPRESSION_AUTO;
-  return strcmp (c, "gzip") == 0 ? IMAGE_COMPRESSION_GZIP
+  return strcmp (c, "gzip") == 0   ? IMAGE_COMPRESSION_GZIP
          : strcmp (c, "zstd") == 0 ? IMAGE_COMPRESSION_ZSTD
                                    : IMAGE_COMPRESSION_NONE;
 }
@@ -140,8 +140,8 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
 }
 
 struct image_layer_unpack *
-image_layer_unpack_begin (struct image_store *s, const char *expected_digest,
-                          int64_t expected_size, const char *media_type, struct berth_error **err)
+image_layer_unpack_begin (struct image_store *s, const char *expected_digest, int64_t expected_size,
+                          const char *media_type, struct berth_error **err)
 {
   return image_layer_unpack_begin_verified (s, expected_digest, expected_size, media_type, NULL,
                                             err);
@@ -152,7 +152,7 @@ static int
 tar_push (struct image_layer_unpack *u, const void *buf, size_t len, struct berth_error **err)
 {
   sha256_ctx_update (u->diff_sha, buf, len);
-  u->tar_size += (int64_t) len;
+  u->tar_size += (int64_t)len;
   return u->tar ? tar_parser_feed (u->tar, buf, len, err) : 0;
 }
 
@@ -161,8 +161,8 @@ gzip_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
            struct berth_error **err)
 {
   struct inflate_state *st = u->gz;
-  st->next_in = (uint8_t *) in;
-  st->avail_in = (uint32_t) len;
+  st->next_in = (uint8_t *)in;
+  st->avail_in = (uint32_t)len;
   for (;;)
     {
       if (u->gz_done)
@@ -174,7 +174,7 @@ gzip_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
           uint32_t rest_len = st->avail_in;
           isal_inflate_init (st);
           st->crc_flag = ISAL_GZIP;
-          st->next_in = (uint8_t *) rest;
+          st->next_in = (uint8_t *)rest;
           st->avail_in = rest_len;
           u->gz_done = false;
         }
@@ -319,11 +319,11 @@ layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char 
   _cleanup_free_ char *tree_digest = sha256_digest (tree, tree_len);
   if (fs_write_file_atomic (u->tmpfd, "tree", tree, tree_len, 0600, err) < 0)
     return -1;
-  _cleanup_json_ json_t *meta = json_pack (
-      "{s:s,s:I,s:I,s:s,s:{s:s,s:I,s:s}}", "diff_id", diff_id, "size",
-      (json_int_t) extractor_bytes (u->x), "tar_size", (json_int_t) u->tar_size, "tree_digest",
-      tree_digest, "blob", "digest", blob_digest, "size", (json_int_t) blob_size, "media_type",
-      u->media_type);
+  _cleanup_json_ json_t *meta
+      = json_pack ("{s:s,s:I,s:I,s:s,s:{s:s,s:I,s:s}}", "diff_id", diff_id, "size",
+                   (json_int_t)extractor_bytes (u->x), "tar_size", (json_int_t)u->tar_size,
+                   "tree_digest", tree_digest, "blob", "digest", blob_digest, "size",
+                   (json_int_t)blob_size, "media_type", u->media_type);
   return json_save_atomic (u->tmpfd, "meta.json", meta, err);
 }
 
@@ -398,7 +398,16 @@ int
 image_layer_unpack_fd (struct image_store *s, int fd, const char *expected_digest,
                        const char *media_type, char **diff_id_out, struct berth_error **err)
 {
-  struct image_layer_unpack *u = image_layer_unpack_begin (s, expected_digest, -1, media_type, err);
+  return layer_unpack_fd_verified (s, fd, expected_digest, media_type, NULL, diff_id_out, err);
+}
+
+int
+layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_digest,
+                          const char *media_type, const char *expected_diff_id, char **diff_id_out,
+                          struct berth_error **err)
+{
+  struct image_layer_unpack *u = image_layer_unpack_begin_verified (
+      s, expected_digest, -1, media_type, expected_diff_id, err);
   if (u == NULL)
     return -1;
   static __thread unsigned char buf[1 << 17];
@@ -414,7 +423,7 @@ image_layer_unpack_fd (struct image_store *s, int fd, const char *expected_diges
         }
       if (n == 0)
         break;
-      if (image_layer_unpack_write (u, buf, (size_t) n, err) < 0)
+      if (image_layer_unpack_write (u, buf, (size_t)n, err) < 0)
         {
           image_layer_unpack_abort (u);
           return berth_error_prefix (err, "unpack layer");
@@ -458,8 +467,8 @@ layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error 
   _cleanup_free_ char *path = xasprintf ("%s/diff", hex);
   int fd = openat (s->layersfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "layer %s", diff_id);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "layer %s", diff_id);
   return fd;
 }
 

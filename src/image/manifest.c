@@ -37,8 +37,8 @@ image_platform_host (struct image_platform *out)
         arch = "arm", variant = "v6";
       else if (str_has_prefix (m, "i") && str_has_suffix (m, "86"))
         arch = "386";
-      else if (strcmp (m, "ppc64le") == 0 || strcmp (m, "s390x") == 0
-               || strcmp (m, "riscv64") == 0 || strcmp (m, "mips64le") == 0)
+      else if (strcmp (m, "ppc64le") == 0 || strcmp (m, "s390x") == 0 || strcmp (m, "riscv64") == 0
+               || strcmp (m, "mips64le") == 0)
         arch = m;
       else
         arch = m;
@@ -53,8 +53,8 @@ static void
 platform_normalize (struct image_platform *p)
 {
   static const char *const aliases[][2] = {
-    { "x86_64", "amd64" }, { "x86-64", "amd64" }, { "aarch64", "arm64" }, { "armhf", "arm" },
-    { "armel", "arm" },    { "i386", "386" },
+    { "x86_64", "amd64" }, { "x86-64", "amd64" }, { "aarch64", "arm64" },
+    { "armhf", "arm" },    { "armel", "arm" },    { "i386", "386" },
   };
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
     if (p->architecture && strcmp (p->architecture, aliases[i][0]) == 0)
@@ -79,7 +79,7 @@ platform_normalize (struct image_platform *p)
   if (p->os)
     for (char *c = p->os; *c; c++)
       if (*c >= 'A' && *c <= 'Z')
-        *c = (char) (*c - 'A' + 'a');
+        *c = (char)(*c - 'A' + 'a');
 }
 
 int
@@ -138,14 +138,16 @@ image_platform_string (const struct image_platform *p)
 static bool
 is_manifest_type (const char *mt)
 {
-  return mt && (strcmp (mt, IMAGE_MT_DOCKER_MANIFEST) == 0 || strcmp (mt, IMAGE_MT_OCI_MANIFEST) == 0);
+  return mt
+         && (strcmp (mt, IMAGE_MT_DOCKER_MANIFEST) == 0 || strcmp (mt, IMAGE_MT_OCI_MANIFEST) == 0);
 }
 
 static bool
 is_index_type (const char *mt)
 {
   return mt
-         && (strcmp (mt, IMAGE_MT_DOCKER_MANIFEST_LIST) == 0 || strcmp (mt, IMAGE_MT_OCI_INDEX) == 0);
+         && (strcmp (mt, IMAGE_MT_DOCKER_MANIFEST_LIST) == 0
+             || strcmp (mt, IMAGE_MT_OCI_INDEX) == 0);
 }
 
 static enum image_manifest_kind
@@ -181,14 +183,15 @@ kind_of_json (json_t *doc, const char *content_type)
     return k;
   if (mt != NULL)
     return IMAGE_KIND_UNKNOWN;
-  _cleanup_free_ char *ct = content_type ? strndup (content_type, strcspn (content_type, "; "))
-                                         : NULL;
+  _cleanup_free_ char *ct
+      = content_type ? strndup (content_type, strcspn (content_type, "; ")) : NULL;
   k = kind_of_media_type (ct);
   if (k != IMAGE_KIND_UNKNOWN)
     return k;
   if (json_is_array (json_object_get (doc, "manifests")))
     return IMAGE_KIND_OCI_INDEX;
-  if (json_is_object (json_object_get (doc, "config")) && json_is_array (json_object_get (doc, "layers")))
+  if (json_is_object (json_object_get (doc, "config"))
+      && json_is_array (json_object_get (doc, "layers")))
     return IMAGE_KIND_OCI_MANIFEST;
   return IMAGE_KIND_UNKNOWN;
 }
@@ -263,8 +266,7 @@ descriptor_parse (json_t *j, const char *field, bool want_platform, struct image
   json_t *urls = json_object_get (j, "urls");
   size_t i;
   json_t *u;
-  json_array_foreach (urls, i, u)
-    if (json_is_string (u))
+  json_array_foreach (urls, i, u) if (json_is_string (u))
       strv_append (&d->urls, json_string_value (u));
   json_t *plat = json_object_get (j, "platform");
   if (want_platform && json_is_object (plat))
@@ -306,13 +308,15 @@ manifest_parse_single (json_t *doc, struct image_manifest *m, struct berth_error
   if (descriptor_parse (json_object_get (doc, "config"), "config", false, &m->config, err) < 0)
     return -1;
   const char *cmt = m->config.media_type;
-  if (m->kind == IMAGE_KIND_DOCKER_MANIFEST && (cmt == NULL || strcmp (cmt, IMAGE_MT_DOCKER_CONFIG) != 0))
+  if (m->kind == IMAGE_KIND_DOCKER_MANIFEST
+      && (cmt == NULL || strcmp (cmt, IMAGE_MT_DOCKER_CONFIG) != 0))
     return field_error (err, "config.mediaType", "not " IMAGE_MT_DOCKER_CONFIG);
   if (m->kind == IMAGE_KIND_OCI_MANIFEST && cmt && strcmp (cmt, IMAGE_MT_OCI_CONFIG) != 0
       && strcmp (cmt, IMAGE_MT_DOCKER_CONFIG) != 0)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                  "config.mediaType: `%s` is not a container image config "
-                                 "(an OCI artifact cannot be run)", cmt);
+                                 "(an OCI artifact cannot be run)",
+                                 cmt);
   json_t *layers = json_object_get (doc, "layers");
   if (!json_is_array (layers))
     return field_error (err, "layers", "missing or not an array");
@@ -377,9 +381,10 @@ image_manifest_parse (const char *data, size_t len, const char *content_type,
   if (kind == IMAGE_KIND_UNKNOWN)
     {
       const char *mt = json_string_value (json_object_get (doc, "mediaType"));
-      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                   "manifest: unsupported media type `%s`",
-                                   mt ? mt : content_type ? content_type : "(none)");
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0, "manifest: unsupported media type `%s`",
+                                   mt             ? mt
+                                   : content_type ? content_type
+                                                  : "(none)");
     }
   struct image_manifest *m = calloc (1, sizeof *m);
   if (m == NULL)
@@ -387,11 +392,11 @@ image_manifest_parse (const char *data, size_t len, const char *content_type,
   _cleanup_image_manifest_ struct image_manifest *guard = m;
   m->kind = kind;
   const char *mt = json_string_value (json_object_get (doc, "mediaType"));
-  m->media_type = xstrdup (mt ? mt
-                              : kind == IMAGE_KIND_OCI_INDEX ? IMAGE_MT_OCI_INDEX
-                              : kind == IMAGE_KIND_OCI_MANIFEST ? IMAGE_MT_OCI_MANIFEST
-                              : kind == IMAGE_KIND_DOCKER_MANIFEST_LIST ? IMAGE_MT_DOCKER_MANIFEST_LIST
-                                                                      : IMAGE_MT_DOCKER_MANIFEST);
+  m->media_type = xstrdup (mt                                        ? mt
+                           : kind == IMAGE_KIND_OCI_INDEX            ? IMAGE_MT_OCI_INDEX
+                           : kind == IMAGE_KIND_OCI_MANIFEST         ? IMAGE_MT_OCI_MANIFEST
+                           : kind == IMAGE_KIND_DOCKER_MANIFEST_LIST ? IMAGE_MT_DOCKER_MANIFEST_LIST
+                                                                     : IMAGE_MT_DOCKER_MANIFEST);
   int r = image_manifest_kind_is_index (kind) ? manifest_parse_index (doc, m, err)
                                               : manifest_parse_single (doc, m, err);
   if (r < 0)
@@ -451,7 +456,7 @@ image_manifest_select (const struct image_manifest *index, const struct image_pl
         continue;
       int rank = variant_rank (want->architecture, want->variant, d->platform.variant);
       if (rank >= 0 && rank < best_rank)
-        best = (ssize_t) i, best_rank = rank;
+        best = (ssize_t)i, best_rank = rank;
     }
   if (best < 0)
     {
@@ -460,6 +465,6 @@ image_manifest_select (const struct image_manifest *index, const struct image_pl
                             "no matching manifest for %s in the manifest list entries", p);
     }
   image_platform_clear (&host);
-  (void) is_index_type;
+  (void)is_index_type;
   return best;
 }

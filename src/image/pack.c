@@ -35,7 +35,7 @@ static int
 out_emit (struct out_stream *o, const void *buf, size_t len)
 {
   sha256_ctx_update (o->out_sha, buf, len);
-  o->out_size += (int64_t) len;
+  o->out_size += (int64_t)len;
   if (fs_write_all (o->fd, buf, len) < 0)
     {
       o->error = errno;
@@ -50,8 +50,8 @@ out_compress (struct out_stream *o, const void *buf, size_t len, bool end)
   if (o->compression == IMAGE_COMPRESSION_GZIP)
     {
       struct isal_zstream *z = o->gz;
-      z->next_in = (uint8_t *) buf;
-      z->avail_in = (uint32_t) len;
+      z->next_in = (uint8_t *)buf;
+      z->avail_in = (uint32_t)len;
       z->end_of_stream = end;
       do
         {
@@ -94,13 +94,13 @@ archive_write_cb (struct archive *a, void *data, const void *buf, size_t len)
 {
   struct out_stream *o = data;
   sha256_ctx_update (o->tar_sha, buf, len);
-  o->tar_size += (int64_t) len;
+  o->tar_size += (int64_t)len;
   if (out_compress (o, buf, len, false) < 0)
     {
       archive_set_error (a, o->error, "write output");
       return -1;
     }
-  return (la_ssize_t) len;
+  return (la_ssize_t)len;
 }
 
 static void
@@ -168,7 +168,7 @@ struct walker
 static int
 name_cmp (const void *a, const void *b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 static int
@@ -199,7 +199,7 @@ xattrs_add (struct archive_entry *e, int fd)
 {
   char names[4096];
   ssize_t n = flistxattr (fd, names, sizeof names);
-  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen (names + off) + 1)
+  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen (names + off) + 1)
     {
       const char *name = names + off;
       if (str_has_prefix (name, "trusted.overlay."))
@@ -207,7 +207,7 @@ xattrs_add (struct archive_entry *e, int fd)
       char val[4096];
       ssize_t vl = fgetxattr (fd, name, val, sizeof val);
       if (vl >= 0)
-        archive_entry_xattr_add_entry (e, name, val, (size_t) vl);
+        archive_entry_xattr_add_entry (e, name, val, (size_t)vl);
     }
 }
 
@@ -223,8 +223,8 @@ walk_entry (struct walker *w, int dirfd, const char *name, const char *prefix,
     return berth_error_set (err, errno, "stat `%s`", path);
   if (w->whiteouts && S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
     {
-      _cleanup_free_ char *wh = *prefix ? xasprintf ("%s/.wh.%s", prefix, name)
-                                        : xasprintf (".wh.%s", name);
+      _cleanup_free_ char *wh
+          = *prefix ? xasprintf ("%s/.wh.%s", prefix, name) : xasprintf (".wh.%s", name);
       return emit_empty (w, wh, &st, err);
     }
   struct archive_entry *e = archive_entry_new ();
@@ -293,12 +293,12 @@ walk_entry (struct walker *w, int dirfd, const char *name, const char *prefix,
       int64_t left = st.st_size;
       while (left > 0)
         {
-          ssize_t n = read (fd, w->buf, left < ZBUF ? (size_t) left : ZBUF);
+          ssize_t n = read (fd, w->buf, left < ZBUF ? (size_t)left : ZBUF);
           if (n < 0 && errno == EINTR)
             continue;
           if (n <= 0)
             return berth_error_set (err, n < 0 ? errno : EIO, "read `%s` (file shrank?)", path);
-          if (archive_write_data (w->a, w->buf, (size_t) n) != n)
+          if (archive_write_data (w->a, w->buf, (size_t)n) != n)
             return ar_error (w, path, err);
           left -= n;
         }
@@ -307,7 +307,9 @@ walk_entry (struct walker *w, int dirfd, const char *name, const char *prefix,
     {
       if (opaque)
         {
-          _cleanup_free_ char *wh = xasprintf ("%s/" ".wh..wh..opq", path);
+          _cleanup_free_ char *wh = xasprintf ("%s/"
+                                               ".wh..wh..opq",
+                                               path);
           if (emit_empty (w, wh, &st, err) < 0)
             return -1;
         }
@@ -344,8 +346,7 @@ tar_write_result_clear (struct tar_write_result *r)
 
 int
 tar_write_tree (int dirfd, int out_fd, enum image_compression compression,
-                bool whiteouts_from_overlay, struct tar_write_result *res,
-                struct berth_error **err)
+                bool whiteouts_from_overlay, struct tar_write_result *res, struct berth_error **err)
 {
   struct out_stream o;
   out_init (&o, out_fd, compression);

@@ -22,7 +22,7 @@ is_alnum_lower (char c)
 static bool
 is_alnum (char c)
 {
-  return isascii ((unsigned char) c) && isalnum ((unsigned char) c);
+  return isascii ((unsigned char)c) && isalnum ((unsigned char)c);
 }
 
 /* domain-component: [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
@@ -48,9 +48,9 @@ domain_valid (const char *s, size_t n)
       if (close == NULL || close == s + 1)
         return false;
       for (const char *p = s + 1; p < close; p++)
-        if (!isxdigit ((unsigned char) *p) && *p != ':')
+        if (!isxdigit ((unsigned char)*p) && *p != ':')
           return false;
-      host_end = (size_t) (close - s) + 1;
+      host_end = (size_t)(close - s) + 1;
       if (host_end != n && s[host_end] != ':')
         return false;
     }
@@ -58,7 +58,7 @@ domain_valid (const char *s, size_t n)
     {
       const char *colon = memchr (s, ':', n);
       if (colon)
-        host_end = (size_t) (colon - s);
+        host_end = (size_t)(colon - s);
       size_t start = 0;
       for (size_t i = 0; i <= host_end; i++)
         if (i == host_end || s[i] == '.')
@@ -74,7 +74,7 @@ domain_valid (const char *s, size_t n)
       if (digits == 0)
         return false;
       for (size_t i = host_end + 1; i < n; i++)
-        if (!isdigit ((unsigned char) s[i]))
+        if (!isdigit ((unsigned char)s[i]))
           return false;
     }
   return true;
@@ -151,16 +151,14 @@ digest_check (const char *d, struct berth_error **err)
       return ref_invalid (err, "invalid reference format%s", "");
   size_t hexlen = strlen (colon + 1);
   for (const char *p = colon + 1; *p; p++)
-    if (!isxdigit ((unsigned char) *p))
+    if (!isxdigit ((unsigned char)*p))
       return ref_invalid (err, "invalid reference format%s", "");
   if (hexlen < 32)
     return ref_invalid (err, "invalid reference format%s", "");
   if (strncmp (d, "sha256:", 7) != 0)
-    return ref_invalid (err, "invalid reference format: unsupported digest algorithm in `%s`",
-                        d);
+    return ref_invalid (err, "invalid reference format: unsupported digest algorithm in `%s`", d);
   if (!digest_is_valid (d))
-    return ref_invalid (err, "invalid reference format: invalid checksum digest format in `%s`",
-                        d);
+    return ref_invalid (err, "invalid reference format: invalid checksum digest format in `%s`", d);
   return 0;
 }
 
@@ -184,7 +182,7 @@ split_docker_domain (const char *s, char **domain, char **remainder)
   bool has_domain = false;
   if (slash)
     {
-      size_t n = (size_t) (slash - s);
+      size_t n = (size_t)(slash - s);
       bool upper = false;
       for (size_t i = 0; i < n; i++)
         upper |= (s[i] >= 'A' && s[i] <= 'Z');
@@ -193,7 +191,7 @@ split_docker_domain (const char *s, char **domain, char **remainder)
     }
   if (has_domain)
     {
-      *domain = strndup (s, (size_t) (slash - s));
+      *domain = strndup (s, (size_t)(slash - s));
       *remainder = xstrdup (slash + 1);
     }
   else
@@ -226,16 +224,16 @@ has_upper (const char *s, size_t n)
 }
 
 int
-image_ref_parse (const char *s, unsigned flags, struct image_ref **out,
-                 struct berth_error **err)
+image_ref_parse (const char *s, unsigned flags, struct image_ref **out, struct berth_error **err)
 {
   if (s == NULL || *s == '\0')
-    return ref_invalid (err, "invalid reference format: repository name must have at least "
-                             "one component%s", "");
-  if (is_64_hex (s))
     return ref_invalid (err,
-                        "invalid repository name (%s), cannot specify 64-byte hexadecimal strings",
-                        s);
+                        "invalid reference format: repository name must have at least "
+                        "one component%s",
+                        "");
+  if (is_64_hex (s))
+    return ref_invalid (
+        err, "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
   _cleanup_free_ char *domain = NULL;
   _cleanup_free_ char *rest = NULL;
   split_docker_domain (s, &domain, &rest);
@@ -271,11 +269,15 @@ image_ref_parse (const char *s, unsigned flags, struct image_ref **out,
   if (digest && digest_check (digest, err) < 0)
     return -1;
   if (strlen (domain) + 1 + strlen (rest) > NAME_TOTAL_LENGTH_MAX)
-    return ref_invalid (err, "invalid reference format: repository name must not be more than "
-                             "255 characters%s", "");
+    return ref_invalid (err,
+                        "invalid reference format: repository name must not be more than "
+                        "255 characters%s",
+                        "");
   if ((flags & IMAGE_REF_NAME_ONLY) && (tag || digest))
-    return ref_invalid (err, "invalid reference format: `%s` must be a repository name without "
-                             "tag or digest", s);
+    return ref_invalid (err,
+                        "invalid reference format: `%s` must be a repository name without "
+                        "tag or digest",
+                        s);
   if ((flags & IMAGE_REF_DEFAULT_TAG) && tag == NULL && digest == NULL)
     tag = xstrdup ("latest");
 

@@ -21,13 +21,12 @@ image_refs (json_t *db, const char *id)
     abort ();
   const char *key;
   json_t *val;
-  json_object_foreach (json_object_get (db, "tags"), key, val)
-    if (strcmp (json_string_value (val), id) == 0)
-      strv_append (&v, key);
+  json_object_foreach (json_object_get (db, "tags"), key,
+                       val) if (strcmp (json_string_value (val), id) == 0) strv_append (&v, key);
   size_t i;
-  json_array_foreach (json_object_get (json_object_get (json_object_get (db, "images"), id),
-                                       "repo_digests"), i, val)
-    strv_append (&v, json_string_value (val));
+  json_array_foreach (
+      json_object_get (json_object_get (json_object_get (db, "images"), id), "repo_digests"), i,
+      val) strv_append (&v, json_string_value (val));
   return v;
 }
 
@@ -40,7 +39,7 @@ ref_repo (const char *r)
       const char *colon = strrchr (r, ':');
       const char *slash = strrchr (r, '/');
       if (colon && (!slash || colon > slash))
-        n = (size_t) (colon - r);
+        n = (size_t)(colon - r);
     }
   char *s = strndup (r, n);
   if (s == NULL)
@@ -91,8 +90,8 @@ ref_remove (json_t *db, const char *id, const char *r)
       json_object_del (json_object_get (db, "tags"), r);
       return;
     }
-  json_t *rd = json_object_get (json_object_get (json_object_get (db, "images"), id),
-                                "repo_digests");
+  json_t *rd
+      = json_object_get (json_object_get (json_object_get (db, "images"), id), "repo_digests");
   for (size_t i = json_array_size (rd); i-- > 0;)
     if (strcmp (json_string_value (json_array_get (rd, i)), r) == 0)
       json_array_remove (rd, i);
@@ -103,8 +102,8 @@ report_add (json_t *report, const char *key, const char *value)
 {
   if (report)
     {
-      _cleanup_free_ char *f = strcmp (key, "Untagged") == 0 ? image_ref_familiarize (value)
-                                                              : xstrdup (value);
+      _cleanup_free_ char *f
+          = strcmp (key, "Untagged") == 0 ? image_ref_familiarize (value) : xstrdup (value);
       json_array_append_new (report, json_pack ("{s:s}", key, f));
     }
 }
@@ -140,11 +139,11 @@ has_children (json_t *db, const char *id)
   const char *k;
   json_t *rec;
   json_object_foreach (json_object_get (db, "images"), k, rec)
-    {
-      const char *p = json_string_value (json_object_get (rec, "parent"));
-      if (p && strcmp (p, id) == 0)
-        return true;
-    }
+  {
+    const char *p = json_string_value (json_object_get (rec, "parent"));
+    if (p && strcmp (p, id) == 0)
+      return true;
+  }
   return false;
 }
 
@@ -164,7 +163,8 @@ check_conflict (struct image_store *s, json_t *db, const char *id, int mask, boo
   if ((mask & CONFLICT_HARD) && has_children (db, id))
     return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                  "conflict: unable to delete %s (cannot be forced) - image has "
-                                 "dependent child images", sid);
+                                 "dependent child images",
+                                 sid);
   _cleanup_free_ char *container = NULL;
   bool running = false;
   if (image_used_by (s, id, &container, &running))
@@ -174,24 +174,61 @@ check_conflict (struct image_store *s, json_t *db, const char *id, int mask, boo
       if (running && (mask & CONFLICT_HARD))
         return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                      "conflict: unable to delete %s (cannot be forced) - image "
-                                     "is being used by running container %s", sid, cid);
+                                     "is being used by running container %s",
+                                     sid, cid);
       if (!running && (mask & CONFLICT_SOFT))
         return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                      "conflict: unable to delete %s (must be forced) - image is "
-                                     "being used by stopped container %s", sid, cid);
+                                     "being used by stopped container %s",
+                                     sid, cid);
     }
   _cleanup_strv_ char **refs = image_refs (db, id);
   if ((mask & CONFLICT_ACTIVE_REFERENCE) && strv_len (refs) > 1 && !is_single_reference (refs))
     return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                  "conflict: unable to delete %s (must be forced) - image is "
-                                 "referenced in multiple repositories", sid);
+                                 "referenced in multiple repositories",
+                                 sid);
   return 0;
+}
+
+/* docker lists the layers an rmi released as "Deleted: <chain id>", top
+ * layer first. deleted_layers holds each deleted image's diff ids. */
+static void
+report_layers (json_t *report, json_t *deleted_layers, json_t *removed)
+{
+  size_t i;
+  json_t *layers;
+  json_t *seen = json_object ();
+  json_array_foreach (deleted_layers, i, layers)
+  {
+    size_t n = json_array_size (layers);
+    char **ids = calloc (n + 1, sizeof (char *));
+    if (ids == NULL)
+      abort ();
+    for (size_t k = 0; k < n; k++)
+      ids[k] = (char *)json_string_value (json_array_get (layers, k));
+    for (size_t k = n; k-- > 0;)
+      {
+        bool gone = false;
+        size_t r;
+        json_t *v;
+        json_array_foreach (removed, r, v) gone |= strcmp (json_string_value (v), ids[k]) == 0;
+        _cleanup_free_ char *chain = image_chain_id (ids, k + 1);
+        if (gone && !json_object_get (seen, chain))
+          {
+            json_object_set_new (seen, chain, json_true ());
+            report_add (report, "Deleted", chain);
+          }
+      }
+    free (ids);
+  }
+  json_decref (seen);
 }
 
 /* Delete the record (all its references first) and release its data. */
 static int
 delete_image (struct image_store *s, json_t *db, const char *id, bool force, bool quiet,
-              json_t *report, struct berth_error **err)
+              json_t *report, json_t *deleted_layers, struct berth_error **err)
 {
   int mask = CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT);
   bool used = false;
@@ -211,6 +248,8 @@ delete_image (struct image_store *s, json_t *db, const char *id, bool force, boo
       ref_remove (db, id, *r);
       report_add (report, "Untagged", *r);
     }
+  json_t *rec = json_object_get (json_object_get (db, "images"), id);
+  json_array_append (deleted_layers, json_object_get (rec, "layers"));
   json_object_del (json_object_get (db, "images"), id);
   report_add (report, "Deleted", id);
   return 0;
@@ -235,6 +274,7 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
   if (image_resolve (s, str, &id, err) < 0)
     return -1;
   _cleanup_json_ json_t *report = json_array ();
+  _cleanup_json_ json_t *deleted_layers = json_array ();
   _cleanup_strv_ char **refs = image_refs (db, id);
   _cleanup_free_ char *sid = short_id (id);
   bool removed_ref = false;
@@ -256,7 +296,8 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
               return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                            "conflict: unable to remove repository reference "
                                            "\"%s\" (must force) - container %s is using its "
-                                           "referenced image %s", str, cid, sid);
+                                           "referenced image %s",
+                                           str, cid, sid);
             }
         }
       _cleanup_free_ char *name = image_ref_name (ref);
@@ -307,12 +348,13 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
   else if (!force && strv_len (refs) > 1)
     return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
                                  "conflict: unable to delete %s (must be forced) - image is "
-                                 "referenced in multiple repositories", sid);
+                                 "referenced in multiple repositories",
+                                 sid);
   {
     json_t *rec = json_object_get (json_object_get (db, "images"), id);
     const char *p = json_string_value (json_object_get (rec, "parent"));
     _cleanup_free_ char *parent = p ? xstrdup (p) : NULL;
-    if (delete_image (s, db, id, force, removed_ref, report, err) < 0)
+    if (delete_image (s, db, id, force, removed_ref, report, deleted_layers, err) < 0)
       return -1;
     /* docker rmi prunes parents left dangling (unless --no-prune) */
     while (parent && json_object_get (json_object_get (db, "images"), id) == NULL)
@@ -324,7 +366,7 @@ image_remove (struct image_store *s, const char *str, bool force, json_t **repor
         const char *pp = json_string_value (json_object_get (prec, "parent"));
         _cleanup_free_ char *next = pp ? xstrdup (pp) : NULL;
         _cleanup_error_ struct berth_error *perr = NULL;
-        if (delete_image (s, db, parent, false, true, report, &perr) < 0
+        if (delete_image (s, db, parent, false, true, report, deleted_layers, &perr) < 0
             || json_object_get (json_object_get (db, "images"), parent))
           break;
         free (parent);
@@ -335,8 +377,10 @@ save:
   if (images_db_save (s, db, err) < 0)
     return -1;
   _cleanup_error_ struct berth_error *gcerr = NULL;
-  if (store_gc_locked (s, NULL, &gcerr) < 0)
+  _cleanup_json_ json_t *removed = json_array ();
+  if (store_gc_locked (s, NULL, removed, &gcerr) < 0)
     berth_log (BERTH_LOG_WARNING, "release unreferenced data: %s", gcerr->msg);
+  report_layers (report, deleted_layers, removed);
   if (report_out)
     *report_out = steal_pointer (&report);
   return 0;
@@ -357,8 +401,7 @@ image_prune (struct image_store *s, bool all, json_t **report_out, struct berth_
       _cleanup_strv_ char **ids = calloc (1, sizeof (char *));
       const char *id;
       json_t *rec;
-      json_object_foreach (json_object_get (db, "images"), id, rec)
-        strv_append (&ids, id);
+      json_object_foreach (json_object_get (db, "images"), id, rec) strv_append (&ids, id);
       for (char **i = ids; *i; i++)
         {
           _cleanup_strv_ char **refs = image_refs (db, *i);
@@ -384,10 +427,11 @@ image_prune (struct image_store *s, bool all, json_t **report_out, struct berth_
   if (images_db_save (s, db, err) < 0)
     return -1;
   int64_t freed = 0;
-  if (store_gc_locked (s, &freed, err) < 0)
+  if (store_gc_locked (s, &freed, NULL, err) < 0)
     return -1;
   if (report_out)
-    *report_out = json_pack ("{s:O,s:I}", "ImagesDeleted", json_array_size (deleted) ? deleted : json_null (),
-                             "SpaceReclaimed", (json_int_t) freed);
+    *report_out = json_pack ("{s:O,s:I}", "ImagesDeleted",
+                             json_array_size (deleted) ? deleted : json_null (), "SpaceReclaimed",
+                             (json_int_t)freed);
   return 0;
 }

@@ -23,8 +23,7 @@ snapshot_id_check (const char *id, struct berth_error **err)
     ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
          || (id[i] >= '0' && id[i] <= '9') || strchr ("_.-", id[i]);
   if (!ok)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid snapshot id `%s`",
-                                 id ? id : "");
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid snapshot id `%s`", id ? id : "");
   return 0;
 }
 
@@ -112,7 +111,8 @@ is_mountpoint (const char *path)
 {
   struct stat a, b;
   _cleanup_free_ char *parent = xasprintf ("%s/..", path);
-  return stat (path, &a) == 0 && stat (parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+  return stat (path, &a) == 0 && stat (parent, &b) == 0
+         && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
 }
 
 /* The new mount API takes one lowerdir per call ("lowerdir+", Linux 6.8),
@@ -121,7 +121,7 @@ static int
 overlay_mount (char **lowers, size_t n, const char *upper, const char *work, const char *target,
                struct berth_error **err)
 {
-  int fsfd = (int) syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  int fsfd = (int)syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fsfd >= 0)
     {
       _cleanup_close_ int fs = fsfd;
@@ -134,7 +134,7 @@ overlay_mount (char **lowers, size_t n, const char *upper, const char *work, con
               || syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
               || syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
             return berth_error_set (err, errno, "overlay on `%s`", target);
-          _cleanup_close_ int mfd = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+          _cleanup_close_ int mfd = (int)syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
           if (mfd < 0)
             return berth_error_set (err, errno, "fsmount overlay");
           if (syscall (SYS_move_mount, mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -312,7 +312,7 @@ changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_err
 static int
 change_cmp (const void *a, const void *b)
 {
-  return strcmp (((const struct image_change *) a)->path, ((const struct image_change *) b)->path);
+  return strcmp (((const struct image_change *)a)->path, ((const struct image_change *)b)->path);
 }
 
 void
@@ -324,8 +324,8 @@ image_changes_free (struct image_change *v, size_t n)
 }
 
 int
-image_snapshot_changes (struct image_store *s, const char *id, struct image_change **out,
-                        size_t *n, struct berth_error **err)
+image_snapshot_changes (struct image_store *s, const char *id, struct image_change **out, size_t *n,
+                        struct berth_error **err)
 {
   _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
   if (meta == NULL)
@@ -343,7 +343,8 @@ image_snapshot_changes (struct image_store *s, const char *id, struct image_chan
         c.layerfds[c.n_layers++] = fd;
     }
   _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
-  _cleanup_close_ int ufd = r == 0 ? openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  _cleanup_close_ int ufd
+      = r == 0 ? openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (r == 0 && ufd < 0)
     r = berth_error_set (err, errno, "snapshot %s", id);
   if (r == 0)
@@ -372,7 +373,88 @@ image_snapshot_diff_tar (struct image_store *s, const char *id, int out_fd,
   _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
   _cleanup_close_ int ufd = openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (ufd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "snapshot %s", id);
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "snapshot %s", id);
   return tar_write_tree (ufd, out_fd, compression, true, NULL, err);
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+int
+image_snapshot_list (struct image_store *s, char ***ids_out, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read snapshots/");
+  _cleanup_strv_ char **ids = calloc (1, sizeof (char *));
+  if (ids == NULL)
+    abort ();
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.' && image_snapshot_exists (s, de->d_name))
+      strv_append (&ids, de->d_name);
+  qsort (ids, strv_len (ids), sizeof (char *), str_cmp);
+  *ids_out = steal_pointer (&ids);
+  return 0;
+}
+
+static int
+tree_size (int dirfd, int64_t *total, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read directory");
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      struct stat st;
+      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue; /* changed under us (a running container): not an error */
+      if (S_ISREG (st.st_mode))
+        *total += st.st_size;
+      else if (S_ISDIR (st.st_mode))
+        {
+          _cleanup_close_ int sub
+              = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0 && tree_size (sub, total, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+int
+image_snapshot_size (struct image_store *s, const char *id, int64_t *size_rw, int64_t *size_rootfs,
+                     struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
+  if (meta == NULL)
+    return -1;
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
+  _cleanup_close_ int ufd = openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ufd < 0)
+    return berth_error_set (err, errno, "snapshot %s", id);
+  int64_t rw = 0;
+  if (tree_size (ufd, &rw, err) < 0)
+    return berth_error_prefix (err, "snapshot %s", id);
+  int64_t all = rw;
+  size_t i;
+  json_t *v;
+  json_array_foreach (json_object_get (meta, "layers"), i, v)
+  {
+    _cleanup_error_ struct berth_error *e = NULL;
+    int64_t sz = image_layer_size (s, json_string_value (v), &e);
+    all += sz > 0 ? sz : 0;
+  }
+  if (size_rw)
+    *size_rw = rw;
+  if (size_rootfs)
+    *size_rootfs = all;
+  return 0;
 }

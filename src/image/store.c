@@ -86,8 +86,7 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
     goto fail;
   s->blobsfd = open_subdir (blobs, "sha256", err);
   close (blobs);
-  if (s->blobsfd < 0
-      || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
+  if (s->blobsfd < 0 || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
       || (s->snapshotsfd = open_subdir (s->rootfd, "snapshots", err)) < 0
       || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0)
     goto fail;
@@ -229,7 +228,7 @@ void
 store_pin (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
-  json_object_set_new (s->pins, digest, json_integer ((json_int_t) time_now_ns ()));
+  json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
   pthread_mutex_unlock (&s->pins_mutex);
 }
 
@@ -238,7 +237,7 @@ store_is_pinned (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
   json_t *t = json_object_get (s->pins, digest);
-  bool pinned = t && time_now_ns () - (uint64_t) json_integer_value (t) < PIN_TTL_NS;
+  bool pinned = t && time_now_ns () - (uint64_t)json_integer_value (t) < PIN_TTL_NS;
   pthread_mutex_unlock (&s->pins_mutex);
   return pinned;
 }

@@ -79,9 +79,9 @@ char *tar_path_clean (const char *path, struct berth_error **err);
 enum whiteout_kind
 {
   WHITEOUT_NONE = 0,
-  WHITEOUT_FILE,   /* .wh.<name>: <name> is deleted */
+  WHITEOUT_FILE,       /* .wh.<name>: <name> is deleted */
   WHITEOUT_OPAQUE_DIR, /* .wh..wh..opq: the directory hides lower content */
-  WHITEOUT_META,   /* other .wh..wh.* names (aufs hardlink dirs): ignored */
+  WHITEOUT_META,       /* other .wh..wh.* names (aufs hardlink dirs): ignored */
 };
 /* Classify a base name; for WHITEOUT_FILE *target points into base. A
  * whiteout naming "", "." or ".." is an error (it would delete a parent). */
@@ -106,5 +106,5 @@ bool extractor_crc_lookup (void *x, ino_t ino, uint64_t *crc);
  * "<path>\t<type><mode>\t<uid>:<gid>\t<size>\t<crc64|target|rdev>\t<opaque>".
  * crc_lookup (optional) supplies checksums known from extraction; files
  * not found there are read. */
-int tree_listing (int dirfd, bool (*crc_lookup) (void *, ino_t, uint64_t *), void *data,
-                  char **out, size_t *len, struct berth_error **err);
+int tree_listing (int dirfd, bool (*crc_lookup) (void *, ino_t, uint64_t *), void *data, char **out,
+                  size_t *len, struct berth_error **err);

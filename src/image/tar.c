@@ -98,7 +98,7 @@ tar_parse_number (const unsigned char *f, size_t len, int64_t *out)
         }
       if (v > INT64_MAX)
         return -1;
-      *out = (int64_t) v;
+      *out = (int64_t)v;
       return 0;
     }
   size_t i = 0;
@@ -110,13 +110,13 @@ tar_parse_number (const unsigned char *f, size_t len, int64_t *out)
     {
       if (v >> 60)
         return -1;
-      v = v * 8 + (uint64_t) (f[i] - '0');
+      v = v * 8 + (uint64_t)(f[i] - '0');
       any = true;
     }
   for (; i < len; i++)
     if (f[i] != ' ' && f[i] != '\0')
       return -1;
-  *out = any ? (int64_t) v : 0;
+  *out = any ? (int64_t)v : 0;
   return 0;
 }
 
@@ -132,16 +132,16 @@ tar_header_checksum_ok (const unsigned char *h)
     {
       unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
       u += c;
-      s += (signed char) c;
+      s += (signed char)c;
     }
-  return (int64_t) u == want || s == want;
+  return (int64_t)u == want || s == want;
 }
 
 static char *
 field_string (const unsigned char *f, size_t len)
 {
-  size_t n = strnlen ((const char *) f, len);
-  char *s = strndup ((const char *) f, n);
+  size_t n = strnlen ((const char *)f, len);
+  char *s = strndup ((const char *)f, n);
   if (s == NULL)
     abort ();
   return s;
@@ -224,16 +224,16 @@ pax_apply (struct tar_parser *p, bool global, struct berth_error **err)
   const char *s = p->meta, *end = p->meta + p->meta_fill;
   while (s < end)
     {
-      const char *sp = memchr (s, ' ', (size_t) (end - s));
+      const char *sp = memchr (s, ' ', (size_t)(end - s));
       int64_t reclen;
-      if (sp == NULL || pax_number (s, (size_t) (sp - s), &reclen) < 0 || reclen <= sp - s
+      if (sp == NULL || pax_number (s, (size_t)(sp - s), &reclen) < 0 || reclen <= sp - s
           || reclen > end - s || s[reclen - 1] != '\n')
         return tar_error (err, "malformed PAX record");
       const char *key = sp + 1, *recend = s + reclen - 1;
-      const char *eq = memchr (key, '=', (size_t) (recend - key));
+      const char *eq = memchr (key, '=', (size_t)(recend - key));
       if (eq == NULL)
         return tar_error (err, "malformed PAX record (no '=')");
-      size_t klen = (size_t) (eq - key), vlen = (size_t) (recend - eq - 1);
+      size_t klen = (size_t)(eq - key), vlen = (size_t)(recend - eq - 1);
       const char *val = eq + 1;
       s += reclen;
       if (global)
@@ -307,19 +307,19 @@ header_process (struct tar_parser *p, struct berth_error **err)
       || tar_parse_number (h + 136, 12, &mtime) < 0 || tar_parse_number (h + 329, 8, &dmaj) < 0
       || tar_parse_number (h + 337, 8, &dmin) < 0)
     return tar_error (err, "malformed numeric field in header");
-  char type = (char) h[156];
+  char type = (char)h[156];
   if (type == 'x' || type == 'g' || type == 'L' || type == 'K')
     {
       if (size > META_MAX)
         return tar_error (err, "extended header larger than 1 MiB");
       p->meta_type = type;
       free (p->meta);
-      p->meta = malloc ((size_t) size + 1);
+      p->meta = malloc ((size_t)size + 1);
       if (p->meta == NULL)
         abort ();
       p->meta_fill = 0;
       p->remaining = size;
-      p->padding = (size_t) ((BLOCK - size % BLOCK) % BLOCK);
+      p->padding = (size_t)((BLOCK - size % BLOCK) % BLOCK);
       p->state = ST_META;
       return 0;
     }
@@ -356,13 +356,13 @@ header_process (struct tar_parser *p, struct berth_error **err)
   e.path = path;
   e.linkname = link;
   e.type = type;
-  e.mode = (mode_t) (mode & 07777);
-  e.uid = (uid_t) (p->has_uid ? p->next_uid : uid);
-  e.gid = (gid_t) (p->has_gid ? p->next_gid : gid);
+  e.mode = (mode_t)(mode & 07777);
+  e.uid = (uid_t)(p->has_uid ? p->next_uid : uid);
+  e.gid = (gid_t)(p->has_gid ? p->next_gid : gid);
   e.size = size;
   e.mtime = p->has_mtime ? p->next_mtime : (struct timespec){ .tv_sec = mtime };
-  e.devmajor = (unsigned) dmaj;
-  e.devminor = (unsigned) dmin;
+  e.devmajor = (unsigned)dmaj;
+  e.devminor = (unsigned)dmin;
   e.xattrs = p->xattrs;
   e.n_xattrs = p->n_xattrs;
   int r = p->cb->entry_begin (p->data, &e, err);
@@ -371,7 +371,7 @@ header_process (struct tar_parser *p, struct berth_error **err)
     return -1;
   p->in_entry = true;
   p->remaining = size;
-  p->padding = (size_t) ((BLOCK - size % BLOCK) % BLOCK);
+  p->padding = (size_t)((BLOCK - size % BLOCK) % BLOCK);
   p->state = ST_DATA;
   if (size == 0)
     {
@@ -430,7 +430,7 @@ tar_parser_feed (struct tar_parser *p, const void *buf, size_t len, struct berth
         case ST_DATA:
         case ST_META:
           {
-            size_t n = (uint64_t) p->remaining < len ? (size_t) p->remaining : len;
+            size_t n = (uint64_t)p->remaining < len ? (size_t)p->remaining : len;
             if (p->state == ST_DATA)
               {
                 if (p->cb->entry_data (p->data, in, n, err) < 0)
@@ -441,7 +441,7 @@ tar_parser_feed (struct tar_parser *p, const void *buf, size_t len, struct berth
                 memcpy (p->meta + p->meta_fill, in, n);
                 p->meta_fill += n;
               }
-            p->remaining -= (int64_t) n, in += n, len -= n;
+            p->remaining -= (int64_t)n, in += n, len -= n;
             if (p->remaining == 0)
               {
                 if (p->state == ST_DATA)
@@ -482,6 +482,11 @@ tar_parser_finish (struct tar_parser *p, struct berth_error **err)
 char *
 tar_path_clean (const char *path, struct berth_error **err)
 {
+  if (path == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "tar entry without a name");
+      return NULL;
+    }
   _cleanup_strv_ char **parts = strv_split (path, '/');
   _cleanup_strv_ char **out = calloc (1, sizeof (char *));
   if (out == NULL)
@@ -531,8 +536,8 @@ whiteout_classify (const char *base, enum whiteout_kind *kind, const char **targ
     }
   const char *t = base + strlen (WHITEOUT_PREFIX);
   if (*t == '\0' || strcmp (t, ".") == 0 || strcmp (t, "..") == 0)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "whiteout `%s` names a parent directory", base);
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "whiteout `%s` names a parent directory",
+                                 base);
   *kind = WHITEOUT_FILE;
   *target = t;
   return 0;

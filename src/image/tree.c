@@ -49,7 +49,7 @@ file_crc (int dirfd, const char *name, uint64_t *crc, struct berth_error **err)
         return berth_error_set (err, errno, "read `%s`", name);
       if (n == 0)
         break;
-      c = crc64_ecma_refl (c, buf, (size_t) n);
+      c = crc64_ecma_refl (c, buf, (size_t)n);
     }
   *crc = c;
   return 0;
@@ -87,7 +87,7 @@ walk (struct listing *l, int dirfd, const char *prefix, struct berth_error **err
               && file_crc (dirfd, de->d_name, &crc, err) < 0)
             return -1;
           size = st.st_size;
-          extra = xasprintf ("%016llx", (unsigned long long) crc);
+          extra = xasprintf ("%016llx", (unsigned long long)crc);
         }
       else if (S_ISLNK (st.st_mode))
         {
@@ -112,8 +112,8 @@ walk (struct listing *l, int dirfd, const char *prefix, struct berth_error **err
           opaque = fgetxattr (sub, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
         }
       listing_add (l, xasprintf ("%s\t%c%04o\t%u:%u\t%lld\t%s\t%s", path, type,
-                                 (unsigned) (st.st_mode & 07777), st.st_uid, st.st_gid,
-                                 (long long) size, extra, opaque ? "opaque" : "-"));
+                                 (unsigned)(st.st_mode & 07777), st.st_uid, st.st_gid,
+                                 (long long)size, extra, opaque ? "opaque" : "-"));
       if (sub >= 0 && walk (l, sub, path, err) < 0)
         return -1;
     }
@@ -123,7 +123,7 @@ walk (struct listing *l, int dirfd, const char *prefix, struct berth_error **err
 static int
 line_cmp (const void *a, const void *b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 int

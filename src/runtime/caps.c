@@ -22,13 +22,13 @@ caps_names_init (void)
     return;
   for (int i = 0; i < CAPS_MAX; i++)
     {
-      char *n = cap_to_name ((cap_value_t) i);
+      char *n = cap_to_name ((cap_value_t)i);
       if (n == NULL)
         abort ();
       /* libcap returns a number for capabilities it has no name for. */
-      if (!isdigit ((unsigned char) n[0]))
+      if (!isdigit ((unsigned char)n[0]))
         for (char *p = n; *p; p++)
-          *p = (char) toupper ((unsigned char) *p);
+          *p = (char)toupper ((unsigned char)*p);
       cap_names[i] = xstrdup (n);
       cap_free (n);
     }

@@ -15,10 +15,11 @@
 static int
 sys_bpf (int cmd, union bpf_attr *attr)
 {
-  return (int) syscall (SYS_bpf, cmd, attr, sizeof *attr);
+  return (int)syscall (SYS_bpf, cmd, attr, sizeof *attr);
 }
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define INSN(c, d, s, o, i)                                                                        \
+  ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
 struct prog
 {
@@ -76,15 +77,15 @@ emit_rule (struct prog *p, const struct cgroup_device_rule *r)
         }
     }
   if (r->major >= 0)
-    block[n++] = INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, (int32_t) r->major);
+    block[n++] = INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, (int32_t)r->major);
   if (r->minor >= 0)
-    block[n++] = INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 0, (int32_t) r->minor);
+    block[n++] = INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 0, (int32_t)r->minor);
   block[n++] = INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, r->allow ? 1 : 0);
   block[n++] = INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
   /* Every conditional jump skips to the end of this block. */
   for (size_t i = 0; i < n; i++)
     if (BPF_CLASS (block[i].code) == BPF_JMP && BPF_OP (block[i].code) != BPF_EXIT)
-      block[i].off = (int16_t) (n - i - 1);
+      block[i].off = (int16_t)(n - i - 1);
   for (size_t i = 0; i < n; i++)
     emit (p, block[i]);
   return n == 2;
@@ -119,17 +120,17 @@ detach_others (int dirfd, int keep_fd)
 {
   uint32_t ids[64];
   union bpf_attr q = { 0 };
-  q.query.target_fd = (uint32_t) dirfd;
+  q.query.target_fd = (uint32_t)dirfd;
   q.query.attach_type = BPF_CGROUP_DEVICE;
-  q.query.prog_ids = (uint64_t) (uintptr_t) ids;
+  q.query.prog_ids = (uint64_t)(uintptr_t)ids;
   q.query.prog_cnt = 64;
   if (sys_bpf (BPF_PROG_QUERY, &q) < 0)
     return;
   union bpf_attr info_attr = { 0 };
   struct bpf_prog_info keep_info = { 0 };
-  info_attr.info.bpf_fd = (uint32_t) keep_fd;
+  info_attr.info.bpf_fd = (uint32_t)keep_fd;
   info_attr.info.info_len = sizeof keep_info;
-  info_attr.info.info = (uint64_t) (uintptr_t) &keep_info;
+  info_attr.info.info = (uint64_t)(uintptr_t)&keep_info;
   if (sys_bpf (BPF_OBJ_GET_INFO_BY_FD, &info_attr) < 0)
     return;
   for (uint32_t i = 0; i < q.query.prog_cnt && i < 64; i++)
@@ -142,8 +143,8 @@ detach_others (int dirfd, int keep_fd)
       if (fd < 0)
         continue;
       union bpf_attr d = { 0 };
-      d.target_fd = (uint32_t) dirfd;
-      d.attach_bpf_fd = (uint32_t) fd;
+      d.target_fd = (uint32_t)dirfd;
+      d.attach_bpf_fd = (uint32_t)fd;
       d.attach_type = BPF_CGROUP_DEVICE;
       sys_bpf (BPF_PROG_DETACH, &d);
     }
@@ -158,10 +159,10 @@ cgroup_devices_bpf_apply (int dirfd, const struct cgroup_device_rule *rules, siz
   char log[4096] = "";
   union bpf_attr load = { 0 };
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-  load.insns = (uint64_t) (uintptr_t) insns;
-  load.insn_cnt = (uint32_t) n;
-  load.license = (uint64_t) (uintptr_t) "Apache-2.0";
-  load.log_buf = (uint64_t) (uintptr_t) log;
+  load.insns = (uint64_t)(uintptr_t)insns;
+  load.insn_cnt = (uint32_t)n;
+  load.license = (uint64_t)(uintptr_t) "Apache-2.0";
+  load.log_buf = (uint64_t)(uintptr_t)log;
   load.log_size = sizeof log;
   load.log_level = 1;
   _cleanup_close_ int prog = sys_bpf (BPF_PROG_LOAD, &load);
@@ -177,8 +178,8 @@ cgroup_devices_bpf_apply (int dirfd, const struct cgroup_device_rule *rules, siz
   /* Attach the new program before detaching the old, so there is never a
    * moment without a filter. */
   union bpf_attr at = { 0 };
-  at.target_fd = (uint32_t) dirfd;
-  at.attach_bpf_fd = (uint32_t) prog;
+  at.target_fd = (uint32_t)dirfd;
+  at.attach_bpf_fd = (uint32_t)prog;
   at.attach_type = BPF_CGROUP_DEVICE;
   at.attach_flags = BPF_F_ALLOW_MULTI;
   if (sys_bpf (BPF_PROG_ATTACH, &at) < 0)

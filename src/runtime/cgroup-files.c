@@ -11,15 +11,15 @@
 #include "runtime/cgroup-internal.h"
 
 static const char *const v1_names[CG_N_CONTROLLERS] = {
-  [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct", [CG_CPUSET] = "cpuset",
-  [CG_MEMORY] = "memory",   [CG_PIDS] = "pids",       [CG_BLKIO] = "blkio",
-  [CG_HUGETLB] = "hugetlb", [CG_DEVICES] = "devices", [CG_FREEZER] = "freezer",
-  [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio",
+  [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",   [CG_CPUSET] = "cpuset",
+  [CG_MEMORY] = "memory",   [CG_PIDS] = "pids",         [CG_BLKIO] = "blkio",
+  [CG_HUGETLB] = "hugetlb", [CG_DEVICES] = "devices",   [CG_FREEZER] = "freezer",
+  [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio", [CG_RDMA] = "rdma",
 };
 
 static const char *const v2_names[CG_N_CONTROLLERS] = {
-  [CG_CPU] = "cpu",   [CG_CPUSET] = "cpuset", [CG_MEMORY] = "memory",
-  [CG_PIDS] = "pids", [CG_BLKIO] = "io",      [CG_HUGETLB] = "hugetlb",
+  [CG_CPU] = "cpu",  [CG_CPUSET] = "cpuset",   [CG_MEMORY] = "memory", [CG_PIDS] = "pids",
+  [CG_BLKIO] = "io", [CG_HUGETLB] = "hugetlb", [CG_RDMA] = "rdma",
 };
 
 const char *
@@ -62,7 +62,7 @@ cgroup_write (int dirfd, const char *file, const char *value, const char *field,
     {
       /* One write(2): cgroupfs parses each write as a whole value. */
       ssize_t n = write (fd, value, strlen (value));
-      if (n >= 0 && (size_t) n == strlen (value))
+      if (n >= 0 && (size_t)n == strlen (value))
         return 0;
       saved = n < 0 ? errno : EIO;
     }
@@ -124,7 +124,7 @@ cgroup_read (int dirfd, const char *file, char **out, struct berth_error **err)
         }
       if (n == 0)
         break;
-      len += (size_t) n;
+      len += (size_t)n;
     }
   buf[len] = '\0';
   *out = steal_pointer (&buf);
@@ -166,7 +166,7 @@ cgroup_read_flat_keyed (int dirfd, const char *file)
       char key[128];
       unsigned long long v = 0;
       if (sscanf (line, "%127s %llu", key, &v) == 2)
-        json_object_set_new (obj, key, json_integer ((json_int_t) v));
+        json_object_set_new (obj, key, json_integer ((json_int_t)v));
     }
   return obj;
 }
@@ -183,15 +183,14 @@ pids_append (pid_t **pids, size_t *n, size_t *cap, pid_t p)
 }
 
 static int
-dir_pids_rec (int dirfd, pid_t **pids, size_t *n, size_t *cap, int depth,
-              struct berth_error **err)
+dir_pids_rec (int dirfd, pid_t **pids, size_t *n, size_t *cap, int depth, struct berth_error **err)
 {
   _cleanup_free_ char *procs = NULL;
   if (cgroup_read (dirfd, "cgroup.procs", &procs, err) < 0)
     return -1;
   char *save = NULL;
   for (char *l = strtok_r (procs, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
-    pids_append (pids, n, cap, (pid_t) atoi (l));
+    pids_append (pids, n, cap, (pid_t)atoi (l));
   if (depth > 64)
     return 0;
   /* Nested cgroups the container made itself (with a cgroup namespace). */

@@ -33,7 +33,7 @@ unescape_octal (const char *s)
       if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0'
           && s[3] <= '7')
         {
-          *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+          *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
           s += 4;
         }
       else
@@ -73,7 +73,7 @@ self_line_for (char **self_lines, char *const *opts, char **name_out)
       char *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
       if (c1 == NULL || c2 == NULL || c2 == c1 + 1)
         continue;
-      _cleanup_free_ char *ctrls = strndup (c1 + 1, (size_t) (c2 - c1 - 1));
+      _cleanup_free_ char *ctrls = strndup (c1 + 1, (size_t)(c2 - c1 - 1));
       _cleanup_strv_ char **names = strv_split (ctrls, ',');
       bool all = true;
       for (char **n = names; *n && all; n++)
@@ -170,7 +170,7 @@ parse_mount_line (char *line, char **self_lines, const char *v2_controllers,
         }
     }
   hosts_add (out, &h);
-  (void) err;
+  (void)err;
   return 0;
 }
 
@@ -200,7 +200,9 @@ cgroup_hosts_parse (const char *mountinfo, const char *self_cgroup, const char *
     return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0,
                                  "cgroups: no cgroup or cgroup2 file system is mounted "
                                  "(/proc/self/mountinfo)");
-  out->layout = has_v1 && has_v2 ? CGROUP_LAYOUT_HYBRID : has_v2 ? CGROUP_LAYOUT_V2 : CGROUP_LAYOUT_V1;
+  out->layout = has_v1 && has_v2 ? CGROUP_LAYOUT_HYBRID
+                : has_v2         ? CGROUP_LAYOUT_V2
+                                 : CGROUP_LAYOUT_V1;
   /* The devices (eBPF), freezer (cgroup.freeze) and cpu usage (cpu.stat)
    * of v2 are core features: v2 drives them when no v1 hierarchy does. A v2 controller a
    * v1 hierarchy also claims is not possible (the kernel binds each to one). */

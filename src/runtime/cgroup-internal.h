@@ -26,6 +26,7 @@ enum cgroup_controller
   CG_FREEZER, /* cgroup.freeze on v2 */
   CG_NET_CLS,
   CG_NET_PRIO,
+  CG_RDMA,
   CG_N_CONTROLLERS,
 };
 #define CG_BIT(c) (1u << (c))
@@ -43,12 +44,12 @@ int cgroup_controller_from_v2_name (const char *name);
 /* One cgroup hierarchy mounted on the host. */
 struct cgroup_hier
 {
-  char *mountpoint;  /* "/sys/fs/cgroup/memory" */
-  char *mount_root;  /* mountinfo field 4, "/" unless bind-mounted from a subtree */
-  char *name;        /* v1: "cpu,cpuacct", "memory", "name=systemd"; v2: "unified" */
+  char *mountpoint; /* "/sys/fs/cgroup/memory" */
+  char *mount_root; /* mountinfo field 4, "/" unless bind-mounted from a subtree */
+  char *name;       /* v1: "cpu,cpuacct", "memory", "name=systemd"; v2: "unified" */
   bool is_v2;
   unsigned controllers; /* CG_BIT mask this hierarchy drives */
-  char *self_path;   /* our own cgroup in it, from /proc/self/cgroup */
+  char *self_path;      /* our own cgroup in it, from /proc/self/cgroup */
 };
 
 struct cgroup_hosts
@@ -72,10 +73,10 @@ const char *cgroup_layout_name (enum cgroup_layout l);
 struct cgroup_device_rule
 {
   bool allow;
-  char type;        /* 'a', 'b' or 'c' */
-  int64_t major;    /* -1: any */
-  int64_t minor;    /* -1: any */
-  char access[4];   /* subset of "rwm" */
+  char type;      /* 'a', 'b' or 'c' */
+  int64_t major;  /* -1: any */
+  int64_t minor;  /* -1: any */
+  char access[4]; /* subset of "rwm" */
 };
 
 struct cgroup_blkio_device
@@ -90,6 +91,12 @@ struct cgroup_hugepage
 {
   char *page_size; /* "2MB" */
   uint64_t limit;
+};
+
+struct cgroup_rdma
+{
+  char *device;                     /* "mlx5_1" */
+  int64_t hca_handles, hca_objects; /* -1: not limited */
 };
 
 struct cgroup_net_prio
@@ -107,9 +114,12 @@ struct cgroup_resources
   int64_t memory_limit, memory_reservation, memory_swap; /* -1: unlimited */
   uint64_t swappiness;
   bool disable_oom_killer;
+  bool check_before_update; /* OCI 1.1: refuse a limit below the usage */
+  bool has_kernel_tcp;
+  int64_t kernel_tcp; /* v1 memory.kmem.tcp.limit_in_bytes; -1: unlimited */
 
-  bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime,
-      has_rt_period, has_cpu_idle;
+  bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_burst, has_rt_runtime, has_rt_period,
+      has_cpu_idle;
   uint64_t cpu_shares, cpu_period, cpu_burst, rt_period;
   int64_t cpu_quota, rt_runtime, cpu_idle;
   char *cpus, *mems;
@@ -135,6 +145,9 @@ struct cgroup_resources
   uint32_t class_id;
   struct cgroup_net_prio *net_prios;
   size_t n_net_prios;
+
+  struct cgroup_rdma *rdma;
+  size_t n_rdma;
 
   json_t *unified; /* object of string → string, or NULL */
 };
@@ -183,6 +196,8 @@ int cgroup_read_u64 (int dirfd, const char *file, uint64_t *value);
 /* Apply the parts of r that belong to controller c to a v1 cgroup dir. */
 int cgroup_v1_apply (int dirfd, enum cgroup_controller c, const struct cgroup_resources *r,
                      struct berth_error **err);
+/* rdma.max is the same file on v1 and v2. */
+int cgroup_rdma_apply (int dirfd, const struct cgroup_resources *r, struct berth_error **err);
 /* Apply the parts of r whose controller bit is in `controllers` to a v2
  * cgroup dir (devices excluded: see cgroup_devices_bpf_apply), plus the raw
  * `unified` keys when with_unified. */
@@ -237,6 +252,12 @@ char *cgroup_systemd_path (const char *spec, struct berth_error **err);
  * our own cgroup there). */
 char *cgroup_resolve_path (const struct cgroup_hier *h, const char *id, const char *cgroups_path,
                            bool use_systemd, struct berth_error **err);
+/* Was this directory made by berth (an ancestor of some container's)? */
+bool cgroup_dir_is_berth_created (int dfd);
+/* Opens mountpoint+path, refusing anything not on cgroupfs. */
 int cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err);
+/* Unit tests set this to run create/destroy on a temp dir standing in for
+ * cgroupfs; nothing else may. */
+extern bool cgroup_any_fs_for_tests;
 /* pids of the cgroup dir and every child cgroup (v1 or v2 alike). */
 int cgroup_dir_pids (int dirfd, pid_t **pids, size_t *n_pids, struct berth_error **err);

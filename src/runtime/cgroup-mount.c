@@ -18,32 +18,32 @@
 static int
 sys_fsopen (const char *fs, unsigned flags)
 {
-  return (int) syscall (SYS_fsopen, fs, flags);
+  return (int)syscall (SYS_fsopen, fs, flags);
 }
 static int
 sys_fsconfig (int fd, unsigned cmd, const char *key, const void *value, int aux)
 {
-  return (int) syscall (SYS_fsconfig, fd, cmd, key, value, aux);
+  return (int)syscall (SYS_fsconfig, fd, cmd, key, value, aux);
 }
 static int
 sys_fsmount (int fd, unsigned flags, unsigned attr)
 {
-  return (int) syscall (SYS_fsmount, fd, flags, attr);
+  return (int)syscall (SYS_fsmount, fd, flags, attr);
 }
 static int
 sys_move_mount (int from_fd, const char *from, int to_fd, const char *to, unsigned flags)
 {
-  return (int) syscall (SYS_move_mount, from_fd, from, to_fd, to, flags);
+  return (int)syscall (SYS_move_mount, from_fd, from, to_fd, to, flags);
 }
 static int
 sys_open_tree (int dfd, const char *path, unsigned flags)
 {
-  return (int) syscall (SYS_open_tree, dfd, path, flags);
+  return (int)syscall (SYS_open_tree, dfd, path, flags);
 }
 static int
 sys_mount_setattr (int dfd, const char *path, unsigned flags, struct mount_attr *attr)
 {
-  return (int) syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+  return (int)syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
 }
 
 #define SAFE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
@@ -93,14 +93,25 @@ attach (int mnt, int target_fd, const char *what, struct berth_error **err)
 }
 
 /* Are we in a cgroup namespace rooted at the container's own cgroup? Then
- * /proc/self/cgroup reads "0::/" while the container's path is deeper. */
+ * /proc/self/cgroup reads "0::/" while we are a member of the container's
+ * directory (a process in the host's root cgroup also reads "0::/"). */
 static bool
 in_own_cgroupns (const struct cgroup_dir *d)
 {
   _cleanup_free_ char *self = NULL;
   if (fs_read_file (AT_FDCWD, "/proc/self/cgroup", &self, NULL, NULL) < 0)
     return false;
-  return strstr (self, "0::/\n") != NULL && strcmp (d->path, "/") != 0;
+  if (strstr (self, "0::/\n") == NULL || strcmp (d->path, "/") == 0)
+    return false;
+  _cleanup_close_ int dfd = cgroup_dir_open (d, NULL);
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t n = 0;
+  if (dfd < 0 || cgroup_dir_pids (dfd, &pids, &n, NULL) < 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == getpid ())
+      return true;
+  return false;
 }
 
 static int

@@ -41,7 +41,7 @@ get_uint (const json_t *obj, const char *key, const char *field, bool *has, uint
     return -1;
   if (*has && v < 0)
     return invalid (err, field, "must not be negative");
-  *out = (uint64_t) v;
+  *out = (uint64_t)v;
   return 0;
 }
 
@@ -87,16 +87,16 @@ cpu_list_is_valid (const char *s)
     return true;
   for (;;)
     {
-      if (!isdigit ((unsigned char) *s))
+      if (!isdigit ((unsigned char)*s))
         return false;
-      while (isdigit ((unsigned char) *s))
+      while (isdigit ((unsigned char)*s))
         s++;
       if (*s == '-')
         {
           s++;
-          if (!isdigit ((unsigned char) *s))
+          if (!isdigit ((unsigned char)*s))
             return false;
-          while (isdigit ((unsigned char) *s))
+          while (isdigit ((unsigned char)*s))
             s++;
         }
       if (*s == '\0')
@@ -135,13 +135,12 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
       && r->memory_swap < r->memory_limit)
     return invalid (err, "memory.swap",
                     "must be at least memory.limit (it is the limit of memory plus swap)");
-  uint64_t u = 0;
-  if (get_uint (mem, "swappiness", "memory.swappiness", &has, &u, err) < 0)
+  /* Docker's "unset" is -1 (its API type is signed): take it as absent. */
+  if (get_int (mem, "swappiness", "memory.swappiness", &has, &v, err) < 0)
     return -1;
-  /* Docker sends -1 as "unset", which arrives as an out of range uint64. */
-  if (has && u > 100)
+  if (has && v != -1 && (v < 0 || v > 100))
     return invalid (err, "memory.swappiness", "must be between 0 and 100");
-  r->has_swappiness = has, r->swappiness = u;
+  r->has_swappiness = has && v != -1, r->swappiness = (uint64_t)v;
   json_t *oom = json_object_get (mem, "disableOOMKiller");
   if (oom && !json_is_null (oom))
     {
@@ -150,7 +149,21 @@ parse_memory (const json_t *mem, struct cgroup_resources *r, struct berth_error 
       r->has_disable_oom_killer = true;
       r->disable_oom_killer = json_is_true (oom);
     }
-  /* kernel and kernelTCP are deprecated and ignored, as runc does. */
+  json_t *check = json_object_get (mem, "checkBeforeUpdate");
+  if (check && !json_is_null (check))
+    {
+      if (!json_is_boolean (check))
+        return invalid (err, "memory.checkBeforeUpdate", "must be a boolean");
+      r->check_before_update = json_is_true (check);
+    }
+  if (get_int (mem, "kernelTCP", "memory.kernelTCP", &has, &v, err) < 0)
+    return -1;
+  if (has && v < -1)
+    return invalid (err, "memory.kernelTCP", "must be -1 (unlimited) or a number of bytes");
+  if (has && v != 0)
+    r->has_kernel_tcp = true, r->kernel_tcp = v;
+  /* kernel (kmem) limits are gone from the kernel (writes are ignored
+   * since 5.16, and v2 never had them): ignored, as runc does. */
   return 0;
 }
 
@@ -186,8 +199,7 @@ parse_cpu (const json_t *cpu, struct cgroup_resources *r, struct berth_error **e
   if (has && v != 0)
     {
       if (v < -1 || (v > 0 && v < 1000))
-        return invalid (err, "cpu.quota",
-                        "must be -1 (unlimited) or at least 1000 microseconds");
+        return invalid (err, "cpu.quota", "must be -1 (unlimited) or at least 1000 microseconds");
       r->has_cpu_quota = true, r->cpu_quota = v;
     }
   if (get_uint (cpu, "period", "cpu.period", &has, &u, err) < 0)
@@ -259,7 +271,7 @@ parse_weight (const json_t *obj, const char *key, const char *field, bool *has, 
     *has = false; /* 0: unset */
   if (*has && (u < 10 || u > 1000))
     return invalid (err, field, "must be between 10 and 1000");
-  *out = (uint16_t) u;
+  *out = (uint16_t)u;
   return 0;
 }
 
@@ -267,8 +279,7 @@ static int
 parse_blkio (const json_t *b, struct cgroup_resources *r, struct berth_error **err)
 {
   bool bad = false;
-  if (parse_weight (b, "weight", "blockIO.weight", &r->has_blkio_weight, &r->blkio_weight, err)
-      < 0)
+  if (parse_weight (b, "weight", "blockIO.weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0)
     return -1;
   if (parse_weight (b, "leafWeight", "blockIO.leafWeight", &r->has_blkio_leaf_weight,
                     &r->blkio_leaf_weight, err)
@@ -283,23 +294,22 @@ parse_blkio (const json_t *b, struct cgroup_resources *r, struct berth_error **e
       size_t i;
       json_t *d;
       json_array_foreach (wd, i, d)
-        {
-          char f[64];
-          snprintf (f, sizeof f, "blockIO.weightDevice[%zu]", i);
-          struct cgroup_blkio_device *dev = &r->weight_devices[r->n_weight_devices++];
-          if (!json_is_object (d))
-            return invalid (err, f, "must be an object");
-          if (parse_device_numbers (d, f, dev, err) < 0)
-            return -1;
-          char fw[96];
-          snprintf (fw, sizeof fw, "%s.weight", f);
-          if (parse_weight (d, "weight", fw, &dev->has_weight, &dev->weight, err) < 0)
-            return -1;
-          snprintf (fw, sizeof fw, "%s.leafWeight", f);
-          if (parse_weight (d, "leafWeight", fw, &dev->has_leaf_weight, &dev->leaf_weight, err)
-              < 0)
-            return -1;
-        }
+      {
+        char f[64];
+        snprintf (f, sizeof f, "blockIO.weightDevice[%zu]", i);
+        struct cgroup_blkio_device *dev = &r->weight_devices[r->n_weight_devices++];
+        if (!json_is_object (d))
+          return invalid (err, f, "must be an object");
+        if (parse_device_numbers (d, f, dev, err) < 0)
+          return -1;
+        char fw[96];
+        snprintf (fw, sizeof fw, "%s.weight", f);
+        if (parse_weight (d, "weight", fw, &dev->has_weight, &dev->weight, err) < 0)
+          return -1;
+        snprintf (fw, sizeof fw, "%s.leafWeight", f);
+        if (parse_weight (d, "leafWeight", fw, &dev->has_leaf_weight, &dev->leaf_weight, err) < 0)
+          return -1;
+      }
     }
   static const char *const keys[4] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
                                        "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
@@ -316,22 +326,22 @@ parse_blkio (const json_t *b, struct cgroup_resources *r, struct berth_error **e
       size_t i;
       json_t *d;
       json_array_foreach (arr, i, d)
-        {
-          char fi[96];
-          snprintf (fi, sizeof fi, "%s[%zu]", f, i);
-          struct cgroup_blkio_device *dev = &r->throttle[k][r->n_throttle[k]++];
-          if (!json_is_object (d))
-            return invalid (err, fi, "must be an object");
-          if (parse_device_numbers (d, fi, dev, err) < 0)
-            return -1;
-          bool has = false;
-          char fr[128];
-          snprintf (fr, sizeof fr, "%s.rate", fi);
-          if (get_uint (d, "rate", fr, &has, &dev->rate, err) < 0)
-            return -1;
-          if (!has)
-            return invalid (err, fr, "is required");
-        }
+      {
+        char fi[96];
+        snprintf (fi, sizeof fi, "%s[%zu]", f, i);
+        struct cgroup_blkio_device *dev = &r->throttle[k][r->n_throttle[k]++];
+        if (!json_is_object (d))
+          return invalid (err, fi, "must be an object");
+        if (parse_device_numbers (d, fi, dev, err) < 0)
+          return -1;
+        bool has = false;
+        char fr[128];
+        snprintf (fr, sizeof fr, "%s.rate", fi);
+        if (get_uint (d, "rate", fr, &has, &dev->rate, err) < 0)
+          return -1;
+        if (!has)
+          return invalid (err, fr, "is required");
+      }
     }
   return 0;
 }
@@ -340,9 +350,9 @@ parse_blkio (const json_t *b, struct cgroup_resources *r, struct berth_error **e
 static bool
 page_size_is_valid (const char *s)
 {
-  if (!isdigit ((unsigned char) *s))
+  if (!isdigit ((unsigned char)*s))
     return false;
-  while (isdigit ((unsigned char) *s))
+  while (isdigit ((unsigned char)*s))
     s++;
   return strcmp (s, "KB") == 0 || strcmp (s, "MB") == 0 || strcmp (s, "GB") == 0;
 }
@@ -354,24 +364,24 @@ parse_hugepages (const json_t *arr, struct cgroup_resources *r, struct berth_err
   size_t i;
   json_t *h;
   json_array_foreach (arr, i, h)
-    {
-      char f[64], fp[96];
-      snprintf (f, sizeof f, "hugepageLimits[%zu]", i);
-      if (!json_is_object (h))
-        return invalid (err, f, "must be an object");
-      struct cgroup_hugepage *hp = &r->hugepages[r->n_hugepages++];
-      snprintf (fp, sizeof fp, "%s.pageSize", f);
-      if (get_string (h, "pageSize", fp, &hp->page_size, err) < 0)
-        return -1;
-      if (hp->page_size == NULL || !page_size_is_valid (hp->page_size))
-        return invalid (err, fp, "must be a page size like \"2MB\" or \"1GB\"");
-      bool has = false;
-      snprintf (fp, sizeof fp, "%s.limit", f);
-      if (get_uint (h, "limit", fp, &has, &hp->limit, err) < 0)
-        return -1;
-      if (!has)
-        return invalid (err, fp, "is required");
-    }
+  {
+    char f[64], fp[96];
+    snprintf (f, sizeof f, "hugepageLimits[%zu]", i);
+    if (!json_is_object (h))
+      return invalid (err, f, "must be an object");
+    struct cgroup_hugepage *hp = &r->hugepages[r->n_hugepages++];
+    snprintf (fp, sizeof fp, "%s.pageSize", f);
+    if (get_string (h, "pageSize", fp, &hp->page_size, err) < 0)
+      return -1;
+    if (hp->page_size == NULL || !page_size_is_valid (hp->page_size))
+      return invalid (err, fp, "must be a page size like \"2MB\" or \"1GB\"");
+    bool has = false;
+    snprintf (fp, sizeof fp, "%s.limit", f);
+    if (get_uint (h, "limit", fp, &has, &hp->limit, err) < 0)
+      return -1;
+    if (!has)
+      return invalid (err, fp, "is required");
+  }
   return 0;
 }
 
@@ -441,7 +451,7 @@ parse_network (const json_t *n, struct cgroup_resources *r, struct berth_error *
     return -1;
   if (has && u > UINT32_MAX)
     return invalid (err, "network.classID", "must fit in 32 bits");
-  r->has_class_id = has, r->class_id = (uint32_t) u;
+  r->has_class_id = has, r->class_id = (uint32_t)u;
   const json_t *prios = get_array (n, "priorities", "network.priorities", err, &bad);
   if (bad)
     return -1;
@@ -451,24 +461,55 @@ parse_network (const json_t *n, struct cgroup_resources *r, struct berth_error *
   size_t i;
   json_t *p;
   json_array_foreach (prios, i, p)
-    {
-      char f[64], ff[96];
-      snprintf (f, sizeof f, "network.priorities[%zu]", i);
-      if (!json_is_object (p))
-        return invalid (err, f, "must be an object");
-      struct cgroup_net_prio *np = &r->net_prios[r->n_net_prios++];
-      snprintf (ff, sizeof ff, "%s.name", f);
-      if (get_string (p, "name", ff, &np->name, err) < 0)
-        return -1;
-      if (np->name == NULL || *np->name == '\0' || strpbrk (np->name, " \n/") != NULL)
-        return invalid (err, ff, "must be a network interface name");
-      snprintf (ff, sizeof ff, "%s.priority", f);
-      if (get_uint (p, "priority", ff, &has, &u, err) < 0)
-        return -1;
-      if (!has || u > UINT32_MAX)
-        return invalid (err, ff, "must be a 32-bit priority");
-      np->priority = (uint32_t) u;
-    }
+  {
+    char f[64], ff[96];
+    snprintf (f, sizeof f, "network.priorities[%zu]", i);
+    if (!json_is_object (p))
+      return invalid (err, f, "must be an object");
+    struct cgroup_net_prio *np = &r->net_prios[r->n_net_prios++];
+    snprintf (ff, sizeof ff, "%s.name", f);
+    if (get_string (p, "name", ff, &np->name, err) < 0)
+      return -1;
+    if (np->name == NULL || *np->name == '\0' || strpbrk (np->name, " \n/") != NULL)
+      return invalid (err, ff, "must be a network interface name");
+    snprintf (ff, sizeof ff, "%s.priority", f);
+    if (get_uint (p, "priority", ff, &has, &u, err) < 0)
+      return -1;
+    if (!has || u > UINT32_MAX)
+      return invalid (err, ff, "must be a 32-bit priority");
+    np->priority = (uint32_t)u;
+  }
+  return 0;
+}
+
+/* "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}} */
+static int
+parse_rdma (const json_t *rdma, struct cgroup_resources *r, struct berth_error **err)
+{
+  r->rdma = calloc (json_object_size (rdma) + 1, sizeof *r->rdma);
+  const char *dev;
+  json_t *lim;
+  json_object_foreach ((json_t *)rdma, dev, lim)
+  {
+    char f[200], ff[240];
+    snprintf (f, sizeof f, "rdma[\"%.150s\"]", dev);
+    if (*dev == '\0' || strpbrk (dev, " \n=/") != NULL)
+      return invalid (err, f, "must be an RDMA device name");
+    if (!json_is_object (lim))
+      return invalid (err, f, "must be an object");
+    struct cgroup_rdma *d = &r->rdma[r->n_rdma++];
+    d->device = xstrdup (dev);
+    bool has = false;
+    uint64_t u = 0;
+    snprintf (ff, sizeof ff, "%s.hcaHandles", f);
+    if (get_uint (lim, "hcaHandles", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_handles = has ? (int64_t)u : -1;
+    snprintf (ff, sizeof ff, "%s.hcaObjects", f);
+    if (get_uint (lim, "hcaObjects", ff, &has, &u, err) < 0)
+      return -1;
+    d->hca_objects = has ? (int64_t)u : -1;
+  }
   return 0;
 }
 
@@ -477,21 +518,21 @@ parse_unified (const json_t *u, struct cgroup_resources *r, struct berth_error *
 {
   const char *key;
   json_t *val;
-  json_object_foreach ((json_t *) u, key, val)
-    {
-      char f[300];
-      snprintf (f, sizeof f, "unified[\"%.200s\"]", key);
-      if (!json_is_string (val))
-        return invalid (err, f, "must be a string");
-      /* A key is a file of the container's own cgroup dir, never a path. */
-      if (*key == '\0' || strchr (key, '/') || strcmp (key, ".") == 0 || strcmp (key, "..") == 0
-          || strchr (key, '.') == NULL)
-        return invalid (err, f, "must be a cgroup v2 file name like \"memory.high\"");
-      if (str_has_prefix (key, "cgroup.") && strcmp (key, "cgroup.max.depth") != 0
-          && strcmp (key, "cgroup.max.descendants") != 0)
-        return invalid (err, f, "cgroup.* core files other than cgroup.max.* cannot be set");
-    }
-  r->unified = json_incref ((json_t *) u);
+  json_object_foreach ((json_t *)u, key, val)
+  {
+    char f[300];
+    snprintf (f, sizeof f, "unified[\"%.200s\"]", key);
+    if (!json_is_string (val))
+      return invalid (err, f, "must be a string");
+    /* A key is a file of the container's own cgroup dir, never a path. */
+    if (*key == '\0' || strchr (key, '/') || strcmp (key, ".") == 0 || strcmp (key, "..") == 0
+        || strchr (key, '.') == NULL)
+      return invalid (err, f, "must be a cgroup v2 file name like \"memory.high\"");
+    if (str_has_prefix (key, "cgroup.") && strcmp (key, "cgroup.max.depth") != 0
+        && strcmp (key, "cgroup.max.descendants") != 0)
+      return invalid (err, f, "cgroup.* core files other than cgroup.max.* cannot be set");
+  }
+  r->unified = json_incref ((json_t *)u);
   return 0;
 }
 
@@ -536,16 +577,20 @@ parse_all (const json_t *res, struct cgroup_resources *r, struct berth_error **e
       size_t i;
       json_t *d;
       json_array_foreach (o, i, d)
-        {
-          char f[64];
-          snprintf (f, sizeof f, "devices[%zu]", i);
-          if (parse_device_rule (d, f, &r->devices[r->n_devices++], err) < 0)
-            return -1;
-        }
+      {
+        char f[64];
+        snprintf (f, sizeof f, "devices[%zu]", i);
+        if (parse_device_rule (d, f, &r->devices[r->n_devices++], err) < 0)
+          return -1;
+      }
     }
   if (bad)
     return -1;
   if ((o = get_object (res, "network", "network", err, &bad)) && parse_network (o, r, err) < 0)
+    return -1;
+  if (bad)
+    return -1;
+  if ((o = get_object (res, "rdma", "rdma", err, &bad)) && parse_rdma (o, r, err) < 0)
     return -1;
   if (bad)
     return -1;
@@ -587,6 +632,9 @@ cgroup_resources_clear (struct cgroup_resources *r)
   for (size_t i = 0; i < r->n_net_prios; i++)
     free (r->net_prios[i].name);
   free (r->net_prios);
+  for (size_t i = 0; i < r->n_rdma; i++)
+    free (r->rdma[i].device);
+  free (r->rdma);
   json_decref (r->unified);
   memset (r, 0, sizeof *r);
 }
@@ -595,8 +643,8 @@ unsigned
 cgroup_resources_controllers (const struct cgroup_resources *r)
 {
   unsigned m = 0;
-  if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap
-      || r->has_swappiness || r->has_disable_oom_killer)
+  if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_swappiness
+      || r->has_disable_oom_killer || r->has_kernel_tcp)
     m |= CG_BIT (CG_MEMORY);
   if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_burst
       || r->has_rt_runtime || r->has_rt_period || r->has_cpu_idle)
@@ -618,6 +666,8 @@ cgroup_resources_controllers (const struct cgroup_resources *r)
     m |= CG_BIT (CG_NET_CLS);
   if (r->n_net_prios)
     m |= CG_BIT (CG_NET_PRIO);
+  if (r->n_rdma)
+    m |= CG_BIT (CG_RDMA);
   return m;
 }
 

@@ -27,23 +27,22 @@ system_cpu_usage_ns (void)
       p = end;
     }
   long ticks = sysconf (_SC_CLK_TCK);
-  return ticks > 0 ? total * (1000000000ull / (uint64_t) ticks) : 0;
+  return ticks > 0 ? total * (1000000000ull / (uint64_t)ticks) : 0;
 }
 
 static uint64_t
 host_memory_bytes (void)
 {
   long pages = sysconf (_SC_PHYS_PAGES), size = sysconf (_SC_PAGESIZE);
-  return pages > 0 && size > 0 ? (uint64_t) pages * (uint64_t) size : 0;
+  return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
 json_t *
 cgroup_stats (struct cgroup *cg, struct berth_error **err)
 {
-  json_t *stats = json_pack ("{s:{},s:{s:{},s:{}},s:{},s:{s:[],s:[]}}", "memory_stats",
-                             "cpu_stats", "cpu_usage", "throttling_data", "pids_stats",
-                             "blkio_stats", "io_service_bytes_recursive",
-                             "io_serviced_recursive");
+  json_t *stats = json_pack ("{s:{},s:{s:{},s:{}},s:{},s:{s:[],s:[]}}", "memory_stats", "cpu_stats",
+                             "cpu_usage", "throttling_data", "pids_stats", "blkio_stats",
+                             "io_service_bytes_recursive", "io_serviced_recursive");
   for (size_t i = 0; i < cg->n_dirs; i++)
     {
       const struct cgroup_dir *d = &cg->dirs[i];
@@ -65,10 +64,10 @@ cgroup_stats (struct cgroup *cg, struct berth_error **err)
   json_t *mem = json_object_get (stats, "memory_stats");
   json_t *limit = json_object_get (mem, "limit");
   uint64_t host = host_memory_bytes ();
-  if (host && (limit == NULL || (uint64_t) json_integer_value (limit) > host))
-    json_object_set_new (mem, "limit", json_integer ((json_int_t) host));
+  if (host && (limit == NULL || (uint64_t)json_integer_value (limit) > host))
+    json_object_set_new (mem, "limit", json_integer ((json_int_t)host));
   json_t *cpu = json_object_get (stats, "cpu_stats");
-  json_object_set_new (cpu, "system_cpu_usage", json_integer ((json_int_t) system_cpu_usage_ns ()));
+  json_object_set_new (cpu, "system_cpu_usage", json_integer ((json_int_t)system_cpu_usage_ns ()));
   json_object_set_new (cpu, "online_cpus", json_integer (sysconf (_SC_NPROCESSORS_ONLN)));
   return stats;
 }
@@ -122,31 +121,31 @@ cgroup_from_json (const json_t *j, struct berth_error **err)
   size_t i;
   json_t *dj;
   json_array_foreach (dirs, i, dj)
+  {
+    const char *mp = json_string_value (json_object_get (dj, "mountpoint"));
+    const char *name = json_string_value (json_object_get (dj, "hierarchy"));
+    const char *path = json_string_value (json_object_get (dj, "path"));
+    json_t *ctrls = json_object_get (dj, "controllers");
+    /* A state file is ours, but never let it point outside cgroupfs. */
+    if (mp == NULL || name == NULL || path == NULL || !json_is_array (ctrls) || mp[0] != '/'
+        || path[0] != '/' || strstr (path, "/..") || strstr (mp, "/.."))
+      {
+        cgroup_free (cg);
+        return bad (err, "a dir entry needs mountpoint, hierarchy, path and controllers"), NULL;
+      }
+    struct cgroup_dir *d = &cg->dirs[cg->n_dirs++];
+    d->mountpoint = xstrdup (mp);
+    d->hier_name = xstrdup (name);
+    d->path = xstrdup (path);
+    d->is_v2 = json_is_true (json_object_get (dj, "v2"));
+    size_t k;
+    json_t *c;
+    json_array_foreach (ctrls, k, c)
     {
-      const char *mp = json_string_value (json_object_get (dj, "mountpoint"));
-      const char *name = json_string_value (json_object_get (dj, "hierarchy"));
-      const char *path = json_string_value (json_object_get (dj, "path"));
-      json_t *ctrls = json_object_get (dj, "controllers");
-      /* A state file is ours, but never let it point outside cgroupfs. */
-      if (mp == NULL || name == NULL || path == NULL || !json_is_array (ctrls) || mp[0] != '/'
-          || path[0] != '/' || strstr (path, "/..") || strstr (mp, "/.."))
-        {
-          cgroup_free (cg);
-          return bad (err, "a dir entry needs mountpoint, hierarchy, path and controllers"), NULL;
-        }
-      struct cgroup_dir *d = &cg->dirs[cg->n_dirs++];
-      d->mountpoint = xstrdup (mp);
-      d->hier_name = xstrdup (name);
-      d->path = xstrdup (path);
-      d->is_v2 = json_is_true (json_object_get (dj, "v2"));
-      size_t k;
-      json_t *c;
-      json_array_foreach (ctrls, k, c)
-        {
-          int id = json_string_value (c) ? cgroup_controller_from_v1_name (json_string_value (c)) : -1;
-          if (id >= 0)
-            d->controllers |= CG_BIT (id);
-        }
+      int id = json_string_value (c) ? cgroup_controller_from_v1_name (json_string_value (c)) : -1;
+      if (id >= 0)
+        d->controllers |= CG_BIT (id);
     }
+  }
   return cg;
 }

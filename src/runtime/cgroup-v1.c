@@ -27,11 +27,11 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         {
           if (first->errnum != EINVAL)
             return berth_error_set (err, first->errnum, "%s", first->msg);
-          if (cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err,
-                             "%" PRId64, r->memory_swap)
+          if (cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err, "%" PRId64,
+                             r->memory_swap)
                   < 0
-              || cgroup_writef (dfd, "memory.limit_in_bytes", F ("memory.limit"), err,
-                                "%" PRId64, r->memory_limit)
+              || cgroup_writef (dfd, "memory.limit_in_bytes", F ("memory.limit"), err, "%" PRId64,
+                                r->memory_limit)
                      < 0)
             return -1;
         }
@@ -48,8 +48,8 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         return -1;
     }
   else if (r->has_memory_swap
-           && cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err,
-                             "%" PRId64, r->memory_swap)
+           && cgroup_writef (dfd, "memory.memsw.limit_in_bytes", F ("memory.swap"), err, "%" PRId64,
+                             r->memory_swap)
                   < 0)
     return -1;
   if (r->has_memory_reservation
@@ -62,12 +62,53 @@ v1_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->swappiness)
              < 0)
     return -1;
+  if (r->has_kernel_tcp
+      && cgroup_writef (dfd, "memory.kmem.tcp.limit_in_bytes", F ("memory.kernelTCP"), err,
+                        "%" PRId64, r->kernel_tcp)
+             < 0)
+    return -1;
   if (r->has_disable_oom_killer
       && cgroup_write (dfd, "memory.oom_control", r->disable_oom_killer ? "1" : "0",
                        F ("memory.disableOOMKiller"), err)
              < 0)
     return -1;
   return 0;
+}
+
+/* Make sure the directory dfd has at least runtime_us of real-time budget,
+ * taking it from its parents first. Only directories berth created are
+ * changed; a parent someone else made must already have the budget. */
+static int
+rt_reserve (int dfd, int64_t runtime_us, int depth)
+{
+  uint64_t cur = 0;
+  if (cgroup_read_u64 (dfd, "cpu.rt_runtime_us", &cur) == 0 && (int64_t)cur >= runtime_us)
+    return 0;
+  if (depth > 32 || !cgroup_dir_is_berth_created (dfd))
+    return -1;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0 || rt_reserve (parent, runtime_us, depth + 1) < 0)
+    return -1;
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", NULL, NULL, "%" PRId64, runtime_us);
+}
+
+/* A new v1 cgroup has no real-time budget, so a container's runtime only
+ * fits once the parents berth made (/berth) hold that much too. */
+static int
+v1_rt_runtime (int dfd, int64_t runtime_us, struct berth_error **err)
+{
+  _cleanup_error_ struct berth_error *first = NULL;
+  if (cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), &first, "%" PRId64,
+                     runtime_us)
+      == 0)
+    return 0;
+  _cleanup_close_ int parent = openat (dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (first->errnum != EINVAL || runtime_us <= 0 || parent < 0
+      || rt_reserve (parent, runtime_us, 0) < 0)
+    return berth_error_set_kind (err, first->kind, 0,
+                                 "%s (the parent cgroup has less real-time budget)", first->msg);
+  return cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
+                        runtime_us);
 }
 
 static int
@@ -77,8 +118,7 @@ v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
       && cgroup_writef (dfd, "cpu.shares", F ("cpu.shares"), err, "%" PRIu64, r->cpu_shares) < 0)
     return -1;
   if (r->has_cpu_period
-      && cgroup_writef (dfd, "cpu.cfs_period_us", F ("cpu.period"), err, "%" PRIu64,
-                        r->cpu_period)
+      && cgroup_writef (dfd, "cpu.cfs_period_us", F ("cpu.period"), err, "%" PRIu64, r->cpu_period)
              < 0)
     return -1;
   if (r->has_cpu_quota
@@ -95,10 +135,7 @@ v1_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
                         r->rt_period)
              < 0)
     return -1;
-  if (r->has_rt_runtime
-      && cgroup_writef (dfd, "cpu.rt_runtime_us", F ("cpu.realtimeRuntime"), err, "%" PRId64,
-                        r->rt_runtime)
-             < 0)
+  if (r->has_rt_runtime && v1_rt_runtime (dfd, r->rt_runtime, err) < 0)
     return -1;
   if (r->has_cpu_idle
       && cgroup_writef (dfd, "cpu.idle", F ("cpu.idle"), err, "%" PRId64, r->cpu_idle) < 0)
@@ -110,7 +147,8 @@ static int
 v1_blkio (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 {
   /* Kernels with BFQ and without CFQ only have blkio.bfq.*. */
-  bool bfq = !cgroup_file_exists (dfd, "blkio.weight") && cgroup_file_exists (dfd, "blkio.bfq.weight");
+  bool bfq
+      = !cgroup_file_exists (dfd, "blkio.weight") && cgroup_file_exists (dfd, "blkio.bfq.weight");
   const char *weight = bfq ? "blkio.bfq.weight" : "blkio.weight";
   const char *weight_dev = bfq ? "blkio.bfq.weight_device" : "blkio.weight_device";
   if (r->has_blkio_weight
@@ -148,8 +186,8 @@ v1_blkio (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         const struct cgroup_blkio_device *d = &r->throttle[k][i];
         char field[96];
         snprintf (field, sizeof field, F ("blockIO.%s[%zu]"), keys[k], i);
-        if (cgroup_writef (dfd, files[k], field, err, "%" PRId64 ":%" PRId64 " %" PRIu64,
-                           d->major, d->minor, d->rate)
+        if (cgroup_writef (dfd, files[k], field, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
+                           d->minor, d->rate)
             < 0)
           return -1;
       }
@@ -245,6 +283,30 @@ v1_net (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
 }
 
 int
+cgroup_rdma_apply (int dfd, const struct cgroup_resources *r, struct berth_error **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      const struct cgroup_rdma *d = &r->rdma[i];
+      char field[220], handles[24], objects[24];
+      snprintf (field, sizeof field, F ("rdma[\"%.150s\"]"), d->device);
+      if (d->hca_handles < 0)
+        strcpy (handles, "max");
+      else
+        snprintf (handles, sizeof handles, "%" PRId64, d->hca_handles);
+      if (d->hca_objects < 0)
+        strcpy (objects, "max");
+      else
+        snprintf (objects, sizeof objects, "%" PRId64, d->hca_objects);
+      if (cgroup_writef (dfd, "rdma.max", field, err, "%s hca_handle=%s hca_object=%s", d->device,
+                         handles, objects)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
 cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resources *r,
                  struct berth_error **err)
 {
@@ -275,6 +337,8 @@ cgroup_v1_apply (int dfd, enum cgroup_controller c, const struct cgroup_resource
     case CG_NET_CLS:
     case CG_NET_PRIO:
       return v1_net (dfd, c, r, err);
+    case CG_RDMA:
+      return cgroup_rdma_apply (dfd, r, err);
     default:
       return 0;
     }
@@ -337,7 +401,7 @@ obj_child (json_t *parent, const char *key)
 static void
 set_u64 (json_t *obj, const char *key, uint64_t v)
 {
-  json_object_set_new (obj, key, json_integer ((json_int_t) (v > INT64_MAX ? INT64_MAX : v)));
+  json_object_set_new (obj, key, json_integer ((json_int_t)(v > INT64_MAX ? INT64_MAX : v)));
 }
 
 static void
@@ -364,9 +428,8 @@ blkio_entries (int dfd, const char *file)
       char op[32];
       if (sscanf (l, "%u:%u %31s %llu", &maj, &min, op, &v) != 4)
         continue;
-      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int) maj,
-                                             "minor", (int) min, "op", op, "value",
-                                             (json_int_t) v));
+      json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int)maj, "minor",
+                                             (int)min, "op", op, "value", (json_int_t)v));
     }
   return arr;
 }
@@ -406,11 +469,11 @@ cgroup_v1_stats (int dfd, enum cgroup_controller c, json_t *stats)
         if (st && ticks > 0)
           {
             /* cpuacct.stat counts USER_HZ ticks; docker reports ns. */
-            uint64_t ns_per_tick = 1000000000ull / (uint64_t) ticks;
+            uint64_t ns_per_tick = 1000000000ull / (uint64_t)ticks;
             set_u64 (u, "usage_in_usermode",
-                     (uint64_t) json_integer_value (json_object_get (st, "user")) * ns_per_tick);
+                     (uint64_t)json_integer_value (json_object_get (st, "user")) * ns_per_tick);
             set_u64 (u, "usage_in_kernelmode",
-                     (uint64_t) json_integer_value (json_object_get (st, "system")) * ns_per_tick);
+                     (uint64_t)json_integer_value (json_object_get (st, "system")) * ns_per_tick);
           }
         json_decref (st);
         break;
@@ -421,11 +484,11 @@ cgroup_v1_stats (int dfd, enum cgroup_controller c, json_t *stats)
         if (st == NULL)
           break;
         json_t *t = obj_child (obj_child (stats, "cpu_stats"), "throttling_data");
-        set_u64 (t, "periods", (uint64_t) json_integer_value (json_object_get (st, "nr_periods")));
+        set_u64 (t, "periods", (uint64_t)json_integer_value (json_object_get (st, "nr_periods")));
         set_u64 (t, "throttled_periods",
-                 (uint64_t) json_integer_value (json_object_get (st, "nr_throttled")));
+                 (uint64_t)json_integer_value (json_object_get (st, "nr_throttled")));
         set_u64 (t, "throttled_time",
-                 (uint64_t) json_integer_value (json_object_get (st, "throttled_time")));
+                 (uint64_t)json_integer_value (json_object_get (st, "throttled_time")));
         json_decref (st);
         break;
       }

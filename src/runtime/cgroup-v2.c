@@ -30,7 +30,7 @@ read_limit (int dfd, const char *file)
   uint64_t v = 0;
   if (cgroup_read_u64 (dfd, file, &v) < 0)
     return 0;
-  return v == UINT64_MAX ? -1 : (int64_t) v;
+  return v == UINT64_MAX ? -1 : (int64_t)v;
 }
 
 static int
@@ -49,8 +49,8 @@ v2_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
       int64_t limit = r->has_memory_limit ? r->memory_limit : read_limit (dfd, "memory.max");
       int64_t swap = 0;
       bool is_set = false;
-      if (cgroup_convert_swap_to_v2 (r->has_memory_swap ? r->memory_swap : 0, limit, &swap,
-                                     &is_set, err)
+      if (cgroup_convert_swap_to_v2 (r->has_memory_swap ? r->memory_swap : 0, limit, &swap, &is_set,
+                                     err)
           < 0)
         return -1;
       /* Without swap accounting there is no memory.swap.max; only an
@@ -68,8 +68,9 @@ v2_memory (int dfd, const struct cgroup_resources *r, struct berth_error **err)
       if (cgroup_write (dfd, "memory.low", buf, F ("memory.reservation"), err) < 0)
         return -1;
     }
-  /* swappiness and disableOOMKiller have no v2 file; runc ignores them. */
-  if (r->has_swappiness || r->has_disable_oom_killer)
+  /* swappiness, disableOOMKiller and kernelTCP have no v2 file; runc
+   * ignores them. */
+  if (r->has_swappiness || r->has_disable_oom_killer || r->has_kernel_tcp)
     berth_log (BERTH_LOG_DEBUG, "cgroup v2: memory.swappiness and disableOOMKiller are ignored");
   return 0;
 }
@@ -78,9 +79,10 @@ static int
 v2_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 {
   if (r->has_rt_runtime || r->has_rt_period)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 F ("cpu.realtimeRuntime") ": real-time scheduling limits "
-                                 "need cgroup v1 (cgroup v2 has no cpu.rt_* files)");
+    return berth_error_set_kind (
+        err, BERTH_E_INVALID, 0,
+        F ("cpu.realtimeRuntime") ": real-time scheduling limits "
+                                  "need cgroup v1 (cgroup v2 has no cpu.rt_* files)");
   if (r->has_cpu_shares
       && cgroup_writef (dfd, "cpu.weight", F ("cpu.shares"), err, "%" PRIu64,
                         cgroup_convert_shares_to_weight (r->cpu_shares))
@@ -98,8 +100,8 @@ v2_cpu (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         format_max (quota, sizeof quota, r->cpu_quota);
       if (r->has_cpu_period)
         period = r->cpu_period;
-      if (cgroup_writef (dfd, "cpu.max", r->has_cpu_quota ? F ("cpu.quota") : F ("cpu.period"),
-                         err, "%s %" PRIu64, quota, period)
+      if (cgroup_writef (dfd, "cpu.max", r->has_cpu_quota ? F ("cpu.quota") : F ("cpu.period"), err,
+                         "%s %" PRIu64, quota, period)
           < 0)
         return -1;
     }
@@ -121,8 +123,7 @@ v2_io (int dfd, const struct cgroup_resources *r, struct berth_error **err)
     {
       if (bfq)
         {
-          if (cgroup_writef (dfd, "io.bfq.weight", F ("blockIO.weight"), err, "%u",
-                             r->blkio_weight)
+          if (cgroup_writef (dfd, "io.bfq.weight", F ("blockIO.weight"), err, "%u", r->blkio_weight)
               < 0)
             return -1;
         }
@@ -161,7 +162,7 @@ v2_io (int dfd, const struct cgroup_resources *r, struct berth_error **err)
         char field[96], rate[32];
         snprintf (field, sizeof field, F ("blockIO.%s[%zu]"), fields[k], i);
         /* v1 takes 0 as "no limit"; v2 spells it max. */
-        format_max (rate, sizeof rate, d->rate == 0 ? -1 : (int64_t) d->rate);
+        format_max (rate, sizeof rate, d->rate == 0 ? -1 : (int64_t)d->rate);
         if (cgroup_writef (dfd, "io.max", field, err, "%" PRId64 ":%" PRId64 " %s=%s", d->major,
                            d->minor, keys[k], rate)
             < 0)
@@ -199,19 +200,19 @@ v2_unified (int dfd, const json_t *unified, struct berth_error **err)
 {
   const char *key;
   json_t *val;
-  json_object_foreach ((json_t *) unified, key, val)
-    {
-      char field[300];
-      snprintf (field, sizeof field, F ("unified[\"%.200s\"]"), key);
-      if (cgroup_write (dfd, key, json_string_value (val), field, err) < 0)
-        return -1;
-    }
+  json_object_foreach ((json_t *)unified, key, val)
+  {
+    char field[300];
+    snprintf (field, sizeof field, F ("unified[\"%.200s\"]"), key);
+    if (cgroup_write (dfd, key, json_string_value (val), field, err) < 0)
+      return -1;
+  }
   return 0;
 }
 
 int
-cgroup_v2_apply (int dfd, unsigned controllers, bool with_unified,
-                 const struct cgroup_resources *r, struct berth_error **err)
+cgroup_v2_apply (int dfd, unsigned controllers, bool with_unified, const struct cgroup_resources *r,
+                 struct berth_error **err)
 {
   if ((controllers & CG_BIT (CG_MEMORY)) && v2_memory (dfd, r, err) < 0)
     return -1;
@@ -234,6 +235,8 @@ cgroup_v2_apply (int dfd, unsigned controllers, bool with_unified,
   if ((controllers & CG_BIT (CG_BLKIO)) && v2_io (dfd, r, err) < 0)
     return -1;
   if ((controllers & CG_BIT (CG_HUGETLB)) && v2_hugetlb (dfd, r, err) < 0)
+    return -1;
+  if ((controllers & CG_BIT (CG_RDMA)) && cgroup_rdma_apply (dfd, r, err) < 0)
     return -1;
   /* Raw keys last, so they win over the converted values (runc's order). */
   if (with_unified && r->unified && v2_unified (dfd, r->unified, err) < 0)
@@ -293,7 +296,7 @@ cgroup_v2_freeze (int dfd, bool frozen, struct berth_error **err)
       if (now >= deadline)
         break;
       struct pollfd p = { .fd = fd, .events = POLLPRI };
-      int left_ms = (int) ((deadline - now) / 1000000) + 1;
+      int left_ms = (int)((deadline - now) / 1000000) + 1;
       /* Also wake up now and then: a task stuck in the kernel may not
        * generate an event when it finally freezes. */
       if (poll (&p, 1, left_ms < 100 ? left_ms : 100) < 0 && errno != EINTR)
@@ -323,13 +326,13 @@ obj_child (json_t *parent, const char *key)
 static void
 set_u64 (json_t *obj, const char *key, uint64_t v)
 {
-  json_object_set_new (obj, key, json_integer ((json_int_t) (v > INT64_MAX ? INT64_MAX : v)));
+  json_object_set_new (obj, key, json_integer ((json_int_t)(v > INT64_MAX ? INT64_MAX : v)));
 }
 
 static uint64_t
 key_u64 (const json_t *obj, const char *key)
 {
-  return (uint64_t) json_integer_value (json_object_get (obj, key));
+  return (uint64_t)json_integer_value (json_object_get (obj, key));
 }
 
 /* io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0". */
@@ -368,9 +371,8 @@ v2_io_stats (int dfd, json_t *stats)
           else if (strcmp (key, "wios") == 0)
             arr = ios, op = "write";
           if (arr)
-            json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major",
-                                                   (int) maj, "minor", (int) min,
-                                                   "op", op, "value", (json_int_t) v));
+            json_array_append_new (arr, json_pack ("{s:i,s:i,s:s,s:I}", "major", (int)maj, "minor",
+                                                   (int)min, "op", op, "value", (json_int_t)v));
         }
     }
 }

@@ -5,9 +5,12 @@
  * parents berth itself created (marked with an xattr), never others. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,25 @@
  * last container to go removes /berth, and a parent someone else made is
  * never touched. */
 #define BERTH_CREATED_XATTR "trusted.berth.created"
+/* Where trusted.* is refused (a cgroup delegated to a user namespace). */
+#define BERTH_CREATED_XATTR_USER "user.berth.created"
+
+bool cgroup_any_fs_for_tests = false;
+
+/* A cgroup dir from a state file or a path must really be on cgroupfs: a
+ * tampered or stale state must never make destroy rmdir elsewhere. */
+static int
+check_is_cgroupfs (int fd, const char *path, struct berth_error **err)
+{
+  struct statfs sfs;
+  if (fstatfs (fd, &sfs) < 0)
+    return berth_error_set (err, errno, "statfs %s", path);
+  if (sfs.f_type != CGROUP_SUPER_MAGIC && sfs.f_type != CGROUP2_SUPER_MAGIC
+      && !cgroup_any_fs_for_tests)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s is not on a cgroup file system",
+                                 path);
+  return 0;
+}
 
 /* ------------------------------------------------------------------ paths -- */
 
@@ -68,7 +90,7 @@ systemd_expand_slice (const char *slice, struct berth_error **err)
   for (size_t i = 0; i <= base_len; i++)
     if (base[i] == '-' || base[i] == '\0')
       {
-        char *next = xasprintf ("%s/%.*s.slice", path, (int) i, base);
+        char *next = xasprintf ("%s/%.*s.slice", path, (int)i, base);
         free (path);
         path = next;
       }
@@ -188,11 +210,13 @@ int
 cgroup_dir_open (const struct cgroup_dir *d, struct berth_error **err)
 {
   _cleanup_free_ char *full = xasprintf ("%s%s", d->mountpoint, d->path);
-  int fd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                                 errno, "open cgroup %s", full);
-  return fd;
+    return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
+                                 "open cgroup %s", full);
+  if (check_is_cgroupfs (fd, full, err) < 0)
+    return -1;
+  return steal_fd (&fd);
 }
 
 /* ---------------------------------------------------------------- create -- */
@@ -247,11 +271,12 @@ v2_enable_controllers (int dfd, unsigned mask)
     }
 }
 
-static bool
-dir_is_berth_created (int dfd)
+bool
+cgroup_dir_is_berth_created (int dfd)
 {
   char v[4];
-  return fgetxattr (dfd, BERTH_CREATED_XATTR, v, sizeof v) > 0;
+  return fgetxattr (dfd, BERTH_CREATED_XATTR, v, sizeof v) > 0
+         || fgetxattr (dfd, BERTH_CREATED_XATTR_USER, v, sizeof v) > 0;
 }
 
 /* mkdir -p of d->path below the mountpoint. Marks the parents it creates;
@@ -262,6 +287,8 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
   _cleanup_close_ int cur = open (d->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cur < 0)
     return berth_error_set (err, errno, "open cgroup hierarchy %s", d->mountpoint);
+  if (check_is_cgroupfs (cur, d->mountpoint, err) < 0)
+    return -1;
   _cleanup_strv_ char **parts = strv_split (d->path + 1, '/');
   size_t n = strv_len (parts);
   _cleanup_free_ char *sofar = xstrdup (d->mountpoint);
@@ -280,7 +307,14 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
       free (sofar);
       sofar = s;
       if (created && !is_leaf)
-        fsetxattr (next, BERTH_CREATED_XATTR, "1", 1, 0);
+        {
+          if (fsetxattr (next, BERTH_CREATED_XATTR, "1", 1, 0) < 0
+              && fsetxattr (next, BERTH_CREATED_XATTR_USER, "1", 1, 0) < 0)
+            berth_log (BERTH_LOG_WARNING,
+                       "cgroup %s: cannot mark it as berth's (%s); it will "
+                       "not be removed with the last container",
+                       sofar, strerror (errno));
+        }
       if (!created && is_leaf)
         {
           _cleanup_free_ pid_t *pids = NULL;
@@ -291,8 +325,7 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
             return berth_error_set_kind (err, BERTH_E_CONFLICT, EEXIST,
                                          "create cgroup %s: it exists and has processes", sofar);
         }
-      if ((d->controllers & CG_BIT (CG_CPUSET)) && !d->is_v2
-          && cpuset_inherit (cur, next, err) < 0)
+      if ((d->controllers & CG_BIT (CG_CPUSET)) && !d->is_v2 && cpuset_inherit (cur, next, err) < 0)
         return berth_error_prefix (err, "create cgroup %s", sofar);
       closep (&cur);
       cur = steal_fd (&next);
@@ -339,6 +372,8 @@ controller_field (enum cgroup_controller c)
       return "hugepageLimits";
     case CG_DEVICES:
       return "devices";
+    case CG_RDMA:
+      return "rdma";
     default:
       return "network";
     }
@@ -428,7 +463,10 @@ cgroup_create_on (const struct cgroup_hosts *hosts, const char *id, const char *
         }
       if (rc < 0 || dir_apply (d, &r, err) < 0)
         {
-          remove_dirs (cg, i + 1, NULL);
+          /* Remove what this call made; a leaf that turned out to be
+           * another container's (busy) is not ours to touch. */
+          bool leaf_is_ours = rc == 0 || (*err && (*err)->kind != BERTH_E_CONFLICT);
+          remove_dirs (cg, leaf_is_ours ? i + 1 : i, NULL);
           cgroup_resources_clear (&r);
           berth_error_prefix (err, "cgroup %s", d->path);
           return NULL;
@@ -439,8 +477,8 @@ cgroup_create_on (const struct cgroup_hosts *hosts, const char *id, const char *
 }
 
 struct cgroup *
-cgroup_create (const char *id, const char *cgroups_path, bool use_systemd,
-               const json_t *resources, struct berth_error **err)
+cgroup_create (const char *id, const char *cgroups_path, bool use_systemd, const json_t *resources,
+               struct berth_error **err)
 {
   struct cgroup_hosts hosts;
   if (cgroup_hosts_detect (&hosts, err) < 0)
@@ -462,8 +500,33 @@ cgroup_enter (struct cgroup *cg, pid_t pid, struct berth_error **err)
       _cleanup_close_ int dfd = cgroup_dir_open (&cg->dirs[i], err);
       if (dfd < 0)
         return -1;
-      if (cgroup_writef (dfd, "cgroup.procs", NULL, err, "%d", (int) pid) < 0)
-        return berth_error_prefix (err, "move pid %d into cgroup", (int) pid);
+      if (cgroup_writef (dfd, "cgroup.procs", NULL, err, "%d", (int)pid) < 0)
+        return berth_error_prefix (err, "move pid %d into cgroup", (int)pid);
+    }
+  return 0;
+}
+
+/* memory.checkBeforeUpdate (OCI 1.1): a new limit below what the cgroup
+ * uses now is refused instead of making the kernel reclaim or OOM-kill. */
+static int
+check_memory_usage (const struct cgroup *cg, int64_t limit, struct berth_error **err)
+{
+  for (size_t i = 0; i < cg->n_dirs; i++)
+    {
+      const struct cgroup_dir *d = &cg->dirs[i];
+      if (!(d->controllers & CG_BIT (CG_MEMORY)))
+        continue;
+      _cleanup_close_ int dfd = cgroup_dir_open (d, err);
+      uint64_t usage = 0;
+      if (dfd < 0)
+        return -1;
+      if (cgroup_read_u64 (dfd, d->is_v2 ? "memory.current" : "memory.usage_in_bytes", &usage) < 0)
+        return berth_error_set (err, EIO, "read the memory usage of %s%s", d->mountpoint, d->path);
+      if (usage > (uint64_t)limit)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "linux.resources.memory.limit: %" PRId64 " is below the "
+                                     "current usage %" PRIu64 " (checkBeforeUpdate)",
+                                     limit, usage);
     }
   return 0;
 }
@@ -475,6 +538,8 @@ cgroup_update (struct cgroup *cg, const json_t *resources, struct berth_error **
   if (cgroup_resources_parse (resources, &r, err) < 0)
     return -1;
   int rc = check_controllers (cg, &r, err);
+  if (rc == 0 && r.check_before_update && r.has_memory_limit && r.memory_limit > 0)
+    rc = check_memory_usage (cg, r.memory_limit, err);
   for (size_t i = 0; rc == 0 && i < cg->n_dirs; i++)
     rc = dir_apply (&cg->dirs[i], &r, err);
   cgroup_resources_clear (&r);
@@ -518,7 +583,8 @@ rmdir_tree (int parentfd, const char *name, int depth)
   struct dirent *de;
   int rc = 0;
   while (depth < 64 && (de = readdir (d)))
-    if (de->d_type == DT_DIR && de->d_name[0] != '.' && rmdir_tree (dirfd (d), de->d_name, depth + 1) < 0)
+    if (de->d_type == DT_DIR && de->d_name[0] != '.'
+        && rmdir_tree (dirfd (d), de->d_name, depth + 1) < 0)
       rc = -1;
   if (rc < 0)
     return -1;
@@ -534,6 +600,8 @@ dir_remove (const struct cgroup_dir *d, struct berth_error **err)
   _cleanup_close_ int pfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (pfd < 0)
     return errno == ENOENT ? 0 : berth_error_set (err, errno, "open cgroup %s", parent);
+  if (check_is_cgroupfs (pfd, parent, err) < 0)
+    return -1;
   if (rmdir_tree (pfd, strrchr (full, '/') + 1, 0) < 0)
     return berth_error_set (err, errno, "remove cgroup %s", full);
   /* Walk up while the parent is one berth created and is now empty. */
@@ -542,7 +610,7 @@ dir_remove (const struct cgroup_dir *d, struct berth_error **err)
     {
       closep (&pfd);
       pfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (pfd < 0 || !dir_is_berth_created (pfd))
+      if (pfd < 0 || !cgroup_dir_is_berth_created (pfd))
         break;
       if (rmdir (parent) < 0)
         break; /* ENOTEMPTY / EBUSY: another container still uses it */
@@ -678,7 +746,7 @@ signal_pids (const pid_t *pids, size_t n, int signo, struct berth_error **err)
 {
   for (size_t i = 0; i < n; i++)
     if (kill (pids[i], signo) < 0 && errno != ESRCH)
-      return berth_error_set (err, errno, "kill %d with signal %d", (int) pids[i], signo);
+      return berth_error_set (err, errno, "kill %d with signal %d", (int)pids[i], signo);
   return 0;
 }
 

@@ -24,11 +24,11 @@
 char *
 container_hook_state (const struct create_ctx *c, const char *status, pid_t pid)
 {
-  _cleanup_json_ json_t *j = json_pack ("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id",
-                                        c->opts->id, "status", status, "pid", (int) pid,
-                                        "bundle", c->bundle);
+  _cleanup_json_ json_t *j
+      = json_pack ("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", c->opts->id, "status",
+                   status, "pid", (int)pid, "bundle", c->bundle);
   if (c->spec->annotations && json_is_object (c->spec->annotations))
-    json_object_set (j, "annotations", (json_t *) c->spec->annotations);
+    json_object_set (j, "annotations", (json_t *)c->spec->annotations);
   return json_dumps (j, JSON_COMPACT);
 }
 
@@ -43,8 +43,8 @@ create_ctx_clear (struct create_ctx *c)
     seccomp_filter_free (c->seccomp);
   if (c->cg)
     cgroup_free (c->cg);
-  int *fds[] = { &c->bundlefd, &c->statedirfd, &c->console_sock, &c->listener_sock,
-                 &c->start_sock, &c->sync_child, &c->sync_parent };
+  int *fds[] = { &c->statedirfd, &c->console_sock, &c->listener_sock, &c->start_sock,
+                 &c->sync_child, &c->sync_parent,  &c->cg_v2_fd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   for (size_t i = 0; i < 8; i++)
@@ -58,12 +58,12 @@ write_id_map (pid_t pid, const char *file, const struct spec_id_map *m, size_t n
   char buf[4096];
   size_t used = 0;
   for (size_t i = 0; i < n && used < sizeof buf - 40; i++)
-    used += (size_t) snprintf (buf + used, sizeof buf - used, "%u %u %u\n", m[i].container_id,
-                               m[i].host_id, m[i].size);
+    used += (size_t)snprintf (buf + used, sizeof buf - used, "%u %u %u\n", m[i].container_id,
+                              m[i].host_id, m[i].size);
   char path[64];
   snprintf (path, sizeof path, "/proc/%d/%s", pid, file);
   _cleanup_close_ int fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write (fd, buf, used) != (ssize_t) used)
+  if (fd < 0 || write (fd, buf, used) != (ssize_t)used)
     return berth_error_set (err, errno, "write %s (linux.%s)", path,
                             strcmp (file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
   return 0;
@@ -76,7 +76,7 @@ write_oom_score_adj (pid_t pid, int value, struct berth_error **err)
   snprintf (path, sizeof path, "/proc/%d/oom_score_adj", pid);
   int n = snprintf (buf, sizeof buf, "%d", value);
   _cleanup_close_ int fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write (fd, buf, (size_t) n) != n)
+  if (fd < 0 || write (fd, buf, (size_t)n) != n)
     return berth_error_set (err, errno, "write %s (process.oomScoreAdj %d)", path, value);
   return 0;
 }
@@ -88,7 +88,7 @@ pid_file_write (const char *path, pid_t pid, struct berth_error **err)
   char buf[16];
   int n = snprintf (buf, sizeof buf, "%d", pid);
   _cleanup_close_ int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || write (fd, buf, (size_t) n) != n)
+  if (fd < 0 || write (fd, buf, (size_t)n) != n)
     return berth_error_set (err, errno, "write pid file `%s`", tmp);
   if (rename (tmp, path) < 0)
     {
@@ -109,7 +109,7 @@ start_socket_listen (int dirfd, struct berth_error **err)
     return berth_error_set (err, errno, "start socket");
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/start.sock", dirfd);
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (fd, 1) < 0)
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 1) < 0)
     return berth_error_set (err, errno, "bind the start socket");
   return steal_fd (&fd);
 }
@@ -151,13 +151,28 @@ plan_namespaces (struct create_ctx *c, struct berth_error **err)
   return 0;
 }
 
+/* clone3 straight into the container's cgroup2 directory when there is
+ * one: no cgroup.procs write, no global lock (see cgroup_enter_self). */
 static pid_t
-clone3_child (int flags, int *pidfd)
+clone3_child (struct create_ctx *c, int *pidfd)
 {
-  struct clone_args args = { .flags = (uint64_t) flags | CLONE_PIDFD,
-                             .pidfd = (uint64_t) (uintptr_t) pidfd,
+  struct clone_args args = { .flags = (uint64_t)c->clone_flags | CLONE_PIDFD,
+                             .pidfd = (uint64_t)(uintptr_t)pidfd,
                              .exit_signal = SIGCHLD };
-  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (c->cg_v2_fd >= 0)
+    {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t)c->cg_v2_fd;
+    }
+  pid_t pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
+  if (pid < 0 && c->cg_v2_fd >= 0 && errno != ENOMEM && errno != EAGAIN)
+    {
+      c->enter_v2_in_child = true;
+      args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+      args.cgroup = 0;
+      pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
+    }
+  return pid;
 }
 
 /* clone the init. A pid namespace joined by path is entered by the parent
@@ -177,7 +192,7 @@ spawn_init (struct create_ctx *c, int *pidfd, struct berth_error **err)
         if (&c->spec->namespaces[i] == pidns && setns (c->ns_fds[i], CLONE_NEWPID) < 0)
           return berth_error_set (err, errno, "join pid namespace `%s`", pidns->path);
     }
-  pid_t pid = clone3_child (c->clone_flags, pidfd);
+  pid_t pid = clone3_child (c, pidfd);
   int saved = errno;
   if (pid == 0)
     container_init_main (c);
@@ -199,9 +214,11 @@ run_parent_hooks (struct create_ctx *c, pid_t pid, struct berth_error **err)
   return 0;
 }
 
-/* Drive the init from clone to "created". */
+/* Drive the init from clone to "created". Only the id maps must exist
+ * before the child goes on; the rest of the parent's work (rlimits, state,
+ * pid file) runs while the child sets up its root, on the other core. */
 static int
-parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
+parent_setup_init (struct create_ctx *c, pid_t pid, bool run_mode, struct berth_error **err)
 {
   const struct spec *s = c->spec;
   if (c->new_userns)
@@ -210,14 +227,27 @@ parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
           || write_id_map (pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
         return -1;
     }
-  if (c->cg && cgroup_enter (c->cg, pid, err) < 0)
-    return berth_error_prefix (err, "move the init into its cgroup");
+  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
+    return berth_error_set (err, errno, "signal the container init");
   if (rlimits_apply (pid, s->process.rlimits, s->process.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (s->process.has_oom_score_adj && write_oom_score_adj (pid, s->process.oom_score_adj, err) < 0)
     return -1;
-  if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
-    return berth_error_set (err, errno, "signal the container init");
+  struct container_state st = { .id = (char *)c->opts->id,
+                                .bundle = c->bundle,
+                                .rootfs = c->rootfs,
+                                .pid = pid,
+                                .pid_start_time = proc_start_time (pid),
+                                .created = c->created,
+                                .config = c->spec->json,
+                                .cgroup = cgroup_to_json (c->cg),
+                                .started = run_mode };
+  int saved = state_save (c->statedirfd, &st, err);
+  json_decref (st.cgroup);
+  if (saved < 0)
+    return -1;
+  if (c->opts->pid_file && pid_file_write (c->opts->pid_file, pid, err) < 0)
+    return -1;
   for (;;)
     {
       enum sync_type t;
@@ -234,7 +264,7 @@ parent_setup_init (struct create_ctx *c, pid_t pid, struct berth_error **err)
           sync_send (c->sync_parent, SYNC_HOOKS_DONE, 0, NULL);
           continue;
         }
-      return berth_error_set (err, EPROTO, "unexpected message %d from the init", (int) t);
+      return berth_error_set (err, EPROTO, "unexpected message %d from the init", (int)t);
     }
 }
 
@@ -263,9 +293,6 @@ create_prepare (const struct runtime_context *ctx, const struct runtime_create_o
   c->bundle = realpath (opts->bundle, NULL);
   if (c->bundle == NULL)
     return berth_error_set (err, errno, "bundle `%s`", opts->bundle);
-  c->bundlefd = open (c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (c->bundlefd < 0)
-    return berth_error_set (err, errno, "open bundle `%s`", c->bundle);
   _cleanup_free_ char *config
       = opts->config_path ? xstrdup (opts->config_path) : xasprintf ("%s/config.json", c->bundle);
   c->spec = spec_load (config, err);
@@ -308,7 +335,7 @@ create_prepare (const struct runtime_context *ctx, const struct runtime_create_o
       if (c->listener_sock < 0)
         return berth_error_prefix (err, "linux.seccomp.listenerPath");
     }
-  (void) run_mode;
+  (void)run_mode;
   struct timespec now;
   clock_gettime (CLOCK_REALTIME, &now);
   c->created = time_format_rfc3339nano (&now);
@@ -350,9 +377,13 @@ container_create_internal (const struct runtime_context *ctx,
                            const struct runtime_create_options *opts, bool run_mode,
                            pid_t *init_pid, struct berth_error **err)
 {
-  struct create_ctx c = { .bundlefd = -1, .statedirfd = -1, .console_sock = -1,
-                          .listener_sock = -1, .start_sock = -1, .sync_child = -1,
-                          .sync_parent = -1 };
+  struct create_ctx c = { .statedirfd = -1,
+                          .console_sock = -1,
+                          .listener_sock = -1,
+                          .start_sock = -1,
+                          .sync_child = -1,
+                          .sync_parent = -1,
+                          .cg_v2_fd = -1 };
   for (size_t i = 0; i < 8; i++)
     c.ns_fds[i] = -1;
   bool made_state = false;
@@ -373,6 +404,9 @@ container_create_internal (const struct runtime_context *ctx,
         berth_error_prefix (err, "cgroup");
         goto fail;
       }
+    c.cg_v2_fd = cgroup_v2_dir_fd (c.cg, err);
+    if (c.cg_v2_fd < 0 && err && *err)
+      goto fail;
   }
   if (!run_mode && (c.start_sock = start_socket_listen (c.statedirfd, err)) < 0)
     goto fail;
@@ -401,32 +435,19 @@ container_create_internal (const struct runtime_context *ctx,
       if (iret < 0)
         goto fail;
       pid = child;
-      pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+      pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
     }
-  if (parent_setup_init (&c, pid, err) < 0)
-    goto fail;
-
-  struct container_state st = { .id = (char *) opts->id, .bundle = c.bundle, .rootfs = c.rootfs,
-                                .pid = pid, .pid_start_time = proc_start_time (pid),
-                                .created = c.created, .config = c.spec->json,
-                                .cgroup = cgroup_to_json (c.cg), .started = run_mode };
-  int saved = state_save (c.statedirfd, &st, err);
-  json_decref (st.cgroup);
-  if (saved < 0)
-    goto fail;
-  if (opts->pid_file && pid_file_write (opts->pid_file, pid, err) < 0)
+  if (parent_setup_init (&c, pid, run_mode, err) < 0)
     goto fail;
 
   if (run_mode)
     {
       sync_send (c.sync_parent, SYNC_START, 0, NULL);
-      enum sync_type t;
-      /* EOF: the init's end closed at execve. */
-      if (sync_recv (c.sync_parent, &t, NULL, err) < 0)
+      /* SYNC_EXEC then EOF: the init's end closed at execve. */
+      if (sync_wait_exec (c.sync_parent, err) < 0)
         goto fail;
       _cleanup_free_ char *state = container_hook_state (&c, "running", pid);
-      if (hooks_run (c.spec, HOOK_POSTSTART, state, err) < 0)
-        goto fail;
+      hooks_run_warn (c.spec, HOOK_POSTSTART, state);
     }
   if (init_pid)
     *init_pid = pid;
@@ -443,7 +464,12 @@ fail:
   closep (&pidfd);
   if (c.cg)
     {
-      cgroup_destroy (c.cg, NULL);
+      struct berth_error *cerr = NULL;
+      /* Never silent: a cgroup that survives a failed create is a leak. */
+      if (cgroup_destroy (c.cg, &cerr) < 0)
+        berth_log (BERTH_LOG_ERROR, "create container `%s`: cleanup: %s", opts->id,
+                   cerr ? cerr->msg : "cgroup_destroy failed");
+      berth_error_free (cerr);
     }
   if (made_state)
     remove_state_dir (ctx, opts->id);

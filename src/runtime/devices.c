@@ -68,12 +68,12 @@ device_create (int rootfd, const struct spec_device *d, bool in_userns, struct b
   mode_t perm = d->has_mode ? (d->mode & 07777) : 0666;
   if (unlinkat (pfd, base, 0) < 0 && errno != ENOENT)
     return berth_error_set (err, errno, "device `%s`: remove what is there", d->path);
-  if (mknodat (pfd, base, type | perm, makedev ((unsigned) d->major, (unsigned) d->minor)) < 0)
+  if (mknodat (pfd, base, type | perm, makedev ((unsigned)d->major, (unsigned)d->minor)) < 0)
     return berth_error_set (err, errno, "device `%s`: mknod", d->path);
   if (fchmodat (pfd, base, perm, 0) < 0)
     return berth_error_set (err, errno, "device `%s`: chmod", d->path);
   if ((d->has_uid || d->has_gid)
-      && fchownat (pfd, base, d->has_uid ? d->uid : (uid_t) -1, d->has_gid ? d->gid : (gid_t) -1,
+      && fchownat (pfd, base, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
                    AT_SYMLINK_NOFOLLOW)
              < 0)
     return berth_error_set (err, errno, "device `%s`: chown", d->path);
@@ -90,7 +90,7 @@ devices_create (int rootfd, const struct spec *s, bool in_userns, struct berth_e
             && device_create (rootfd, &default_devices[i], in_userns, err) < 0)
           return -1;
       static const char *const links[][2] = {
-        { "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+        { "/proc/self/fd", "fd" },       { "/proc/self/fd/0", "stdin" },
         { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
         { "pts/ptmx", "ptmx" },
       };
@@ -134,6 +134,9 @@ devices_resources_with_defaults (const struct spec *s)
   for (size_t i = 0; i < N_DEFAULT_DEVICES; i++)
     json_array_append_new (
         rules, device_rule ("c", default_devices[i].major, default_devices[i].minor, "rwm"));
+  /* mknod of any node is allowed (using it is not), as runc and Docker do. */
+  json_array_append_new (rules, device_rule ("c", -1, -1, "m"));
+  json_array_append_new (rules, device_rule ("b", -1, -1, "m"));
   /* /dev/ptmx and the pty slaves, as runc allows them. */
   json_array_append_new (rules, device_rule ("c", 5, 2, "rwm"));
   json_array_append_new (rules, device_rule ("c", 136, -1, "rwm"));

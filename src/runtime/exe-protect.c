@@ -40,7 +40,7 @@ exe_sealed_copy (int src, struct berth_error **err)
   off_t off = 0;
   while (off < st.st_size)
     {
-      ssize_t n = sendfile (mfd, src, &off, (size_t) (st.st_size - off));
+      ssize_t n = sendfile (mfd, src, &off, (size_t)(st.st_size - off));
       if (n <= 0)
         return berth_error_set (err, n < 0 ? errno : EIO, "copy /proc/self/exe");
     }
@@ -57,10 +57,12 @@ runtime_exe_protect (char **argv, struct berth_error **err)
     return berth_error_set (err, errno, "open /proc/self/exe");
   if (exe_is_protected (self))
     return 0;
-  _cleanup_close_ int exe = open_tree (AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  _cleanup_close_ int exe
+      = open_tree (AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (exe >= 0)
     {
-      struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+      struct mount_attr attr
+          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
       if (mount_setattr (exe, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
         closep (&exe);
     }

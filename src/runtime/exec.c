@@ -28,6 +28,9 @@ struct exec_ctx
   struct seccomp_filter *seccomp;
   int pidfd;
   int join_flags;
+  struct cgroup *cg;
+  int cg_v2_fd;
+  bool enter_v2_in_child;
   int console_sock;
   int sync_child, sync_parent;
 };
@@ -47,7 +50,8 @@ exec_join_flags (pid_t pid)
       snprintf (theirs, sizeof theirs, "/proc/%d/ns/%s", pid, name);
       snprintf (ours, sizeof ours, "/proc/self/ns/%s", name);
       struct stat a, b;
-      if (stat (theirs, &a) == 0 && stat (ours, &b) == 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+      if (stat (theirs, &a) == 0 && stat (ours, &b) == 0
+          && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
         flags |= types[i];
     }
   return flags;
@@ -61,6 +65,8 @@ exec_child_main (struct exec_ctx *x)
   close (x->sync_parent);
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (x->cg && cgroup_enter_self (x->cg, x->enter_v2_in_child, &err) < 0)
+    sync_child_fail (fd, err);
   if (sync_expect (fd, SYNC_GO, NULL, "wait for the runtime", &err) < 0)
     _exit (1);
   int flags = x->join_flags & ~CLONE_NEWPID;
@@ -93,17 +99,18 @@ exec_child_main (struct exec_ctx *x)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
+  sync_send (fd, SYNC_EXEC, 0, NULL);
   if (x->seccomp && x->proc.no_new_privileges
       && seccomp_filter_install (x->seccomp, &listener, &err) < 0)
     sync_child_fail (fd, err);
   if (listener >= 0)
     close (listener);
+  char **env = process_env_with_home (&x->proc);
   if (process_close_fds (x->opts->preserve_fds, &err) < 0)
     sync_child_fail (fd, err);
   /* A detached exec outlives the runtime. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  char *const empty_env[] = { NULL };
-  execve (exe, x->proc.args, x->proc.env ? x->proc.env : empty_env);
+  execve (exe, x->proc.args, env);
   berth_error_set (&err, errno, "exec `%s`", exe);
   sync_child_fail (fd, err);
 }
@@ -130,7 +137,8 @@ exec_fill_defaults (struct spec_process *p, unsigned present, const struct spec_
           p->additional_gids = calloc (def->n_additional_gids, sizeof (gid_t));
           if (p->additional_gids == NULL)
             abort ();
-          memcpy (p->additional_gids, def->additional_gids, def->n_additional_gids * sizeof (gid_t));
+          memcpy (p->additional_gids, def->additional_gids,
+                  def->n_additional_gids * sizeof (gid_t));
           p->n_additional_gids = def->n_additional_gids;
         }
     }
@@ -156,6 +164,7 @@ exec_ctx_clear (struct exec_ctx *x)
   if (x->seccomp)
     seccomp_filter_free (x->seccomp);
   closep (&x->pidfd);
+  closep (&x->cg_v2_fd);
   closep (&x->console_sock);
   closep (&x->sync_child);
   closep (&x->sync_parent);
@@ -177,8 +186,37 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
    * child between clone and its own prctl. */
   int dumpable = prctl (PR_GET_DUMPABLE, 0, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* A multi-threaded caller (berthd itself) gets glibc's fork(): its atfork
+   * handlers leave malloc and stdio usable in the child, which a raw clone3
+   * would not. The child then enters cgroup2 itself (a little slower). */
+  if (process_is_multithreaded ())
+    {
+      x->enter_v2_in_child = true;
+      pid_t fpid = fork ();
+      int fsaved = errno;
+      if (fpid == 0)
+        exec_child_main (x);
+      prctl (PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+      if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+        abort ();
+      if (fpid < 0)
+        return berth_error_set (err, fsaved, "fork the exec process");
+      return fpid;
+    }
   struct clone_args args = { .exit_signal = SIGCHLD };
-  pid_t pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (x->cg_v2_fd >= 0)
+    {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t)x->cg_v2_fd;
+    }
+  pid_t pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
+  if (pid < 0 && x->cg_v2_fd >= 0 && errno != ENOMEM && errno != EAGAIN)
+    {
+      x->enter_v2_in_child = true;
+      args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+      args.cgroup = 0;
+      pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
+    }
   int saved = errno;
   if (pid == 0)
     exec_child_main (x);
@@ -191,27 +229,26 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
 }
 
 static int
-exec_parent (struct exec_ctx *x, struct cgroup *cg, pid_t pid, struct berth_error **err)
+exec_parent (struct exec_ctx *x, pid_t pid, struct berth_error **err)
 {
-  if (cg && cgroup_enter (cg, pid, err) < 0)
-    return berth_error_prefix (err, "move the process into the container's cgroup");
   if (rlimits_apply (pid, x->proc.rlimits, x->proc.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (sync_send (x->sync_parent, SYNC_GO, pid, NULL) < 0)
     return berth_error_set (err, errno, "signal the exec process");
-  enum sync_type t;
-  /* EOF: its end of the socket closed at execve. */
-  if (sync_recv (x->sync_parent, &t, NULL, err) < 0)
-    return -1;
-  return 0;
+  /* SYNC_EXEC, then EOF: its end of the socket closed at execve. */
+  return sync_wait_exec (x->sync_parent, err);
 }
 
 int
 runtime_container_exec (const struct runtime_context *ctx, const struct runtime_exec_options *opts,
                         pid_t *pid_out, struct berth_error **err)
 {
-  struct exec_ctx x = { .opts = opts, .pidfd = -1, .console_sock = -1, .sync_child = -1,
-                        .sync_parent = -1 };
+  struct exec_ctx x = { .opts = opts,
+                        .pidfd = -1,
+                        .console_sock = -1,
+                        .sync_child = -1,
+                        .sync_parent = -1,
+                        .cg_v2_fd = -1 };
   struct container_state st;
   _cleanup_close_ int dirfd = -1;
   struct cgroup *cg = NULL;
@@ -259,13 +296,16 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
     }
   if (x.spec->seccomp && (x.seccomp = seccomp_filter_compile (x.spec->seccomp, err)) == NULL)
     goto out;
-  x.pidfd = (int) syscall (SYS_pidfd_open, st.pid, 0);
+  x.pidfd = (int)syscall (SYS_pidfd_open, st.pid, 0);
   if (x.pidfd < 0 || !state_pid_alive (&st))
     {
       berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "the container's init is gone");
       goto out;
     }
   x.join_flags = exec_join_flags (st.pid);
+  x.cg = cg;
+  if (cg && (x.cg_v2_fd = cgroup_v2_dir_fd (cg, err)) < 0 && err && *err)
+    goto out;
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
@@ -278,7 +318,7 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
   if (pid < 0)
     goto out;
   closep (&x.sync_child);
-  if (exec_parent (&x, cg, pid, err) < 0)
+  if (exec_parent (&x, pid, err) < 0)
     {
       kill (pid, SIGKILL);
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
@@ -291,7 +331,7 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
       char buf[16];
       int n = snprintf (buf, sizeof buf, "%d", pid);
       _cleanup_close_ int pf = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (pf < 0 || write (pf, buf, (size_t) n) != n || rename (tmp, opts->pid_file) < 0)
+      if (pf < 0 || write (pf, buf, (size_t)n) != n || rename (tmp, opts->pid_file) < 0)
         {
           berth_error_set (err, errno, "write pid file `%s`", opts->pid_file);
           goto out;

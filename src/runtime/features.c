@@ -24,10 +24,21 @@ runtime_default_seccomp_profile (char *const *caps)
 }
 
 /* Docker's default capability set. */
-static const char *const default_caps[]
-    = { "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",         "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID", "CAP_SETFCAP",        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL };
+static const char *const default_caps[] = { "CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_FSETID",
+                                            "CAP_FOWNER",
+                                            "CAP_MKNOD",
+                                            "CAP_NET_RAW",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETFCAP",
+                                            "CAP_SETPCAP",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_KILL",
+                                            "CAP_AUDIT_WRITE",
+                                            NULL };
 
 static json_t *
 caps_array (void)
@@ -46,8 +57,8 @@ mount_entry (const char *dst, const char *type, const char *src, const char *opt
   for (char **p = v; p && *p; p++)
     if ((*p)[0])
       json_array_append_new (o, json_string (*p));
-  return json_pack ("{s:s,s:s,s:s,s:o}", "destination", dst, "type", type, "source", src,
-                    "options", o);
+  return json_pack ("{s:s,s:s,s:s,s:o}", "destination", dst, "type", type, "source", src, "options",
+                    o);
 }
 
 json_t *
@@ -55,36 +66,36 @@ runtime_spec_default (void)
 {
   json_t *mounts = json_array ();
   json_array_append_new (mounts, mount_entry ("/proc", "proc", "proc", ""));
-  json_array_append_new (mounts, mount_entry ("/dev", "tmpfs", "tmpfs",
-                                              "nosuid,strictatime,mode=755,size=65536k"));
-  json_array_append_new (mounts, mount_entry ("/dev/pts", "devpts", "devpts",
-                                              "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+  json_array_append_new (
+      mounts, mount_entry ("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+  json_array_append_new (mounts,
+                         mount_entry ("/dev/pts", "devpts", "devpts",
+                                      "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
   json_array_append_new (mounts, mount_entry ("/dev/shm", "tmpfs", "shm",
                                               "nosuid,noexec,nodev,mode=1777,size=65536k"));
-  json_array_append_new (mounts, mount_entry ("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+  json_array_append_new (mounts,
+                         mount_entry ("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
   json_array_append_new (mounts, mount_entry ("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
   json_array_append_new (mounts, mount_entry ("/sys/fs/cgroup", "cgroup", "cgroup",
                                               "nosuid,noexec,nodev,relatime,ro"));
   json_t *caps = json_pack ("{s:o,s:o,s:o}", "bounding", caps_array (), "effective", caps_array (),
                             "permitted", caps_array ());
-  json_t *process = json_pack (
-      "{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:o,s:[{s:s,s:i,s:i}],s:b}", "terminal", 1, "user", "uid",
-      0, "gid", 0, "args", "sh", "env",
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "cwd", "/",
-      "capabilities", caps, "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
-      "noNewPrivileges", 1);
-  json_t *masked = json_pack ("[s,s,s,s,s,s,s,s,s,s]", "/proc/acpi", "/proc/asound", "/proc/kcore",
-                              "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                              "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-                              "/proc/scsi");
+  json_t *process = json_pack ("{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:o,s:[{s:s,s:i,s:i}],s:b}",
+                               "terminal", 1, "user", "uid", 0, "gid", 0, "args", "sh", "env",
+                               "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "TERM=xterm", "cwd", "/", "capabilities", caps, "rlimits", "type",
+                               "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
+  json_t *masked
+      = json_pack ("[s,s,s,s,s,s,s,s,s,s]", "/proc/acpi", "/proc/asound", "/proc/kcore",
+                   "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                   "/proc/sched_debug", "/sys/firmware", "/proc/scsi");
   json_t *ro = json_pack ("[s,s,s,s,s]", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                           "/proc/sysrq-trigger");
-  json_t *lx = json_pack (
-      "{s:{s:[{s:b,s:s}]},s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:o,s:o}", "resources",
-      "devices", "allow", 0, "access", "rwm", "namespaces", "type", "pid", "type", "network",
-      "type", "ipc", "type", "uts", "type", "mount", "type", "cgroup", "maskedPaths", masked,
-      "readonlyPaths", ro);
-  return json_pack ("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.2.0", "process", process,
+  json_t *lx = json_pack ("{s:{s:[{s:b,s:s}]},s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:o,s:o}",
+                          "resources", "devices", "allow", 0, "access", "rwm", "namespaces", "type",
+                          "pid", "type", "network", "type", "ipc", "type", "uts", "type", "mount",
+                          "type", "cgroup", "maskedPaths", masked, "readonlyPaths", ro);
+  return json_pack ("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
                     "root", "path", "rootfs", "readonly", 1, "hostname", "berth", "mounts", mounts,
                     "linux", lx);
 }
@@ -99,13 +110,16 @@ runtime_features (void)
     if (caps_name (i))
       json_array_append_new (caps, json_string (caps_name (i)));
   static const char *const opts[]
-      = { "async",   "atime",   "bind",   "defaults", "dev",       "diratime", "dirsync",
-          "exec",    "lazytime", "mand",  "noatime",  "nodev",     "nodiratime", "noexec",
-          "norelatime", "nosuid", "nosymfollow", "private", "rbind", "rdev", "rdiratime",
-          "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
-          "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared",
-          "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared",
-          "slave", "strictatime", "suid", "symfollow", "sync", "unbindable", NULL };
+      = { "async",       "atime",       "bind",         "defaults",   "dev",
+          "diratime",    "dirsync",     "exec",         "lazytime",   "mand",
+          "noatime",     "nodev",       "nodiratime",   "noexec",     "norelatime",
+          "nosuid",      "nosymfollow", "private",      "rbind",      "rdev",
+          "rdiratime",   "relatime",    "remount",      "rexec",      "rnoatime",
+          "rnodev",      "rnodiratime", "rnoexec",      "rnosuid",    "rnosymfollow",
+          "ro",          "rprivate",    "rrelatime",    "rro",        "rrw",
+          "rshared",     "rslave",      "rstrictatime", "rsuid",      "rsymfollow",
+          "runbindable", "rw",          "shared",       "slave",      "strictatime",
+          "suid",        "symfollow",   "sync",         "unbindable", NULL };
   json_t *mo = json_array ();
   for (size_t i = 0; opts[i]; i++)
     json_array_append_new (mo, json_string (opts[i]));
@@ -120,6 +134,6 @@ runtime_features (void)
       "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", "archs", "SCMP_ARCH_X86_64",
       "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "operators", "SCMP_CMP_NE",
       "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-      "SCMP_CMP_MASKED_EQ", "SCMP_CMP_MASKED_EQ", "apparmor", "enabled", 0, "selinux", "enabled",
-      0, "annotations");
+      "SCMP_CMP_MASKED_EQ", "SCMP_CMP_MASKED_EQ", "apparmor", "enabled", 0, "selinux", "enabled", 0,
+      "annotations");
 }

@@ -73,8 +73,8 @@ hooks_parse (const json_t *hooks, struct spec *s, struct berth_error **err)
         struct spec_hook *h = &s->hooks[k][s->n_hooks[k]++];
         const char *path = json_string_value (json_object_get (e, "path"));
         if (path == NULL || path[0] != '/')
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                       "%s.path: must be an absolute path", where);
+          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s.path: must be an absolute path",
+                                       where);
         h->path = xstrdup (path);
         _cleanup_free_ char *wa = xasprintf ("%s.args", where);
         _cleanup_free_ char *we = xasprintf ("%s.env", where);
@@ -89,7 +89,7 @@ hooks_parse (const json_t *hooks, struct spec *s, struct berth_error **err)
               return berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                            "%s.timeout: must be a positive number of seconds",
                                            where);
-            h->timeout_s = (int) json_integer_value (t);
+            h->timeout_s = (int)json_integer_value (t);
           }
       }
     }
@@ -133,7 +133,7 @@ hook_run_one (const struct spec_hook *h, const char *kind, size_t idx, const cha
   close (out[1]);
   _cleanup_close_ int sin = in[0];
   _cleanup_close_ int sout = out[0];
-  _cleanup_close_ int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  _cleanup_close_ int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
 
   send (sin, state_json, strlen (state_json), MSG_NOSIGNAL);
   shutdown (sin, SHUT_WR);
@@ -152,8 +152,9 @@ hook_run_one (const struct spec_hook *h, const char *kind, size_t idx, const cha
         {
           struct timespec now;
           clock_gettime (CLOCK_MONOTONIC, &now);
-          long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-          timeout_ms = (int) ((long) h->timeout_s * 1000 - elapsed);
+          long elapsed
+              = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+          timeout_ms = (int)((long)h->timeout_s * 1000 - elapsed);
           if (timeout_ms <= 0)
             {
               timed_out = true;
@@ -172,7 +173,7 @@ hook_run_one (const struct spec_hook *h, const char *kind, size_t idx, const cha
             out_open = false;
           else
             {
-              size_t take = (size_t) r;
+              size_t take = (size_t)r;
               if (take > sizeof output - 1 - used)
                 take = sizeof output - 1 - used;
               memcpy (output + used, buf, take);
@@ -207,4 +208,16 @@ hooks_run (const struct spec *s, enum hook_kind kind, const char *state_json,
     if (hook_run_one (&s->hooks[kind][i], hook_names[kind], i, state_json, err) < 0)
       return -1;
   return 0;
+}
+
+void
+hooks_run_warn (const struct spec *s, enum hook_kind kind, const char *state_json)
+{
+  for (size_t i = 0; i < s->n_hooks[kind]; i++)
+    {
+      struct berth_error *err = NULL;
+      if (hook_run_one (&s->hooks[kind][i], hook_names[kind], i, state_json, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "%s", err->msg);
+      berth_error_free (err);
+    }
 }

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -51,9 +52,9 @@ write_time_offsets (const struct spec *s, struct berth_error **err)
     return berth_error_set (err, errno, "open /proc/self/timens_offsets");
   char buf[128];
   int n = snprintf (buf, sizeof buf, "monotonic %lld %u\nboottime %lld %u\n",
-                    (long long) s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
-                    (long long) s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
-  int r = fs_write_all (fd, buf, (size_t) n);
+                    (long long)s->time_offset_monotonic.secs, s->time_offset_monotonic.nanosecs,
+                    (long long)s->time_offset_boottime.secs, s->time_offset_boottime.nanosecs);
+  int r = fs_write_all (fd, buf, (size_t)n);
   int saved = errno;
   close (fd);
   if (r < 0)
@@ -91,7 +92,9 @@ intermediate_fork (struct create_ctx *c)
       sync_send (fd, SYNC_PID, pid, NULL);
       _exit (0);
     }
-  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* No parent-death signal here: our parent (the intermediate) exits right
+   * away. If the runtime dies, the sync socket reads EOF and we exit. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
 }
 
 static void
@@ -138,6 +141,10 @@ container_init_main (struct create_ctx *c)
   /* Non-dumpable until execve: nothing in the container may open
    * /proc/<pid>/exe (the runtime's binary) or our memory. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Into the cgroup first, by ourselves: cheap (no global lock), and before
+   * any namespace hides the host's cgroup mounts. */
+  if (cgroup_enter_self (c->cg, c->enter_v2_in_child, &err) < 0)
+    sync_child_fail (fd, err);
   if (c->use_intermediate)
     intermediate_fork (c);
 
@@ -170,7 +177,7 @@ container_init_main (struct create_ctx *c)
   umask (0);
 
   struct rootfs_context rc = { .spec = s,
-                               .bundlefd = c->bundlefd,
+                               .bundle = c->bundle,
                                .rootfs_path = c->rootfs,
                                .cg = c->cg,
                                .in_userns = c->in_userns,
@@ -230,9 +237,10 @@ container_init_main (struct create_ctx *c)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
-  sync_send (fd, SYNC_READY, 0, NULL);
-  /* From here the container outlives a `create` that exits. */
+  /* From here the container outlives a `create` that exits: clear the
+   * parent-death signal BEFORE saying so, or the parent may exit first. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  sync_send (fd, SYNC_READY, 0, NULL);
 
   int report = -1;
   if (wait_for_start (c, &report, &err) < 0)
@@ -243,6 +251,9 @@ container_init_main (struct create_ctx *c)
       if (hooks_run (s, HOOK_START_CONTAINER, state, &err) < 0)
         sync_child_fail (report, err);
     }
+  /* Said before the filter goes in (a profile may refuse sendto): errors
+   * after this still travel, and EOF then means execve happened. */
+  sync_send (report, SYNC_EXEC, 0, NULL);
   if (c->seccomp && s->process.no_new_privileges
       && seccomp_filter_install (c->seccomp, &listener, &err) < 0)
     sync_child_fail (report, err);
@@ -253,10 +264,15 @@ container_init_main (struct create_ctx *c)
         sync_child_fail (report, err);
       close (listener);
     }
+  char **env = process_env_with_home (&s->process);
+  if (s->has_personality && personality (s->personality) < 0)
+    {
+      berth_error_set (&err, errno, "linux.personality");
+      sync_child_fail (report, err);
+    }
   if (process_close_fds (c->opts->preserve_fds, &err) < 0)
     sync_child_fail (report, err);
-  char *const empty_env[] = { NULL };
-  execve (exe, s->process.args, s->process.env ? s->process.env : empty_env);
+  execve (exe, s->process.args, env);
   berth_error_set (&err, errno, "exec `%s`", exe);
   sync_child_fail (report, err);
 }

@@ -51,7 +51,8 @@ load (const struct runtime_context *ctx, const char *id, struct loaded *l, bool 
       if (l->cg == NULL)
         return berth_error_prefix (err, "container `%s`: cgroup", id);
     }
-  if (need_spec && l->st.config)
+  /* The saved config is only needed for its hooks: skip the parse without. */
+  if (need_spec && l->st.config && json_object_get (l->st.config, "hooks"))
     {
       l->spec = spec_parse (l->st.config, err);
       if (l->spec == NULL)
@@ -81,14 +82,13 @@ runtime_container_start (const struct runtime_context *ctx, const char *id,
   _cleanup_close_ int fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/start.sock", l.dirfd);
-  if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (fd < 0 || connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     return berth_error_set (err, errno, "start container `%s`: connect to its init", id);
   /* Only one start wins: the socket file goes with the first connection. */
   if (unlinkat (l.dirfd, "start.sock", 0) < 0)
     return berth_error_set_kind (err, BERTH_E_CONFLICT, errno,
                                  "start container `%s`: already being started", id);
-  enum sync_type t;
-  if (sync_recv (fd, &t, NULL, err) < 0)
+  if (sync_wait_exec (fd, err) < 0)
     return berth_error_prefix (err, "start container `%s`", id);
   l.st.started = true;
   if (state_save (l.dirfd, &l.st, err) < 0)
@@ -96,8 +96,7 @@ runtime_container_start (const struct runtime_context *ctx, const char *id,
   if (l.spec && l.spec->n_hooks[HOOK_POSTSTART])
     {
       _cleanup_free_ char *state = hook_state (&l, "running");
-      if (hooks_run (l.spec, HOOK_POSTSTART, state, err) < 0)
-        return berth_error_prefix (err, "start container `%s`", id);
+      hooks_run_warn (l.spec, HOOK_POSTSTART, state);
     }
   return 0;
 }
@@ -144,14 +143,14 @@ runtime_signal_parse (const char *name, int *signo)
     const char *name;
     int signo;
   } sigs[] = {
-    { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-    { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },   { "BUS", SIGBUS },
-    { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-    { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-    { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },   { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-    { "TSTP", SIGTSTP },   { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU }, { "URG", SIGURG },
-    { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-    { "WINCH", SIGWINCH }, { "IO", SIGIO },         { "POLL", SIGPOLL }, { "PWR", SIGPWR },
+    { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+    { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+    { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+    { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+    { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+    { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+    { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+    { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
     { "SYS", SIGSYS },
   };
   if (name == NULL || name[0] == '\0')
@@ -162,7 +161,7 @@ runtime_signal_parse (const char *name, int *signo)
     {
       if (n <= 0 || n > SIGRTMAX)
         return -1;
-      *signo = (int) n;
+      *signo = (int)n;
       return 0;
     }
   const char *s = str_has_prefix (name, "SIG") ? name + 3 : name;
@@ -178,7 +177,7 @@ runtime_signal_parse (const char *name, int *signo)
       long off = s[5] ? strtol (s + 5, &end, 10) : 0;
       if (s[5] && *end)
         return -1;
-      int v = min ? SIGRTMIN + (int) off : SIGRTMAX + (int) off;
+      int v = min ? SIGRTMIN + (int)off : SIGRTMAX + (int)off;
       if (v < SIGRTMIN || v > SIGRTMAX)
         return -1;
       *signo = v;
@@ -194,7 +193,7 @@ init_pidfd (const struct container_state *st)
 {
   if (st->pid <= 0)
     return -1;
-  int fd = (int) syscall (SYS_pidfd_open, st->pid, 0);
+  int fd = (int)syscall (SYS_pidfd_open, st->pid, 0);
   if (fd < 0)
     return -1;
   if (!state_pid_alive (st))
@@ -214,8 +213,8 @@ runtime_container_kill (const struct runtime_context *ctx, const char *id, int s
     return -1;
   _cleanup_close_ int pidfd = init_pidfd (&l.st);
   if (pidfd < 0 && !all)
-    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
-                                 "kill container `%s`: it is not running", id);
+    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "kill container `%s`: it is not running",
+                                 id);
   if (all && l.cg)
     {
       if (cgroup_kill_all (l.cg, signo, err) < 0)
@@ -223,8 +222,8 @@ runtime_container_kill (const struct runtime_context *ctx, const char *id, int s
       return 0;
     }
   if (syscall (SYS_pidfd_send_signal, pidfd, signo, NULL, 0) < 0)
-    return berth_error_set (err, errno, "kill container `%s` (pid %d) with signal %d", id,
-                            l.st.pid, signo);
+    return berth_error_set (err, errno, "kill container `%s` (pid %d) with signal %d", id, l.st.pid,
+                            signo);
   return 0;
 }
 
@@ -247,6 +246,10 @@ runtime_container_delete (const struct runtime_context *ctx, const char *id, boo
   if (load (ctx, id, &l, true, err) < 0)
     return -1;
   const char *status = state_status (&l.st, l.dirfd, l.cg);
+  /* runc deletes a created (never started) container without --force:
+   * containerd relies on it to clean up after a failed start. */
+  if (strcmp (status, "created") == 0)
+    force = true;
   if (strcmp (status, "stopped") != 0)
     {
       if (!force)
@@ -271,19 +274,7 @@ runtime_container_delete (const struct runtime_context *ctx, const char *id, boo
   if (l.spec && l.spec->n_hooks[HOOK_POSTSTOP])
     {
       _cleanup_free_ char *state = hook_state (&l, "stopped");
-      struct berth_error *herr = NULL;
-      /* The container is gone either way; a failing poststop hook is
-       * reported, as runc does, after the state is removed. */
-      hooks_run (l.spec, HOOK_POSTSTOP, state, &herr);
-      _cleanup_close_ int rootfd = open (state_root (ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (rootfd >= 0)
-        fs_rm_rf_at (rootfd, id, NULL);
-      if (herr)
-        {
-          *err = herr;
-          return berth_error_prefix (err, "delete container `%s`", id);
-        }
-      return 0;
+      hooks_run_warn (l.spec, HOOK_POSTSTOP, state);
     }
   _cleanup_close_ int rootfd = open (state_root (ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0 || fs_rm_rf_at (rootfd, id, err) < 0)

@@ -104,7 +104,7 @@ attr_apply (uint64_t *set, uint64_t *clr, const struct mount_option *o)
   if (is_atime)
     {
       *clr |= MOUNT_ATTR__ATIME;
-      *set = (*set & ~(uint64_t) MOUNT_ATTR__ATIME) | o->attr;
+      *set = (*set & ~(uint64_t)MOUNT_ATTR__ATIME) | o->attr;
       return;
     }
   if (o->clear)
@@ -158,7 +158,7 @@ mount_options_parse (json_t *options, struct spec_mount *m, const char *where,
         attr_apply (&m->rec_attr_set, &m->rec_attr_clr, o);
         break;
       case OPT_PROPAGATION:
-        m->propagation = (unsigned long) o->attr;
+        m->propagation = (unsigned long)o->attr;
         m->propagation_recursive = o->recursive;
         break;
       case OPT_BIND:
@@ -255,21 +255,32 @@ strv_without_prefix (char *const *v, const char *prefix)
 static int
 bind_tree (int dirfd, const char *source, bool recursive, struct berth_error **err)
 {
-  int fd = open_tree (dirfd, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                                          | (recursive ? AT_RECURSIVE : 0));
+  int fd = open_tree (dirfd, source,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (fd < 0)
     return berth_error_set (err, errno, "open_tree (bind) `%s`", source);
   return fd;
 }
 
+/* A relative bind source is relative to the bundle. It is looked up by
+ * path here: an fd opened before clone belongs to the caller's mount
+ * namespace, and open_tree refuses to clone from another namespace. */
+static char *
+bind_source_path (const char *bundle, const struct spec_mount *m)
+{
+  return m->source[0] == '/' ? xstrdup (m->source) : xasprintf ("%s/%s", bundle, m->source);
+}
+
 /* The detached mount for m, before it is attached to its target. */
 static int
-mount_make_detached (int bundlefd, const struct spec_mount *m, bool in_userns,
+mount_make_detached (const char *bundle, const struct spec_mount *m, bool in_userns,
                      struct berth_error **err)
 {
   if (m->is_bind)
-    return bind_tree (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, m->is_recursive,
-                      err);
+    {
+      _cleanup_free_ char *src = bind_source_path (bundle, m);
+      return bind_tree (AT_FDCWD, src, m->is_recursive, err);
+    }
 
   struct berth_error *first = NULL;
   int fd = fs_new_mount (m->type, m->source, m->data, &first);
@@ -318,7 +329,7 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
           if (*rest == '\0')
             break;
           char *slash = strchr (rest, '/');
-          size_t len = slash ? (size_t) (slash - rest) : strlen (rest);
+          size_t len = slash ? (size_t)(slash - rest) : strlen (rest);
           _cleanup_free_ char *part = strndup (rest, len);
           rest += len;
           if (strcmp (part, ".") == 0)
@@ -331,7 +342,8 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
               continue;
             }
           _cleanup_free_ char *cand = xasprintf ("%s/%s", done, part);
-          _cleanup_close_ int parent = fs_open_in_root (rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, err);
+          _cleanup_close_ int parent
+              = fs_open_in_root (rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, err);
           if (parent < 0)
             return NULL;
           char link[4096];
@@ -365,15 +377,16 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
 /* Make sure the target exists (a directory, or an empty file when a file is
  * bound) and return an O_PATH fd of it, resolved inside the root only. */
 static int
-mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m,
+mount_target_open (int rootfd, const char *bundle, const struct spec_mount *m,
                    struct berth_error **err)
 {
   bool is_file = false;
   if (m->is_bind)
     {
       struct stat st;
-      if (fstatat (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, &st, 0) < 0)
-        return berth_error_set (err, errno, "stat bind source `%s`", m->source);
+      _cleanup_free_ char *src = bind_source_path (bundle, m);
+      if (stat (src, &st) < 0)
+        return berth_error_set (err, errno, "stat bind source `%s`", src);
       is_file = !S_ISDIR (st.st_mode);
     }
   int fd = fs_open_in_root (rootfd, m->destination, O_PATH, 0, NULL);
@@ -388,10 +401,10 @@ mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m,
 }
 
 int
-mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cgroup *cg,
+mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, struct cgroup *cg,
                  bool in_userns, struct berth_error **err)
 {
-  _cleanup_close_ int target = mount_target_open (rootfd, bundlefd, m, err);
+  _cleanup_close_ int target = mount_target_open (rootfd, bundle, m, err);
   if (target < 0)
     return berth_error_prefix (err, "mount `%s`", m->destination);
 
@@ -406,14 +419,13 @@ mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cg
       return 0;
     }
 
-  _cleanup_close_ int mnt = mount_make_detached (bundlefd, m, in_userns, err);
+  _cleanup_close_ int mnt = mount_make_detached (bundle, m, in_userns, err);
   if (mnt < 0)
     return berth_error_prefix (err, "mount `%s` on `%s`", m->source ? m->source : m->type,
                                m->destination);
   if ((m->rec_attr_set || m->rec_attr_clr)
       && setattr (mnt, AT_RECURSIVE, m->rec_attr_set, m->rec_attr_clr, 0) < 0)
-    return berth_error_set (err, errno, "mount `%s`: set recursive attributes",
-                            m->destination);
+    return berth_error_set (err, errno, "mount `%s`: set recursive attributes", m->destination);
   if ((m->attr_set || m->attr_clr) && setattr (mnt, 0, m->attr_set, m->attr_clr, 0) < 0)
     return berth_error_set (err, errno, "mount `%s`: set attributes", m->destination);
   if (move_mount (mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

@@ -5,6 +5,7 @@
  * (refusing /proc/self/exe and friends, CVE-2019-5736), and fds closed. */
 #include "runtime/runtime-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -32,6 +33,10 @@ process_apply_identity (const struct spec_process *p, struct berth_error **err)
   if (p->caps.present && caps_apply (&p->caps, err) < 0)
     return -1;
   umask (p->has_umask ? p->umask : 0022);
+  /* ioprio_set(IOPRIO_WHO_PROCESS, self): before the uid change would be
+   * friendlier for RT, but the kernel checks CAP_SYS_ADMIN/NICE either way. */
+  if (p->has_io_priority && syscall (SYS_ioprio_set, 1, 0, p->io_priority) < 0)
+    return berth_error_set (err, errno, "process.ioPriority");
   return 0;
 }
 
@@ -75,7 +80,8 @@ process_find_executable (const struct spec_process *p, struct berth_error **err)
     return berth_error_set (err, errno, "open /"), NULL;
   if (strchr (name, '/'))
     {
-      _cleanup_free_ char *abs = name[0] == '/' ? xstrdup (name) : xasprintf ("%s/%s", p->cwd, name);
+      _cleanup_free_ char *abs
+          = name[0] == '/' ? xstrdup (name) : xasprintf ("%s/%s", p->cwd, name);
       if (!is_executable_file (root, abs))
         return berth_error_set_kind (err, BERTH_E_NOT_FOUND, ENOENT, "exec: \"%s\"", name), NULL;
       return xstrdup (name);
@@ -102,9 +108,9 @@ process_close_fds (unsigned int preserve_fds, struct berth_error **err)
 {
   for (unsigned int fd = 3; fd < 3 + preserve_fds; fd++)
     {
-      int flags = fcntl ((int) fd, F_GETFD);
+      int flags = fcntl ((int)fd, F_GETFD);
       if (flags >= 0)
-        fcntl ((int) fd, F_SETFD, flags & ~FD_CLOEXEC);
+        fcntl ((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
   /* Everything else closes at execve: no fd of the runtime reaches the
    * container (CVE-2024-21626). */
@@ -119,13 +125,54 @@ process_send_seccomp_listener (const struct spec *s, int listener_sock, int list
 {
   /* runc's containerProcessState: the agent gets the state and the fd. */
   _cleanup_json_ json_t *state = json_loads (state_json, 0, NULL);
-  _cleanup_json_ json_t *msg = json_pack ("{s:s,s:[s],s:i,s:s,s:O}", "ociVersion", "1.2.0", "fds",
-                                          "seccompFd", "pid", (int) getpid (), "metadata",
-                                          s->seccomp_listener_metadata ?: "", "state",
-                                          state ? state : json_null ());
+  _cleanup_json_ json_t *msg = json_pack (
+      "{s:s,s:[s],s:i,s:s,s:O}", "ociVersion", "1.2.0", "fds", "seccompFd", "pid", (int)getpid (),
+      "metadata", s->seccomp_listener_metadata ?: "", "state", state ? state : json_null ());
   _cleanup_free_ char *text = json_dumps (msg, JSON_COMPACT);
   if (text == NULL || unix_send_fds (listener_sock, text, strlen (text), &listener_fd, 1) < 0)
     return berth_error_set (err, errno, "send the seccomp listener fd to `%s`",
                             s->seccomp_listener_path);
   return 0;
+}
+
+/* runc sets HOME from the container's /etc/passwd when the config does not
+ * (Docker images rely on it); "/" when the user has no entry. */
+char **
+process_env_with_home (const struct spec_process *p)
+{
+  char **env = strv_dup (p->env ? p->env : (char *[]){ NULL });
+  for (char **e = env; *e; e++)
+    if (str_has_prefix (*e, "HOME="))
+      return env;
+  _cleanup_free_ char *home = NULL;
+  _cleanup_close_ int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd
+      = root >= 0 ? fs_open_in_root (root, "/etc/passwd", O_RDONLY, 0, NULL) : -1;
+  _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen (fd, "r") : NULL;
+  if (f)
+    fd = -1; /* the FILE owns it now */
+  char line[1024];
+  while (f && home == NULL && fgets (line, sizeof line, f))
+    {
+      /* name:password:uid:gid:gecos:home:shell */
+      _cleanup_strv_ char **fields = strv_split (line, ':');
+      if (strv_len (fields) >= 6 && strtoul (fields[2], NULL, 10) == p->uid && fields[2][0])
+        home = xstrdup (fields[5]);
+    }
+  _cleanup_free_ char *entry = xasprintf ("HOME=%s", home && home[0] ? home : "/");
+  strv_append (&env, entry);
+  return env;
+}
+
+bool
+process_is_multithreaded (void)
+{
+  /* /proc/self/task has one entry per thread. */
+  _cleanup_closedir_ DIR *d = opendir ("/proc/self/task");
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir (d)))
+    if (e->d_name[0] != '.' && ++n > 1)
+      return true;
+  return false;
 }

@@ -12,14 +12,14 @@ static const struct
   const char *name;
   int resource;
 } rlimits[] = {
-  { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_FSIZE", RLIMIT_FSIZE },
-  { "RLIMIT_DATA", RLIMIT_DATA },       { "RLIMIT_STACK", RLIMIT_STACK },
-  { "RLIMIT_CORE", RLIMIT_CORE },       { "RLIMIT_RSS", RLIMIT_RSS },
-  { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_AS", RLIMIT_AS },
-  { "RLIMIT_LOCKS", RLIMIT_LOCKS },     { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+  { "RLIMIT_CPU", RLIMIT_CPU },           { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+  { "RLIMIT_DATA", RLIMIT_DATA },         { "RLIMIT_STACK", RLIMIT_STACK },
+  { "RLIMIT_CORE", RLIMIT_CORE },         { "RLIMIT_RSS", RLIMIT_RSS },
+  { "RLIMIT_NPROC", RLIMIT_NPROC },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },   { "RLIMIT_AS", RLIMIT_AS },
+  { "RLIMIT_LOCKS", RLIMIT_LOCKS },       { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
   { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
-  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },     { "RLIMIT_RTTIME", RLIMIT_RTTIME },
 };
 
 int
@@ -53,8 +53,8 @@ rlimits_check (const struct spec_rlimit *r, size_t n, struct berth_error **err)
             err, BERTH_E_INVALID, 0,
             "process.rlimits: %s hard limit %llu is above the caller's hard limit %llu "
             "(a hard limit cannot be raised; lower it in the config)",
-            rlimit_name (r[i].resource), (unsigned long long) r[i].hard,
-            (unsigned long long) cur.rlim_max);
+            rlimit_name (r[i].resource), (unsigned long long)r[i].hard,
+            (unsigned long long)cur.rlim_max);
     }
   return 0;
 }
@@ -65,10 +65,10 @@ rlimits_apply (pid_t pid, const struct spec_rlimit *r, size_t n, struct berth_er
   for (size_t i = 0; i < n; i++)
     {
       struct rlimit lim = { .rlim_cur = r[i].soft, .rlim_max = r[i].hard };
-      if (prlimit (pid, (enum __rlimit_resource) r[i].resource, &lim, NULL) < 0)
+      if (prlimit (pid, (enum __rlimit_resource)r[i].resource, &lim, NULL) < 0)
         return berth_error_set (err, errno, "setrlimit %s (soft %llu, hard %llu)",
-                                rlimit_name (r[i].resource), (unsigned long long) lim.rlim_cur,
-                                (unsigned long long) lim.rlim_max);
+                                rlimit_name (r[i].resource), (unsigned long long)lim.rlim_cur,
+                                (unsigned long long)lim.rlim_max);
     }
   return 0;
 }

@@ -56,6 +56,8 @@ struct spec_process
   size_t n_rlimits;
   bool has_oom_score_adj;
   int oom_score_adj;
+  bool has_io_priority;
+  int io_priority; /* IOPRIO_PRIO_VALUE (class, level) */
 };
 
 /* Field presence, so exec can fill what a process object lacks from the
@@ -169,6 +171,8 @@ struct spec
   struct spec_hook *hooks[HOOK_KIND_COUNT];
   size_t n_hooks[HOOK_KIND_COUNT];
   const json_t *annotations; /* borrowed */
+  bool has_personality;
+  unsigned long personality;
 };
 
 /* Validate a whole config.json. Takes a reference on json. */
@@ -196,9 +200,9 @@ const struct spec_namespace *spec_find_namespace (const struct spec *s, int type
 int mount_options_parse (json_t *options, struct spec_mount *m, const char *where,
                          struct berth_error **err);
 /* Mount m into the container root (rootfd, the rootfs bind mount), the
- * target resolved inside the root only. bundlefd resolves relative bind
- * sources. cg is used by "cgroup" mounts. */
-int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cgroup *cg,
+ * target resolved inside the root only. Relative bind sources are relative
+ * to the bundle directory. cg is used by "cgroup" mounts. */
+int mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, struct cgroup *cg,
                      bool in_userns, struct berth_error **err);
 /* mount_setattr attribute bit of a flag option ("nosuid" → MOUNT_ATTR_NOSUID). */
 
@@ -207,7 +211,7 @@ int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struc
 struct rootfs_context
 {
   const struct spec *spec;
-  int bundlefd;
+  const char *bundle;      /* absolute host path */
   const char *rootfs_path; /* absolute host path */
   struct cgroup *cg;
   bool in_userns;
@@ -256,6 +260,9 @@ int rlimits_apply (pid_t pid, const struct spec_rlimit *r, size_t n, struct bert
  * timeout kills it. The first failing hook ends the run. */
 int hooks_run (const struct spec *s, enum hook_kind kind, const char *state_json,
                struct berth_error **err);
+/* poststart and poststop: the spec says a failing hook is a warning and the
+ * others still run (the container already runs, or is already gone). */
+void hooks_run_warn (const struct spec *s, enum hook_kind kind, const char *state_json);
 const char *hook_kind_name (enum hook_kind kind);
 int hooks_parse (const json_t *hooks, struct spec *s, struct berth_error **err);
 
@@ -307,6 +314,9 @@ int process_chdir (const struct spec_process *p, struct berth_error **err);
 /* Resolve args[0] in PATH of the process env (runc does this at create so
  * a missing binary fails create, not start). */
 char *process_find_executable (const struct spec_process *p, struct berth_error **err);
+bool process_is_multithreaded (void);
+/* process.env plus HOME from the container's /etc/passwd when missing. */
+char **process_env_with_home (const struct spec_process *p);
 /* Close every fd but 0-2, the preserved ones and keep_fd on execve. */
 int process_close_fds (unsigned int preserve_fds, struct berth_error **err);
 int process_send_seccomp_listener (const struct spec *s, int listener_sock, int listener_fd,
@@ -325,7 +335,8 @@ enum sync_type
   SYNC_READY,      /* child: created, waiting for start */
   SYNC_START,
   SYNC_ERROR,
-  SYNC_PID, /* intermediate: the init's pid */
+  SYNC_PID,  /* intermediate: the init's pid */
+  SYNC_EXEC, /* child: about to execve (EOF next means it did) */
 };
 
 int sync_send (int fd, enum sync_type type, int value, const char *msg);
@@ -334,6 +345,9 @@ int sync_send (int fd, enum sync_type type, int value, const char *msg);
 int sync_recv (int fd, enum sync_type *type, int *value, struct berth_error **err);
 int sync_expect (int fd, enum sync_type want, int *value, const char *step,
                  struct berth_error **err);
+/* After start: wait for SYNC_EXEC then EOF (the process runs), or an
+ * error; EOF without SYNC_EXEC means the init died before starting. */
+int sync_wait_exec (int fd, struct berth_error **err);
 /* In a child: send err over the sync socket and _exit(1). */
 __attribute__ ((noreturn)) void sync_child_fail (int fd, struct berth_error *err);
 
@@ -346,9 +360,8 @@ struct create_ctx
   const struct runtime_context *rt;
   const struct runtime_create_options *opts;
   struct spec *spec;
-  char *bundle;      /* absolute */
-  char *rootfs;      /* absolute */
-  int bundlefd;
+  char *bundle; /* absolute */
+  char *rootfs; /* absolute */
   int statedirfd;
   struct cgroup *cg;
   struct seccomp_filter *seccomp;
@@ -356,12 +369,14 @@ struct create_ctx
   int listener_sock; /* -1: seccomp notify agent */
   int start_sock;    /* create: listening socket the init waits on; run: -1 */
   int sync_child, sync_parent;
-  int ns_fds[8];     /* fds of namespaces joined by path, by index in spec */
+  int ns_fds[8]; /* fds of namespaces joined by path, by index in spec */
   bool new_userns;
   bool in_userns;
-  bool use_intermediate; /* join a user namespace by path, or time offsets */
-  int clone_flags;       /* namespaces created by clone3 */
-  int unshare_flags;     /* created by unshare in the intermediate */
+  bool use_intermediate;  /* join a user namespace by path, or time offsets */
+  int clone_flags;        /* namespaces created by clone3 */
+  int cg_v2_fd;           /* clone3 CLONE_INTO_CGROUP target, -1 if none */
+  bool enter_v2_in_child; /* CLONE_INTO_CGROUP was refused */
+  int unshare_flags;      /* created by unshare in the intermediate */
   char *created;
 };
 

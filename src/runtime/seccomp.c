@@ -30,8 +30,8 @@ struct seccomp_filter
 
 #define P "linux.seccomp."
 
-static int
-invalid (struct berth_error **err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static int invalid (struct berth_error **err, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 static int
 invalid (struct berth_error **err, const char *fmt, ...)
 {
@@ -88,7 +88,7 @@ get_errno_ret (const json_t *obj, const char *key, const char *field, bool *has,
   if (!json_is_integer (v) || json_integer_value (v) < 0 || json_integer_value (v) > 0xffff)
     return invalid (err, "%s.%s: must be an integer between 0 and 65535", field, key);
   *has = true;
-  *out = (uint32_t) json_integer_value (v);
+  *out = (uint32_t)json_integer_value (v);
   return 0;
 }
 
@@ -100,7 +100,7 @@ parse_arch (const char *name, uint32_t *arch)
   char lower[32];
   size_t i = 0;
   for (const char *p = name + strlen ("SCMP_ARCH_"); *p && i < sizeof lower - 1; p++)
-    lower[i++] = (char) tolower ((unsigned char) *p);
+    lower[i++] = (char)tolower ((unsigned char)*p);
   lower[i] = '\0';
   *arch = seccomp_arch_resolve_name (lower);
   return *arch ? 0 : -1;
@@ -116,15 +116,15 @@ add_architectures (scmp_filter_ctx ctx, const json_t *arches, struct berth_error
   size_t i;
   json_t *a;
   json_array_foreach (arches, i, a)
-    {
-      uint32_t arch = 0;
-      if (!json_is_string (a) || parse_arch (json_string_value (a), &arch) < 0)
-        return invalid (err, P "architectures[%zu]: unknown architecture %s", i,
-                        json_is_string (a) ? json_string_value (a) : "(not a string)");
-      int rc = seccomp_arch_add (ctx, arch);
-      if (rc < 0 && rc != -EEXIST)
-        return berth_error_set (err, -rc, P "architectures[%zu]: add %s", i, json_string_value (a));
-    }
+  {
+    uint32_t arch = 0;
+    if (!json_is_string (a) || parse_arch (json_string_value (a), &arch) < 0)
+      return invalid (err, P "architectures[%zu]: unknown architecture %s", i,
+                      json_is_string (a) ? json_string_value (a) : "(not a string)");
+    int rc = seccomp_arch_add (ctx, arch);
+    if (rc < 0 && rc != -EEXIST)
+      return berth_error_set (err, -rc, P "architectures[%zu]: add %s", i, json_string_value (a));
+  }
   return 0;
 }
 
@@ -139,19 +139,19 @@ parse_flags (const json_t *flags, unsigned *out, struct berth_error **err)
   size_t i;
   json_t *f;
   json_array_foreach (flags, i, f)
-    {
-      const char *s = json_string_value (f);
-      if (s && strcmp (s, "SECCOMP_FILTER_FLAG_LOG") == 0)
-        *out |= SECCOMP_FILTER_FLAG_LOG;
-      else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-        *out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-      else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-        *out |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-      else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-        ; /* the container's process is single-threaded when it installs */
-      else
-        return invalid (err, P "flags[%zu]: unknown flag %s", i, s ? s : "(not a string)");
-    }
+  {
+    const char *s = json_string_value (f);
+    if (s && strcmp (s, "SECCOMP_FILTER_FLAG_LOG") == 0)
+      *out |= SECCOMP_FILTER_FLAG_LOG;
+    else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+      *out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+      *out |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    else if (s && strcmp (s, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+      ; /* the container's process is single-threaded when it installs */
+    else
+      return invalid (err, P "flags[%zu]: unknown flag %s", i, s ? s : "(not a string)");
+  }
   return 0;
 }
 
@@ -163,9 +163,12 @@ parse_op (const char *op, enum scmp_compare *out)
     const char *name;
     enum scmp_compare op;
   } ops[] = {
-    { "SCMP_CMP_NE", SCMP_CMP_NE },         { "SCMP_CMP_LT", SCMP_CMP_LT },
-    { "SCMP_CMP_LE", SCMP_CMP_LE },         { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-    { "SCMP_CMP_GE", SCMP_CMP_GE },         { "SCMP_CMP_GT", SCMP_CMP_GT },
+    { "SCMP_CMP_NE", SCMP_CMP_NE },
+    { "SCMP_CMP_LT", SCMP_CMP_LT },
+    { "SCMP_CMP_LE", SCMP_CMP_LE },
+    { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+    { "SCMP_CMP_GE", SCMP_CMP_GE },
+    { "SCMP_CMP_GT", SCMP_CMP_GT },
     { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
   };
   for (size_t i = 0; op && i < sizeof ops / sizeof ops[0]; i++)
@@ -184,7 +187,7 @@ get_u64 (const json_t *obj, const char *key, uint64_t *out)
     return -1;
   /* jansson has no uint64: values above INT64_MAX arrive negative only if
    * the writer wrapped them; take the two's complement bits as they are. */
-  *out = (uint64_t) json_integer_value (v);
+  *out = (uint64_t)json_integer_value (v);
   return 0;
 }
 
@@ -202,26 +205,25 @@ parse_args (const json_t *args, const char *field, struct scmp_arg_cmp *cmps, si
   size_t i;
   json_t *a;
   json_array_foreach (args, i, a)
-    {
-      json_t *index = json_object_get (a, "index");
-      if (!json_is_object (a) || !json_is_integer (index) || json_integer_value (index) < 0
-          || json_integer_value (index) > 5)
-        return invalid (err, "%s.args[%zu].index: must be 0 to 5", field, i);
-      enum scmp_compare op;
-      const char *ops = json_string_value (json_object_get (a, "op"));
-      if (parse_op (ops, &op) < 0)
-        return invalid (err, "%s.args[%zu].op: unknown operator %s", field, i,
-                        ops ? ops : "(missing)");
-      uint64_t value = 0, value_two = 0;
-      if (get_u64 (a, "value", &value) < 0)
-        return invalid (err, "%s.args[%zu].value: must be an integer", field, i);
-      if (get_u64 (a, "valueTwo", &value_two) < 0)
-        return invalid (err, "%s.args[%zu].valueTwo: must be an integer", field, i);
-      cmps[(*n_cmps)++] = (struct scmp_arg_cmp){ .arg = (unsigned) json_integer_value (index),
-                                                 .op = op,
-                                                 .datum_a = value,
-                                                 .datum_b = value_two };
-    }
+  {
+    json_t *index = json_object_get (a, "index");
+    if (!json_is_object (a) || !json_is_integer (index) || json_integer_value (index) < 0
+        || json_integer_value (index) > 5)
+      return invalid (err, "%s.args[%zu].index: must be 0 to 5", field, i);
+    enum scmp_compare op;
+    const char *ops = json_string_value (json_object_get (a, "op"));
+    if (parse_op (ops, &op) < 0)
+      return invalid (err, "%s.args[%zu].op: unknown operator %s", field, i,
+                      ops ? ops : "(missing)");
+    uint64_t value = 0, value_two = 0;
+    if (get_u64 (a, "value", &value) < 0)
+      return invalid (err, "%s.args[%zu].value: must be an integer", field, i);
+    if (get_u64 (a, "valueTwo", &value_two) < 0)
+      return invalid (err, "%s.args[%zu].valueTwo: must be an integer", field, i);
+    cmps[(*n_cmps)++] = (struct scmp_arg_cmp){
+      .arg = (unsigned)json_integer_value (index), .op = op, .datum_a = value, .datum_b = value_two
+    };
+  }
   return 0;
 }
 
@@ -270,31 +272,31 @@ add_rule (scmp_filter_ctx ctx, const json_t *rule, size_t idx, uint32_t default_
   size_t i;
   json_t *name;
   json_array_foreach (names, i, name)
-    {
-      const char *s = json_string_value (name);
-      if (s == NULL)
-        return invalid (err, "%s.names[%zu]: must be a string", field, i);
-      int nr = seccomp_syscall_resolve_name (s);
-      if (nr == __NR_SCMP_ERROR)
-        {
-          /* Profiles list syscalls of newer kernels or other arches. */
-          berth_log (BERTH_LOG_DEBUG, "seccomp: unknown syscall %s skipped", s);
-          continue;
-        }
-      int rc;
-      if (n_cmps > 1 && has_duplicate_index (cmps, n_cmps))
-        {
-          /* libseccomp cannot AND two conditions on one argument; runc
-           * adds one rule per condition (they OR), and so do we. */
-          rc = 0;
-          for (size_t k = 0; k < n_cmps && rc == 0; k++)
-            rc = seccomp_rule_add_array (ctx, action, nr, 1, &cmps[k]);
-        }
-      else
-        rc = seccomp_rule_add_array (ctx, action, nr, (unsigned) n_cmps, cmps);
-      if (rc < 0)
-        return berth_error_set_kind (err, BERTH_E_INVALID, -rc, "%s: add rule for %s", field, s);
-    }
+  {
+    const char *s = json_string_value (name);
+    if (s == NULL)
+      return invalid (err, "%s.names[%zu]: must be a string", field, i);
+    int nr = seccomp_syscall_resolve_name (s);
+    if (nr == __NR_SCMP_ERROR)
+      {
+        /* Profiles list syscalls of newer kernels or other arches. */
+        berth_log (BERTH_LOG_DEBUG, "seccomp: unknown syscall %s skipped", s);
+        continue;
+      }
+    int rc;
+    if (n_cmps > 1 && has_duplicate_index (cmps, n_cmps))
+      {
+        /* libseccomp cannot AND two conditions on one argument; runc
+         * adds one rule per condition (they OR), and so do we. */
+        rc = 0;
+        for (size_t k = 0; k < n_cmps && rc == 0; k++)
+          rc = seccomp_rule_add_array (ctx, action, nr, 1, &cmps[k]);
+      }
+    else
+      rc = seccomp_rule_add_array (ctx, action, nr, (unsigned)n_cmps, cmps);
+    if (rc < 0)
+      return berth_error_set_kind (err, BERTH_E_INVALID, -rc, "%s: add rule for %s", field, s);
+  }
   return 0;
 }
 
@@ -316,13 +318,13 @@ export_bpf (scmp_filter_ctx ctx, struct seccomp_filter *f, struct berth_error **
   if (rc < 0)
     return berth_error_set (err, -rc, "seccomp: export the BPF program");
   off_t size = lseek (fd, 0, SEEK_END);
-  if (size <= 0 || size % (off_t) sizeof (struct sock_filter) != 0
-      || size / (off_t) sizeof (struct sock_filter) > BPF_MAXINSNS)
-    return berth_error_set (err, E2BIG, "seccomp: the program has %lld bytes", (long long) size);
-  f->insns = malloc ((size_t) size);
-  if (pread (fd, f->insns, (size_t) size, 0) != size)
+  if (size <= 0 || size % (off_t)sizeof (struct sock_filter) != 0
+      || size / (off_t)sizeof (struct sock_filter) > BPF_MAXINSNS)
+    return berth_error_set (err, E2BIG, "seccomp: the program has %lld bytes", (long long)size);
+  f->insns = malloc ((size_t)size);
+  if (pread (fd, f->insns, (size_t)size, 0) != size)
     return berth_error_set (err, errno ? errno : EIO, "seccomp: read the BPF program back");
-  f->n_insns = (unsigned short) (size / (off_t) sizeof (struct sock_filter));
+  f->n_insns = (unsigned short)(size / (off_t)sizeof (struct sock_filter));
   return 0;
 }
 
@@ -361,9 +363,9 @@ seccomp_filter_compile (const json_t *seccomp, struct berth_error **err)
     return invalid (err, P "syscalls: must be an array"), NULL;
   size_t i;
   json_t *rule;
-  json_array_foreach (syscalls, i, rule)
-    if (add_rule (ctx, rule, i, default_action, default_errno, &f->wants_listener, err) < 0)
-      return NULL;
+  json_array_foreach (syscalls, i, rule) if (add_rule (ctx, rule, i, default_action, default_errno,
+                                                       &f->wants_listener, err)
+                                             < 0) return NULL;
   if (export_bpf (ctx, f, err) < 0)
     {
       free (f->insns);
@@ -388,7 +390,7 @@ seccomp_filter_install (struct seccomp_filter *f, int *listener_fd, struct berth
   if (rc < 0 && errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
     {
       /* Kernels before 5.19 do not know it; it only softens signals. */
-      flags &= ~(unsigned) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+      flags &= ~(unsigned)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
       rc = syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
     }
   if (rc < 0)
@@ -397,7 +399,7 @@ seccomp_filter_install (struct seccomp_filter *f, int *listener_fd, struct berth
                                               "or CAP_SYS_ADMIN)"
                                             : "install the seccomp filter");
   if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
-    *listener_fd = (int) rc;
+    *listener_fd = (int)rc;
   return 0;
 }
 

@@ -13,8 +13,8 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-static int
-invalid (struct berth_error **err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static int invalid (struct berth_error **err, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static int
 invalid (struct berth_error **err, const char *fmt, ...)
@@ -52,11 +52,10 @@ get_uint (const json_t *obj, const char *key, const char *where, uint64_t max, u
     *present = false;
   if (v == NULL || json_is_null (v))
     return 0;
-  if (!json_is_integer (v) || json_integer_value (v) < 0
-      || (uint64_t) json_integer_value (v) > max)
+  if (!json_is_integer (v) || json_integer_value (v) < 0 || (uint64_t)json_integer_value (v) > max)
     return invalid (err, "%s.%s: must be an integer between 0 and %llu", where, key,
-                    (unsigned long long) max);
-  *out = (uint64_t) json_integer_value (v);
+                    (unsigned long long)max);
+  *out = (uint64_t)json_integer_value (v);
   if (present)
     *present = true;
   return 0;
@@ -159,22 +158,21 @@ parse_rlimits (const json_t *list, const char *where, struct spec_process *p,
     json_t *jh = json_object_get (e, "hard"), *js = json_object_get (e, "soft");
     if (!has_hard || !has_soft)
       return invalid (err, "%s: soft and hard are required", path);
-    (void) jh;
-    (void) js;
+    (void)jh;
+    (void)js;
     if (soft > hard)
       return invalid (err, "%s: soft limit %llu is above the hard limit %llu (%s)", path,
-                      (unsigned long long) soft, (unsigned long long) hard, type);
+                      (unsigned long long)soft, (unsigned long long)hard, type);
     p->rlimits[p->n_rlimits].resource = res;
-    p->rlimits[p->n_rlimits].soft = (rlim_t) soft;
-    p->rlimits[p->n_rlimits].hard = (rlim_t) hard;
+    p->rlimits[p->n_rlimits].soft = (rlim_t)soft;
+    p->rlimits[p->n_rlimits].hard = (rlim_t)hard;
     p->n_rlimits++;
   }
   return 0;
 }
 
 static int
-parse_user (const json_t *user, const char *where, struct spec_process *p,
-            struct berth_error **err)
+parse_user (const json_t *user, const char *where, struct spec_process *p, struct berth_error **err)
 {
   _cleanup_free_ char *path = xasprintf ("%s.user", where);
   uint64_t v = 0;
@@ -183,14 +181,14 @@ parse_user (const json_t *user, const char *where, struct spec_process *p,
     return invalid (err, "%s: must be an object", path);
   if (get_uint (user, "uid", path, UINT32_MAX - 1, &v, &has, err) < 0)
     return -1;
-  p->uid = has ? (uid_t) v : 0;
+  p->uid = has ? (uid_t)v : 0;
   if (get_uint (user, "gid", path, UINT32_MAX - 1, &v, &has, err) < 0)
     return -1;
-  p->gid = has ? (gid_t) v : 0;
+  p->gid = has ? (gid_t)v : 0;
   if (get_uint (user, "umask", path, 07777, &v, &has, err) < 0)
     return -1;
   p->has_umask = has;
-  p->umask = (mode_t) v;
+  p->umask = (mode_t)v;
   json_t *gids = json_object_get (user, "additionalGids");
   if (gids && !json_is_null (gids))
     {
@@ -206,7 +204,7 @@ parse_user (const json_t *user, const char *where, struct spec_process *p,
         if (!json_is_integer (e) || json_integer_value (e) < 0
             || json_integer_value (e) >= UINT32_MAX)
           return invalid (err, "%s.additionalGids[%zu]: must be a gid", path, i);
-        p->additional_gids[p->n_additional_gids++] = (gid_t) json_integer_value (e);
+        p->additional_gids[p->n_additional_gids++] = (gid_t)json_integer_value (e);
       }
     }
   return 0;
@@ -224,8 +222,8 @@ spec_process_clear (struct spec_process *p)
 }
 
 int
-spec_process_parse (const json_t *j, const char *where, struct spec_process *p,
-                    unsigned *present, struct berth_error **err)
+spec_process_parse (const json_t *j, const char *where, struct spec_process *p, unsigned *present,
+                    struct berth_error **err)
 {
   unsigned has = 0;
   memset (p, 0, sizeof *p);
@@ -244,8 +242,8 @@ spec_process_parse (const json_t *j, const char *where, struct spec_process *p,
       if (get_uint (size, "height", sp, 65535, &h, NULL, err) < 0
           || get_uint (size, "width", sp, 65535, &w, NULL, err) < 0)
         return -1;
-      p->console_rows = (unsigned short) h;
-      p->console_cols = (unsigned short) w;
+      p->console_rows = (unsigned short)h;
+      p->console_cols = (unsigned short)w;
     }
 
   json_t *user = json_object_get (j, "user");
@@ -307,7 +305,28 @@ spec_process_parse (const json_t *j, const char *where, struct spec_process *p,
           || json_integer_value (oom) > 1000)
         return invalid (err, "%s.oomScoreAdj: must be an integer between -1000 and 1000", where);
       p->has_oom_score_adj = true;
-      p->oom_score_adj = (int) json_integer_value (oom);
+      p->oom_score_adj = (int)json_integer_value (oom);
+    }
+  json_t *io = json_object_get (j, "ioPriority");
+  if (io && !json_is_null (io))
+    {
+      /* OCI 1.1 process.ioPriority: ioprio_set(2) classes. */
+      static const char *const classes[]
+          = { NULL, "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE" };
+      const char *cls = json_string_value (json_object_get (io, "class"));
+      json_t *prio = json_object_get (io, "priority");
+      int c = 0;
+      for (int k = 1; k < 4; k++)
+        if (cls && strcmp (cls, classes[k]) == 0)
+          c = k;
+      if (c == 0)
+        return invalid (err, "%s.ioPriority.class: unknown class `%s`", where, cls ? cls : "");
+      if (prio
+          && (!json_is_integer (prio) || json_integer_value (prio) < 0
+              || json_integer_value (prio) > 7))
+        return invalid (err, "%s.ioPriority.priority: must be between 0 and 7", where);
+      p->has_io_priority = true;
+      p->io_priority = (c << 13) | (int)(prio ? json_integer_value (prio) : 0);
     }
   if (present)
     *present = has;
@@ -321,9 +340,9 @@ static const struct
   const char *oci, *proc;
   int type;
 } ns_names[] = {
-  { "user", "user", CLONE_NEWUSER },     { "pid", "pid", CLONE_NEWPID },
-  { "network", "net", CLONE_NEWNET },    { "mount", "mnt", CLONE_NEWNS },
-  { "ipc", "ipc", CLONE_NEWIPC },        { "uts", "uts", CLONE_NEWUTS },
+  { "user", "user", CLONE_NEWUSER },       { "pid", "pid", CLONE_NEWPID },
+  { "network", "net", CLONE_NEWNET },      { "mount", "mnt", CLONE_NEWNS },
+  { "ipc", "ipc", CLONE_NEWIPC },          { "uts", "uts", CLONE_NEWUTS },
   { "cgroup", "cgroup", CLONE_NEWCGROUP }, { "time", "time", CLONE_NEWTIME },
 };
 
@@ -427,7 +446,7 @@ parse_id_maps (const json_t *list, const char *where, struct spec_id_map **out, 
       return -1;
     if (!hc || !hh || !hs || sz == 0)
       return invalid (err, "%s: containerID, hostID and a non-zero size are required", path);
-    (*out)[*n] = (struct spec_id_map){ (uint32_t) c, (uint32_t) h, (uint32_t) sz };
+    (*out)[*n] = (struct spec_id_map){ (uint32_t)c, (uint32_t)h, (uint32_t)sz };
     (*n)++;
   }
   return 0;
@@ -483,9 +502,9 @@ propagation_parse (const char *p)
     const char *name;
     unsigned long flags;
   } t[] = {
-    { "shared", MS_SHARED | MS_REC },     { "rshared", MS_SHARED | MS_REC },
-    { "slave", MS_SLAVE | MS_REC },       { "rslave", MS_SLAVE | MS_REC },
-    { "private", MS_PRIVATE | MS_REC },   { "rprivate", MS_PRIVATE | MS_REC },
+    { "shared", MS_SHARED | MS_REC },         { "rshared", MS_SHARED | MS_REC },
+    { "slave", MS_SLAVE | MS_REC },           { "rslave", MS_SLAVE | MS_REC },
+    { "private", MS_PRIVATE | MS_REC },       { "rprivate", MS_PRIVATE | MS_REC },
     { "unbindable", MS_UNBINDABLE | MS_REC }, { "runbindable", MS_UNBINDABLE | MS_REC },
   };
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
@@ -553,7 +572,7 @@ parse_linux (const json_t *lx, struct spec *s, struct berth_error **err)
           if (c == NULL)
             continue;
           dst[i]->secs = json_integer_value (json_object_get (c, "secs"));
-          dst[i]->nanosecs = (uint32_t) json_integer_value (json_object_get (c, "nanosecs"));
+          dst[i]->nanosecs = (uint32_t)json_integer_value (json_object_get (c, "nanosecs"));
         }
     }
 
@@ -567,8 +586,7 @@ parse_linux (const json_t *lx, struct spec *s, struct berth_error **err)
     {
       if (!json_is_object (s->seccomp))
         return invalid (err, "linux.seccomp: must be an object");
-      if (get_string (s->seccomp, "listenerPath", "linux.seccomp", &s->seccomp_listener_path,
-                      err)
+      if (get_string (s->seccomp, "listenerPath", "linux.seccomp", &s->seccomp_listener_path, err)
               < 0
           || get_string (s->seccomp, "listenerMetadata", "linux.seccomp",
                          &s->seccomp_listener_metadata, err)
@@ -618,30 +636,29 @@ parse_linux (const json_t *lx, struct spec *s, struct berth_error **err)
         if (d->path == NULL || d->path[0] != '/')
           return invalid (err, "%s.path: must be an absolute path", where);
         if (type == NULL || strlen (type) != 1 || strchr ("cbup", type[0]) == NULL)
-          return invalid (err, "%s.type: must be c, b, u or p (got `%s`)", where,
-                          type ? type : "");
+          return invalid (err, "%s.type: must be c, b, u or p (got `%s`)", where, type ? type : "");
         d->type = type[0];
         uint64_t v64 = 0;
         bool has = false;
         if (get_uint (e, "major", where, UINT32_MAX, &v64, &has, err) < 0)
           return -1;
-        d->major = (int64_t) v64;
+        d->major = (int64_t)v64;
         if (!has && d->type != 'p')
           return invalid (err, "%s.major: required for a `%c` device", where, d->type);
         if (get_uint (e, "minor", where, UINT32_MAX, &v64, &has, err) < 0)
           return -1;
-        d->minor = (int64_t) v64;
+        d->minor = (int64_t)v64;
         if (!has && d->type != 'p')
           return invalid (err, "%s.minor: required for a `%c` device", where, d->type);
         if (get_uint (e, "fileMode", where, 07777, &v64, &d->has_mode, err) < 0)
           return -1;
-        d->mode = (mode_t) v64;
+        d->mode = (mode_t)v64;
         if (get_uint (e, "uid", where, UINT32_MAX - 1, &v64, &d->has_uid, err) < 0)
           return -1;
-        d->uid = (uid_t) v64;
+        d->uid = (uid_t)v64;
         if (get_uint (e, "gid", where, UINT32_MAX - 1, &v64, &d->has_gid, err) < 0)
           return -1;
-        d->gid = (gid_t) v64;
+        d->gid = (gid_t)v64;
       }
     }
 
@@ -786,6 +803,22 @@ spec_parse (json_t *json, struct berth_error **err)
   if (hooks && !json_is_null (hooks) && hooks_parse (hooks, s, err) < 0)
     return NULL;
   s->annotations = json_object_get (json, "annotations");
+  json_t *pers = lx ? json_object_get (lx, "personality") : NULL;
+  if (pers && !json_is_null (pers))
+    {
+      const char *domain = json_string_value (json_object_get (pers, "domain"));
+      if (domain && strcmp (domain, "LINUX") == 0)
+        s->personality = 0x0000; /* PER_LINUX */
+      else if (domain && strcmp (domain, "LINUX32") == 0)
+        s->personality = 0x0008; /* PER_LINUX32 */
+      else
+        return invalid (err, "linux.personality.domain: must be LINUX or LINUX32 (got `%s`)",
+                        domain ? domain : ""),
+               NULL;
+      if (json_array_size (json_object_get (pers, "flags")) > 0)
+        return invalid (err, "linux.personality.flags: not supported"), NULL;
+      s->has_personality = true;
+    }
   return steal_pointer (&s);
 }
 

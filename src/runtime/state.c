@@ -59,7 +59,8 @@ proc_stat (pid_t pid, char *state, unsigned long long *start)
   /* After ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt
    * majflt cmajflt utime stime cutime cstime priority nice threads
    * itrealvalue starttime(22). */
-  if (sscanf (p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+  if (sscanf (p + 2,
+              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
               &st, &t)
       != 2)
     return -1;
@@ -93,12 +94,23 @@ state_save (int dirfd, const struct container_state *st, struct berth_error **er
 {
   _cleanup_json_ json_t *j = json_pack (
       "{s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:b,s:O,s:O}", "ociVersion", "1.2.0", "id", st->id, "pid",
-      (int) st->pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-      "pid_start_time", (json_int_t) st->pid_start_time, "started", st->started, "config",
+      (int)st->pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
+      "pid_start_time", (json_int_t)st->pid_start_time, "started", st->started, "config",
       st->config ? st->config : json_null (), "cgroup", st->cgroup ? st->cgroup : json_null ());
   if (j == NULL)
     return berth_error_set (err, ENOMEM, "state.json");
-  return json_save_atomic (dirfd, "state.json", j, err);
+  /* temp + rename, without fsync: the state lives in /run (tmpfs) and
+   * means nothing after a reboot, so a sync would only add latency (under
+   * I/O load, hundreds of ms) to every container start. Readers see the
+   * old file or the new one, never half of one. */
+  _cleanup_free_ char *text = json_dumps (j, JSON_COMPACT);
+  _cleanup_close_ int fd
+      = openat (dirfd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (text == NULL || fd < 0 || fs_write_all (fd, text, strlen (text)) < 0)
+    return berth_error_set (err, errno, "write state.json");
+  if (renameat (dirfd, "state.json.tmp", dirfd, "state.json") < 0)
+    return berth_error_set (err, errno, "rename state.json");
+  return 0;
 }
 
 void
@@ -145,8 +157,9 @@ state_load (const struct runtime_context *ctx, const char *id, struct container_
   st->bundle = xstrdup (json_string_value (json_object_get (j, "bundle")) ?: "");
   st->rootfs = xstrdup (json_string_value (json_object_get (j, "rootfs")) ?: "");
   st->created = xstrdup (json_string_value (json_object_get (j, "created")) ?: "");
-  st->pid = (pid_t) json_integer_value (json_object_get (j, "pid"));
-  st->pid_start_time = (unsigned long long) json_integer_value (json_object_get (j, "pid_start_time"));
+  st->pid = (pid_t)json_integer_value (json_object_get (j, "pid"));
+  st->pid_start_time
+      = (unsigned long long)json_integer_value (json_object_get (j, "pid_start_time"));
   st->started = json_is_true (json_object_get (j, "started"));
   st->config = json_incref (json_object_get (j, "config"));
   st->cgroup = json_incref (json_object_get (j, "cgroup"));
@@ -179,10 +192,10 @@ state_to_oci_json (const struct container_state *st, const char *status)
   json_t *annotations = NULL;
   if (st->config)
     annotations = json_object_get (st->config, "annotations");
-  json_t *j = json_pack ("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id",
-                         st->id, "status", status, "pid",
-                         strcmp (status, "stopped") == 0 ? 0 : (int) st->pid, "bundle",
-                         st->bundle, "rootfs", st->rootfs, "created", st->created, "owner", "");
+  json_t *j
+      = json_pack ("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id", st->id,
+                   "status", status, "pid", strcmp (status, "stopped") == 0 ? 0 : (int)st->pid,
+                   "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created, "owner", "");
   if (annotations && json_is_object (annotations))
     json_object_set (j, "annotations", annotations);
   return j;

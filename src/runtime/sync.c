@@ -19,7 +19,7 @@ struct sync_msg
 int
 sync_send (int fd, enum sync_type type, int value, const char *msg)
 {
-  struct sync_msg m = { .type = (int) type, .value = value };
+  struct sync_msg m = { .type = (int)type, .value = value };
   size_t len = offsetof (struct sync_msg, text);
   if (msg)
     {
@@ -30,17 +30,17 @@ sync_send (int fd, enum sync_type type, int value, const char *msg)
   do
     n = send (fd, &m, len, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  return n == (ssize_t) len ? 0 : -1;
+  return n == (ssize_t)len ? 0 : -1;
 }
 
 static int
 sync_send_error (int fd, const struct berth_error *err)
 {
-  struct sync_msg m = { .type = SYNC_ERROR, .errnum = err ? err->errnum : 0,
-                        .kind = err ? (int) err->kind : 0 };
+  struct sync_msg m
+      = { .type = SYNC_ERROR, .errnum = err ? err->errnum : 0, .kind = err ? (int)err->kind : 0 };
   snprintf (m.text, sizeof m.text, "%s", err && err->msg ? err->msg : "unknown error");
   size_t len = offsetof (struct sync_msg, text) + strlen (m.text) + 1;
-  return send (fd, &m, len, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -1;
+  return send (fd, &m, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
 int
@@ -58,18 +58,18 @@ sync_recv (int fd, enum sync_type *type, int *value, struct berth_error **err)
       *type = 0;
       return 0;
     }
-  if ((size_t) n < offsetof (struct sync_msg, text))
+  if ((size_t)n < offsetof (struct sync_msg, text))
     return berth_error_set (err, EPROTO, "short message from the container process");
   m.text[sizeof m.text - 1] = '\0';
-  if ((size_t) n == offsetof (struct sync_msg, text))
+  if ((size_t)n == offsetof (struct sync_msg, text))
     m.text[0] = '\0';
-  *type = (enum sync_type) m.type;
+  *type = (enum sync_type)m.type;
   if (value)
     *value = m.value;
   if (m.type == SYNC_ERROR)
     {
       /* The text already ends with ": strerror" when errnum was set. */
-      berth_error_set_kind (err, (enum berth_error_kind) m.kind, 0, "%s", m.text);
+      berth_error_set_kind (err, (enum berth_error_kind)m.kind, 0, "%s", m.text);
       if (err && *err)
         (*err)->errnum = m.errnum;
       return -1;
@@ -86,7 +86,20 @@ sync_expect (int fd, enum sync_type want, int *value, const char *step, struct b
   if (type == 0)
     return berth_error_set (err, EPIPE, "%s: the other side exited", step);
   if (type != want)
-    return berth_error_set (err, EPROTO, "%s: unexpected message %d", step, (int) type);
+    return berth_error_set (err, EPROTO, "%s: unexpected message %d", step, (int)type);
+  return 0;
+}
+
+int
+sync_wait_exec (int fd, struct berth_error **err)
+{
+  enum sync_type t;
+  if (sync_recv (fd, &t, NULL, err) < 0)
+    return -1;
+  if (t != SYNC_EXEC)
+    return berth_error_set (err, ECHILD, "the container's init exited before starting its process");
+  if (sync_recv (fd, &t, NULL, err) < 0)
+    return -1;
   return 0;
 }
 

@@ -21,7 +21,7 @@ unix_send_fds (int sock, const void *data, size_t len, const int *fds, size_t n_
     return -1;
   memset (control, 0, sizeof control);
   char dummy = 0;
-  struct iovec iov = { .iov_base = (void *) (len ? data : &dummy), .iov_len = len ? len : 1 };
+  struct iovec iov = { .iov_base = (void *)(len ? data : &dummy), .iov_len = len ? len : 1 };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   if (n_fds)
     {
@@ -59,7 +59,7 @@ terminal_connect_socket (const char *path, struct berth_error **err)
     }
   else
     strcpy (addr.sun_path, path);
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     return berth_error_set (err, errno, "connect to console socket `%s`", path);
   return steal_fd (&fd);
 }

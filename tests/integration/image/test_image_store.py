@@ -19,6 +19,13 @@ def busybox_tar(busybox_rootfs):
     return tree_tar(busybox_rootfs)
 
 
+def chain_id(*diff_ids):
+    chain = diff_ids[0]
+    for d in diff_ids[1:]:
+        chain = sha256(f"{chain} {d}".encode())
+    return chain
+
+
 def load(store, tmpdir_berth, data, name="archive.tar"):
     p = tmpdir_berth / name
     p.write_bytes(data)
@@ -116,6 +123,10 @@ def test_whiteouts_and_opaque_dirs_through_overlay(store, tmpdir_berth):
         (root / "a" / "y").write_text("changed")
         (root / "newfile").write_text("n")
         os.unlink(root / "keep")
+        rw, rootfs = map(int, store.run("snapshot-size", "wh-snap").stdout.split())
+        assert rw == len("changed") + len("n")
+        assert rootfs == rw + 6 + 1  # base: x y z deep gone keep; top: new
+        assert store.run("snapshot-ls").stdout.split() == ["wh-snap"]
         changes = store.run("snapshot-changes", "wh-snap").stdout.splitlines()
         assert changes == ["C /a", "C /a/y", "D /keep", "A /newfile"]
         diff = tarfile.open(fileobj=__import__("io").BytesIO(
@@ -159,9 +170,15 @@ def test_commit_makes_a_layer_with_whiteouts(store, tmpdir_berth, busybox_tar):
     # the parent has a child: deleting it by id is refused even with -f
     res = store.run("rm", "-f", base_id, check=False)
     assert "image has dependent child images" in res.stderr
-    assert len(store.json("history", "committed:v1")) == 2
+    hist = store.json("history", "committed:v1")
+    assert [h["Id"] for h in hist] == [new_id, base_id]  # the parent's row names it
+    assert hist[1]["Tags"] == ["busybox:latest"] and hist[0]["Comment"] == "committed"
+    assert hist[0]["Size"] > 0
     report = store.json("rm", "committed:v1")
-    assert report == [{"Untagged": "committed:v1"}, {"Deleted": new_id}]
+    l0, l1 = insp["RootFS"]["Layers"]
+    # docker's report: the image, then each layer released, by chain id
+    assert report == [{"Untagged": "committed:v1"}, {"Deleted": new_id},
+                      {"Deleted": chain_id(l0, l1)}]
     assert [i["Id"] for i in store.ls()] == [base_id]
 
 
@@ -244,7 +261,9 @@ def test_rm_untag_vs_delete_and_gc(store, tmpdir_berth, busybox_tar):
     res = store.run("rm", a_id[7:19], check=False)
     assert res.returncode == 3 and "referenced in multiple repositories" in res.stderr
     assert store.json("rm", "other/one:2") == [{"Untagged": "other/one:2"}]
-    assert store.json("rm", "one:1") == [{"Untagged": "one:1"}, {"Deleted": a_id}]
+    a_layer = sha256(tar_bytes([entry("a", data=b"a")]))
+    assert store.json("rm", "one:1") == [{"Untagged": "one:1"}, {"Deleted": a_id},
+                                         {"Deleted": chain_id(sha256(shared), a_layer)}]
     assert len(store.layers()) == 2 and sha256(shared)[7:] in store.layers()
     # what is left is exactly what two:1 needs: its config, manifest, layer blobs
     assert b_id[7:] in store.blobs() and a_id[7:] not in store.blobs()
@@ -300,3 +319,56 @@ def test_manifest_index_parsing_and_platform(store, tmpdir_berth):
     assert f"selected {h('c')}" in store.run("manifest", p, "linux/arm/v7").stdout
     res = store.run("manifest", p, "linux/s390x", check=False)
     assert "no matching manifest for linux/s390x" in res.stderr
+
+
+def test_one_process_per_data_root(store):
+    """berthd and a test tool cannot both write a store: the second one is
+    told who holds it, or waits with --wait."""
+    import fcntl
+    import time
+    store.ls()  # creates the root
+    with open(store.root / "lock", "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        res = store.run("ls", check=False)
+        assert res.returncode == 3 and "in use by another process" in res.stderr
+        p = subprocess.Popen([str(store.tool), "--root", str(store.root), "--wait", "ls"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        assert p.poll() is None  # waiting for the lock
+        fcntl.flock(f, fcntl.LOCK_UN)
+        out, _ = p.communicate(timeout=30)
+        assert p.returncode == 0 and json.loads(out) == []
+
+
+def test_commit_zstd_layer_and_gzip_archive_load(store, store2, tmpdir_berth, busybox_tar):
+    """zstd out on request: the new layer's blob is zstd and the generated
+    manifest becomes an OCI one; a gzip'd docker-archive loads."""
+    archive, _ = docker_archive([busybox_tar], ["busybox:latest"])
+    load(store, tmpdir_berth, gzip.compress(archive), "archive.tar.gz")
+    mp = mount(store, "z1", "busybox")
+    try:
+        (__import__("pathlib").Path(mp) / "zfile").write_bytes(b"z" * 100000)
+        new_id = store.run("commit", "z1", "zimg:1", "zstd").stdout.strip()
+    finally:
+        store.run("snapshot-remove", "z1")
+    top = store.json("inspect", "zimg:1")["RootFS"]["Layers"][-1]
+    meta = json.loads((store.root / "layers" / top[7:] / "meta.json").read_text())
+    assert meta["blob"]["media_type"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    blob = (store.root / "blobs" / "sha256" / meta["blob"]["digest"][7:]).read_bytes()
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"
+    manifests = []
+    for b in store.blobs():
+        try:
+            doc = json.loads((store.root / "blobs" / "sha256" / b).read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(doc, dict) and doc.get("config", {}).get("digest") == new_id:
+            manifests.append(doc)
+    assert [m["mediaType"] for m in manifests] == ["application/vnd.oci.image.manifest.v1+json"]
+    assert manifests[0]["layers"][-1]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert store.run("check").returncode == 0
+    # save inflates it back to the exact tar (diff_id checked), load elsewhere
+    out = tmpdir_berth / "z.tar"
+    store.run("save", out, "zimg:1")
+    store2.run("load", out)
+    assert [i["Id"] for i in store2.ls()] == [new_id]

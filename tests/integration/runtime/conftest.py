@@ -89,6 +89,9 @@ def rt(tmpdir_berth, busybox_rootfs):
             left.append(cid)
             run([r.bin, "--root", root, "delete", "--force", cid], check=False)
     assert not left, f"containers left behind: {left}"
+    mine = f"-{os.getpid()}-"
+    stray = [str(p) for p in pathlib.Path("/sys/fs/cgroup").glob("*/berth/*") if mine in p.name]
+    assert not stray, f"cgroups left behind: {stray}"
 
 
 @pytest.fixture

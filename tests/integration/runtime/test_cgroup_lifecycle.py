@@ -164,10 +164,17 @@ def test_systemd_style_path_without_systemd(tmpdir_berth):
 def test_existing_busy_leaf_is_refused(cgroup_factory, tmpdir_berth):
     cg = cgroup_factory()
     pid = cg.spawn("/bin/sleep", "1000")
+    dirs = existing_dirs(cg.path)
+    for d in dirs:  # a nested cgroup of the running container
+        os.mkdir(d + "/nested")
     res = run([probe("cgroup-probe"), "create", "--id", "again", "--path", cg.path,
                "--state", tmpdir_berth / "again.json"], check=False)
     assert res.returncode != 0
     assert "exists and has processes" in res.stderr
+    # The failed create touched nothing of the running container.
+    assert existing_dirs(cg.path) == dirs
+    assert existing_dirs(cg.path + "/nested") == [d + "/nested" for d in dirs]
+    assert cg.pids() == [pid]
     cg.probe("kill", "--signal", "9")
     assert os.WTERMSIG(reap(pid)) == 9
 

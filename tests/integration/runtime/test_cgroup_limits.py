@@ -208,3 +208,130 @@ def test_bad_cgroups_path(tmpdir_berth):
                "--state", tmpdir_berth / "s.json"], check=False)
     assert res.returncode != 0
     assert 'linux.cgroupsPath: "/a/../../etc" must not contain' in res.stderr
+
+
+def root_disk():
+    """major:minor of a real disk on this host (not loop/zram/ram)."""
+    for dev in sorted(pathlib.Path("/sys/block").iterdir()):
+        if dev.name.startswith(("loop", "ram", "zram", "dm-", "sr")):
+            continue
+        major, minor = (dev / "dev").read_text().strip().split(":")
+        return dev.name, int(major), int(minor)
+    pytest.skip("no disk")
+
+
+def test_blkio_weight_and_throttle(tmpdir_berth):
+    """Throttle rules on the disk under /tmp; an O_DIRECT read of a file
+    there shows up per device in the blkio stats."""
+    st = os.stat(tmpdir_berth)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    if not pathlib.Path(f"/sys/dev/block/{major}:{minor}").exists():
+        pytest.skip("/tmp is not on a block device")
+    data = tmpdir_berth / "data"
+    data.write_bytes(os.urandom(64 << 10))
+    os.sync()
+    res = {"blockIO": {"weight": 300,
+                       "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 8 << 20}],
+                       "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}}
+    blkio = v1_mount("blkio")
+    script = (f"cat {blkio}/$(grep :blkio: /proc/self/cgroup | cut -d: -f3)/blkio.throttle.read_bps_device; "
+              if blkio else "")
+    script += f"dd if={data} of=/dev/null bs=4096 iflag=direct"
+    out, _ = run_probe(tmpdir_berth, res, "/bin/sh", "-c", script)
+    lines = out.stdout.splitlines()
+    result = json.loads(lines[-1])
+    assert result["exit"] == 0, out.stderr
+    if blkio:
+        assert f"{major}:{minor} {8 << 20}" in lines, out.stdout
+    entries = result["stats"]["blkio_stats"]["io_service_bytes_recursive"]
+    reads = [e for e in entries if (e["major"], e["minor"], e["op"].lower()) == (major, minor, "read")]
+    assert reads and reads[0]["value"] >= 64 << 10, entries
+
+
+def test_blkio_bad_device_names_the_field(cgroup_factory):
+    cg = cgroup_factory({"blockIO": {"throttleReadBpsDevice": [{"major": 250, "minor": 99, "rate": 1}]}},
+                        check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.blockIO.throttleReadBpsDevice[0]: write \"250:99 1\"" in cg.create_result.stderr
+    assert "No such device" in cg.create_result.stderr
+
+
+@pytest.mark.skipif(v2_mount() is None, reason="no cgroup2 mount")
+def test_unified_keys_go_to_cgroup2(cgroup_factory):
+    controllers = pathlib.Path(v2_mount(), "cgroup.controllers").read_text().split()
+    if "hugetlb" in controllers and pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB").exists():
+        cg = cgroup_factory({"unified": {"hugetlb.2MB.max": str(6 << 20)}})
+        assert pathlib.Path(v2_mount() + cg.path, "hugetlb.2MB.max").read_text().strip() == str(6 << 20)
+    # A key whose controller is not on cgroup2 here is an error naming it.
+    missing = next((c for c in ("memory", "pids", "cpu") if c not in controllers), None)
+    if missing is None:
+        pytest.skip("every controller is on cgroup2")
+    key = {"memory": "memory.high", "pids": "pids.max", "cpu": "cpu.weight"}[missing]
+    cg = cgroup_factory({"unified": {key: "1"}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert f'linux.resources.unified["{key}"]: write "1"' in cg.create_result.stderr
+
+
+def test_network_without_net_cls_is_ignored_with_a_warning(cgroup_factory):
+    """net_cls/net_prio exist only on v1 and are not mounted on every host
+    (nor on any pure v2 one): like runc and crun, berth skips them, but says so."""
+    cg = cgroup_factory({"network": {"classID": 1048577, "priorities": [{"name": "lo", "priority": 1}]},
+                         "pids": {"limit": 9}})
+    if v1_mount("net_cls"):
+        value = pathlib.Path(v1_mount("net_cls") + cg.path, "net_cls.classid").read_text()
+        assert value.strip() == "1048577"
+    else:
+        assert "linux.resources.network: the net_cls controller is not mounted; ignored" in \
+            cg.create_result.stderr
+    assert controller_dir("pids", cg.path).joinpath("pids.max").read_text().strip() == "9"
+
+
+def test_check_before_update_refuses_a_limit_below_usage(cgroup_factory, tmpdir_berth):
+    from cgtools import reap, wait_until
+    cg = cgroup_factory({"memory": {"limit": 256 << 20}})
+    ready = tmpdir_berth / "ready"
+    pid = cg.spawn(PY, "-c", f"b = bytearray(40 << 20); open({str(ready)!r}, 'w').close(); "
+                   "import time; time.sleep(1000)")
+    wait_until(ready.exists, what="the process to hold 40 MiB")
+    upd = tmpdir_berth / "upd.json"
+    upd.write_text(json.dumps({"memory": {"limit": 16 << 20, "checkBeforeUpdate": True}}))
+    res = cg.probe("update", "--resources", upd, check=False)
+    assert res.returncode != 0
+    assert f"linux.resources.memory.limit: {16 << 20} is below the current usage" in res.stderr
+    assert cg.stats()["memory_stats"]["limit"] == 256 << 20  # unchanged
+    cg.probe("kill", "--signal", "9")
+    assert os.WTERMSIG(reap(pid)) == 9
+
+
+def test_rdma_needs_the_rdma_controller(cgroup_factory):
+    v2 = v2_mount()
+    on_v2 = v2 and "rdma" in pathlib.Path(v2, "cgroup.controllers").read_text().split()
+    if v1_mount("rdma") or on_v2:
+        pytest.skip("this host has the rdma controller (no RDMA device to limit here)")
+    cg = cgroup_factory({"rdma": {"mlx5_1": {"hcaHandles": 3}}}, check=False)
+    assert cg.create_result.returncode != 0
+    assert "linux.resources.rdma: the rdma controller is not available on this host" in \
+        cg.create_result.stderr
+
+
+def test_kernel_tcp_on_v1(cgroup_factory):
+    mem = v1_mount("memory")
+    if mem is None:
+        pytest.skip("kernelTCP exists only on cgroup v1")
+    cg = cgroup_factory({"memory": {"limit": 64 << 20, "kernelTCP": 8 << 20, "kernel": 1 << 20}})
+    d = pathlib.Path(mem + cg.path)
+    assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 << 20)
+
+
+def test_realtime_budget_lets_a_task_become_realtime(tmpdir_berth):
+    cpu = v1_mount("cpu")
+    if cpu is None or not pathlib.Path(cpu, "cpu.rt_runtime_us").exists():
+        pytest.skip("no v1 real-time group scheduling")
+    cmd = ("/usr/bin/chrt", "-f", "10", "/bin/true")
+    # A new cgroup has no real-time budget: SCHED_FIFO is refused.
+    out, _ = run_probe(tmpdir_berth, {"pids": {"limit": 5}}, *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] != 0
+    # With a budget (berth gives its own parents the same), it is allowed.
+    out, parent = run_probe(tmpdir_berth, {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}},
+                            *cmd)
+    assert json.loads(out.stdout.splitlines()[-1])["exit"] == 0, out.stderr

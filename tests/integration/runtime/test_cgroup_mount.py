@@ -70,3 +70,20 @@ def test_mount_into_leaves_no_mount_on_the_host(cgroup_factory):
     assert target.startswith("/tmp/berth-cgmount-")
     assert target not in pathlib.Path("/proc/self/mountinfo").read_text()
     assert not pathlib.Path(target).exists()
+
+
+@pytest.mark.skipif(not any(f == "cgroup2" for _, f, _ in hierarchies()), reason="no cgroup2 mount")
+@pytest.mark.parametrize("cgroupns, readonly", [(True, True), (True, False), (False, True)])
+def test_pure_v2_mount(cgroup_factory, cgroupns, readonly):
+    """The pure-v2 branch on the real cgroup2 hierarchy: with a cgroup
+    namespace a fresh cgroup2 mount (its root is the container's cgroup);
+    without one a bind of the container's directory — never the host tree."""
+    cg = cgroup_factory()
+    cmd = "v2-mount-into" if cgroupns else "v2-bind-into"
+    out = cg.probe(cmd, *(["--ro"] if readonly else [])).stdout.split("\n")
+    root, opts, fstype = out[0].split()
+    assert fstype == "cgroup2"
+    assert root == ("/" if cgroupns else cg.path)
+    assert ("ro" in opts.split(",")) == readonly
+    assert out[1] == "has-procs"
+    assert out[2] == ("ro" if readonly else "rw")

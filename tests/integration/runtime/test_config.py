@@ -327,3 +327,127 @@ def test_errors_are_json_lines_in_log(rt, cid):
     res = rt("create", "--bundle", rt.bundle, cid, log=log, json_log=True, check=False)
     last = json.loads(log.read_text().splitlines()[-1])
     assert res.returncode != 0 and "config.json" in last["msg"]
+
+
+def test_home_from_passwd_when_unset(rt, cid):
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"])
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "/root"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin", "HOME=/elsewhere"])
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/elsewhere"
+    rt.set_process(["sh", "-c", "echo $HOME"], env=["PATH=/bin"], user={"uid": 4242, "gid": 4242})
+    assert rt("run", "--bundle", rt.bundle, unique_id()).stdout.strip() == "/"
+
+
+def test_user_groups_umask_caps_and_no_new_privileges(rt, cid):
+    caps = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    rt.set_process(["sh", "-c", "id -u; id -g; id -G; umask; grep -E 'NoNewPrivs|CapEff|CapBnd|CapAmb' /proc/self/status"],
+                   user={"uid": 1000, "gid": 1001, "additionalGids": [5, 6], "umask": 63},
+                   noNewPrivileges=True,
+                   capabilities={"bounding": caps, "effective": caps, "permitted": caps,
+                                 "inheritable": caps, "ambient": caps})
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] == "1000" and out[1] == "1001"
+    assert sorted(out[2].split()) == ["1001", "5", "6"]
+    assert out[3] == "0077"
+    status = dict(l.split(":\t") for l in out[4:] if l)
+    want = (1 << 5) | (1 << 10)  # CAP_KILL, CAP_NET_BIND_SERVICE
+    assert int(status["CapEff"], 16) == want and int(status["CapBnd"], 16) == want
+    assert int(status["CapAmb"], 16) == want
+    assert status["NoNewPrivs"].strip() == "1"
+
+
+def test_personality_and_io_priority(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "uname -m; ionice -p $$"],
+                         ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
+    cfg["linux"]["personality"] = {"domain": "LINUX32"}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.split("\n")
+    assert out[0] in ("i686", "i386", "armv8l", "armv7l"), out
+    assert "prio 6" in out[1] and "best-effort" in out[1], out
+    cfg["linux"]["personality"] = {"domain": "WINDOWS"}
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "linux.personality.domain" in res.stderr
+
+
+@pytest.mark.parametrize("prop,tag", [("rshared", "shared:"), ("rslave", None), ("rprivate", None),
+                                      ("runbindable", "unbindable")])
+def test_rootfs_propagation(rt, cid, prop, tag):
+    cfg = rt.set_process(["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"])
+    cfg["linux"]["rootfsPropagation"] = prop
+    rt.write_config(cfg)
+    line = rt("run", "--bundle", rt.bundle, cid).stdout.strip()
+    assert line, "no / in the container's mountinfo"
+    optional = line.split(" - ")[0].split()[6:]
+    if tag:
+        assert any(o.startswith(tag) for o in optional), line
+    else:
+        assert not any(o.startswith(("shared:", "unbindable")) for o in optional), line
+
+
+def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
+    """OCI: a failing poststart or poststop hook is logged as a warning; the
+    remaining hooks run and the lifecycle goes on."""
+    out = rt.bundle / "post.log"
+    cfg = rt.set_process(["sh", "-c", "echo ran"])
+    fail = {"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]}
+    note = lambda k: {"path": "/bin/sh", "args": ["sh", "-c", f"echo {k} >> {out}"]}
+    cfg["hooks"] = {"poststart": [fail, note("poststart")], "poststop": [fail, note("poststop")]}
+    rt.write_config(cfg)
+    log = rt.bundle / "warn.log"
+    res = rt("run", "--bundle", rt.bundle, cid, log=log, json_log=True)
+    assert res.stdout.strip() == "ran"
+    assert out.read_text().split() == ["poststart", "poststop"]
+    warnings = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [w["level"] for w in warnings] == ["warning", "warning"]
+    assert "poststart[0]" in warnings[0]["msg"] and "status 9" in warnings[0]["msg"]
+    assert not (rt.root / cid).exists()
+
+
+def test_oom_score_adj(rt, cid):
+    rt.set_process(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=523)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "523"
+
+
+def test_mount_propagation_options(rt, cid, tmpdir_berth):
+    src = tmpdir_berth / "prop-src"
+    src.mkdir()
+    cfg = rt.set_process(["sh", "-c", "for d in /shared /private; do awk -v d=$d '$5 == d' /proc/self/mountinfo; done"])
+    cfg["mounts"] += [
+        {"destination": "/shared", "type": "bind", "source": str(src), "options": ["rbind", "rshared"]},
+        {"destination": "/private", "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]},
+    ]
+    rt.write_config(cfg)
+    shared, private = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert "shared:" in shared.split(" - ")[0], shared
+    assert "shared:" not in private.split(" - ")[0] and "master:" not in private.split(" - ")[0], private
+
+
+def test_devices_and_the_cgroup_allow_list(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "; ".join([
+        "ls -ln /dev/kmsg | awk '{print $1, $3, $4, $5, $6}'",
+        "echo x > /dev/null && echo null-ok",
+        "head -c 4 /dev/zero | wc -c",
+        "mknod /tmp/mem c 1 1 && (head -c 1 /tmp/mem >/dev/null 2>&1 && echo mem-open || echo mem-denied)",
+    ])])
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                                "fileMode": 0o640, "uid": 0, "gid": 4}]
+    cfg["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert out[0] == "crw-r----- 0 4 1, 11", out
+    assert out[1:] == ["null-ok", "4", "mem-denied"], out
+
+
+def test_bind_source_relative_to_the_bundle(rt, cid):
+    (rt.bundle / "data").mkdir()
+    (rt.bundle / "data" / "f").write_text("relative\n")
+    cfg = rt.set_process(["cat", "/data/f"])
+    cfg["mounts"].append({"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]})
+    rt.write_config(cfg)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout == "relative\n"
+    cfg["mounts"][-1]["source"] = "missing-dir"
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "missing-dir" in res.stderr and "mounts[" in res.stderr

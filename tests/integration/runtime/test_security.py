@@ -3,6 +3,7 @@ symlink in the image redirecting a mount (and the CVE-2021-30465 swap race),
 writing the runtime's binary from the container (CVE-2019-5736), and a
 leaked fd or host cwd (CVE-2024-21626)."""
 import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -188,31 +189,72 @@ def test_runtime_binary_is_read_only_from_the_container(rt, cid):
     assert hashlib.sha256(pathlib.Path(rt.bin).read_bytes()).hexdigest() == digest
 
 
-def test_runtime_process_exe_is_read_only(rt, cid):
-    """The exploit's own sequence, from the host (a stronger position than a
-    container's): take an O_PATH handle on /proc/<runtime pid>/exe while
-    `berth-runtime run` waits on its container, let the runtime exit, then
-    reopen the handle for writing. The runtime runs from a read-only view of
-    its binary, so that fails with EROFS and the binary is unchanged."""
-    digest = hashlib.sha256(pathlib.Path(rt.bin).read_bytes()).hexdigest()
-    rt.set_process(["sleep", "1000"])
-    proc = subprocess.Popen([str(rt.bin), "--root", str(rt.root), "run", "--bundle",
-                             str(rt.bundle), cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    handle = None
-    try:
-        deadline = time.monotonic() + 10
-        while not (rt.root / cid / "state.json").exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        assert os.statvfs(f"/proc/{proc.pid}/exe").f_flag & os.ST_RDONLY
-        handle = os.open(f"/proc/{proc.pid}/exe", os.O_PATH)
-    finally:
-        rt("kill", cid, "KILL", check=False)
-        proc.wait(timeout=20)
+def _wait_for(pred, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def _exe_exploit_sequence(pid):
+    """Take an O_PATH handle on /proc/<pid>/exe while the runtime process
+    lives; the caller lets it exit; then reopen the handle for writing."""
+    assert os.statvfs(f"/proc/{pid}/exe").f_flag & os.ST_RDONLY
+    return os.open(f"/proc/{pid}/exe", os.O_PATH)
+
+
+def _assert_handle_not_writable(handle):
     try:
         with pytest.raises(OSError) as e:
             os.open(f"/proc/self/fd/{handle}", os.O_WRONLY | os.O_APPEND)
         assert e.value.errno == 30, e.value  # EROFS
     finally:
         os.close(handle)
+
+
+def test_exec_runtime_process_exe_is_read_only(rt, cid):
+    """The exploit's own sequence, from the host (a stronger position than a
+    container's): take an O_PATH handle on /proc/<pid>/exe of `berth-runtime
+    exec` (which puts a runtime-image process into the container's pid
+    namespace) while it waits, let it exit, then reopen the handle for
+    writing: it runs from a read-only view of its binary, so EROFS."""
+    digest = hashlib.sha256(pathlib.Path(rt.bin).read_bytes()).hexdigest()
+    rt.set_process(["sleep", "1000"])
+    rt("run", "-d", "--bundle", rt.bundle, cid, capture_output=False,
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(rt.bin), "--root", str(rt.root), "exec", cid, "sleep", "1000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: len(json.loads(rt("ps", "--format", "json", cid).stdout)) == 2,
+                  "the exec'd process never showed up")
+        handle = _exe_exploit_sequence(proc.pid)
+    finally:
+        rt("delete", "--force", cid, check=False)
+        proc.wait(timeout=20)
+    _assert_handle_not_writable(handle)
     assert hashlib.sha256(pathlib.Path(rt.bin).read_bytes()).hexdigest() == digest
+
+
+def test_run_in_a_shared_pid_namespace_is_read_only(rt, cid):
+    """create/run into a pid namespace that already has processes (joined
+    by path) run from the read-only view too."""
+    rt.set_process(["sleep", "1000"])
+    rt("run", "-d", "--bundle", rt.bundle, cid, capture_output=False,
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = rt.state(cid)["pid"]
+    cfg = rt.config()
+    for ns in cfg["linux"]["namespaces"]:
+        if ns["type"] == "pid":
+            ns["path"] = f"/proc/{pid}/ns/pid"
+    rt.write_config(cfg)
+    other = unique_id("shared")
+    proc = subprocess.Popen([str(rt.bin), "--root", str(rt.root), "run", "--bundle",
+                             str(rt.bundle), other], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: (rt.root / other / "state.json").exists(), "no state")
+        handle = _exe_exploit_sequence(proc.pid)
+    finally:
+        rt("delete", "--force", other, check=False)
+        proc.wait(timeout=20)
+        rt("delete", "--force", cid, check=False)
+    _assert_handle_not_writable(handle)

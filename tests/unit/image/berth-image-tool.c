@@ -13,7 +13,9 @@ static int
 fail (struct berth_error *err)
 {
   fprintf (stderr, "berth-image-tool: %s\n", err ? err->msg : "failed");
-  int code = err && err->kind == BERTH_E_NOT_FOUND ? 2 : err && err->kind == BERTH_E_CONFLICT ? 3 : 1;
+  int code = err && err->kind == BERTH_E_NOT_FOUND  ? 2
+             : err && err->kind == BERTH_E_CONFLICT ? 3
+                                                    : 1;
   berth_error_free (err);
   return code;
 }
@@ -217,11 +219,10 @@ main (int argc, char **argv)
             json_array_append_new (tags, json_string (*t));
           for (char **t = list[i]->repo_digests; *t; t++)
             json_array_append_new (digests, json_string (*t));
-          json_array_append_new (a, json_pack ("{s:s,s:o,s:o,s:I,s:s,s:I}", "Id", list[i]->id,
-                                               "RepoTags", tags, "RepoDigests", digests, "Size",
-                                               (json_int_t) list[i]->size, "Created",
-                                               list[i]->created, "Layers",
-                                               (json_int_t) list[i]->n_layers));
+          json_array_append_new (
+              a, json_pack ("{s:s,s:o,s:o,s:I,s:s,s:I}", "Id", list[i]->id, "RepoTags", tags,
+                            "RepoDigests", digests, "Size", (json_int_t)list[i]->size, "Created",
+                            list[i]->created, "Layers", (json_int_t)list[i]->n_layers));
         }
       image_info_list_free (list, n);
       print_json (a);
@@ -285,7 +286,7 @@ main (int argc, char **argv)
       int64_t freed = 0;
       if (image_store_gc (s, &freed, &err) < 0)
         return fail (err);
-      printf ("freed %lld\n", (long long) freed);
+      printf ("freed %lld\n", (long long)freed);
       return 0;
     }
   if (strcmp (cmd, "check") == 0)
@@ -375,6 +376,25 @@ main (int argc, char **argv)
       image_changes_free (ch, n);
       return 0;
     }
+  if (strcmp (cmd, "snapshot-ls") == 0)
+    {
+      char **ids = NULL;
+      if (image_snapshot_list (s, &ids, &err) < 0)
+        return fail (err);
+      for (char **i = ids; *i; i++)
+        puts (*i);
+      strv_freep (&ids);
+      return 0;
+    }
+  if (strcmp (cmd, "snapshot-size") == 0)
+    {
+      NEED (1);
+      int64_t rw = 0, all = 0;
+      if (image_snapshot_size (s, args[0], &rw, &all, &err) < 0)
+        return fail (err);
+      printf ("%lld %lld\n", (long long)rw, (long long)all);
+      return 0;
+    }
   if (strcmp (cmd, "snapshot-diff") == 0)
     {
       NEED (2);
@@ -389,9 +409,12 @@ main (int argc, char **argv)
     {
       NEED (1);
       struct image_ref *ref = NULL;
-      if (nargs > 1 && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
+      if (nargs > 1 && *args[1] && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
         return fail (err);
-      struct image_commit_options co = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      struct image_commit_options co
+          = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      if (nargs > 2 && strcmp (args[2], "zstd") == 0)
+        co.compression = IMAGE_COMPRESSION_ZSTD;
       char *id = NULL;
       int r = image_commit (s, args[0], &co, &id, &err);
       image_ref_free (ref);

@@ -25,7 +25,8 @@ static const char oci_manifest_no_mt[]
     = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
       "\"size\":10,\"digest\":\"" DA "\"},\"layers\":[{\"mediaType\":"
       "\"application/vnd.oci.image.layer.v1.tar+zstd\",\"size\":5,\"digest\":\"" DB "\"},"
-      "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":5,\"digest\":\"" DC "\"}]}";
+      "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":5,\"digest\":\"" DC
+      "\"}]}";
 
 static const char oci_index[]
     = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
@@ -44,7 +45,8 @@ test_manifest_docker_schema2 (void **state)
 {
   struct image_manifest *m = NULL;
   struct berth_error *err = NULL;
-  assert_int_equal (image_manifest_parse (docker_manifest, strlen (docker_manifest), NULL, &m, &err), 0);
+  assert_int_equal (
+      image_manifest_parse (docker_manifest, strlen (docker_manifest), NULL, &m, &err), 0);
   assert_int_equal (m->kind, IMAGE_KIND_DOCKER_MANIFEST);
   assert_string_equal (m->config.digest, DA);
   assert_int_equal (m->config.size, 1469);
@@ -61,8 +63,8 @@ test_manifest_oci_without_media_type (void **state)
   struct berth_error *err = NULL;
   assert_int_equal (image_manifest_kind_of (oci_manifest_no_mt, strlen (oci_manifest_no_mt), NULL),
                     IMAGE_KIND_OCI_MANIFEST);
-  assert_int_equal (image_manifest_parse (oci_manifest_no_mt, strlen (oci_manifest_no_mt), NULL,
-                                          &m, &err), 0);
+  assert_int_equal (
+      image_manifest_parse (oci_manifest_no_mt, strlen (oci_manifest_no_mt), NULL, &m, &err), 0);
   assert_string_equal (m->media_type, IMAGE_MT_OCI_MANIFEST);
   assert_string_equal (image_layer_media_compression (m->layers[0].media_type), "zstd");
   assert_string_equal (image_layer_media_compression (m->layers[1].media_type), "");
@@ -151,11 +153,11 @@ test_index_platform_selection (void **state)
   assert_int_equal (m->n_manifests, 4);
   assert_string_equal (select_for (m, "linux/amd64"), DA);
   assert_string_equal (select_for (m, "amd64"), DA);
-  assert_string_equal (select_for (m, "linux/x86_64"), DA);     /* alias */
-  assert_string_equal (select_for (m, "linux/arm64"), DB);      /* v8 is arm64's default */
+  assert_string_equal (select_for (m, "linux/x86_64"), DA); /* alias */
+  assert_string_equal (select_for (m, "linux/arm64"), DB);  /* v8 is arm64's default */
   assert_string_equal (select_for (m, "linux/aarch64/v8"), DB);
-  assert_string_equal (select_for (m, "linux/arm/v7"), DC);     /* v7 runs v6 */
-  assert_null (select_for (m, "linux/arm/v5"));                 /* v5 cannot run v6 */
+  assert_string_equal (select_for (m, "linux/arm/v7"), DC); /* v7 runs v6 */
+  assert_null (select_for (m, "linux/arm/v5"));             /* v5 cannot run v6 */
   assert_null (select_for (m, "linux/s390x"));
   /* the host's platform by default */
   ssize_t host = image_manifest_select (m, NULL, &err);
@@ -199,7 +201,7 @@ static void
 test_chain_id (void **state)
 {
   /* OCI image spec: ChainID(A|B) = sha256(ChainID(A) + " " + DiffID(B)) */
-  char *ids[] = { (char *) DA, (char *) DB, NULL };
+  char *ids[] = { (char *)DA, (char *)DB, NULL };
   char *one = image_chain_id (ids, 1);
   assert_string_equal (one, DA);
   char *two = image_chain_id (ids, 2);

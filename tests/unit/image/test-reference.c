@@ -53,8 +53,8 @@ static const struct ok_case ok_cases[] = {
   { "foo.bar_baz__qux---quux", "docker.io/library/foo.bar_baz__qux---quux:latest",
     "foo.bar_baz__qux---quux:latest", "docker.io" },
   /* Tags: word characters then [\w.-], up to 128. */
-  { "busybox:1.36.1-glibc_X", "docker.io/library/busybox:1.36.1-glibc_X",
-    "busybox:1.36.1-glibc_X", "docker.io" },
+  { "busybox:1.36.1-glibc_X", "docker.io/library/busybox:1.36.1-glibc_X", "busybox:1.36.1-glibc_X",
+    "docker.io" },
   { "busybox:_x", "docker.io/library/busybox:_x", "busybox:_x", "docker.io" },
 };
 

@@ -18,11 +18,11 @@ static void
 test_tar_numbers (void **state)
 {
   int64_t v;
-  assert_int_equal (tar_parse_number ((const unsigned char *) "0000644\0", 8, &v), 0);
+  assert_int_equal (tar_parse_number ((const unsigned char *)"0000644\0", 8, &v), 0);
   assert_int_equal (v, 0644);
-  assert_int_equal (tar_parse_number ((const unsigned char *) "  755 \0\0", 8, &v), 0);
+  assert_int_equal (tar_parse_number ((const unsigned char *)"  755 \0\0", 8, &v), 0);
   assert_int_equal (v, 0755);
-  assert_int_equal (tar_parse_number ((const unsigned char *) "\0\0\0\0\0\0\0\0", 8, &v), 0);
+  assert_int_equal (tar_parse_number ((const unsigned char *)"\0\0\0\0\0\0\0\0", 8, &v), 0);
   assert_int_equal (v, 0);
   /* base-256 (GNU): 0x80 then big-endian */
   const unsigned char b256[12] = { 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
@@ -30,9 +30,9 @@ test_tar_numbers (void **state)
   assert_int_equal (v, 0x1234);
   const unsigned char neg[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
   assert_int_equal (tar_parse_number (neg, 8, &v), -1);
-  assert_int_equal (tar_parse_number ((const unsigned char *) "0009\0\0\0\0", 8, &v), -1);
-  assert_int_equal (tar_parse_number ((const unsigned char *) "12x4\0\0\0\0", 8, &v), -1);
-  assert_int_equal (tar_parse_number ((const unsigned char *) "777777777777777777777777", 24, &v),
+  assert_int_equal (tar_parse_number ((const unsigned char *)"0009\0\0\0\0", 8, &v), -1);
+  assert_int_equal (tar_parse_number ((const unsigned char *)"12x4\0\0\0\0", 8, &v), -1);
+  assert_int_equal (tar_parse_number ((const unsigned char *)"777777777777777777777777", 24, &v),
                     -1); /* overflows int64 */
 }
 
@@ -42,11 +42,20 @@ struct clean_case
 };
 
 static const struct clean_case clean_cases[] = {
-  { "./a/b", "a/b" },       { "/etc/passwd", "etc/passwd" }, { "a//b/./c/", "a/b/c" },
-  { "a/../b", "b" },        { "./", "" },                    { "/", "" },
-  { "", "" },               { "a/b/../../c", "c" },          { "...", "..." },
-  { "../x", NULL },         { "a/../../x", NULL },           { "/../etc", NULL },
-  { "./../../etc", NULL },  { "..", NULL },
+  { "./a/b", "a/b" },
+  { "/etc/passwd", "etc/passwd" },
+  { "a//b/./c/", "a/b/c" },
+  { "a/../b", "b" },
+  { "./", "" },
+  { "/", "" },
+  { "", "" },
+  { "a/b/../../c", "c" },
+  { "...", "..." },
+  { "../x", NULL },
+  { "a/../../x", NULL },
+  { "/../etc", NULL },
+  { "./../../etc", NULL },
+  { "..", NULL },
 };
 
 static void
@@ -127,20 +136,20 @@ static int
 cb_begin (void *data, const struct tar_entry *e, struct berth_error **err)
 {
   struct seen *s = data;
-  s->len += (size_t) snprintf (s->log + s->len, sizeof s->log - s->len, "%c %s %o %u:%u %lld%s%s",
-                               e->type, e->path, e->mode, e->uid, e->gid, (long long) e->size,
-                               *e->linkname ? " -> " : "", e->linkname);
+  s->len += (size_t)snprintf (s->log + s->len, sizeof s->log - s->len, "%c %s %o %u:%u %lld%s%s",
+                              e->type, e->path, e->mode, e->uid, e->gid, (long long)e->size,
+                              *e->linkname ? " -> " : "", e->linkname);
   for (size_t i = 0; i < e->n_xattrs; i++)
-    s->len += (size_t) snprintf (s->log + s->len, sizeof s->log - s->len, " [%s=%s]",
-                                 e->xattrs[i].name, e->xattrs[i].value);
-  s->len += (size_t) snprintf (s->log + s->len, sizeof s->log - s->len, "\n");
+    s->len += (size_t)snprintf (s->log + s->len, sizeof s->log - s->len, " [%s=%s]",
+                                e->xattrs[i].name, e->xattrs[i].value);
+  s->len += (size_t)snprintf (s->log + s->len, sizeof s->log - s->len, "\n");
   return 0;
 }
 
 static int
 cb_data (void *data, const void *buf, size_t len, struct berth_error **err)
 {
-  ((struct seen *) data)->data += (int64_t) len;
+  ((struct seen *)data)->data += (int64_t)len;
   return 0;
 }
 
@@ -187,7 +196,7 @@ make_tar (unsigned char *buf, size_t cap, int format)
       archive_entry_set_perm (e, ents[i].perm);
       archive_entry_set_uid (e, 1000);
       archive_entry_set_gid (e, 100);
-      archive_entry_set_size (e, (la_int64_t) ents[i].size);
+      archive_entry_set_size (e, (la_int64_t)ents[i].size);
       if (ents[i].link)
         archive_entry_set_symlink (e, ents[i].link);
       if (i == 1 && format == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
@@ -267,7 +276,7 @@ header_checksum_fix (unsigned char *h)
   unsigned sum = 0;
   for (int i = 0; i < 512; i++)
     sum += h[i];
-  snprintf ((char *) h + 148, 8, "%06o", sum);
+  snprintf ((char *)h + 148, 8, "%06o", sum);
 }
 
 static void
@@ -303,7 +312,7 @@ test_tar_parser_hostile (void **state)
   /* a PAX header larger than 1 MiB */
   memcpy (copy, buf, 512);
   copy[156] = 'x';
-  snprintf ((char *) copy + 124, 12, "%011o", 2u << 20);
+  snprintf ((char *)copy + 124, 12, "%011o", 2u << 20);
   header_checksum_fix (copy);
   assert_int_equal (parse_error (copy, 512, msg, sizeof msg), -1);
   assert_non_null (strstr (msg, "larger than 1 MiB"));
@@ -311,7 +320,7 @@ test_tar_parser_hostile (void **state)
   memset (copy, 0, 2048);
   memcpy (copy, buf, 512);
   copy[156] = 'x';
-  snprintf ((char *) copy + 124, 12, "%011o", 12u);
+  snprintf ((char *)copy + 124, 12, "%011o", 12u);
   header_checksum_fix (copy);
   memcpy (copy + 512, "99 path=abc\n", 12);
   assert_int_equal (parse_error (copy, 1024, msg, sizeof msg), -1);

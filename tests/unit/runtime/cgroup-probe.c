@@ -12,7 +12,9 @@
  *   cgroup-probe update --state F --resources F
  *   cgroup-probe v2-freeze|v2-thaw|v2-kill|v2-devices --state F [--resources F]
  *        (force the cgroup v2 code path on the unified dir, for hybrid hosts)
- *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace) */
+ *   cgroup-probe mount-into --state F [--ro]   (in a new mount namespace)
+ *   cgroup-probe v2-mount-into|v2-bind-into --state F [--ro]
+ *        (the pure-v2 cgroup mount: with a cgroup namespace / without) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -128,10 +130,9 @@ cmd_run (const struct opts *o)
   if (pid > 0)
     waitpid (pid, &status, 0);
   json_t *stats = cgroup_stats (cg, NULL);
-  json_t *out = json_pack ("{s:i,s:i,s:o*,s:o}", "exit",
-                           WIFEXITED (status) ? WEXITSTATUS (status) : -1, "signal",
-                           WIFSIGNALED (status) ? WTERMSIG (status) : 0, "stats", stats, "cgroup",
-                           cgroup_to_json (cg));
+  json_t *out = json_pack (
+      "{s:i,s:i,s:o*,s:o}", "exit", WIFEXITED (status) ? WEXITSTATUS (status) : -1, "signal",
+      WIFSIGNALED (status) ? WTERMSIG (status) : 0, "stats", stats, "cgroup", cgroup_to_json (cg));
   int rc = pid > 0 ? 0 : 1;
   if (pid < 0)
     fprintf (stderr, "cgroup-probe: %s\n", err->msg), berth_error_freep (&err);
@@ -200,12 +201,46 @@ mount_into (struct cgroup *cg, bool readonly, struct berth_error **err)
       /* Show the test what the container would see. */
       _cleanup_free_ char *cmd = xasprintf (
           "cd %s && for e in $(ls -A | sort); do if [ -L \"$e\" ]; then echo \"$e -> $(readlink "
-          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t \"/\") "
-          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } }' "
+          "\"$e\")\"; else echo \"$e\"; fi; done; echo ---; awk -v t=%s '$5 == t || index($5, t "
+          "\"/\") "
+          "== 1 { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $5, $6, $(i + 1); break } "
+          "}' "
           "/proc/self/mountinfo; echo ---; for d in *; do [ -L \"$d\" ] && continue; if "
           "mkdir \"$d/probe-w\" 2>/dev/null; then rmdir \"$d/probe-w\"; echo \"$d rw\"; else "
           "echo \"$d ro\"; fi; done; echo ---; cat */cgroup.procs 2>/dev/null | sort -u | wc -l",
           target, target);
+      rc = system (cmd) == 0 ? 0 : berth_error_set (err, EIO, "list %s", target);
+    }
+  umount2 (target, MNT_DETACH);
+  rmdir (target);
+  return rc;
+}
+
+/* The pure-v2 path of cgroup_mount_into on the cgroup2 mount: with a
+ * cgroup namespace rooted at the container's cgroup (a fresh cgroup2
+ * mount) or without one (a bind of the container's directory). */
+static int
+v2_mount_into (struct cgroup *v2, bool with_cgroupns, bool readonly, struct berth_error **err)
+{
+  if (with_cgroupns && (cgroup_enter (v2, getpid (), err) < 0 || unshare (CLONE_NEWCGROUP) < 0))
+    return *err ? -1 : berth_error_set (err, errno, "unshare cgroupns");
+  if (unshare (CLONE_NEWNS) < 0)
+    return berth_error_set (err, errno, "unshare");
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return berth_error_set (err, errno, "make / private");
+  char target[] = "/tmp/berth-cgmount-XXXXXX";
+  if (mkdtemp (target) == NULL)
+    return berth_error_set (err, errno, "mkdtemp");
+  int fd = open (target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rc = cgroup_mount_into (v2, fd, readonly, err);
+  close (fd);
+  if (rc == 0)
+    {
+      _cleanup_free_ char *cmd = xasprintf (
+          "awk -v t=%s '$5 == t { for (i = 7; i <= NF; i++) if ($i == \"-\") { print $4, $6, "
+          "$(i + 1); break } }' /proc/self/mountinfo; test -e %s/cgroup.procs && echo has-procs; "
+          "if mkdir %s/probe-w 2>/dev/null; then rmdir %s/probe-w; echo rw; else echo ro; fi",
+          target, target, target, target);
       rc = system (cmd) == 0 ? 0 : berth_error_set (err, EIO, "list %s", target);
     }
   umount2 (target, MNT_DETACH);
@@ -236,7 +271,7 @@ cmd_on_state (const char *name, const struct opts *o)
       size_t n = 0;
       rc = cgroup_pids (cg, &pids, &n, &err);
       for (size_t i = 0; rc == 0 && i < n; i++)
-        printf ("%d\n", (int) pids[i]);
+        printf ("%d\n", (int)pids[i]);
     }
   else if (strcmp (name, "kill") == 0)
     rc = cgroup_kill_all (cg, o->signo, &err);
@@ -259,7 +294,7 @@ cmd_on_state (const char *name, const struct opts *o)
       pid_t pid = spawn_in (cg, o->cmd, true, &err);
       rc = pid > 0 ? 0 : -1;
       if (pid > 0)
-        printf ("%d\n", (int) pid);
+        printf ("%d\n", (int)pid);
     }
   else if (strcmp (name, "exec") == 0)
     {
@@ -283,6 +318,11 @@ cmd_on_state (const char *name, const struct opts *o)
         rc = -1;
       else if (strcmp (name, "v2-freeze") == 0 || strcmp (name, "v2-thaw") == 0)
         rc = cgroup_freeze (v2, strcmp (name, "v2-freeze") == 0, &err);
+      else if (strcmp (name, "v2-mount-into") == 0 || strcmp (name, "v2-bind-into") == 0)
+        {
+          fflush (stdout);
+          rc = v2_mount_into (v2, strcmp (name, "v2-mount-into") == 0, o->readonly, &err);
+        }
       else if (strcmp (name, "v2-kill") == 0)
         rc = cgroup_kill_all (v2, SIGKILL, &err);
       else if (strcmp (name, "v2-devices") == 0)

@@ -26,23 +26,28 @@ static const struct mount_case mount_cases[] = {
   { "[]", 0, 0, 0, 0, 0, false, false, false, NULL },
   { "[\"ro\"]", MOUNT_ATTR_RDONLY, 0, 0, 0, 0, false, false, false, NULL },
   { "[\"ro\",\"rw\"]", 0, MOUNT_ATTR_RDONLY, 0, 0, 0, false, false, false, NULL },
-  { "[\"nosuid\",\"nodev\",\"noexec\"]", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0, 0, 0, false, false, false, NULL },
+  { "[\"nosuid\",\"nodev\",\"noexec\"]", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+    0, 0, 0, 0, false, false, false, NULL },
   { "[\"noatime\"]", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, 0, 0, 0, false, false, false, NULL },
-  { "[\"noatime\",\"strictatime\"]", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, 0, 0, 0, false, false, false, NULL },
+  { "[\"noatime\",\"strictatime\"]", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, 0, 0, 0, false,
+    false, false, NULL },
   { "[\"rbind\",\"rro\"]", 0, 0, MOUNT_ATTR_RDONLY, 0, 0, false, true, true, NULL },
   { "[\"bind\",\"rnosuid\",\"rsuid\"]", 0, 0, 0, MOUNT_ATTR_NOSUID, 0, false, true, false, NULL },
   { "[\"rshared\"]", 0, 0, 0, 0, MS_SHARED, true, false, false, NULL },
   { "[\"private\"]", 0, 0, 0, 0, MS_PRIVATE, false, false, false, NULL },
   { "[\"rslave\",\"runbindable\"]", 0, 0, 0, 0, MS_UNBINDABLE, true, false, false, NULL },
-  { "[\"mode=755\",\"size=65536k\",\"x-systemd.automount\",\"defaults\"]", 0, 0, 0, 0, 0, false, false, false, "mode=755,size=65536k" },
-  { "[\"newinstance\",\"ptmxmode=0666\",\"sync\"]", 0, 0, 0, 0, 0, false, false, false, "newinstance,ptmxmode=0666,sync" },
-  { "[\"nosymfollow\",\"rnoexec\"]", MOUNT_ATTR_NOSYMFOLLOW, 0, MOUNT_ATTR_NOEXEC, 0, 0, false, false, false, NULL },
+  { "[\"mode=755\",\"size=65536k\",\"x-systemd.automount\",\"defaults\"]", 0, 0, 0, 0, 0, false,
+    false, false, "mode=755,size=65536k" },
+  { "[\"newinstance\",\"ptmxmode=0666\",\"sync\"]", 0, 0, 0, 0, 0, false, false, false,
+    "newinstance,ptmxmode=0666,sync" },
+  { "[\"nosymfollow\",\"rnoexec\"]", MOUNT_ATTR_NOSYMFOLLOW, 0, MOUNT_ATTR_NOEXEC, 0, 0, false,
+    false, false, NULL },
 };
 
 static void
 test_mount_options (void **state)
 {
-  (void) state;
+  (void)state;
   for (size_t i = 0; i < sizeof mount_cases / sizeof mount_cases[0]; i++)
     {
       const struct mount_case *c = &mount_cases[i];
@@ -56,8 +61,8 @@ test_mount_options (void **state)
           || m.propagation_recursive != c->recursive_propagation || m.is_bind != c->is_bind
           || m.is_recursive != c->is_rbind)
         fail_msg ("case %zu (%s): set %#lx clr %#lx rset %#lx rclr %#lx prop %#lx", i, c->options,
-                  (unsigned long) m.attr_set, (unsigned long) m.attr_clr,
-                  (unsigned long) m.rec_attr_set, (unsigned long) m.rec_attr_clr, m.propagation);
+                  (unsigned long)m.attr_set, (unsigned long)m.attr_clr,
+                  (unsigned long)m.rec_attr_set, (unsigned long)m.rec_attr_clr, m.propagation);
       char *data = m.data ? strv_join (m.data, ",") : NULL;
       if (c->data == NULL)
         assert_null (data);
@@ -72,7 +77,7 @@ test_mount_options (void **state)
 static void
 test_mount_options_errors (void **state)
 {
-  (void) state;
+  (void)state;
   const char *bad[][2] = { { "\"ro\"", "must be an array" },
                            { "[1]", "options[0]: must be a string" },
                            { "[\"tmpcopyup\"]", "`tmpcopyup` is not supported" } };
@@ -93,16 +98,17 @@ test_mount_options_errors (void **state)
 static void
 test_caps_names (void **state)
 {
-  (void) state;
+  (void)state;
   static const struct
   {
     const char *name;
     int value;
-  } caps[] = { { "CAP_CHOWN", 0 },         { "CAP_KILL", 5 },         { "CAP_NET_BIND_SERVICE", 10 },
-               { "CAP_NET_ADMIN", 12 },    { "CAP_SYS_CHROOT", 18 },  { "CAP_SYS_ADMIN", 21 },
-               { "CAP_AUDIT_WRITE", 29 },  { "CAP_SETFCAP", 31 },     { "CAP_MAC_ADMIN", 33 },
-               { "CAP_BPF", 39 },          { "cap_sys_admin", 21 },   { "CAP_CHECKPOINT_RESTORE", 40 },
-               { "CAP_FLY", -1 },          { "SYS_ADMIN", -1 },       { "", -1 } };
+  } caps[]
+      = { { "CAP_CHOWN", 0 },        { "CAP_KILL", 5 },        { "CAP_NET_BIND_SERVICE", 10 },
+          { "CAP_NET_ADMIN", 12 },   { "CAP_SYS_CHROOT", 18 }, { "CAP_SYS_ADMIN", 21 },
+          { "CAP_AUDIT_WRITE", 29 }, { "CAP_SETFCAP", 31 },    { "CAP_MAC_ADMIN", 33 },
+          { "CAP_BPF", 39 },         { "cap_sys_admin", 21 },  { "CAP_CHECKPOINT_RESTORE", 40 },
+          { "CAP_FLY", -1 },         { "SYS_ADMIN", -1 },      { "", -1 } };
   for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
     if (caps_from_name (caps[i].name) != caps[i].value)
       fail_msg ("%s: %d, wanted %d", caps[i].name, caps_from_name (caps[i].name), caps[i].value);
@@ -113,15 +119,19 @@ test_caps_names (void **state)
 static void
 test_rlimit_names (void **state)
 {
-  (void) state;
+  (void)state;
   static const struct
   {
     const char *name;
     int value;
-  } r[] = { { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-            { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-            { "RLIMIT_RTTIME", RLIMIT_RTTIME },   { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-            { "rlimit_nofile", -1 },              { "NOFILE", -1 } };
+  } r[] = { { "RLIMIT_CPU", RLIMIT_CPU },
+            { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+            { "RLIMIT_NPROC", RLIMIT_NPROC },
+            { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+            { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+            { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+            { "rlimit_nofile", -1 },
+            { "NOFILE", -1 } };
   for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
     assert_int_equal (rlimit_from_name (r[i].name), r[i].value);
   assert_string_equal (rlimit_name (RLIMIT_CORE), "RLIMIT_CORE");
@@ -130,7 +140,7 @@ test_rlimit_names (void **state)
 static void
 test_rlimit_above_hard_is_named (void **state)
 {
-  (void) state;
+  (void)state;
   struct rlimit cur;
   getrlimit (RLIMIT_NOFILE, &cur);
   if (cur.rlim_max == RLIM_INFINITY)
@@ -148,12 +158,12 @@ test_rlimit_above_hard_is_named (void **state)
 static void
 test_signal_names (void **state)
 {
-  (void) state;
+  (void)state;
   static const struct
   {
     const char *name;
     int signo;
-  } s[] = { { "TERM", SIGTERM }, { "SIGKILL", SIGKILL }, { "9", 9 },    { "hup", SIGHUP },
+  } s[] = { { "TERM", SIGTERM }, { "SIGKILL", SIGKILL }, { "9", 9 },     { "hup", SIGHUP },
             { "SIGRTMIN", 0 },   { "RTMIN+2", 0 },       { "NOPE", -1 }, { "0", -1 },
             { "", -1 },          { "999", -1 } };
   for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
@@ -178,7 +188,7 @@ test_signal_names (void **state)
 static void
 test_container_ids (void **state)
 {
-  (void) state;
+  (void)state;
   const char *good[] = { "a", "abc-DEF_1.2", "0123456789abcdef" };
   const char *bad[] = { "", ".", "..", "a/b", "../x", "a b", "x\n" };
   for (size_t i = 0; i < 3; i++)
@@ -190,16 +200,21 @@ test_container_ids (void **state)
 static void
 test_state_json (void **state)
 {
-  (void) state;
+  (void)state;
   json_t *config = json_pack ("{s:{s:s}}", "annotations", "k", "v");
-  struct container_state st = { .id = "c1", .bundle = "/b", .rootfs = "/b/rootfs", .pid = 42,
-                                .created = "2026-01-01T00:00:00Z", .config = config };
+  struct container_state st = { .id = "c1",
+                                .bundle = "/b",
+                                .rootfs = "/b/rootfs",
+                                .pid = 42,
+                                .created = "2026-01-01T00:00:00Z",
+                                .config = config };
   json_t *j = state_to_oci_json (&st, "running");
   assert_string_equal (json_string_value (json_object_get (j, "id")), "c1");
   assert_string_equal (json_string_value (json_object_get (j, "status")), "running");
   assert_int_equal (json_integer_value (json_object_get (j, "pid")), 42);
   assert_string_equal (json_string_value (json_object_get (j, "bundle")), "/b");
-  assert_string_equal (json_string_value (json_object_get (json_object_get (j, "annotations"), "k")), "v");
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (j, "annotations"), "k")), "v");
   assert_true (str_has_prefix (json_string_value (json_object_get (j, "ociVersion")), "1."));
   json_decref (j);
   /* stopped: pid 0, as runc prints it */
@@ -212,7 +227,7 @@ test_state_json (void **state)
 static void
 test_hooks_parse (void **state)
 {
-  (void) state;
+  (void)state;
   json_t *h = json_loads ("{\"prestart\":[{\"path\":\"/a\"},{\"path\":\"/b\",\"timeout\":3}],"
                           "\"poststop\":[{\"path\":\"/c\",\"args\":[\"c\",\"1\"]}],\"unknown\":[]}",
                           0, NULL);
@@ -240,10 +255,14 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_mount_options),   cmocka_unit_test (test_mount_options_errors),
-    cmocka_unit_test (test_caps_names),      cmocka_unit_test (test_rlimit_names),
-    cmocka_unit_test (test_rlimit_above_hard_is_named), cmocka_unit_test (test_signal_names),
-    cmocka_unit_test (test_container_ids),   cmocka_unit_test (test_state_json),
+    cmocka_unit_test (test_mount_options),
+    cmocka_unit_test (test_mount_options_errors),
+    cmocka_unit_test (test_caps_names),
+    cmocka_unit_test (test_rlimit_names),
+    cmocka_unit_test (test_rlimit_above_hard_is_named),
+    cmocka_unit_test (test_signal_names),
+    cmocka_unit_test (test_container_ids),
+    cmocka_unit_test (test_state_json),
     cmocka_unit_test (test_hooks_parse),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -41,57 +41,82 @@ static const struct bad_case bad_cases[] = {
   { CONFIG ("\"process\":{\"args\":[]}," BASE_NS), "process.args" },
   { CONFIG ("\"process\":{\"args\":[\"sh\"],\"cwd\":\"relative\"}," BASE_NS), "process.cwd" },
   { CONFIG ("\"process\":{\"args\":[\"sh\"],\"env\":[\"NOEQUALS\"]}," BASE_NS), "process.env[0]" },
-  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOPE\",\"soft\":1,\"hard\":1}]}," BASE_NS),
+  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOPE\",\"soft\":1,"
+            "\"hard\":1}]}," BASE_NS),
     "process.rlimits[0].type: unknown rlimit `RLIMIT_NOPE`" },
-  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":5}]}," BASE_NS),
+  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,"
+            "\"hard\":5}]}," BASE_NS),
     "soft limit 10 is above the hard limit 5" },
-  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"capabilities\":{\"bounding\":[\"CAP_FLY\"]}}," BASE_NS),
+  { CONFIG (
+        "\"process\":{\"args\":[\"sh\"],\"capabilities\":{\"bounding\":[\"CAP_FLY\"]}}," BASE_NS),
     "process.capabilities.bounding[0]: unknown capability `CAP_FLY`" },
-  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"oomScoreAdj\":5000}," BASE_NS), "process.oomScoreAdj" },
+  { CONFIG ("\"process\":{\"args\":[\"sh\"],\"oomScoreAdj\":5000}," BASE_NS),
+    "process.oomScoreAdj" },
   { CONFIG ("\"process\":{\"args\":[\"sh\"],\"user\":{\"uid\":-1}}," BASE_NS), "process.user.uid" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}"), "needs a mount namespace" },
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}"),
+    "needs a mount namespace" },
   { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"bogus\"}]}"),
     "linux.namespaces[1].type: unknown namespace `bogus`" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"mount\"}]}"), "given twice" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"net\",\"path\":\"x\"}]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"mount\"}]}"),
+    "given twice" },
+  { CONFIG (BASE_PROCESS
+            ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"net\",\"path\":\"x\"}]}"),
     "unknown namespace `net`" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"network\",\"path\":\"rel\"}]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"network\","
+                         "\"path\":\"rel\"}]}"),
     "linux.namespaces[1].path: must be absolute" },
   { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}]}"),
     "a new user namespace needs uid and gid mappings" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{"
+                         "\"containerID\":0,\"hostID\":1,\"size\":1}]}"),
     "mappings need a new user namespace" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1}],\"gidMappings\":[]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}],"
+                         "\"uidMappings\":[{\"containerID\":0,\"hostID\":1}],\"gidMappings\":[]}"),
     "linux.uidMappings[0]" },
-  { CONFIG (BASE_PROCESS ",\"hostname\":\"h\",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}"), "needs a uts namespace" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"tmpfs\"}]"), "mounts[0].destination" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\"}]"), "mounts[0].source" },
+  { CONFIG (BASE_PROCESS ",\"hostname\":\"h\",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}"),
+    "needs a uts namespace" },
+  { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"tmpfs\"}]"),
+    "mounts[0].destination" },
+  { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\"}]"),
+    "mounts[0].source" },
   { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"/x\"}]"), "mounts[0].type" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":[\"idmap\"]}]"),
+  { CONFIG (BASE_PROCESS
+            "," BASE_NS
+            ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":[\"idmap\"]}]"),
     "mounts[0].options[0]: `idmap` is not supported" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"sysctl\":{\"net.ipv4."
+                         "ip_forward\":\"1\"}}"),
     "linux.sysctl.net.ipv4.ip_forward: not allowed" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\"}],\"sysctl\":{\"kernel.shmmax\":1}}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\"}],"
+                         "\"sysctl\":{\"kernel.shmmax\":1}}"),
     "linux.sysctl.kernel.shmmax: must be a string" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"rootfsPropagation\":\"sideways\"}"),
+  { CONFIG (
+        BASE_PROCESS
+        ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"rootfsPropagation\":\"sideways\"}"),
     "linux.rootfsPropagation" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"devices\":[{\"path\":"
+                         "\"/dev/x\",\"type\":\"q\"}]}"),
     "linux.devices[0].type" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\"}]}"),
+  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"devices\":[{\"path\":"
+                         "\"/dev/x\",\"type\":\"c\"}]}"),
     "linux.devices[0].major" },
-  { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"maskedPaths\":[\"proc/kcore\"]}"),
+  { CONFIG (BASE_PROCESS
+            ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"maskedPaths\":[\"proc/kcore\"]}"),
     "linux.maskedPaths" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"hooks\":{\"prestart\":[{\"path\":\"relative\"}]}"), "hooks.prestart[0].path" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"timeout\":0}]}"),
+  { CONFIG (BASE_PROCESS "," BASE_NS ",\"hooks\":{\"prestart\":[{\"path\":\"relative\"}]}"),
+    "hooks.prestart[0].path" },
+  { CONFIG (BASE_PROCESS "," BASE_NS
+                         ",\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"timeout\":0}]}"),
     "hooks.poststop[0].timeout" },
-  { CONFIG (BASE_PROCESS "," BASE_NS ",\"hooks\":{\"poststart\":[{\"path\":\"/bin/true\",\"args\":[1]}]}"),
+  { CONFIG (BASE_PROCESS "," BASE_NS
+                         ",\"hooks\":{\"poststart\":[{\"path\":\"/bin/true\",\"args\":[1]}]}"),
     "hooks.poststart[0].args[0]" },
 };
 
 static void
 test_bad_configs_name_the_field (void **state)
 {
-  (void) state;
+  (void)state;
   for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
     {
       struct berth_error *err = NULL;
@@ -108,7 +133,7 @@ test_bad_configs_name_the_field (void **state)
 static void
 test_full_config_parses (void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_error *err = NULL;
   struct spec *s = parse (
       "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
@@ -120,8 +145,10 @@ test_full_config_parses (void **state)
       " \"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],\"ambient\":[\"CAP_KILL\"]},"
       " \"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":100,\"hard\":200}]},"
       "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-      " {\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/srv\",\"options\":[\"rbind\",\"rro\",\"nosuid\",\"rshared\"]}],"
-      "\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\",\"args\":[\"true\"],\"env\":[\"X=1\"],\"timeout\":5}]},"
+      " {\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/"
+      "srv\",\"options\":[\"rbind\",\"rro\",\"nosuid\",\"rshared\"]}],"
+      "\"hooks\":{\"prestart\":[{\"path\":\"/bin/"
+      "true\",\"args\":[\"true\"],\"env\":[\"X=1\"],\"timeout\":5}]},"
       "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"},{\"type\":\"user\"},"
       "  {\"type\":\"network\",\"path\":\"/proc/1/ns/net\"},{\"type\":\"ipc\"}],"
       " \"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}],"
@@ -129,7 +156,8 @@ test_full_config_parses (void **state)
       " \"sysctl\":{\"kernel.shmmni\":\"100\",\"net.core.somaxconn\":\"10\"},"
       " \"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
       " \"rootfsPropagation\":\"rslave\",\"cgroupsPath\":\"/x/y\","
-      " \"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229,\"fileMode\":438}],"
+      " \"devices\":[{\"path\":\"/dev/"
+      "fuse\",\"type\":\"c\",\"major\":10,\"minor\":229,\"fileMode\":438}],"
       " \"resources\":{\"pids\":{\"limit\":5}}},"
       "\"annotations\":{\"a\":\"b\"}}",
       &err);
@@ -175,7 +203,7 @@ test_full_config_parses (void **state)
 static void
 test_default_spec_is_valid (void **state)
 {
-  (void) state;
+  (void)state;
   json_t *j = runtime_spec_default ();
   struct berth_error *err = NULL;
   struct spec *s = spec_parse (j, &err);

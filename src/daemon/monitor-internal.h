@@ -1,0 +1,77 @@
+/* daemon-private: the monitor's state and its serving loop, shared by
+ * berth-monitor (create and start through the runtime library) and
+ * berth-monitor-hold, the small static program the monitor re-executes
+ * into once the container runs: the same pid (the container's init stays
+ * its child), a fraction of the memory. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "daemon/logs.h"
+#include "daemon/monitor.h"
+#include "runtime/runtime.h" /* struct runtime_context only: no link dependency */
+
+#define MAX_CLIENTS 32
+#define LINE_MAX_BYTES 16384 /* docker's json-file splits longer lines */
+
+struct client
+{
+  int fd;
+  uint8_t want;
+};
+
+struct stream_buf
+{
+  char data[LINE_MAX_BYTES];
+  size_t len;
+};
+
+struct monitor
+{
+  char id[80];
+  char state_root[4096];
+  bool tty, open_stdin, stdin_once;
+  int container_dirfd;
+  /* logging */
+  enum
+  {
+    LOG_JSON_FILE,
+    LOG_SYSLOG,
+    LOG_NONE
+  } log_driver;
+  struct logs_jsonfile_writer jf;
+  struct logs_syslog sl;
+  struct stream_buf line[3];
+  /* stdio */
+  int stdin_fd;  /* write end of the container's stdin (or pty master dup) */
+  int out_fd[3]; /* [1] stdout / pty master, [2] stderr; -1 when closed */
+  int listen_fd;
+  int sig_fd;
+  int sync_fd;
+  struct client clients[MAX_CLIENTS];
+  pid_t init_pid;
+  bool init_exited;
+  int exit_code;
+  struct runtime_context rt;
+  char monitor_path[4096]; /* berth-monitor, for --finish */
+  char hold_path[4096];    /* berth-monitor-hold */
+};
+
+/* The poll loop: output to logs and attach clients, attach requests, stdin,
+ * reaping; returns once the init exited and its output is drained. */
+void monitor_serve (struct monitor *m);
+void monitor_log_flush (struct monitor *m);
+void monitor_resize (struct monitor *m, unsigned rows, unsigned cols);
+void monitor_clients_close (struct monitor *m);
+void monitor_client_accept (struct monitor *m);
+/* exit.json (ExitCode, FinishedAt, OOMKilled, Pid) into the container dir. */
+void monitor_write_exit_file (struct monitor *m, bool oom_killed);
+/* Hand the running container to berth-monitor-hold (does not return on
+ * success). */
+int monitor_exec_hold (struct monitor *m, const char *exec_dir);
+/* berth-monitor-hold's main: rebuild the state from argv, serve, then
+ * re-execute berth-monitor --finish (the runtime's delete needs it). */
+int monitor_hold_main (int argc, char **argv);
+/* berth-monitor --finish: OOM check, exit.json, runtime delete. */
+int monitor_finish_main (int argc, char **argv);

@@ -1,0 +1,603 @@
+/* Parallel layer downloads for pull: curl multi drives every transfer from
+ * the calling thread (network only), and each layer has an unpack thread
+ * that takes bytes from a ring buffer and feeds the store's one-pass
+ * hash + decompress + extract. A full ring pauses that transfer (never the
+ * others); transient failures retry with backoff and resume with Range. */
+#include "registry/registry-internal.h"
+#include "image/image.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define RING_BYTES (8u << 20)
+#define PROGRESS_INTERVAL_NS (100ull * 1000000ull)
+
+enum xfer_state
+{
+  XFER_QUEUED = 0,
+  XFER_ACTIVE,     /* in the multi handle */
+  XFER_BACKOFF,    /* waiting to retry */
+  XFER_DRAINING,   /* all bytes received, the unpack thread finishes */
+  XFER_DONE,
+  XFER_FAILED,
+};
+
+struct xfer
+{
+  struct registry_layer_job *job;
+  struct transfer *t;
+  enum xfer_state state;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *scope;
+  unsigned attempt;
+  bool did_reauth;
+  uint64_t retry_at_ns;
+  /* Bytes handed to the unpack so far (the Range resume point). */
+  int64_t received;
+  /* Bytes of the current response still to discard (a 200 to a Range). */
+  int64_t discard;
+  bool is_response_checked;
+  bool is_oversized; /* the registry sent more than the manifest's size */
+  uint64_t last_progress_ns;
+
+  /* Ring buffer shared with the unpack thread (under mu). */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  char *ring;
+  uint64_t head, tail; /* monotonic: written, consumed */
+  bool is_eof, is_aborted, is_paused, needs_unpause;
+  bool has_thread, is_consumer_done;
+  int consumer_rc;
+  struct berth_error *consumer_err;
+  pthread_t thread;
+  struct image_layer_unpack *unpack;
+};
+
+struct transfer
+{
+  struct registry_client *c;
+  struct image_store *store;
+  const char *path;
+  CURLM *multi;
+  struct xfer *x;
+  size_t n;
+  bool is_canceled;
+};
+
+/* ----------------------------------------------------------- unpack side -- */
+
+static void *
+unpack_thread (void *opaque)
+{
+  struct xfer *x = opaque;
+  struct berth_error *e = NULL;
+  int rc = 0;
+  for (;;)
+    {
+      pthread_mutex_lock (&x->mu);
+      while (x->head == x->tail && !x->is_eof && !x->is_aborted)
+        pthread_cond_wait (&x->cond, &x->mu);
+      if (x->is_aborted)
+        {
+          pthread_mutex_unlock (&x->mu);
+          rc = -1;
+          break;
+        }
+      if (x->head == x->tail && x->is_eof)
+        {
+          pthread_mutex_unlock (&x->mu);
+          break;
+        }
+      uint64_t off = x->tail % RING_BYTES;
+      uint64_t avail = x->head - x->tail;
+      if (avail > RING_BYTES - off)
+        avail = RING_BYTES - off;
+      pthread_mutex_unlock (&x->mu);
+
+      /* The span [tail, tail+avail) is ours until tail moves. */
+      rc = image_layer_unpack_write (x->unpack, x->ring + off, (size_t) avail, &e);
+
+      pthread_mutex_lock (&x->mu);
+      x->tail += avail;
+      if (x->is_paused && x->head - x->tail <= RING_BYTES / 2)
+        {
+          x->needs_unpause = true;
+          curl_multi_wakeup (x->t->multi);
+        }
+      pthread_mutex_unlock (&x->mu);
+      if (rc < 0)
+        break;
+    }
+  if (rc == 0)
+    {
+      _cleanup_free_ char *diff_id = NULL;
+      rc = image_layer_unpack_finish (x->unpack, &diff_id, &e);
+    }
+  else
+    image_layer_unpack_abort (x->unpack);
+  x->unpack = NULL;
+  if (rc < 0 && e != NULL)
+    berth_error_prefix (&e, "layer %s", x->job->digest);
+  pthread_mutex_lock (&x->mu);
+  x->consumer_rc = rc;
+  x->consumer_err = e;
+  x->is_consumer_done = true;
+  pthread_mutex_unlock (&x->mu);
+  curl_multi_wakeup (x->t->multi);
+  return NULL;
+}
+
+static int
+consumer_start (struct xfer *x, struct berth_error **err)
+{
+  x->ring = malloc (RING_BYTES);
+  if (x->ring == NULL)
+    return berth_error_set (err, ENOMEM, "layer %s: buffer", x->job->digest);
+  x->unpack = image_layer_unpack_begin_verified (x->t->store, x->job->digest, x->job->size,
+                                                 x->job->media_type, x->job->diff_id, err);
+  if (x->unpack == NULL)
+    return berth_error_prefix (err, "layer %s", x->job->digest);
+  int r = pthread_create (&x->thread, NULL, unpack_thread, x);
+  if (r != 0)
+    {
+      image_layer_unpack_abort (x->unpack);
+      x->unpack = NULL;
+      return berth_error_set (err, r, "layer %s: start unpack thread", x->job->digest);
+    }
+  x->has_thread = true;
+  return 0;
+}
+
+static void
+consumer_stop (struct xfer *x, bool abort_it)
+{
+  if (!x->has_thread)
+    return;
+  pthread_mutex_lock (&x->mu);
+  if (abort_it)
+    x->is_aborted = true;
+  else
+    x->is_eof = true;
+  pthread_cond_signal (&x->cond);
+  pthread_mutex_unlock (&x->mu);
+  pthread_join (x->thread, NULL);
+  x->has_thread = false;
+}
+
+/* ---------------------------------------------------------- network side -- */
+
+static bool
+response_is_usable (struct xfer *x)
+{
+  long status = 0;
+  curl_easy_getinfo (x->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 200)
+    {
+      /* No Range support (or none asked): skip what the unpack already has. */
+      x->discard = x->received;
+      return true;
+    }
+  if (status == 206 && x->received > 0)
+    {
+      struct curl_header *h = NULL;
+      if (curl_easy_header (x->easy, "Content-Range", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+        return false;
+      long long start = -1;
+      if (sscanf (h->value, "bytes %lld-", &start) != 1 || start != x->received)
+        return false;
+      x->discard = 0;
+      return true;
+    }
+  return false;
+}
+
+static size_t
+xfer_write (char *data, size_t size, size_t n, void *opaque)
+{
+  struct xfer *x = opaque;
+  size_t len = size * n;
+  if (!x->is_response_checked)
+    {
+      if (!response_is_usable (x))
+        return 0; /* an error status: done() looks at it */
+      x->is_response_checked = true;
+    }
+  size_t skip = 0;
+  if (x->discard > 0)
+    {
+      skip = (size_t) x->discard < len ? (size_t) x->discard : len;
+      x->discard -= (int64_t) skip;
+      if (skip == len)
+        return len;
+    }
+  const char *p = data + skip;
+  size_t want = len - skip;
+  /* A registry must not send more than the manifest says. */
+  if (x->job->size >= 0 && x->received + (int64_t) want > x->job->size)
+    {
+      x->is_oversized = true;
+      return 0;
+    }
+  pthread_mutex_lock (&x->mu);
+  if (x->is_consumer_done || x->is_aborted)
+    {
+      pthread_mutex_unlock (&x->mu);
+      return 0;
+    }
+  if (RING_BYTES - (x->head - x->tail) < want)
+    {
+      x->is_paused = true;
+      pthread_mutex_unlock (&x->mu);
+      if (skip > 0)
+        {
+          /* curl hands the same buffer back after the pause; the skipped
+           * part must not be skipped twice. */
+          x->discard += (int64_t) skip;
+        }
+      return CURL_WRITEFUNC_PAUSE;
+    }
+  uint64_t off = x->head % RING_BYTES;
+  size_t first = want < RING_BYTES - off ? want : (size_t) (RING_BYTES - off);
+  memcpy (x->ring + off, p, first);
+  memcpy (x->ring, p + first, want - first);
+  x->head += want;
+  x->is_paused = false;
+  pthread_cond_signal (&x->cond);
+  pthread_mutex_unlock (&x->mu);
+  x->received += (int64_t) want;
+  return len;
+}
+
+static int
+xfer_emit (struct xfer *x, const char *status, bool detail, int64_t cur, int64_t total)
+{
+  return registry_progress_emit (x->t->c->opts, status, x->job->short_id, detail, cur, total);
+}
+
+static int
+xfer_start (struct xfer *x, struct berth_error **err)
+{
+  struct registry_client *c = x->t->c;
+  if (x->easy == NULL)
+    x->easy = curl_easy_init ();
+  else
+    curl_easy_reset (x->easy);
+  if (x->headers)
+    curl_slist_free_all (x->headers);
+  x->headers = NULL;
+  registry_client_setup_easy (c, x->easy);
+  _cleanup_free_ char *url = registry_client_url (c, "/v2/%s/blobs/%s", x->t->path, x->job->digest);
+  _cleanup_free_ char *auth = NULL;
+  if (registry_client_auth_header (c, x->scope, &auth, err) < 0)
+    return -1;
+  if (auth)
+    x->headers = curl_slist_append (x->headers, auth);
+  if (x->received > 0)
+    {
+      _cleanup_free_ char *range = xasprintf ("Range: bytes=%lld-", (long long) x->received);
+      x->headers = curl_slist_append (x->headers, range);
+    }
+  curl_easy_setopt (x->easy, CURLOPT_URL, url);
+  curl_easy_setopt (x->easy, CURLOPT_HTTPHEADER, x->headers);
+  /* Registries redirect blob GETs to storage; curl does not send our
+   * Authorization header to another host. */
+  curl_easy_setopt (x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt (x->easy, CURLOPT_WRITEFUNCTION, xfer_write);
+  curl_easy_setopt (x->easy, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt (x->easy, CURLOPT_PRIVATE, x);
+  curl_easy_setopt (x->easy, CURLOPT_BUFFERSIZE, 512L * 1024L);
+  x->is_response_checked = false;
+  x->discard = 0;
+  if (curl_multi_add_handle (x->t->multi, x->easy) != CURLM_OK)
+    return berth_error_set (err, 0, "layer %s: curl_multi_add_handle", x->job->digest);
+  x->state = XFER_ACTIVE;
+  return 0;
+}
+
+/* A transfer ended: decide between done, retry and failure. */
+static int
+xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
+{
+  long status = 0;
+  curl_easy_getinfo (x->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_multi_remove_handle (x->t->multi, x->easy);
+  x->state = XFER_FAILED;
+  bool consumer_failed;
+  pthread_mutex_lock (&x->mu);
+  consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
+  pthread_mutex_unlock (&x->mu);
+  if (consumer_failed)
+    return -1; /* the unpack's error is reported by the caller */
+  bool is_complete = rc == CURLE_OK && (status == 200 || status == 206)
+                     && (x->job->size < 0 || x->received == x->job->size);
+  if (is_complete)
+    {
+      x->state = XFER_DRAINING;
+      if (xfer_emit (x, "Verifying Checksum", true, -1, -1) != 0
+          || xfer_emit (x, "Download complete", true, -1, -1) != 0)
+        x->t->is_canceled = true;
+      pthread_mutex_lock (&x->mu);
+      x->is_eof = true;
+      pthread_cond_signal (&x->cond);
+      pthread_mutex_unlock (&x->mu);
+      return 0;
+    }
+  /* The write callback refuses the body of an error status: that is an
+   * HTTP answer, not a transport failure. */
+  bool is_http_answer = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && !x->is_response_checked);
+  bool is_body_ok = status == 200 || status == 206;
+  if (is_http_answer && status == 401 && !x->did_reauth)
+    {
+      /* The token expired mid-pull: fetch a new one and go on. */
+      x->did_reauth = true;
+      registry_client_token_drop (x->t->c, x->scope);
+      return xfer_start (x, err);
+    }
+  bool is_too_long = rc == CURLE_WRITE_ERROR && x->is_oversized;
+  bool is_transient;
+  if (is_http_answer && !is_body_ok)
+    is_transient = registry_status_is_transient (status);
+  else if (is_http_answer)
+    is_transient = !(status == 206 && rc == CURLE_WRITE_ERROR); /* short body; bad Content-Range */
+  else
+    is_transient = !is_too_long && registry_curl_is_transient (rc);
+  if (is_transient && x->attempt < registry_max_retries (x->t->c->opts))
+    {
+      uint64_t ms = registry_backoff_ms (x->attempt++);
+      berth_log (BERTH_LOG_INFO, "layer %s: %s; retrying in %llu ms from byte %lld",
+                 x->job->digest, rc != CURLE_OK ? curl_easy_strerror (rc) : "incomplete response",
+                 (unsigned long long) ms, (long long) x->received);
+      x->state = XFER_BACKOFF;
+      x->retry_at_ns = time_now_ns () + ms * 1000000ull;
+      return 0;
+    }
+  x->state = XFER_FAILED;
+  if (is_too_long)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                 "layer %s: the registry sent more than the %lld bytes of the manifest",
+                                 x->job->digest, (long long) x->job->size);
+  if (is_http_answer && !is_body_ok)
+    {
+      struct registry_response r = { .status = status };
+      _cleanup_free_ char *what = xasprintf ("layer %s", x->job->digest);
+      return registry_error_from_response (&r, err, what);
+    }
+  if (is_http_answer && status == 206 && rc == CURLE_WRITE_ERROR)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                 "layer %s: resume at byte %lld: the registry answered another range",
+                                 x->job->digest, (long long) x->received);
+  if (is_http_answer)
+    return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0,
+                                 "layer %s: got %lld of %lld bytes (after %u retries)",
+                                 x->job->digest, (long long) x->received, (long long) x->job->size,
+                                 x->attempt);
+  return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "layer %s: %s (after %u retries)",
+                               x->job->digest, curl_easy_strerror (rc), x->attempt);
+}
+
+/* "Downloading" while bytes come in; then, while the unpack thread works
+ * through what is buffered, "Extracting" with the bytes it has consumed. */
+static void
+xfer_progress (struct xfer *x, uint64_t now)
+{
+  if ((x->state != XFER_ACTIVE && x->state != XFER_DRAINING)
+      || now - x->last_progress_ns < PROGRESS_INTERVAL_NS)
+    return;
+  x->last_progress_ns = now;
+  int r;
+  if (x->state == XFER_ACTIVE)
+    r = xfer_emit (x, "Downloading", true, x->received, x->job->size);
+  else
+    {
+      pthread_mutex_lock (&x->mu);
+      int64_t consumed = (int64_t) x->tail;
+      pthread_mutex_unlock (&x->mu);
+      r = xfer_emit (x, "Extracting", true, consumed, x->received);
+    }
+  if (r != 0)
+    x->t->is_canceled = true;
+}
+
+/* ------------------------------------------------------------------ loop -- */
+
+static void
+transfer_cleanup (struct transfer *t, bool abort_all)
+{
+  for (size_t i = 0; i < t->n; i++)
+    {
+      struct xfer *x = &t->x[i];
+      if (x->easy)
+        {
+          if (x->state == XFER_ACTIVE)
+            curl_multi_remove_handle (t->multi, x->easy);
+          curl_easy_cleanup (x->easy);
+        }
+      consumer_stop (x, abort_all);
+      if (x->unpack)
+        image_layer_unpack_abort (x->unpack);
+      if (x->headers)
+        curl_slist_free_all (x->headers);
+      berth_error_free (x->consumer_err);
+      free (x->ring);
+      free (x->scope);
+      pthread_mutex_destroy (&x->mu);
+      pthread_cond_destroy (&x->cond);
+    }
+  free (t->x);
+  if (t->multi)
+    curl_multi_cleanup (t->multi);
+}
+
+static int
+transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
+{
+  for (;;)
+    {
+      uint64_t now = time_now_ns ();
+      size_t active = 0, pending = 0;
+      for (size_t i = 0; i < t->n; i++)
+        {
+          struct xfer *x = &t->x[i];
+          if (x->state == XFER_ACTIVE || x->state == XFER_BACKOFF)
+            active++;
+          if (x->state != XFER_DONE)
+            pending++;
+        }
+      if (pending == 0)
+        return 0;
+      if (t->is_canceled)
+        return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "pull");
+      /* Start queued transfers, restart those whose backoff ended. */
+      for (size_t i = 0; i < t->n; i++)
+        {
+          struct xfer *x = &t->x[i];
+          if (x->state == XFER_QUEUED && active < max_active)
+            {
+              if (consumer_start (x, err) < 0 || xfer_start (x, err) < 0)
+                return -1;
+              active++;
+            }
+          else if (x->state == XFER_BACKOFF && now >= x->retry_at_ns)
+            {
+              if (xfer_start (x, err) < 0)
+                return -1;
+            }
+        }
+      /* Unpause transfers whose ring drained, collect finished unpacks. */
+      for (size_t i = 0; i < t->n; i++)
+        {
+          struct xfer *x = &t->x[i];
+          pthread_mutex_lock (&x->mu);
+          bool unpause = x->needs_unpause;
+          x->needs_unpause = false;
+          bool consumer_done = x->is_consumer_done;
+          int consumer_rc = x->consumer_rc;
+          pthread_mutex_unlock (&x->mu);
+          if (consumer_done && consumer_rc < 0)
+            {
+              if (x->consumer_err)
+                {
+                  berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
+                                        x->consumer_err->msg);
+                  return -1;
+                }
+              return berth_error_set (err, 0, "layer %s: unpack failed", x->job->digest);
+            }
+          if (unpause && x->state == XFER_ACTIVE)
+            curl_easy_pause (x->easy, CURLPAUSE_CONT);
+          if (consumer_done && x->state == XFER_DRAINING)
+            {
+              pthread_join (x->thread, NULL);
+              x->has_thread = false;
+              x->state = XFER_DONE;
+              x->job->is_done = true;
+              /* An image can have a hundred layers: give each ring back as
+               * soon as its layer is in. */
+              free (x->ring);
+              x->ring = NULL;
+              curl_easy_cleanup (x->easy);
+              x->easy = NULL;
+              if (xfer_emit (x, "Extracting", true, x->received, x->job->size) != 0
+                  || xfer_emit (x, "Pull complete", true, -1, -1) != 0)
+                t->is_canceled = true;
+            }
+        }
+      int running = 0;
+      curl_multi_perform (t->multi, &running);
+      CURLMsg *msg;
+      int left;
+      while ((msg = curl_multi_info_read (t->multi, &left)) != NULL)
+        {
+          if (msg->msg != CURLMSG_DONE)
+            continue;
+          struct xfer *x = NULL;
+          curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+          if (xfer_done (x, msg->data.result, err) < 0)
+            {
+              pthread_mutex_lock (&x->mu);
+              bool consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
+              pthread_mutex_unlock (&x->mu);
+              if (consumer_failed && x->consumer_err)
+                berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
+                                      x->consumer_err->msg);
+              return -1;
+            }
+        }
+      now = time_now_ns ();
+      for (size_t i = 0; i < t->n; i++)
+        xfer_progress (&t->x[i], now);
+      curl_multi_poll (t->multi, NULL, 0, 100, NULL);
+    }
+}
+
+int
+registry_layers_fetch (struct registry_client *c, struct image_store *store, const char *path,
+                       struct registry_layer_job *jobs, size_t n_jobs, struct berth_error **err)
+{
+  if (n_jobs == 0)
+    return 0;
+  if (c->scheme == NULL && registry_client_ping (c, err) < 0)
+    return -1;
+  struct transfer t = { .c = c, .store = store, .path = path, .n = n_jobs };
+  t.multi = curl_multi_init ();
+  t.x = calloc (n_jobs, sizeof *t.x);
+  if (t.multi == NULL || t.x == NULL)
+    abort ();
+  for (size_t i = 0; i < n_jobs; i++)
+    {
+      struct xfer *x = &t.x[i];
+      x->job = &jobs[i];
+      x->t = &t;
+      x->scope = registry_scope (path, "pull");
+      pthread_mutex_init (&x->mu, NULL);
+      pthread_cond_init (&x->cond, NULL);
+    }
+  unsigned max_active = c->opts && c->opts->max_concurrent_downloads
+                            ? c->opts->max_concurrent_downloads
+                            : 3;
+  curl_multi_setopt (t.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) max_active + 1);
+  for (size_t i = max_active; i < n_jobs; i++)
+    registry_progress_emit (c->opts, "Waiting", jobs[i].short_id, true, -1, -1);
+  int r = transfer_run (&t, max_active, err);
+  transfer_cleanup (&t, r < 0);
+  return r;
+}
+
+/* ------------------------------------------------------------ small blobs -- */
+
+int
+registry_blob_fetch_small (struct registry_client *c, const char *path, const char *digest,
+                           char **out, size_t *len, struct berth_error **err)
+{
+  _cleanup_free_ char *scope = registry_scope (path, "pull");
+  _cleanup_free_ char *url = xasprintf ("/v2/%s/blobs/%s", path, digest);
+  struct registry_request req = { .method = "GET",
+                                  .url = url,
+                                  .scope = scope,
+                                  .follow_redirects = true,
+                                  .max_body = 64u << 20 };
+  struct registry_response resp;
+  if (registry_client_do (c, &req, &resp, err) < 0)
+    return berth_error_prefix (err, "blob %s", digest);
+  if (resp.status != 200)
+    {
+      _cleanup_free_ char *what = xasprintf ("blob %s", digest);
+      registry_error_from_response (&resp, err, what);
+      registry_response_clear (&resp);
+      return -1;
+    }
+  _cleanup_free_ char *got = sha256_digest (resp.body ? resp.body : "", resp.body_len);
+  if (strcmp (got, digest) != 0)
+    {
+      registry_response_clear (&resp);
+      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                   "blob %s: digest mismatch: the registry sent content hashing to %s",
+                                   digest, got);
+    }
+  *out = resp.body ? resp.body : xstrdup ("");
+  *len = resp.body_len;
+  resp.body = NULL;
+  registry_response_clear (&resp);
+  return 0;
+}
