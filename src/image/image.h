@@ -243,7 +243,9 @@ enum image_compression
  * (the registry holds every finish until a whole image has arrived). */
 struct image_layer_unpack;
 /* expected_digest: digest of the bytes that will be written (the
- * manifest's layer digest), or NULL to accept any (load/import compute it).
+ * manifest's layer digest), or NULL to accept any (load/import compute it;
+ * with NULL and expected_size -1 a plain tar is kept as a gzip blob made in
+ * the same pass, so it is push-ready and not stored twice uncompressed).
  * expected_size: -1 when unknown. media_type: NULL to sniff compression. */
 struct image_layer_unpack *image_layer_unpack_begin (struct image_store *store,
                                                      const char *expected_digest,
@@ -266,6 +268,8 @@ void image_layer_unpack_abort (struct image_layer_unpack *u);
 int image_layer_unpack_fd (struct image_store *store, int fd, const char *expected_digest,
                            const char *media_type, char **diff_id_out, struct berth_error **err);
 
+/* A layer found here is kept from gc for an hour (a pull that skips it
+ * records its image later). */
 bool image_layer_exists (struct image_store *store, const char *diff_id);
 /* The compressed blob kept for a layer (what push uploads, what the
  * manifest lists). Strings are newly allocated. */

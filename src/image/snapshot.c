@@ -169,7 +169,7 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   for (size_t i = json_array_size (layers); i-- > 0;)
     {
       const char *d = json_string_value (json_array_get (layers, i));
-      if (!image_layer_exists (s, d))
+      if (!layer_present (s, d))
         return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "snapshot %s: layer %s is missing",
                                      id, d);
       _cleanup_free_ char *p = xasprintf ("%s/layers/%s/diff", s->root, d + 7);
@@ -262,22 +262,34 @@ change_add (struct changes *c, const char *path, enum image_change_kind kind)
   c->v[c->n++] = (struct image_change){ .path = xstrdup (path), .kind = kind };
 }
 
-/* Does path exist in the image (the first layer, top down, that has it
- * decides; an overlay whiteout there means deleted)? */
+/* The entry path has in the image (the first layer, top down, that has it
+ * decides; an overlay whiteout there means deleted), into *st. */
 static bool
-in_lower (struct changes *c, const char *path)
+in_lower (struct changes *c, const char *path, struct stat *st)
 {
   for (size_t i = 0; i < c->n_layers; i++)
-    {
-      struct stat st;
-      if (fstatat (c->layerfds[i], path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return !(S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0));
-    }
+    if (fstatat (c->layerfds[i], path + 1, st, AT_SYMLINK_NOFOLLOW) == 0)
+      return !(S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0));
   return false;
 }
 
+static bool
+change_recorded (struct changes *c, const char *path)
+{
+  for (size_t i = c->n; i-- > 0;)
+    if (strcmp (c->v[i].path, path) == 0)
+      return true;
+  return false;
+}
+
+/* docker's archive.changes for overlay: a whiteout is a deletion; an opaque
+ * directory that hid one of the image's is a deletion too (its entries then
+ * count as added); a directory whose mode and mtime equal the image's is
+ * not a change in itself, but the parent of an addition or deletion is
+ * always reported as changed. */
 static int
-changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_error **err)
+changes_walk (struct changes *c, int dirfd, const char *prefix, bool hidden_below,
+              struct berth_error **err)
 {
   _cleanup_closedir_ DIR *d = fdopendir (openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
@@ -288,23 +300,44 @@ changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_err
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
       _cleanup_free_ char *path = xasprintf ("%s/%s", prefix, de->d_name);
-      struct stat st;
+      struct stat st, lst;
       if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return berth_error_set (err, errno, "stat `%s`", path);
-      if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
-        {
-          if (in_lower (c, path))
-            change_add (c, path, IMAGE_CHANGE_DELETED);
-          continue;
-        }
-      change_add (c, path, in_lower (c, path) ? IMAGE_CHANGE_MODIFIED : IMAGE_CHANGE_ADDED);
+      bool lower = !hidden_below && in_lower (c, path, &lst);
+      bool whiteout = S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0);
+      _cleanup_close_ int sub = -1;
+      bool opaque = false;
       if (S_ISDIR (st.st_mode))
         {
-          _cleanup_close_ int sub
-              = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub < 0 || changes_walk (c, sub, path, err) < 0)
-            return sub < 0 ? berth_error_set (err, errno, "open `%s`", path) : -1;
+          sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            return berth_error_set (err, errno, "open `%s`", path);
+          char v[4];
+          opaque = fgetxattr (sub, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
         }
+      enum image_change_kind kind;
+      bool record = true;
+      if (whiteout || (opaque && lower))
+        {
+          kind = IMAGE_CHANGE_DELETED;
+          record = lower;
+        }
+      else if (!lower)
+        kind = IMAGE_CHANGE_ADDED;
+      else
+        {
+          kind = IMAGE_CHANGE_MODIFIED;
+          if (S_ISDIR (st.st_mode) && S_ISDIR (lst.st_mode) && st.st_mode == lst.st_mode
+              && st.st_mtim.tv_sec == lst.st_mtim.tv_sec
+              && st.st_mtim.tv_nsec == lst.st_mtim.tv_nsec)
+            record = false;
+        }
+      if (record && !change_recorded (c, path))
+        change_add (c, path, kind);
+      if (record && kind != IMAGE_CHANGE_MODIFIED && *prefix && !change_recorded (c, prefix))
+        change_add (c, prefix, IMAGE_CHANGE_MODIFIED);
+      if (sub >= 0 && changes_walk (c, sub, path, hidden_below || opaque, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -348,7 +381,7 @@ image_snapshot_changes (struct image_store *s, const char *id, struct image_chan
   if (r == 0 && ufd < 0)
     r = berth_error_set (err, errno, "snapshot %s", id);
   if (r == 0)
-    r = changes_walk (&c, ufd, "", err);
+    r = changes_walk (&c, ufd, "", false, err);
   for (size_t i = 0; i < c.n_layers; i++)
     close (c.layerfds[i]);
   free (c.layerfds);
@@ -387,7 +420,8 @@ str_cmp (const void *a, const void *b)
 int
 image_snapshot_list (struct image_store *s, char ***ids_out, struct berth_error **err)
 {
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->snapshotsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
     return berth_error_set (err, errno, "read snapshots/");
   _cleanup_strv_ char **ids = calloc (1, sizeof (char *));

@@ -25,7 +25,8 @@ open_subdir (int parent, const char *name, struct berth_error **err)
 static int
 sweep_tmp (struct image_store *s, struct berth_error **err)
 {
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->tmpfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
     return berth_error_set (err, errno, "read tmp/");
   struct dirent *de;
@@ -229,6 +230,14 @@ store_pin (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
   json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
+  pthread_mutex_unlock (&s->pins_mutex);
+}
+
+void
+store_unpin (struct image_store *s, const char *digest)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+  json_object_del (s->pins, digest);
   pthread_mutex_unlock (&s->pins_mutex);
 }
 
