@@ -225,7 +225,7 @@ def test_export_and_commit(cli, name, tmp_path):
         with tarfile.open(out) as t:
             names = t.getnames()
         assert "bin/busybox" in [n.lstrip("./") for n in names]
-        r = cli.berth("export", name, check=False)  # stdout is a pipe here: allowed
+        r = cli.berth("export", name, check=False, text=False)  # stdout is a pipe here: allowed
         assert r.returncode == 0
         cli.require("POST", "/v1.41/commit?container=nosuch", "commit")
         r = cli.berth("commit", "-c", "ENV Z=1", "-m", "msg", name, "bt-committed:1")
