@@ -368,7 +368,9 @@ image_row (json_t *img, const char *repo, const char *tag, const char *digest, b
   json_object_set_new (row, "Size", json_string (hs));
   json_object_set_new (row, "Tag", json_string (tag));
   json_object_set_new (row, "UniqueSize", json_string (huniq));
-  json_object_set_new (row, "VirtualSize", json_string (hs));
+  /* docker: VirtualSize is units.HumanSize (precision 4), Size precision 3 */
+  _cleanup_free_ char *hvs = human_size (size, 4);
+  json_object_set_new (row, "VirtualSize", json_string (hvs));
   return row;
 }
 

@@ -994,6 +994,33 @@ go_printf (json_t **args, size_t n)
 }
 #pragma GCC diagnostic pop
 
+/* Go's encoding/json escapes <, > and & (and U+2028/2029) in strings; these
+ * bytes only ever occur inside strings in JSON text. */
+static char *
+go_json_escape (const char *s)
+{
+  char *out = malloc (strlen (s) * 6 + 1);
+  char *o = out;
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '<' || *p == '>' || *p == '&')
+        {
+          o += sprintf (o, "\\u%04x", (unsigned) *p);
+          continue;
+        }
+      if ((unsigned char) p[0] == 0xe2 && (unsigned char) p[1] == 0x80
+          && ((unsigned char) p[2] == 0xa8 || (unsigned char) p[2] == 0xa9))
+        {
+          o += sprintf (o, "\\u%04x", (unsigned char) p[2] == 0xa8 ? 0x2028u : 0x2029u);
+          p += 2;
+          continue;
+        }
+      *o++ = *p;
+    }
+  *o = '\0';
+  return out;
+}
+
 static json_t *
 call_func (const char *name, json_t **args, size_t n, struct berth_error **err, int *rc)
 {
@@ -1011,10 +1038,9 @@ call_func (const char *name, json_t **args, size_t n, struct berth_error **err, 
   if (strcmp (name, "json") == 0)
     {
       NEED (1);
-      char *s = args[0] ? json_dumps (args[0], JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup ("null");
-      json_t *r = json_string (s ? s : "null");
-      free (s);
-      return r;
+      _cleanup_free_ char *s = args[0] ? json_dumps (args[0], JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup ("null");
+      _cleanup_free_ char *go = go_json_escape (s ? s : "null");
+      return json_string (go);
     }
   if (strcmp (name, "join") == 0)
     {

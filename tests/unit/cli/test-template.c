@@ -51,6 +51,8 @@ test_render (void **state)
     { "{{.Config.Labels}}", "map[a:first z:last]" }, /* sorted keys */
     { "{{json .Config.Env}}", "[\"A=1\",\"B=2\"]" },
     { "{{json .State.Pid}}", "42" },
+    /* Go's encoding/json escapes HTML characters (docker images' "<none>") */
+    { "{{json \"<none> & co\"}}", "\"\\u003cnone\\u003e \\u0026 co\"" },
     { "{{.Config.Env | json}}", "[\"A=1\",\"B=2\"]" },
     { "{{range .Config.Env}}[{{.}}]{{end}}", "[A=1][B=2]" },
     { "{{range $i, $e := .Config.Env}}{{$i}}:{{$e}} {{end}}", "0:A=1 1:B=2 " },
