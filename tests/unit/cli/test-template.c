@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli-internal.h"
+#include "cli/rows.h"
 
 static const char *data_json
     = "{\"Id\":\"abc\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Pid\":42,\"Running\":true},"
@@ -166,6 +167,42 @@ test_format_rows (void **state)
     }
 }
 
+static void
+test_ps_ports (void **state)
+{
+  /* docker's DisplayablePorts (cli/command/formatter/container.go) */
+  static const struct
+  {
+    const char *ports, *out;
+  } cases[] = {
+    { "[]", "" },
+    { "[{\"PrivatePort\":80,\"Type\":\"tcp\"}]", "80/tcp" },
+    { "[{\"IP\":\"127.0.0.1\",\"PrivatePort\":80,\"PublicPort\":18080,\"Type\":\"tcp\"}]",
+      "127.0.0.1:18080->80/tcp" },
+    { "[{\"IP\":\"::\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"},"
+      "{\"IP\":\"0.0.0.0\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"}]",
+      "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp" },
+    /* consecutive exposed ports fold into a range, per type */
+    { "[{\"PrivatePort\":81,\"Type\":\"tcp\"},{\"PrivatePort\":80,\"Type\":\"tcp\"},"
+      "{\"PrivatePort\":82,\"Type\":\"tcp\"},{\"PrivatePort\":53,\"Type\":\"udp\"},"
+      "{\"PrivatePort\":90,\"Type\":\"tcp\"}]",
+      "80-82/tcp, 53/udp, 90/tcp" },
+    /* same public and private ports on one ip fold too */
+    { "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":8000,\"PublicPort\":8000,\"Type\":\"tcp\"},"
+      "{\"IP\":\"0.0.0.0\",\"PrivatePort\":8001,\"PublicPort\":8001,\"Type\":\"tcp\"}]",
+      "0.0.0.0:8000-8001->8000-8001/tcp" },
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    {
+      json_error_t jerr;
+      _cleanup_json_ json_t *p = json_loads (cases[k].ports, 0, &jerr);
+      assert_non_null (p);
+      _cleanup_free_ char *s = displayable_ports (p);
+      if (strcmp (s, cases[k].out) != 0)
+        fail_msg ("case %zu: got '%s' want '%s'", k, s, cases[k].out);
+    }
+}
+
 int
 main (void)
 {
@@ -174,6 +211,7 @@ main (void)
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_tabwriter),
     cmocka_unit_test (test_format_rows),
+    cmocka_unit_test (test_ps_ports),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
