@@ -81,7 +81,9 @@ def test_lists_and_inspect_match(ref):
     for args in (["ps", "-a"], ["ps", "--format", "{{.Names}} {{.Command}} {{.Labels}}"],
                  ["images"], ["images", "--format", "{{json .}}"], ["volume", "ls"],
                  ["inspect", "-f", "{{.Config.Labels}} {{json .State.Running}}", "df-a"],
-                 ["top", "df-a"], ["diff", "df-a"], ["port", "df-a"], ["ps", "-q"], ["images", "-q"]):
+                 ["top", "df-a"], ["diff", "df-a"], ["port", "df-a"], ["ps", "-q"], ["images", "-q"],
+                 ["system", "df"], ["history", "busybox:local"], ["volume", "ls", "-q"],
+                 ["inspect", "--format", "{{.Id}} {{.Os}} {{.Size}}", "busybox:local"]):
         b, d = ref.berth(*args), ref.docker(*args)
         assert (b.returncode, b.stdout) == (d.returncode, d.stdout), args
 
@@ -114,3 +116,14 @@ def test_create_body_accepted_and_equivalent(ref):
     for k in ("Memory", "RestartPolicy", "Ulimits", "CapAdd", "Tmpfs", "PortBindings"):
         assert b[1][k] == d[1][k], k
     ref.docker("rm", "df-b", "df-d")
+
+
+def test_events_match(ref):
+    since = str(int(time.time()) - 1)
+    ref.docker("run", "--rm", "busybox:local", "true")
+    until = str(int(time.time()) + 1)
+    for fmt in ([], ["--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"],
+                ["--filter", "event=start"]):
+        b = ref.berth("events", "--since", since, "--until", until, *fmt)
+        d = ref.docker("events", "--since", since, "--until", until, *fmt)
+        assert b.stdout == d.stdout and b.stdout
