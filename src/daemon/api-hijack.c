@@ -67,7 +67,7 @@ api_hijack_queue (struct api_request *req)
   if (resp == NULL)
     return MHD_NO;
   MHD_add_response_header (resp, "Content-Type", "application/vnd.docker.raw-stream");
-  MHD_add_response_header (resp, "Connection", "Upgrade");
+  /* libmicrohttpd adds "Connection: Upgrade" itself */
   MHD_add_response_header (resp, "Upgrade", "tcp");
   api_request_apply_headers (req, resp);
   enum MHD_Result r = MHD_queue_response (req->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
@@ -87,10 +87,11 @@ api_respond_hijack (struct api_request *req, api_hijack_fn on_ready, void (*on_a
         on_abort (userdata);
       return;
     }
-  /* Without "Upgrade" the old protocol applies: 200 then the raw stream.
-   * libmicrohttpd only hands over sockets through an upgrade, so such a
-   * client gets the same 101 answer; every client in the traces (docker
-   * CLI, docker-py, compose) asks for the upgrade. */
+  /* docker answers clients that did not ask for an upgrade with 200 and
+   * the raw stream. libmicrohttpd only hands sockets over through an
+   * upgrade, so such a client gets the 101 head and then the same raw
+   * stream; every client in the traces (docker CLI, docker-py, compose)
+   * asks for the upgrade. */
   req->answer = API_ANSWER_HIJACK;
   req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
   req->hijack_ready = on_ready;

@@ -538,7 +538,16 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
   req->refs++;
   req->mhd_done = true;
+  req->suspended = false;
   api_request_unwatch_gone (req);
+  /* A worker reading the body must see its end now, or it would wait
+   * forever for a client that left (and hold up shutdown). */
+  if (req->body_pipe_watch)
+    loop_fd_remove (req->body_pipe_watch);
+  req->body_pipe_watch = NULL;
+  if (req->body_pipe_w >= 0)
+    close (req->body_pipe_w);
+  req->body_pipe_w = -1;
   if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
     req->client_gone = true;
   if (req->answer == API_ANSWER_HIJACK && !req->hijack_started)

@@ -250,3 +250,14 @@ def test_socket_group(berthd_factory):
     st = os.stat(d.socket)
     assert st.st_gid == grp.getgrnam("daemon").gr_gid
     assert stat.S_IMODE(st.st_mode) == 0o660
+
+
+def test_several_unix_sockets(berthd_factory, tmpdir_berth):
+    extra = tmpdir_berth / "second.sock"
+    d = berthd_factory(args=["-H", f"unix://{extra}"])
+    assert d.api("GET", "/_ping").status == 200
+    out = d.docker("version", "--format", "{{.Server.APIVersion}}",
+                   env={"DOCKER_HOST": f"unix://{extra}"}).stdout
+    assert out.strip() == "1.47"
+    d.stop()
+    assert not extra.exists() and not d.socket.exists()
