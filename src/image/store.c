@@ -40,6 +40,19 @@ sweep_tmp (struct image_store *s, struct berth_error **err)
   return 0;
 }
 
+/* A kill -9 inside fs_write_file_atomic leaves its ".tmp-*" beside
+ * images.json: never the file itself, only litter. */
+static void
+sweep_root_temps (struct image_store *s)
+{
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    if (str_has_prefix (de->d_name, ".tmp-"))
+      unlinkat (s->rootfd, de->d_name, 0);
+}
+
 struct image_store *
 image_store_open (const struct image_store_options *opts, struct berth_error **err)
 {
@@ -93,6 +106,7 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
     goto fail;
   if (sweep_tmp (s, err) < 0)
     goto fail;
+  sweep_root_temps (s);
   return steal_pointer (&guard);
 
 fail:
