@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -113,7 +114,15 @@ def cli():
     root = pathlib.Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "cli-"))
     try:
         rootfs = make_busybox_rootfs(root / "rootfs")
-        d = mod.Berthd(root / "berthd")
+        # networking: names unique to this run (the machine is shared), and
+        # removed afterwards (networks outlive berthd, as docker0 does)
+        tag = secrets.token_hex(3)
+        octet = 100 + secrets.randbelow(100)
+        net_table = f"berth_cli_{tag}"
+        config = {"bridge": f"bc{tag}", "bip": f"10.{octet}.1.1/24", "nft-table": net_table,
+                  "default-address-pools": [{"base": f"10.{octet}.64.0/18", "size": 24}]}
+        d = mod.Berthd(root / "berthd", config=config)
+        d.net_table = net_table
         d.data_root.mkdir(parents=True, exist_ok=True)
         tarball = _seed_busybox(d, rootfs, root)
         d.start()
@@ -132,8 +141,22 @@ def cli():
         if ids:
             c.berth("rm", "-f", *ids, check=False)
         d.stop()
+        _destroy_networks(d)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _destroy_networks(d):
+    """Remove the bridges and nft table berthd made for this session, with
+    the network library's own test driver (as tests/integration/network)."""
+    tool = BUILD / "tests" / "unit" / "network" / "berth-net-tool"
+    state = d.data_root / "network"
+    if not tool.exists() or not state.exists():
+        return
+    res = subprocess.run([str(tool), "--state", str(state), "--table", d.net_table, "destroy"],
+                         capture_output=True, text=True, timeout=60)
+    last = (res.stdout.strip().splitlines() or ["{}"])[-1]
+    assert json.loads(last).get("ok"), res
 
 
 @pytest.fixture
