@@ -1253,11 +1253,55 @@ call_func (const char *name, json_t **args, size_t n, struct berth_error **err, 
   return NULL;
 }
 
+/* docker's {{.Label "key"}} method of ps/images/volume rows: the value of
+ * one label, from a Labels object or docker's "k=v,k2=v2" string. */
+static json_t *
+eval_label_method (struct exec_state *st, json_t *dot, struct tcmd *cmd, struct berth_error **err,
+                   int *rc)
+{
+  struct targ *a0 = &cmd->args[0];
+  size_t nf = strv_len (a0->fields);
+  char *saved = a0->fields[nf - 1];
+  a0->fields[nf - 1] = NULL;
+  _cleanup_json_ json_t *base = walk_fields (dot, a0->fields, err, rc);
+  a0->fields[nf - 1] = saved;
+  if (*rc < 0)
+    return NULL;
+  _cleanup_json_ json_t *key = eval_arg (st, dot, &cmd->args[1], err, rc);
+  if (*rc < 0)
+    return NULL;
+  if (!json_is_string (key))
+    {
+      *rc = xerr (err, "Label needs a string key", ".Label");
+      return NULL;
+    }
+  json_t *labels = json_object_get (base, "Labels");
+  const char *k = json_string_value (key);
+  if (json_is_object (labels))
+    {
+      json_t *v = json_object_get (labels, k);
+      return json_string (json_string_value (v) ? json_string_value (v) : "");
+    }
+  if (json_is_string (labels))
+    {
+      _cleanup_strv_ char **pairs = strv_split (json_string_value (labels), ',');
+      size_t kl = strlen (k);
+      for (size_t i = 0; pairs[i]; i++)
+        if (strncmp (pairs[i], k, kl) == 0 && pairs[i][kl] == '=')
+          return json_string (pairs[i] + kl + 1);
+    }
+  return json_string ("");
+}
+
 static json_t *
 eval_cmd (struct exec_state *st, json_t *dot, struct tcmd *cmd, json_t *piped, bool has_piped,
           struct berth_error **err, int *rc)
 {
   *rc = 0;
+  struct targ *a0 = &cmd->args[0];
+  size_t nf = a0->kind == ARG_DOT_FIELDS ? strv_len (a0->fields) : 0;
+  if (nf > 0 && strcmp (a0->fields[nf - 1], "Label") == 0 && cmd->n_args == 2 && !has_piped)
+    return eval_label_method (st, dot, cmd, err, rc);
   if (cmd->args[0].kind != ARG_FUNC)
     {
       if (cmd->n_args > 1 || has_piped)

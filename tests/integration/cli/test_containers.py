@@ -93,6 +93,9 @@ def test_detached_lifecycle(cli, name):
         assert (cli.berth("ps", "--filter", f"name={name}", "--format", fmt).stdout
                 == cli.docker("ps", "--filter", f"name={name}", "--format", fmt).stdout)
         assert cli.berth("ps", "-q", "--filter", f"name={name}").stdout == cid[:12] + "\n"
+        lf = "{{.Names}} {{.Label \"tier\"}}"
+        assert cli.berth("ps", "--filter", f"name={name}", "--format", lf).stdout == f"{name} test\n"
+        assert cli.docker("ps", "--filter", f"name={name}", "--format", lf).stdout == f"{name} test\n"
         assert cli.berth("ps", "-q", "--no-trunc", "--filter", f"name={name}").stdout == cid + "\n"
         head = cli.berth("ps").stdout.splitlines()[0]
         assert head == cli.docker("ps").stdout.splitlines()[0]

@@ -80,6 +80,8 @@ test_render (void **state)
     { "a {{- \" b \" -}} c", "a b c" },
     { "x {{/* a comment */}}y", "x y" },
     { "{{$n := .Name}}{{$n}}", "/web" },
+    /* docker's .Label method (ps/images rows carry "k=v,…" strings) */
+    { "{{.Config.Label \"z\"}}|{{.Config.Label \"none\"}}", "last|" },
     { "{{.}}", "map[Config:map[Env:[A=1 B=2] Labels:map[a:first z:last] Tty:false] Empty:[] Id:abc Name:/web Null:<nil> Ports:map[80/tcp:[map[HostPort:8080]]] Ratio:1.5 State:map[Pid:42 Running:true Status:running]]" },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
@@ -142,7 +144,8 @@ static void
 test_format_rows (void **state)
 {
   json_error_t jerr;
-  _cleanup_json_ json_t *rows = json_loads ("[{\"ID\":\"abc\",\"Names\":\"web\"},{\"ID\":\"defghi\",\"Names\":\"db\"}]", 0, &jerr);
+  _cleanup_json_ json_t *rows = json_loads ("[{\"ID\":\"abc\",\"Names\":\"web\",\"Labels\":\"a=1,com.x.project=p\"},"
+                                            "{\"ID\":\"defghi\",\"Names\":\"db\",\"Labels\":\"\"}]", 0, &jerr);
   _cleanup_json_ json_t *headers = json_loads ("{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\"}", 0, &jerr);
   static const struct
   {
@@ -151,7 +154,7 @@ test_format_rows (void **state)
     { "table {{.ID}}\\t{{.Names}}", "CONTAINER ID   NAMES\nabc            web\ndefghi         db\n" },
     { "table {{.Names}}", "NAMES\nweb\ndb\n" },
     { "{{.ID}}:{{.Names}}", "abc:web\ndefghi:db\n" },
-    { "{{json .}}", "{\"ID\":\"abc\",\"Names\":\"web\"}\n{\"ID\":\"defghi\",\"Names\":\"db\"}\n" },
+    { "{{.Names}}={{.Label \"com.x.project\"}}", "web=p\ndb=\n" },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {
