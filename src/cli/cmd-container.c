@@ -945,7 +945,7 @@ cli_prune (struct cli_ctx *ctx, struct cli_args *a, const char *path, const char
     }
   if (strcmp (deleted_key, "NetworksDeleted") != 0)
     {
-      _cleanup_free_ char *hs = human_size ((double) json_integer_value (json_object_get (r, "SpaceReclaimed")), 3);
+      _cleanup_free_ char *hs = human_size ((double) json_integer_value (json_object_get (r, "SpaceReclaimed")), 4);
       printf ("Total reclaimed space: %s\n", hs);
     }
   return 0;

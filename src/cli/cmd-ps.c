@@ -88,30 +88,106 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* docker's DisplayablePorts, without range compaction. */
-static char *
-ports_string (json_t *ports)
+struct port_entry
 {
-  _cleanup_strv_ char **parts = calloc (1, sizeof (char *));
-  size_t i;
-  json_t *p;
-  json_array_foreach (ports, i, p)
+  const char *ip, *type;
+  long long priv, pub;
+};
+
+static int
+cmp_ports (const void *a, const void *b)
+{
+  const struct port_entry *x = a, *y = b;
+  if (x->priv != y->priv)
+    return x->priv < y->priv ? -1 : 1;
+  int c = strcmp (x->ip, y->ip);
+  if (c)
+    return c;
+  if (x->pub != y->pub)
+    return x->pub < y->pub ? -1 : 1;
+  return strcmp (x->type, y->type);
+}
+
+static char *
+form_group (const char *key, long long first, long long last)
+{
+  /* docker's formGroup: key is "type" or "ip/type" */
+  const char *slash = strchr (key, '/');
+  _cleanup_free_ char *ip = slash ? strndup (key, (size_t) (slash - key)) : NULL;
+  const char *type = slash ? slash + 1 : key;
+  _cleanup_free_ char *group = first == last ? xasprintf ("%lld", first) : xasprintf ("%lld-%lld", first, last);
+  if (ip && *ip)
+    return xasprintf ("%s:%s->%s/%s", ip, group, group, type);
+  return xasprintf ("%s/%s", group, type);
+}
+
+/* docker's api.DisplayablePorts: sorted, consecutive ports of one ip/type
+ * folded into ranges, host mappings with another public port listed last. */
+char *
+displayable_ports (json_t *ports)
+{
+  size_t n = json_array_size (ports);
+  _cleanup_free_ struct port_entry *e = calloc (n + 1, sizeof *e);
+  for (size_t i = 0; i < n; i++)
     {
+      json_t *p = json_array_get (ports, i);
       const char *ip = json_string_value (json_object_get (p, "IP"));
       const char *type = json_string_value (json_object_get (p, "Type"));
-      long long priv = json_integer_value (json_object_get (p, "PrivatePort"));
-      long long pub = json_integer_value (json_object_get (p, "PublicPort"));
-      _cleanup_free_ char *s = NULL;
-      if (ip && *ip && pub)
-        s = strchr (ip, ':') ? xasprintf ("[%s]:%lld->%lld/%s", ip, pub, priv, type ? type : "tcp")
-                             : xasprintf ("%s:%lld->%lld/%s", ip, pub, priv, type ? type : "tcp");
-      else
-        s = xasprintf ("%lld/%s", priv, type ? type : "tcp");
-      if (!strv_contains (parts, s))
-        strv_append (&parts, s);
+      e[i] = (struct port_entry){ ip ? ip : "", type ? type : "tcp",
+                                  json_integer_value (json_object_get (p, "PrivatePort")),
+                                  json_integer_value (json_object_get (p, "PublicPort")) };
     }
-  qsort (parts, strv_len (parts), sizeof (char *), cmp_str);
-  return strv_join (parts, ", ");
+  qsort (e, n, sizeof *e, cmp_ports);
+  _cleanup_strv_ char **result = calloc (1, sizeof (char *));
+  _cleanup_strv_ char **mappings = calloc (1, sizeof (char *));
+  _cleanup_strv_ char **keys = calloc (1, sizeof (char *));
+  long long *first = calloc (n + 1, sizeof *first), *last = calloc (n + 1, sizeof *last);
+  for (size_t i = 0; i < n; i++)
+    {
+      long long cur = e[i].priv;
+      _cleanup_free_ char *key = NULL;
+      if (*e[i].ip)
+        {
+          if (e[i].pub != cur)
+            {
+              _cleanup_free_ char *m = strchr (e[i].ip, ':')
+                                           ? xasprintf ("[%s]:%lld->%lld/%s", e[i].ip, e[i].pub, cur, e[i].type)
+                                           : xasprintf ("%s:%lld->%lld/%s", e[i].ip, e[i].pub, cur, e[i].type);
+              strv_append (&mappings, m);
+              continue;
+            }
+          key = xasprintf ("%s/%s", e[i].ip, e[i].type);
+        }
+      else
+        key = xstrdup (e[i].type);
+      size_t k = 0, nk = strv_len (keys);
+      while (k < nk && strcmp (keys[k], key) != 0)
+        k++;
+      if (k == nk)
+        {
+          strv_append (&keys, key);
+          first[k] = last[k] = cur;
+          continue;
+        }
+      if (cur == last[k] + 1)
+        {
+          last[k] = cur;
+          continue;
+        }
+      _cleanup_free_ char *g = form_group (key, first[k], last[k]);
+      strv_append (&result, g);
+      first[k] = last[k] = cur;
+    }
+  for (size_t k = 0; keys[k]; k++)
+    {
+      _cleanup_free_ char *g = form_group (keys[k], first[k], last[k]);
+      strv_append (&result, g);
+    }
+  for (size_t k = 0; mappings[k]; k++)
+    strv_append (&result, mappings[k]);
+  free (first);
+  free (last);
+  return strv_join (result, ", ");
 }
 
 static char *
@@ -195,7 +271,7 @@ ps_row (json_t *c, bool trunc)
   _cleanup_free_ char *netj = strv_join (nets, ",");
   json_object_set_new (row, "Networks", json_string (netj));
   json_object_set_new (row, "Platform", json_null ());
-  _cleanup_free_ char *ports = ports_string (json_object_get (c, "Ports"));
+  _cleanup_free_ char *ports = displayable_ports (json_object_get (c, "Ports"));
   json_object_set_new (row, "Ports", json_string (ports));
   _cleanup_free_ char *since = since_string (created);
   json_object_set_new (row, "RunningFor", json_string (since));
@@ -368,7 +444,9 @@ image_row (json_t *img, const char *repo, const char *tag, const char *digest, b
   json_object_set_new (row, "Size", json_string (hs));
   json_object_set_new (row, "Tag", json_string (tag));
   json_object_set_new (row, "UniqueSize", json_string (huniq));
-  json_object_set_new (row, "VirtualSize", json_string (hs));
+  /* docker: VirtualSize is units.HumanSize (precision 4), Size precision 3 */
+  _cleanup_free_ char *hvs = human_size (size, 4);
+  json_object_set_new (row, "VirtualSize", json_string (hvs));
   return row;
 }
 

@@ -3,6 +3,7 @@
 #include "cli/cli-internal.h"
 #include "cli/rows.h"
 
+#include <ctype.h>
 #include <netdb.h>
 #include <poll.h>
 #include <string.h>
@@ -51,6 +52,8 @@ const struct cli_opt cli_system_prune_opts[] = {
   { "volumes", 0, CLI_OPT_BOOL, "Prune anonymous volumes", NULL },
   { NULL, 0, 0, NULL, NULL },
 };
+
+static int cmp_str (const void *a, const void *b);
 
 static json_t *
 client_version_json (struct cli_ctx *ctx)
@@ -184,6 +187,68 @@ cmd_info (struct cli_ctx *ctx, int argc, char **argv)
   printf (" Logging Driver: %s\n", js (info, "LoggingDriver"));
   printf (" Cgroup Driver: %s\n", js (info, "CgroupDriver"));
   printf (" Cgroup Version: %s\n", js (info, "CgroupVersion"));
+  json_t *plugins = json_object_get (info, "Plugins");
+  if (json_is_object (plugins))
+    {
+      printf (" Plugins:\n");
+      static const char *const kinds[] = { "Volume", "Network", "Authorization", "Log", NULL };
+      for (size_t k = 0; kinds[k]; k++)
+        {
+          json_t *list = json_object_get (plugins, kinds[k]);
+          if (json_array_size (list) == 0)
+            continue;
+          printf ("  %s:", kinds[k]);
+          json_t *v;
+          json_array_foreach (list, i, v)
+            printf (" %s", json_string_value (v));
+          printf ("\n");
+        }
+    }
+  json_t *swarm = json_object_get (info, "Swarm");
+  if (json_is_object (swarm))
+    printf (" Swarm: %s\n", *js (swarm, "LocalNodeState") ? js (swarm, "LocalNodeState") : "inactive");
+  json_t *runtimes = json_object_get (info, "Runtimes");
+  if (json_object_size (runtimes))
+    {
+      printf (" Runtimes:");
+      size_t n;
+      _cleanup_strv_ char **names = calloc (1, sizeof (char *));
+      const char *k;
+      json_t *v;
+      json_object_foreach (runtimes, k, v)
+        strv_append (&names, k);
+      n = strv_len (names);
+      qsort (names, n, sizeof (char *), cmp_str);
+      for (size_t r = 0; r < n; r++)
+        printf (" %s", names[r]);
+      printf ("\n");
+    }
+  if (*js (info, "DefaultRuntime"))
+    printf (" Default Runtime: %s\n", js (info, "DefaultRuntime"));
+  if (*js (info, "InitBinary"))
+    printf (" Init Binary: %s\n", js (info, "InitBinary"));
+  json_t *so = json_object_get (info, "SecurityOptions");
+  if (json_array_size (so))
+    {
+      printf (" Security Options:\n");
+      json_t *v;
+      json_array_foreach (so, i, v)
+        {
+          /* "name=seccomp,profile=default" → "seccomp" / "Profile: default" */
+          _cleanup_strv_ char **kv = strv_split (json_string_value (v) ? json_string_value (v) : "", ',');
+          for (size_t f = 0; kv[f]; f++)
+            {
+              char *eq = strchr (kv[f], '=');
+              if (eq == NULL)
+                continue;
+              *eq = '\0';
+              if (strcmp (kv[f], "name") == 0)
+                printf ("  %s\n", eq + 1);
+              else
+                printf ("   %c%s: %s\n", toupper ((unsigned char) kv[f][0]), kv[f] + 1, eq + 1);
+            }
+        }
+    }
   printf (" Kernel Version: %s\n", js (info, "KernelVersion"));
   printf (" Operating System: %s\n", js (info, "OperatingSystem"));
   printf (" OSType: %s\n", js (info, "OSType"));
@@ -196,6 +261,14 @@ cmd_info (struct cli_ctx *ctx, int argc, char **argv)
   printf (" Docker Root Dir: %s\n", js (info, "DockerRootDir"));
   printf (" Debug Mode: %s\n", json_is_true (json_object_get (info, "Debug")) ? "true" : "false");
   printf (" Experimental: %s\n", json_is_true (json_object_get (info, "ExperimentalBuild")) ? "true" : "false");
+  json_t *cidrs = json_object_get (json_object_get (info, "RegistryConfig"), "InsecureRegistryCIDRs");
+  if (json_array_size (cidrs))
+    {
+      printf (" Insecure Registries:\n");
+      json_t *v;
+      json_array_foreach (cidrs, i, v)
+        printf ("  %s\n", json_string_value (v));
+    }
   printf (" Live Restore Enabled: %s\n", json_is_true (json_object_get (info, "LiveRestoreEnabled")) ? "true" : "false");
   json_t *warnings = json_object_get (info, "Warnings");
   json_t *w;
@@ -329,7 +402,7 @@ cmd_events (struct cli_ctx *ctx, int argc, char **argv)
 static char *
 reclaim_string (double reclaimable, double total, bool pct)
 {
-  _cleanup_free_ char *h = human_size (reclaimable, 3);
+  _cleanup_free_ char *h = human_size (reclaimable, 4);
   if (!pct)
     return xstrdup (h);
   int p = total > 0 ? (int) (reclaimable * 100 / total) : 0;
@@ -363,7 +436,7 @@ cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
         }
     }
   double layers = (double) json_integer_value (json_object_get (df, "LayersSize"));
-  _cleanup_free_ char *s1 = human_size (layers, 3), *r1 = reclaim_string (reclaim, layers, true);
+  _cleanup_free_ char *s1 = human_size (layers, 4), *r1 = reclaim_string (reclaim, layers, true);
   json_array_append_new (rows, json_pack ("{s:s, s:I, s:I, s:s, s:s}", "Type", "Images", "TotalCount",
                                           (json_int_t) n, "Active", (json_int_t) active, "Size", s1,
                                           "Reclaimable", r1));
@@ -382,7 +455,7 @@ cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
       else
         reclaim += sz;
     }
-  _cleanup_free_ char *s2 = human_size (size, 3), *r2 = reclaim_string (reclaim, size, size > 0);
+  _cleanup_free_ char *s2 = human_size (size, 4), *r2 = reclaim_string (reclaim, size, size > 0);
   json_array_append_new (rows, json_pack ("{s:s, s:I, s:I, s:s, s:s}", "Type", "Containers",
                                           "TotalCount", (json_int_t) n, "Active", (json_int_t) active,
                                           "Size", s2, "Reclaimable", r2));
@@ -400,7 +473,7 @@ cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
       else if (sz > 0)
         reclaim += sz;
     }
-  _cleanup_free_ char *s3 = human_size (size, 3), *r3 = reclaim_string (reclaim, size, size > 0);
+  _cleanup_free_ char *s3 = human_size (size, 4), *r3 = reclaim_string (reclaim, size, size > 0);
   json_array_append_new (rows, json_pack ("{s:s, s:I, s:I, s:s, s:s}", "Type", "Local Volumes",
                                           "TotalCount", (json_int_t) n, "Active", (json_int_t) active,
                                           "Size", s3, "Reclaimable", r3));
@@ -416,7 +489,7 @@ cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
       else if (!json_is_true (json_object_get (it, "Shared")))
         reclaim += sz;
     }
-  _cleanup_free_ char *s4 = human_size (size, 3), *r4 = human_size (reclaim, 3);
+  _cleanup_free_ char *s4 = human_size (size, 4), *r4 = human_size (reclaim, 4);
   json_array_append_new (rows, json_pack ("{s:s, s:I, s:I, s:s, s:s}", "Type", "Build Cache",
                                           "TotalCount", (json_int_t) n, "Active", (json_int_t) active,
                                           "Size", s4, "Reclaimable", r4));
@@ -495,7 +568,7 @@ cmd_system_prune (struct cli_ctx *ctx, int argc, char **argv)
         }
       total += (double) json_integer_value (json_object_get (r, "SpaceReclaimed"));
     }
-  _cleanup_free_ char *hs = human_size (total, 3);
+  _cleanup_free_ char *hs = human_size (total, 4);
   printf ("Total reclaimed space: %s\n", hs);
   return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "cli/cli-internal.h"
@@ -12,8 +13,12 @@ struct cli_client
   struct cli_endpoint ep;
   char *base;
   char *api_version;
-  pid_t ssh_pids[16];
+  pid_t ssh_pids[64];
   size_t n_ssh_pids;
+  int ssh_listen_fd;  /* ssh://: the private abstract socket curl dials */
+  char *ssh_abstract;
+  pthread_t ssh_thread;
+  pthread_mutex_t ssh_lock;
 };
 
 char *cli_client_url (struct cli_client *c, const char *path, const char *query);

@@ -10,7 +10,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,26 +31,23 @@ cli_response_clear (struct cli_response *r)
 /* ------------------------------------------------------------- ssh pipe -- */
 
 /* ssh:// endpoints: every connection is a fresh `ssh host berth system
- * dial-stdio` (as the docker CLI does with its own), handed to curl as an
- * already connected socket. */
-static curl_socket_t
-ssh_open_socket (void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+ * dial-stdio` (as the docker CLI does with its own). curl connects to a
+ * private abstract unix socket of ours; a thread accepts each connection
+ * (only from this very process: SO_PEERCRED, since abstract sockets have
+ * no file permissions) and starts ssh with the accepted socket as its
+ * stdin and stdout. */
+static void
+ssh_spawn (struct cli_client *c, int fd)
 {
-  struct cli_client *c = clientp;
-  int sv[2];
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    return CURL_SOCKET_BAD;
   pid_t pid = fork ();
-  if (pid < 0)
-    {
-      close (sv[0]);
-      close (sv[1]);
-      return CURL_SOCKET_BAD;
-    }
   if (pid == 0)
     {
-      dup2 (sv[1], STDIN_FILENO);
-      dup2 (sv[1], STDOUT_FILENO);
+      /* the accept thread runs with every signal blocked: not ssh */
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      dup2 (fd, STDIN_FILENO);
+      dup2 (fd, STDOUT_FILENO);
       char port[16];
       snprintf (port, sizeof port, "%d", c->ep.ssh_port ? c->ep.ssh_port : 22);
       const char *remote = getenv ("BERTH_SSH_REMOTE_COMMAND");
@@ -57,16 +57,65 @@ ssh_open_socket (void *clientp, curlsocktype purpose, struct curl_sockaddr *addr
               remote, (char *) NULL);
       _exit (127);
     }
-  close (sv[1]);
-  if (c->n_ssh_pids < sizeof c->ssh_pids / sizeof c->ssh_pids[0])
-    c->ssh_pids[c->n_ssh_pids++] = pid;
-  return sv[0];
+  if (pid > 0)
+    {
+      pthread_mutex_lock (&c->ssh_lock);
+      if (c->n_ssh_pids < sizeof c->ssh_pids / sizeof c->ssh_pids[0])
+        c->ssh_pids[c->n_ssh_pids++] = pid;
+      pthread_mutex_unlock (&c->ssh_lock);
+    }
+}
+
+static void *
+ssh_accept_loop (void *arg)
+{
+  struct cli_client *c = arg;
+  for (;;)
+    {
+      int fd = accept4 (c->ssh_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          return NULL;
+        }
+      struct ucred cred;
+      socklen_t len = sizeof cred;
+      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == getpid ())
+        ssh_spawn (c, fd);
+      close (fd);
+    }
 }
 
 static int
-ssh_sockopt (void *clientp, curl_socket_t fd, curlsocktype purpose)
+ssh_listener_start (struct cli_client *c, struct berth_error **err)
 {
-  return CURL_SOCKOPT_ALREADY_CONNECTED;
+  char rnd[SHA256_HEX_LEN + 1];
+  random_id_hex (rnd);
+  c->ssh_abstract = xasprintf ("berth-ssh-%d-%.16s", (int) getpid (), rnd);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t n = strlen (c->ssh_abstract);
+  memcpy (sa.sun_path + 1, c->ssh_abstract, n);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + n)) < 0
+      || listen (fd, 16) < 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return berth_error_set (err, e, "ssh endpoint: listen");
+    }
+  c->ssh_listen_fd = fd;
+  pthread_mutex_init (&c->ssh_lock, NULL);
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  int rc = pthread_create (&c->ssh_thread, NULL, ssh_accept_loop, c);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (rc != 0)
+    return berth_error_set (err, rc, "ssh endpoint: thread");
+  pthread_detach (c->ssh_thread);
+  return 0;
 }
 
 /* -------------------------------------------------------------- client -- */
@@ -98,6 +147,12 @@ cli_client_new (const struct cli_endpoint *ep, struct berth_error **err)
     c->base = xasprintf ("%s://%s:%d", ep->tls ? "https" : "http", ep->tcp_host, ep->tcp_port);
   else
     c->base = xstrdup ("http://localhost");
+  c->ssh_listen_fd = -1;
+  if (ep->kind == CLI_EP_SSH && ssh_listener_start (c, err) < 0)
+    {
+      cli_client_free (c);
+      return NULL;
+    }
   c->h = curl_easy_init ();
   if (c->h == NULL)
     {
@@ -113,6 +168,8 @@ cli_client_free (struct cli_client *c)
 {
   if (c->h)
     curl_easy_cleanup (c->h);
+  if (c->ssh_listen_fd >= 0)
+    shutdown (c->ssh_listen_fd, SHUT_RDWR); /* ends the accept thread */
   for (size_t i = 0; i < c->n_ssh_pids; i++)
     {
       int st;
@@ -125,6 +182,7 @@ cli_client_free (struct cli_client *c)
   cli_endpoint_clear (&c->ep);
   free (c->base);
   free (c->api_version);
+  free (c->ssh_abstract);
   free (c);
 }
 
@@ -157,11 +215,7 @@ cli_client_setup_handle (struct cli_client *c, CURL *h)
   if (c->ep.kind == CLI_EP_UNIX)
     curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->ep.unix_path);
   else if (c->ep.kind == CLI_EP_SSH)
-    {
-      curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, ssh_open_socket);
-      curl_easy_setopt (h, CURLOPT_OPENSOCKETDATA, c);
-      curl_easy_setopt (h, CURLOPT_SOCKOPTFUNCTION, ssh_sockopt);
-    }
+    curl_easy_setopt (h, CURLOPT_ABSTRACT_UNIX_SOCKET, c->ssh_abstract);
   if (c->ep.tls)
     {
       if (c->ep.ca_path)

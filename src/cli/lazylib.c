@@ -18,7 +18,7 @@ lib_open (const char *const *names)
 {
   for (size_t i = 0; names[i]; i++)
     {
-      void *h = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+      void *h = dlopen (names[i], RTLD_LAZY | RTLD_LOCAL);
       if (h)
         return h;
     }

@@ -22,3 +22,5 @@ int cli_download (struct cli_client *c, const char *path, const char *query, con
 /* The prune commands: confirm unless -f, POST, print what was deleted. */
 int cli_prune (struct cli_ctx *ctx, struct cli_args *a, const char *path, const char *warning,
                const char *deleted_key, const char *extra_filter);
+/* docker's DisplayablePorts for a /containers/json "Ports" array. */
+char *displayable_ports (json_t *ports);

@@ -994,6 +994,33 @@ go_printf (json_t **args, size_t n)
 }
 #pragma GCC diagnostic pop
 
+/* Go's encoding/json escapes <, > and & (and U+2028/2029) in strings; these
+ * bytes only ever occur inside strings in JSON text. */
+static char *
+go_json_escape (const char *s)
+{
+  char *out = malloc (strlen (s) * 6 + 1);
+  char *o = out;
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '<' || *p == '>' || *p == '&')
+        {
+          o += sprintf (o, "\\u%04x", (unsigned) *p);
+          continue;
+        }
+      if ((unsigned char) p[0] == 0xe2 && (unsigned char) p[1] == 0x80
+          && ((unsigned char) p[2] == 0xa8 || (unsigned char) p[2] == 0xa9))
+        {
+          o += sprintf (o, "\\u%04x", (unsigned char) p[2] == 0xa8 ? 0x2028u : 0x2029u);
+          p += 2;
+          continue;
+        }
+      *o++ = *p;
+    }
+  *o = '\0';
+  return out;
+}
+
 static json_t *
 call_func (const char *name, json_t **args, size_t n, struct berth_error **err, int *rc)
 {
@@ -1011,10 +1038,9 @@ call_func (const char *name, json_t **args, size_t n, struct berth_error **err, 
   if (strcmp (name, "json") == 0)
     {
       NEED (1);
-      char *s = args[0] ? json_dumps (args[0], JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup ("null");
-      json_t *r = json_string (s ? s : "null");
-      free (s);
-      return r;
+      _cleanup_free_ char *s = args[0] ? json_dumps (args[0], JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup ("null");
+      _cleanup_free_ char *go = go_json_escape (s ? s : "null");
+      return json_string (go);
     }
   if (strcmp (name, "join") == 0)
     {
@@ -1227,11 +1253,55 @@ call_func (const char *name, json_t **args, size_t n, struct berth_error **err, 
   return NULL;
 }
 
+/* docker's {{.Label "key"}} method of ps/images/volume rows: the value of
+ * one label, from a Labels object or docker's "k=v,k2=v2" string. */
+static json_t *
+eval_label_method (struct exec_state *st, json_t *dot, struct tcmd *cmd, struct berth_error **err,
+                   int *rc)
+{
+  struct targ *a0 = &cmd->args[0];
+  size_t nf = strv_len (a0->fields);
+  char *saved = a0->fields[nf - 1];
+  a0->fields[nf - 1] = NULL;
+  _cleanup_json_ json_t *base = walk_fields (dot, a0->fields, err, rc);
+  a0->fields[nf - 1] = saved;
+  if (*rc < 0)
+    return NULL;
+  _cleanup_json_ json_t *key = eval_arg (st, dot, &cmd->args[1], err, rc);
+  if (*rc < 0)
+    return NULL;
+  if (!json_is_string (key))
+    {
+      *rc = xerr (err, "Label needs a string key", ".Label");
+      return NULL;
+    }
+  json_t *labels = json_object_get (base, "Labels");
+  const char *k = json_string_value (key);
+  if (json_is_object (labels))
+    {
+      json_t *v = json_object_get (labels, k);
+      return json_string (json_string_value (v) ? json_string_value (v) : "");
+    }
+  if (json_is_string (labels))
+    {
+      _cleanup_strv_ char **pairs = strv_split (json_string_value (labels), ',');
+      size_t kl = strlen (k);
+      for (size_t i = 0; pairs[i]; i++)
+        if (strncmp (pairs[i], k, kl) == 0 && pairs[i][kl] == '=')
+          return json_string (pairs[i] + kl + 1);
+    }
+  return json_string ("");
+}
+
 static json_t *
 eval_cmd (struct exec_state *st, json_t *dot, struct tcmd *cmd, json_t *piped, bool has_piped,
           struct berth_error **err, int *rc)
 {
   *rc = 0;
+  struct targ *a0 = &cmd->args[0];
+  size_t nf = a0->kind == ARG_DOT_FIELDS ? strv_len (a0->fields) : 0;
+  if (nf > 0 && strcmp (a0->fields[nf - 1], "Label") == 0 && cmd->n_args == 2 && !has_piped)
+    return eval_label_method (st, dot, cmd, err, rc);
   if (cmd->args[0].kind != ARG_FUNC)
     {
       if (cmd->n_args > 1 || has_piped)

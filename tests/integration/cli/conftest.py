@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -89,18 +90,16 @@ class Cli:
         return r
 
 
-def _seed_busybox(daemon, rootfs, workdir):
-    """Put busybox:local into the daemon's store. Through the API when
-    berthd serves image import; otherwise with the image area's own test
-    driver before the daemon starts (the store is the data root)."""
-    tarball = pathlib.Path(workdir) / "busybox.tar"
-    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+def _seed_busybox_offline(daemon, tarball):
+    """Put busybox:local into a stopped daemon's store with the image area's
+    own test driver (the store is the data root): only for a berthd that
+    does not serve image import yet."""
     tool = BUILD / "tests" / "unit" / "image" / "berth-image-tool"
-    if tool.exists():
-        subprocess.run([str(tool), "--root", str(daemon.data_root), "import", str(tarball),
-                        "busybox:local"], check=True, capture_output=True)
-        return None
-    return tarball
+    if not tool.exists():
+        return False
+    subprocess.run([str(tool), "--root", str(daemon.data_root), "import", str(tarball),
+                    "busybox:local"], check=True, capture_output=True)
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -113,27 +112,55 @@ def cli():
     root = pathlib.Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "cli-"))
     try:
         rootfs = make_busybox_rootfs(root / "rootfs")
-        d = mod.Berthd(root / "berthd")
+        # networking: names unique to this run (the machine is shared), and
+        # removed afterwards (networks outlive berthd, as docker0 does)
+        tag = secrets.token_hex(3)
+        octet = 100 + secrets.randbelow(100)
+        net_table = f"berth_cli_{tag}"
+        config = {"bridge": f"bc{tag}", "bip": f"10.{octet}.1.1/24", "nft-table": net_table,
+                  "default-address-pools": [{"base": f"10.{octet}.64.0/18", "size": 24}]}
+        d = mod.Berthd(root / "berthd", config=config)
+        d.net_table = net_table
         d.data_root.mkdir(parents=True, exist_ok=True)
-        tarball = _seed_busybox(d, rootfs, root)
+        tarball = root / "busybox.tar"
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         d.start()
         home = root / "home"
         (home / ".docker").mkdir(parents=True)
         c = Cli(d, home)
         c.rootfs = rootfs
-        if tarball is not None:
-            r = c.berth("import", str(tarball), "busybox:local", check=False)
-            if r.returncode != 0:
-                d.stop()
+        # `berth import` (a chunked upload from a file) is the first test
+        r = c.berth("import", str(tarball), "busybox:local", check=False)
+        if r.returncode != 0:
+            d.stop()
+            if not _seed_busybox_offline(d, tarball):
+                _destroy_networks(d)
                 pytest.skip(f"cannot get busybox:local into berthd: {r.stderr.strip()}")
+            d.start()
+        else:
+            assert r.stdout.startswith("sha256:"), r
         yield c
         # leave nothing running behind
         ids = c.berth("ps", "-aq", check=False).stdout.split()
         if ids:
             c.berth("rm", "-f", *ids, check=False)
         d.stop()
+        _destroy_networks(d)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _destroy_networks(d):
+    """Remove the bridges and nft table berthd made for this session, with
+    the network library's own test driver (as tests/integration/network)."""
+    tool = BUILD / "tests" / "unit" / "network" / "berth-net-tool"
+    state = d.data_root / "network"
+    if not tool.exists() or not state.exists():
+        return
+    res = subprocess.run([str(tool), "--state", str(state), "--table", d.net_table, "destroy"],
+                         capture_output=True, text=True, timeout=60)
+    last = (res.stdout.strip().splitlines() or ["{}"])[-1]
+    assert json.loads(last).get("ok"), res
 
 
 @pytest.fixture

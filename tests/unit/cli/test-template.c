@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli-internal.h"
+#include "cli/rows.h"
 
 static const char *data_json
     = "{\"Id\":\"abc\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Pid\":42,\"Running\":true},"
@@ -51,6 +52,8 @@ test_render (void **state)
     { "{{.Config.Labels}}", "map[a:first z:last]" }, /* sorted keys */
     { "{{json .Config.Env}}", "[\"A=1\",\"B=2\"]" },
     { "{{json .State.Pid}}", "42" },
+    /* Go's encoding/json escapes HTML characters (docker images' "<none>") */
+    { "{{json \"<none> & co\"}}", "\"\\u003cnone\\u003e \\u0026 co\"" },
     { "{{.Config.Env | json}}", "[\"A=1\",\"B=2\"]" },
     { "{{range .Config.Env}}[{{.}}]{{end}}", "[A=1][B=2]" },
     { "{{range $i, $e := .Config.Env}}{{$i}}:{{$e}} {{end}}", "0:A=1 1:B=2 " },
@@ -77,6 +80,8 @@ test_render (void **state)
     { "a {{- \" b \" -}} c", "a b c" },
     { "x {{/* a comment */}}y", "x y" },
     { "{{$n := .Name}}{{$n}}", "/web" },
+    /* docker's .Label method (ps/images rows carry "k=v,…" strings) */
+    { "{{.Config.Label \"z\"}}|{{.Config.Label \"none\"}}", "last|" },
     { "{{.}}", "map[Config:map[Env:[A=1 B=2] Labels:map[a:first z:last] Tty:false] Empty:[] Id:abc Name:/web Null:<nil> Ports:map[80/tcp:[map[HostPort:8080]]] Ratio:1.5 State:map[Pid:42 Running:true Status:running]]" },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
@@ -139,7 +144,8 @@ static void
 test_format_rows (void **state)
 {
   json_error_t jerr;
-  _cleanup_json_ json_t *rows = json_loads ("[{\"ID\":\"abc\",\"Names\":\"web\"},{\"ID\":\"defghi\",\"Names\":\"db\"}]", 0, &jerr);
+  _cleanup_json_ json_t *rows = json_loads ("[{\"ID\":\"abc\",\"Names\":\"web\",\"Labels\":\"a=1,com.x.project=p\"},"
+                                            "{\"ID\":\"defghi\",\"Names\":\"db\",\"Labels\":\"\"}]", 0, &jerr);
   _cleanup_json_ json_t *headers = json_loads ("{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\"}", 0, &jerr);
   static const struct
   {
@@ -148,7 +154,7 @@ test_format_rows (void **state)
     { "table {{.ID}}\\t{{.Names}}", "CONTAINER ID   NAMES\nabc            web\ndefghi         db\n" },
     { "table {{.Names}}", "NAMES\nweb\ndb\n" },
     { "{{.ID}}:{{.Names}}", "abc:web\ndefghi:db\n" },
-    { "{{json .}}", "{\"ID\":\"abc\",\"Names\":\"web\"}\n{\"ID\":\"defghi\",\"Names\":\"db\"}\n" },
+    { "{{.Names}}={{.Label \"com.x.project\"}}", "web=p\ndb=\n" },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {
@@ -164,6 +170,42 @@ test_format_rows (void **state)
     }
 }
 
+static void
+test_ps_ports (void **state)
+{
+  /* docker's DisplayablePorts (cli/command/formatter/container.go) */
+  static const struct
+  {
+    const char *ports, *out;
+  } cases[] = {
+    { "[]", "" },
+    { "[{\"PrivatePort\":80,\"Type\":\"tcp\"}]", "80/tcp" },
+    { "[{\"IP\":\"127.0.0.1\",\"PrivatePort\":80,\"PublicPort\":18080,\"Type\":\"tcp\"}]",
+      "127.0.0.1:18080->80/tcp" },
+    { "[{\"IP\":\"::\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"},"
+      "{\"IP\":\"0.0.0.0\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"}]",
+      "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp" },
+    /* consecutive exposed ports fold into a range, per type */
+    { "[{\"PrivatePort\":81,\"Type\":\"tcp\"},{\"PrivatePort\":80,\"Type\":\"tcp\"},"
+      "{\"PrivatePort\":82,\"Type\":\"tcp\"},{\"PrivatePort\":53,\"Type\":\"udp\"},"
+      "{\"PrivatePort\":90,\"Type\":\"tcp\"}]",
+      "80-82/tcp, 53/udp, 90/tcp" },
+    /* same public and private ports on one ip fold too */
+    { "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":8000,\"PublicPort\":8000,\"Type\":\"tcp\"},"
+      "{\"IP\":\"0.0.0.0\",\"PrivatePort\":8001,\"PublicPort\":8001,\"Type\":\"tcp\"}]",
+      "0.0.0.0:8000-8001->8000-8001/tcp" },
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    {
+      json_error_t jerr;
+      _cleanup_json_ json_t *p = json_loads (cases[k].ports, 0, &jerr);
+      assert_non_null (p);
+      _cleanup_free_ char *s = displayable_ports (p);
+      if (strcmp (s, cases[k].out) != 0)
+        fail_msg ("case %zu: got '%s' want '%s'", k, s, cases[k].out);
+    }
+}
+
 int
 main (void)
 {
@@ -172,6 +214,7 @@ main (void)
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_tabwriter),
     cmocka_unit_test (test_format_rows),
+    cmocka_unit_test (test_ps_ports),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
