@@ -29,7 +29,7 @@ skip_ws (const char *p)
 static bool
 is_tchar (char c)
 {
-  return isalnum ((unsigned char) c) || strchr ("!#$%&'*+-.^_`|~", c) != NULL;
+  return isalnum ((unsigned char)c) || strchr ("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 /* A token at p; returns its end. */
@@ -95,7 +95,7 @@ registry_challenge_parse (const char *header, struct registry_challenge *out,
       if (*after == '=' && cur != NULL)
         {
           /* auth-param: name = token / quoted-string */
-          _cleanup_free_ char *name = strndup (p, (size_t) (te - p));
+          _cleanup_free_ char *name = strndup (p, (size_t)(te - p));
           const char *v = skip_ws (after + 1);
           char *value = NULL;
           if (*v == '"')
@@ -107,7 +107,7 @@ registry_challenge_parse (const char *header, struct registry_challenge *out,
           else
             {
               const char *ve = scan_token (v);
-              value = strndup (v, (size_t) (ve - v));
+              value = strndup (v, (size_t)(ve - v));
               v = ve;
             }
           char **slot = !strcasecmp (name, "realm")     ? &cur->realm
@@ -128,9 +128,9 @@ registry_challenge_parse (const char *header, struct registry_challenge *out,
       if (list.n == sizeof list.items / sizeof list.items[0])
         break;
       cur = &list.items[list.n++];
-      cur->scheme = strndup (p, (size_t) (te - p));
+      cur->scheme = strndup (p, (size_t)(te - p));
       for (char *s = cur->scheme; *s; s++)
-        *s = (char) tolower ((unsigned char) *s);
+        *s = (char)tolower ((unsigned char)*s);
       p = skip_ws (te);
     }
   if (list.n == 0)
@@ -204,7 +204,7 @@ token_store (struct registry_client *c, const char *scope, const char *token, in
   /* docker's minimum lifetime is 60 s; renew 10 s before the end. */
   if (expires_in < 60)
     expires_in = 60;
-  t->expires_ns = time_now_ns () + (uint64_t) (expires_in - 10) * 1000000000ull;
+  t->expires_ns = time_now_ns () + (uint64_t)(expires_in - 10) * 1000000000ull;
   t->next = c->tokens;
   c->tokens = t;
 }
@@ -272,7 +272,8 @@ token_fetch (struct registry_client *c, const char *scope, char **token_out,
   if (realm == NULL || !(str_has_prefix (realm, "https://") || str_has_prefix (realm, "http://")))
     return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
                                  "registry %s: bearer challenge without a usable realm", c->domain);
-  _cleanup_free_ char *service = url_escape (c->easy, c->challenge.service ? c->challenge.service : "");
+  _cleanup_free_ char *service
+      = url_escape (c->easy, c->challenge.service ? c->challenge.service : "");
   _cleanup_free_ char *scopes = scope_params (c->easy, scope);
   struct registry_response resp = { 0 };
   int r;
@@ -317,23 +318,24 @@ token_fetch (struct registry_client *c, const char *scope, char **token_out,
       basic = xasprintf ("Authorization: Basic %s", b64);
       headers[0] = basic;
     }
-  struct registry_request req = { .method = "GET", .url = url, .headers = headers, .no_auth = true };
+  struct registry_request req
+      = { .method = "GET", .url = url, .headers = headers, .no_auth = true };
   if (registry_client_do (c, &req, &resp, err) < 0)
     return berth_error_prefix (err, "token server %s", realm);
   if (resp.status == 401 || resp.status == 403)
     {
       registry_response_clear (&resp);
-      return berth_error_set_kind (err, BERTH_E_UNAUTHORIZED, 0,
-                                   "get token from %s: unauthorized: incorrect username or password",
-                                   realm);
+      return berth_error_set_kind (
+          err, BERTH_E_UNAUTHORIZED, 0,
+          "get token from %s: unauthorized: incorrect username or password", realm);
     }
   if (resp.status != 200)
     {
       _cleanup_free_ char *text = registry_error_text (&resp);
       long status = resp.status;
       registry_response_clear (&resp);
-      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "get token from %s: HTTP %ld%s%s", realm,
-                                   status, *text ? ": " : "", text);
+      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "get token from %s: HTTP %ld%s%s",
+                                   realm, status, *text ? ": " : "", text);
     }
   r = token_parse_response (c, scope, &resp, token_out, err);
   registry_response_clear (&resp);

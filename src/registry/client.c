@@ -33,11 +33,11 @@ host_without_port (const char *host)
   if (host[0] == '[')
     {
       const char *close = strchr (host, ']');
-      return close ? strndup (host + 1, (size_t) (close - host - 1)) : xstrdup (host);
+      return close ? strndup (host + 1, (size_t)(close - host - 1)) : xstrdup (host);
     }
   const char *colon = strchr (host, ':');
   if (colon && strchr (colon + 1, ':') == NULL)
-    return strndup (host, (size_t) (colon - host));
+    return strndup (host, (size_t)(colon - host));
   return xstrdup (host);
 }
 
@@ -54,7 +54,7 @@ ip_in_cidr (const char *ip, const char *cidr)
   int fam = strchr (net, ':') ? AF_INET6 : AF_INET;
   size_t len = fam == AF_INET6 ? 16 : 4;
   if (inet_pton (fam, ip, a) != 1 || inet_pton (fam, net, b) != 1 || bits < 0
-      || bits > (int) len * 8)
+      || bits > (int)len * 8)
     return false;
   for (int i = 0; i < bits; i++)
     {
@@ -129,13 +129,13 @@ client_load_tls (struct registry_client *c, struct berth_error **err)
       else if (str_has_suffix (de->d_name, ".cert"))
         {
           size_t stem = strlen (de->d_name) - 5;
-          _cleanup_free_ char *key = xasprintf ("%s/%.*s.key", dir, (int) stem, de->d_name);
+          _cleanup_free_ char *key = xasprintf ("%s/%.*s.key", dir, (int)stem, de->d_name);
           if (access (key, R_OK) < 0)
             {
               free (pem);
               return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                           "certs.d: missing key %s for certificate %s/%s", key, dir,
-                                           de->d_name);
+                                           "certs.d: missing key %s for certificate %s/%s", key,
+                                           dir, de->d_name);
             }
           free (c->client_cert);
           free (c->client_key);
@@ -197,6 +197,41 @@ registry_client_new (const char *domain, const struct registry_options *opts,
   return c;
 }
 
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+struct registry_client *
+registry_client_clone (struct registry_client *src, struct berth_error **err)
+{
+  struct registry_client *c = registry_client_new (src->domain, src->opts, err);
+  if (c == NULL)
+    return NULL;
+  registry_auth_clear (&c->creds);
+  registry_auth_copy (&c->creds, &src->creds);
+  c->scheme = dup_or_null (src->scheme);
+  c->has_challenge = src->has_challenge;
+  c->challenge.scheme = dup_or_null (src->challenge.scheme);
+  c->challenge.realm = dup_or_null (src->challenge.realm);
+  c->challenge.service = dup_or_null (src->challenge.service);
+  c->challenge.scope = dup_or_null (src->challenge.scope);
+  c->refresh_token = dup_or_null (src->refresh_token);
+  for (struct registry_token *t = src->tokens; t; t = t->next)
+    {
+      struct registry_token *n = calloc (1, sizeof *n);
+      if (n == NULL)
+        abort ();
+      n->scope = xstrdup (t->scope);
+      n->token = xstrdup (t->token);
+      n->expires_ns = t->expires_ns;
+      n->next = c->tokens;
+      c->tokens = n;
+    }
+  return c;
+}
+
 void
 registry_client_free (struct registry_client *c)
 {
@@ -242,7 +277,8 @@ registry_client_setup_easy (struct registry_client *c, CURL *easy)
   curl_easy_setopt (easy, CURLOPT_MAXREDIRS, 10L);
   if (c->ca_pem)
     {
-      struct curl_blob blob = { .data = c->ca_pem, .len = c->ca_pem_len, .flags = CURL_BLOB_NOCOPY };
+      struct curl_blob blob
+          = { .data = c->ca_pem, .len = c->ca_pem_len, .flags = CURL_BLOB_NOCOPY };
       curl_easy_setopt (easy, CURLOPT_CAINFO_BLOB, &blob);
     }
   if (c->client_cert)
@@ -370,7 +406,7 @@ perform_once (struct registry_client *c, const struct registry_request *req, con
       curl_easy_setopt (easy, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt (easy, CURLOPT_READFUNCTION, req->read_fn);
       curl_easy_setopt (easy, CURLOPT_READDATA, req->read_opaque);
-      curl_easy_setopt (easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t) req->read_len);
+      curl_easy_setopt (easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->read_len);
       hl = curl_slist_append (hl, "Expect:");
       if (strcmp (method, "PUT") != 0)
         curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, method);
@@ -378,7 +414,7 @@ perform_once (struct registry_client *c, const struct registry_request *req, con
   else if (req->has_body || !strcmp (method, "POST") || !strcmp (method, "PUT")
            || !strcmp (method, "PATCH"))
     {
-      curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+      curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
       curl_easy_setopt (easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
       hl = curl_slist_append (hl, "Expect:");
       if (strcmp (method, "POST") != 0)
@@ -428,8 +464,8 @@ perform_once (struct registry_client *c, const struct registry_request *req, con
 bool
 registry_status_is_transient (long status)
 {
-  return status == 408 || status == 425 || status == 429 || (status >= 500 && status != 501
-                                                              && status != 505);
+  return status == 408 || status == 425 || status == 429
+         || (status >= 500 && status != 501 && status != 505);
 }
 
 bool
@@ -468,7 +504,7 @@ registry_backoff_ms (unsigned attempt)
 static void
 sleep_ms (uint64_t ms)
 {
-  struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000L };
+  struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
 }
@@ -549,7 +585,8 @@ ping_with_scheme (struct registry_client *c, const char *scheme, struct berth_er
 {
   free (c->scheme);
   c->scheme = xstrdup (scheme);
-  struct registry_request req = { .method = "GET", .url = "/v2/", .no_auth = true, .no_retry = true };
+  struct registry_request req
+      = { .method = "GET", .url = "/v2/", .no_auth = true, .no_retry = true };
   struct registry_response resp;
   if (registry_client_do (c, &req, &resp, err) < 0)
     return -1;
@@ -595,12 +632,20 @@ registry_client_ping (struct registry_client *c, struct berth_error **err)
 
 /* ---------------------------------------------------------------- errors -- */
 
+void
+registry_error_move (struct berth_error **dst, struct berth_error **src)
+{
+  if (dst && *dst == NULL)
+    *dst = steal_pointer (src);
+  else
+    berth_error_freep (src);
+}
+
 char *
 registry_error_text (const struct registry_response *resp)
 {
   json_error_t jerr;
-  _cleanup_json_ json_t *j
-      = resp->body ? json_loadb (resp->body, resp->body_len, 0, &jerr) : NULL;
+  _cleanup_json_ json_t *j = resp->body ? json_loadb (resp->body, resp->body_len, 0, &jerr) : NULL;
   json_t *errors = json_object_get (j, "errors");
   if (json_is_array (errors) && json_array_size (errors) > 0)
     {
@@ -674,5 +719,5 @@ registry_range_parse (const char *s, int64_t *start, int64_t *end)
 char *
 registry_content_range (int64_t offset, int64_t len)
 {
-  return xasprintf ("%lld-%lld", (long long) offset, (long long) (offset + len - 1));
+  return xasprintf ("%lld-%lld", (long long)offset, (long long)(offset + len - 1));
 }

@@ -39,7 +39,7 @@ sink (struct recompress *r, const void *buf, size_t len, struct berth_error **er
   EVP_DigestUpdate (r->sha, buf, len);
   if (fs_write_all (r->out_fd, buf, len) < 0)
     return berth_error_set (err, errno, "write recompressed layer");
-  r->out_size += (int64_t) len;
+  r->out_size += (int64_t)len;
   return 0;
 }
 
@@ -64,8 +64,8 @@ encode (struct recompress *r, const unsigned char *in, size_t len, bool end,
         }
     }
   struct isal_zstream *z = r->deflate;
-  z->next_in = (uint8_t *) in;
-  z->avail_in = (uint32_t) len;
+  z->next_in = (uint8_t *)in;
+  z->avail_in = (uint32_t)len;
   z->end_of_stream = end;
   z->flush = NO_FLUSH;
   for (;;)
@@ -89,8 +89,8 @@ decode (struct recompress *r, const unsigned char *in, size_t len, unsigned char
   if (!strcmp (r->from, "gzip"))
     {
       struct inflate_state *st = r->inflate;
-      st->next_in = (uint8_t *) in;
-      st->avail_in = (uint32_t) len;
+      st->next_in = (uint8_t *)in;
+      st->avail_in = (uint32_t)len;
       for (;;)
         {
           if (st->block_state == ISAL_BLOCK_FINISH)
@@ -202,7 +202,7 @@ registry_layer_recompress (struct image_store *store, int in_fd, const char *fro
           break;
         }
       off += n;
-      if ((rc = decode (&r, in, (size_t) n, tmp, err)) < 0)
+      if ((rc = decode (&r, in, (size_t)n, tmp, err)) < 0)
         break;
     }
   if (rc == 0 && r.inflate && r.inflate->block_state != ISAL_BLOCK_FINISH)

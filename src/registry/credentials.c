@@ -60,7 +60,7 @@ registry_base64_encode (const void *data, size_t len, bool url)
   char *out = malloc (4 * ((len + 2) / 3) + 1);
   if (out == NULL)
     abort ();
-  EVP_EncodeBlock ((unsigned char *) out, data, (int) len);
+  EVP_EncodeBlock ((unsigned char *)out, data, (int)len);
   if (url)
     for (char *p = out; *p; p++)
       *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
@@ -93,17 +93,17 @@ registry_base64_decode (const char *in, size_t *out_len)
   char *out = malloc (padded / 4 * 3 + 1);
   if (out == NULL)
     abort ();
-  int n = padded ? EVP_DecodeBlock ((unsigned char *) out, (unsigned char *) norm, (int) padded) : 0;
+  int n = padded ? EVP_DecodeBlock ((unsigned char *)out, (unsigned char *)norm, (int)padded) : 0;
   if (n < 0)
     {
       free (out);
       return NULL;
     }
   /* EVP_DecodeBlock counts the padding as zero bytes. */
-  n -= (int) (padded - len);
+  n -= (int)(padded - len);
   out[n] = '\0';
   if (out_len)
-    *out_len = (size_t) n;
+    *out_len = (size_t)n;
   return out;
 }
 
@@ -158,7 +158,8 @@ registry_auth_decode_header (const char *value, struct registry_auth *out, struc
       if (colon == NULL)
         {
           registry_auth_clear (out);
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "X-Registry-Auth: bad `auth` field");
+          return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                       "X-Registry-Auth: bad `auth` field");
         }
       *colon = '\0';
       out->username = xstrdup (up);
@@ -207,7 +208,8 @@ char *
 registry_credentials_key (const char *registry_host)
 {
   if (registry_host == NULL || !strcmp (registry_host, "docker.io")
-      || !strcmp (registry_host, "index.docker.io") || !strcmp (registry_host, "registry-1.docker.io"))
+      || !strcmp (registry_host, "index.docker.io")
+      || !strcmp (registry_host, "registry-1.docker.io"))
     return xstrdup (DOCKER_HUB_KEY);
   return xstrdup (registry_host);
 }
@@ -222,7 +224,7 @@ key_to_host (const char *key)
   else if (str_has_prefix (s, "https://"))
     s += 8;
   const char *slash = strchr (s, '/');
-  char *host = slash ? strndup (s, (size_t) (slash - s)) : xstrdup (s);
+  char *host = slash ? strndup (s, (size_t)(slash - s)) : xstrdup (s);
   if (!strcmp (host, "index.docker.io") || !strcmp (host, "registry-1.docker.io"))
     {
       free (host);
@@ -247,7 +249,8 @@ config_load (const char *dir, bool *existed, struct berth_error **err)
       struct stat st;
       if (stat (path, &st) == 0 && st.st_size == 0)
         return json_object ();
-      berth_error_set_kind (err, lerr->kind, lerr->errnum, "docker config: %s", lerr->msg);
+      registry_error_move (err, &lerr);
+      berth_error_prefix (err, "docker config");
       return NULL;
     }
   if (!json_is_object (j))
@@ -287,9 +290,10 @@ registry_credentials_get (const char *config_dir, const char *registry_host,
         _cleanup_free_ char *up = registry_base64_decode (auth, &n);
         char *colon = up ? strchr (up, ':') : NULL;
         if (colon == NULL)
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                       "docker config `%s/config.json`: auths[\"%s\"].auth: not base64(user:password)",
-                                       dir, key);
+          return berth_error_set_kind (
+              err, BERTH_E_INVALID, 0,
+              "docker config `%s/config.json`: auths[\"%s\"].auth: not base64(user:password)", dir,
+              key);
         *colon = '\0';
         out->username = is_set (up) ? xstrdup (up) : NULL;
         out->password = is_set (colon + 1) ? xstrdup (colon + 1) : NULL;
@@ -373,7 +377,9 @@ registry_credentials_store (const char *config_dir, const char *registry_host,
   auths_remove_host (auths, host);
   json_t *entry = json_object ();
   _cleanup_free_ char *up = xasprintf ("%s:%s", auth->username ? auth->username : "",
-                                       auth->identity_token ? "" : auth->password ? auth->password : "");
+                                       auth->identity_token ? ""
+                                       : auth->password     ? auth->password
+                                                            : "");
   _cleanup_free_ char *b64 = registry_base64_encode (up, strlen (up), false);
   explicit_bzero (up, strlen (up));
   json_object_set_new (entry, "auth", json_string (b64));

@@ -29,20 +29,20 @@ registry_progress_bar (int64_t current, int64_t total)
   char cur[32], tot[32];
   if (current <= 0 && total <= 0)
     return xstrdup ("");
-  registry_human_size ((double) current, cur, sizeof cur);
+  registry_human_size ((double)current, cur, sizeof cur);
   if (total <= 0)
     return xasprintf ("%8s", cur);
-  int pct = (int) ((double) current / (double) total * 100.0) / 2;
+  int pct = (int)((double)current / (double)total * 100.0) / 2;
   if (pct > 50)
     pct = 50;
   if (pct < 0)
     pct = 0;
   char bar[64];
-  memset (bar, '=', (size_t) pct);
+  memset (bar, '=', (size_t)pct);
   bar[pct] = '>';
-  memset (bar + pct + 1, ' ', (size_t) (50 - pct));
+  memset (bar + pct + 1, ' ', (size_t)(50 - pct));
   bar[51] = '\0';
-  registry_human_size ((double) total, tot, sizeof tot);
+  registry_human_size ((double)total, tot, sizeof tot);
   if (current > total)
     return xasprintf ("[%s] %8s", bar, cur);
   return xasprintf ("[%s] %8s/%s", bar, cur, tot);
@@ -72,7 +72,7 @@ registry_progress_json (const struct registry_progress *ev)
   if (ev->id != NULL)
     json_object_set_new (j, "id", json_string (ev->id));
   if (ev->aux != NULL)
-    json_object_set (j, "aux", (json_t *) ev->aux);
+    json_object_set (j, "aux", (json_t *)ev->aux);
   return j;
 }
 
@@ -82,11 +82,9 @@ registry_progress_emit (const struct registry_options *opts, const char *status,
 {
   if (opts == NULL || opts->progress == NULL)
     return 0;
-  struct registry_progress ev = { .status = status,
-                                  .id = id,
-                                  .has_detail = has_detail,
-                                  .current = current,
-                                  .total = total };
+  struct registry_progress ev = {
+    .status = status, .id = id, .has_detail = has_detail, .current = current, .total = total
+  };
   return opts->progress (&ev, opts->progress_opaque);
 }
 

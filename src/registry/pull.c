@@ -57,10 +57,11 @@ registry_manifest_fetch (struct registry_client *c, const char *path, const char
       int r;
       if (resp.status == 404)
         r = berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
-                                  "manifest for %s/%s:%s not found: manifest unknown", c->domain, path,
-                                  reference);
+                                  "manifest for %s/%s:%s not found: manifest unknown", c->domain,
+                                  path, reference);
       else if (resp.status == 401 || resp.status == 403)
-        r = berth_error_set_kind (err, resp.status == 401 ? BERTH_E_UNAUTHORIZED : BERTH_E_FORBIDDEN, 0,
+        r = berth_error_set_kind (err,
+                                  resp.status == 401 ? BERTH_E_UNAUTHORIZED : BERTH_E_FORBIDDEN, 0,
                                   "pull access denied for %s/%s, repository does not exist or may "
                                   "require 'docker login'",
                                   c->domain, path);
@@ -178,7 +179,8 @@ pull_resolve_manifest (struct pull *p, struct berth_error **err)
   struct fetched_manifest first;
   if (registry_manifest_fetch (p->c, p->ref->path, reference, &first, err) < 0)
     return -1;
-  enum image_manifest_kind kind = image_manifest_kind_of (first.data, first.len, first.content_type);
+  enum image_manifest_kind kind
+      = image_manifest_kind_of (first.data, first.len, first.content_type);
   if (!image_manifest_kind_is_index (kind))
     {
       p->manifest = first;
@@ -201,10 +203,12 @@ pull_resolve_manifest (struct pull *p, struct berth_error **err)
       image_platform_clear (&want);
       if (i < 0)
         return -1;
-      if (registry_manifest_fetch (p->c, p->ref->path, idx->manifests[i].digest, &p->manifest, err) < 0)
+      if (registry_manifest_fetch (p->c, p->ref->path, idx->manifests[i].digest, &p->manifest, err)
+          < 0)
         return -1;
     }
-  if (image_manifest_parse (p->manifest.data, p->manifest.len, p->manifest.content_type, &p->m, err) < 0)
+  if (image_manifest_parse (p->manifest.data, p->manifest.len, p->manifest.content_type, &p->m, err)
+      < 0)
     return berth_error_prefix (err, "manifest %s", p->manifest.digest);
   if (image_manifest_kind_is_index (p->m->kind))
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,
@@ -222,7 +226,8 @@ pull_config (struct pull *p, struct berth_error **err)
       if (image_blob_read (p->store, digest, &p->config, &p->config_len, err) < 0)
         return -1;
     }
-  else if (registry_blob_fetch_small (p->c, p->ref->path, digest, &p->config, &p->config_len, err) < 0)
+  else if (registry_blob_fetch_small (p->c, p->ref->path, digest, &p->config, &p->config_len, err)
+           < 0)
     return -1;
   p->diff_ids = config_diff_ids (p->config, p->config_len, p->m->n_layers, err);
   if (p->diff_ids == NULL)
@@ -245,7 +250,8 @@ pull_layers (struct pull *p, struct berth_error **err)
       registry_short_id (d->digest, short_id);
       if (d->urls && strstr (d->media_type, "foreign"))
         return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "layer %s: foreign layers (urls) are not supported", d->digest);
+                                     "layer %s: foreign layers (urls) are not supported",
+                                     d->digest);
       bool is_dup = false;
       for (size_t k = 0; k < n_jobs; k++)
         if (!strcmp (jobs[k].diff_id, p->diff_ids[i]))
@@ -276,7 +282,8 @@ static int
 pull_commit (struct pull *p, struct registry_pull_result *out, struct berth_error **err)
 {
   if (image_blob_put (p->store, p->config, p->config_len, p->m->config.digest, NULL, err) < 0
-      || image_blob_put (p->store, p->manifest.data, p->manifest.len, p->manifest.digest, NULL, err) < 0)
+      || image_blob_put (p->store, p->manifest.data, p->manifest.len, p->manifest.digest, NULL, err)
+             < 0)
     return -1;
   if (p->index.data
       && image_blob_put (p->store, p->index.data, p->index.len, p->index.digest, NULL, err) < 0)
@@ -298,7 +305,8 @@ pull_commit (struct pull *p, struct registry_pull_result *out, struct berth_erro
     return -1;
   out->image_id = xstrdup (id);
   out->manifest_digest = xstrdup (repo_digest);
-  out->was_up_to_date = old_id && !strcmp (old_id, id) && old_digest_id && !strcmp (old_digest_id, id);
+  out->was_up_to_date
+      = old_id && !strcmp (old_id, id) && old_digest_id && !strcmp (old_digest_id, id);
   return 0;
 }
 

@@ -33,8 +33,8 @@ struct push
   char *manifest_type;
   struct image_manifest *m;
   char *scope;
-  int *layer_fds;            /* recompressed blobs (-1: the store's blob) */
-  char **layer_compression;  /* what each pushed layer is */
+  int *layer_fds;           /* recompressed blobs (-1: the store's blob) */
+  char **layer_compression; /* what each pushed layer is */
 };
 
 static void
@@ -65,8 +65,8 @@ struct body_reader
 {
   int fd;
   int64_t pos, end;
-  int64_t total;    /* of the whole blob, for progress */
-  const char *id;   /* short id for progress */
+  int64_t total;  /* of the whole blob, for progress */
+  const char *id; /* short id for progress */
   const struct registry_options *opts;
   uint64_t last_progress_ns;
   bool is_canceled;
@@ -77,8 +77,8 @@ body_read (char *buf, size_t size, size_t n, void *opaque)
 {
   struct body_reader *r = opaque;
   size_t want = size * n;
-  if ((int64_t) want > r->end - r->pos)
-    want = (size_t) (r->end - r->pos);
+  if ((int64_t)want > r->end - r->pos)
+    want = (size_t)(r->end - r->pos);
   if (want == 0)
     return 0;
   ssize_t got = pread (r->fd, buf, want, r->pos);
@@ -95,7 +95,7 @@ body_read (char *buf, size_t size, size_t n, void *opaque)
           return CURL_READFUNC_ABORT;
         }
     }
-  return (size_t) got;
+  return (size_t)got;
 }
 
 static char *
@@ -171,7 +171,8 @@ upload_start (struct push *p, const char *digest, const char *from, char **locat
 }
 
 static int
-expect_status (struct registry_response *resp, long want, const char *what, struct berth_error **err)
+expect_status (struct registry_response *resp, long want, const char *what,
+               struct berth_error **err)
 {
   if (resp->status == want)
     return 0;
@@ -186,7 +187,7 @@ upload_body (struct push *p, char *location, int fd, const char *digest, int64_t
              const char *id, struct berth_error **err)
 {
   int64_t chunk = p->opts && p->opts->upload_chunk_bytes > 0 ? p->opts->upload_chunk_bytes
-                                                              : DEFAULT_CHUNK_BYTES;
+                                                             : DEFAULT_CHUNK_BYTES;
   struct body_reader rd = { .fd = fd, .total = size, .id = id, .opts = p->opts };
   char *const octet[] = { "Content-Type: application/octet-stream", NULL };
   _cleanup_free_ char *loc = location;
@@ -216,8 +217,8 @@ upload_body (struct push *p, char *location, int fd, const char *digest, int64_t
           if (expect_status (&resp, 202, what, err) < 0)
             return -1;
           int64_t s = 0, e = 0;
-          if (resp.range && (registry_range_parse (resp.range, &s, &e) < 0 || s != 0
-                             || e != off + len - 1))
+          if (resp.range
+              && (registry_range_parse (resp.range, &s, &e) < 0 || s != 0 || e != off + len - 1))
             {
               berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
                                     "upload %s: the registry holds range %s after sending %s",
@@ -233,8 +234,12 @@ upload_body (struct push *p, char *location, int fd, const char *digest, int64_t
           registry_response_clear (&resp);
         }
       _cleanup_free_ char *put = url_with_digest (p->c, loc, digest);
-      struct registry_request req = { .method = "PUT", .url = put, .scope = p->scope, .has_body = true,
-                                      .headers = octet, .no_retry = true };
+      struct registry_request req = { .method = "PUT",
+                                      .url = put,
+                                      .scope = p->scope,
+                                      .has_body = true,
+                                      .headers = octet,
+                                      .no_retry = true };
       struct registry_response resp;
       if (registry_client_do (p->c, &req, &resp, err) < 0)
         return -1;
@@ -318,24 +323,24 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
       return 0;
     }
   _cleanup_free_ char *location = NULL;
-    {
-      _cleanup_strv_ char **cands = mount_candidates (p, diff_id);
-      for (char **from = cands; *from; from++)
-        {
-          free (location);
-          location = NULL;
-          r = upload_start (p, digest, *from, &location, err);
-          if (r < 0)
-            return -1;
-          if (r == 1)
-            {
-              *how = xasprintf ("mounted:%s", *from);
-              return 0;
-            }
-          /* 202: the mount did not happen; the session it opened is used. */
-          break;
-        }
-    }
+  {
+    _cleanup_strv_ char **cands = mount_candidates (p, diff_id);
+    for (char **from = cands; *from; from++)
+      {
+        free (location);
+        location = NULL;
+        r = upload_start (p, digest, *from, &location, err);
+        if (r < 0)
+          return -1;
+        if (r == 1)
+          {
+            *how = xasprintf ("mounted:%s", *from);
+            return 0;
+          }
+        /* 202: the mount did not happen; the session it opened is used. */
+        break;
+      }
+  }
   _cleanup_close_ int own_fd = blob_fd < 0 ? image_blob_open (p->store, digest, err) : -1;
   int fd = blob_fd < 0 ? own_fd : blob_fd;
   if (fd < 0)
@@ -349,23 +354,67 @@ push_blob (struct push *p, const char *digest, int64_t size, const char *diff_id
       if (upload_body (p, steal_pointer (&location), fd, digest, size, id, &e) == 0)
         break;
       if (attempt >= max_retries || e->kind != BERTH_E_UNAVAILABLE)
-        return berth_error_set_kind (err, e->kind, e->errnum, "%s", e->msg);
+        {
+          registry_error_move (err, &e);
+          return -1;
+        }
       berth_log (BERTH_LOG_INFO, "%s; restarting the upload", e->msg);
-      usleep ((useconds_t) registry_backoff_ms (attempt) * 1000);
+      usleep ((useconds_t)registry_backoff_ms (attempt) * 1000);
     }
   *how = xstrdup ("pushed");
   return 0;
+}
+
+/* One layer (k counts from the top, as docker lists them): on a worker
+ * thread with the thread's own client; events go through job_opts. */
+static int
+push_layer_job (size_t i, void **thread_state, const struct registry_options *job_opts, void *ctx,
+                struct berth_error **err)
+{
+  struct push *p = ctx;
+  size_t k = p->m->n_layers - 1 - i;
+  if (*thread_state == NULL)
+    {
+      *thread_state = registry_client_clone (p->c, err);
+      if (*thread_state == NULL)
+        return -1;
+    }
+  struct push tp = *p; /* a view with this thread's client and callback */
+  tp.c = *thread_state;
+  tp.opts = job_opts;
+  const struct image_descriptor *d = &p->m->layers[k];
+  char id[13];
+  registry_short_id (p->info->diff_ids[k], id);
+  if (p->layer_fds[k] < 0 && !image_blob_exists (p->store, d->digest))
+    return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "layer %s: blob %s is not in the store",
+                                 id, d->digest);
+  _cleanup_free_ char *how = NULL;
+  if (push_blob (&tp, d->digest, d->size, p->info->diff_ids[k], id, p->layer_fds[k], &how, err) < 0)
+    return berth_error_prefix (err, "layer %s", id);
+  _cleanup_free_ char *status = NULL;
+  if (!strcmp (how, "exists"))
+    status = xstrdup ("Layer already exists");
+  else if (str_has_prefix (how, "mounted:"))
+    status = xasprintf ("Mounted from %s", how + 8);
+  else
+    status = xstrdup ("Pushed");
+  if (registry_progress_emit (job_opts, status, id, true, -1, -1) != 0)
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
+  return 0;
+}
+
+static void
+push_thread_done (void *thread_state)
+{
+  registry_client_free (thread_state);
 }
 
 static int
 push_layers (struct push *p, struct berth_error **err)
 {
   size_t n = p->m->n_layers;
-  if (n != p->info->n_layers)
-    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                 "image %s: manifest has %zu layers, config %zu", p->id, n,
-                                 p->info->n_layers);
-  /* docker lists the top layer first. */
+  unsigned max = p->opts && p->opts->max_concurrent_uploads ? p->opts->max_concurrent_uploads : 5;
+  /* docker lists the top layer first; those beyond the upload slots wait. */
   for (size_t k = n; k-- > 0;)
     {
       char id[13];
@@ -373,35 +422,17 @@ push_layers (struct push *p, struct berth_error **err)
       if (registry_progress_emit (p->opts, "Preparing", id, true, -1, -1) != 0)
         return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
     }
-  for (size_t k = n; k-- > 0;)
+  for (size_t i = max; i < n; i++)
     {
       char id[13];
-      registry_short_id (p->info->diff_ids[k], id);
-      if (k + 1 < n && registry_progress_emit (p->opts, "Waiting", id, true, -1, -1) != 0)
+      registry_short_id (p->info->diff_ids[n - 1 - i], id);
+      if (registry_progress_emit (p->opts, "Waiting", id, true, -1, -1) != 0)
         return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
     }
-  for (size_t k = n; k-- > 0;)
-    {
-      const struct image_descriptor *d = &p->m->layers[k];
-      char id[13];
-      registry_short_id (p->info->diff_ids[k], id);
-      if (p->layer_fds[k] < 0 && !image_blob_exists (p->store, d->digest))
-        return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
-                                     "layer %s: blob %s is not in the store", id, d->digest);
-      _cleanup_free_ char *how = NULL;
-      if (push_blob (p, d->digest, d->size, p->info->diff_ids[k], id, p->layer_fds[k], &how, err) < 0)
-        return berth_error_prefix (err, "layer %s", id);
-      _cleanup_free_ char *status = NULL;
-      if (!strcmp (how, "exists"))
-        status = xstrdup ("Layer already exists");
-      else if (str_has_prefix (how, "mounted:"))
-        status = xasprintf ("Mounted from %s", how + 8);
-      else
-        status = xstrdup ("Pushed");
-      if (registry_progress_emit (p->opts, status, id, true, -1, -1) != 0)
-        return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "push canceled");
-    }
-  return 0;
+  /* Learn the scheme and challenge once, before the threads clone them. */
+  if (p->c->scheme == NULL && registry_client_ping (p->c, err) < 0)
+    return -1;
+  return registry_run_parallel (n, max, p->opts, push_layer_job, push_thread_done, p, err);
 }
 
 /* The layer media type for a compression in a manifest family. */
@@ -427,12 +458,11 @@ layer_media_type (bool is_oci, const char *compression)
 static int
 push_prepare_layers (struct push *p, struct berth_error **err)
 {
-  const char *want = p->opts && p->opts->compression && *p->opts->compression
-                         ? p->opts->compression
-                         : NULL;
+  const char *want
+      = p->opts && p->opts->compression && *p->opts->compression ? p->opts->compression : NULL;
   if (want && strcmp (want, "gzip") != 0 && strcmp (want, "zstd") != 0)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "compression `%s`: use gzip or zstd", want);
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "compression `%s`: use gzip or zstd",
+                                 want);
   size_t n = p->m->n_layers;
   p->layer_fds = calloc (n ? n : 1, sizeof *p->layer_fds);
   p->layer_compression = calloc (n + 1, sizeof *p->layer_compression);
@@ -450,7 +480,8 @@ push_prepare_layers (struct push *p, struct berth_error **err)
           _cleanup_free_ char *digest = NULL;
           free (media_type);
           media_type = NULL;
-          if (image_layer_blob (p->store, p->info->diff_ids[i], &digest, &media_type, &d->size, err) < 0)
+          if (image_layer_blob (p->store, p->info->diff_ids[i], &digest, &media_type, &d->size, err)
+              < 0)
             return berth_error_prefix (err, "layer %s", p->info->diff_ids[i]);
           free (d->digest);
           d->digest = steal_pointer (&digest);
@@ -488,12 +519,14 @@ push_prepare_layers (struct push *p, struct berth_error **err)
   _cleanup_json_ json_t *j = json_loadb (p->manifest, p->manifest_len, 0, &jerr);
   json_t *layers = json_object_get (j, "layers");
   if (!json_is_array (layers) || json_array_size (layers) != n)
-    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "stored manifest of %s: bad layers", p->id);
+    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "stored manifest of %s: bad layers",
+                                 p->id);
   bool is_oci = to_oci || p->m->kind == IMAGE_KIND_OCI_MANIFEST;
   if (to_oci)
     {
       json_object_set_new (j, "mediaType", json_string (IMAGE_MT_OCI_MANIFEST));
-      json_object_set_new (json_object_get (j, "config"), "mediaType", json_string (IMAGE_MT_OCI_CONFIG));
+      json_object_set_new (json_object_get (j, "config"), "mediaType",
+                           json_string (IMAGE_MT_OCI_CONFIG));
       free (p->manifest_type);
       p->manifest_type = xstrdup (IMAGE_MT_OCI_MANIFEST);
     }
@@ -541,7 +574,7 @@ push_manifest (struct push *p, struct registry_push_result *out, struct berth_er
                resp.content_digest, digest);
   registry_response_clear (&resp);
   out->manifest_digest = xstrdup (digest);
-  out->manifest_size = (int64_t) p->manifest_len;
+  out->manifest_size = (int64_t)p->manifest_len;
   return 0;
 }
 
@@ -556,7 +589,9 @@ push_run (struct push *p, struct registry_push_result *out, struct berth_error *
                                    "An image does not exist locally with the tag: %s", name);
     }
   if (image_get (p->store, p->id, &p->info, err) < 0
-      || image_manifest_get (p->store, p->id, &p->manifest, &p->manifest_len, &p->manifest_type, err) < 0)
+      || image_manifest_get (p->store, p->id, &p->manifest, &p->manifest_len, &p->manifest_type,
+                             err)
+             < 0)
     return -1;
   if (image_manifest_parse (p->manifest, p->manifest_len, p->manifest_type, &p->m, err) < 0)
     return berth_error_prefix (err, "stored manifest of %s", p->id);
@@ -580,15 +615,15 @@ push_run (struct push *p, struct registry_push_result *out, struct berth_error *
   _cleanup_error_ struct berth_error *e = NULL;
   if (image_add_repo_digest (p->store, p->id, p->ref, out->manifest_digest, &e) < 0)
     berth_log (BERTH_LOG_WARNING, "push: record repo digest: %s", e->msg);
-  _cleanup_json_ json_t *aux = json_pack ("{s:s,s:s,s:I}", "Tag", p->ref->tag, "Digest",
-                                          out->manifest_digest, "Size",
-                                          (json_int_t) out->manifest_size);
+  _cleanup_json_ json_t *aux
+      = json_pack ("{s:s,s:s,s:I}", "Tag", p->ref->tag, "Digest", out->manifest_digest, "Size",
+                   (json_int_t)out->manifest_size);
   _cleanup_free_ char *line = xasprintf ("%s: digest: %s size: %lld", p->ref->tag,
-                                         out->manifest_digest, (long long) out->manifest_size);
+                                         out->manifest_digest, (long long)out->manifest_size);
   if (p->opts && p->opts->progress)
     {
-      struct registry_progress ev = { .status = line, .has_detail = true, .current = -1,
-                                      .total = -1, .aux = aux };
+      struct registry_progress ev
+          = { .status = line, .has_detail = true, .current = -1, .total = -1, .aux = aux };
       p->opts->progress (&ev, p->opts->progress_opaque);
     }
   out->reference = xstrdup (full);

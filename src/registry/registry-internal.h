@@ -59,9 +59,9 @@ struct registry_token
 
 struct registry_client
 {
-  char *domain;  /* as in references: "127.0.0.1:5000", "docker.io" */
-  char *host;    /* what to dial: "registry-1.docker.io" */
-  char *scheme;  /* "https" or "http", decided by the first ping */
+  char *domain; /* as in references: "127.0.0.1:5000", "docker.io" */
+  char *host;   /* what to dial: "registry-1.docker.io" */
+  char *scheme; /* "https" or "http", decided by the first ping */
   bool is_insecure;
   const struct registry_options *opts;
   struct registry_auth creds;
@@ -79,7 +79,8 @@ struct registry_client
   CURL *easy; /* reused for sequential requests (keeps the connection) */
 };
 
-struct registry_client *registry_client_new (const char *domain, const struct registry_options *opts,
+struct registry_client *registry_client_new (const char *domain,
+                                             const struct registry_options *opts,
                                              struct berth_error **err);
 void registry_client_free (struct registry_client *c);
 static inline void
@@ -125,7 +126,7 @@ struct registry_request
   int64_t read_len; /* Content-Length of the streamed body (-1: chunked) */
   size_t max_body;  /* keep at most this much of the response (0: 4 MiB) */
   bool follow_redirects;
-  bool no_auth; /* token server requests: no registry Authorization, no 401 retry */
+  bool no_auth;  /* token server requests: no registry Authorization, no 401 retry */
   bool no_retry; /* do not retry transient failures */
 };
 
@@ -171,10 +172,10 @@ struct image_layer_unpack;
 /* One layer to download and unpack (pull). */
 struct registry_layer_job
 {
-  const char *digest;     /* manifest's layer digest */
-  int64_t size;           /* manifest's size (-1 unknown) */
+  const char *digest; /* manifest's layer digest */
+  int64_t size;       /* manifest's size (-1 unknown) */
   const char *media_type;
-  const char *diff_id;    /* config's rootfs.diff_ids[i] */
+  const char *diff_id; /* config's rootfs.diff_ids[i] */
   char short_id[13];
   /* Results. */
   bool is_done;
@@ -202,3 +203,24 @@ int registry_blob_fetch_small (struct registry_client *c, const char *path, cons
 int registry_layer_recompress (struct image_store *store, int in_fd, const char *from,
                                const char *to, char **digest_out, int64_t *size_out,
                                struct berth_error **err);
+
+/* ----------------------------------------------------------------- workers -- */
+
+/* One job; *thread_state is the thread's own (NULL on its first job), e.g.
+ * a registry client; job_opts carries the queueing progress callback. */
+typedef int (*registry_job_fn) (size_t i, void **thread_state,
+                                const struct registry_options *job_opts, void *ctx,
+                                struct berth_error **err);
+typedef void (*registry_thread_done_fn) (void *thread_state);
+/* Run jobs 0..n_jobs-1 on up to max_threads threads; progress events are
+ * delivered on the calling thread; a callback asking to stop or the first
+ * failure cancels the rest. */
+int registry_run_parallel (size_t n_jobs, unsigned max_threads, const struct registry_options *opts,
+                           registry_job_fn fn, registry_thread_done_fn done, void *ctx,
+                           struct berth_error **err);
+/* Hand *src over to *dst (when dst is empty; else drop it). */
+void registry_error_move (struct berth_error **dst, struct berth_error **src);
+/* A second client for the same registry on another thread: the scheme,
+ * challenge and cached tokens of src, no new ping. */
+struct registry_client *registry_client_clone (struct registry_client *src,
+                                               struct berth_error **err);

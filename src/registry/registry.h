@@ -20,7 +20,8 @@ struct registry_auth
 {
   char *username;
   char *password;
-  char *server_address; /* as the client wrote it: "127.0.0.1:5000", "https://index.docker.io/v1/" */
+  char
+      *server_address; /* as the client wrote it: "127.0.0.1:5000", "https://index.docker.io/v1/" */
   char *identity_token; /* OAuth2 refresh token: POST to the token realm */
   char *registry_token; /* a bearer token used as it is */
 };
@@ -89,11 +90,11 @@ int registry_credentials_erase (const char *config_dir, const char *registry_hos
 struct registry_progress
 {
   const char *status;
-  const char *id;      /* short (12-hex) layer id, a tag, or NULL */
-  bool has_detail;     /* emit "progressDetail" (docker sends {} for layer events) */
-  int64_t current;     /* progressDetail.current; < 0 when unknown */
-  int64_t total;       /* progressDetail.total; <= 0 when unknown */
-  const json_t *aux;   /* push's final {"Tag","Digest","Size"}; else NULL */
+  const char *id;    /* short (12-hex) layer id, a tag, or NULL */
+  bool has_detail;   /* emit "progressDetail" (docker sends {} for layer events) */
+  int64_t current;   /* progressDetail.current; < 0 when unknown */
+  int64_t total;     /* progressDetail.total; <= 0 when unknown */
+  const json_t *aux; /* push's final {"Tag","Digest","Size"}; else NULL */
 };
 
 /* Called on the thread that called registry_pull/registry_push, never
@@ -189,6 +190,16 @@ int registry_login (const char *server, const struct registry_auth *auth,
  * "https://127.0.0.1:5000/" → "127.0.0.1:5000". Newly allocated; NULL with
  * *err set for an invalid one. */
 char *registry_server_normalize (const char *server, struct berth_error **err);
+
+/* ------------------------------------------------------------------ search -- */
+
+/* docker search: GET /v1/search?q=<term>&n=<limit> on the index the term
+ * names ("127.0.0.1:5000/foo" searches that registry for "foo"; a bare term
+ * searches Docker Hub's index.docker.io). Returns the "results" array as the
+ * Engine API's /images/search answers it: [{"name","description",
+ * "star_count","is_official","is_automated"}] (new reference), or NULL. */
+json_t *registry_search (const char *term, int limit, const struct registry_options *opts,
+                         struct berth_error **err);
 
 /* ----------------------------------------------------------------- catalog -- */
 

@@ -15,9 +15,9 @@
 enum xfer_state
 {
   XFER_QUEUED = 0,
-  XFER_ACTIVE,     /* in the multi handle */
-  XFER_BACKOFF,    /* waiting to retry */
-  XFER_DRAINING,   /* all bytes received, the unpack thread finishes */
+  XFER_ACTIVE,   /* in the multi handle */
+  XFER_BACKOFF,  /* waiting to retry */
+  XFER_DRAINING, /* all bytes received, the unpack thread finishes */
   XFER_DONE,
   XFER_FAILED,
 };
@@ -96,7 +96,7 @@ unpack_thread (void *opaque)
       pthread_mutex_unlock (&x->mu);
 
       /* The span [tail, tail+avail) is ours until tail moves. */
-      rc = image_layer_unpack_write (x->unpack, x->ring + off, (size_t) avail, &e);
+      rc = image_layer_unpack_write (x->unpack, x->ring + off, (size_t)avail, &e);
 
       pthread_mutex_lock (&x->mu);
       x->tail += avail;
@@ -206,15 +206,15 @@ xfer_write (char *data, size_t size, size_t n, void *opaque)
   size_t skip = 0;
   if (x->discard > 0)
     {
-      skip = (size_t) x->discard < len ? (size_t) x->discard : len;
-      x->discard -= (int64_t) skip;
+      skip = (size_t)x->discard < len ? (size_t)x->discard : len;
+      x->discard -= (int64_t)skip;
       if (skip == len)
         return len;
     }
   const char *p = data + skip;
   size_t want = len - skip;
   /* A registry must not send more than the manifest says. */
-  if (x->job->size >= 0 && x->received + (int64_t) want > x->job->size)
+  if (x->job->size >= 0 && x->received + (int64_t)want > x->job->size)
     {
       x->is_oversized = true;
       return 0;
@@ -233,19 +233,19 @@ xfer_write (char *data, size_t size, size_t n, void *opaque)
         {
           /* curl hands the same buffer back after the pause; the skipped
            * part must not be skipped twice. */
-          x->discard += (int64_t) skip;
+          x->discard += (int64_t)skip;
         }
       return CURL_WRITEFUNC_PAUSE;
     }
   uint64_t off = x->head % RING_BYTES;
-  size_t first = want < RING_BYTES - off ? want : (size_t) (RING_BYTES - off);
+  size_t first = want < RING_BYTES - off ? want : (size_t)(RING_BYTES - off);
   memcpy (x->ring + off, p, first);
   memcpy (x->ring, p + first, want - first);
   x->head += want;
   x->is_paused = false;
   pthread_cond_signal (&x->cond);
   pthread_mutex_unlock (&x->mu);
-  x->received += (int64_t) want;
+  x->received += (int64_t)want;
   return len;
 }
 
@@ -275,7 +275,7 @@ xfer_start (struct xfer *x, struct berth_error **err)
     x->headers = curl_slist_append (x->headers, auth);
   if (x->received > 0)
     {
-      _cleanup_free_ char *range = xasprintf ("Range: bytes=%lld-", (long long) x->received);
+      _cleanup_free_ char *range = xasprintf ("Range: bytes=%lld-", (long long)x->received);
       x->headers = curl_slist_append (x->headers, range);
     }
   curl_easy_setopt (x->easy, CURLOPT_URL, url);
@@ -345,18 +345,19 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
   if (is_transient && x->attempt < registry_max_retries (x->t->c->opts))
     {
       uint64_t ms = registry_backoff_ms (x->attempt++);
-      berth_log (BERTH_LOG_INFO, "layer %s: %s; retrying in %llu ms from byte %lld",
-                 x->job->digest, rc != CURLE_OK ? curl_easy_strerror (rc) : "incomplete response",
-                 (unsigned long long) ms, (long long) x->received);
+      berth_log (BERTH_LOG_INFO, "layer %s: %s; retrying in %llu ms from byte %lld", x->job->digest,
+                 rc != CURLE_OK ? curl_easy_strerror (rc) : "incomplete response",
+                 (unsigned long long)ms, (long long)x->received);
       x->state = XFER_BACKOFF;
       x->retry_at_ns = time_now_ns () + ms * 1000000ull;
       return 0;
     }
   x->state = XFER_FAILED;
   if (is_too_long)
-    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                 "layer %s: the registry sent more than the %lld bytes of the manifest",
-                                 x->job->digest, (long long) x->job->size);
+    return berth_error_set_kind (
+        err, BERTH_E_INTERNAL, 0,
+        "layer %s: the registry sent more than the %lld bytes of the manifest", x->job->digest,
+        (long long)x->job->size);
   if (is_http_answer && !is_body_ok)
     {
       struct registry_response r = { .status = status };
@@ -364,14 +365,14 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
       return registry_error_from_response (&r, err, what);
     }
   if (is_http_answer && status == 206 && rc == CURLE_WRITE_ERROR)
-    return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                 "layer %s: resume at byte %lld: the registry answered another range",
-                                 x->job->digest, (long long) x->received);
+    return berth_error_set_kind (
+        err, BERTH_E_INTERNAL, 0,
+        "layer %s: resume at byte %lld: the registry answered another range", x->job->digest,
+        (long long)x->received);
   if (is_http_answer)
-    return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0,
-                                 "layer %s: got %lld of %lld bytes (after %u retries)",
-                                 x->job->digest, (long long) x->received, (long long) x->job->size,
-                                 x->attempt);
+    return berth_error_set_kind (
+        err, BERTH_E_UNAVAILABLE, 0, "layer %s: got %lld of %lld bytes (after %u retries)",
+        x->job->digest, (long long)x->received, (long long)x->job->size, x->attempt);
   return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "layer %s: %s (after %u retries)",
                                x->job->digest, curl_easy_strerror (rc), x->attempt);
 }
@@ -391,7 +392,7 @@ xfer_progress (struct xfer *x, uint64_t now)
   else
     {
       pthread_mutex_lock (&x->mu);
-      int64_t consumed = (int64_t) x->tail;
+      int64_t consumed = (int64_t)x->tail;
       pthread_mutex_unlock (&x->mu);
       r = xfer_emit (x, "Extracting", true, consumed, x->received);
     }
@@ -478,8 +479,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
             {
               if (x->consumer_err)
                 {
-                  berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
-                                        x->consumer_err->msg);
+                  registry_error_move (err, &x->consumer_err);
                   return -1;
                 }
               return berth_error_set (err, 0, "layer %s: unpack failed", x->job->digest);
@@ -512,15 +512,14 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
           if (msg->msg != CURLMSG_DONE)
             continue;
           struct xfer *x = NULL;
-          curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+          curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
           if (xfer_done (x, msg->data.result, err) < 0)
             {
               pthread_mutex_lock (&x->mu);
               bool consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
               pthread_mutex_unlock (&x->mu);
               if (consumer_failed && x->consumer_err)
-                berth_error_set_kind (err, x->consumer_err->kind, x->consumer_err->errnum, "%s",
-                                      x->consumer_err->msg);
+                registry_error_move (err, &x->consumer_err);
               return -1;
             }
         }
@@ -553,10 +552,9 @@ registry_layers_fetch (struct registry_client *c, struct image_store *store, con
       pthread_mutex_init (&x->mu, NULL);
       pthread_cond_init (&x->cond, NULL);
     }
-  unsigned max_active = c->opts && c->opts->max_concurrent_downloads
-                            ? c->opts->max_concurrent_downloads
-                            : 3;
-  curl_multi_setopt (t.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) max_active + 1);
+  unsigned max_active
+      = c->opts && c->opts->max_concurrent_downloads ? c->opts->max_concurrent_downloads : 3;
+  curl_multi_setopt (t.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_active + 1);
   for (size_t i = max_active; i < n_jobs; i++)
     registry_progress_emit (c->opts, "Waiting", jobs[i].short_id, true, -1, -1);
   int r = transfer_run (&t, max_active, err);
@@ -572,11 +570,9 @@ registry_blob_fetch_small (struct registry_client *c, const char *path, const ch
 {
   _cleanup_free_ char *scope = registry_scope (path, "pull");
   _cleanup_free_ char *url = xasprintf ("/v2/%s/blobs/%s", path, digest);
-  struct registry_request req = { .method = "GET",
-                                  .url = url,
-                                  .scope = scope,
-                                  .follow_redirects = true,
-                                  .max_body = 64u << 20 };
+  struct registry_request req = {
+    .method = "GET", .url = url, .scope = scope, .follow_redirects = true, .max_body = 64u << 20
+  };
   struct registry_response resp;
   if (registry_client_do (c, &req, &resp, err) < 0)
     return berth_error_prefix (err, "blob %s", digest);
@@ -591,9 +587,9 @@ registry_blob_fetch_small (struct registry_client *c, const char *path, const ch
   if (strcmp (got, digest) != 0)
     {
       registry_response_clear (&resp);
-      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                   "blob %s: digest mismatch: the registry sent content hashing to %s",
-                                   digest, got);
+      return berth_error_set_kind (
+          err, BERTH_E_INTERNAL, 0,
+          "blob %s: digest mismatch: the registry sent content hashing to %s", digest, got);
     }
   *out = resp.body ? resp.body : xstrdup ("");
   *len = resp.body_len;

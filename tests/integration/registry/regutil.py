@@ -372,6 +372,9 @@ class FaultProxy:
         self.tamper_blob = set()         # digests whose body gets one byte flipped
         self.extra_bytes = set()         # digests whose body gets extra bytes
         self.ignore_range = False
+        self.upload_delay = 0.0          # seconds to hold each blob upload (PUT/PATCH)
+        self.active_uploads = 0
+        self.max_active_uploads = 0
         self.challenge = None            # WWW-Authenticate sent with an injected 401
         proxy = self
 
@@ -411,9 +414,20 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)
-                up = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                up.request(self.command, path, body=body, headers=headers)
-                r = up.getresponse()
+                is_upload = self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path
+                if is_upload:
+                    with proxy.lock:
+                        proxy.active_uploads += 1
+                        proxy.max_active_uploads = max(proxy.max_active_uploads, proxy.active_uploads)
+                    time.sleep(proxy.upload_delay)
+                try:
+                    up = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                    up.request(self.command, path, body=body, headers=headers)
+                    r = up.getresponse()
+                finally:
+                    if is_upload:
+                        with proxy.lock:
+                            proxy.active_uploads -= 1
                 is_blob = "/blobs/sha256:" in path and self.command == "GET" and r.status in (200, 206)
                 digest = path.rsplit("/", 1)[-1] if is_blob else None
                 data = r.read()

@@ -194,3 +194,35 @@ def test_push_retries_transient_failures(tool, reg, reg2, source):
         assert regutil.manifest_digest(reg2.port, "retry/app", "1") == res.result["digest"]
     finally:
         proxy.stop()
+
+
+def test_push_uploads_layers_in_parallel(tool, workdir, reg, reg2):
+    img = Image([regutil.small_layer(130 + i, size=64 << 10) for i in range(4)])
+    regutil.write_oci_layout(workdir / "par-src", [img], "1")
+    skopeo_push(workdir / "par-src", "1", f"{reg.host}/src/par:1")
+    tool.run("pull", f"{reg.host}/src/par:1")
+    proxy = regutil.FaultProxy(reg2.port).start()
+    try:
+        proxy.upload_delay = 0.3
+        tool.run("tag", f"{reg.host}/src/par:1", f"{proxy.host}/par/a:1")
+        res = tool.run("push", f"{proxy.host}/par/a:1", opts=["--max-uploads", "3"])
+        assert proxy.max_active_uploads == 3, proxy.max_active_uploads
+        assert len(events_with(res.events, "Waiting")) == 1
+        assert len(events_with(res.events, "Pushed")) == 4
+        # every layer's events come in order: Preparing, Pushing…, Pushed
+        for layer in img.layers:
+            mine = [e["status"] for e in res.events if e.get("id") == layer.diff_id.split(":")[1][:12]]
+            assert mine[0] == "Preparing" and mine[-1] == "Pushed", mine
+        # one slot: one upload at a time (another image: nothing to mount)
+        img2 = Image([regutil.small_layer(140 + i, size=64 << 10) for i in range(3)])
+        regutil.write_oci_layout(workdir / "par-src2", [img2], "1")
+        skopeo_push(workdir / "par-src2", "1", f"{reg.host}/src/par2:1")
+        tool.run("pull", f"{reg.host}/src/par2:1")
+        proxy.max_active_uploads = 0
+        tool.run("tag", f"{reg.host}/src/par2:1", f"{proxy.host}/par/b:1")
+        res = tool.run("push", f"{proxy.host}/par/b:1", opts=["--max-uploads", "1"])
+        assert len(events_with(res.events, "Pushed")) == 3
+        assert proxy.max_active_uploads == 1
+        assert skopeo_inspect(f"{reg2.host}/par/a:1")["Layers"] == [l.digest for l in img.layers]
+    finally:
+        proxy.stop()

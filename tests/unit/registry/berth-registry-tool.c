@@ -54,10 +54,11 @@ usage (void)
   fprintf (stderr,
            "usage: berth-registry-tool [--root DIR] [--config-dir DIR] [--certs-dir DIR]\n"
            "         [--insecure-registry HOST]... [--platform P] [--registry-auth B64]\n"
-           "         [--max-downloads N] [--chunk-bytes N] [--compression gzip|zstd] [--quiet]\n"
+           "         [--max-downloads N] [--max-uploads N] [--chunk-bytes N] [--compression "
+           "gzip|zstd] [--quiet]\n"
            "         [-u USER] [-p PASSWORD | --password-stdin]\n"
            "         pull REF | push REF | login SERVER | logout SERVER | catalog SERVER |\n"
-           "         tags REF | images | tag SRC TARGET | check\n");
+           "         tags REF | search TERM | images | tag SRC TARGET | check | unpack FILE\n");
 }
 
 static json_t *
@@ -91,6 +92,7 @@ main (int argc, char **argv)
     { "platform", required_argument, NULL, 'P' },
     { "registry-auth", required_argument, NULL, 'a' },
     { "max-downloads", required_argument, NULL, 'm' },
+    { "max-uploads", required_argument, NULL, 'U' },
     { "chunk-bytes", required_argument, NULL, 'k' },
     { "compression", required_argument, NULL, 'z' },
     { "retries", required_argument, NULL, 'R' },
@@ -105,22 +107,57 @@ main (int argc, char **argv)
   while ((ch = getopt_long (argc, argv, "+u:p:q", longopts, NULL)) != -1)
     switch (ch)
       {
-      case 'r': root = optarg; break;
-      case 'c': opts.config_dir = optarg; break;
-      case 'C': opts.certs_dir = optarg; break;
-      case 'i': strv_append (&insecure, optarg); break;
-      case 'P': opts.platform = optarg; break;
-      case 'a': auth_header = optarg; break;
-      case 'm': opts.max_concurrent_downloads = (unsigned) atoi (optarg); break;
-      case 'k': opts.upload_chunk_bytes = atoll (optarg); break;
-      case 'z': opts.compression = optarg; break;
-      case 'R': opts.max_retries = (unsigned) atoi (optarg); break;
-      case 's': password_stdin = true; break;
-      case 'u': user = optarg; break;
-      case 'p': password = optarg; break;
-      case 'q': quiet = true; break;
-      case 'x': cancel_after = atol (optarg); break;
-      default: usage (); return 2;
+      case 'r':
+        root = optarg;
+        break;
+      case 'c':
+        opts.config_dir = optarg;
+        break;
+      case 'C':
+        opts.certs_dir = optarg;
+        break;
+      case 'i':
+        strv_append (&insecure, optarg);
+        break;
+      case 'P':
+        opts.platform = optarg;
+        break;
+      case 'a':
+        auth_header = optarg;
+        break;
+      case 'm':
+        opts.max_concurrent_downloads = (unsigned)atoi (optarg);
+        break;
+      case 'U':
+        opts.max_concurrent_uploads = (unsigned)atoi (optarg);
+        break;
+      case 'k':
+        opts.upload_chunk_bytes = atoll (optarg);
+        break;
+      case 'z':
+        opts.compression = optarg;
+        break;
+      case 'R':
+        opts.max_retries = (unsigned)atoi (optarg);
+        break;
+      case 's':
+        password_stdin = true;
+        break;
+      case 'u':
+        user = optarg;
+        break;
+      case 'p':
+        password = optarg;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'x':
+        cancel_after = atol (optarg);
+        break;
+      default:
+        usage ();
+        return 2;
       }
   if (optind + 1 > argc)
     {
@@ -129,7 +166,8 @@ main (int argc, char **argv)
     }
   const char *cmd = argv[optind];
   const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-  berth_log_configure (STDERR_FILENO, false, getenv ("BERTH_DEBUG") ? BERTH_LOG_DEBUG : BERTH_LOG_WARNING);
+  berth_log_configure (STDERR_FILENO, false,
+                       getenv ("BERTH_DEBUG") ? BERTH_LOG_DEBUG : BERTH_LOG_WARNING);
   opts.insecure_registries = insecure;
   if (!quiet)
     opts.progress = print_event;
@@ -165,8 +203,9 @@ main (int argc, char **argv)
           struct registry_pull_result r;
           if (registry_pull (store, arg, &opts, &r, &err) < 0)
             return fail (err);
-          res = json_pack ("{s:s,s:s,s:s,s:b}", "reference", r.reference, "digest", r.manifest_digest,
-                           "image_id", r.image_id, "up_to_date", r.was_up_to_date);
+          res = json_pack ("{s:s,s:s,s:s,s:b}", "reference", r.reference, "digest",
+                           r.manifest_digest, "image_id", r.image_id, "up_to_date",
+                           r.was_up_to_date);
           registry_pull_result_clear (&r);
         }
       else
@@ -175,7 +214,7 @@ main (int argc, char **argv)
           if (registry_push (store, arg, &opts, &r, &err) < 0)
             return fail (err);
           res = json_pack ("{s:s,s:s,s:I}", "reference", r.reference, "digest", r.manifest_digest,
-                           "size", (json_int_t) r.manifest_size);
+                           "size", (json_int_t)r.manifest_size);
           registry_push_result_clear (&r);
         }
       print_result (res);
@@ -197,8 +236,8 @@ main (int argc, char **argv)
       if (!registry_auth_is_empty (&auth)
           && registry_credentials_store (opts.config_dir, host, &auth, &err) < 0)
         return fail (err);
-      _cleanup_json_ json_t *res = json_pack ("{s:s,s:s?}", "Status", "Login Succeeded",
-                                              "IdentityToken", identity);
+      _cleanup_json_ json_t *res
+          = json_pack ("{s:s,s:s?}", "Status", "Login Succeeded", "IdentityToken", identity);
       print_result (res);
       return 0;
     }
@@ -221,6 +260,14 @@ main (int argc, char **argv)
       if (list == NULL)
         return fail (err);
       _cleanup_json_ json_t *res = strv_json (list);
+      print_result (res);
+      return 0;
+    }
+  if (!strcmp (cmd, "search") && arg)
+    {
+      _cleanup_json_ json_t *res = registry_search (arg, 25, &opts, &err);
+      if (res == NULL)
+        return fail (err);
       print_result (res);
       return 0;
     }
@@ -276,10 +323,10 @@ main (int argc, char **argv)
           json_t *diff_ids = json_array ();
           for (size_t k = 0; k < list[i]->n_layers; k++)
             json_array_append_new (diff_ids, json_string (list[i]->diff_ids[k]));
-          json_array_append_new (res, json_pack ("{s:s,s:o,s:o,s:o}", "id", list[i]->id, "repo_tags",
-                                                 strv_json (list[i]->repo_tags), "repo_digests",
-                                                 strv_json (list[i]->repo_digests), "diff_ids",
-                                                 diff_ids));
+          json_array_append_new (res, json_pack ("{s:s,s:o,s:o,s:o}", "id", list[i]->id,
+                                                 "repo_tags", strv_json (list[i]->repo_tags),
+                                                 "repo_digests", strv_json (list[i]->repo_digests),
+                                                 "diff_ids", diff_ids));
         }
       image_info_list_free (list, n);
       print_result (res);

@@ -21,12 +21,16 @@ test_challenge_parse (void **state)
 {
   static const struct challenge_case cases[] = {
     /* distribution's token auth (docs/spec/auth/token.md) */
-    { "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:samalba/my-app:pull,push\"",
-      "bearer", "https://auth.docker.io/token", "registry.docker.io", "repository:samalba/my-app:pull,push", NULL },
+    { "Bearer "
+      "realm=\"https://auth.docker.io/"
+      "token\",service=\"registry.docker.io\",scope=\"repository:samalba/my-app:pull,push\"",
+      "bearer", "https://auth.docker.io/token", "registry.docker.io",
+      "repository:samalba/my-app:pull,push", NULL },
     /* htpasswd auth */
     { "Basic realm=\"Registry Realm\"", "basic", "Registry Realm", NULL, NULL, NULL },
     /* case-insensitive scheme, spaces around separators, token values */
-    { "BEARER  realm = \"http://127.0.0.1:1/t\" , service=reg", "bearer", "http://127.0.0.1:1/t", "reg", NULL, NULL },
+    { "BEARER  realm = \"http://127.0.0.1:1/t\" , service=reg", "bearer", "http://127.0.0.1:1/t",
+      "reg", NULL, NULL },
     /* an expired token: error param */
     { "Bearer realm=\"r\",error=\"invalid_token\"", "bearer", "r", NULL, NULL, "invalid_token" },
     /* escaped quote inside a quoted string */
@@ -60,7 +64,8 @@ test_challenge_parse (void **state)
 static void
 test_challenge_parse_rejects_garbage (void **state)
 {
-  static const char *const bad[] = { "", "   ", "Bearer realm=\"unterminated", "=x", "Bearer realm=\"a\" junk" };
+  static const char *const bad[]
+      = { "", "   ", "Bearer realm=\"unterminated", "=x", "Bearer realm=\"a\" junk" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
       struct registry_challenge ch;
@@ -99,7 +104,8 @@ static void
 test_x_registry_auth (void **state)
 {
   /* What docker CLI 28 sends: base64url of the AuthConfig JSON. */
-  const char *json = "{\"username\":\"alice\",\"password\":\"s3cr3t?>\",\"serveraddress\":\"127.0.0.1:5000\"}";
+  const char *json
+      = "{\"username\":\"alice\",\"password\":\"s3cr3t?>\",\"serveraddress\":\"127.0.0.1:5000\"}";
   _cleanup_free_ char *hdr = registry_base64_encode (json, strlen (json), true);
   _cleanup_registry_auth_ struct registry_auth a = { 0 };
   struct berth_error *err = NULL;
@@ -110,8 +116,11 @@ test_x_registry_auth (void **state)
   assert_null (a.identity_token);
 
   /* encode → decode keeps every field */
-  struct registry_auth b = { .username = "u", .password = "p", .server_address = "h",
-                             .identity_token = "it", .registry_token = "rt" };
+  struct registry_auth b = { .username = "u",
+                             .password = "p",
+                             .server_address = "h",
+                             .identity_token = "it",
+                             .registry_token = "rt" };
   _cleanup_free_ char *enc = registry_auth_encode_header (&b);
   _cleanup_registry_auth_ struct registry_auth c = { 0 };
   assert_int_equal (registry_auth_decode_header (enc, &c, &err), 0);
@@ -151,7 +160,8 @@ test_config_store_get_erase (void **state)
                        "\"psFormat\":\"table {{.ID}}\"}";
   struct berth_error *err = NULL;
   _cleanup_close_ int dfd = open (dir, O_RDONLY | O_DIRECTORY);
-  assert_int_equal (fs_write_file_atomic (dfd, "config.json", docker, strlen (docker), 0600, &err), 0);
+  assert_int_equal (fs_write_file_atomic (dfd, "config.json", docker, strlen (docker), 0600, &err),
+                    0);
 
   _cleanup_registry_auth_ struct registry_auth hub = { 0 };
   assert_int_equal (registry_credentials_get (dir, "docker.io", &hub, &err), 1);
@@ -173,8 +183,9 @@ test_config_store_get_erase (void **state)
   json_t *auths = json_object_get (j, "auths");
   assert_null (json_object_get (auths, "http://10.0.0.1:5000"));
   /* docker's format: base64(user:password) under the bare host */
-  assert_string_equal (json_string_value (json_object_get (json_object_get (auths, "10.0.0.1:5000"), "auth")),
-                       "Ym9iOnB3OndpdGg6Y29sb25z");
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (auths, "10.0.0.1:5000"), "auth")),
+      "Ym9iOnB3OndpdGg6Y29sb25z");
   _cleanup_registry_auth_ struct registry_auth back = { 0 };
   assert_int_equal (registry_credentials_get (dir, "10.0.0.1:5000", &back, &err), 1);
   assert_string_equal (back.password, "pw:with:colons");
@@ -206,7 +217,8 @@ test_config_missing_and_malformed (void **state)
   assert_int_equal (registry_credentials_get (dir, "h:1", &a, &e1), -1);
   assert_non_null (strstr (e1->msg, "auths[\"h:1\"].auth"));
   const char *garbage = "{not json";
-  assert_int_equal (fs_write_file_atomic (dfd, "config.json", garbage, strlen (garbage), 0600, &err), 0);
+  assert_int_equal (
+      fs_write_file_atomic (dfd, "config.json", garbage, strlen (garbage), 0600, &err), 0);
   _cleanup_error_ struct berth_error *e2 = NULL;
   assert_int_equal (registry_credentials_get (dir, "h:1", &a, &e2), -1);
   assert_non_null (strstr (e2->msg, "config.json"));

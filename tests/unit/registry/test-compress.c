@@ -38,8 +38,8 @@ setup (void **state)
   f->payload_len = 3 << 20;
   f->payload = malloc (f->payload_len);
   for (size_t i = 0; i < f->payload_len; i++)
-    f->payload[i] = i < 2 << 20 ? (unsigned char) ("berth layer "[i % 12] + (i / 4096) % 3)
-                                : (unsigned char) (i * 2654435761u >> 13);
+    f->payload[i] = i < 2 << 20 ? (unsigned char)("berth layer "[i % 12] + (i / 4096) % 3)
+                                : (unsigned char)(i * 2654435761u >> 13);
   *state = f;
   return 0;
 }
@@ -72,9 +72,9 @@ read_fd (int fd, size_t *len)
 {
   struct stat st;
   assert_int_equal (fstat (fd, &st), 0);
-  unsigned char *buf = malloc ((size_t) st.st_size + 1);
-  assert_int_equal (pread (fd, buf, (size_t) st.st_size, 0), st.st_size);
-  *len = (size_t) st.st_size;
+  unsigned char *buf = malloc ((size_t)st.st_size + 1);
+  assert_int_equal (pread (fd, buf, (size_t)st.st_size, 0), st.st_size);
+  *len = (size_t)st.st_size;
   return buf;
 }
 
@@ -85,10 +85,10 @@ zlib_gunzip (const unsigned char *in, size_t len, size_t *out_len)
   assert_int_equal (inflateInit2 (&z, 16 + MAX_WBITS), Z_OK);
   size_t cap = 8 << 20;
   unsigned char *out = malloc (cap);
-  z.next_in = (unsigned char *) in;
-  z.avail_in = (uInt) len;
+  z.next_in = (unsigned char *)in;
+  z.avail_in = (uInt)len;
   z.next_out = out;
-  z.avail_out = (uInt) cap;
+  z.avail_out = (uInt)cap;
   int r;
   while ((r = inflate (&z, Z_NO_FLUSH)) == Z_STREAM_END && z.avail_in > 0)
     assert_int_equal (inflateReset (&z), Z_OK); /* next member */
@@ -108,7 +108,7 @@ recompress (struct fixture *f, int in, const char *from, const char *to, size_t 
     fail_msg ("recompress: %s", err->msg);
   unsigned char *out = read_fd (fd, len);
   close (fd);
-  assert_int_equal ((int64_t) *len, size);
+  assert_int_equal ((int64_t)*len, size);
   _cleanup_free_ char *want = sha256_digest (out, *len);
   assert_string_equal (*digest, want);
   return out;
@@ -136,7 +136,7 @@ test_tar_to_gzip_to_zstd_and_back (void **state)
   assert_false (ZSTD_isError (got));
   assert_int_equal (got, f->payload_len);
   assert_memory_equal (back, f->payload, got);
-  (void) n;
+  (void)n;
 
   _cleanup_close_ int zsfd = file_with (f, zs, zs_len);
   _cleanup_free_ unsigned char *gz2 = recompress (f, zsfd, "zstd", "gzip", &gz2_len, &d3);
@@ -178,7 +178,8 @@ test_truncated_gzip_is_refused (void **state)
   _cleanup_error_ struct berth_error *err = NULL;
   char *digest = NULL;
   int64_t size;
-  assert_int_equal (registry_layer_recompress (f->store, cut, "gzip", "zstd", &digest, &size, &err), -1);
+  assert_int_equal (registry_layer_recompress (f->store, cut, "gzip", "zstd", &digest, &size, &err),
+                    -1);
   assert_non_null (strstr (err->msg, "truncated"));
   assert_null (digest);
 }

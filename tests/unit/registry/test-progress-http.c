@@ -27,11 +27,22 @@ test_progress_shapes (void **state)
     /* dockerd: {"status":"Pulling from library/busybox","id":"latest"} */
     { { .status = "Pulling from library/busybox", .id = "latest", .current = -1, .total = -1 },
       "{\"id\":\"latest\",\"status\":\"Pulling from library/busybox\"}" },
-    { { .status = "Pulling fs layer", .id = "3f57d9401f8d", .has_detail = true, .current = -1, .total = -1 },
+    { { .status = "Pulling fs layer",
+        .id = "3f57d9401f8d",
+        .has_detail = true,
+        .current = -1,
+        .total = -1 },
       "{\"id\":\"3f57d9401f8d\",\"progressDetail\":{},\"status\":\"Pulling fs layer\"}" },
-    { { .status = "Downloading", .id = "3f57d9401f8d", .has_detail = true, .current = 1024, .total = 2048 },
-      "{\"id\":\"3f57d9401f8d\",\"progress\":\"[=========================>                         ]  "
-      "1.024kB/2.048kB\",\"progressDetail\":{\"current\":1024,\"total\":2048},\"status\":\"Downloading\"}" },
+    { { .status = "Downloading",
+        .id = "3f57d9401f8d",
+        .has_detail = true,
+        .current = 1024,
+        .total = 2048 },
+      "{\"id\":\"3f57d9401f8d\",\"progress\":\"[=========================>                         "
+      "]  "
+      "1.024kB/"
+      "2.048kB\",\"progressDetail\":{\"current\":1024,\"total\":2048},\"status\":"
+      "\"Downloading\"}" },
     { { .status = "Digest: sha256:abc", .current = -1, .total = -1 },
       "{\"status\":\"Digest: sha256:abc\"}" },
   };
@@ -41,9 +52,13 @@ test_progress_shapes (void **state)
       assert_string_equal (s, cases[i].json);
     }
   /* push's last line carries aux {Tag, Digest, Size} */
-  _cleanup_json_ json_t *aux = json_pack ("{s:s,s:s,s:i}", "Tag", "1", "Digest", "sha256:d", "Size", 527);
-  struct registry_progress fin = { .status = "1: digest: sha256:d size: 527", .has_detail = true,
-                                   .current = -1, .total = -1, .aux = aux };
+  _cleanup_json_ json_t *aux
+      = json_pack ("{s:s,s:s,s:i}", "Tag", "1", "Digest", "sha256:d", "Size", 527);
+  struct registry_progress fin = { .status = "1: digest: sha256:d size: 527",
+                                   .has_detail = true,
+                                   .current = -1,
+                                   .total = -1,
+                                   .aux = aux };
   _cleanup_free_ char *s = event_json (&fin);
   assert_string_equal (s, "{\"aux\":{\"Digest\":\"sha256:d\",\"Size\":527,\"Tag\":\"1\"},"
                           "\"progressDetail\":{},\"status\":\"1: digest: sha256:d size: 527\"}");
@@ -89,14 +104,20 @@ test_insecure_rules (void **state)
     bool insecure;
   } cases[] = {
     /* docker: loopback is always insecure (plain HTTP allowed) */
-    { "localhost:5000", true }, { "localhost", true }, { "127.0.0.1:5000", true },
-    { "127.9.8.7", true }, { "[::1]:5000", true },
+    { "localhost:5000", true },
+    { "localhost", true },
+    { "127.0.0.1:5000", true },
+    { "127.9.8.7", true },
+    { "[::1]:5000", true },
     /* listed: CIDR, host:port, bare host (any port) */
-    { "10.1.2.3:5000", true }, { "10.2.0.1:5000", false },
-    { "reg.example:5000", true }, { "reg.example:5001", false },
+    { "10.1.2.3:5000", true },
+    { "10.2.0.1:5000", false },
+    { "reg.example:5000", true },
+    { "reg.example:5001", false },
     { "plain.example:443", true },
     /* everything else must speak TLS */
-    { "registry-1.docker.io", false }, { "128.0.0.1", false },
+    { "registry-1.docker.io", false },
+    { "128.0.0.1", false },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
@@ -165,15 +186,19 @@ test_scope_and_names (void **state)
 static void
 test_urls (void **state)
 {
-  struct registry_options opts = { .config_dir = "/nonexistent-berth-test", .certs_dir = "/nonexistent" };
+  struct registry_options opts
+      = { .config_dir = "/nonexistent-berth-test", .certs_dir = "/nonexistent" };
   struct berth_error *err = NULL;
-  _cleanup_registry_client_ struct registry_client *c = registry_client_new ("docker.io", &opts, &err);
+  _cleanup_registry_client_ struct registry_client *c
+      = registry_client_new ("docker.io", &opts, &err);
   assert_non_null (c);
-  _cleanup_free_ char *u = registry_client_url (c, "/v2/%s/manifests/%s", "library/busybox", "latest");
+  _cleanup_free_ char *u
+      = registry_client_url (c, "/v2/%s/manifests/%s", "library/busybox", "latest");
   assert_string_equal (u, "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
   free (c->scheme);
   c->scheme = xstrdup ("http");
-  _cleanup_registry_client_ struct registry_client *l = registry_client_new ("127.0.0.1:5000", &opts, &err);
+  _cleanup_registry_client_ struct registry_client *l
+      = registry_client_new ("127.0.0.1:5000", &opts, &err);
   assert_true (l->is_insecure);
   assert_false (c->is_insecure);
 }
@@ -182,14 +207,16 @@ static void
 test_error_bodies (void **state)
 {
   struct registry_response r = { .status = 404 };
-  r.body = xstrdup ("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\",\"detail\":{}}]}");
+  r.body = xstrdup ("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest "
+                    "unknown\",\"detail\":{}}]}");
   r.body_len = strlen (r.body);
   _cleanup_free_ char *t = registry_error_text (&r);
   assert_string_equal (t, "MANIFEST_UNKNOWN: manifest unknown");
   _cleanup_error_ struct berth_error *err = NULL;
   registry_error_from_response (&r, &err, "manifest latest");
   assert_int_equal (err->kind, BERTH_E_NOT_FOUND);
-  assert_string_equal (err->msg, "manifest latest: not found (HTTP 404: MANIFEST_UNKNOWN: manifest unknown)");
+  assert_string_equal (err->msg,
+                       "manifest latest: not found (HTTP 404: MANIFEST_UNKNOWN: manifest unknown)");
   registry_response_clear (&r);
   struct registry_response d = { .status = 401 };
   _cleanup_error_ struct berth_error *e2 = NULL;
