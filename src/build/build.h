@@ -179,3 +179,8 @@ int build_run (struct image_store *store, int context_fd, const struct build_opt
  * the content checksum of the files it reads (NULL when none). */
 char *build_cache_key (const char *parent_id, const char *instruction, char *const *build_args,
                        const char *content_sum);
+
+/* Remove what a builder killed mid-build left: build containers under
+ * run_state (berth-runtime state root of RUN steps), "build-*" snapshots,
+ * and <data-root>/build/tmp. Call before serving builds. */
+void build_sweep (struct image_store *store, const char *run_state);
