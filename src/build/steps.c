@@ -230,8 +230,9 @@ parse_port (const char *spec, json_t *ports, struct berth_error **err)
     *proto++ = '\0';
   if (proto == NULL || *proto == '\0')
     proto = (char *) "tcp";
-  for (char *p = proto; *p; p++)
-    *p = (char) tolower ((unsigned char) *p);
+  else
+    for (char *p = proto; *p; p++)
+      *p = (char) tolower ((unsigned char) *p);
   if (strcmp (proto, "tcp") && strcmp (proto, "udp") && strcmp (proto, "sctp"))
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid proto: %s", proto);
   char *dash = strchr (s, '-');
@@ -782,7 +783,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
   size_t n = strv_len (words);
   if (n < 2)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s requires at least two arguments", inst->name);
-  const char *dest_raw = words[n - 1];
+  _cleanup_free_ char *dest_raw = xstrdup (words[n - 1]);
   json_t *cfg = stage_config (st);
   const char *wd = json_string_value (json_object_get (cfg, "WorkingDir"));
   _cleanup_free_ char *dest = path_join_clean (wd, dest_raw);
@@ -864,6 +865,8 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     _cleanup_free_ char *flags = xasprintf ("from=%s chown=%s chmod=%s src=%s dest=%s", src_image ? src_image : "",
                                             chown_x ? chown_x : "", chmod ? chmod : "", from_x ? from_x : "", dest);
     _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, flags);
+    berth_log (BERTH_LOG_DEBUG, "build cache: %s key %s parent %s: %s | %s", inst->name, key,
+               st->image_id ? st->image_id : "-", created_by, flags);
     if (builder_cache_try (b, st, key))
       {
         r = 0;
