@@ -12,9 +12,22 @@ char *cache_lookup (int cachefd, struct image_store *store, const char *key);
 void cache_store (int cachefd, const char *key, const char *image_id);
 
 /* --------------------------------------------------------- context.c -- */
+/* sha256 of each regular file's content, taken while the context streams
+ * in, so COPY's checksums need not read the files again. */
+struct context_sums
+{
+  char **paths; /* sorted after context_sums_seal */
+  char **sums;  /* "<hex>" */
+  size_t n, cap;
+};
+void context_sums_free (struct context_sums *s);
+/* The content sum of path (relative, cleaned), or NULL. */
+const char *context_sums_get (const struct context_sums *s, const char *path);
 /* Extract a tar stream (any compression libarchive reads) under dirfd;
- * every entry is resolved inside dirfd. */
-int context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err);
+ * every entry is resolved inside dirfd. sums (optional) records the
+ * content sha256 of every regular file. */
+int context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sums,
+                     struct berth_error **err);
 /* Remove what .dockerignore excludes (walk below dirfd). keep: paths
  * never removed (NULL-terminated, may be NULL). */
 int context_apply_ignore (int dirfd, const struct build_ignore *ig, struct berth_error **err);
@@ -46,6 +59,7 @@ struct copy_request
   char **inline_names;
   char **inline_contents;
   const char *what; /* "COPY" or "ADD", for messages */
+  const struct context_sums *sums; /* when the sources are the context */
 };
 /* Resolve the sources (globs) to paths in src_rootfd; fails like docker
  * when nothing matches. *out: relative paths ("a/b.txt"). */
@@ -125,6 +139,7 @@ struct builder
   size_t n_stages;     /* built: up to the target */
   size_t n_stages_all; /* allocated */
   size_t step, n_steps;
+  struct context_sums sums;
   char *live_snapshot; /* the snapshot a step has open, removed on failure */
   int exit_code;       /* a failed RUN's code (errorDetail.code) */
 };

@@ -760,6 +760,7 @@ builder_cleanup (struct builder *b)
     }
   free (b->stages);
   strv_freep (&b->consumed);
+  context_sums_free (&b->sums);
   if (b->df)
     dockerfile_free (b->df);
 }
@@ -793,6 +794,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
   struct build_ignore *ig = NULL;
+  uint64_t t0 = time_now_ns ();
   if (fs_mkdir_p (b.ctx_path, 0700, err) < 0)
     goto out;
   b.ctxfd = open (b.ctx_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -804,7 +806,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
     }
   {
     _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (wfd < 0 || context_extract (context_fd, wfd, false, err) < 0)
+    if (wfd < 0 || context_extract (context_fd, wfd, false, &b.sums, err) < 0)
       {
         if (wfd < 0)
           berth_error_set (err, errno, "open %s", b.ctx_path);
@@ -812,6 +814,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
         goto out;
       }
   }
+  berth_log (BERTH_LOG_DEBUG, "build: context extracted in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
   if (load_ignore (&b, &ig, err) < 0 || read_dockerfile (&b, &text, &len, err) < 0)
     goto out;
   if (ig)
@@ -838,6 +841,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
     }
   if (builder_run_all (&b, err) < 0)
     goto out;
+  berth_log (BERTH_LOG_DEBUG, "build: done in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
   warn_unused_args (&b);
   const char *id = b.stages[b.n_stages - 1].image_id;
   emit_json (&b, json_pack ("{s:{s:s}}", "aux", "ID", id));

@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -51,17 +52,83 @@ split_parent (int dirfd, const char *path, int *parentfd, const char **base,
   return *parentfd < 0 ? -1 : 0;
 }
 
+void
+context_sums_free (struct context_sums *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    {
+      free (s->paths[i]);
+      free (s->sums[i]);
+    }
+  free (s->paths);
+  free (s->sums);
+  memset (s, 0, sizeof *s);
+}
+
+static void
+sums_put (struct context_sums *s, const char *path, const char *hex)
+{
+  /* a later entry of the same name replaces the earlier one */
+  for (size_t i = s->n; i-- > 0;)
+    if (strcmp (s->paths[i], path) == 0)
+      {
+        free (s->sums[i]);
+        s->sums[i] = xstrdup (hex);
+        return;
+      }
+  if (s->n == s->cap)
+    {
+      s->cap = s->cap ? s->cap * 2 : 64;
+      s->paths = realloc (s->paths, s->cap * sizeof (char *));
+      s->sums = realloc (s->sums, s->cap * sizeof (char *));
+      if (s->paths == NULL || s->sums == NULL)
+        abort ();
+    }
+  s->paths[s->n] = xstrdup (path);
+  s->sums[s->n] = xstrdup (hex);
+  s->n++;
+}
+
+static void
+sums_drop (struct context_sums *s, const char *path)
+{
+  for (size_t i = s->n; i-- > 0;)
+    if (strcmp (s->paths[i], path) == 0)
+      {
+        free (s->sums[i]);
+        s->sums[i] = NULL;
+      }
+}
+
+const char *
+context_sums_get (const struct context_sums *s, const char *path)
+{
+  if (s == NULL)
+    return NULL;
+  for (size_t i = s->n; i-- > 0;)
+    if (strcmp (s->paths[i], path) == 0)
+      return s->sums[i];
+  return NULL;
+}
+
 static int
-write_data (struct archive *a, int fd, const char *path, struct berth_error **err)
+write_data (struct archive *a, int fd, const char *path, EVP_MD_CTX *md, bool *hash_ok,
+            struct berth_error **err)
 {
   const void *buf;
   size_t size;
   la_int64_t off;
+  la_int64_t expect = 0;
   for (;;)
     {
       int r = archive_read_data_block (a, &buf, &size, &off);
       if (r == ARCHIVE_EOF)
         return 0;
+      if (off != expect)
+        *hash_ok = false; /* a sparse hole: the streamed hash is not the content's */
+      expect = off + (la_int64_t) size;
+      if (md && *hash_ok)
+        EVP_DigestUpdate (md, buf, size);
       if (r < ARCHIVE_WARN)
         return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: %s", path, archive_error_string (a));
       if (pwrite (fd, buf, size, off) != (ssize_t) size)
@@ -70,7 +137,8 @@ write_data (struct archive *a, int fd, const char *path, struct berth_error **er
 }
 
 int
-context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err)
+context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sums,
+                 struct berth_error **err)
 {
   _cleanup_ (archive_freep) struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
@@ -124,6 +192,8 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err
           if (fs_rm_rf_at (pfd, base, err) < 0)
             return -1;
         }
+      if (sums)
+        sums_drop (sums, path);
       const char *hl = archive_entry_hardlink (e);
       if (type == AE_IFLNK)
         {
@@ -150,8 +220,37 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err
       _cleanup_close_ int fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0)
         return berth_error_set (err, errno, "context %s: create", path);
-      if (write_data (a, fd, path, err) < 0)
-        return -1;
+      EVP_MD_CTX *md = NULL;
+      if (sums)
+        {
+          md = EVP_MD_CTX_new ();
+          if (md == NULL)
+            abort ();
+          EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
+        }
+      bool hash_ok = true;
+      int wr = write_data (a, fd, path, md, &hash_ok, err);
+      if (wr < 0 || (md && !hash_ok))
+        {
+          if (md)
+            EVP_MD_CTX_free (md);
+          md = NULL;
+          if (wr < 0)
+            return -1;
+        }
+      if (md)
+        {
+          unsigned char d[32];
+          unsigned int dl = 0;
+          char hex[65];
+          EVP_DigestFinal_ex (md, d, &dl);
+          EVP_MD_CTX_free (md);
+          for (unsigned k = 0; k < 32; k++)
+            sprintf (hex + 2 * k, "%02x", d[k]);
+          sums_put (sums, path, hex);
+        }
+      else if (sums)
+        sums_drop (sums, path);
       if (keep_owner)
         fchown (fd, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e));
       fchmod (fd, perm);

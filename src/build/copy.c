@@ -178,7 +178,7 @@ hash_fd (EVP_MD_CTX *ctx, int fd)
 
 static int
 hash_tree (EVP_MD_CTX *ctx, int dirfd, const char *name, const char *rel, bool follow,
-           struct berth_error **err)
+           const struct context_sums *sums, struct berth_error **err)
 {
   struct stat st;
   if (fstatat (dirfd, name, &st, (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (name[0] ? 0 : AT_EMPTY_PATH)) < 0)
@@ -197,6 +197,13 @@ hash_tree (EVP_MD_CTX *ctx, int dirfd, const char *name, const char *rel, bool f
       ssize_t n = readlinkat (dirfd, name, target, sizeof target);
       if (n > 0)
         EVP_DigestUpdate (ctx, target, (size_t) n);
+      return 0;
+    }
+  const char *known = S_ISREG (st.st_mode) ? context_sums_get (sums, rel) : NULL;
+  if (known)
+    {
+      /* hashed as the context streamed in */
+      EVP_DigestUpdate (ctx, known, strlen (known));
       return 0;
     }
   if (S_ISREG (st.st_mode))
@@ -224,8 +231,8 @@ hash_tree (EVP_MD_CTX *ctx, int dirfd, const char *name, const char *rel, bool f
   qsort (names, strv_len (names), sizeof (char *), strcmp_ptr);
   for (char **n = names; *n; n++)
     {
-      _cleanup_free_ char *r = xasprintf ("%s/%s", rel, *n);
-      if (hash_tree (ctx, sub, *n, r, false, err) < 0)
+      _cleanup_free_ char *r = strcmp (rel, ".") == 0 ? xstrdup (*n) : xasprintf ("%s/%s", rel, *n);
+      if (hash_tree (ctx, sub, *n, r, false, sums, err) < 0)
         return -1;
     }
   return 0;
@@ -240,6 +247,8 @@ copy_sources_checksum (int src_rootfd, char *const *paths, const struct copy_req
     abort ();
   EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
   int r = 0;
+  const struct context_sums *sums = req->sums;
+  (void) sums;
   for (char *const *p = paths; r == 0 && p && *p; p++)
     {
       struct berth_error *e2 = NULL;
@@ -250,7 +259,7 @@ copy_sources_checksum (int src_rootfd, char *const *paths, const struct copy_req
           berth_error_free (e2);
           break;
         }
-      r = hash_tree (ctx, fd, "", *p, true, err);
+      r = hash_tree (ctx, fd, "", *p, true, req->sums, err);
     }
   for (size_t i = 0; r == 0 && req->inline_names && req->inline_names[i]; i++)
     {
@@ -520,7 +529,7 @@ copy_run (int dst_rootfd, char *const *paths, const struct copy_request *req,
               _cleanup_close_ int ddr = openat (dd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
               if (ddr < 0)
                 return berth_error_set (err, errno, "ADD %s", req->dest);
-              if (context_extract (in, ddr, true, err) < 0)
+              if (context_extract (in, ddr, true, NULL, err) < 0)
                 return berth_error_prefix (err, "ADD %s", *p);
               continue;
             }

@@ -101,7 +101,10 @@ run_mount_parse (const struct run_request *req, const char *spec, struct berth_e
       if (n < 0)
         return berth_error_set (err, errno, "--mount=%s", spec), NULL;
       real[n] = '\0';
-      (void) rw_given;
+      /* a writable bind would change the context after its checksums
+       * were taken (buildkit discards such writes; we refuse them) */
+      if (rw_given && !ro)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=%s: rw bind mounts of the context are not supported", spec), NULL;
       return bind_mount (real, target, ro);
     }
   return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=type=%s is not supported by this builder", type), NULL;

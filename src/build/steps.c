@@ -812,6 +812,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     .inline_contents = inline_contents,
     .what = inst->name,
     .src_rootfd = b->ctxfd,
+    .sums = &b->sums,
   };
   if (chmod)
     {
@@ -832,6 +833,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
       if (builder_source_open (b, from_x, &src_snap, &src_rootfd, &src_image, err) < 0)
         return -1;
       req.src_rootfd = src_rootfd;
+      req.sums = NULL;
       /* the snapshot is read only in practice; it must not count as
        * the step's live snapshot */
       free (b->live_snapshot);
