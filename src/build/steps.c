@@ -14,6 +14,12 @@
 
 /* ------------------------------------------------------------ helpers -- */
 
+static int
+strcmp_ptr (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 /* Go's %q of a string. */
 static void
 go_quote (char **acc, const char *s)
@@ -475,6 +481,8 @@ step_simple (struct builder *b, struct build_stage *st, const struct df_instruct
         for (char **w = words; *w; w++)
           if (parse_port (*w, ports, err) < 0)
             return -1;
+        /* docker's commit string lists the ports sorted */
+        qsort (words, strv_len (words), sizeof (char *), strcmp_ptr);
         _cleanup_free_ char *j = strv_join (words, " ");
         _cleanup_free_ char *what = xasprintf ("EXPOSE %s", j);
         return commit_nop (b, st, what, false, err);
@@ -860,7 +868,11 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
             berth_error_free (e);
           }
       }
-    _cleanup_free_ char *what = xasprintf ("#(nop) %s %s:%s in %s ", inst->name, kind, sum + 7, dest_raw[0] == '/' ? dest : dest_raw);
+    /* moby: "%s %s%s in %s " with chownComment "--chown=x" glued to the
+     * hash (no space), kept for identical created_by strings */
+    _cleanup_free_ char *chown_c = chown_x ? xasprintf ("--chown=%s", chown_x) : xstrdup ("");
+    /* the destination as written (docker shows "in . " too) */
+    _cleanup_free_ char *what = xasprintf ("#(nop) %s %s%s:%s in %s ", inst->name, chown_c, kind, sum + 7, dest_raw);
     _cleanup_json_ json_t *cmd = stage_shell (st);
     json_array_append_new (cmd, json_string (what));
     _cleanup_free_ char *created_by = json_join (cmd, " ");

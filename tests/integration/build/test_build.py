@@ -73,7 +73,7 @@ CMD ["hello"]
     # docker's classic created_by forms: two spaces after #(nop) for
     # commit() instructions, one for WORKDIR; WORKDIR makes a layer
     assert "/bin/sh -c #(nop)  ENV A=1 B=two words" in by
-    assert "/bin/sh -c #(nop)  EXPOSE 80 53/udp 8000-8001" in by
+    assert "/bin/sh -c #(nop)  EXPOSE 53/udp 80 8000-8001" in by
     assert "/bin/sh -c #(nop)  VOLUME [/data /cache]" in by
     assert '/bin/sh -c #(nop)  CMD ["hello"]' in by
     assert '/bin/sh -c #(nop)  ENTRYPOINT ["/bin/echo"]' in by
