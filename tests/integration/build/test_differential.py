@@ -100,6 +100,21 @@ COPY --chown=nobody:nogroup one.txt /owned
 WORKDIR /w
 COPY one.txt .
 """,
+    "multistage": """FROM busybox:local AS one
+RUN mkdir /out && echo a > /out/a
+FROM busybox:local
+COPY --from=one /out /in
+COPY --from=0 /out/a /single
+WORKDIR rel
+WORKDIR ../other
+""",
+    "quoting": """FROM busybox:local
+ENV P="a \\"quoted\\" $HOME" Q='single $HOME' R=x\\ y
+LABEL "multi word"="v 1" esc=a\\$b
+ARG NOVAL
+ARG WITH=def
+RUN echo "$WITH" > /with
+""",
 }
 FILES = {"dir/x": "x", "dir/sub/y": "y", "one.txt": "1", "two.txt": "2"}
 
