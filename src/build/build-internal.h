@@ -60,7 +60,14 @@ struct copy_request
   char **inline_contents;
   const char *what; /* "COPY" or "ADD", for messages */
   const struct context_sums *sums; /* when the sources are the context */
+  char ***fetched_dirs; /* ADD <url>: dirs in the context to remove after */
 };
+
+/* ------------------------------------------------------------- url.c -- */
+/* Fetch url into a new private dir of the context: *dir_out (to remove)
+ * and *rel_out (the file, relative to the context). */
+int url_fetch (const char *url, int ctx_dirfd, char **dir_out, char **rel_out,
+               struct berth_error **err);
 /* Resolve the sources (globs) to paths in src_rootfd; fails like docker
  * when nothing matches. *out: relative paths ("a/b.txt"). */
 int copy_sources_resolve (const struct copy_request *req, char ***out, struct berth_error **err);

@@ -109,8 +109,19 @@ copy_sources_resolve (const struct copy_request *req, char ***out, struct berth_
     {
       if (is_inline (req, *s))
         continue;
-      if (req->is_add && (str_has_prefix (*s, "http://") || str_has_prefix (*s, "https://")))
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s %s: remote URLs are not supported by this builder", req->what, *s);
+      bool is_url = str_has_prefix (*s, "http://") || str_has_prefix (*s, "https://");
+      if (is_url && !req->is_add)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s failed: source can't be a URL for COPY", req->what);
+      if (is_url)
+        {
+          _cleanup_free_ char *dir = NULL, *rel = NULL;
+          if (url_fetch (*s, req->src_rootfd, &dir, &rel, err) < 0)
+            return -1;
+          if (req->fetched_dirs)
+            strv_append (req->fetched_dirs, dir);
+          strv_append (&paths, rel);
+          continue;
+        }
       if (req->is_add && str_has_prefix (*s, "git@"))
         return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s %s: git sources are not supported", req->what, *s);
       _cleanup_free_ char *clean = clean_rel (*s);
@@ -518,7 +529,8 @@ copy_run (int dst_rootfd, char *const *paths, const struct copy_request *req,
             return berth_error_prefix (err, "%s", req->what);
           continue;
         }
-      if (req->is_add && S_ISREG (st.st_mode))
+      /* ADD extracts local archives, never fetched files */
+      if (req->is_add && S_ISREG (st.st_mode) && !str_has_prefix (*p, ".berth-url-"))
         {
           _cleanup_close_ int in = reopen_at (src, "", O_RDONLY);
           if (in >= 0 && is_local_archive (in))

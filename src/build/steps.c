@@ -822,6 +822,8 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     .src_rootfd = b->ctxfd,
     .sums = &b->sums,
   };
+  _cleanup_strv_ char **fetched = calloc (1, sizeof (char *));
+  req.fetched_dirs = &fetched;
   if (chmod)
     {
       char *end;
@@ -907,6 +909,8 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     r = 0;
   }
 out:
+  for (char **f = fetched; f && *f; f++)
+    fs_rm_rf_at (b->ctxfd, *f, NULL);
   if (src_snap)
     {
       close (src_rootfd);

@@ -330,3 +330,40 @@ def test_interrupted_build_leaves_nothing(b):
         time.sleep(0.1)
     assert build_leftovers(b.d) == []
     assert b.d.docker("image", "inspect", "t-int", check=False).returncode != 0
+
+
+def test_add_url_from_loopback(b):
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/files/remote.tar"):
+                body = b"not extracted\n"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        port = srv.server_address[1]
+        b.build({"Dockerfile": f"FROM {BASE}\nADD http://127.0.0.1:{port}/files/remote.tar?x=1 /dl/\n"}, "-t", "t-url")
+        # fetched files are not extracted, get mode 0600 and the server's mtime
+        assert b.run("t-url", "stat", "-c", "%n %a %Y", "/dl/remote.tar") == "/dl/remote.tar 600 1445412480\n"
+        assert b.run("t-url", "cat", "/dl/remote.tar") == "not extracted\n"
+        res = b.build({"Dockerfile": f"FROM {BASE}\nADD http://127.0.0.1:{port}/missing /x\n"}, check=False)
+        assert "ADD failed: fetch http://127.0.0.1:" in res.stderr and "404" in res.stderr
+        res = b.build({"Dockerfile": f"FROM {BASE}\nCOPY http://127.0.0.1:{port}/files/remote.tar /x\n"}, check=False)
+        assert "source can't be a URL for COPY" in res.stderr
+    finally:
+        srv.shutdown()
