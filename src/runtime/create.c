@@ -43,8 +43,8 @@ create_ctx_clear (struct create_ctx *c)
     seccomp_filter_free (c->seccomp);
   if (c->cg)
     cgroup_free (c->cg);
-  int *fds[] = { &c->bundlefd,   &c->statedirfd, &c->console_sock, &c->listener_sock,
-                 &c->start_sock, &c->sync_child, &c->sync_parent,  &c->cg_v2_fd };
+  int *fds[] = { &c->statedirfd, &c->console_sock, &c->listener_sock, &c->start_sock,
+                 &c->sync_child, &c->sync_parent,  &c->cg_v2_fd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   for (size_t i = 0; i < 8; i++)
@@ -293,9 +293,6 @@ create_prepare (const struct runtime_context *ctx, const struct runtime_create_o
   c->bundle = realpath (opts->bundle, NULL);
   if (c->bundle == NULL)
     return berth_error_set (err, errno, "bundle `%s`", opts->bundle);
-  c->bundlefd = open (c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (c->bundlefd < 0)
-    return berth_error_set (err, errno, "open bundle `%s`", c->bundle);
   _cleanup_free_ char *config
       = opts->config_path ? xstrdup (opts->config_path) : xasprintf ("%s/config.json", c->bundle);
   c->spec = spec_load (config, err);
@@ -380,8 +377,7 @@ container_create_internal (const struct runtime_context *ctx,
                            const struct runtime_create_options *opts, bool run_mode,
                            pid_t *init_pid, struct berth_error **err)
 {
-  struct create_ctx c = { .bundlefd = -1,
-                          .statedirfd = -1,
+  struct create_ctx c = { .statedirfd = -1,
                           .console_sock = -1,
                           .listener_sock = -1,
                           .start_sock = -1,
@@ -447,9 +443,8 @@ container_create_internal (const struct runtime_context *ctx,
   if (run_mode)
     {
       sync_send (c.sync_parent, SYNC_START, 0, NULL);
-      enum sync_type t;
-      /* EOF: the init's end closed at execve. */
-      if (sync_recv (c.sync_parent, &t, NULL, err) < 0)
+      /* SYNC_EXEC then EOF: the init's end closed at execve. */
+      if (sync_wait_exec (c.sync_parent, err) < 0)
         goto fail;
       _cleanup_free_ char *state = container_hook_state (&c, "running", pid);
       hooks_run_warn (c.spec, HOOK_POSTSTART, state);

@@ -134,6 +134,9 @@ devices_resources_with_defaults (const struct spec *s)
   for (size_t i = 0; i < N_DEFAULT_DEVICES; i++)
     json_array_append_new (
         rules, device_rule ("c", default_devices[i].major, default_devices[i].minor, "rwm"));
+  /* mknod of any node is allowed (using it is not), as runc and Docker do. */
+  json_array_append_new (rules, device_rule ("c", -1, -1, "m"));
+  json_array_append_new (rules, device_rule ("b", -1, -1, "m"));
   /* /dev/ptmx and the pty slaves, as runc allows them. */
   json_array_append_new (rules, device_rule ("c", 5, 2, "rwm"));
   json_array_append_new (rules, device_rule ("c", 136, -1, "rwm"));

@@ -99,6 +99,7 @@ exec_child_main (struct exec_ctx *x)
       berth_error_set (&err, errno, "prctl PR_SET_NO_NEW_PRIVS");
       sync_child_fail (fd, err);
     }
+  sync_send (fd, SYNC_EXEC, 0, NULL);
   if (x->seccomp && x->proc.no_new_privileges
       && seccomp_filter_install (x->seccomp, &listener, &err) < 0)
     sync_child_fail (fd, err);
@@ -185,6 +186,23 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
    * child between clone and its own prctl. */
   int dumpable = prctl (PR_GET_DUMPABLE, 0, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* A multi-threaded caller (berthd itself) gets glibc's fork(): its atfork
+   * handlers leave malloc and stdio usable in the child, which a raw clone3
+   * would not. The child then enters cgroup2 itself (a little slower). */
+  if (process_is_multithreaded ())
+    {
+      x->enter_v2_in_child = true;
+      pid_t fpid = fork ();
+      int fsaved = errno;
+      if (fpid == 0)
+        exec_child_main (x);
+      prctl (PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+      if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+        abort ();
+      if (fpid < 0)
+        return berth_error_set (err, fsaved, "fork the exec process");
+      return fpid;
+    }
   struct clone_args args = { .exit_signal = SIGCHLD };
   if (x->cg_v2_fd >= 0)
     {
@@ -217,11 +235,8 @@ exec_parent (struct exec_ctx *x, pid_t pid, struct berth_error **err)
     return berth_error_prefix (err, "process.rlimits");
   if (sync_send (x->sync_parent, SYNC_GO, pid, NULL) < 0)
     return berth_error_set (err, errno, "signal the exec process");
-  enum sync_type t;
-  /* EOF: its end of the socket closed at execve. */
-  if (sync_recv (x->sync_parent, &t, NULL, err) < 0)
-    return -1;
-  return 0;
+  /* SYNC_EXEC, then EOF: its end of the socket closed at execve. */
+  return sync_wait_exec (x->sync_parent, err);
 }
 
 int

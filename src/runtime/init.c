@@ -177,7 +177,7 @@ container_init_main (struct create_ctx *c)
   umask (0);
 
   struct rootfs_context rc = { .spec = s,
-                               .bundlefd = c->bundlefd,
+                               .bundle = c->bundle,
                                .rootfs_path = c->rootfs,
                                .cg = c->cg,
                                .in_userns = c->in_userns,
@@ -251,6 +251,9 @@ container_init_main (struct create_ctx *c)
       if (hooks_run (s, HOOK_START_CONTAINER, state, &err) < 0)
         sync_child_fail (report, err);
     }
+  /* Said before the filter goes in (a profile may refuse sendto): errors
+   * after this still travel, and EOF then means execve happened. */
+  sync_send (report, SYNC_EXEC, 0, NULL);
   if (c->seccomp && s->process.no_new_privileges
       && seccomp_filter_install (c->seccomp, &listener, &err) < 0)
     sync_child_fail (report, err);

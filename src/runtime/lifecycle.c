@@ -88,8 +88,7 @@ runtime_container_start (const struct runtime_context *ctx, const char *id,
   if (unlinkat (l.dirfd, "start.sock", 0) < 0)
     return berth_error_set_kind (err, BERTH_E_CONFLICT, errno,
                                  "start container `%s`: already being started", id);
-  enum sync_type t;
-  if (sync_recv (fd, &t, NULL, err) < 0)
+  if (sync_wait_exec (fd, err) < 0)
     return berth_error_prefix (err, "start container `%s`", id);
   l.st.started = true;
   if (state_save (l.dirfd, &l.st, err) < 0)

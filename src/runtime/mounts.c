@@ -262,13 +262,25 @@ bind_tree (int dirfd, const char *source, bool recursive, struct berth_error **e
   return fd;
 }
 
+/* A relative bind source is relative to the bundle. It is looked up by
+ * path here: an fd opened before clone belongs to the caller's mount
+ * namespace, and open_tree refuses to clone from another namespace. */
+static char *
+bind_source_path (const char *bundle, const struct spec_mount *m)
+{
+  return m->source[0] == '/' ? xstrdup (m->source) : xasprintf ("%s/%s", bundle, m->source);
+}
+
 /* The detached mount for m, before it is attached to its target. */
 static int
-mount_make_detached (int bundlefd, const struct spec_mount *m, bool in_userns,
+mount_make_detached (const char *bundle, const struct spec_mount *m, bool in_userns,
                      struct berth_error **err)
 {
   if (m->is_bind)
-    return bind_tree (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, m->is_recursive, err);
+    {
+      _cleanup_free_ char *src = bind_source_path (bundle, m);
+      return bind_tree (AT_FDCWD, src, m->is_recursive, err);
+    }
 
   struct berth_error *first = NULL;
   int fd = fs_new_mount (m->type, m->source, m->data, &first);
@@ -365,14 +377,16 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
 /* Make sure the target exists (a directory, or an empty file when a file is
  * bound) and return an O_PATH fd of it, resolved inside the root only. */
 static int
-mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m, struct berth_error **err)
+mount_target_open (int rootfd, const char *bundle, const struct spec_mount *m,
+                   struct berth_error **err)
 {
   bool is_file = false;
   if (m->is_bind)
     {
       struct stat st;
-      if (fstatat (m->source[0] == '/' ? AT_FDCWD : bundlefd, m->source, &st, 0) < 0)
-        return berth_error_set (err, errno, "stat bind source `%s`", m->source);
+      _cleanup_free_ char *src = bind_source_path (bundle, m);
+      if (stat (src, &st) < 0)
+        return berth_error_set (err, errno, "stat bind source `%s`", src);
       is_file = !S_ISDIR (st.st_mode);
     }
   int fd = fs_open_in_root (rootfd, m->destination, O_PATH, 0, NULL);
@@ -387,10 +401,10 @@ mount_target_open (int rootfd, int bundlefd, const struct spec_mount *m, struct 
 }
 
 int
-mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cgroup *cg,
+mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, struct cgroup *cg,
                  bool in_userns, struct berth_error **err)
 {
-  _cleanup_close_ int target = mount_target_open (rootfd, bundlefd, m, err);
+  _cleanup_close_ int target = mount_target_open (rootfd, bundle, m, err);
   if (target < 0)
     return berth_error_prefix (err, "mount `%s`", m->destination);
 
@@ -405,7 +419,7 @@ mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cg
       return 0;
     }
 
-  _cleanup_close_ int mnt = mount_make_detached (bundlefd, m, in_userns, err);
+  _cleanup_close_ int mnt = mount_make_detached (bundle, m, in_userns, err);
   if (mnt < 0)
     return berth_error_prefix (err, "mount `%s` on `%s`", m->source ? m->source : m->type,
                                m->destination);

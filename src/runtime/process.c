@@ -5,6 +5,7 @@
  * (refusing /proc/self/exe and friends, CVE-2019-5736), and fds closed. */
 #include "runtime/runtime-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -161,4 +162,17 @@ process_env_with_home (const struct spec_process *p)
   _cleanup_free_ char *entry = xasprintf ("HOME=%s", home && home[0] ? home : "/");
   strv_append (&env, entry);
   return env;
+}
+
+bool
+process_is_multithreaded (void)
+{
+  /* /proc/self/task has one entry per thread. */
+  _cleanup_closedir_ DIR *d = opendir ("/proc/self/task");
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir (d)))
+    if (e->d_name[0] != '.' && ++n > 1)
+      return true;
+  return false;
 }

@@ -47,7 +47,7 @@ rootfs_prepare (const struct rootfs_context *rc, struct berth_error **err)
     return berth_error_set (err, errno, "open rootfs `%s`", rc->rootfs_path);
 
   for (size_t i = 0; i < s->n_mounts; i++)
-    if (mount_into_root (rootfd, rc->bundlefd, &s->mounts[i], rc->cg, rc->in_userns, err) < 0)
+    if (mount_into_root (rootfd, rc->bundle, &s->mounts[i], rc->cg, rc->in_userns, err) < 0)
       return berth_error_prefix (err, "mounts[%zu]", i);
   if (devices_create (rootfd, s, rc->in_userns, err) < 0)
     return -1;
@@ -163,8 +163,16 @@ do_pivot_root (int rootfd, bool no_pivot, struct berth_error **err)
     {
       /* pivot_root(".", "."): the old root ends up stacked on the new one
        * and is detached at once; no directory for it is needed. */
+      _cleanup_close_ int oldroot = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (oldroot < 0)
+        return berth_error_set (err, errno, "open the old root");
       if (syscall (SYS_pivot_root, ".", ".") < 0)
         return berth_error_set (err, errno, "pivot_root");
+      /* "." must name the OLD root for the two calls below: a lookup of "."
+       * does not cross mounts, so from the new root it would make every
+       * container mount a slave (losing "shared" mount options). */
+      if (fchdir (oldroot) < 0)
+        return berth_error_set (err, errno, "chdir to the old root");
       /* Unmounting the old root must not propagate to the host. */
       if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
         return berth_error_set (err, errno, "make the old root a slave");

@@ -200,9 +200,9 @@ const struct spec_namespace *spec_find_namespace (const struct spec *s, int type
 int mount_options_parse (json_t *options, struct spec_mount *m, const char *where,
                          struct berth_error **err);
 /* Mount m into the container root (rootfd, the rootfs bind mount), the
- * target resolved inside the root only. bundlefd resolves relative bind
- * sources. cg is used by "cgroup" mounts. */
-int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struct cgroup *cg,
+ * target resolved inside the root only. Relative bind sources are relative
+ * to the bundle directory. cg is used by "cgroup" mounts. */
+int mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, struct cgroup *cg,
                      bool in_userns, struct berth_error **err);
 /* mount_setattr attribute bit of a flag option ("nosuid" → MOUNT_ATTR_NOSUID). */
 
@@ -211,7 +211,7 @@ int mount_into_root (int rootfd, int bundlefd, const struct spec_mount *m, struc
 struct rootfs_context
 {
   const struct spec *spec;
-  int bundlefd;
+  const char *bundle;      /* absolute host path */
   const char *rootfs_path; /* absolute host path */
   struct cgroup *cg;
   bool in_userns;
@@ -314,6 +314,7 @@ int process_chdir (const struct spec_process *p, struct berth_error **err);
 /* Resolve args[0] in PATH of the process env (runc does this at create so
  * a missing binary fails create, not start). */
 char *process_find_executable (const struct spec_process *p, struct berth_error **err);
+bool process_is_multithreaded (void);
 /* process.env plus HOME from the container's /etc/passwd when missing. */
 char **process_env_with_home (const struct spec_process *p);
 /* Close every fd but 0-2, the preserved ones and keep_fd on execve. */
@@ -334,7 +335,8 @@ enum sync_type
   SYNC_READY,      /* child: created, waiting for start */
   SYNC_START,
   SYNC_ERROR,
-  SYNC_PID, /* intermediate: the init's pid */
+  SYNC_PID,  /* intermediate: the init's pid */
+  SYNC_EXEC, /* child: about to execve (EOF next means it did) */
 };
 
 int sync_send (int fd, enum sync_type type, int value, const char *msg);
@@ -343,6 +345,9 @@ int sync_send (int fd, enum sync_type type, int value, const char *msg);
 int sync_recv (int fd, enum sync_type *type, int *value, struct berth_error **err);
 int sync_expect (int fd, enum sync_type want, int *value, const char *step,
                  struct berth_error **err);
+/* After start: wait for SYNC_EXEC then EOF (the process runs), or an
+ * error; EOF without SYNC_EXEC means the init died before starting. */
+int sync_wait_exec (int fd, struct berth_error **err);
 /* In a child: send err over the sync socket and _exit(1). */
 __attribute__ ((noreturn)) void sync_child_fail (int fd, struct berth_error *err);
 
@@ -357,7 +362,6 @@ struct create_ctx
   struct spec *spec;
   char *bundle; /* absolute */
   char *rootfs; /* absolute */
-  int bundlefd;
   int statedirfd;
   struct cgroup *cg;
   struct seccomp_filter *seccomp;

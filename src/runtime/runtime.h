@@ -2,7 +2,14 @@
  * (the runc-compatible CLI) is a thin main over it, and berthd's per-container
  * monitor calls it in-process: no fork/exec of a runtime binary per action.
  * Every call returns 0 (or a non-NULL object) on success and fills *err with
- * a message naming the step and the path or resource on failure. */
+ * a message naming the step and the path or resource on failure.
+ *
+ * Callers: create/run clone() the caller and the child keeps running
+ * library code (allocations included) until execve, so call them from a
+ * single-threaded process (berthd's per-container monitor, not the daemon's
+ * threads). exec may be called from a multi-threaded process (it then uses
+ * glibc's fork(), whose atfork handlers keep malloc usable). Hooks are fork()ed and waited for by pid: do not reap children
+ * you did not start (waitpid(-1)) while a runtime call runs. */
 #pragma once
 
 #include <stdbool.h>

@@ -90,6 +90,19 @@ sync_expect (int fd, enum sync_type want, int *value, const char *step, struct b
   return 0;
 }
 
+int
+sync_wait_exec (int fd, struct berth_error **err)
+{
+  enum sync_type t;
+  if (sync_recv (fd, &t, NULL, err) < 0)
+    return -1;
+  if (t != SYNC_EXEC)
+    return berth_error_set (err, ECHILD, "the container's init exited before starting its process");
+  if (sync_recv (fd, &t, NULL, err) < 0)
+    return -1;
+  return 0;
+}
+
 void
 sync_child_fail (int fd, struct berth_error *err)
 {

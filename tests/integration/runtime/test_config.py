@@ -407,3 +407,47 @@ def test_failing_poststart_and_poststop_hooks_are_warnings(rt, cid):
 def test_oom_score_adj(rt, cid):
     rt.set_process(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=523)
     assert rt("run", "--bundle", rt.bundle, cid).stdout.strip() == "523"
+
+
+def test_mount_propagation_options(rt, cid, tmpdir_berth):
+    src = tmpdir_berth / "prop-src"
+    src.mkdir()
+    cfg = rt.set_process(["sh", "-c", "for d in /shared /private; do awk -v d=$d '$5 == d' /proc/self/mountinfo; done"])
+    cfg["mounts"] += [
+        {"destination": "/shared", "type": "bind", "source": str(src), "options": ["rbind", "rshared"]},
+        {"destination": "/private", "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]},
+    ]
+    rt.write_config(cfg)
+    shared, private = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert "shared:" in shared.split(" - ")[0], shared
+    assert "shared:" not in private.split(" - ")[0] and "master:" not in private.split(" - ")[0], private
+
+
+def test_devices_and_the_cgroup_allow_list(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "; ".join([
+        "ls -ln /dev/kmsg | awk '{print $1, $3, $4, $5, $6}'",
+        "echo x > /dev/null && echo null-ok",
+        "head -c 4 /dev/zero | wc -c",
+        "mknod /tmp/mem c 1 1 && (head -c 1 /tmp/mem >/dev/null 2>&1 && echo mem-open || echo mem-denied)",
+    ])])
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                                "fileMode": 0o640, "uid": 0, "gid": 4}]
+    cfg["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+    assert out[0] == "crw-r----- 0 4 1, 11", out
+    assert out[1:] == ["null-ok", "4", "mem-denied"], out
+
+
+def test_bind_source_relative_to_the_bundle(rt, cid):
+    (rt.bundle / "data").mkdir()
+    (rt.bundle / "data" / "f").write_text("relative\n")
+    cfg = rt.set_process(["cat", "/data/f"])
+    cfg["mounts"].append({"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]})
+    rt.write_config(cfg)
+    assert rt("run", "--bundle", rt.bundle, cid).stdout == "relative\n"
+    cfg["mounts"][-1]["source"] = "missing-dir"
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+    assert res.returncode != 0 and "missing-dir" in res.stderr and "mounts[" in res.stderr

@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import signal
+import subprocess
 import time
 
 import pytest
@@ -173,3 +174,24 @@ def test_unique_ids_conflict(rt, cid):
     rt("delete", "--force", cid)
     bad = rt("run", "--bundle", rt.bundle, "../escape", check=False)
     assert bad.returncode != 0 and "container id" in bad.stderr
+
+
+def test_run_forwards_signals_to_the_container(rt, cid):
+    rt.set_process(["sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done"])
+    proc = subprocess.Popen([str(rt.bin), "--root", str(rt.root), "run", "--bundle", str(rt.bundle), cid],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 42
+    assert not (rt.root / cid).exists()
+
+
+def test_start_of_a_killed_init_is_an_error(rt, cid):
+    rt.set_process(["true"])
+    assert rt.create_detached(cid, rt.bundle / "out.log").returncode == 0
+    rt("kill", cid, "KILL")
+    res = rt("start", cid, check=False)
+    assert res.returncode != 0, res.stdout
+    assert "not created" in res.stderr or "exited before starting" in res.stderr, res.stderr
+    rt("delete", cid)
+    assert not (rt.root / cid).exists()

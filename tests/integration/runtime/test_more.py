@@ -132,3 +132,52 @@ def test_run_foreground_with_a_terminal(rt, cid):
     finally:
         os.close(master)
     assert b"/dev/pts/0" in out and b"fg-tty-ok" in out, out
+
+
+def test_time_namespace_with_offsets(rt, cid):
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("no time namespaces in this kernel")
+    cfg = rt.set_process(["cat", "/proc/uptime"])
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 10 * 86400, "nanosecs": 0},
+                                   "monotonic": {"secs": 86400, "nanosecs": 0}}
+    rt.write_config(cfg)
+    inside = float(rt("run", "--bundle", rt.bundle, cid).stdout.split()[0])
+    outside = float(open("/proc/uptime").read().split()[0])
+    assert 10 * 86400 - 60 < inside - outside < 10 * 86400 + 60
+
+
+def test_exec_from_a_multithreaded_caller(rt, cid):
+    """berthd calls runtime_container_exec from a process with threads."""
+    from berthtest import BUILD
+    probe = BUILD / "tests" / "unit" / "runtime" / "exec-threaded-probe"
+    if not probe.exists():
+        pytest.skip("exec-threaded-probe is not built")
+    rt.set_process(["sleep", "1000"])
+    rt("run", "-d", "--bundle", rt.bundle, cid, capture_output=False,
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = rt.state(cid)["pid"]
+    for _ in range(5):
+        res = subprocess.run([str(probe), str(rt.root), cid, "/bin/sh", "-c",
+                              "readlink /proc/self/ns/pid; exit 6"], capture_output=True, text=True, timeout=30)
+        assert res.returncode == 6, res.stderr
+        assert res.stdout.strip() == os.readlink(f"/proc/{pid}/ns/pid")
+    rt("delete", "--force", cid)
+
+
+def test_exec_into_a_user_namespace(rt, cid):
+    os.chmod(rt.bundle, 0o755)
+    cfg = rt.set_process(["sleep", "1000"])
+    cfg["linux"]["namespaces"].append({"type": "user"})
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+    rt.write_config(cfg)
+    rt("run", "-d", "--bundle", rt.bundle, cid, capture_output=False,
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = rt.state(cid)["pid"]
+    out = rt("exec", "--user", "1000:1000", cid, "sh", "-c",
+             "id -u; readlink /proc/self/ns/user; cat /proc/self/uid_map").stdout.splitlines()
+    assert out[0] == "1000"
+    assert out[1] == os.readlink(f"/proc/{pid}/ns/user")
+    assert out[2].split() == ["0", "300000", "65536"]
+    rt("delete", "--force", cid)
