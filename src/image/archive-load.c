@@ -59,7 +59,15 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
                                     archive_error_string (a));
           break;
         }
-      _cleanup_free_ char *name = tar_path_clean (archive_entry_pathname (e), err);
+      /* libarchive has no name for an entry whose name it cannot convert */
+      const char *raw = archive_entry_pathname (e);
+      if (raw == NULL)
+        {
+          r = berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                    "read archive: entry %zu has no usable name", n);
+          break;
+        }
+      _cleanup_free_ char *name = tar_path_clean (raw, err);
       if (name == NULL)
         {
           r = berth_error_prefix (err, "archive");
@@ -209,9 +217,20 @@ tag_all (struct image_store *s, const char *id, json_t *tags, char ***loaded,
   {
     if (!json_is_string (t))
       continue;
+    _cleanup_free_ char *f = image_ref_familiarize (json_string_value (t));
+    /* docker load says so when a tag moves away from another image */
+    _cleanup_free_ char *old = NULL;
+    _cleanup_error_ struct berth_error *e = NULL;
+    if (image_resolve (s, json_string_value (t), &old, &e) == 0 && strcmp (old, id) != 0 && loaded)
+      {
+        _cleanup_free_ char *line
+            = xasprintf ("The image %s already exists, renaming the old one with ID %s to empty "
+                         "string",
+                         f, old);
+        strv_append (loaded, line);
+      }
     if (image_tag (s, id, json_string_value (t), err) < 0)
       return -1;
-    _cleanup_free_ char *f = image_ref_familiarize (json_string_value (t));
     loaded_add (loaded, "Loaded image", f);
   }
   if (json_array_size (tags) == 0)

@@ -16,6 +16,7 @@ struct image_blob_writer
   char *expected_digest;
   int64_t expected_size;
   int64_t written;
+  char *tmpname; /* named temp file in tmp/ when O_TMPFILE is unsupported */
 };
 
 static int
@@ -80,7 +81,17 @@ blob_writer_new (struct image_store *s, const char *expected_digest, int64_t exp
       blob_invalid_digest (expected_digest, err);
       return NULL;
     }
+  _cleanup_free_ char *tmpname = NULL;
   int fd = openat (s->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    {
+      /* file systems without O_TMPFILE: a named file in tmp/, which a
+       * killed process leaves to the sweep on open */
+      char rnd[SHA256_HEX_LEN + 1];
+      random_id_hex (rnd);
+      tmpname = xasprintf ("blob-%.24s", rnd);
+      fd = openat (s->tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
   if (fd < 0)
     {
       berth_error_set (err, errno, "create blob in tmp/");
@@ -94,6 +105,7 @@ blob_writer_new (struct image_store *s, const char *expected_digest, int64_t exp
   w->sha = sha256_ctx_new ();
   w->expected_digest = expected_digest ? xstrdup (expected_digest) : NULL;
   w->expected_size = expected_size;
+  w->tmpname = steal_pointer (&tmpname);
   return w;
 }
 
@@ -131,6 +143,9 @@ image_blob_writer_abort (struct image_blob_writer *w)
   if (w == NULL)
     return;
   closep (&w->fd); /* an O_TMPFILE vanishes with its last fd */
+  if (w->tmpname)
+    unlinkat (w->store->tmpfd, w->tmpname, 0);
+  free (w->tmpname);
   sha256_ctx_free (w->sha);
   free (w->expected_digest);
   free (w);
@@ -155,7 +170,10 @@ image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct
       const char *hex = digest_hex (digest);
       if (fsync (w->fd) < 0)
         ret = berth_error_set (err, errno, "fsync blob %s", digest);
-      else if (linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH) < 0 && errno != EEXIST)
+      else if ((w->tmpname ? linkat (s->tmpfd, w->tmpname, s->blobsfd, hex, 0)
+                           : linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH))
+                   < 0
+               && errno != EEXIST)
         ret = berth_error_set (err, errno, "link blob %s", digest);
       else if (fsync (s->blobsfd) < 0)
         ret = berth_error_set (err, errno, "fsync blobs/");

@@ -71,6 +71,16 @@ layer_from_tree (struct image_store *s, int dirfd, bool overlay_whiteouts,
                  enum image_compression compression, char **diff_id, struct berth_error **err)
 {
   _cleanup_close_ int fd = openat (s->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    {
+      char rnd[SHA256_HEX_LEN + 1];
+      random_id_hex (rnd);
+      char name[48];
+      snprintf (name, sizeof name, "layer-%.24s", rnd);
+      fd = openat (s->tmpfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        unlinkat (s->tmpfd, name, 0); /* anonymous from here on */
+    }
   if (fd < 0)
     return berth_error_set (err, errno, "create temp layer");
   if (compression == IMAGE_COMPRESSION_AUTO)

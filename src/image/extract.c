@@ -107,6 +107,14 @@ extractor_bytes (const struct extractor *x)
 
 /* ------------------------------------------------------ crc by inode -- */
 
+/* Inode numbers come in runs; a multiplicative hash spreads them so linear
+ * probing does not walk long clusters. */
+static size_t
+ino_slot (ino_t ino, size_t cap)
+{
+  return (size_t)(((uint64_t)ino * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+}
+
 static void
 crc_put (struct extractor *x, ino_t ino, uint64_t crc)
 {
@@ -119,18 +127,18 @@ crc_put (struct extractor *x, ino_t ino, uint64_t crc)
       for (size_t i = 0; i < x->cap_crcs; i++)
         if (x->crcs[i].used)
           {
-            size_t j = (size_t)x->crcs[i].ino % ncap;
+            size_t j = ino_slot (x->crcs[i].ino, ncap);
             while (n[j].used)
-              j = (j + 1) % ncap;
+              j = (j + 1) & (ncap - 1);
             n[j] = x->crcs[i];
           }
       free (x->crcs);
       x->crcs = n;
       x->cap_crcs = ncap;
     }
-  size_t j = (size_t)ino % x->cap_crcs;
+  size_t j = ino_slot (ino, x->cap_crcs);
   while (x->crcs[j].used && x->crcs[j].ino != ino)
-    j = (j + 1) % x->cap_crcs;
+    j = (j + 1) & (x->cap_crcs - 1);
   if (!x->crcs[j].used)
     x->n_crcs++;
   x->crcs[j] = (struct crc_slot){ .ino = ino, .crc = crc, .used = true };
@@ -142,7 +150,7 @@ extractor_crc_lookup (void *data, ino_t ino, uint64_t *crc)
   struct extractor *x = data;
   if (x->cap_crcs == 0)
     return false;
-  size_t j = (size_t)ino % x->cap_crcs;
+  size_t j = ino_slot (ino, x->cap_crcs);
   while (x->crcs[j].used)
     {
       if (x->crcs[j].ino == ino)
@@ -150,7 +158,7 @@ extractor_crc_lookup (void *data, ino_t ino, uint64_t *crc)
           *crc = x->crcs[j].crc;
           return true;
         }
-      j = (j + 1) % x->cap_crcs;
+      j = (j + 1) & (x->cap_crcs - 1);
     }
   return false;
 }

@@ -236,11 +236,16 @@ enum image_compression
  * directory. The compressed bytes are also kept as a blob (for push/save).
  * finish() commits only when every digest matches; a mismatch, a hostile
  * entry or abort() keeps nothing. Layers are keyed by diff_id and shared by
- * every image that has them; unpacking a layer that is already present just
- * verifies the stream and keeps the existing one. */
+ * every image that has them. With begin_verified and a diff_id that is
+ * already unpacked, the stream is only verified (and its blob kept); with
+ * plain begin it is extracted again into tmp/ and the existing layer kept.
+ * Contexts are independent: any number may be open at once, in any threads
+ * (the registry holds every finish until a whole image has arrived). */
 struct image_layer_unpack;
 /* expected_digest: digest of the bytes that will be written (the
- * manifest's layer digest), or NULL to accept any (load/import compute it).
+ * manifest's layer digest), or NULL to accept any (load/import compute it;
+ * with NULL and expected_size -1 a plain tar is kept as a gzip blob made in
+ * the same pass, so it is push-ready and not stored twice uncompressed).
  * expected_size: -1 when unknown. media_type: NULL to sniff compression. */
 struct image_layer_unpack *image_layer_unpack_begin (struct image_store *store,
                                                      const char *expected_digest,
@@ -385,6 +390,14 @@ int image_snapshot_remove (struct image_store *store, const char *id, struct ber
 int image_snapshot_image (struct image_store *store, const char *id, char **image_id,
                           struct berth_error **err);
 
+/* Every snapshot id (sorted), e.g. for the daemon to find ones no
+ * container owns after a crash. */
+int image_snapshot_list (struct image_store *store, char ***ids_out, struct berth_error **err);
+/* docker's SizeRw (bytes of regular files in the upper dir) and SizeRootFs
+ * (SizeRw plus the image's layers). Either pointer may be NULL. */
+int image_snapshot_size (struct image_store *store, const char *id, int64_t *size_rw,
+                         int64_t *size_rootfs, struct berth_error **err);
+
 enum image_change_kind
 {
   IMAGE_CHANGE_MODIFIED = 0, /* docker's "Kind" values */
@@ -422,11 +435,13 @@ int image_commit (struct image_store *store, const char *snapshot_id,
 
 /* ============================================================= archives == */
 
-/* docker save: a docker-archive as the docker 20.10 engine writes it
- * (manifest.json, repositories, <config hex>.json, <v1 id>/{VERSION,json,
- * layer.tar}) plus an OCI image layout (oci-layout, index.json, blobs/) in
- * the same tar, as docker 25+ does. names: what the user typed (tags are
- * kept, ids save untagged). */
+/* docker save: a docker-archive (manifest.json, repositories, <config
+ * hex>.json, <v1 id>/{VERSION,json,layer.tar}) plus an OCI image layout
+ * (oci-layout, index.json, blobs/) in the same tar, as docker 25+ writes it:
+ * each layer's uncompressed tar once, at blobs/sha256/<diff id>, which
+ * manifest.json names and <v1 id>/layer.tar links to (docker 20.10's load
+ * and skopeo read it). names: what the user typed (tags are kept, ids save
+ * untagged). */
 int image_save (struct image_store *store, char *const *names, int out_fd,
                 struct berth_error **err);
 /* docker load: a docker-archive or an OCI image layout (tar, optionally
@@ -444,8 +459,11 @@ int image_export_rootfs (int rootfd, int out_fd, struct berth_error **err);
 
 /* ============================================================ gc, check == */
 
-/* Remove every blob and layer no image and no snapshot references, and
- * stale tmp/ work. *freed_bytes optional. */
+/* Remove every blob and layer no image and no snapshot references (blobs
+ * and layers this process committed in the last hour are spared: a pull in
+ * flight has not recorded its image yet). tmp/ is swept on open, not here.
+ * Layers left by a killed pull are kept until then, so a later pull of the
+ * same image reuses them. *freed_bytes optional. */
 int image_store_gc (struct image_store *store, int64_t *freed_bytes, struct berth_error **err);
 /* Verify every blob's digest, every layer's tree against the manifest of
  * its files recorded at unpack, and every image's references. *problems gets

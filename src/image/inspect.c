@@ -144,6 +144,33 @@ image_history (struct image_store *s, const char *id, json_t **out, struct berth
   json_t *top = json_array_get (rows, 0);
   json_object_set_new (top, "Id", json_string (info->id));
   json_object_set_new (top, "Tags", familiar_array (info->repo_tags));
+  /* docker names the rows that end each local parent image (commits,
+   * builds) with that parent's id and tags; pulled history stays
+   * "<missing>" */
+  size_t n_rows = json_array_size (rows);
+  char *parent = info->parent ? xstrdup (info->parent) : NULL;
+  for (int depth = 0; parent && depth < 1000; depth++)
+    {
+      struct image_info *pi = NULL;
+      _cleanup_json_ json_t *pcfg = NULL;
+      _cleanup_error_ struct berth_error *e = NULL;
+      if (image_get (s, parent, &pi, &e) < 0 || image_config (s, parent, &pcfg, &e) < 0)
+        {
+          image_info_free (pi);
+          break;
+        }
+      size_t p_rows = json_array_size (json_object_get (pcfg, "history"));
+      if (p_rows > 0 && p_rows <= n_rows)
+        {
+          json_t *row = json_array_get (rows, n_rows - p_rows);
+          json_object_set_new (row, "Id", json_string (pi->id));
+          json_object_set_new (row, "Tags", familiar_array (pi->repo_tags));
+        }
+      free (parent);
+      parent = pi->parent ? xstrdup (pi->parent) : NULL;
+      image_info_free (pi);
+    }
+  free (parent);
   image_info_free (info);
   *out = rows;
   return 0;

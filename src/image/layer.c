@@ -35,6 +35,12 @@ struct image_layer_unpack
   int tmpfd;
   char *expected_diff_id;
   bool failed;
+  /* Nobody named the blob (load, import): a plain tar is kept as a gzip
+   * blob (ISA-L deflate, same pass), not as a second uncompressed copy, and
+   * is ready to push. */
+  bool recompress;
+  struct isal_zstream *def;
+  unsigned char *def_level_buf;
 };
 
 static void
@@ -44,6 +50,8 @@ unpack_free (struct image_layer_unpack *u)
     return;
   if (u->blob)
     image_blob_writer_abort (u->blob);
+  free (u->def);
+  free (u->def_level_buf);
   free (u->media_type);
   free (u->gz);
   if (u->zs)
@@ -106,6 +114,7 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
   u->tmpfd = -1;
   u->media_type = media_type ? xstrdup (media_type) : NULL;
   u->expected_diff_id = expected_diff_id ? xstrdup (expected_diff_id) : NULL;
+  u->recompress = expected_digest == NULL && expected_size < 0;
   u->blob = blob_writer_new (s, expected_digest, expected_size, err);
   if (u->blob == NULL)
     {
@@ -271,6 +280,54 @@ compression_pick (struct image_layer_unpack *u)
                u->media_type);
 }
 
+/* Bytes for the kept blob in recompress mode: as they are, or deflated. */
+static int
+blob_feed (struct image_layer_unpack *u, const unsigned char *buf, size_t len, bool end,
+           struct berth_error **err)
+{
+  if (u->def == NULL)
+    return len ? image_blob_writer_write (u->blob, buf, len, err) : 0;
+  struct isal_zstream *z = u->def;
+  z->next_in = (uint8_t *)buf;
+  z->avail_in = (uint32_t)len;
+  z->end_of_stream = end;
+  do
+    {
+      z->next_out = u->out;
+      z->avail_out = OUT_BUF_SIZE;
+      if (isal_deflate (z) != COMP_OK)
+        return berth_error_set (err, EIO, "deflate layer blob");
+      size_t n = OUT_BUF_SIZE - z->avail_out;
+      if (n && image_blob_writer_write (u->blob, u->out, n, err) < 0)
+        return -1;
+    }
+  while (z->avail_in > 0 || (end && z->internal_state.state != ZSTATE_END));
+  return 0;
+}
+
+static int
+sniff_done (struct image_layer_unpack *u, struct berth_error **err)
+{
+  compression_pick (u);
+  if (u->recompress && u->compression == IMAGE_COMPRESSION_NONE)
+    {
+      u->def = calloc (1, sizeof *u->def);
+      u->def_level_buf = malloc (ISAL_DEF_LVL1_DEFAULT);
+      if (u->def == NULL || u->def_level_buf == NULL)
+        abort ();
+      isal_deflate_init (u->def);
+      u->def->level = 1;
+      u->def->level_buf = u->def_level_buf;
+      u->def->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+      u->def->gzip_flag = IGZIP_GZIP;
+      free (u->media_type);
+      u->media_type = xstrdup (IMAGE_MT_DOCKER_LAYER_GZIP);
+    }
+  if (u->recompress && blob_feed (u, u->sniff, u->sniff_len, false, err) < 0)
+    return -1;
+  return decompress_push (u, u->sniff, u->sniff_len, err);
+}
+
 static int
 unpack_write (struct image_layer_unpack *u, const unsigned char *buf, size_t len,
               struct berth_error **err)
@@ -284,11 +341,15 @@ unpack_write (struct image_layer_unpack *u, const unsigned char *buf, size_t len
       len -= n;
       if (u->sniff_len < sizeof u->sniff)
         return 0;
-      compression_pick (u);
-      if (decompress_push (u, u->sniff, u->sniff_len, err) < 0)
+      if (sniff_done (u, err) < 0)
         return -1;
     }
-  return len ? decompress_push (u, buf, len, err) : 0;
+  if (len == 0)
+    return 0;
+  /* the blob gets the bytes first: the output buffer is shared */
+  if (u->recompress && blob_feed (u, buf, len, false, err) < 0)
+    return -1;
+  return decompress_push (u, buf, len, err);
 }
 
 int
@@ -297,7 +358,8 @@ image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t 
 {
   if (u->failed)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
-  if (image_blob_writer_write (u->blob, buf, len, err) < 0 || unpack_write (u, buf, len, err) < 0)
+  if ((!u->recompress && image_blob_writer_write (u->blob, buf, len, err) < 0)
+      || unpack_write (u, buf, len, err) < 0)
     {
       u->failed = true;
       return -1;
@@ -333,12 +395,10 @@ unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_er
   struct image_store *s = u->store;
   if (u->failed)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
-  if (u->compression == IMAGE_COMPRESSION_AUTO)
-    {
-      compression_pick (u);
-      if (decompress_push (u, u->sniff, u->sniff_len, err) < 0)
-        return -1;
-    }
+  if (u->compression == IMAGE_COMPRESSION_AUTO && sniff_done (u, err) < 0)
+    return -1;
+  if (u->def && blob_feed (u, NULL, 0, true, err) < 0)
+    return -1;
   if (u->compression == IMAGE_COMPRESSION_GZIP && !u->gz_done)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "gzip: unexpected end of stream");
   if (u->compression == IMAGE_COMPRESSION_ZSTD && u->zs_last != 0)

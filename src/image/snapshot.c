@@ -262,22 +262,34 @@ change_add (struct changes *c, const char *path, enum image_change_kind kind)
   c->v[c->n++] = (struct image_change){ .path = xstrdup (path), .kind = kind };
 }
 
-/* Does path exist in the image (the first layer, top down, that has it
- * decides; an overlay whiteout there means deleted)? */
+/* The entry path has in the image (the first layer, top down, that has it
+ * decides; an overlay whiteout there means deleted), into *st. */
 static bool
-in_lower (struct changes *c, const char *path)
+in_lower (struct changes *c, const char *path, struct stat *st)
 {
   for (size_t i = 0; i < c->n_layers; i++)
-    {
-      struct stat st;
-      if (fstatat (c->layerfds[i], path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return !(S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0));
-    }
+    if (fstatat (c->layerfds[i], path + 1, st, AT_SYMLINK_NOFOLLOW) == 0)
+      return !(S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0));
   return false;
 }
 
+static bool
+change_recorded (struct changes *c, const char *path)
+{
+  for (size_t i = c->n; i-- > 0;)
+    if (strcmp (c->v[i].path, path) == 0)
+      return true;
+  return false;
+}
+
+/* docker's archive.changes for overlay: a whiteout is a deletion; an opaque
+ * directory that hid one of the image's is a deletion too (its entries then
+ * count as added); a directory whose mode and mtime equal the image's is
+ * not a change in itself, but the parent of an addition or deletion is
+ * always reported as changed. */
 static int
-changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_error **err)
+changes_walk (struct changes *c, int dirfd, const char *prefix, bool hidden_below,
+              struct berth_error **err)
 {
   _cleanup_closedir_ DIR *d = fdopendir (openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
@@ -288,23 +300,44 @@ changes_walk (struct changes *c, int dirfd, const char *prefix, struct berth_err
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
       _cleanup_free_ char *path = xasprintf ("%s/%s", prefix, de->d_name);
-      struct stat st;
+      struct stat st, lst;
       if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return berth_error_set (err, errno, "stat `%s`", path);
-      if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
-        {
-          if (in_lower (c, path))
-            change_add (c, path, IMAGE_CHANGE_DELETED);
-          continue;
-        }
-      change_add (c, path, in_lower (c, path) ? IMAGE_CHANGE_MODIFIED : IMAGE_CHANGE_ADDED);
+      bool lower = !hidden_below && in_lower (c, path, &lst);
+      bool whiteout = S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0);
+      _cleanup_close_ int sub = -1;
+      bool opaque = false;
       if (S_ISDIR (st.st_mode))
         {
-          _cleanup_close_ int sub
-              = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub < 0 || changes_walk (c, sub, path, err) < 0)
-            return sub < 0 ? berth_error_set (err, errno, "open `%s`", path) : -1;
+          sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            return berth_error_set (err, errno, "open `%s`", path);
+          char v[4];
+          opaque = fgetxattr (sub, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
         }
+      enum image_change_kind kind;
+      bool record = true;
+      if (whiteout || (opaque && lower))
+        {
+          kind = IMAGE_CHANGE_DELETED;
+          record = lower;
+        }
+      else if (!lower)
+        kind = IMAGE_CHANGE_ADDED;
+      else
+        {
+          kind = IMAGE_CHANGE_MODIFIED;
+          if (S_ISDIR (st.st_mode) && S_ISDIR (lst.st_mode) && st.st_mode == lst.st_mode
+              && st.st_mtim.tv_sec == lst.st_mtim.tv_sec
+              && st.st_mtim.tv_nsec == lst.st_mtim.tv_nsec)
+            record = false;
+        }
+      if (record && !change_recorded (c, path))
+        change_add (c, path, kind);
+      if (record && kind != IMAGE_CHANGE_MODIFIED && *prefix && !change_recorded (c, prefix))
+        change_add (c, prefix, IMAGE_CHANGE_MODIFIED);
+      if (sub >= 0 && changes_walk (c, sub, path, hidden_below || opaque, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -348,7 +381,7 @@ image_snapshot_changes (struct image_store *s, const char *id, struct image_chan
   if (r == 0 && ufd < 0)
     r = berth_error_set (err, errno, "snapshot %s", id);
   if (r == 0)
-    r = changes_walk (&c, ufd, "", err);
+    r = changes_walk (&c, ufd, "", false, err);
   for (size_t i = 0; i < c.n_layers; i++)
     close (c.layerfds[i]);
   free (c.layerfds);
@@ -376,4 +409,85 @@ image_snapshot_diff_tar (struct image_store *s, const char *id, int out_fd,
     return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL, errno,
                                  "snapshot %s", id);
   return tar_write_tree (ufd, out_fd, compression, true, NULL, err);
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+int
+image_snapshot_list (struct image_store *s, char ***ids_out, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read snapshots/");
+  _cleanup_strv_ char **ids = calloc (1, sizeof (char *));
+  if (ids == NULL)
+    abort ();
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.' && image_snapshot_exists (s, de->d_name))
+      strv_append (&ids, de->d_name);
+  qsort (ids, strv_len (ids), sizeof (char *), str_cmp);
+  *ids_out = steal_pointer (&ids);
+  return 0;
+}
+
+static int
+tree_size (int dirfd, int64_t *total, struct berth_error **err)
+{
+  _cleanup_closedir_ DIR *d = fdopendir (openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d == NULL)
+    return berth_error_set (err, errno, "read directory");
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      struct stat st;
+      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue; /* changed under us (a running container): not an error */
+      if (S_ISREG (st.st_mode))
+        *total += st.st_size;
+      else if (S_ISDIR (st.st_mode))
+        {
+          _cleanup_close_ int sub
+              = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0 && tree_size (sub, total, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+int
+image_snapshot_size (struct image_store *s, const char *id, int64_t *size_rw, int64_t *size_rootfs,
+                     struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
+  if (meta == NULL)
+    return -1;
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", id);
+  _cleanup_close_ int ufd = openat (s->snapshotsfd, upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ufd < 0)
+    return berth_error_set (err, errno, "snapshot %s", id);
+  int64_t rw = 0;
+  if (tree_size (ufd, &rw, err) < 0)
+    return berth_error_prefix (err, "snapshot %s", id);
+  int64_t all = rw;
+  size_t i;
+  json_t *v;
+  json_array_foreach (json_object_get (meta, "layers"), i, v)
+  {
+    _cleanup_error_ struct berth_error *e = NULL;
+    int64_t sz = image_layer_size (s, json_string_value (v), &e);
+    all += sz > 0 ? sz : 0;
+  }
+  if (size_rw)
+    *size_rw = rw;
+  if (size_rootfs)
+    *size_rootfs = all;
+  return 0;
 }

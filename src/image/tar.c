@@ -482,6 +482,11 @@ tar_parser_finish (struct tar_parser *p, struct berth_error **err)
 char *
 tar_path_clean (const char *path, struct berth_error **err)
 {
+  if (path == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "tar entry without a name");
+      return NULL;
+    }
   _cleanup_strv_ char **parts = strv_split (path, '/');
   _cleanup_strv_ char **out = calloc (1, sizeof (char *));
   if (out == NULL)

@@ -264,3 +264,28 @@ def test_zstd_layer(store, tmpdir_berth):
                  name="z.bin").stdout.strip()
     assert out == sha256(plain)
     assert (layer_dir(store, plain) / "z").read_bytes() == b"zstd!" * 1000
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 8, 9, 4097])
+def test_streaming_api_any_chunk_size(store, tmpdir_berth, chunk):
+    """A registry hands over whatever the network delivered: compression is
+    sniffed across chunk boundaries, and gzip (two members), zstd and plain
+    tar give the same layer."""
+    import subprocess
+    plain = tar_bytes([entry("d/", tarfile.DIRTYPE, mode=0o755),
+                       entry("d/f", data=os.urandom(20000)), entry("d/l", tarfile.SYMTYPE, linkname="f")])
+    half = len(plain) // 2
+    two_members = gzip.compress(plain[:half]) + gzip.compress(plain[half:])
+    p = tmpdir_berth / "l.tar"
+    p.write_bytes(plain)
+    subprocess.run(["zstd", "-q", "-f", str(p), "-o", str(tmpdir_berth / "l.zst")], check=True)
+    zst = (tmpdir_berth / "l.zst").read_bytes()
+    env = dict(os.environ, BERTH_IMAGE_TOOL_CHUNK=str(chunk))
+    for data in (plain, two_members, zst):
+        path = tmpdir_berth / "in.bin"
+        path.write_bytes(data)
+        out = store.run("unpack", path, sha256(data), env=env).stdout.strip()
+        assert out == sha256(plain)
+    assert store.layers() == [sha256(plain)[7:]]
+    assert os.readlink(layer_dir(store, plain) / "d" / "l") == "f"
+    assert store.run("check").returncode == 0

@@ -58,6 +58,11 @@ def test_docker_archive_fixture_loads(store, tmpdir_berth, busybox_tar):
     assert insp["Config"]["Cmd"] == ["sh"]
     assert insp["Os"] == "linux" and insp["Architecture"] == "amd64"
     assert insp["Size"] > 1_000_000
+    # the plain layer.tar is kept as a gzip blob (push-ready), not a second copy
+    meta = json.loads((store.root / "layers" / sha256(busybox_tar)[7:] / "meta.json").read_text())
+    assert meta["blob"]["media_type"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    blob = store.root / "blobs" / "sha256" / meta["blob"]["digest"][7:]
+    assert gzip.decompress(blob.read_bytes()) == busybox_tar
     assert store.run("check").returncode == 0
     # resolve: name, full name, id, short id prefix, digest form
     for s in ["busybox", "busybox:latest", "docker.io/library/busybox:1.36", config_id,
@@ -67,6 +72,13 @@ def test_docker_archive_fixture_loads(store, tmpdir_berth, busybox_tar):
     assert res.returncode == 2 and "No such image: busybox:nope" in res.stderr
     res = store.run("resolve", "Busybox", check=False)
     assert "must be lowercase" in res.stderr
+    # loading another image under the same tag moves it, as docker says
+    other, other_id = docker_archive([tar_bytes([entry("x", data=b"x")])], ["busybox:latest"])
+    assert load(store, tmpdir_berth, other, "other.tar") == [
+        f"The image busybox:latest already exists, renaming the old one with ID {config_id} "
+        "to empty string", "Loaded image: busybox:latest"]
+    assert store.run("resolve", "busybox").stdout.strip() == other_id
+    assert store.run("resolve", "busybox:1.36").stdout.strip() == config_id
 
 
 def test_load_refuses_a_layer_that_is_not_what_the_config_says(store, tmpdir_berth, busybox_tar):
@@ -123,13 +135,26 @@ def test_whiteouts_and_opaque_dirs_through_overlay(store, tmpdir_berth):
         (root / "a" / "y").write_text("changed")
         (root / "newfile").write_text("n")
         os.unlink(root / "keep")
+        rw, rootfs = map(int, store.run("snapshot-size", "wh-snap").stdout.split())
+        assert rw == len("changed") + len("n")
+        assert rootfs == rw + 6 + 1  # base: x y z deep gone keep; top: new
+        assert store.run("snapshot-ls").stdout.split() == ["wh-snap"]
         changes = store.run("snapshot-changes", "wh-snap").stdout.splitlines()
-        assert changes == ["C /a", "C /a/y", "D /keep", "A /newfile"]
+        # docker: a modified file's copied-up parent is no change of its own
+        assert changes == ["C /a/y", "D /keep", "A /newfile"]
         diff = tarfile.open(fileobj=__import__("io").BytesIO(
             subprocess.run([str(store.tool), "--root", str(store.root), "snapshot-diff",
                             "wh-snap", "-"], check=True, capture_output=True).stdout))
         names = sorted(m.name for m in diff.getmembers())
         assert names == [".wh.keep", "a", "a/y", "newfile"]
+        # rm -rf a directory of the image and make it again: overlay marks it
+        # opaque, docker reports it deleted and its new entries added
+        shutil.rmtree(root / "a")
+        os.mkdir(root / "a")
+        (root / "a" / "q").write_text("q")
+        os.makedirs(root / "fresh" / "dir")
+        changes = store.run("snapshot-changes", "wh-snap").stdout.splitlines()
+        assert changes == ["D /a", "A /a/q", "A /fresh", "A /fresh/dir", "D /keep", "A /newfile"]
     finally:
         store.run("snapshot-remove", "wh-snap")
     assert not is_mounted(mp)
@@ -166,7 +191,10 @@ def test_commit_makes_a_layer_with_whiteouts(store, tmpdir_berth, busybox_tar):
     # the parent has a child: deleting it by id is refused even with -f
     res = store.run("rm", "-f", base_id, check=False)
     assert "image has dependent child images" in res.stderr
-    assert len(store.json("history", "committed:v1")) == 2
+    hist = store.json("history", "committed:v1")
+    assert [h["Id"] for h in hist] == [new_id, base_id]  # the parent's row names it
+    assert hist[1]["Tags"] == ["busybox:latest"] and hist[0]["Comment"] == "committed"
+    assert hist[0]["Size"] > 0
     report = store.json("rm", "committed:v1")
     l0, l1 = insp["RootFS"]["Layers"]
     # docker's report: the image, then each layer released, by chain id
@@ -216,6 +244,20 @@ def test_save_load_round_trip_and_skopeo_reads_it(store, store2, tmpdir_berth, b
         store3 = type(store)(tmpdir_berth / "store3")
         assert store3.run("load", sktar).stdout.strip() == "Loaded image ID: " + config_id
         assert [i["Id"] for i in store3.ls()] == [config_id]
+        # gzip layers in an OCI layout (what registries and skopeo produce)
+        gzd = tmpdir_berth / "gz"
+        run(["skopeo", "copy", "--dest-compress", "--dest-compress-format", "gzip",
+             "oci:%s:1" % d, "oci:%s:gz" % gzd])
+        gztar = tmpdir_berth / "gz.tar"
+        run(["tar", "-C", gzd, "-cf", gztar, "."])
+        store4 = type(store)(tmpdir_berth / "store4")
+        store4.run("load", gztar)
+        assert [i["Id"] for i in store4.ls()] == [config_id]
+        assert store4.run("check").returncode == 0
+        metas = [json.loads((store4.root / "layers" / l / "meta.json").read_text())
+                 for l in store4.layers()]
+        assert {m["blob"]["media_type"] for m in metas} == {
+            "application/vnd.oci.image.layer.v1.tar+gzip"}
 
 
 def test_import_export_round_trip(store, tmpdir_berth, busybox_rootfs):
@@ -331,3 +373,37 @@ def test_one_process_per_data_root(store):
         fcntl.flock(f, fcntl.LOCK_UN)
         out, _ = p.communicate(timeout=30)
         assert p.returncode == 0 and json.loads(out) == []
+
+
+def test_commit_zstd_layer_and_gzip_archive_load(store, store2, tmpdir_berth, busybox_tar):
+    """zstd out on request: the new layer's blob is zstd and the generated
+    manifest becomes an OCI one; a gzip'd docker-archive loads."""
+    archive, _ = docker_archive([busybox_tar], ["busybox:latest"])
+    load(store, tmpdir_berth, gzip.compress(archive), "archive.tar.gz")
+    mp = mount(store, "z1", "busybox")
+    try:
+        (__import__("pathlib").Path(mp) / "zfile").write_bytes(b"z" * 100000)
+        new_id = store.run("commit", "z1", "zimg:1", "zstd").stdout.strip()
+    finally:
+        store.run("snapshot-remove", "z1")
+    top = store.json("inspect", "zimg:1")["RootFS"]["Layers"][-1]
+    meta = json.loads((store.root / "layers" / top[7:] / "meta.json").read_text())
+    assert meta["blob"]["media_type"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    blob = (store.root / "blobs" / "sha256" / meta["blob"]["digest"][7:]).read_bytes()
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"
+    manifests = []
+    for b in store.blobs():
+        try:
+            doc = json.loads((store.root / "blobs" / "sha256" / b).read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(doc, dict) and doc.get("config", {}).get("digest") == new_id:
+            manifests.append(doc)
+    assert [m["mediaType"] for m in manifests] == ["application/vnd.oci.image.manifest.v1+json"]
+    assert manifests[0]["layers"][-1]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert store.run("check").returncode == 0
+    # save inflates it back to the exact tar (diff_id checked), load elsewhere
+    out = tmpdir_berth / "z.tar"
+    store.run("save", out, "zimg:1")
+    store2.run("load", out)
+    assert [i["Id"] for i in store2.ls()] == [new_id]

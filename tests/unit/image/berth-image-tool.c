@@ -56,6 +56,30 @@ print_json (json_t *j)
   free (s);
 }
 
+/* Feed the streaming API the way a network does: in chunks of any size
+ * (BERTH_IMAGE_TOOL_CHUNK bytes each), through begin/write/finish. */
+static int
+unpack_in_chunks (struct image_store *s, int fd, size_t chunk, const char *digest,
+                  const char *media_type, char **diff_id, struct berth_error **err)
+{
+  if (chunk == 0)
+    chunk = 1;
+  struct image_layer_unpack *u = image_layer_unpack_begin (s, digest, -1, media_type, err);
+  if (u == NULL)
+    return -1;
+  char *buf = malloc (chunk);
+  ssize_t n;
+  while ((n = read (fd, buf, chunk)) > 0)
+    if (image_layer_unpack_write (u, buf, (size_t)n, err) < 0)
+      {
+        free (buf);
+        image_layer_unpack_abort (u);
+        return -1;
+      }
+  free (buf);
+  return image_layer_unpack_finish (u, diff_id, err);
+}
+
 static int
 cmd_manifest (int argc, char **argv)
 {
@@ -137,8 +161,15 @@ main (int argc, char **argv)
       if (fd < 0)
         return perror (args[0]), 1;
       char *diff_id = NULL;
-      int r = image_layer_unpack_fd (s, fd, nargs > 1 && *args[1] ? args[1] : NULL,
-                                     nargs > 2 ? args[2] : NULL, &diff_id, &err);
+      const char *chunk_env = getenv ("BERTH_IMAGE_TOOL_CHUNK");
+      int r;
+      if (chunk_env)
+        r = unpack_in_chunks (s, fd, (size_t)atol (chunk_env),
+                              nargs > 1 && *args[1] ? args[1] : NULL, nargs > 2 ? args[2] : NULL,
+                              &diff_id, &err);
+      else
+        r = image_layer_unpack_fd (s, fd, nargs > 1 && *args[1] ? args[1] : NULL,
+                                   nargs > 2 ? args[2] : NULL, &diff_id, &err);
       close (fd);
       if (r < 0)
         return fail (err);
@@ -376,6 +407,25 @@ main (int argc, char **argv)
       image_changes_free (ch, n);
       return 0;
     }
+  if (strcmp (cmd, "snapshot-ls") == 0)
+    {
+      char **ids = NULL;
+      if (image_snapshot_list (s, &ids, &err) < 0)
+        return fail (err);
+      for (char **i = ids; *i; i++)
+        puts (*i);
+      strv_freep (&ids);
+      return 0;
+    }
+  if (strcmp (cmd, "snapshot-size") == 0)
+    {
+      NEED (1);
+      int64_t rw = 0, all = 0;
+      if (image_snapshot_size (s, args[0], &rw, &all, &err) < 0)
+        return fail (err);
+      printf ("%lld %lld\n", (long long)rw, (long long)all);
+      return 0;
+    }
   if (strcmp (cmd, "snapshot-diff") == 0)
     {
       NEED (2);
@@ -390,10 +440,12 @@ main (int argc, char **argv)
     {
       NEED (1);
       struct image_ref *ref = NULL;
-      if (nargs > 1 && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
+      if (nargs > 1 && *args[1] && image_ref_parse (args[1], IMAGE_REF_DEFAULT_TAG, &ref, &err) < 0)
         return fail (err);
       struct image_commit_options co
           = { .ref = ref, .container_id = args[0], .comment = "committed" };
+      if (nargs > 2 && strcmp (args[2], "zstd") == 0)
+        co.compression = IMAGE_COMPRESSION_ZSTD;
       char *id = NULL;
       int r = image_commit (s, args[0], &co, &id, &err);
       image_ref_free (ref);
