@@ -32,7 +32,8 @@ struct root_hold
 };
 
 static int
-root_acquire (struct containers *cs, struct container *c, struct root_hold *h, struct berth_error **err)
+root_acquire (struct containers *cs, struct container *c, struct root_hold *h,
+              struct berth_error **err)
 {
   memset (h, 0, sizeof *h);
   h->cs = cs;
@@ -152,7 +153,8 @@ api_container_archive_get (struct api_request *req)
       root_release (&j->root);
       free (j);
       if (err->kind == BERTH_E_NOT_FOUND)
-        api_respond_errorf (req, 404, "Could not find the file %s in container %s", path, api_request_param (req, "id"));
+        api_respond_errorf (req, 404, "Could not find the file %s in container %s", path,
+                            api_request_param (req, "id"));
       else
         api_respond_error (req, err);
       return;
@@ -165,11 +167,11 @@ api_container_archive_get (struct api_request *req)
   size_t o = 0;
   for (size_t i = 0; i < n; i += 3)
     {
-      uint32_t v = (uint32_t) (unsigned char) js[i] << 16;
+      uint32_t v = (uint32_t)(unsigned char)js[i] << 16;
       if (i + 1 < n)
-        v |= (uint32_t) (unsigned char) js[i + 1] << 8;
+        v |= (uint32_t)(unsigned char)js[i + 1] << 8;
       if (i + 2 < n)
-        v |= (unsigned char) js[i + 2];
+        v |= (unsigned char)js[i + 2];
       enc[o++] = b64[(v >> 18) & 63];
       enc[o++] = b64[(v >> 12) & 63];
       enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
@@ -267,7 +269,8 @@ api_container_changes (struct api_request *req)
     }
   json_t *out = json_array ();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new (out, json_pack ("{s:s,s:i}", "Path", changes[i].path, "Kind", (int) changes[i].kind));
+    json_array_append_new (
+        out, json_pack ("{s:s,s:i}", "Path", changes[i].path, "Kind", (int)changes[i].kind));
   image_changes_free (changes, n);
   api_respond_json (req, 200, out);
 }
@@ -327,10 +330,11 @@ apply_change (json_t *cfg, const char *line, struct berth_error **err)
     line++;
   const char *sp = strchr (line, ' ');
   if (sp == NULL)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "dockerfile parse error: %s requires at least one argument", line);
-  _cleanup_free_ char *ins = strndup (line, (size_t) (sp - line));
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "dockerfile parse error: %s requires at least one argument", line);
+  _cleanup_free_ char *ins = strndup (line, (size_t)(sp - line));
   for (char *p = ins; *p; p++)
-    *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
   const char *arg = sp + 1;
   while (*arg == ' ')
     arg++;
@@ -357,18 +361,18 @@ apply_change (json_t *cfg, const char *line, struct berth_error **err)
         {
           const char *s2 = strchr (arg, ' ');
           if (s2 == NULL)
-            return berth_error_set_kind (err, BERTH_E_INVALID, 0, "dockerfile parse error: ENV names can not be blank");
-          kv = xasprintf ("%.*s=%s", (int) (s2 - arg), arg, s2 + 1);
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                         "dockerfile parse error: ENV names can not be blank");
+          kv = xasprintf ("%.*s=%s", (int)(s2 - arg), arg, s2 + 1);
         }
       size_t klen = strcspn (kv, "=");
       size_t i;
       json_t *e;
-      json_array_foreach (env, i, e)
-      if (strncmp (json_string_value (e), kv, klen + 1) == 0)
-        {
-          json_array_remove (env, i);
-          break;
-        }
+      json_array_foreach (env, i, e) if (strncmp (json_string_value (e), kv, klen + 1) == 0)
+      {
+        json_array_remove (env, i);
+        break;
+      }
       json_array_append_new (env, json_string (kv));
     }
   else if (strcmp (ins, "LABEL") == 0)
@@ -378,8 +382,9 @@ apply_change (json_t *cfg, const char *line, struct berth_error **err)
         json_object_set_new (cfg, "Labels", labels = json_object ());
       const char *eq = strchr (arg, '=');
       if (eq == NULL)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "dockerfile parse error: LABEL requires key=value");
-      _cleanup_free_ char *k = strndup (arg, (size_t) (eq - arg));
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "dockerfile parse error: LABEL requires key=value");
+      _cleanup_free_ char *k = strndup (arg, (size_t)(eq - arg));
       json_object_set_new (labels, k, json_string (eq + 1));
     }
   else if (strcmp (ins, "EXPOSE") == 0 || strcmp (ins, "VOLUME") == 0)
@@ -392,7 +397,9 @@ apply_change (json_t *cfg, const char *line, struct berth_error **err)
       for (char **p = parts; *p; p++)
         if (**p)
           {
-            _cleanup_free_ char *k = strcmp (field, "ExposedPorts") == 0 && !strchr (*p, '/') ? xasprintf ("%s/tcp", *p) : xstrdup (*p);
+            _cleanup_free_ char *k = strcmp (field, "ExposedPorts") == 0 && !strchr (*p, '/')
+                                         ? xasprintf ("%s/tcp", *p)
+                                         : xstrdup (*p);
             json_object_set_new (obj, k, json_object ());
           }
     }
@@ -423,8 +430,11 @@ static void
 commit_work (void *arg)
 {
   struct commit_job *j = arg;
-  struct image_commit_options o = { .config = j->config, .comment = j->comment, .author = j->author,
-                                    .container_id = j->id, .ref = j->ref };
+  struct image_commit_options o = { .config = j->config,
+                                    .comment = j->comment,
+                                    .author = j->author,
+                                    .container_id = j->id,
+                                    .ref = j->ref };
   image_commit (j->cs->d->images, j->id, &o, &j->image_id, &j->err);
 }
 

@@ -65,18 +65,18 @@ detach_keys_parse (const char *s, uint8_t *out, size_t *n)
         {
           char k = (*p)[5];
           if (k >= 'a' && k <= 'z')
-            out[(*n)++] = (uint8_t) (k - 'a' + 1);
+            out[(*n)++] = (uint8_t)(k - 'a' + 1);
           else if (k >= 'A' && k <= 'Z')
-            out[(*n)++] = (uint8_t) (k - 'A' + 1);
+            out[(*n)++] = (uint8_t)(k - 'A' + 1);
           else if (k == '@')
             out[(*n)++] = 0;
           else if (k == '[' || k == '\\' || k == ']' || k == '^' || k == '_')
-            out[(*n)++] = (uint8_t) (k - '@');
+            out[(*n)++] = (uint8_t)(k - '@');
           else
             return -1;
         }
       else if (strlen (*p) == 1)
-        out[(*n)++] = (uint8_t) (*p)[0];
+        out[(*n)++] = (uint8_t)(*p)[0];
       else
         return -1;
     }
@@ -124,7 +124,7 @@ flush_to_client (struct relay *r)
           relay_finish (r, true);
           return;
         }
-      buf_consume (r->out, &r->out_len, (size_t) n);
+      buf_consume (r->out, &r->out_len, (size_t)n);
     }
 }
 
@@ -144,7 +144,7 @@ flush_to_sink (struct relay *r)
           r->in_len = 0;
           return;
         }
-      buf_consume (r->in, &r->in_len, (size_t) n);
+      buf_consume (r->in, &r->in_len, (size_t)n);
     }
   if (r->in_len == 0 && r->client_eof && r->sink_fd >= 0)
     {
@@ -211,7 +211,7 @@ client_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
         {
           /* before the start there is no sink yet: keep the bytes */
           if (r->o.want_stdin)
-            client_bytes (r, buf, (size_t) n);
+            client_bytes (r, buf, (size_t)n);
           if (r->done)
             return;
         }
@@ -258,10 +258,10 @@ source_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
   if (r->o.frame_sources && !r->o.tty)
     {
       uint8_t hdr[8];
-      logs_frame_header (hdr, (enum log_stream) r->src[idx].stream, (uint32_t) n);
+      logs_frame_header (hdr, (enum log_stream)r->src[idx].stream, (uint32_t)n);
       buf_append (&r->out, &r->out_len, &r->out_cap, hdr, 8);
     }
-  buf_append (&r->out, &r->out_len, &r->out_cap, buf, (size_t) n);
+  buf_append (&r->out, &r->out_len, &r->out_cap, buf, (size_t)n);
   flush_to_client (r);
   if (!r->done)
     relay_update (r);
@@ -417,7 +417,8 @@ relay_start (struct relay *r)
       size_t plen = 0;
       const void *pending = api_hijack_pending (r->h, &plen);
       if (plen > 0)
-        berth_log (BERTH_LOG_DEBUG, "hijack: %zu pending bytes, first 0x%02x", plen, *(const unsigned char *) pending);
+        berth_log (BERTH_LOG_DEBUG, "hijack: %zu pending bytes, first 0x%02x", plen,
+                   *(const unsigned char *)pending);
       if (plen > 0 && r->o.want_stdin)
         buf_append (&r->in, &r->in_len, &r->in_cap, pending, plen);
     }
@@ -460,7 +461,8 @@ relay_connect_monitor (struct relay *r, int fd)
 }
 
 int
-monitor_attach_connect (struct containers *cs, struct container *c, uint8_t want, struct berth_error **err)
+monitor_attach_connect (struct containers *cs, struct container *c, uint8_t want,
+                        struct berth_error **err)
 {
   _cleanup_free_ char *dir = container_exec_dir (cs, c);
   _cleanup_close_ int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -470,7 +472,7 @@ monitor_attach_connect (struct containers *cs, struct container *c, uint8_t want
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, MONITOR_ATTACH_SOCKET);
   _cleanup_close_ int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
     return berth_error_set (err, errno, "connect to the monitor of %.12s", c->id);
   if (fs_write_all (fd, &want, 1) < 0)
     return berth_error_set (err, errno, "attach request to the monitor of %.12s", c->id);
@@ -505,7 +507,8 @@ attach_replay_logs (struct relay *r, struct container *c, struct attach_req *a, 
   if (pipe2 (p, O_CLOEXEC) < 0)
     return;
   _cleanup_free_ char *name = xasprintf ("%s-json.log", c->id);
-  struct logs_read_options o = { .want_stdout = a->want_stdout, .want_stderr = a->want_stderr, .tty = tty, .tail = -1 };
+  struct logs_read_options o
+      = { .want_stdout = a->want_stdout, .want_stderr = a->want_stderr, .tty = tty, .tail = -1 };
   /* small histories only here: a reader thread would be needed for more */
   fcntl (p[1], F_SETFL, O_NONBLOCK);
   fcntl (p[1], F_SETPIPE_SZ, 1 << 20);
@@ -515,7 +518,7 @@ attach_replay_logs (struct relay *r, struct container *c, struct attach_req *a, 
   char buf[65536];
   ssize_t n;
   while ((n = read (p[0], buf, sizeof buf)) > 0)
-    relay_queue (r, buf, (size_t) n);
+    relay_queue (r, buf, (size_t)n);
   close (p[0]);
 }
 
@@ -536,13 +539,15 @@ attach_ready (struct api_hijack *h, void *data)
   bool stdin_ok = a->want_stdin && json_is_true (json_object_get (c->config, "OpenStdin"));
   struct relay_options o = { .tty = tty, .want_stdin = stdin_ok, .detach_keys = a->detach_keys };
   struct relay *r = relay_new (cs, h, &o);
-  r->monitor_want = (uint8_t) ((stdin_ok ? MONITOR_ATTACH_STDIN : 0) | (a->want_stdout ? MONITOR_ATTACH_STDOUT : 0)
-                               | (a->want_stderr ? MONITOR_ATTACH_STDERR : 0));
+  r->monitor_want = (uint8_t)((stdin_ok ? MONITOR_ATTACH_STDIN : 0)
+                              | (a->want_stdout ? MONITOR_ATTACH_STDOUT : 0)
+                              | (a->want_stderr ? MONITOR_ATTACH_STDERR : 0));
   if (a->logs)
     attach_replay_logs (r, c, a, tty);
   container_event (c, "attach", NULL);
   struct container_rt *rt = container_rt (c);
-  if (a->stream && (c->state.status == CONTAINER_RUNNING || c->state.status == CONTAINER_PAUSED) && !rt->starting)
+  if (a->stream && (c->state.status == CONTAINER_RUNNING || c->state.status == CONTAINER_PAUSED)
+      && !rt->starting)
     {
       int fd = monitor_attach_connect (cs, c, r->monitor_want, &err);
       if (fd >= 0)
@@ -553,7 +558,8 @@ attach_ready (struct api_hijack *h, void *data)
   else if (a->stream && c->state.status != CONTAINER_REMOVING && c->state.status != CONTAINER_DEAD)
     {
       /* attach before start (docker run, start -a): wait for the monitor */
-      rt->pending_attach = realloc (rt->pending_attach, (rt->n_pending_attach + 1) * sizeof *rt->pending_attach);
+      rt->pending_attach
+          = realloc (rt->pending_attach, (rt->n_pending_attach + 1) * sizeof *rt->pending_attach);
       rt->pending_attach[rt->n_pending_attach++] = r;
       r->pending_for = c;
       relay_start (r);
@@ -611,7 +617,8 @@ api_container_resize (struct api_request *req)
       return;
     }
   long long h = 0, w = 0;
-  if (api_request_query_int (req, "h", 0, &h, &err) < 0 || api_request_query_int (req, "w", 0, &w, &err) < 0)
+  if (api_request_query_int (req, "h", 0, &h, &err) < 0
+      || api_request_query_int (req, "w", 0, &w, &err) < 0)
     {
       api_respond_error (req, err);
       return;
@@ -632,7 +639,7 @@ api_container_resize (struct api_request *req)
       api_respond_error (req, err);
       return;
     }
-  uint8_t sz[4] = { (uint8_t) (h >> 8), (uint8_t) h, (uint8_t) (w >> 8), (uint8_t) w };
+  uint8_t sz[4] = { (uint8_t)(h >> 8), (uint8_t)h, (uint8_t)(w >> 8), (uint8_t)w };
   fs_write_all (fd, sz, 4);
   close (fd);
   api_respond_empty (req, 200);

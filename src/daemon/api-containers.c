@@ -38,9 +38,11 @@ name_conflict (struct containers *cs, const char *name, struct berth_error **err
   struct container *other = containers_find_by_name (cs, name);
   if (other == NULL)
     return 0;
-  return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
-                               "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
-                               name, other->id);
+  return berth_error_set_kind (
+      err, BERTH_E_CONFLICT, 0,
+      "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to "
+      "remove (or rename) that container to be able to reuse that name.",
+      name, other->id);
 }
 
 /* ------------------------------------------------------------- create -- */
@@ -53,23 +55,23 @@ create_cleanup (struct containers *cs, struct container *c, bool dir_made)
     image_snapshot_remove (cs->d->images, c->id, &ignored);
   size_t i;
   json_t *m;
-  json_array_foreach (c->mounts, i, m)
-  if (strcmp (str_of (m, "Type"), "volume") == 0)
-    {
-      volume_unref (cs->d, str_of (m, "Name"), c->id);
-      if (json_is_true (json_object_get (m, "Anonymous")))
-        {
-          berth_error_freep (&ignored);
-          volume_remove (cs->d, str_of (m, "Name"), false, &ignored);
-        }
-    }
+  json_array_foreach (c->mounts, i, m) if (strcmp (str_of (m, "Type"), "volume") == 0)
+  {
+    volume_unref (cs->d, str_of (m, "Name"), c->id);
+    if (json_is_true (json_object_get (m, "Anonymous")))
+      {
+        berth_error_freep (&ignored);
+        volume_remove (cs->d, str_of (m, "Name"), false, &ignored);
+      }
+  }
   berth_error_freep (&ignored);
   if (dir_made)
     fs_rm_rf_at (cs->dirfd, c->id, &ignored);
 }
 
 static struct container *
-container_create (struct containers *cs, const json_t *body, const char *name, struct berth_error **err)
+container_create (struct containers *cs, const json_t *body, const char *name,
+                  struct berth_error **err)
 {
   _cleanup_container_ struct container *c = container_new ();
   _cleanup_json_ json_t *image_cfg = NULL;
@@ -97,7 +99,9 @@ container_create (struct containers *cs, const json_t *body, const char *name, s
     return NULL;
   if (image_config (cs->d->images, c->image_id, &image_cfg, err) < 0)
     return NULL;
-  if (container_config_merge_image (c->config, json_object_get (image_cfg, "config"), &c->path, &c->args, err) < 0)
+  if (container_config_merge_image (c->config, json_object_get (image_cfg, "config"), &c->path,
+                                    &c->args, err)
+      < 0)
     return NULL;
   c->image_ref = xstrdup (image);
   char id[SHA256_HEX_LEN + 1];
@@ -110,7 +114,8 @@ container_create (struct containers *cs, const json_t *body, const char *name, s
   if (json_object_get (c->config, "Healthcheck"))
     {
       json_t *test = json_object_get (json_object_get (c->config, "Healthcheck"), "Test");
-      if (json_array_size (test) > 0 && strcmp (json_string_value (json_array_get (test, 0)), "NONE") != 0)
+      if (json_array_size (test) > 0
+          && strcmp (json_string_value (json_array_get (test, 0)), "NONE") != 0)
         {
           c->state.health.status = xstrdup ("starting");
           c->state.health.log = json_array ();
@@ -164,9 +169,10 @@ api_container_create (struct api_request *req)
 
 /* --------------------------------------------------------------- list -- */
 
-static const char *const list_filters[] = { "label", "name", "id", "status", "ancestor", "exited", "before",
-                                           "since", "network", "volume", "health", "isolation",
-                                           "publish", "expose", "is-task", "label!", NULL };
+static const char *const list_filters[]
+    = { "label",   "name",   "id",      "status", "ancestor", "exited",
+        "before",  "since",  "network", "volume", "health",   "isolation",
+        "publish", "expose", "is-task", "label!", NULL };
 
 static bool
 match_any_regex (char *const *patterns, const char *s)
@@ -206,7 +212,8 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
     return false;
   if (!api_filters_match_labels (f, "label", json_object_get (c->config, "Labels")))
     return false;
-  if (api_filters_has (f, "label!") && api_filters_match_labels (f, "label!", json_object_get (c->config, "Labels")))
+  if (api_filters_has (f, "label!")
+      && api_filters_match_labels (f, "label!", json_object_get (c->config, "Labels")))
     return false;
   if (api_filters_has (f, "exited"))
     {
@@ -243,8 +250,9 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
       bool ok = false;
       size_t i;
       json_t *m;
-      json_array_foreach (c->mounts, i, m)
-      ok |= api_filters_match (f, "volume", str_of (m, "Name")) || api_filters_match (f, "volume", str_of (m, "Destination"));
+      json_array_foreach (c->mounts, i, m) ok
+          |= api_filters_match (f, "volume", str_of (m, "Name"))
+             || api_filters_match (f, "volume", str_of (m, "Destination"));
       if (!ok)
         return false;
     }
@@ -257,8 +265,9 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
   if (api_filters_has (f, "publish") || api_filters_has (f, "expose"))
     {
       const char *key = api_filters_has (f, "publish") ? "publish" : "expose";
-      json_t *ports = strcmp (key, "publish") == 0 ? json_object_get (c->host_config, "PortBindings")
-                                                   : json_object_get (c->config, "ExposedPorts");
+      json_t *ports = strcmp (key, "publish") == 0
+                          ? json_object_get (c->host_config, "PortBindings")
+                          : json_object_get (c->config, "ExposedPorts");
       bool ok = false;
       for (char *const *v = api_filters_values (f, key); *v && !ok; v++)
         {
@@ -278,7 +287,7 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
 static int
 compare_created_desc (const void *a, const void *b)
 {
-  const struct container *ca = *(struct container *const *) a, *cb = *(struct container *const *) b;
+  const struct container *ca = *(struct container *const *)a, *cb = *(struct container *const *)b;
   return ca->created_ns < cb->created_ns ? 1 : ca->created_ns > cb->created_ns ? -1 : 0;
 }
 
@@ -289,7 +298,8 @@ api_container_list (struct api_request *req)
   _cleanup_error_ struct berth_error *err = NULL;
   _cleanup_filters_ struct api_filters *f = NULL;
   long long limit = -1;
-  if (api_request_filters (req, list_filters, &f, &err) < 0 || api_request_query_int (req, "limit", -1, &limit, &err) < 0)
+  if (api_request_filters (req, list_filters, &f, &err) < 0
+      || api_request_query_int (req, "limit", -1, &limit, &err) < 0)
     {
       api_respond_error (req, err);
       return;
@@ -335,9 +345,11 @@ api_container_list (struct api_request *req)
         continue;
       if (!match_filters (cs, c, f, since_ns, before_ns))
         continue;
-      if (limit > 0 && (long long) json_array_size (out) >= limit)
+      if (limit > 0 && (long long)json_array_size (out) >= limit)
         break;
-      json_array_append_new (out, container_summary_json (c, now));
+      json_t *entry = container_summary_json (c, now);
+      containers_apply_network_settings (cs, c, entry, true);
+      json_array_append_new (out, entry);
     }
   api_respond_json (req, 200, out);
 }
@@ -352,6 +364,7 @@ api_container_inspect (struct api_request *req)
   if (c == NULL)
     return;
   json_t *j = container_inspect_json (c);
+  containers_apply_network_settings (cs, c, j, false);
   /* the exec instances of this container */
   json_t *ids = exec_ids_of (cs, c);
   if (json_array_size (ids) == 0)
@@ -422,21 +435,37 @@ api_container_update (struct api_request *req)
         api_respond_errorf (req, 400, "update: the request body must be a JSON object");
       return;
     }
-  static const char *const allowed[] = { "CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
-                                         "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
-                                         "BlkioWeight", "RestartPolicy", "KernelMemory", "CpuRealtimePeriod",
-                                         "CpuRealtimeRuntime", "MemorySwappiness", "OomKillDisable",
-                                         "Ulimits", "Devices", "DeviceCgroupRules", NULL };
+  static const char *const allowed[] = { "CpuShares",
+                                         "Memory",
+                                         "NanoCpus",
+                                         "CpuPeriod",
+                                         "CpuQuota",
+                                         "CpusetCpus",
+                                         "CpusetMems",
+                                         "MemoryReservation",
+                                         "MemorySwap",
+                                         "PidsLimit",
+                                         "BlkioWeight",
+                                         "RestartPolicy",
+                                         "KernelMemory",
+                                         "CpuRealtimePeriod",
+                                         "CpuRealtimeRuntime",
+                                         "MemorySwappiness",
+                                         "OomKillDisable",
+                                         "Ulimits",
+                                         "Devices",
+                                         "DeviceCgroupRules",
+                                         NULL };
   _cleanup_json_ json_t *hc = json_deep_copy (c->host_config);
   const char *k;
   json_t *v;
   json_object_foreach (body, k, v)
   {
-    if (!strv_contains ((char *const *) allowed, k))
+    if (!strv_contains ((char *const *)allowed, k))
       continue;
     /* zero values mean "unchanged", as docker's update does */
-    if ((json_is_integer (v) && json_integer_value (v) == 0) || (json_is_string (v) && !*json_string_value (v))
-        || json_is_null (v))
+    if ((json_is_integer (v) && json_integer_value (v) == 0)
+        || (json_is_string (v) && !*json_string_value (v)) || json_is_null (v))
       continue;
     if (strcmp (k, "RestartPolicy") == 0 && !*str_of (v, "Name"))
       continue;
@@ -446,7 +475,9 @@ api_container_update (struct api_request *req)
       && *str_of (json_object_get (body, "RestartPolicy"), "Name")
       && strcmp (str_of (json_object_get (body, "RestartPolicy"), "Name"), "no") != 0)
     {
-      api_respond_errorf (req, 400, "Restart policy cannot be updated because AutoRemove is enabled for the container");
+      api_respond_errorf (
+          req, 400,
+          "Restart policy cannot be updated because AutoRemove is enabled for the container");
       return;
     }
   if (container_host_config_validate (hc, &err) < 0)
@@ -467,6 +498,7 @@ api_container_update (struct api_request *req)
     }
   json_decref (c->host_config);
   c->host_config = json_incref (hc);
+  c->host_config_saved = false;
   if (container_save (c, &err) < 0)
     {
       api_respond_error (req, err);
@@ -497,9 +529,9 @@ api_container_prune (struct api_request *req)
       char *end;
       double secs = strtod (*v, &end);
       if (*end == '\0')
-        until_ns = (uint64_t) (secs * 1e9);
+        until_ns = (uint64_t)(secs * 1e9);
       else if (time_parse_rfc3339 (*v, &ts) == 0)
-        until_ns = (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+        until_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
       else
         {
           api_respond_errorf (req, 400, "invalid filter 'until=%s'", *v);
@@ -512,13 +544,15 @@ api_container_prune (struct api_request *req)
       if (i >= cs->n_all)
         continue;
       struct container *c = cs->all[i];
-      if (container_is_running (c) || c->state.status == CONTAINER_REMOVING || container_rt (c)->starting)
+      if (container_is_running (c) || c->state.status == CONTAINER_REMOVING
+          || container_rt (c)->starting)
         continue;
       if (until_ns && c->created_ns >= until_ns)
         continue;
       if (!api_filters_match_labels (f, "label", json_object_get (c->config, "Labels")))
         continue;
-      if (api_filters_has (f, "label!") && api_filters_match_labels (f, "label!", json_object_get (c->config, "Labels")))
+      if (api_filters_has (f, "label!")
+          && api_filters_match_labels (f, "label!", json_object_get (c->config, "Labels")))
         continue;
       char id[SHA256_HEX_LEN + 1];
       memcpy (id, c->id, sizeof id);
@@ -527,7 +561,8 @@ api_container_prune (struct api_request *req)
         json_array_append_new (deleted, json_string (id));
     }
   daemon_event_emit ("container", "prune", "", json_pack ("{s:s}", "reclaimed", "0"));
-  api_respond_json (req, 200, json_pack ("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
+  api_respond_json (req, 200,
+                    json_pack ("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
 }
 
 /* ------------------------------------------------------------- routes -- */
@@ -582,7 +617,8 @@ containers_register_routes (struct berthd *d, struct api_router *r)
   api_route_add (r, "GET", "/containers/{id}/export", api_container_export, API_ROUTE_NONE);
   api_route_add (r, "GET", "/containers/{id}/archive", api_container_archive_get, API_ROUTE_NONE);
   api_route_add (r, "HEAD", "/containers/{id}/archive", api_container_archive_get, API_ROUTE_NONE);
-  api_route_add (r, "PUT", "/containers/{id}/archive", api_container_archive_put, API_ROUTE_RAW_BODY);
+  api_route_add (r, "PUT", "/containers/{id}/archive", api_container_archive_put,
+                 API_ROUTE_RAW_BODY);
   api_route_add (r, "POST", "/commit", api_commit, API_ROUTE_NONE);
   api_route_add (r, "POST", "/containers/{id}/exec", api_exec_create, API_ROUTE_NONE);
   api_route_add (r, "POST", "/exec/{id}/start", api_exec_start, API_ROUTE_NONE);

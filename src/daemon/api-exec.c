@@ -60,7 +60,8 @@ exec_command (const struct exec_instance *e)
   _cleanup_strv_ char **v = NULL;
   size_t i;
   json_t *a;
-  json_array_foreach (json_object_get (e->config, "Cmd"), i, a) strv_append (&v, json_string_value (a));
+  json_array_foreach (json_object_get (e->config, "Cmd"), i, a)
+      strv_append (&v, json_string_value (a));
   return v ? strv_join (v, " ") : xstrdup ("");
 }
 
@@ -78,6 +79,45 @@ exec_event (struct exec_instance *e, const char *action, json_t *extra)
   json_t *attrs = extra ? extra : json_object ();
   json_object_set_new (attrs, "execID", json_string (e->id));
   container_event (c, a, attrs);
+}
+
+static void
+exec_free (struct exec_instance *e)
+{
+  if (e->w)
+    loop_fd_remove (e->w);
+  if (e->pidfd >= 0)
+    {
+      /* still running (container removed with it): reap what is left */
+      siginfo_t si;
+      waitid (P_PIDFD, (id_t) e->pidfd, &si, WEXITED | WNOHANG);
+      close (e->pidfd);
+    }
+  if (e->relay)
+    relay_abort (e->relay);
+  json_decref (e->config);
+  free (e);
+}
+
+void
+exec_forget_container (struct containers *cs, const char *container_id)
+{
+  for (size_t i = cs->n_execs; i-- > 0;)
+    if (strcmp (cs->execs[i]->container_id, container_id) == 0)
+      {
+        struct exec_instance *e = cs->execs[i];
+        cs->execs[i] = cs->execs[--cs->n_execs];
+        exec_free (e);
+      }
+}
+
+void
+exec_free_all (struct containers *cs)
+{
+  while (cs->n_execs > 0)
+    exec_free (cs->execs[--cs->n_execs]);
+  free (cs->execs);
+  cs->execs = NULL;
 }
 
 /* ------------------------------------------------------------- create -- */
@@ -117,7 +157,8 @@ api_exec_create (struct api_request *req)
     api_respond_errorf (req, 400, "Cmd[%zu]: must be a string", i);
     return;
   }
-  static const char *const bools[] = { "Tty", "AttachStdin", "AttachStdout", "AttachStderr", "Privileged", "Detach", NULL };
+  static const char *const bools[]
+      = { "Tty", "AttachStdin", "AttachStdout", "AttachStderr", "Privileged", "Detach", NULL };
   for (const char *const *b = bools; *b; b++)
     {
       json_t *v = json_object_get (body, *b);
@@ -164,7 +205,7 @@ exec_exited (struct loop_fd *w, int fd, uint32_t events, void *data)
   struct exec_instance *e = data;
   siginfo_t si = { 0 };
   /* readable means exited; the runtime made it our child, so we reap it */
-  if (waitid (P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+  if (waitid (P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
     e->exit_code = 255;
   else
     e->exit_code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
@@ -201,7 +242,8 @@ recv_fd (int sock)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
     return -1;
   struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
@@ -230,13 +272,16 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
     json_array_append (env, v);
   }
   if (!has_path)
-    json_array_insert_new (env, 0, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    json_array_insert_new (
+        env, 0, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
   if (tty)
     json_array_append_new (env, json_string ("TERM=xterm"));
-  const char *wd = *str_of (e->config, "WorkingDir") ? str_of (e->config, "WorkingDir") : str_of (c->config, "WorkingDir");
-  json_t *p = json_pack ("{s:b,s:O,s:o,s:s}", "terminal", tty, "args", json_object_get (e->config, "Cmd"), "env",
-                         env, "cwd", *wd ? wd : "/");
-  const char *user = *str_of (e->config, "User") ? str_of (e->config, "User") : str_of (c->config, "User");
+  const char *wd = *str_of (e->config, "WorkingDir") ? str_of (e->config, "WorkingDir")
+                                                     : str_of (c->config, "WorkingDir");
+  json_t *p = json_pack ("{s:b,s:O,s:o,s:s}", "terminal", tty, "args",
+                         json_object_get (e->config, "Cmd"), "env", env, "cwd", *wd ? wd : "/");
+  const char *user
+      = *str_of (e->config, "User") ? str_of (e->config, "User") : str_of (c->config, "User");
   _cleanup_close_ int rootfd = c->rootfs ? open (c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   if (rootfd >= 0)
     {
@@ -249,7 +294,7 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
           json_decref (p);
           return NULL;
         }
-      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t) uid, "gid", (json_int_t) gid);
+      json_t *u = json_pack ("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
       if (n)
         {
           json_t *g = json_array ();
@@ -266,7 +311,9 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
       json_t *cv = json_array ();
       for (char **cp = caps; cp && *cp; cp++)
         json_array_append_new (cv, json_string (*cp));
-      json_object_set_new (p, "capabilities", json_pack ("{s:O,s:O,s:O}", "bounding", cv, "effective", cv, "permitted", cv));
+      json_object_set_new (
+          p, "capabilities",
+          json_pack ("{s:O,s:O,s:O}", "bounding", cv, "effective", cv, "permitted", cv));
       json_decref (cv);
     }
   return p;
@@ -295,9 +342,13 @@ exec_start_ready (struct api_hijack *h, void *data)
   struct exec_start_ctx *x = data;
   struct exec_instance *e = x->e;
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
-  struct relay_options o = { .tty = x->tty, .frame_sources = !x->tty, .want_stdin = attach_stdin,
-                             .detach_keys = str_of (e->config, "DetachKeys"), .hold = e->running,
-                             .on_done = exec_relay_done, .done_data = e };
+  struct relay_options o = { .tty = x->tty,
+                             .frame_sources = !x->tty,
+                             .want_stdin = attach_stdin,
+                             .detach_keys = str_of (e->config, "DetachKeys"),
+                             .hold = e->running,
+                             .on_done = exec_relay_done,
+                             .done_data = e };
   struct relay *r = relay_new (e->cs, h, &o);
   e->relay = r;
   if (x->tty)
@@ -354,7 +405,8 @@ api_exec_start (struct api_request *req)
       return;
     }
   bool detach = json_is_true (json_object_get (body, "Detach"));
-  bool tty = json_is_true (json_object_get (e->config, "Tty")) || json_is_true (json_object_get (body, "Tty"));
+  bool tty = json_is_true (json_object_get (e->config, "Tty"))
+             || json_is_true (json_object_get (body, "Tty"));
   bool in = json_is_true (json_object_get (e->config, "AttachStdin")) && !detach;
   bool out = json_is_true (json_object_get (e->config, "AttachStdout")) && !detach;
   bool errs = json_is_true (json_object_get (e->config, "AttachStderr")) && !detach;
@@ -365,7 +417,8 @@ api_exec_start (struct api_request *req)
       api_respond_error (req, err);
       return;
     }
-  struct runtime_exec_options opts = { .id = c->id, .process = process, .console_socket_fd = -1, .stdio_fds = { -1, -1, -1 } };
+  struct runtime_exec_options opts
+      = { .id = c->id, .process = process, .console_socket_fd = -1, .stdio_fds = { -1, -1, -1 } };
   _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   int theirs[3] = { -1, -1, -1 };
   _cleanup_close_ int console_ours = -1, console_theirs = -1;
@@ -401,7 +454,8 @@ api_exec_start (struct api_request *req)
         if (ours[i] >= 0)
           close (ours[i]);
       e->exited = true;
-      e->exit_code = strstr (err->msg, "No such file") || strstr (err->msg, "not found") ? 127 : 126;
+      e->exit_code
+          = strstr (err->msg, "No such file") || strstr (err->msg, "not found") ? 127 : 126;
       berth_error_prefix (&err, "OCI runtime exec failed");
       api_respond_error (req, err);
       return;
@@ -412,15 +466,17 @@ api_exec_start (struct api_request *req)
       ours[1] = master;
       e->pty_master = master;
       json_t *size = json_object_get (body, "ConsoleSize");
-      if (master >= 0 && json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
+      if (master >= 0 && json_array_size (size) == 2
+          && json_integer_value (json_array_get (size, 0)) > 0)
         {
-          struct winsize ws = { .ws_row = (unsigned short) json_integer_value (json_array_get (size, 0)),
-                                .ws_col = (unsigned short) json_integer_value (json_array_get (size, 1)) };
+          struct winsize ws
+              = { .ws_row = (unsigned short)json_integer_value (json_array_get (size, 0)),
+                  .ws_col = (unsigned short)json_integer_value (json_array_get (size, 1)) };
           ioctl (master, TIOCSWINSZ, &ws);
         }
     }
   e->running = true;
-  e->pidfd = (int) syscall (SYS_pidfd_open, e->pid, 0);
+  e->pidfd = (int)syscall (SYS_pidfd_open, e->pid, 0);
   e->w = e->pidfd >= 0 ? loop_fd_add (cs->d->loop, e->pidfd, EPOLLIN, exec_exited, e, NULL) : NULL;
   exec_event (e, "exec_start", NULL);
   if (detach)
@@ -453,17 +509,17 @@ api_exec_inspect (struct api_request *req)
   json_t *args = json_array ();
   for (size_t i = 1; i < json_array_size (cmd); i++)
     json_array_append (args, json_array_get (cmd, i));
-  json_t *pc = json_pack ("{s:b,s:s,s:o,s:b,s:s}", "tty", json_is_true (json_object_get (e->config, "Tty")),
-                          "entrypoint", json_string_value (json_array_get (cmd, 0)), "arguments", args,
-                          "privileged", json_is_true (json_object_get (e->config, "Privileged")), "user",
-                          str_of (e->config, "User"));
-  json_t *j = json_pack ("{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID", e->id, "Running", e->running,
-                         "ExitCode", e->exited ? json_integer (e->exit_code) : json_null (), "ProcessConfig",
-                         pc, "OpenStdin", json_is_true (json_object_get (e->config, "AttachStdin")),
-                         "OpenStderr", json_is_true (json_object_get (e->config, "AttachStderr")),
-                         "OpenStdout", json_is_true (json_object_get (e->config, "AttachStdout")),
-                         "CanRemove", false, "ContainerID", e->container_id, "DetachKeys",
-                         str_of (e->config, "DetachKeys"), "Pid", (int) e->pid);
+  json_t *pc = json_pack (
+      "{s:b,s:s,s:o,s:b,s:s}", "tty", json_is_true (json_object_get (e->config, "Tty")),
+      "entrypoint", json_string_value (json_array_get (cmd, 0)), "arguments", args, "privileged",
+      json_is_true (json_object_get (e->config, "Privileged")), "user", str_of (e->config, "User"));
+  json_t *j = json_pack (
+      "{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID", e->id, "Running", e->running,
+      "ExitCode", e->exited ? json_integer (e->exit_code) : json_null (), "ProcessConfig", pc,
+      "OpenStdin", json_is_true (json_object_get (e->config, "AttachStdin")), "OpenStderr",
+      json_is_true (json_object_get (e->config, "AttachStderr")), "OpenStdout",
+      json_is_true (json_object_get (e->config, "AttachStdout")), "CanRemove", false, "ContainerID",
+      e->container_id, "DetachKeys", str_of (e->config, "DetachKeys"), "Pid", (int)e->pid);
   api_respond_json (req, 200, j);
 }
 
@@ -481,7 +537,8 @@ api_exec_resize (struct api_request *req)
       return;
     }
   long long h = 0, w = 0;
-  if (api_request_query_int (req, "h", 0, &h, &err) < 0 || api_request_query_int (req, "w", 0, &w, &err) < 0)
+  if (api_request_query_int (req, "h", 0, &h, &err) < 0
+      || api_request_query_int (req, "w", 0, &w, &err) < 0)
     {
       api_respond_error (req, err);
       return;
@@ -491,7 +548,7 @@ api_exec_resize (struct api_request *req)
       api_respond_errorf (req, 409, "exec %s has no terminal or is not running", e->id);
       return;
     }
-  struct winsize ws = { .ws_row = (unsigned short) h, .ws_col = (unsigned short) w };
+  struct winsize ws = { .ws_row = (unsigned short)h, .ws_col = (unsigned short)w };
   ioctl (e->pty_master, TIOCSWINSZ, &ws);
   api_respond_empty (req, 200);
 }

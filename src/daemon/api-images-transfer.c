@@ -46,6 +46,7 @@ struct xfer_job
   struct berth_error *err;
   /* pull/push progress */
   struct api_stream *stream;
+  json_t *held; /* pull: "Pulling from" lines not sent yet */
   int cancelled; /* set on the loop, read by the worker (__atomic) */
 };
 
@@ -65,6 +66,7 @@ xfer_free (struct xfer_job *j)
   image_ref_free (j->import_ref);
   json_decref (j->changes);
   json_decref (j->result);
+  json_decref (j->held);
   registry_auth_clear (&j->auth);
   berth_error_free (j->err);
   free (j);
@@ -140,15 +142,42 @@ progress_on_loop (void *arg)
 {
   struct progress_msg *m = arg;
   struct xfer_job *j = m->job;
+  const char *status = json_string_value (json_object_get (m->line, "status"));
+  if (j->stream == NULL && j->kind == XFER_PULL && status
+      && str_has_prefix (status, "Pulling from "))
+    {
+      /* docker says "Pulling from" once the manifest resolved; hold it so
+       * that an unknown tag still gets a 404 answer, not a 200 stream */
+      if (j->held == NULL)
+        j->held = json_array ();
+      json_array_append_new (j->held, m->line);
+      free (m);
+      return;
+    }
   if (j->stream == NULL)
     {
       /* the head goes out with the first line: errors before it still get
        * a proper status code (404 for an unknown repository) */
       j->stream = api_respond_stream (j->req, 200, "application/json");
       api_stream_on_close (j->stream, progress_stream_closed, j);
+      size_t i;
+      json_t *held;
+      json_array_foreach (j->held, i, held)
+        api_stream_write_json (j->stream, json_incref (held));
     }
   api_stream_write_json (j->stream, m->line);
   free (m);
+}
+
+static void
+progress_post (struct xfer_job *j, json_t *line)
+{
+  struct progress_msg *m = calloc (1, sizeof *m);
+  if (m == NULL)
+    abort ();
+  m->job = j;
+  m->line = line;
+  loop_post (j->d->loop, progress_on_loop, m);
 }
 
 static int
@@ -157,12 +186,21 @@ progress_cb (const struct registry_progress *ev, void *opaque)
   struct xfer_job *j = opaque;
   if (__atomic_load_n (&j->cancelled, __ATOMIC_RELAXED))
     return 1;
-  struct progress_msg *m = calloc (1, sizeof *m);
-  if (m == NULL)
-    abort ();
-  m->job = j;
-  m->line = registry_progress_json (ev);
-  loop_post (j->d->loop, progress_on_loop, m);
+  json_t *line = registry_progress_json (ev);
+  json_t *aux = json_object_get (line, "aux");
+  if (aux && ev->status)
+    {
+      /* docker sends the digest as its own status line, then the aux
+       * message; the CLI prints statuses but hands aux messages to a
+       * callback without printing them */
+      json_t *aux_line = json_pack ("{s:{},s:O}", "progressDetail", "aux", aux);
+      json_object_del (line, "aux");
+      json_object_del (line, "progressDetail");
+      progress_post (j, line);
+      progress_post (j, aux_line);
+      return 0;
+    }
+  progress_post (j, line);
   return 0;
 }
 
@@ -302,7 +340,13 @@ xfer_done (void *arg)
       else
         {
           if (j->stream == NULL)
-            j->stream = api_respond_stream (req, 200, "application/json");
+            {
+              j->stream = api_respond_stream (req, 200, "application/json");
+              size_t i;
+              json_t *held;
+              json_array_foreach (j->held, i, held)
+                api_stream_write_json (j->stream, json_incref (held));
+            }
           if (j->err)
             api_stream_write_json (j->stream,
                                    json_pack ("{s:{s:s},s:s}", "errorDetail", "message",

@@ -94,13 +94,11 @@ api_system_image_count (struct berthd *d)
 /* ---------------------------------------------------------------- list -- */
 
 /* docker's "reference" filter: a glob against the familiar name and the
- * familiar name:tag of each tag. */
+ * familiar name:tag of each tag; the answer lists only matching tags. */
 static bool
-reference_matches (const struct api_filters *f, const struct image_info *info)
+reference_tag_matches (const struct api_filters *f, const char *tag)
 {
-  if (!api_filters_has (f, "reference"))
-    return true;
-  for (char *const *t = info->repo_tags; t && *t; t++)
+  for (char *const *t = (char *const[]){ (char *) tag, NULL }; *t; t++)
     {
       _cleanup_free_ char *fam = image_ref_familiarize (*t);
       _cleanup_free_ char *name = xstrdup (fam);
@@ -112,6 +110,21 @@ reference_matches (const struct api_filters *f, const struct image_info *info)
           return true;
     }
   return false;
+}
+
+/* Keep only the matching tags in info (false when none is left). */
+static bool
+reference_filter (const struct api_filters *f, struct image_info *info)
+{
+  if (!api_filters_has (f, "reference"))
+    return true;
+  char **kept = calloc (1, sizeof *kept);
+  for (char **t = info->repo_tags; t && *t; t++)
+    if (reference_tag_matches (f, *t))
+      strv_append (&kept, *t);
+  strv_freep (&info->repo_tags);
+  info->repo_tags = kept;
+  return kept[0] != NULL;
 }
 
 /* before/since name an image; compare creation times as docker does. */
@@ -177,7 +190,7 @@ handle_list (struct api_request *req)
       int64_t created = images_time_unix (info->created);
       if ((before >= 0 && created >= before) || (since >= 0 && created <= since))
         continue;
-      if (!reference_matches (f, info))
+      if (!reference_filter (f, info))
         continue;
       if (api_filters_has (f, "label"))
         {

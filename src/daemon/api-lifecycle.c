@@ -49,9 +49,12 @@ api_container_start (struct api_request *req)
   if (container_start (cs, c, &err) < 0)
     {
       if (err->kind == BERTH_E_NOT_MODIFIED)
-        api_respond_empty (req, 304);
-      else
-        api_respond_error (req, err);
+        {
+          api_respond_empty (req, 304);
+          return;
+        }
+      api_respond_error (req, err);
+      container_start_failed_early (cs, c, err);
       return;
     }
   waiter_add (c, WAIT_STARTED, started, req);
@@ -74,7 +77,7 @@ timeout_arg (struct api_request *req, int *timeout_s, struct berth_error **err)
   long long t = -1;
   if (api_request_query_int (req, "t", -1, &t, err) < 0)
     return -1;
-  *timeout_s = t < -1 ? -1 : (int) t;
+  *timeout_s = t < -1 ? -1 : (int)t;
   return 0;
 }
 
@@ -179,7 +182,7 @@ api_container_restart (struct api_request *req)
   if (c->state.status == CONTAINER_RESTARTING)
     {
       int rc = container_stop (cs, c, timeout_s, NULL, &err);
-      (void) rc;
+      (void)rc;
     }
   c->state.has_been_manually_stopped = false;
   berth_error_freep (&err);
@@ -261,7 +264,8 @@ api_container_wait (struct api_request *req)
   const char *cond = api_request_query (req, "condition");
   if (cond == NULL || *cond == '\0')
     cond = "not-running";
-  if (strcmp (cond, "not-running") != 0 && strcmp (cond, "next-exit") != 0 && strcmp (cond, "removed") != 0)
+  if (strcmp (cond, "not-running") != 0 && strcmp (cond, "next-exit") != 0
+      && strcmp (cond, "removed") != 0)
     {
       api_respond_errorf (req, 400, "invalid condition: \"%s\"", cond);
       return;
@@ -328,7 +332,8 @@ api_container_delete (struct api_request *req)
   bool volumes = api_request_query_bool (req, "v", false);
   if (api_request_query_bool (req, "link", false))
     {
-      api_respond_errorf (req, 400, "Conflict, cannot remove the default link name of the container");
+      api_respond_errorf (req, 400,
+                          "Conflict, cannot remove the default link name of the container");
       return;
     }
   if (container_can_remove (c, force, &err) < 0)
@@ -344,6 +349,7 @@ api_container_delete (struct api_request *req)
     {
       /* let the start finish, then kill and remove */
       rt->remove_requested = true;
+      rt->remove_on_exit = true;
       waiter_add (c, WAIT_REMOVED, delete_when_removed, ctx);
       return;
     }
@@ -382,7 +388,8 @@ pause_or_unpause (struct api_request *req, bool pause)
       api_respond_error (req, err);
       return;
     }
-  int rc = pause ? runtime_container_pause (&cs->rt, c->id, &err) : runtime_container_resume (&cs->rt, c->id, &err);
+  int rc = pause ? runtime_container_pause (&cs->rt, c->id, &err)
+                 : runtime_container_resume (&cs->rt, c->id, &err);
   if (rc < 0)
     {
       berth_error_prefix (&err, "Cannot %s container %s", pause ? "pause" : "unpause", c->id);

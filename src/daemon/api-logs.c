@@ -67,13 +67,13 @@ parse_time_ns (const char *s, uint64_t *out)
   double secs = strtod (s, &end);
   if (*end == '\0' && secs >= 0)
     {
-      *out = (uint64_t) (secs * 1e9);
+      *out = (uint64_t)(secs * 1e9);
       return 0;
     }
   struct timespec ts;
   if (time_parse_rfc3339 (s, &ts) == 0)
     {
-      *out = (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+      *out = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
       return 0;
     }
   return -1;
@@ -104,7 +104,8 @@ api_container_logs (struct api_request *req)
       api_respond_errorf (req, 400, "Bad parameters: you must choose at least one stream");
       return;
     }
-  const char *type = json_string_value (json_object_get (json_object_get (c->host_config, "LogConfig"), "Type"));
+  const char *type
+      = json_string_value (json_object_get (json_object_get (c->host_config, "LogConfig"), "Type"));
   if (type && strcmp (type, "json-file") != 0)
     {
       api_respond_errorf (req, 501, "configured logging driver does not support reading");
@@ -113,7 +114,8 @@ api_container_logs (struct api_request *req)
   if (parse_time_ns (api_request_query (req, "since"), &o.since_ns) < 0
       || parse_time_ns (api_request_query (req, "until"), &o.until_ns) < 0)
     {
-      api_respond_errorf (req, 400, "invalid value for since or until: use a unix timestamp or RFC 3339");
+      api_respond_errorf (req, 400,
+                          "invalid value for since or until: use a unix timestamp or RFC 3339");
       return;
     }
   const char *tail = api_request_query (req, "tail");
@@ -130,13 +132,15 @@ api_container_logs (struct api_request *req)
   j->dirfd = dup (c->dirfd);
   j->pidfd = -1;
   snprintf (j->name, sizeof j->name, "%s-json.log", c->id);
-  const char *mf = json_string_value (json_object_get (json_object_get (json_object_get (c->host_config, "LogConfig"), "Config"), "max-file"));
+  const char *mf = json_string_value (json_object_get (
+      json_object_get (json_object_get (c->host_config, "LogConfig"), "Config"), "max-file"));
   j->max_files = mf ? atoi (mf) : 1;
   if (j->max_files < 1)
     j->max_files = 1;
   j->follow = api_request_query_bool (req, "follow", false);
-  if (j->follow && (container_is_running (c) || container_rt (c)->starting) && c->state.monitor_pid > 0)
-    j->pidfd = (int) syscall (SYS_pidfd_open, c->state.monitor_pid, 0);
+  if (j->follow && (container_is_running (c) || container_rt (c)->starting)
+      && c->state.monitor_pid > 0)
+    j->pidfd = (int)syscall (SYS_pidfd_open, c->state.monitor_pid, 0);
   int p[2];
   if (pipe2 (p, O_CLOEXEC) < 0)
     {
@@ -168,5 +172,8 @@ api_container_logs (struct api_request *req)
       return;
     }
   pthread_attr_destroy (&attr);
-  api_respond_fd (req, 200, o.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", p[0]);
+  api_respond_fd (req, 200,
+                  o.tty ? "application/vnd.docker.raw-stream"
+                        : "application/vnd.docker.multiplexed-stream",
+                  p[0]);
 }

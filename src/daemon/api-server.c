@@ -137,6 +137,7 @@ request_free (struct api_request *req)
   free (req->body);
   free (req->method);
   free (req->url);
+  free (req->path);
   free (req->policy_denied);
   free (req);
 }

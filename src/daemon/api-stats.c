@@ -55,9 +55,9 @@ run_ps (char **argv, struct berth_error **err)
   ssize_t n;
   while ((n = read (p[0], buf, sizeof buf)) > 0)
     {
-      out = realloc (out, len + (size_t) n + 1);
-      memcpy (out + len, buf, (size_t) n);
-      len += (size_t) n;
+      out = realloc (out, len + (size_t)n + 1);
+      memcpy (out + len, buf, (size_t)n);
+      len += (size_t)n;
     }
   close (p[0]);
   int status;
@@ -68,7 +68,8 @@ run_ps (char **argv, struct berth_error **err)
     out[len] = '\0';
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      berth_error_set_kind (err, BERTH_E_INVALID, 0, "ps: exit status %d", WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "ps: exit status %d",
+                            WIFEXITED (status) ? WEXITSTATUS (status) : -1);
       free (out);
       return NULL;
     }
@@ -95,7 +96,7 @@ split_fields (const char *line, size_t max)
       const char *e = p;
       while (*e && *e != ' ' && *e != '\t')
         e++;
-      _cleanup_free_ char *f = strndup (p, (size_t) (e - p));
+      _cleanup_free_ char *f = strndup (p, (size_t)(e - p));
       strv_append (&v, f);
       n++;
       p = e;
@@ -156,7 +157,7 @@ api_container_top (struct api_request *req)
   ssize_t pid_col = -1;
   for (size_t i = 0; i < ncol; i++)
     if (strcmp (titles[i], "PID") == 0)
-      pid_col = (ssize_t) i;
+      pid_col = (ssize_t)i;
   if (pid_col < 0)
     {
       api_respond_errorf (req, 500, "Couldn't find PID field in ps output");
@@ -168,9 +169,9 @@ api_container_top (struct api_request *req)
       if (**l == '\0')
         continue;
       _cleanup_strv_ char **f = split_fields (*l, ncol);
-      if (strv_len (f) <= (size_t) pid_col)
+      if (strv_len (f) <= (size_t)pid_col)
         continue;
-      pid_t pid = (pid_t) atoi (f[pid_col]);
+      pid_t pid = (pid_t)atoi (f[pid_col]);
       bool ours = false;
       for (size_t k = 0; k < n_pids; k++)
         ours |= pids[k] == pid;
@@ -195,7 +196,8 @@ empty_stats (void)
   return json_pack ("{s:{},s:{},s:{s:{},s:i,s:i},s:{s:{s:i,s:i,s:i,s:n},s:i,s:i}}", "blkio_stats",
                     "pids_stats", "cpu_stats", "cpu_usage", "system_cpu_usage", 0, "online_cpus", 0,
                     "precpu_stats", "cpu_usage", "total_usage", 0, "usage_in_kernelmode", 0,
-                    "usage_in_usermode", 0, "percpu_usage", "system_cpu_usage", 0, "online_cpus", 0);
+                    "usage_in_usermode", 0, "percpu_usage", "system_cpu_usage", 0, "online_cpus",
+                    0);
 }
 
 static uint64_t
@@ -206,12 +208,13 @@ system_cpu_ns (void)
   if (fs_read_file (AT_FDCWD, "/proc/stat", &stat, NULL, NULL) < 0)
     return 0;
   unsigned long long v[8] = { 0 };
-  sscanf (stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  sscanf (stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+          &v[5], &v[6], &v[7]);
   unsigned long long total = 0;
   for (int i = 0; i < 8; i++)
     total += v[i];
   long hz = sysconf (_SC_CLK_TCK);
-  return (uint64_t) (total * (1000000000ull / (unsigned long long) (hz > 0 ? hz : 100)));
+  return (uint64_t)(total * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100)));
 }
 
 static json_t *
@@ -226,7 +229,7 @@ stats_sample (struct containers *cs, struct container *c)
   json_t *cpu = json_object_get (s, "cpu_stats");
   if (json_is_object (cpu))
     {
-      json_object_set_new (cpu, "system_cpu_usage", json_integer ((json_int_t) system_cpu_ns ()));
+      json_object_set_new (cpu, "system_cpu_usage", json_integer ((json_int_t)system_cpu_ns ()));
       if (!json_object_get (cpu, "online_cpus"))
         json_object_set_new (cpu, "online_cpus", json_integer (sysconf (_SC_NPROCESSORS_ONLN)));
     }
@@ -250,24 +253,52 @@ struct stats_stream
   struct api_stream *s;
   struct loop_timer *timer;
   json_t *prev;
-  bool gone;
 };
 
 static void stats_tick (void *data);
 
 static void
+stats_stream_free (struct stats_stream *ss)
+{
+  struct containers *cs = ss->cs;
+  for (size_t i = 0; i < cs->n_stats; i++)
+    if (cs->stats[i] == ss)
+      {
+        cs->stats[i] = cs->stats[--cs->n_stats];
+        break;
+      }
+  if (ss->timer)
+    loop_timer_cancel (ss->timer);
+  api_stream_end (ss->s);
+  json_decref (ss->prev);
+  free (ss);
+}
+
+/* The client went away: end now (a suspended stream would otherwise wait
+ * for the next tick, and hold the server's shutdown) */
+static void
 stats_closed (void *data)
 {
-  struct stats_stream *ss = data;
-  ss->gone = true;
+  stats_stream_free (data);
+}
+
+void
+stats_streams_end_all (struct containers *cs)
+{
+  while (cs->n_stats > 0)
+    stats_stream_free (cs->stats[cs->n_stats - 1]);
 }
 
 static void
 stats_emit (struct stats_stream *ss, struct container *c)
 {
   json_t *cur = stats_sample (ss->cs, c);
-  json_object_set (cur, "precpu_stats", ss->prev ? json_object_get (ss->prev, "cpu_stats") : json_object_get (cur, "cpu_stats"));
-  json_object_set_new (cur, "preread", ss->prev ? json_incref (json_object_get (ss->prev, "read")) : json_string ("0001-01-01T00:00:00Z"));
+  json_object_set (cur, "precpu_stats",
+                   ss->prev ? json_object_get (ss->prev, "cpu_stats")
+                            : json_object_get (cur, "cpu_stats"));
+  json_object_set_new (cur, "preread",
+                       ss->prev ? json_incref (json_object_get (ss->prev, "read"))
+                                : json_string ("0001-01-01T00:00:00Z"));
   json_decref (ss->prev);
   ss->prev = json_incref (cur);
   api_stream_write_json (ss->s, cur);
@@ -279,13 +310,11 @@ stats_tick (void *data)
   struct stats_stream *ss = data;
   ss->timer = NULL;
   struct container *c = containers_lookup (ss->cs, ss->id, NULL);
-  if (ss->gone || c == NULL || !container_is_running (c))
+  if (c == NULL || !container_is_running (c))
     {
-      if (c && !ss->gone)
+      if (c)
         stats_emit (ss, c);
-      api_stream_end (ss->s);
-      json_decref (ss->prev);
-      free (ss);
+      stats_stream_free (ss);
       return;
     }
   stats_emit (ss, c);
@@ -345,6 +374,8 @@ api_container_stats (struct api_request *req)
   memcpy (ss->id, c->id, sizeof ss->id);
   ss->s = api_respond_stream (req, 200, "application/json");
   api_stream_on_close (ss->s, stats_closed, ss);
+  cs->stats = realloc (cs->stats, (cs->n_stats + 1) * sizeof *cs->stats);
+  cs->stats[cs->n_stats++] = ss;
   stats_emit (ss, c);
   ss->timer = loop_timer_add (cs->d->loop, 1000, stats_tick, ss);
 }

@@ -62,8 +62,7 @@ stream_reader (void *cls, uint64_t pos, char *out, size_t max)
     {
       if (s->on_drain)
         s->on_drain (s->on_drain_data);
-      if (s->src_watch)
-        stream_fd_update (s);
+      stream_fd_update (s);
     }
   return (ssize_t) n;
 }
@@ -266,6 +265,8 @@ api_stream_free (struct api_stream *s)
 
 /* ------------------------------------------------------- pipe → stream -- */
 
+static void stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata);
+
 static void
 stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata)
 {
@@ -290,14 +291,23 @@ stream_fd_readable (struct loop_fd *w, int fd, uint32_t events, void *userdata)
   stream_fd_update (s);
 }
 
-/* Read the pipe only while the queue is below the high mark. */
+/* Read the pipe only while the queue is below the high mark. Pausing
+ * removes the fd from epoll: a hung-up pipe would otherwise report EPOLLHUP
+ * on every iteration while we wait for the client. */
 static void
 stream_fd_update (struct api_stream *s)
 {
-  if (s->src_watch == NULL)
+  if (s->src_fd < 0 || s->ended)
     return;
-  uint32_t ev = s->len < STREAM_FD_HIGH_MARK ? EPOLLIN : 0;
-  loop_fd_modify (s->src_watch, ev, NULL);
+  bool want = s->len < STREAM_FD_HIGH_MARK;
+  if (want && s->src_watch == NULL)
+    s->src_watch
+        = loop_fd_add (s->req->d->loop, s->src_fd, EPOLLIN, stream_fd_readable, s, NULL);
+  else if (!want && s->src_watch != NULL)
+    {
+      loop_fd_remove (s->src_watch);
+      s->src_watch = NULL;
+    }
 }
 
 struct api_stream *

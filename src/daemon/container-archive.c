@@ -61,7 +61,7 @@ base_name (const char *path)
   while (p > path && p[-1] != '/')
     p--;
   static __thread char buf[256];
-  size_t n = (size_t) (end - p);
+  size_t n = (size_t)(end - p);
   if (n == 0)
     return "/";
   if (n >= sizeof buf)
@@ -95,14 +95,15 @@ archive_path_stat (int rootfd, const char *path, struct berth_error **err)
     }
   struct timespec mt = st.st_mtim;
   _cleanup_free_ char *mtime = time_format_rfc3339nano (&mt);
-  return json_pack ("{s:s,s:I,s:I,s:s,s:s}", "name", base_name (path), "size", (json_int_t) st.st_size, "mode",
-                    (json_int_t) go_mode (st.st_mode), "mtime", mtime, "linkTarget", target);
+  return json_pack ("{s:s,s:I,s:I,s:s,s:s}", "name", base_name (path), "size",
+                    (json_int_t)st.st_size, "mode", (json_int_t)go_mode (st.st_mode), "mtime",
+                    mtime, "linkTarget", target);
 }
 
 /* ------------------------------------------------------------ tar out -- */
 
-static int
-write_entry (struct archive *a, int parentfd, const char *name, const char *arcname, struct berth_error **err);
+static int write_entry (struct archive *a, int parentfd, const char *name, const char *arcname,
+                        struct berth_error **err);
 
 static int
 write_dir_children (struct archive *a, int dirfd, const char *arcname, struct berth_error **err)
@@ -132,14 +133,16 @@ write_dir_children (struct archive *a, int dirfd, const char *arcname, struct be
 /* One entry named `name` in parentfd (never following a symlink: children
  * are opened with O_NOFOLLOW relative to their parent). */
 static int
-write_entry (struct archive *a, int parentfd, const char *name, const char *arcname, struct berth_error **err)
+write_entry (struct archive *a, int parentfd, const char *name, const char *arcname,
+             struct berth_error **err)
 {
   struct stat st;
   if (fstatat (parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return berth_error_set (err, errno, "stat %s", arcname);
   struct archive_entry *e = archive_entry_new ();
   archive_entry_copy_stat (e, &st);
-  _cleanup_free_ char *pathname = S_ISDIR (st.st_mode) ? xasprintf ("%s/", arcname) : xstrdup (arcname);
+  _cleanup_free_ char *pathname
+      = S_ISDIR (st.st_mode) ? xasprintf ("%s/", arcname) : xstrdup (arcname);
   archive_entry_set_pathname (e, pathname);
   char target[4096];
   if (S_ISLNK (st.st_mode))
@@ -163,12 +166,13 @@ write_entry (struct archive *a, int parentfd, const char *name, const char *arcn
       char buf[65536];
       ssize_t n;
       while ((n = read (fd, buf, sizeof buf)) > 0)
-        if (archive_write_data (a, buf, (size_t) n) < 0)
+        if (archive_write_data (a, buf, (size_t)n) < 0)
           return berth_error_set (err, EPIPE, "tar %s", arcname);
     }
   else if (S_ISDIR (st.st_mode))
     {
-      _cleanup_close_ int fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      _cleanup_close_ int fd
+          = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
         return berth_error_set (err, errno, "open %s", arcname);
       return write_dir_children (a, fd, arcname, err);
@@ -179,13 +183,13 @@ write_entry (struct archive *a, int parentfd, const char *name, const char *arcn
 static ssize_t
 fd_writer (struct archive *a, void *data, const void *buf, size_t len)
 {
-  int fd = *(int *) data;
+  int fd = *(int *)data;
   if (fs_write_all (fd, buf, len) < 0)
     {
       archive_set_error (a, errno, "write");
       return -1;
     }
-  return (ssize_t) len;
+  return (ssize_t)len;
 }
 
 int
@@ -199,7 +203,8 @@ archive_tar_path (int rootfd, const char *path, int out_fd, struct berth_error *
     copy[--len] = '\0';
   char *slash = strrchr (copy, '/');
   const char *name = slash ? slash + 1 : copy;
-  _cleanup_free_ char *parent = slash && slash != copy ? strndup (copy, (size_t) (slash - copy)) : xstrdup ("/");
+  _cleanup_free_ char *parent
+      = slash && slash != copy ? strndup (copy, (size_t)(slash - copy)) : xstrdup ("/");
   _cleanup_close_ int pfd = fs_open_in_root (rootfd, parent, O_PATH | O_DIRECTORY, 0, err);
   if (pfd < 0)
     return -1;
@@ -256,18 +261,19 @@ entry_clean (const char *p)
 }
 
 static int
-extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char *dest, bool no_overwrite_dir,
-             struct berth_error **err)
+extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char *dest,
+             bool no_overwrite_dir, struct berth_error **err)
 {
   const char *raw = archive_entry_pathname (e);
   _cleanup_free_ char *rel = entry_clean (raw ? raw : "");
   if (rel == NULL)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "archive entry %s: outside of the target directory", raw);
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "archive entry %s: outside of the target directory", raw);
   if (*rel == '\0')
     return 0; /* the target itself */
   _cleanup_free_ char *full = xasprintf ("%s/%s", dest, rel);
   char *slash = strrchr (full, '/');
-  _cleanup_free_ char *parent = strndup (full, (size_t) (slash - full));
+  _cleanup_free_ char *parent = strndup (full, (size_t)(slash - full));
   const char *name = slash + 1;
   _cleanup_close_ int pfd = fs_mkdir_p_in_root (rootfd, *parent ? parent : "/", 0755, err);
   if (pfd < 0)
@@ -283,9 +289,13 @@ extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char 
   if (exists && no_overwrite_dir)
     {
       if (S_ISDIR (existing.st_mode) && type != AE_IFDIR)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"", full, rel);
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "cannot overwrite directory \"%s\" with non-directory \"%s\"",
+                                     full, rel);
       if (!S_ISDIR (existing.st_mode) && type == AE_IFDIR)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "cannot overwrite non-directory \"%s\" with directory \"%s\"", full, rel);
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "cannot overwrite non-directory \"%s\" with directory \"%s\"",
+                                     full, rel);
     }
   if (exists && !(S_ISDIR (existing.st_mode) && type == AE_IFDIR))
     {
@@ -299,7 +309,8 @@ extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char 
     {
       _cleanup_free_ char *hl = entry_clean (hardlink);
       if (hl == NULL)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "archive entry %s: link outside of the target directory", raw);
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "archive entry %s: link outside of the target directory", raw);
       _cleanup_free_ char *hfull = xasprintf ("%s/%s", dest, hl);
       _cleanup_close_ int src = fs_open_in_root (rootfd, hfull, O_PATH | O_NOFOLLOW, 0, err);
       if (src < 0)
@@ -320,17 +331,19 @@ extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char 
       break;
     case AE_IFREG:
       {
-        _cleanup_close_ int fd = openat (dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+        _cleanup_close_ int fd
+            = openat (dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
         if (fd < 0)
           return berth_error_set (err, errno, "create %s", rel);
         const void *buf;
         size_t size;
         la_int64_t off;
         while ((rc = archive_read_data_block (a, &buf, &size, &off)) == ARCHIVE_OK)
-          if (pwrite (fd, buf, size, off) != (ssize_t) size)
+          if (pwrite (fd, buf, size, off) != (ssize_t)size)
             return berth_error_set (err, errno, "write %s", rel);
         if (rc != ARCHIVE_EOF)
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "read archive entry %s: %s", rel, archive_error_string (a));
+          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "read archive entry %s: %s", rel,
+                                       archive_error_string (a));
         ftruncate (fd, archive_entry_size (e));
         rc = 0;
         break;
@@ -344,11 +357,13 @@ extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char 
     default:
       return 0;
     }
-  fchownat (dfd, name, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e), AT_SYMLINK_NOFOLLOW);
+  fchownat (dfd, name, (uid_t)archive_entry_uid (e), (gid_t)archive_entry_gid (e),
+            AT_SYMLINK_NOFOLLOW);
   if (type != AE_IFLNK)
     fchmodat (dfd, name, perm, 0);
-  struct timespec ts[2] = { { .tv_sec = archive_entry_atime (e), .tv_nsec = archive_entry_atime_nsec (e) },
-                            { .tv_sec = archive_entry_mtime (e), .tv_nsec = archive_entry_mtime_nsec (e) } };
+  struct timespec ts[2]
+      = { { .tv_sec = archive_entry_atime (e), .tv_nsec = archive_entry_atime_nsec (e) },
+          { .tv_sec = archive_entry_mtime (e), .tv_nsec = archive_entry_mtime_nsec (e) } };
   if (!archive_entry_atime_is_set (e))
     ts[0] = ts[1];
   utimensat (dfd, name, ts, AT_SYMLINK_NOFOLLOW);
@@ -356,7 +371,8 @@ extract_one (struct archive *a, struct archive_entry *e, int rootfd, const char 
 }
 
 int
-archive_extract (int rootfd, const char *dest, int in_fd, bool no_overwrite_dir_non_dir, struct berth_error **err)
+archive_extract (int rootfd, const char *dest, int in_fd, bool no_overwrite_dir_non_dir,
+                 struct berth_error **err)
 {
   _cleanup_close_ int dfd = fs_open_in_root (rootfd, dest, O_PATH, 0, err);
   if (dfd < 0)
@@ -383,7 +399,8 @@ archive_extract (int rootfd, const char *dest, int in_fd, bool no_overwrite_dir_
   while (rc == 0 && (r = archive_read_next_header (a, &e)) == ARCHIVE_OK)
     rc = extract_one (a, e, rootfd, dest, no_overwrite_dir_non_dir, err);
   if (rc == 0 && r != ARCHIVE_EOF)
-    rc = berth_error_set_kind (err, BERTH_E_INVALID, 0, "read archive: %s", archive_error_string (a));
+    rc = berth_error_set_kind (err, BERTH_E_INVALID, 0, "read archive: %s",
+                               archive_error_string (a));
   archive_read_free (a);
   return rc;
 }

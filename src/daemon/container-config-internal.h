@@ -23,7 +23,8 @@ struct field
   enum field_type type;
 };
 
-int config_invalid (struct berth_error **err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int config_invalid (struct berth_error **err, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 bool is_integral (const json_t *v);
 bool is_strv (const json_t *v);
 bool is_strmap (const json_t *v);

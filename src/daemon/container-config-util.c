@@ -39,7 +39,7 @@ is_integral (const json_t *v)
   if (json_is_real (v))
     {
       double d = json_real_value (v);
-      return d == (double) (json_int_t) d;
+      return d == (double)(json_int_t)d;
     }
   return false;
 }
@@ -51,9 +51,7 @@ is_strv (const json_t *v)
     return false;
   size_t i;
   json_t *e;
-  json_array_foreach (v, i, e)
-  if (!json_is_string (e))
-    return false;
+  json_array_foreach (v, i, e) if (!json_is_string (e)) return false;
   return true;
 }
 
@@ -64,9 +62,7 @@ is_strmap (const json_t *v)
     return false;
   const char *k;
   json_t *e;
-  json_object_foreach ((json_t *) v, k, e)
-  if (!json_is_string (e))
-    return false;
+  json_object_foreach ((json_t *)v, k, e) if (!json_is_string (e)) return false;
   return true;
 }
 
@@ -120,9 +116,10 @@ check_types (json_t *obj, const char *where, const struct field *fields, size_t 
       if (v == NULL || json_is_null (v))
         continue;
       if (!value_has_type (v, fields[i].type))
-        return config_invalid (err, "%s.%s: must be %s", where, fields[i].name, type_name (fields[i].type));
+        return config_invalid (err, "%s.%s: must be %s", where, fields[i].name,
+                               type_name (fields[i].type));
       if (fields[i].type == F_INT && json_is_real (v))
-        json_object_set_new (obj, fields[i].name, json_integer ((json_int_t) json_real_value (v)));
+        json_object_set_new (obj, fields[i].name, json_integer ((json_int_t)json_real_value (v)));
     }
   return 0;
 }
@@ -160,7 +157,7 @@ is_decimal (const char *s)
   if (*s == '\0')
     return false;
   for (; *s; s++)
-    if (!isdigit ((unsigned char) *s))
+    if (!isdigit ((unsigned char)*s))
       return false;
   return true;
 }
@@ -213,7 +210,7 @@ size_parse_bytes (const char *s, int64_t *bytes)
   while (*end == ' ')
     end++;
   double mult = 1;
-  switch (tolower ((unsigned char) *end))
+  switch (tolower ((unsigned char)*end))
     {
     case '\0':
       break;
@@ -237,14 +234,14 @@ size_parse_bytes (const char *s, int64_t *bytes)
   if (*end != '\0')
     {
       end++;
-      if (tolower ((unsigned char) *end) == 'i')
+      if (tolower ((unsigned char)*end) == 'i')
         end++;
-      if (tolower ((unsigned char) *end) == 'b')
+      if (tolower ((unsigned char)*end) == 'b')
         end++;
       if (*end != '\0')
         return -1;
     }
-  *bytes = (int64_t) (v * mult);
+  *bytes = (int64_t)(v * mult);
   return 0;
 }
 
@@ -255,13 +252,13 @@ static const struct
   const char *name;
   int signo;
 } signal_names[] = {
-  { "ABRT", SIGABRT }, { "ALRM", SIGALRM }, { "BUS", SIGBUS },     { "CHLD", SIGCHLD },
-  { "CLD", SIGCHLD },  { "CONT", SIGCONT }, { "FPE", SIGFPE },     { "HUP", SIGHUP },
-  { "ILL", SIGILL },   { "INT", SIGINT },   { "IO", SIGIO },       { "IOT", SIGIOT },
-  { "KILL", SIGKILL }, { "PIPE", SIGPIPE }, { "POLL", SIGPOLL },   { "PROF", SIGPROF },
-  { "PWR", SIGPWR },   { "QUIT", SIGQUIT }, { "SEGV", SIGSEGV },   { "STKFLT", SIGSTKFLT },
-  { "STOP", SIGSTOP }, { "SYS", SIGSYS },   { "TERM", SIGTERM },   { "TRAP", SIGTRAP },
-  { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },   { "URG", SIGURG },
+  { "ABRT", SIGABRT }, { "ALRM", SIGALRM }, { "BUS", SIGBUS },       { "CHLD", SIGCHLD },
+  { "CLD", SIGCHLD },  { "CONT", SIGCONT }, { "FPE", SIGFPE },       { "HUP", SIGHUP },
+  { "ILL", SIGILL },   { "INT", SIGINT },   { "IO", SIGIO },         { "IOT", SIGIOT },
+  { "KILL", SIGKILL }, { "PIPE", SIGPIPE }, { "POLL", SIGPOLL },     { "PROF", SIGPROF },
+  { "PWR", SIGPWR },   { "QUIT", SIGQUIT }, { "SEGV", SIGSEGV },     { "STKFLT", SIGSTKFLT },
+  { "STOP", SIGSTOP }, { "SYS", SIGSYS },   { "TERM", SIGTERM },     { "TRAP", SIGTRAP },
+  { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
   { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "VTALRM", SIGVTALRM }, { "WINCH", SIGWINCH },
   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
 };
@@ -277,7 +274,7 @@ signal_parse (const char *s, int *signo)
     {
       if (n <= 0 || n > SIGRTMAX)
         return -1;
-      *signo = (int) n;
+      *signo = (int)n;
       return 0;
     }
   const char *name = s;
@@ -294,13 +291,13 @@ signal_parse (const char *s, int *signo)
       long off = 0;
       if (name[5] == '+')
         off = strtol (name + 6, &end, 10);
-      else if (name[5] != '\0' || (end = (char *) name + 5, 0))
+      else if (name[5] != '\0' || (end = (char *)name + 5, 0))
         return -1;
       else
-        end = (char *) name + 5;
+        end = (char *)name + 5;
       if (*end != '\0' || SIGRTMIN + off > SIGRTMAX)
         return -1;
-      *signo = SIGRTMIN + (int) off;
+      *signo = SIGRTMIN + (int)off;
       return 0;
     }
   if (strncasecmp (name, "RTMAX", 5) == 0)
@@ -311,12 +308,11 @@ signal_parse (const char *s, int *signo)
       else if (name[5] != '\0')
         return -1;
       else
-        end = (char *) name + 5;
+        end = (char *)name + 5;
       if (*end != '\0' || SIGRTMAX - off < SIGRTMIN)
         return -1;
-      *signo = SIGRTMAX - (int) off;
+      *signo = SIGRTMAX - (int)off;
       return 0;
     }
   return -1;
 }
-

@@ -9,14 +9,14 @@
 #include <string.h>
 
 static const struct field config_fields[] = {
-  { "Hostname", F_STR },       { "Domainname", F_STR },   { "User", F_STR },
-  { "AttachStdin", F_BOOL },   { "AttachStdout", F_BOOL }, { "AttachStderr", F_BOOL },
-  { "ExposedPorts", F_OBJ },   { "Tty", F_BOOL },         { "OpenStdin", F_BOOL },
-  { "StdinOnce", F_BOOL },     { "Env", F_STRV },         { "Cmd", F_STRSLICE },
-  { "Healthcheck", F_OBJ },    { "ArgsEscaped", F_BOOL }, { "Image", F_STR },
-  { "Volumes", F_OBJ },        { "WorkingDir", F_STR },   { "Entrypoint", F_STRSLICE },
-  { "NetworkDisabled", F_BOOL }, { "MacAddress", F_STR }, { "OnBuild", F_STRV },
-  { "Labels", F_STRMAP },      { "StopSignal", F_STR },   { "StopTimeout", F_INT },
+  { "Hostname", F_STR },         { "Domainname", F_STR },    { "User", F_STR },
+  { "AttachStdin", F_BOOL },     { "AttachStdout", F_BOOL }, { "AttachStderr", F_BOOL },
+  { "ExposedPorts", F_OBJ },     { "Tty", F_BOOL },          { "OpenStdin", F_BOOL },
+  { "StdinOnce", F_BOOL },       { "Env", F_STRV },          { "Cmd", F_STRSLICE },
+  { "Healthcheck", F_OBJ },      { "ArgsEscaped", F_BOOL },  { "Image", F_STR },
+  { "Volumes", F_OBJ },          { "WorkingDir", F_STR },    { "Entrypoint", F_STRSLICE },
+  { "NetworkDisabled", F_BOOL }, { "MacAddress", F_STR },    { "OnBuild", F_STRV },
+  { "Labels", F_STRMAP },        { "StopSignal", F_STR },    { "StopTimeout", F_INT },
   { "Shell", F_STRV },
 };
 
@@ -34,12 +34,16 @@ validate_healthcheck (json_t *cfg, struct berth_error **err)
   if (is_strv (test) && json_array_size (test) > 0)
     {
       const char *kind = json_string_value (json_array_get (test, 0));
-      if (strcmp (kind, "NONE") != 0 && strcmp (kind, "CMD") != 0 && strcmp (kind, "CMD-SHELL") != 0)
-        return config_invalid (err, "Config.Healthcheck.Test[0]: unknown test type \"%s\" (NONE, CMD or CMD-SHELL)", kind);
+      if (strcmp (kind, "NONE") != 0 && strcmp (kind, "CMD") != 0
+          && strcmp (kind, "CMD-SHELL") != 0)
+        return config_invalid (
+            err, "Config.Healthcheck.Test[0]: unknown test type \"%s\" (NONE, CMD or CMD-SHELL)",
+            kind);
       if (strcmp (kind, "NONE") != 0 && json_array_size (test) < 2)
         return config_invalid (err, "Config.Healthcheck.Test: %s needs a command", kind);
     }
-  static const char *const durations[] = { "Interval", "Timeout", "StartPeriod", "StartInterval", NULL };
+  static const char *const durations[]
+      = { "Interval", "Timeout", "StartPeriod", "StartInterval", NULL };
   for (const char *const *d = durations; *d; d++)
     {
       json_t *v = json_object_get (hc, *d);
@@ -49,18 +53,23 @@ validate_healthcheck (json_t *cfg, struct berth_error **err)
         return config_invalid (err, "Config.Healthcheck.%s: must be an integer (nanoseconds)", *d);
       double ns = json_number_value (v);
       if (ns != 0 && ns < 1000000)
-        return config_invalid (err, "Config.Healthcheck.%s: %s in Healthcheck cannot be less than 1ms", *d, *d);
+        return config_invalid (
+            err, "Config.Healthcheck.%s: %s in Healthcheck cannot be less than 1ms", *d, *d);
     }
   json_t *retries = json_object_get (hc, "Retries");
-  if (retries && !json_is_null (retries) && (!is_integral (retries) || json_number_value (retries) < 0))
-    return config_invalid (err, "Config.Healthcheck.Retries: Retries in Healthcheck cannot be negative");
+  if (retries && !json_is_null (retries)
+      && (!is_integral (retries) || json_number_value (retries) < 0))
+    return config_invalid (err,
+                           "Config.Healthcheck.Retries: Retries in Healthcheck cannot be negative");
   return 0;
 }
 
 static int
 validate_config (json_t *cfg, struct berth_error **err)
 {
-  if (check_types (cfg, "Config", config_fields, sizeof config_fields / sizeof config_fields[0], err) < 0)
+  if (check_types (cfg, "Config", config_fields, sizeof config_fields / sizeof config_fields[0],
+                   err)
+      < 0)
     return -1;
   normalize_strslice (cfg, "Cmd");
   normalize_strslice (cfg, "Entrypoint");
@@ -82,13 +91,15 @@ validate_config (json_t *cfg, struct berth_error **err)
     return config_invalid (err, "Config.StopSignal: Invalid signal: %s", sig);
   const char *wd = str_field (cfg, "WorkingDir");
   if (*wd != '\0' && wd[0] != '/')
-    return config_invalid (err, "Config.WorkingDir: the working directory '%s' is invalid, it needs to be an absolute path", wd);
+    return config_invalid (
+        err,
+        "Config.WorkingDir: the working directory '%s' is invalid, it needs to be an absolute path",
+        wd);
   json_t *ports = json_object_get (cfg, "ExposedPorts");
   const char *k;
   json_t *v;
-  json_object_foreach (ports, k, v)
-  if (!port_key_is_valid (k))
-    return config_invalid (err, "Config.ExposedPorts[\"%s\"]: invalid port specification", k);
+  json_object_foreach (ports, k, v) if (!port_key_is_valid (k)) return config_invalid (
+      err, "Config.ExposedPorts[\"%s\"]: invalid port specification", k);
   const char *hostname = str_field (cfg, "Hostname");
   if (strlen (hostname) > 63)
     return config_invalid (err, "Config.Hostname: hostname is longer than 63 characters");
@@ -185,8 +196,8 @@ container_config_merge_image (json_t *cfg, const json_t *image_cfg, char **path,
   if (!json_is_object (image_cfg))
     image_cfg = json_object ();
   else
-    json_incref ((json_t *) image_cfg);
-  _cleanup_json_ json_t *img_ref = (json_t *) image_cfg;
+    json_incref ((json_t *)image_cfg);
+  _cleanup_json_ json_t *img_ref = (json_t *)image_cfg;
 
   merge_env (cfg, json_object_get (image_cfg, "Env"));
 
@@ -224,7 +235,8 @@ container_config_merge_image (json_t *cfg, const json_t *image_cfg, char **path,
   for (const char *const *s = scalars; *s; s++)
     if (*str_field (cfg, *s) == '\0' && json_is_string (json_object_get (image_cfg, *s)))
       json_object_set (cfg, *s, json_object_get (image_cfg, *s));
-  if (json_object_get (cfg, "Healthcheck") == NULL || json_is_null (json_object_get (cfg, "Healthcheck")))
+  if (json_object_get (cfg, "Healthcheck") == NULL
+      || json_is_null (json_object_get (cfg, "Healthcheck")))
     {
       json_t *h = json_object_get (image_cfg, "Healthcheck");
       if (json_is_object (h))

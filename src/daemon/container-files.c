@@ -22,9 +22,7 @@ plan_has_destination (json_t *plan, const char *dest)
 {
   size_t i;
   json_t *m;
-  json_array_foreach (plan, i, m)
-  if (strcmp (str_of (m, "Destination"), dest) == 0)
-    return true;
+  json_array_foreach (plan, i, m) if (strcmp (str_of (m, "Destination"), dest) == 0) return true;
   return false;
 }
 
@@ -33,7 +31,8 @@ plan_volume (struct containers *cs, struct container *c, json_t *plan, const cha
              const char *dest, bool rw, const char *mode, struct berth_error **err)
 {
   bool created = false;
-  _cleanup_free_ char *vname = volume_get_or_create (cs->d, name && *name ? name : NULL, true, &created, err);
+  _cleanup_free_ char *vname
+      = volume_get_or_create (cs->d, name && *name ? name : NULL, true, &created, err);
   if (vname == NULL)
     return -1;
   _cleanup_free_ char *src = volume_mountpoint (cs->d, vname, err);
@@ -41,10 +40,10 @@ plan_volume (struct containers *cs, struct container *c, json_t *plan, const cha
     return -1;
   if (volume_ref (cs->d, vname, c->id, err) < 0)
     return -1;
-  json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:b}", "Type", "volume", "Name",
-                                          vname, "Source", src, "Destination", dest, "Driver",
-                                          "local", "Mode", mode, "RW", rw, "Propagation", "",
-                                          "Anonymous", name == NULL || *name == '\0'));
+  json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:b}", "Type", "volume",
+                                          "Name", vname, "Source", src, "Destination", dest,
+                                          "Driver", "local", "Mode", mode, "RW", rw, "Propagation",
+                                          "", "Anonymous", name == NULL || *name == '\0'));
   return 0;
 }
 
@@ -79,9 +78,9 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
         /* docker creates a missing bind source directory for -v */
         if (access (src, F_OK) < 0 && fs_mkdir_p (src, 0755, err) < 0)
           return berth_error_prefix (err, "HostConfig.Binds[%zu]", i);
-        json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                "Destination", dest, "Mode", mode, "RW", rw,
-                                                "Propagation", prop));
+        json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind",
+                                                "Source", src, "Destination", dest, "Mode", mode,
+                                                "RW", rw, "Propagation", prop));
       }
     else if (plan_volume (cs, c, plan, src, dest, rw, mode, err) < 0)
       return berth_error_prefix (err, "HostConfig.Binds[%zu]", i);
@@ -98,12 +97,14 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
         const char *src = str_of (e, "Source");
         if (access (src, F_OK) < 0)
           return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                       "HostConfig.Mounts[%zu].Source: invalid mount config for type \"bind\": bind source path does not exist: %s",
+                                       "HostConfig.Mounts[%zu].Source: invalid mount config for "
+                                       "type \"bind\": bind source path does not exist: %s",
                                        i, src);
         const char *prop = str_of (json_object_get (e, "BindOptions"), "Propagation");
-        json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                "Destination", dest, "Mode", "", "RW", rw,
-                                                "Propagation", *prop ? prop : "rprivate"));
+        json_array_append_new (plan,
+                               json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
+                                          src, "Destination", dest, "Mode", "", "RW", rw,
+                                          "Propagation", *prop ? prop : "rprivate"));
       }
     else if (strcmp (type, "volume") == 0)
       {
@@ -117,14 +118,15 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
         json_int_t size = json_integer_value (json_object_get (to, "SizeBytes"));
         json_int_t mode = json_integer_value (json_object_get (to, "Mode"));
         if (size > 0 && mode > 0)
-          opts = xasprintf ("size=%lld,mode=%llo", (long long) size, (unsigned long long) mode);
+          opts = xasprintf ("size=%lld,mode=%llo", (long long)size, (unsigned long long)mode);
         else if (size > 0)
-          opts = xasprintf ("size=%lld", (long long) size);
+          opts = xasprintf ("size=%lld", (long long)size);
         else if (mode > 0)
-          opts = xasprintf ("mode=%llo", (unsigned long long) mode);
-        json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "Type", "tmpfs", "Source", "",
-                                                "Destination", dest, "Mode", "", "RW", rw,
-                                                "Propagation", "", "TmpfsOptions", opts ? opts : ""));
+          opts = xasprintf ("mode=%llo", (unsigned long long)mode);
+        json_array_append_new (plan,
+                               json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "Type", "tmpfs",
+                                          "Source", "", "Destination", dest, "Mode", "", "RW", rw,
+                                          "Propagation", "", "TmpfsOptions", opts ? opts : ""));
       }
   }
   const char *k;
@@ -134,9 +136,9 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
       return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Duplicate mount point: %s", k);
     const char *opts = json_string_value (e);
     bool rw = strstr (opts, "ro") != opts && strstr (opts, ",ro") == NULL;
-    json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:b}", "Type", "tmpfs", "Source", "",
-                                            "Destination", k, "Mode", "", "RW", rw, "Propagation", "",
-                                            "TmpfsOptions", opts, "Hidden", 1));
+    json_array_append_new (plan, json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:b}", "Type", "tmpfs",
+                                            "Source", "", "Destination", k, "Mode", "", "RW", rw,
+                                            "Propagation", "", "TmpfsOptions", opts, "Hidden", 1));
   }
   /* the image's VOLUMEs (and -v /path) get anonymous volumes */
   json_object_foreach (json_object_get (c->config, "Volumes"), k, e)
@@ -156,7 +158,7 @@ container_mounts_plan (struct containers *cs, struct container *c, struct berth_
 static int
 write_file (int dirfd, const char *name, const char *content, struct berth_error **err)
 {
-  return fs_write_file_atomic (dirfd, name, content, strlen (content), 0644, err);
+  return container_write_file_volatile (dirfd, name, content, strlen (content), err);
 }
 
 static bool
@@ -165,7 +167,8 @@ is_localhost_ns (const char *addr)
   return str_has_prefix (addr, "127.") || strcmp (addr, "::1") == 0;
 }
 
-int container_write_etc_files (struct containers *cs, struct container *c, struct berth_error **err);
+int container_write_etc_files (struct containers *cs, struct container *c,
+                               struct berth_error **err);
 
 int
 container_write_etc_files (struct containers *cs, struct container *c, struct berth_error **err)
@@ -202,7 +205,7 @@ container_write_etc_files (struct containers *cs, struct container *c, struct be
     const char *colon = strchr (s, ':');
     if (colon == NULL)
       continue;
-    char *next = xasprintf ("%s%s\t%.*s\n", hosts, colon + 1, (int) (colon - s), s);
+    char *next = xasprintf ("%s%s\t%.*s\n", hosts, colon + 1, (int)(colon - s), s);
     free (hosts);
     hosts = next;
   }
@@ -235,7 +238,8 @@ container_write_etc_files (struct containers *cs, struct container *c, struct be
           has_ns = true;
         }
       else if ((str_has_prefix (line, "search") && json_array_size (search) > 0)
-               || (str_has_prefix (line, "options") && json_array_size (options) > 0) || *line == '\0')
+               || (str_has_prefix (line, "options") && json_array_size (options) > 0)
+               || *line == '\0')
         continue;
       next = xasprintf ("%s%s\n", out, line);
       free (out);
@@ -308,8 +312,9 @@ db_lines (int rootfd, const char *path)
 }
 
 int
-container_user_resolve (int rootfd, const char *user, char *const *group_add, uid_t *uid, gid_t *gid,
-                        gid_t **additional, size_t *n_additional, struct berth_error **err)
+container_user_resolve (int rootfd, const char *user, char *const *group_add, uid_t *uid,
+                        gid_t *gid, gid_t **additional, size_t *n_additional,
+                        struct berth_error **err)
 {
   *uid = 0;
   *gid = 0;
@@ -335,8 +340,8 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
           unsigned long u, g;
           if (parse_id (f[2], &u) && parse_id (f[3], &g))
             {
-              *uid = (uid_t) u;
-              *gid = (gid_t) g;
+              *uid = (uid_t)u;
+              *gid = (gid_t)g;
               found = true;
               uname = xstrdup (f[0]);
               break;
@@ -347,8 +352,9 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
     {
       if (!parse_id (name, &v))
         return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "unable to find user %s: no matching entries in passwd file", name);
-      *uid = (uid_t) v;
+                                     "unable to find user %s: no matching entries in passwd file",
+                                     name);
+      *uid = (uid_t)v;
     }
   if (group && *group)
     {
@@ -358,7 +364,7 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
           _cleanup_strv_ char **f = strv_split (*l, ':');
           if (strv_len (f) >= 3 && strcmp (f[0], group) == 0 && parse_id (f[2], &v))
             {
-              *gid = (gid_t) v;
+              *gid = (gid_t)v;
               gfound = true;
               break;
             }
@@ -366,9 +372,10 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
       if (!gfound)
         {
           if (!parse_id (group, &v))
-            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                         "unable to find group %s: no matching entries in group file", group);
-          *gid = (gid_t) v;
+            return berth_error_set_kind (
+                err, BERTH_E_INVALID, 0,
+                "unable to find group %s: no matching entries in group file", group);
+          *gid = (gid_t)v;
         }
     }
   /* supplementary groups: the user's memberships, then --group-add */
@@ -383,7 +390,7 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
       if (strv_contains (members, uname))
         {
           out = realloc (out, (n + 1) * sizeof *out);
-          out[n++] = (gid_t) v;
+          out[n++] = (gid_t)v;
         }
     }
   for (char *const *g = group_add; g && *g; g++)
@@ -399,10 +406,11 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
         {
           free (out);
           return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                       "Unable to find group %s: no matching entries in group file", *g);
+                                       "Unable to find group %s: no matching entries in group file",
+                                       *g);
         }
       out = realloc (out, (n + 1) * sizeof *out);
-      out[n++] = (gid_t) v;
+      out[n++] = (gid_t)v;
     }
   *additional = out;
   *n_additional = n;

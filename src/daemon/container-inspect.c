@@ -30,12 +30,12 @@ endpoint_json (const struct container *c, const char *net)
   if (given == NULL && strcmp (net, "bridge") == 0)
     given = json_object_get (eps, "default");
   json_t *aliases = json_object_get (given, "Aliases");
-  return json_pack ("{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
-                    json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig") : json_null (),
-                    "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (), "NetworkID", "",
-                    "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway",
-                    "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
-                    "DriverOpts");
+  return json_pack (
+      "{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
+      json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig") : json_null (),
+      "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (), "NetworkID", "",
+      "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
 }
 
 /* Ports of NetworkSettings: {"80/tcp":[{"HostIp":…,"HostPort":…}]} for
@@ -48,7 +48,8 @@ ports_json (const struct container *c)
     return out;
   const char *k;
   json_t *v;
-  json_object_foreach (json_object_get (c->config, "ExposedPorts"), k, v) json_object_set_new (out, k, json_null ());
+  json_object_foreach (json_object_get (c->config, "ExposedPorts"), k, v)
+      json_object_set_new (out, k, json_null ());
   json_object_foreach (json_object_get (c->host_config, "PortBindings"), k, v)
   {
     json_t *list = json_array ();
@@ -57,8 +58,8 @@ ports_json (const struct container *c)
     json_array_foreach (v, i, b)
     {
       const char *ip = str_of (b, "HostIp");
-      json_array_append_new (list, json_pack ("{s:s,s:s}", "HostIp", *ip ? ip : "0.0.0.0", "HostPort",
-                                              str_of (b, "HostPort")));
+      json_array_append_new (list, json_pack ("{s:s,s:s}", "HostIp", *ip ? ip : "0.0.0.0",
+                                              "HostPort", str_of (b, "HostPort")));
     }
     json_object_set_new (out, k, list);
   }
@@ -108,20 +109,23 @@ container_inspect_json (const struct container *c)
   json_t *args = json_array ();
   for (char **a = c->args; a && *a; a++)
     json_array_append_new (args, json_string (*a));
-  _cleanup_free_ char *dir = c->log_path ? strndup (c->log_path, strrchr (c->log_path, '/') - c->log_path) : xstrdup ("");
+  _cleanup_free_ char *dir = c->log_path
+                                 ? strndup (c->log_path, strrchr (c->log_path, '/') - c->log_path)
+                                 : xstrdup ("");
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
   json_t *gd_data = c->rootfs ? json_pack ("{s:s}", "MergedDir", c->rootfs) : json_null ();
-  json_t *j = json_pack ("{s:s,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
-                         "Id", c->id, "Created", container_time_json (c->created_ns), "Path", c->path,
-                         "Args", args, "State", container_state_json (&c->state), "Image", c->image_id,
-                         "ResolvConfPath", resolv, "HostnamePath", hostname, "HostsPath", hosts,
-                         "LogPath", c->log_path ? c->log_path : "", "Name", c->name, "RestartCount",
-                         c->restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
-                         "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
+  json_t *j = json_pack (
+      "{s:s,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:n}", "Id", c->id,
+      "Created", container_time_json (c->created_ns), "Path", c->path, "Args", args, "State",
+      container_state_json (&c->state), "Image", c->image_id, "ResolvConfPath", resolv,
+      "HostnamePath", hostname, "HostsPath", hosts, "LogPath", c->log_path ? c->log_path : "",
+      "Name", c->name, "RestartCount", c->restart_count, "Driver", "overlay2", "Platform", "linux",
+      "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
   json_object_set_new (j, "HostConfig", json_deep_copy (c->host_config));
-  json_object_set_new (j, "GraphDriver", json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));
+  json_object_set_new (j, "GraphDriver",
+                       json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));
   json_object_set_new (j, "Mounts", mounts_json (c));
   json_t *cfg = json_deep_copy (c->config);
   if (*str_of (cfg, "Hostname") == '\0')
@@ -148,7 +152,8 @@ summary_ports (const struct container *c)
       continue;
     int port = atoi (k);
     const char *slash = strchr (k, '/');
-    json_array_append_new (out, json_pack ("{s:i,s:s}", "PrivatePort", port, "Type", slash ? slash + 1 : "tcp"));
+    json_array_append_new (
+        out, json_pack ("{s:i,s:s}", "PrivatePort", port, "Type", slash ? slash + 1 : "tcp"));
   }
   if (!container_is_running (c))
     return out;
@@ -187,9 +192,10 @@ container_summary_json (const struct container *c, uint64_t now_ns)
   json_t *mounts = mounts_json (c);
   return json_pack ("{s:s,s:o,s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:{s:o},s:o}", "Id", c->id,
                     "Names", names, "Image", c->image_ref, "ImageID", c->image_id, "Command",
-                    command, "Created", (json_int_t) (c->created_ns / 1000000000ull), "Ports",
-                    summary_ports (c), "Labels", json_is_object (labels) ? json_incref (labels) : json_object (),
-                    "State", container_status_name (c->state.status), "Status", status,
-                    "HostConfig", "NetworkMode", str_of (c->host_config, "NetworkMode"),
-                    "NetworkSettings", "Networks", networks, "Mounts", mounts);
+                    command, "Created", (json_int_t)(c->created_ns / 1000000000ull), "Ports",
+                    summary_ports (c), "Labels",
+                    json_is_object (labels) ? json_incref (labels) : json_object (), "State",
+                    container_status_name (c->state.status), "Status", status, "HostConfig",
+                    "NetworkMode", str_of (c->host_config, "NetworkMode"), "NetworkSettings",
+                    "Networks", networks, "Mounts", mounts);
 }

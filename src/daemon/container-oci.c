@@ -15,27 +15,82 @@
 
 /* moby's oci/caps/defaults.go */
 const char *const container_default_caps[] = {
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-  "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+  NULL,
 };
 
 static const char *const all_caps[] = {
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-  "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-  "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-  "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE", NULL,
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+  NULL,
 };
 
 /* moby's oci/defaults.go */
 static const char *const masked_paths[] = {
-  "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-  "/sys/devices/virtual/powercap", NULL,
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+  NULL,
 };
 static const char *const readonly_paths[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -60,7 +115,7 @@ cap_name (const char *s)
 {
   _cleanup_free_ char *up = xstrdup (s);
   for (char *p = up; *p; p++)
-    *p = (char) toupper ((unsigned char) *p);
+    *p = (char)toupper ((unsigned char)*p);
   if (strcmp (up, "ALL") == 0 || str_has_prefix (up, "CAP_"))
     return steal_pointer (&up);
   return xasprintf ("CAP_%s", up);
@@ -104,7 +159,7 @@ container_caps_compute (const json_t *hc, struct berth_error **err)
   /* moby's caps.TweakCapabilities: start from the defaults (or all with
    * add ALL, or none with drop ALL), drop, then add */
   _cleanup_strv_ char **available = add_all ? all_caps_available () : NULL;
-  const char *const *base = add_all ? (const char *const *) available
+  const char *const *base = add_all    ? (const char *const *)available
                             : drop_all ? (const char *const[]){ NULL }
                                        : container_default_caps;
   char **out = NULL;
@@ -156,24 +211,34 @@ static json_t *
 default_mounts (const json_t *hc, bool privileged, bool readonly_root)
 {
   json_t *m = json_array ();
-  json_array_append_new (m, mount_new ("/proc", "proc", "proc", (const char *[]){ "nosuid", "noexec", "nodev", NULL }));
-  json_array_append_new (m, mount_new ("/dev", "tmpfs", "tmpfs", (const char *[]){ "nosuid", "strictatime", "mode=755", "size=65536k", NULL }));
-  json_array_append_new (m, mount_new ("/dev/pts", "devpts", "devpts",
-                                       (const char *[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL }));
-  json_array_append_new (m, mount_new ("/sys", "sysfs", "sysfs",
-                                       privileged ? (const char *[]){ "nosuid", "noexec", "nodev", "rw", NULL }
-                                                  : (const char *[]){ "nosuid", "noexec", "nodev", "ro", NULL }));
-  json_array_append_new (m, mount_new ("/sys/fs/cgroup", "cgroup", "cgroup",
-                                       privileged ? (const char *[]){ "nosuid", "noexec", "nodev", "relatime", "rw", NULL }
-                                                  : (const char *[]){ "nosuid", "noexec", "nodev", "relatime", "ro", NULL }));
-  json_array_append_new (m, mount_new ("/dev/mqueue", "mqueue", "mqueue", (const char *[]){ "nosuid", "noexec", "nodev", NULL }));
+  json_array_append_new (m, mount_new ("/proc", "proc", "proc",
+                                       (const char *[]){ "nosuid", "noexec", "nodev", NULL }));
+  json_array_append_new (
+      m, mount_new ("/dev", "tmpfs", "tmpfs",
+                    (const char *[]){ "nosuid", "strictatime", "mode=755", "size=65536k", NULL }));
+  json_array_append_new (
+      m, mount_new ("/dev/pts", "devpts", "devpts",
+                    (const char *[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                                      "mode=0620", "gid=5", NULL }));
+  json_array_append_new (
+      m, mount_new ("/sys", "sysfs", "sysfs",
+                    privileged ? (const char *[]){ "nosuid", "noexec", "nodev", "rw", NULL }
+                               : (const char *[]){ "nosuid", "noexec", "nodev", "ro", NULL }));
+  json_array_append_new (
+      m, mount_new ("/sys/fs/cgroup", "cgroup", "cgroup",
+                    privileged
+                        ? (const char *[]){ "nosuid", "noexec", "nodev", "relatime", "rw", NULL }
+                        : (const char *[]){ "nosuid", "noexec", "nodev", "relatime", "ro", NULL }));
+  json_array_append_new (m, mount_new ("/dev/mqueue", "mqueue", "mqueue",
+                                       (const char *[]){ "nosuid", "noexec", "nodev", NULL }));
   json_int_t shm = int_of (hc, "ShmSize");
   if (shm <= 0)
     shm = 64 * 1024 * 1024; /* docker's default --shm-size */
-  _cleanup_free_ char *shm_opt = xasprintf ("size=%lld", (long long) shm);
-  json_array_append_new (m, mount_new ("/dev/shm", "tmpfs", "shm",
-                                       (const char *[]){ "nosuid", "noexec", "nodev", "mode=1777", shm_opt, NULL }));
-  (void) readonly_root;
+  _cleanup_free_ char *shm_opt = xasprintf ("size=%lld", (long long)shm);
+  json_array_append_new (
+      m, mount_new ("/dev/shm", "tmpfs", "shm",
+                    (const char *[]){ "nosuid", "noexec", "nodev", "mode=1777", shm_opt, NULL }));
+  (void)readonly_root;
   return m;
 }
 
@@ -189,8 +254,8 @@ mount_depth (const char *path)
 static int
 compare_mount_depth (const void *a, const void *b)
 {
-  const json_t *ma = *(json_t *const *) a;
-  const json_t *mb = *(json_t *const *) b;
+  const json_t *ma = *(json_t *const *)a;
+  const json_t *mb = *(json_t *const *)b;
   return mount_depth (str_of (ma, "Destination")) - mount_depth (str_of (mb, "Destination"));
 }
 
@@ -213,16 +278,16 @@ user_mounts (json_t *out, const json_t *mounts, struct berth_error **err)
       /* a user mount replaces a default one at the same place */
       size_t j;
       json_t *d;
-      json_array_foreach (out, j, d)
-      if (strcmp (str_of (d, "destination"), dest) == 0)
-        {
-          json_array_remove (out, j);
-          break;
-        }
+      json_array_foreach (out, j, d) if (strcmp (str_of (d, "destination"), dest) == 0)
+      {
+        json_array_remove (out, j);
+        break;
+      }
       if (strcmp (type, "tmpfs") == 0)
         {
           const char *opts = str_of (mp, "TmpfsOptions");
-          json_t *m = mount_new (dest, "tmpfs", "tmpfs", (const char *[]){ "nosuid", "nodev", NULL });
+          json_t *m
+              = mount_new (dest, "tmpfs", "tmpfs", (const char *[]){ "nosuid", "nodev", NULL });
           json_t *o = json_object_get (m, "options");
           _cleanup_strv_ char **parts = strv_split (opts, ',');
           bool has_exec = false;
@@ -240,12 +305,14 @@ user_mounts (json_t *out, const json_t *mounts, struct berth_error **err)
           continue;
         }
       if (strcmp (type, "bind") != 0 && strcmp (type, "volume") != 0)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "mount %s: unsupported type %s", dest, type);
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "mount %s: unsupported type %s", dest,
+                                     type);
       const char *prop = str_of (mp, "Propagation");
       if (*prop == '\0')
         prop = "rprivate";
-      json_array_append_new (out, mount_new (dest, "bind", str_of (mp, "Source"),
-                                             (const char *[]){ "rbind", prop, rw ? "rw" : "ro", NULL }));
+      json_array_append_new (out,
+                             mount_new (dest, "bind", str_of (mp, "Source"),
+                                        (const char *[]){ "rbind", prop, rw ? "rw" : "ro", NULL }));
     }
   return 0;
 }
@@ -262,17 +329,17 @@ default_device_rules (bool privileged)
                     "{s:b,s:s,s:i,s:i,s:s},{s:b,s:s,s:i,s:i,s:s},{s:b,s:s,s:i,s:i,s:s},"
                     "{s:b,s:s,s:i,s:i,s:s},{s:b,s:s,s:i,s:s},{s:b,s:s,s:i,s:i,s:s},"
                     "{s:b,s:s,s:i,s:i,s:s}]",
-                    "allow", 0, "access", "rwm",
-                    "allow", 1, "type", "c", "access", "m", "allow", 1, "type", "b", "access", "m",
-                    "allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm",    /* null */
-                    "allow", 1, "type", "c", "major", 1, "minor", 8, "access", "rwm",    /* random */
-                    "allow", 1, "type", "c", "major", 1, "minor", 7, "access", "rwm",    /* full */
-                    "allow", 1, "type", "c", "major", 5, "minor", 0, "access", "rwm",    /* tty */
-                    "allow", 1, "type", "c", "major", 1, "minor", 5, "access", "rwm",    /* zero */
-                    "allow", 1, "type", "c", "major", 1, "minor", 9, "access", "rwm",    /* urandom */
-                    "allow", 1, "type", "c", "major", 5, "minor", 1, "access", "rwm",    /* console */
-                    "allow", 1, "type", "c", "major", 136, "access", "rwm",             /* pts */
-                    "allow", 1, "type", "c", "major", 5, "minor", 2, "access", "rwm",    /* ptmx */
+                    "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access", "m", "allow", 1,
+                    "type", "b", "access", "m", "allow", 1, "type", "c", "major", 1, "minor", 3,
+                    "access", "rwm",                                                  /* null */
+                    "allow", 1, "type", "c", "major", 1, "minor", 8, "access", "rwm", /* random */
+                    "allow", 1, "type", "c", "major", 1, "minor", 7, "access", "rwm", /* full */
+                    "allow", 1, "type", "c", "major", 5, "minor", 0, "access", "rwm", /* tty */
+                    "allow", 1, "type", "c", "major", 1, "minor", 5, "access", "rwm", /* zero */
+                    "allow", 1, "type", "c", "major", 1, "minor", 9, "access", "rwm", /* urandom */
+                    "allow", 1, "type", "c", "major", 5, "minor", 1, "access", "rwm", /* console */
+                    "allow", 1, "type", "c", "major", 136, "access", "rwm",           /* pts */
+                    "allow", 1, "type", "c", "major", 5, "minor", 2, "access", "rwm", /* ptmx */
                     "allow", 1, "type", "c", "major", 10, "minor", 200, "access", "rwm"); /* tun */
 }
 
@@ -295,18 +362,20 @@ add_devices (json_t *linux_, json_t *rules, const json_t *hc, struct berth_error
     struct stat st;
     if (stat (host, &st) < 0)
       return berth_error_set_kind (err, errno == ENOENT ? BERTH_E_INVALID : BERTH_E_INTERNAL, errno,
-                                   "HostConfig.Devices[%zu]: error gathering device information while adding custom device \"%s\"",
+                                   "HostConfig.Devices[%zu]: error gathering device information "
+                                   "while adding custom device \"%s\"",
                                    i, host);
     if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
-      return berth_error_set_kind (err, BERTH_E_INVALID, 0, "HostConfig.Devices[%zu]: \"%s\" is not a device node", i, host);
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "HostConfig.Devices[%zu]: \"%s\" is not a device node", i, host);
     const char *t = S_ISCHR (st.st_mode) ? "c" : "b";
-    json_array_append_new (devs, json_pack ("{s:s,s:s,s:I,s:I,s:i,s:i,s:i}", "path", cont, "type", t,
-                                            "major", (json_int_t) major (st.st_rdev), "minor",
-                                            (json_int_t) minor (st.st_rdev), "fileMode",
-                                            (int) (st.st_mode & 07777), "uid", 0, "gid", 0));
-    json_array_append_new (rules, json_pack ("{s:b,s:s,s:I,s:I,s:s}", "allow", 1, "type", t, "major",
-                                             (json_int_t) major (st.st_rdev), "minor",
-                                             (json_int_t) minor (st.st_rdev), "access", perm));
+    json_array_append_new (devs, json_pack ("{s:s,s:s,s:I,s:I,s:i,s:i,s:i}", "path", cont, "type",
+                                            t, "major", (json_int_t)major (st.st_rdev), "minor",
+                                            (json_int_t)minor (st.st_rdev), "fileMode",
+                                            (int)(st.st_mode & 07777), "uid", 0, "gid", 0));
+    json_array_append_new (rules, json_pack ("{s:b,s:s,s:I,s:I,s:s}", "allow", 1, "type", t,
+                                             "major", (json_int_t)major (st.st_rdev), "minor",
+                                             (json_int_t)minor (st.st_rdev), "access", perm));
   }
   return 0;
 }
@@ -374,10 +443,12 @@ static const struct
   const char *name;
   const char *oci;
 } rlimit_names[] = {
-  { "core", "RLIMIT_CORE" },         { "cpu", "RLIMIT_CPU" },       { "data", "RLIMIT_DATA" },
-  { "fsize", "RLIMIT_FSIZE" },       { "locks", "RLIMIT_LOCKS" },   { "memlock", "RLIMIT_MEMLOCK" },
-  { "msgqueue", "RLIMIT_MSGQUEUE" }, { "nice", "RLIMIT_NICE" },     { "nofile", "RLIMIT_NOFILE" },
-  { "nproc", "RLIMIT_NPROC" },       { "rss", "RLIMIT_RSS" },       { "rtprio", "RLIMIT_RTPRIO" },
+  { "core", "RLIMIT_CORE" },         { "cpu", "RLIMIT_CPU" },
+  { "data", "RLIMIT_DATA" },         { "fsize", "RLIMIT_FSIZE" },
+  { "locks", "RLIMIT_LOCKS" },       { "memlock", "RLIMIT_MEMLOCK" },
+  { "msgqueue", "RLIMIT_MSGQUEUE" }, { "nice", "RLIMIT_NICE" },
+  { "nofile", "RLIMIT_NOFILE" },     { "nproc", "RLIMIT_NPROC" },
+  { "rss", "RLIMIT_RSS" },           { "rtprio", "RLIMIT_RTPRIO" },
   { "rttime", "RLIMIT_RTTIME" },     { "sigpending", "RLIMIT_SIGPENDING" },
   { "stack", "RLIMIT_STACK" },       { "as", "RLIMIT_AS" },
 };
@@ -395,9 +466,9 @@ rlimits_json (const json_t *hc)
       if (strcmp (rlimit_names[k].name, name) == 0)
         {
           json_int_t soft = int_of (u, "Soft"), hard = int_of (u, "Hard");
-          json_array_append_new (out, json_pack ("{s:s,s:I,s:I}", "type", rlimit_names[k].oci, "hard",
-                                                 hard < 0 ? (json_int_t) -1 : hard, "soft",
-                                                 soft < 0 ? (json_int_t) -1 : soft));
+          json_array_append_new (out, json_pack ("{s:s,s:I,s:I}", "type", rlimit_names[k].oci,
+                                                 "hard", hard < 0 ? (json_int_t)-1 : hard, "soft",
+                                                 soft < 0 ? (json_int_t)-1 : soft));
         }
   }
   return out;
@@ -419,12 +490,12 @@ process_env (const json_t *cfg, const char *hostname, bool tty)
     has_term |= str_has_prefix (s, "TERM=");
   }
   if (!has_path)
-    json_array_append_new (env, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    json_array_append_new (
+        env, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
   _cleanup_free_ char *h = xasprintf ("HOSTNAME=%s", hostname);
   json_array_append_new (env, json_string (h));
-  json_array_foreach (json_object_get (cfg, "Env"), i, e)
-  if (strchr (json_string_value (e), '='))
-    json_array_append (env, e);
+  json_array_foreach (json_object_get (cfg, "Env"), i, e) if (strchr (json_string_value (e), '='))
+      json_array_append (env, e);
   if (tty && !has_term)
     json_array_append_new (env, json_string ("TERM=xterm"));
   return env;
@@ -460,7 +531,9 @@ namespaces_json (const struct container_oci_input *in)
     json_array_append_new (ns, json_pack ("{s:s,s:s}", "type", "network", "path", in->netns_path));
   else if (strcmp (net, "host") != 0)
     json_array_append_new (ns, json_pack ("{s:s}", "type", "network"));
-  if (strcmp (str_of (hc, "UTSMode"), "host") != 0 && strcmp (net, "host") != 0)
+  /* --network host keeps a private UTS namespace named like the host, as
+   * dockerd does; only --uts host shares it */
+  if (strcmp (str_of (hc, "UTSMode"), "host") != 0)
     json_array_append_new (ns, json_pack ("{s:s}", "type", "uts"));
   if (in->ipcns_path)
     json_array_append_new (ns, json_pack ("{s:s,s:s}", "type", "ipc", "path", in->ipcns_path));
@@ -485,8 +558,16 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   bool tty = json_is_true (json_object_get (cfg, "Tty"));
 
   _cleanup_free_ char *hostname = NULL;
+  bool host_net = strcmp (str_of (hc, "NetworkMode"), "host") == 0;
+  bool host_uts = strcmp (str_of (hc, "UTSMode"), "host") == 0;
   if (*str_of (cfg, "Hostname"))
     hostname = xstrdup (str_of (cfg, "Hostname"));
+  else if (host_net || host_uts)
+    {
+      char h[256] = "";
+      gethostname (h, sizeof h - 1);
+      hostname = xstrdup (h);
+    }
   else
     hostname = strndup (in->id, 12);
 
@@ -505,14 +586,15 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   if (caps == NULL)
     return NULL;
   json_t *capv = strv_to_json (caps);
-  json_t *capabilities = json_pack ("{s:O,s:O,s:O}", "bounding", capv, "effective", capv, "permitted", capv);
+  json_t *capabilities
+      = json_pack ("{s:O,s:O,s:O}", "bounding", capv, "effective", capv, "permitted", capv);
   json_decref (capv);
 
   const char *nnp = NULL;
   bool no_new_privs = security_opt_has (hc, "no-new-privileges", &nnp)
                       && strcmp (nnp, ":false") != 0 && strcmp (nnp, "=false") != 0;
 
-  json_t *user = json_pack ("{s:I,s:I}", "uid", (json_int_t) in->uid, "gid", (json_int_t) in->gid);
+  json_t *user = json_pack ("{s:I,s:I}", "uid", (json_int_t)in->uid, "gid", (json_int_t)in->gid);
   if (in->n_additional_gids > 0)
     {
       json_t *g = json_array ();
@@ -521,10 +603,10 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
       json_object_set_new (user, "additionalGids", g);
     }
   const char *cwd = *str_of (cfg, "WorkingDir") ? str_of (cfg, "WorkingDir") : "/";
-  json_t *process = json_pack ("{s:b,s:o,s:o,s:o,s:s,s:o,s:o,s:b}", "terminal", tty, "user", user,
-                               "args", args, "env", process_env (cfg, hostname, tty), "cwd", cwd,
-                               "capabilities", capabilities, "rlimits", rlimits_json (hc),
-                               "noNewPrivileges", no_new_privs);
+  json_t *process
+      = json_pack ("{s:b,s:o,s:o,s:o,s:s,s:o,s:o,s:b}", "terminal", tty, "user", user, "args", args,
+                   "env", process_env (cfg, hostname, tty), "cwd", cwd, "capabilities",
+                   capabilities, "rlimits", rlimits_json (hc), "noNewPrivileges", no_new_privs);
   if (json_object_get (hc, "OomScoreAdj") && int_of (hc, "OomScoreAdj") != 0)
     json_object_set_new (process, "oomScoreAdj", json_integer (int_of (hc, "OomScoreAdj")));
   json_t *console = json_object_get (hc, "ConsoleSize");
@@ -539,13 +621,16 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   const char *const bind_opts_ro[] = { "rbind", "rprivate", "ro", NULL };
   const char *const *etc_opts = readonly_root ? bind_opts_ro : bind_opts_rw;
   if (in->resolv_conf_path)
-    json_array_append_new (mounts, mount_new ("/etc/resolv.conf", "bind", in->resolv_conf_path, etc_opts));
+    json_array_append_new (mounts,
+                           mount_new ("/etc/resolv.conf", "bind", in->resolv_conf_path, etc_opts));
   if (in->hostname_path)
-    json_array_append_new (mounts, mount_new ("/etc/hostname", "bind", in->hostname_path, etc_opts));
+    json_array_append_new (mounts,
+                           mount_new ("/etc/hostname", "bind", in->hostname_path, etc_opts));
   if (in->hosts_path)
     json_array_append_new (mounts, mount_new ("/etc/hosts", "bind", in->hosts_path, etc_opts));
   if (in->init_path)
-    json_array_append_new (mounts, mount_new ("/sbin/docker-init", "bind", in->init_path, bind_opts_ro));
+    json_array_append_new (mounts,
+                           mount_new ("/sbin/docker-init", "bind", in->init_path, bind_opts_ro));
   if (in->extra_mounts && user_mounts (mounts, in->extra_mounts, err) < 0)
     {
       json_decref (process);
@@ -570,24 +655,28 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
   json_object_set_new (linux_, "resources", resources);
   json_object_set_new (linux_, "namespaces", namespaces_json (in));
   const char *parent = *str_of (hc, "CgroupParent") ? str_of (hc, "CgroupParent")
-                       : in->cgroup_parent                ? in->cgroup_parent
-                                                          : "/berth";
+                       : in->cgroup_parent          ? in->cgroup_parent
+                                                    : "/berth";
   _cleanup_free_ char *cgpath = xasprintf ("%s%s%s", parent[0] == '/' ? "" : "/", parent, "");
   _cleanup_free_ char *cgfull = xasprintf ("%s/%s", cgpath, in->id);
   json_object_set_new (linux_, "cgroupsPath", json_string (cgfull));
   json_t *sysctl = json_object_get (hc, "Sysctls");
-  json_object_set_new (linux_, "sysctl", json_is_object (sysctl) ? json_deep_copy (sysctl) : json_object ());
+  json_object_set_new (linux_, "sysctl",
+                       json_is_object (sysctl) ? json_deep_copy (sysctl) : json_object ());
 
   if (!privileged)
     {
       json_t *masked = json_object_get (hc, "MaskedPaths");
       json_t *ro = json_object_get (hc, "ReadonlyPaths");
       json_object_set_new (linux_, "maskedPaths",
-                           json_is_array (masked) ? json_deep_copy (masked) : strv_to_json ((char *const *) masked_paths));
+                           json_is_array (masked) ? json_deep_copy (masked)
+                                                  : strv_to_json ((char *const *)masked_paths));
       json_object_set_new (linux_, "readonlyPaths",
-                           json_is_array (ro) ? json_deep_copy (ro) : strv_to_json ((char *const *) readonly_paths));
+                           json_is_array (ro) ? json_deep_copy (ro)
+                                              : strv_to_json ((char *const *)readonly_paths));
       const char *profile = NULL;
-      if (security_opt_has (hc, "seccomp=", &profile) || security_opt_has (hc, "seccomp:", &profile))
+      if (security_opt_has (hc, "seccomp=", &profile)
+          || security_opt_has (hc, "seccomp:", &profile))
         {
           if (strcmp (profile, "unconfined") != 0)
             {
@@ -609,8 +698,11 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
     }
 
   json_t *root = json_pack ("{s:s,s:b}", "path", in->rootfs, "readonly", readonly_root);
-  json_t *oci = json_pack ("{s:s,s:o,s:o,s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
-                           "root", root, "hostname", hostname, "mounts", mounts, "linux", linux_);
+  json_t *oci = json_pack ("{s:s,s:o,s:o,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
+                           "root", root, "mounts", mounts, "linux", linux_);
+  /* a hostname needs a UTS namespace of our own */
+  if (!host_uts)
+    json_object_set_new (oci, "hostname", json_string (hostname));
   if (*str_of (cfg, "Domainname"))
     json_object_set_new (oci, "domainname", json_string (str_of (cfg, "Domainname")));
   json_t *labels = json_object_get (cfg, "Labels");

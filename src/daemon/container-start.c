@@ -22,7 +22,8 @@
 
 extern char **environ;
 
-int container_write_etc_files (struct containers *cs, struct container *c, struct berth_error **err);
+int container_write_etc_files (struct containers *cs, struct container *c,
+                               struct berth_error **err);
 
 static const char *
 str_of (const json_t *j, const char *k)
@@ -43,7 +44,8 @@ default_seccomp (char *const *caps)
 }
 
 static int
-write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, struct berth_error **err)
+write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
+                  struct berth_error **err)
 {
   _cleanup_close_ int rootfd = open (c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
@@ -57,12 +59,15 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, st
   gid_t gid;
   _cleanup_free_ gid_t *gids = NULL;
   size_t n_gids = 0;
-  if (container_user_resolve (rootfd, str_of (c->config, "User"), group_add, &uid, &gid, &gids, &n_gids, err) < 0)
+  if (container_user_resolve (rootfd, str_of (c->config, "User"), group_add, &uid, &gid, &gids,
+                              &n_gids, err)
+      < 0)
     return -1;
   bool init = json_is_true (json_object_get (c->host_config, "Init"));
   if (init && cs->init_path == NULL)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                 "HostConfig.Init: no init binary on this host (install tini-static, catatonit or dumb-init)");
+                                 "HostConfig.Init: no init binary on this host (install "
+                                 "tini-static, catatonit or dumb-init)");
   _cleanup_strv_ char **caps = container_caps_compute (c->host_config, err);
   if (caps == NULL)
     return -1;
@@ -87,8 +92,10 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, st
       if (other == NULL)
         return berth_error_prefix (err, "HostConfig.%s", joins[k].field);
       if (other->state.status != CONTAINER_RUNNING || other->state.pid <= 0)
-        return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "cannot join network of a non running container: %s", other->id);
-      char *p = xasprintf ("/proc/%d/ns/%s", (int) other->state.pid, joins[k].ns);
+        return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                                     "cannot join network of a non running container: %s",
+                                     other->id);
+      char *p = xasprintf ("/proc/%d/ns/%s", (int)other->state.pid, joins[k].ns);
       if (k == 0)
         netns = p;
       else if (k == 1)
@@ -128,20 +135,23 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd, st
   {
     _cleanup_free_ char *type = xasprintf ("RLIMIT_%s", name);
     for (char *p = type; *p; p++)
-      *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+      *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
     bool set = false;
     size_t j;
     json_t *r;
     json_array_foreach (rl, j, r) set |= strcmp (str_of (r, "type"), type) == 0;
     if (!set)
-      json_array_append_new (rl, json_pack ("{s:s,s:O,s:O}", "type", type, "hard", json_object_get (e, "Hard"),
-                                            "soft", json_object_get (e, "Soft")));
+      json_array_append_new (rl, json_pack ("{s:s,s:O,s:O}", "type", type, "hard",
+                                            json_object_get (e, "Hard"), "soft",
+                                            json_object_get (e, "Soft")));
   }
-  return json_save_atomic (exec_dirfd, "config.json", oci, err);
+  _cleanup_free_ char *text = json_dumps (oci, JSON_COMPACT);
+  return container_write_file_volatile (exec_dirfd, "config.json", text, strlen (text), err);
 }
 
 static int
-write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd, struct berth_error **err)
+write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd,
+                      struct berth_error **err)
 {
   json_t *lc = json_object_get (c->host_config, "LogConfig");
   json_t *opts = json_object_get (lc, "Config");
@@ -157,10 +167,11 @@ write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd
   json_t *console = json_object_get (c->host_config, "ConsoleSize");
   _cleanup_json_ json_t *m = json_pack (
       "{s:s,s:s,s:s,s:b,s:b,s:b,s:s,s:s,s:I,s:i,s:s,s:s,s:s,s:I,s:I}", "id", c->id, "state_root",
-      cs->state_root, "container_dir", dir, "tty", json_is_true (json_object_get (c->config, "Tty")),
-      "open_stdin", json_is_true (json_object_get (c->config, "OpenStdin")), "stdin_once",
+      cs->state_root, "container_dir", dir, "tty",
+      json_is_true (json_object_get (c->config, "Tty")), "open_stdin",
+      json_is_true (json_object_get (c->config, "OpenStdin")), "stdin_once",
       json_is_true (json_object_get (c->config, "StdinOnce")), "log_driver", str_of (lc, "Type"),
-      "log_name", log_name, "max_size", (json_int_t) max_size, "max_file", max_file,
+      "log_name", log_name, "max_size", (json_int_t)max_size, "max_file", max_file,
       "syslog_address", str_of (opts, "syslog-address"), "syslog_facility",
       str_of (opts, "syslog-facility"), "tag", *str_of (opts, "tag") ? str_of (opts, "tag") : tag,
       "console_rows", json_integer_value (json_array_get (console, 0)), "console_cols",
@@ -169,7 +180,8 @@ write_monitor_config (struct containers *cs, struct container *c, int exec_dirfd
   _cleanup_free_ char *hold = xasprintf ("%s-hold", cs->monitor_path);
   json_object_set_new (m, "monitor_path", json_string (cs->monitor_path));
   json_object_set_new (m, "hold_path", json_string (hold));
-  return json_save_atomic (exec_dirfd, MONITOR_CONFIG_FILE, m, err);
+  _cleanup_free_ char *text = json_dumps (m, JSON_COMPACT);
+  return container_write_file_volatile (exec_dirfd, MONITOR_CONFIG_FILE, text, strlen (text), err);
 }
 
 /* Volumes populated from the image on first use (docker's copy-up). */
@@ -184,11 +196,13 @@ populate_volumes (struct containers *cs, struct container *c)
     if (strcmp (str_of (m, "Type"), "volume") != 0 || strstr (str_of (m, "Mode"), "nocopy"))
       continue;
     _cleanup_error_ struct berth_error *err = NULL;
-    _cleanup_close_ int src = fs_open_in_root (rootfd, str_of (m, "Destination"), O_PATH | O_DIRECTORY, 0, &err);
+    _cleanup_close_ int src
+        = fs_open_in_root (rootfd, str_of (m, "Destination"), O_PATH | O_DIRECTORY, 0, &err);
     if (src < 0)
       continue; /* nothing in the image there */
     if (volume_populate (cs->d, str_of (m, "Name"), src, &err) < 0)
-      berth_log (BERTH_LOG_WARNING, "container %.12s: populate volume %s: %s", c->id, str_of (m, "Name"), err->msg);
+      berth_log (BERTH_LOG_WARNING, "container %.12s: populate volume %s: %s", c->id,
+                 str_of (m, "Name"), err->msg);
   }
 }
 
@@ -210,7 +224,7 @@ spawn_monitor (struct containers *cs, struct container *c, const char *exec_dir,
   posix_spawnattr_setsigmask (&attr, &none);
   posix_spawnattr_setsigdefault (&attr, &all);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *argv[] = { (char *) "berth-monitor", (char *) exec_dir, NULL };
+  char *argv[] = { (char *)"berth-monitor", (char *)exec_dir, NULL };
   int rc = posix_spawn (pid_out, cs->monitor_path, &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   posix_spawnattr_destroy (&attr);
@@ -266,7 +280,7 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
     goto fail;
   close (sp[1]);
   sp[1] = -1;
-  rt->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  rt->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   rt->sync_fd = sp[0];
   rt->sync_watch = loop_fd_add (cs->d->loop, rt->sync_fd, EPOLLIN, sync_ready, c, err);
   if (rt->sync_watch == NULL)
@@ -310,7 +324,23 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
     buf[n] = '\0';
   if (n > 0 && str_has_prefix (buf, "created "))
     {
-      c->state.pid = (pid_t) atoi (buf + 8);
+      c->state.pid = (pid_t)atoi (buf + 8);
+      if (container_network_hooks.attach)
+        {
+          _cleanup_error_ struct berth_error *nerr = NULL;
+          if (container_network_hooks.attach (cs->d, c, c->state.pid, &nerr) < 0)
+            {
+              /* no "start": the monitor sees the handshake end, deletes
+               * the created container and exits */
+              loop_fd_remove (rt->sync_watch);
+              rt->sync_watch = NULL;
+              close (rt->sync_fd);
+              rt->sync_fd = -1;
+              rt->starting = false;
+              start_failed (cs, c, nerr->msg);
+              return;
+            }
+        }
       attach_pending_clients (cs, c);
       send (fd, "start", 5, MSG_NOSIGNAL);
       return;
@@ -332,6 +362,12 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
       waiters_notify (c, WAIT_STARTED, NULL);
+      if (rt->remove_on_exit)
+        {
+          berth_error_freep (&err);
+          container_kill (cs, c, SIGKILL, &err);
+          return;
+        }
       if (rt->stop_on_start)
         {
           rt->stop_on_start = false;
@@ -341,7 +377,10 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
         }
       return;
     }
-  start_failed (cs, c, n > 6 && str_has_prefix (buf, "error ") ? buf + 6 : "the container monitor exited during the start");
+  start_failed (cs, c,
+                n > 6 && str_has_prefix (buf, "error ")
+                    ? buf + 6
+                    : "the container monitor exited during the start");
 }
 
 /* docker maps the runtime's failure to the CLI's exit code: 127 for a
@@ -363,7 +402,7 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
   if (rt->pidfd >= 0)
     {
       siginfo_t si;
-      waitid (P_PIDFD, (id_t) rt->pidfd, &si, WEXITED);
+      waitid (P_PIDFD, (id_t)rt->pidfd, &si, WEXITED);
       close (rt->pidfd);
       rt->pidfd = -1;
     }
@@ -391,15 +430,33 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
   static const char *const errnos[] = { "No such file or directory", "Permission denied", NULL };
   for (const char *const *e = errnos; *e; e++)
     for (char *p = strstr (lower, *e); p; p = strstr (p + 1, *e))
-      *p = (char) (*p - 'A' + 'a');
+      *p = (char)(*p - 'A' + 'a');
   berth_error_set (&err, 0, "failed to create task for container: %s", lower);
   /* the CLI reads these words to pick 127/126 */
   waiters_notify (c, WAIT_STARTED, err);
   waiters_notify (c, WAIT_EXIT, err);
-  if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
+  if (json_is_true (json_object_get (c->host_config, "AutoRemove")) || rt->remove_on_exit)
     {
       _cleanup_error_ struct berth_error *rerr = NULL;
-      container_remove (cs, c, true, &rerr);
+      container_remove (cs, c, json_is_true (json_object_get (c->host_config, "AutoRemove")),
+                        &rerr);
+    }
+}
+
+void
+container_start_failed_early (struct containers *cs, struct container *c,
+                              const struct berth_error *err)
+{
+  free (c->state.error);
+  c->state.error = xstrdup (err->msg);
+  c->state.exit_code = start_failure_code (err->msg);
+  _cleanup_error_ struct berth_error *serr = NULL;
+  container_save (c, &serr);
+  waiters_notify (c, WAIT_EXIT, err);
+  if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
+    {
+      berth_error_freep (&serr);
+      container_remove (cs, c, true, &serr);
     }
 }
 
@@ -417,7 +474,7 @@ container_watch_monitor (struct containers *cs, struct container *c, pid_t monit
 {
   struct container_rt *rt = container_rt (c);
   if (rt->pidfd < 0)
-    rt->pidfd = (int) syscall (SYS_pidfd_open, monitor_pid, 0);
+    rt->pidfd = (int)syscall (SYS_pidfd_open, monitor_pid, 0);
   _cleanup_error_ struct berth_error *err = NULL;
   if (rt->pidfd >= 0)
     rt->pid_watch = loop_fd_add (cs->d->loop, rt->pidfd, EPOLLIN, monitor_ready, c, &err);
@@ -456,11 +513,11 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   *finished = time_now_ns ();
   if (j == NULL)
     return;
-  *code = (int) json_integer_value (json_object_get (j, "ExitCode"));
+  *code = (int)json_integer_value (json_object_get (j, "ExitCode"));
   *oom = json_is_true (json_object_get (j, "OOMKilled"));
   json_int_t f = json_integer_value (json_object_get (j, "FinishedAt"));
   if (f > 0)
-    *finished = (uint64_t) f;
+    *finished = (uint64_t)f;
   unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
 }
 
@@ -474,7 +531,7 @@ monitor_exited (struct containers *cs, struct container *c)
   if (rt->pidfd >= 0)
     {
       siginfo_t si;
-      waitid (P_PIDFD, (id_t) rt->pidfd, &si, WEXITED | WNOHANG);
+      waitid (P_PIDFD, (id_t)rt->pidfd, &si, WEXITED | WNOHANG);
       close (rt->pidfd);
       rt->pidfd = -1;
     }
@@ -493,6 +550,8 @@ monitor_exited (struct containers *cs, struct container *c)
   runtime_container_delete (&cs->rt, c->id, true, &ignored);
   berth_error_freep (&ignored);
   container_set_exited (c, code, oom, finished);
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, c);
   if (cs->d->images)
     image_snapshot_unmount (cs->d->images, c->id, &ignored);
   if (oom)
@@ -503,7 +562,7 @@ monitor_exited (struct containers *cs, struct container *c)
   json_t *rp = json_object_get (c->host_config, "RestartPolicy");
   struct restart_decision_input in = {
     .policy = str_of (rp, "Name"),
-    .max_retries = (int) json_integer_value (json_object_get (rp, "MaximumRetryCount")),
+    .max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount")),
     .restart_count = c->restart_count,
     .exit_code = code,
     .manually_stopped = c->state.has_been_manually_stopped || rt->stopping || rt->remove_requested,
@@ -525,7 +584,15 @@ monitor_exited (struct containers *cs, struct container *c)
       rt->restart_requested = false;
       return; /* the restart handler's waiter starts it again */
     }
-  if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove")) && !rt->remove_requested)
+  if (rt->remove_on_exit)
+    {
+      berth_error_freep (&err);
+      if (container_remove (cs, c, false, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
+      return;
+    }
+  if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove"))
+      && !rt->remove_requested)
     {
       berth_error_freep (&err);
       if (container_remove (cs, c, true, &err) < 0)
@@ -553,7 +620,8 @@ int
 container_kill (struct containers *cs, struct container *c, int signo, struct berth_error **err)
 {
   if (!container_is_running (c) || c->state.status == CONTAINER_RESTARTING)
-    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "Cannot kill container: %s: Container %s is not running",
+    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                                 "Cannot kill container: %s: Container %s is not running",
                                  c->name + 1, c->id);
   /* docker's killWithSignal: an API kill counts as a manual stop */
   c->state.has_been_manually_stopped = true;
@@ -598,7 +666,8 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
       return 1;
     }
   if (!container_is_running (c))
-    return berth_error_set_kind (err, BERTH_E_NOT_MODIFIED, 0, "Container %s is already stopped", c->id);
+    return berth_error_set_kind (err, BERTH_E_NOT_MODIFIED, 0, "Container %s is already stopped",
+                                 c->id);
   int signo = SIGTERM;
   const char *sig = signal && *signal ? signal : str_of (c->config, "StopSignal");
   if (*sig && signal_parse (sig, &signo) < 0)
@@ -606,7 +675,7 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
   if (timeout_s < 0)
     {
       json_t *t = json_object_get (c->config, "StopTimeout");
-      timeout_s = json_is_integer (t) ? (int) json_integer_value (t) : 10;
+      timeout_s = json_is_integer (t) ? (int)json_integer_value (t) : 10;
     }
   rt->stopping = true;
   if (container_kill (cs, c, signo, err) < 0)
@@ -616,14 +685,16 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
     }
   if (rt->stop_timer)
     loop_timer_cancel (rt->stop_timer);
-  rt->stop_timer = loop_timer_add (cs->d->loop, (uint64_t) (timeout_s < 0 ? 0 : timeout_s) * 1000, stop_timeout, c);
+  rt->stop_timer = loop_timer_add (cs->d->loop, (uint64_t)(timeout_s < 0 ? 0 : timeout_s) * 1000,
+                                   stop_timeout, c);
   return 0;
 }
 
 /* ------------------------------------------------------------ remove -- */
 
 int
-container_remove (struct containers *cs, struct container *c, bool remove_volumes, struct berth_error **err)
+container_remove (struct containers *cs, struct container *c, bool remove_volumes,
+                  struct berth_error **err)
 {
   struct container_rt *rt = container_rt (c);
   c->state.status = CONTAINER_REMOVING;
@@ -665,6 +736,7 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
   if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
     return berth_error_prefix (err, "remove container %.12s", c->id);
   container_event (c, "destroy", NULL);
+  exec_forget_container (cs, c->id);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;
@@ -679,7 +751,7 @@ is_our_monitor (struct containers *cs, const struct container *c, pid_t pid)
   if (pid <= 0)
     return false;
   char path[64];
-  snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+  snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pid);
   _cleanup_free_ char *cmd = NULL;
   size_t len = 0;
   if (fs_read_file (AT_FDCWD, path, &cmd, &len, NULL) < 0)
@@ -697,18 +769,18 @@ container_restore (struct containers *cs, struct container *c)
   /* the volume store keeps references in memory only: declare ours */
   size_t i;
   json_t *m;
-  json_array_foreach (c->mounts, i, m)
-  if (strcmp (str_of (m, "Type"), "volume") == 0)
-    {
-      _cleanup_error_ struct berth_error *err = NULL;
-      volume_ref (cs->d, str_of (m, "Name"), c->id, &err);
-    }
+  json_array_foreach (c->mounts, i, m) if (strcmp (str_of (m, "Type"), "volume") == 0)
+  {
+    _cleanup_error_ struct berth_error *err = NULL;
+    volume_ref (cs->d, str_of (m, "Name"), c->id, &err);
+  }
   enum container_status s = c->state.status;
   if (s != CONTAINER_RUNNING && s != CONTAINER_PAUSED && s != CONTAINER_RESTARTING)
     return;
   if (s != CONTAINER_RESTARTING && is_our_monitor (cs, c, c->state.monitor_pid))
     {
-      berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id, (int) c->state.monitor_pid);
+      berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,
+                 (int)c->state.monitor_pid);
       container_watch_monitor (cs, c, c->state.monitor_pid);
       if (c->state.status == CONTAINER_RUNNING)
         health_start (cs, c);

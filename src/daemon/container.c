@@ -4,19 +4,20 @@
 #include "daemon/container.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const status_names[] = {
-  [CONTAINER_CREATED] = "created",       [CONTAINER_RUNNING] = "running",
-  [CONTAINER_PAUSED] = "paused",         [CONTAINER_RESTARTING] = "restarting",
-  [CONTAINER_REMOVING] = "removing",     [CONTAINER_EXITED] = "exited",
+  [CONTAINER_CREATED] = "created",   [CONTAINER_RUNNING] = "running",
+  [CONTAINER_PAUSED] = "paused",     [CONTAINER_RESTARTING] = "restarting",
+  [CONTAINER_REMOVING] = "removing", [CONTAINER_EXITED] = "exited",
   [CONTAINER_DEAD] = "dead",
 };
 
 const char *
 container_status_name (enum container_status s)
 {
-  return (unsigned) s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
+  return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
 }
 
 int
@@ -25,7 +26,7 @@ container_status_parse (const char *name, enum container_status *s)
   for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++)
     if (strcmp (status_names[i], name) == 0)
       {
-        *s = (enum container_status) i;
+        *s = (enum container_status)i;
         return 0;
       }
   return -1;
@@ -81,7 +82,8 @@ container_can_pause (const struct container *c, struct berth_error **err)
     case CONTAINER_PAUSED:
       return conflict (err, "Container %s is already paused", c->id);
     case CONTAINER_RESTARTING:
-      return conflict (err, "Container %s is restarting, wait until the container is running", c->id);
+      return conflict (err, "Container %s is restarting, wait until the container is running",
+                       c->id);
     default:
       return conflict (err, "Container %s is not running", c->id);
     }
@@ -105,7 +107,8 @@ container_can_exec (const struct container *c, struct berth_error **err)
     case CONTAINER_PAUSED:
       return conflict (err, "Container %s is paused, unpause the container before exec", c->id);
     case CONTAINER_RESTARTING:
-      return conflict (err, "Container %s is restarting, wait until the container is running", c->id);
+      return conflict (err, "Container %s is restarting, wait until the container is running",
+                       c->id);
     default:
       return conflict (err, "Container %s is not running", c->id);
     }
@@ -121,11 +124,20 @@ container_can_remove (const struct container *c, bool force, struct berth_error 
   switch (c->state.status)
     {
     case CONTAINER_RUNNING:
-      return conflict (err, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", c->id);
+      return conflict (err,
+                       "You cannot remove a running container %s. Stop the container before "
+                       "attempting removal or force remove",
+                       c->id);
     case CONTAINER_PAUSED:
-      return conflict (err, "You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove", c->id);
+      return conflict (err,
+                       "You cannot remove a paused container %s. Unpause and then stop the "
+                       "container before attempting removal or force remove",
+                       c->id);
     case CONTAINER_RESTARTING:
-      return conflict (err, "You cannot remove a restarting container %s. Stop the container before attempting removal or force remove", c->id);
+      return conflict (err,
+                       "You cannot remove a restarting container %s. Stop the container before "
+                       "attempting removal or force remove",
+                       c->id);
     default:
       return 0;
     }
@@ -216,7 +228,8 @@ container_time_json (uint64_t ns)
 {
   if (ns == 0)
     return json_string ("0001-01-01T00:00:00Z");
-  struct timespec ts = { .tv_sec = (time_t) (ns / 1000000000ull), .tv_nsec = (long) (ns % 1000000000ull) };
+  struct timespec ts
+      = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
   _cleanup_free_ char *s = time_format_rfc3339nano (&ts);
   return json_string (s);
 }
@@ -228,7 +241,7 @@ time_from_json (const json_t *j)
   if (!json_is_string (j) || str_has_prefix (json_string_value (j), "0001-")
       || time_parse_rfc3339 (json_string_value (j), &ts) < 0)
     return 0;
-  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static json_t *
@@ -241,14 +254,13 @@ health_json (const struct container_health *h)
 json_t *
 container_state_json (const struct container_state *s)
 {
-  json_t *j = json_pack ("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status",
-                         container_status_name (s->status), "Running",
-                         s->status == CONTAINER_RUNNING || s->status == CONTAINER_PAUSED, "Paused",
-                         s->status == CONTAINER_PAUSED, "Restarting",
-                         s->status == CONTAINER_RESTARTING, "OOMKilled", s->oom_killed, "Dead",
-                         s->status == CONTAINER_DEAD, "Pid", (int) s->pid, "ExitCode", s->exit_code,
-                         "Error", s->error ? s->error : "", "StartedAt", container_time_json (s->started_ns),
-                         "FinishedAt", container_time_json (s->finished_ns));
+  json_t *j = json_pack (
+      "{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status", container_status_name (s->status),
+      "Running", s->status == CONTAINER_RUNNING || s->status == CONTAINER_PAUSED, "Paused",
+      s->status == CONTAINER_PAUSED, "Restarting", s->status == CONTAINER_RESTARTING, "OOMKilled",
+      s->oom_killed, "Dead", s->status == CONTAINER_DEAD, "Pid", (int)s->pid, "ExitCode",
+      s->exit_code, "Error", s->error ? s->error : "", "StartedAt",
+      container_time_json (s->started_ns), "FinishedAt", container_time_json (s->finished_ns));
   if (s->health.status)
     {
       json_t *h = health_json (&s->health);
@@ -266,13 +278,15 @@ container_to_json (const struct container *c)
   json_t *st = container_state_json (&c->state);
   json_object_set_new (st, "MonitorPid", json_integer (c->state.monitor_pid));
   json_object_set_new (st, "HasBeenStarted", json_boolean (c->state.has_been_started));
-  json_object_set_new (st, "HasBeenManuallyStopped", json_boolean (c->state.has_been_manually_stopped));
+  json_object_set_new (st, "HasBeenManuallyStopped",
+                       json_boolean (c->state.has_been_manually_stopped));
   return json_pack ("{s:s,s:s,s:o,s:s,s:o,s:O,s:s,s:s,s:o,s:i,s:s?,s:s?,s:O,s:O}", "ID", c->id,
-                    "Name", c->name, "Created", container_time_json (c->created_ns), "Path", c->path, "Args",
-                    args, "Config", c->config, "Image", c->image_id, "ImageRef", c->image_ref,
-                    "State", st, "RestartCount", c->restart_count, "Rootfs", c->rootfs, "LogPath",
-                    c->log_path, "NetworkingConfig", c->networking ? c->networking : json_null (),
-                    "MountPoints", c->mounts ? c->mounts : json_null ());
+                    "Name", c->name, "Created", container_time_json (c->created_ns), "Path",
+                    c->path, "Args", args, "Config", c->config, "Image", c->image_id, "ImageRef",
+                    c->image_ref, "State", st, "RestartCount", c->restart_count, "Rootfs",
+                    c->rootfs, "LogPath", c->log_path, "NetworkingConfig",
+                    c->networking ? c->networking : json_null (), "MountPoints",
+                    c->mounts ? c->mounts : json_null ());
 }
 
 static const char *
@@ -290,8 +304,8 @@ container_from_json (const json_t *j, struct berth_error **err)
   const char *name = str_of (j, "Name");
   const char *path = str_of (j, "Path");
   json_t *state = json_object_get (j, "State");
-  if (id == NULL || strlen (id) != SHA256_HEX_LEN || name == NULL || path == NULL || !json_is_object (state)
-      || !json_is_object (json_object_get (j, "Config")))
+  if (id == NULL || strlen (id) != SHA256_HEX_LEN || name == NULL || path == NULL
+      || !json_is_object (state) || !json_is_object (json_object_get (j, "Config")))
     {
       berth_error_set (err, 0, "container record: missing ID, Name, Path, Config or State");
       return NULL;
@@ -311,18 +325,20 @@ container_from_json (const json_t *j, struct berth_error **err)
   if (str_of (j, "LogPath"))
     c->log_path = xstrdup (str_of (j, "LogPath"));
   c->created_ns = time_from_json (json_object_get (j, "Created"));
-  c->restart_count = (int) json_integer_value (json_object_get (j, "RestartCount"));
+  c->restart_count = (int)json_integer_value (json_object_get (j, "RestartCount"));
   size_t i;
   json_t *a;
   c->args = calloc (1, sizeof (char *));
-  json_array_foreach (json_object_get (j, "Args"), i, a) strv_append (&c->args, json_string_value (a));
+  json_array_foreach (json_object_get (j, "Args"), i, a)
+      strv_append (&c->args, json_string_value (a));
 
   struct container_state *s = &c->state;
-  if (container_status_parse (str_of (state, "Status") ? str_of (state, "Status") : "", &s->status) < 0)
+  if (container_status_parse (str_of (state, "Status") ? str_of (state, "Status") : "", &s->status)
+      < 0)
     s->status = CONTAINER_EXITED;
-  s->pid = (pid_t) json_integer_value (json_object_get (state, "Pid"));
-  s->monitor_pid = (pid_t) json_integer_value (json_object_get (state, "MonitorPid"));
-  s->exit_code = (int) json_integer_value (json_object_get (state, "ExitCode"));
+  s->pid = (pid_t)json_integer_value (json_object_get (state, "Pid"));
+  s->monitor_pid = (pid_t)json_integer_value (json_object_get (state, "MonitorPid"));
+  s->exit_code = (int)json_integer_value (json_object_get (state, "ExitCode"));
   const char *e = str_of (state, "Error");
   s->error = e && *e ? xstrdup (e) : NULL;
   s->oom_killed = json_is_true (json_object_get (state, "OOMKilled"));
@@ -334,7 +350,7 @@ container_from_json (const json_t *j, struct berth_error **err)
   if (json_is_object (h))
     {
       s->health.status = xstrdup (str_of (h, "Status") ? str_of (h, "Status") : "starting");
-      s->health.failing_streak = (int) json_integer_value (json_object_get (h, "FailingStreak"));
+      s->health.failing_streak = (int)json_integer_value (json_object_get (h, "FailingStreak"));
       json_t *log = json_object_get (h, "Log");
       s->health.log = json_is_array (log) ? json_incref (log) : json_array ();
     }
@@ -346,10 +362,38 @@ container_save (struct container *c, struct berth_error **err)
 {
   _cleanup_json_ json_t *j = container_to_json (c);
   /* hostconfig first: a crash between the two writes leaves a record
-   * whose config.v2.json is the older one, never a missing hostconfig */
-  if (json_save_atomic (c->dirfd, "hostconfig.json", c->host_config, err) < 0
-      || json_save_atomic (c->dirfd, "config.v2.json", j, err) < 0)
+   * whose config.v2.json is the older one, never a missing hostconfig.
+   * It only changes on create and update: state saves skip it. */
+  if (!c->host_config_saved
+      && json_save_atomic (c->dirfd, "hostconfig.json", c->host_config, err) < 0)
     return berth_error_prefix (err, "save container %.12s", c->id);
+  c->host_config_saved = true;
+  if (json_save_atomic (c->dirfd, "config.v2.json", j, err) < 0)
+    return berth_error_prefix (err, "save container %.12s", c->id);
+  return 0;
+}
+
+int
+container_write_file_volatile (int dirfd, const char *name, const void *data, size_t len,
+                               struct berth_error **err)
+{
+  char tmp[256];
+  snprintf (tmp, sizeof tmp, ".%s.tmp", name);
+  _cleanup_close_ int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return berth_error_set (err, errno, "create %s", tmp);
+  if (fs_write_all (fd, data, len) < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, tmp, 0);
+      return berth_error_set (err, saved, "write %s", name);
+    }
+  if (renameat (dirfd, tmp, dirfd, name) < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, tmp, 0);
+      return berth_error_set (err, saved, "rename %s", name);
+    }
   return 0;
 }
 
@@ -378,6 +422,7 @@ container_load (int containers_dirfd, const char *id, struct berth_error **err)
       return NULL;
     }
   c->host_config = json_incref (hc);
+  c->host_config_saved = true;
   c->dirfd = steal_fd (&dfd);
   return c;
 }
@@ -394,24 +439,24 @@ duration_human (uint64_t ns)
   if (s == 1)
     return xstrdup ("1 second");
   if (s < 60)
-    return xasprintf ("%llu seconds", (unsigned long long) s);
+    return xasprintf ("%llu seconds", (unsigned long long)s);
   uint64_t m = s / 60;
   if (m == 1)
     return xstrdup ("About a minute");
   if (m < 60)
-    return xasprintf ("%llu minutes", (unsigned long long) m);
-  uint64_t h = (uint64_t) ((double) s / 3600 + 0.5);
+    return xasprintf ("%llu minutes", (unsigned long long)m);
+  uint64_t h = (uint64_t)((double)s / 3600 + 0.5);
   if (h == 1)
     return xstrdup ("About an hour");
   if (h < 48)
-    return xasprintf ("%llu hours", (unsigned long long) h);
+    return xasprintf ("%llu hours", (unsigned long long)h);
   if (h < 24 * 7 * 2)
-    return xasprintf ("%llu days", (unsigned long long) (h / 24));
+    return xasprintf ("%llu days", (unsigned long long)(h / 24));
   if (h < 24 * 30 * 2)
-    return xasprintf ("%llu weeks", (unsigned long long) (h / 24 / 7));
+    return xasprintf ("%llu weeks", (unsigned long long)(h / 24 / 7));
   if (h < 24 * 365 * 2)
-    return xasprintf ("%llu months", (unsigned long long) (h / 24 / 30));
-  return xasprintf ("%llu years", (unsigned long long) (h / 24 / 365));
+    return xasprintf ("%llu months", (unsigned long long)(h / 24 / 30));
+  return xasprintf ("%llu years", (unsigned long long)(h / 24 / 365));
 }
 
 char *
@@ -428,7 +473,8 @@ container_status_text (const struct container *c, uint64_t now_ns)
         return xasprintf ("Up %s (Paused)", d);
       if (s->health.status)
         return xasprintf ("Up %s (%s)", d,
-                          strcmp (s->health.status, "starting") == 0 ? "health: starting" : s->health.status);
+                          strcmp (s->health.status, "starting") == 0 ? "health: starting"
+                                                                     : s->health.status);
       return xasprintf ("Up %s", d);
     case CONTAINER_RESTARTING:
       d = duration_human (now_ns > s->finished_ns ? now_ns - s->finished_ns : 0);

@@ -53,7 +53,7 @@ struct container_state
 struct container
 {
   char id[SHA256_HEX_LEN + 1];
-  char *name; /* "/name" */
+  char *name;     /* "/name" */
   json_t *config; /* Config, merged with the image's and normalized */
   json_t *host_config;
   json_t *networking; /* NetworkingConfig as given */
@@ -62,8 +62,8 @@ struct container
    * "TmpfsOptions" for tmpfs entries */
   json_t *mounts;
   char *image_ref; /* as the client wrote it: "busybox:local" */
-  char *image_id; /* "sha256:…" */
-  char *path; /* argv[0] */
+  char *image_id;  /* "sha256:…" */
+  char *path;      /* argv[0] */
   char **args;
   uint64_t created_ns;
   int restart_count;
@@ -74,7 +74,8 @@ struct container
   /* runtime only, never persisted */
   int dirfd; /* <data-root>/containers/<id> */
   bool auto_remove_pending;
-  void *daemon_data; /* owned by the daemon glue (monitor watch, waiters) */
+  bool host_config_saved; /* hostconfig.json is current: skip rewriting it */
+  void *daemon_data;      /* owned by the daemon glue (monitor watch, waiters) */
 };
 
 /* Docker's transition rules. Each returns 0 or fills a 409 with docker's
@@ -107,6 +108,11 @@ container_freep (struct container **c)
  * (write temp + fsync + rename each): a kill -9 at any instant leaves the
  * old or the new record. */
 int container_save (struct container *c, struct berth_error **err);
+/* Files berthd regenerates at every start (hostname, hosts, resolv.conf,
+ * the OCI config): temp + rename without fsync — a crash loses nothing
+ * that the next start does not write again, and fsyncs cost milliseconds. */
+int container_write_file_volatile (int dirfd, const char *name, const void *data, size_t len,
+                                   struct berth_error **err);
 /* Load one record from <containers_dir>/<id>; dirfd of the container dir
  * is kept open in c->dirfd. */
 struct container *container_load (int containers_dirfd, const char *id, struct berth_error **err);
@@ -166,7 +172,7 @@ struct container_oci_input
   const json_t *host_config;
   const char *path;
   char *const *args;
-  const char *rootfs; /* host path of the root */
+  const char *rootfs;        /* host path of the root */
   const char *hostname_path; /* host paths bind-mounted into the container */
   const char *hosts_path;
   const char *resolv_conf_path;

@@ -15,9 +15,9 @@ struct exec_instance;
 struct containers
 {
   struct berthd *d;
-  int dirfd;       /* <data-root>/containers */
-  char *data_dir;  /* path of the same */
-  char *exec_dir;  /* <exec-root>/containers */
+  int dirfd;        /* <data-root>/containers */
+  char *data_dir;   /* path of the same */
+  char *exec_dir;   /* <exec-root>/containers */
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
   char *init_path; /* tini-static, NULL when not installed */
@@ -27,7 +27,12 @@ struct containers
   size_t n_all;
   struct exec_instance **execs;
   size_t n_execs;
+  struct stats_stream **stats; /* streaming GET /containers/{id}/stats */
+  size_t n_stats;
 };
+
+/* api-stats.c: end every streaming stats response (daemon shutdown). */
+void stats_streams_end_all (struct containers *cs);
 
 /* A request (wait, stop, restart, start, delete) waiting for a container
  * event; fn runs once with the container (NULL when it was removed). */
@@ -76,13 +81,36 @@ struct container_rt
   int stop_on_start_timeout_s;
   bool restart_requested; /* restart: start again after the exit */
   bool remove_requested;
+  /* DELETE ?force arrived during a start: kill once started, remove on exit */
+  bool remove_on_exit;
 };
 
+/* Where container networking plugs in (the network module sets these in
+ * its init; NULL members are skipped). attach runs once the container's
+ * init exists and before it starts: its network namespace is
+ * /proc/<init_pid>/ns/net (NetworkMode default/bridge/<network>); a failure
+ * fails the start with that message. detach runs after the container
+ * stopped (also when its monitor died while berthd was away). settings
+ * gives NetworkSettings for inspect and the Networks of /containers/json
+ * (NULL: the default shape without addresses). */
+struct container_network_hooks
+{
+  int (*attach) (struct berthd *d, struct container *c, pid_t init_pid, struct berth_error **err);
+  void (*detach) (struct berthd *d, struct container *c);
+  json_t *(*settings) (struct berthd *d, const struct container *c);
+};
+extern struct container_network_hooks container_network_hooks;
+
 struct containers *containers_get (struct berthd *d);
+/* Replace j's NetworkSettings by the network module's (inspect, or the
+ * Networks-only shape of a list entry). */
+void containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
+                                        bool summary);
 struct container_rt *container_rt (struct container *c);
 
 /* name, full id, or unique id prefix; 404 "No such container: x". */
-struct container *containers_lookup (struct containers *cs, const char *ref, struct berth_error **err);
+struct container *containers_lookup (struct containers *cs, const char *ref,
+                                     struct berth_error **err);
 struct container *containers_find_by_name (struct containers *cs, const char *name);
 void containers_add (struct containers *cs, struct container *c);
 void containers_forget (struct containers *cs, struct container *c);
@@ -95,6 +123,11 @@ void waiters_notify (struct container *c, enum waiter_kind kind, const struct be
 /* container-start.c: start (async; waiters of kind WAIT_STARTED learn the
  * outcome), the monitor's exit, restore at daemon start, removal. */
 int container_start (struct containers *cs, struct container *c, struct berth_error **err);
+/* A start that failed before the monitor ran (bad mode, mount error):
+ * record it, answer the exit waiters (docker run's wait) and honour
+ * AutoRemove as dockerd does. c may be freed on return. */
+void container_start_failed_early (struct containers *cs, struct container *c,
+                                   const struct berth_error *err);
 void container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid);
 void container_restore (struct containers *cs, struct container *c);
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
@@ -102,7 +135,8 @@ int container_remove (struct containers *cs, struct container *c, bool remove_vo
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own). */
 int container_stop (struct containers *cs, struct container *c, int timeout_s, const char *signal,
                     struct berth_error **err);
-int container_kill (struct containers *cs, struct container *c, int signo, struct berth_error **err);
+int container_kill (struct containers *cs, struct container *c, int signo,
+                    struct berth_error **err);
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);
@@ -117,6 +151,9 @@ void container_event (const struct container *c, const char *action, json_t *ext
 
 /* api-exec.c: ids of the exec instances of c (an array). */
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
+/* Drop the exec instances of a removed container; all of them at shutdown. */
+void exec_forget_container (struct containers *cs, const char *container_id);
+void exec_free_all (struct containers *cs);
 
 /* health.c */
 void health_start (struct containers *cs, struct container *c);
@@ -136,7 +173,8 @@ struct relay_options
   void (*on_done) (void *data);
   void *done_data;
 };
-struct relay *relay_new (struct containers *cs, struct api_hijack *h, const struct relay_options *o);
+struct relay *relay_new (struct containers *cs, struct api_hijack *h,
+                         const struct relay_options *o);
 /* The relay owns the fds it is given (a source may also be the sink). */
 void relay_set_sink (struct relay *r, int fd, bool is_socket);
 /* stream: 1 stdout, 2 stderr (used for frames when frame_sources). */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+struct container_network_hooks container_network_hooks;
+
 struct containers *
 containers_get (struct berthd *d)
 {
@@ -56,7 +58,8 @@ containers_lookup (struct containers *cs, const char *ref, struct berth_error **
       {
         if (found)
           {
-            berth_error_set_kind (err, BERTH_E_INVALID, 0, "Multiple IDs found with provided prefix: %s", ref);
+            berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                  "Multiple IDs found with provided prefix: %s", ref);
             return NULL;
           }
         found = cs->all[i];
@@ -126,11 +129,32 @@ containers_forget (struct containers *cs, struct container *c)
   container_free (c);
 }
 
+void
+containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
+                                   bool summary)
+{
+  if (container_network_hooks.settings == NULL)
+    return;
+  json_t *ns = container_network_hooks.settings (cs->d, c);
+  if (ns == NULL)
+    return;
+  if (summary)
+    {
+      json_t *networks = json_object_get (ns, "Networks");
+      json_object_set_new (j, "NetworkSettings",
+                           json_pack ("{s:O}", "Networks", networks ? networks : json_object ()));
+      json_decref (ns);
+    }
+  else
+    json_object_set_new (j, "NetworkSettings", ns);
+}
+
 /* ------------------------------------------------------------ waiters -- */
 
 void
 waiter_add (struct container *c, enum waiter_kind kind,
-            void (*fn) (struct waiter *w, struct container *c, const struct berth_error *err), void *data)
+            void (*fn) (struct waiter *w, struct container *c, const struct berth_error *err),
+            void *data)
 {
   struct container_rt *rt = container_rt (c);
   struct waiter *w = calloc (1, sizeof *w);
@@ -238,15 +262,17 @@ find_monitor (void)
     }
   /* a protected re-exec (memfd) hides our path: try argv[0] */
   _cleanup_free_ char *cmdline = NULL;
-  if (fs_read_file (AT_FDCWD, "/proc/self/cmdline", &cmdline, NULL, NULL) == 0 && strchr (cmdline, '/'))
+  if (fs_read_file (AT_FDCWD, "/proc/self/cmdline", &cmdline, NULL, NULL) == 0
+      && strchr (cmdline, '/'))
     {
       _cleanup_free_ char *copy = xstrdup (cmdline);
       _cleanup_free_ char *path = xasprintf ("%s/berth-monitor", dirname (copy));
       if (is_executable (path))
         return steal_pointer (&path);
     }
-  static const char *const places[] = { "/usr/libexec/berth/berth-monitor", "/usr/local/bin/berth-monitor",
-                                        "/usr/bin/berth-monitor", NULL };
+  static const char *const places[]
+      = { "/usr/libexec/berth/berth-monitor", "/usr/local/bin/berth-monitor",
+          "/usr/bin/berth-monitor", NULL };
   for (const char *const *p = places; *p; p++)
     if (is_executable (*p))
       return xstrdup (*p);
@@ -257,8 +283,8 @@ find_monitor (void)
 static char *
 find_init (void)
 {
-  static const char *const places[] = { "/usr/bin/tini-static", "/usr/bin/catatonit",
-                                        "/usr/libexec/podman/catatonit", NULL };
+  static const char *const places[]
+      = { "/usr/bin/tini-static", "/usr/bin/catatonit", "/usr/libexec/podman/catatonit", NULL };
   for (const char *const *p = places; *p; p++)
     if (is_executable (*p))
       return xstrdup (*p);
@@ -314,6 +340,7 @@ ops_df_containers (struct berthd *d)
   for (size_t i = 0; cs && i < cs->n_all; i++)
     {
       json_t *j = container_summary_json (cs->all[i], now);
+      containers_apply_network_settings (cs, cs->all[i], j, true);
       json_object_set_new (j, "SizeRw", json_integer (0));
       json_object_set_new (j, "SizeRootFs", json_integer (0));
       json_array_append_new (out, j);
@@ -386,7 +413,8 @@ module_init (struct berthd *d, struct berth_error **err)
   cs->rt.state_root = cs->state_root;
   cs->monitor_path = find_monitor ();
   if (cs->monitor_path == NULL)
-    berth_log (BERTH_LOG_WARNING, "containers: berth-monitor not found next to berthd: containers cannot start");
+    berth_log (BERTH_LOG_WARNING,
+               "containers: berth-monitor not found next to berthd: containers cannot start");
   cs->init_path = find_init ();
   d->containers_state = cs;
   d->containers.counts = ops_counts;
@@ -414,6 +442,9 @@ module_shutdown (struct berthd *d)
   struct containers *cs = containers_get (d);
   if (cs == NULL)
     return;
+  stats_streams_end_all (cs);
+  free (cs->stats);
+  exec_free_all (cs);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
   while (cs->n_all > 0)

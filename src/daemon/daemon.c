@@ -177,7 +177,8 @@ berthd_run (struct berthd *d, struct berth_error **err)
 
   if (loop_new (&d->loop, err) < 0)
     return -1;
-  if (loop_fd_add (d->loop, sfd, EPOLLIN, signal_cb, d, err) == NULL)
+  struct loop_fd *signal_watch = loop_fd_add (d->loop, sfd, EPOLLIN, signal_cb, d, err);
+  if (signal_watch == NULL)
     return -1;
 
   if (audit_log_open (c->audit_log, &d->audit, err) < 0)
@@ -223,6 +224,7 @@ berthd_run (struct berthd *d, struct berth_error **err)
   d->server = NULL;
   api_router_free (router);
   free (mods);
+  loop_fd_remove (signal_watch);
   return r;
 }
 

@@ -20,7 +20,7 @@ static uint64_t
 duration_of (const json_t *hc, const char *field, uint64_t def)
 {
   json_t *v = json_object_get (hc, field);
-  return json_is_integer (v) && json_integer_value (v) > 0 ? (uint64_t) json_integer_value (v) : def;
+  return json_is_integer (v) && json_integer_value (v) > 0 ? (uint64_t)json_integer_value (v) : def;
 }
 
 static const json_t *
@@ -56,13 +56,15 @@ record_result (struct container *c, int exit_code, const char *output, uint64_t 
   const json_t *hc = healthcheck (c);
   if (h->log == NULL)
     h->log = json_array ();
-  struct timespec s = { .tv_sec = (time_t) (start_ns / 1000000000ull), .tv_nsec = (long) (start_ns % 1000000000ull) };
+  struct timespec s = { .tv_sec = (time_t)(start_ns / 1000000000ull),
+                        .tv_nsec = (long)(start_ns % 1000000000ull) };
   uint64_t end_ns = time_now_ns ();
-  struct timespec e = { .tv_sec = (time_t) (end_ns / 1000000000ull), .tv_nsec = (long) (end_ns % 1000000000ull) };
+  struct timespec e
+      = { .tv_sec = (time_t)(end_ns / 1000000000ull), .tv_nsec = (long)(end_ns % 1000000000ull) };
   _cleanup_free_ char *st = time_format_rfc3339nano (&s);
   _cleanup_free_ char *et = time_format_rfc3339nano (&e);
-  json_array_append_new (h->log, json_pack ("{s:s,s:s,s:i,s:s}", "Start", st, "End", et, "ExitCode", exit_code,
-                                            "Output", output ? output : ""));
+  json_array_append_new (h->log, json_pack ("{s:s,s:s,s:i,s:s}", "Start", st, "End", et, "ExitCode",
+                                            exit_code, "Output", output ? output : ""));
   while (json_array_size (h->log) > MAX_LOG_ENTRIES)
     json_array_remove (h->log, 0);
   _cleanup_free_ char *old = xstrdup (h->status ? h->status : "starting");
@@ -79,7 +81,7 @@ record_result (struct container *c, int exit_code, const char *output, uint64_t 
       if (!(in_start_period && strcmp (old, "starting") == 0))
         {
           h->failing_streak++;
-          int retries = (int) json_integer_value (json_object_get (hc, "Retries"));
+          int retries = (int)json_integer_value (json_object_get (hc, "Retries"));
           if (retries <= 0)
             retries = DEFAULT_RETRIES;
           if (h->failing_streak >= retries)
@@ -97,7 +99,7 @@ record_result (struct container *c, int exit_code, const char *output, uint64_t 
       if (strcmp (old, h->status) != 0)
         container_event (c, action, NULL);
     }
-  (void) rt;
+  (void)rt;
 }
 
 static void
@@ -132,7 +134,7 @@ probe_exited (struct loop_fd *w, int fd, uint32_t events, void *data)
   struct container *c = data;
   siginfo_t si = { 0 };
   int code = 1;
-  if (waitid (P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
+  if (waitid (P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
     code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
   probe_finish (c, code);
 }
@@ -149,7 +151,7 @@ probe_timeout (void *data)
   if (rt->health_pidfd >= 0)
     {
       siginfo_t si;
-      waitid (P_PIDFD, (id_t) rt->health_pidfd, &si, WEXITED);
+      waitid (P_PIDFD, (id_t)rt->health_pidfd, &si, WEXITED);
     }
   probe_finish (c, -1);
 }
@@ -178,7 +180,8 @@ probe_run (void *data)
   else
     for (size_t i = 1; i < json_array_size (test); i++)
       json_array_append (args, json_array_get (test, i));
-  _cleanup_json_ json_t *process = json_pack ("{s:b,s:o,s:s}", "terminal", 0, "args", args, "cwd", "/");
+  _cleanup_json_ json_t *process
+      = json_pack ("{s:b,s:o,s:s}", "terminal", 0, "args", args, "cwd", "/");
   json_t *env = json_object_get (c->config, "Env");
   if (json_array_size (env))
     json_object_set (process, "env", env);
@@ -189,8 +192,9 @@ probe_run (void *data)
       return;
     }
   _cleanup_close_ int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-  struct runtime_exec_options opts = { .id = c->id, .process = process, .console_socket_fd = -1,
-                                       .stdio_fds = { null_fd, p[1], p[1] } };
+  struct runtime_exec_options opts = {
+    .id = c->id, .process = process, .console_socket_fd = -1, .stdio_fds = { null_fd, p[1], p[1] }
+  };
   _cleanup_error_ struct berth_error *err = NULL;
   rt->health_started_ns = time_now_ns ();
   pid_t pid = 0;
@@ -205,7 +209,7 @@ probe_run (void *data)
     }
   rt->health_pid = pid;
   rt->health_out_fd = p[0];
-  rt->health_pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  rt->health_pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   rt->health_watch = loop_fd_add (cs->d->loop, rt->health_pidfd, EPOLLIN, probe_exited, c, NULL);
   uint64_t timeout = duration_of (h, "Timeout", DEFAULT_TIMEOUT_NS);
   rt->health_timeout = loop_timer_add (cs->d->loop, timeout / 1000000ull, probe_timeout, c);
@@ -242,7 +246,7 @@ health_stop (struct container *c)
       if (rt->health_pidfd >= 0)
         {
           siginfo_t si;
-          waitid (P_PIDFD, (id_t) rt->health_pidfd, &si, WEXITED);
+          waitid (P_PIDFD, (id_t)rt->health_pidfd, &si, WEXITED);
         }
     }
   rt->health_pid = 0;

@@ -12,12 +12,12 @@
 void
 logs_frame_header (uint8_t hdr[8], enum log_stream stream, uint32_t len)
 {
-  hdr[0] = (uint8_t) stream;
+  hdr[0] = (uint8_t)stream;
   hdr[1] = hdr[2] = hdr[3] = 0;
-  hdr[4] = (uint8_t) (len >> 24);
-  hdr[5] = (uint8_t) (len >> 16);
-  hdr[6] = (uint8_t) (len >> 8);
-  hdr[7] = (uint8_t) len;
+  hdr[4] = (uint8_t)(len >> 24);
+  hdr[5] = (uint8_t)(len >> 16);
+  hdr[6] = (uint8_t)(len >> 8);
+  hdr[7] = (uint8_t)len;
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
@@ -56,7 +56,7 @@ size_t
 logs_json_escape (const char *data, size_t len, char *out)
 {
   static const char hex[] = "0123456789abcdef";
-  const unsigned char *p = (const unsigned char *) data;
+  const unsigned char *p = (const unsigned char *)data;
   char *o = out;
   size_t i = 0;
   while (i < len)
@@ -108,7 +108,7 @@ logs_json_escape (const char *data, size_t len, char *out)
             {
               if (c == 0x7f)
                 {
-                  *o++ = (char) c;
+                  *o++ = (char)c;
                   break;
                 }
               memcpy (o, "\\u00", 4);
@@ -117,24 +117,77 @@ logs_json_escape (const char *data, size_t len, char *out)
               o += 6;
             }
           else
-            *o++ = (char) c;
+            *o++ = (char)c;
         }
       i++;
     }
   *o = '\0';
-  return (size_t) (o - out);
+  return (size_t)(o - out);
+}
+
+/* RFC 3339 with nanoseconds, by hand: strftime would pull locale code
+ * into the monitor's static serving half. */
+static void
+put_digits (char *p, unsigned long v, int n)
+{
+  for (int i = n - 1; i >= 0; i--, v /= 10)
+    p[i] = (char)('0' + v % 10);
+}
+
+/* Howard Hinnant's days-to-civil: proleptic Gregorian, exact for all
+ * 64-bit day counts we meet. */
+void
+logs_civil_from_unix (int64_t secs, struct logs_civil *out)
+{
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0)
+    {
+      rem += 86400;
+      days--;
+    }
+  out->hour = (int)(rem / 3600);
+  out->min = (int)(rem % 3600 / 60);
+  out->sec = (int)(rem % 60);
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  out->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+  out->year = (int)(y + (out->month <= 2));
 }
 
 static size_t
 format_time (uint64_t time_ns, char *buf, size_t size)
 {
-  time_t sec = (time_t) (time_ns / 1000000000ull);
-  struct tm tm;
-  gmtime_r (&sec, &tm);
-  char date[32];
-  strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  return (size_t) snprintf (buf, size, "%s.%09lluZ", date,
-                            (unsigned long long) (time_ns % 1000000000ull));
+  if (size < 31)
+    return 0;
+  struct logs_civil c;
+  logs_civil_from_unix ((int64_t)(time_ns / 1000000000ull), &c);
+  struct
+  {
+    int tm_year, tm_mon, tm_mday, tm_hour, tm_min, tm_sec;
+  } tm = { c.year - 1900, c.month - 1, c.day, c.hour, c.min, c.sec };
+  /* 2026-11-22T15:50:01.085097237Z */
+  put_digits (buf, (unsigned long)tm.tm_year + 1900, 4);
+  buf[4] = '-';
+  put_digits (buf + 5, (unsigned long)tm.tm_mon + 1, 2);
+  buf[7] = '-';
+  put_digits (buf + 8, (unsigned long)tm.tm_mday, 2);
+  buf[10] = 'T';
+  put_digits (buf + 11, (unsigned long)tm.tm_hour, 2);
+  buf[13] = ':';
+  put_digits (buf + 14, (unsigned long)tm.tm_min, 2);
+  buf[16] = ':';
+  put_digits (buf + 17, (unsigned long)tm.tm_sec, 2);
+  buf[19] = '.';
+  put_digits (buf + 20, (unsigned long)(time_ns % 1000000000ull), 9);
+  buf[29] = 'Z';
+  buf[30] = '\0';
+  return 30;
 }
 
 char *
@@ -148,29 +201,11 @@ logs_jsonfile_line (enum log_stream stream, const char *data, size_t len, uint64
   char *buf = malloc (cap);
   if (buf == NULL)
     abort ();
-  size_t n = (size_t) snprintf (buf, cap, "{\"log\":\"");
+  size_t n = (size_t)snprintf (buf, cap, "{\"log\":\"");
   n += logs_json_escape (data, len, buf + n);
-  n += (size_t) snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
+  n += (size_t)snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
   *out_len = n;
   return buf;
-}
-
-int
-logs_jsonfile_writer_open (struct logs_jsonfile_writer *w, int dirfd, const char *name,
-                           int64_t max_size_bytes, int max_files, struct berth_error **err)
-{
-  memset (w, 0, sizeof *w);
-  w->dirfd = dirfd;
-  snprintf (w->name, sizeof w->name, "%s", name);
-  w->max_size_bytes = max_size_bytes;
-  w->max_files = max_files < 1 ? 1 : max_files;
-  w->fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (w->fd < 0)
-    return berth_error_set (err, errno, "open log file `%s`", name);
-  struct stat st;
-  if (fstat (w->fd, &st) == 0)
-    w->size_bytes = st.st_size;
-  return 0;
 }
 
 /* name.(n-1) → name.n … name → name.1, dropping what exceeds max_files. */
@@ -208,11 +243,11 @@ logs_jsonfile_write (struct logs_jsonfile_writer *w, enum log_stream stream, con
     return -1;
   size_t n;
   _cleanup_free_ char *line = logs_jsonfile_line (stream, data, len, time_ns, &n);
-  if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t) n > w->max_size_bytes)
+  if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t)n > w->max_size_bytes)
     rotate (w);
   if (fs_write_all (w->fd, line, n) < 0)
     return -1;
-  w->size_bytes += (int64_t) n;
+  w->size_bytes += (int64_t)n;
   return 0;
 }
 

@@ -24,13 +24,14 @@ logs_jsonfile_parse_line (const char *line, size_t len, struct log_entry *e)
   struct timespec ts;
   if (time_parse_rfc3339 (json_string_value (time), &ts) < 0)
     return -1;
-  e->stream = strcmp (json_string_value (stream), "stderr") == 0 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT;
+  e->stream
+      = strcmp (json_string_value (stream), "stderr") == 0 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT;
   e->len = json_string_length (log);
   e->data = malloc (e->len + 1);
   if (e->data == NULL)
     abort ();
   memcpy (e->data, json_string_value (log), e->len + 1);
-  e->time_ns = (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+  e->time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   return 0;
 }
 
@@ -42,8 +43,8 @@ logs_entry_encode (const struct log_entry *e, const struct logs_read_options *o,
   size_t plen = 0;
   if (o->timestamps)
     {
-      struct timespec ts = { .tv_sec = (time_t) (e->time_ns / 1000000000ull),
-                             .tv_nsec = (long) (e->time_ns % 1000000000ull) };
+      struct timespec ts = { .tv_sec = (time_t)(e->time_ns / 1000000000ull),
+                             .tv_nsec = (long)(e->time_ns % 1000000000ull) };
       _cleanup_free_ char *t = time_format_rfc3339nano (&ts);
       prefix = xasprintf ("%s ", t);
       plen = strlen (prefix);
@@ -54,7 +55,7 @@ logs_entry_encode (const struct log_entry *e, const struct logs_read_options *o,
   if (buf == NULL)
     abort ();
   if (!o->tty)
-    logs_frame_header ((uint8_t *) buf, e->stream, (uint32_t) (plen + e->len));
+    logs_frame_header ((uint8_t *)buf, e->stream, (uint32_t)(plen + e->len));
   if (plen)
     memcpy (buf + hdr, prefix, plen);
   memcpy (buf + hdr + plen, e->data, e->len);
@@ -129,11 +130,11 @@ read_lines (int fd, const struct logs_read_options *o, int out_fd, struct tail_r
       if (n <= 0)
         break;
       char *p = buf;
-      size_t left = (size_t) n;
+      size_t left = (size_t)n;
       while (left > 0)
         {
           char *nl = memchr (p, '\n', left);
-          size_t chunk = nl ? (size_t) (nl - p) + 1 : left;
+          size_t chunk = nl ? (size_t)(nl - p) + 1 : left;
           pending = realloc (pending, plen + chunk + 1);
           if (pending == NULL)
             abort ();
@@ -143,7 +144,7 @@ read_lines (int fd, const struct logs_read_options *o, int out_fd, struct tail_r
           left -= chunk;
           if (!nl)
             break;
-          consumed += (int64_t) plen;
+          consumed += (int64_t)plen;
           struct log_entry e = { 0 };
           if (logs_jsonfile_parse_line (pending, plen, &e) == 0)
             {
@@ -175,8 +176,8 @@ logs_jsonfile_read (int dirfd, const char *name, int max_files, const struct log
   if (o->tail >= 0)
     {
       ring.cap = o->tail;
-      ring.items = calloc ((size_t) o->tail + 1, sizeof (char *));
-      ring.lens = calloc ((size_t) o->tail + 1, sizeof (size_t));
+      ring.items = calloc ((size_t)o->tail + 1, sizeof (char *));
+      ring.lens = calloc ((size_t)o->tail + 1, sizeof (size_t));
       rp = &ring;
     }
   int rc = 0;

@@ -8,16 +8,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 static const struct
 {
   const char *name;
   int code;
 } facilities[] = {
-  { "kern", 0 },    { "user", 1 },    { "mail", 2 },    { "daemon", 3 },  { "auth", 4 },
-  { "syslog", 5 },  { "lpr", 6 },     { "news", 7 },    { "uucp", 8 },    { "cron", 9 },
-  { "authpriv", 10 }, { "ftp", 11 },  { "local0", 16 }, { "local1", 17 }, { "local2", 18 },
-  { "local3", 19 }, { "local4", 20 }, { "local5", 21 }, { "local6", 22 }, { "local7", 23 },
+  { "kern", 0 },      { "user", 1 },    { "mail", 2 },    { "daemon", 3 },  { "auth", 4 },
+  { "syslog", 5 },    { "lpr", 6 },     { "news", 7 },    { "uucp", 8 },    { "cron", 9 },
+  { "authpriv", 10 }, { "ftp", 11 },    { "local0", 16 }, { "local1", 17 }, { "local2", 18 },
+  { "local3", 19 },   { "local4", 20 }, { "local5", 21 }, { "local6", 22 }, { "local7", 23 },
 };
 
 static int
@@ -33,7 +34,7 @@ connect_unix (const char *path, int type)
   int fd = socket (AF_UNIX, type | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
-  if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
     {
       int saved = errno;
       close (fd);
@@ -84,8 +85,8 @@ connect_inet (const char *hostport, int type)
 }
 
 int
-logs_syslog_open (struct logs_syslog *s, const char *address, const char *facility,
-                  const char *tag, struct berth_error **err)
+logs_syslog_open (struct logs_syslog *s, const char *address, const char *facility, const char *tag,
+                  struct berth_error **err)
 {
   memset (s, 0, sizeof *s);
   s->facility = 3; /* docker's default: daemon */
@@ -96,9 +97,14 @@ logs_syslog_open (struct logs_syslog *s, const char *address, const char *facili
         if (strcmp (facilities[i].name, facility) == 0)
           s->facility = facilities[i].code, found = true;
       if (!found)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "syslog: invalid syslog facility: %s", facility);
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "syslog: invalid syslog facility: %s",
+                                     facility);
     }
   snprintf (s->tag, sizeof s->tag, "%s", tag ? tag : "berth");
+  time_t now = time (NULL);
+  struct tm lt;
+  localtime_r (&now, &lt);
+  s->utc_offset_s = lt.tm_gmtoff;
   if (address == NULL || *address == '\0')
     {
       s->fd = connect_unix ("/dev/log", SOCK_DGRAM);
@@ -114,9 +120,10 @@ logs_syslog_open (struct logs_syslog *s, const char *address, const char *facili
   else if (str_has_prefix (address, "unix://"))
     s->fd = connect_unix (address + 7, SOCK_STREAM), s->stream_socket = true;
   else
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "syslog: unsupported address %s", address);
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "syslog: unsupported address %s",
+                                 address);
   if (s->fd < 0)
-    return berth_error_set (err, errno, "syslog: connect %s", address && *address ? address : "/dev/log");
+    return berth_error_set (err, errno, "syslog: connect %s",
+                            address && *address ? address : "/dev/log");
   return 0;
 }
-

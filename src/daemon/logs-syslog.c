@@ -19,22 +19,24 @@ logs_syslog_write (struct logs_syslog *s, enum log_stream stream, const char *da
     len--;
   /* severity: info for stdout, err for stderr (docker's mapping) */
   int pri = s->facility * 8 + (stream == LOG_STREAM_STDERR ? 3 : 6);
-  time_t now = time (NULL);
-  struct tm tm;
-  localtime_r (&now, &tm);
+  struct logs_civil tm;
+  logs_civil_from_unix ((int64_t)time (NULL) + s->utc_offset_s, &tm);
+  /* "Mmm dd hh:mm:ss" by hand (strftime drags locale code along) */
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   char stamp[32];
-  strftime (stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+  snprintf (stamp, sizeof stamp, "%.3s %2d %02d:%02d:%02d", months + 3 * ((tm.month - 1) % 12),
+            tm.day, tm.hour, tm.min, tm.sec);
   char head[160];
-  int hlen = snprintf (head, sizeof head, "<%d>%s %s[%d]: ", pri, stamp, s->tag, (int) getpid ());
-  size_t total = (size_t) hlen + len;
+  int hlen = snprintf (head, sizeof head, "<%d>%s %s[%d]: ", pri, stamp, s->tag, (int)getpid ());
+  size_t total = (size_t)hlen + len;
   _cleanup_free_ char *msg = malloc (total + 32);
   if (msg == NULL)
     return -1;
   size_t off = 0;
   if (s->stream_socket)
-    off = (size_t) sprintf (msg, "%zu ", total);
-  memcpy (msg + off, head, (size_t) hlen);
-  memcpy (msg + off + (size_t) hlen, data, len);
+    off = (size_t)sprintf (msg, "%zu ", total);
+  memcpy (msg + off, head, (size_t)hlen);
+  memcpy (msg + off + (size_t)hlen, data, len);
   if (s->stream_socket)
     return fs_write_all (s->fd, msg, off + total);
   return send (s->fd, msg, total, MSG_NOSIGNAL) < 0 ? -1 : 0;

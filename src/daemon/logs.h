@@ -64,9 +64,9 @@ struct logs_read_options
 {
   bool want_stdout, want_stderr;
   bool timestamps;
-  bool tty; /* no frame headers */
+  bool tty;                    /* no frame headers */
   uint64_t since_ns, until_ns; /* 0 = unbounded */
-  long tail; /* -1 = all */
+  long tail;                   /* -1 = all */
 };
 
 /* Encode one entry as the logs endpoint sends it (frame header unless tty,
@@ -87,9 +87,18 @@ int logs_jsonfile_follow (int dirfd, const char *name, const struct logs_read_op
 
 /* ------------------------------------------------------------ syslog -- */
 
+/* Calendar fields of a UTC time, without the libc's time zone machinery
+ * (which would bring the scanf family into the static monitor). */
+struct logs_civil
+{
+  int year, month, day, hour, min, sec; /* month 1..12 */
+};
+void logs_civil_from_unix (int64_t secs, struct logs_civil *out);
+
 struct logs_syslog
 {
   int fd;
+  long utc_offset_s; /* local time for the timestamps, fixed when opened */
   int facility;
   char tag[64];
   bool stream_socket; /* tcp / unix stream: octet-counted framing */

@@ -58,7 +58,6 @@ struct monitor
   char hold_path[4096];    /* berth-monitor-hold */
 };
 
-
 /* The poll loop: output to logs and attach clients, attach requests, stdin,
  * reaping; returns once the init exited and its output is drained. */
 void monitor_serve (struct monitor *m);

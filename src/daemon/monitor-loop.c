@@ -37,7 +37,7 @@ log_output (struct monitor *m, enum log_stream s, const char *data, size_t len)
   while (len > 0)
     {
       const char *nl = memchr (data, '\n', len);
-      size_t chunk = nl ? (size_t) (nl - data) + 1 : len;
+      size_t chunk = nl ? (size_t)(nl - data) + 1 : len;
       if (b->len + chunk > sizeof b->data)
         chunk = sizeof b->data - b->len;
       memcpy (b->data + b->len, data, chunk);
@@ -58,7 +58,7 @@ monitor_log_flush (struct monitor *m)
   for (int s = 1; s <= 2; s++)
     if (m->line[s].len > 0)
       {
-        log_entry (m, (enum log_stream) s, m->line[s].data, m->line[s].len);
+        log_entry (m, (enum log_stream)s, m->line[s].data, m->line[s].len);
         m->line[s].len = 0;
       }
 }
@@ -87,7 +87,7 @@ clients_send (struct monitor *m, enum log_stream s, const char *data, size_t len
       if (!m->tty)
         {
           uint8_t hdr[8];
-          logs_frame_header (hdr, s, (uint32_t) len);
+          logs_frame_header (hdr, s, (uint32_t)len);
           rc = fs_write_all (c->fd, hdr, sizeof hdr);
         }
       if (rc == 0)
@@ -106,7 +106,7 @@ stdin_close (struct monitor *m)
     {
       /* closing the master would hang up the terminal: send EOF instead */
       char eot = 4;
-      (void) !write (m->stdin_fd, &eot, 1);
+      (void)!write (m->stdin_fd, &eot, 1);
       return;
     }
   close (m->stdin_fd);
@@ -118,7 +118,7 @@ monitor_resize (struct monitor *m, unsigned rows, unsigned cols)
 {
   if (!m->tty || m->out_fd[1] < 0)
     return;
-  struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
+  struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
   ioctl (m->out_fd[1], TIOCSWINSZ, &ws);
 }
 
@@ -142,7 +142,7 @@ monitor_client_accept (struct monitor *m)
     {
       uint8_t sz[4];
       if (fs_read_all (fd, sz, 4) == 4)
-        monitor_resize (m, (unsigned) (sz[0] << 8 | sz[1]), (unsigned) (sz[2] << 8 | sz[3]));
+        monitor_resize (m, (unsigned)(sz[0] << 8 | sz[1]), (unsigned)(sz[2] << 8 | sz[3]));
       close (fd);
       return;
     }
@@ -173,7 +173,7 @@ client_input (struct monitor *m, struct client *c)
       /* stdin EOF from this client */
       if ((c->want & MONITOR_ATTACH_STDIN) && m->stdin_once)
         stdin_close (m);
-      c->want &= (uint8_t) ~MONITOR_ATTACH_STDIN;
+      c->want &= (uint8_t)~MONITOR_ATTACH_STDIN;
       if (n < 0 || !(c->want & (MONITOR_ATTACH_STDOUT | MONITOR_ATTACH_STDERR)))
         client_drop (c);
       else
@@ -181,7 +181,7 @@ client_input (struct monitor *m, struct client *c)
       return;
     }
   if ((c->want & MONITOR_ATTACH_STDIN) && m->stdin_fd >= 0)
-    if (fs_write_all (m->stdin_fd, buf, (size_t) n) < 0)
+    if (fs_write_all (m->stdin_fd, buf, (size_t)n) < 0)
       stdin_close (m);
 }
 
@@ -204,8 +204,8 @@ output_read (struct monitor *m, int s)
       return;
     }
   enum log_stream ls = s == 2 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT;
-  log_output (m, ls, buf, (size_t) n);
-  clients_send (m, ls, buf, (size_t) n);
+  log_output (m, ls, buf, (size_t)n);
+  clients_send (m, ls, buf, (size_t)n);
 }
 
 static void
@@ -284,17 +284,6 @@ monitor_serve (struct monitor *m)
             client_input (m, &m->clients[map[i]]);
         }
     }
-}
-
-void
-monitor_write_exit_file (struct monitor *m, bool oom_killed)
-{
-  char buf[256];
-  int n = snprintf (buf, sizeof buf, "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
-                    m->exit_code, (unsigned long long) time_now_ns (), oom_killed ? "true" : "false",
-                    (int) m->init_pid);
-  _cleanup_error_ struct berth_error *err = NULL;
-  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t) n, 0600, &err);
 }
 
 /* The kernel counts OOM kills in the cgroup; the runtime's stats carry it. */

@@ -21,8 +21,7 @@
 #include "daemon/logs.h"
 #include "runtime/runtime.h"
 
-static void
-sync_send (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void sync_send (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 sync_send (int fd, const char *fmt, ...)
@@ -34,9 +33,9 @@ sync_send (int fd, const char *fmt, ...)
   va_start (ap, fmt);
   int n = vsnprintf (buf, sizeof buf, fmt, ap);
   va_end (ap);
-  if (n > (int) sizeof buf - 1)
+  if (n > (int)sizeof buf - 1)
     n = sizeof buf - 1;
-  send (fd, buf, (size_t) n, MSG_NOSIGNAL);
+  send (fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
 
 /* ------------------------------------------------------------- config -- */
@@ -53,7 +52,8 @@ config_load (struct monitor *m, const char *exec_dir, json_t **cfg_out, struct b
   if (id == NULL || state_root == NULL || cdir == NULL)
     {
       json_decref (cfg);
-      return berth_error_set (err, 0, "monitor config: id, state_root and container_dir are required");
+      return berth_error_set (err, 0,
+                              "monitor config: id, state_root and container_dir are required");
     }
   snprintf (m->id, sizeof m->id, "%s", id);
   snprintf (m->state_root, sizeof m->state_root, "%s", state_root);
@@ -83,9 +83,10 @@ logging_open (struct monitor *m, json_t *cfg, struct berth_error **err)
     {
       m->log_driver = LOG_JSON_FILE;
       const char *name = json_string_value (json_object_get (cfg, "log_name"));
-      return logs_jsonfile_writer_open (&m->jf, m->container_dirfd, name ? name : "container-json.log",
-                                        json_integer_value (json_object_get (cfg, "max_size")),
-                                        (int) json_integer_value (json_object_get (cfg, "max_file")), err);
+      return logs_jsonfile_writer_open (
+          &m->jf, m->container_dirfd, name ? name : "container-json.log",
+          json_integer_value (json_object_get (cfg, "max_size")),
+          (int)json_integer_value (json_object_get (cfg, "max_file")), err);
     }
   if (strcmp (driver, "syslog") == 0)
     {
@@ -107,7 +108,7 @@ attach_listen (struct monitor *m, struct berth_error **err)
     return berth_error_set (err, errno, "attach socket");
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   strcpy (sa.sun_path, MONITOR_ATTACH_SOCKET); /* relative to the exec dir (cwd) */
-  if (bind (m->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (m->listen_fd, 16) < 0)
+  if (bind (m->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen (m->listen_fd, 16) < 0)
     return berth_error_set (err, errno, "bind attach socket");
   chmod (MONITOR_ATTACH_SOCKET, 0600);
   return 0;
@@ -124,7 +125,8 @@ recv_fd (int sock)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
@@ -196,7 +198,7 @@ container_create (struct monitor *m, json_t *cfg, struct berth_error **err)
       json_int_t rows = json_integer_value (json_object_get (cfg, "console_rows"));
       json_int_t cols = json_integer_value (json_object_get (cfg, "console_cols"));
       if (rows > 0 && cols > 0)
-        monitor_resize (m, (unsigned) rows, (unsigned) cols);
+        monitor_resize (m, (unsigned)rows, (unsigned)cols);
     }
   return 0;
 }
@@ -256,8 +258,12 @@ monitor_main (int argc, char **argv)
       fprintf (stderr, "usage: berth-monitor EXEC_DIR\n");
       return 2;
     }
-  struct monitor m = { .stdin_fd = -1, .out_fd = { -1, -1, -1 }, .listen_fd = -1, .sig_fd = -1,
-                       .sync_fd = MONITOR_SYNC_FD, .container_dirfd = -1 };
+  struct monitor m = { .stdin_fd = -1,
+                       .out_fd = { -1, -1, -1 },
+                       .listen_fd = -1,
+                       .sig_fd = -1,
+                       .sync_fd = MONITOR_SYNC_FD,
+                       .container_dirfd = -1 };
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
   fcntl (m.sync_fd, F_SETFD, FD_CLOEXEC);
@@ -297,7 +303,7 @@ monitor_main (int argc, char **argv)
       return 1;
     }
   json_decref (steal_pointer (&cfg));
-  sync_send (m.sync_fd, "created %d", (int) m.init_pid);
+  sync_send (m.sync_fd, "created %d", (int)m.init_pid);
 
   if (wait_for_start (&m) < 0)
     {
@@ -335,10 +341,21 @@ monitor_main (int argc, char **argv)
   return 0;
 }
 
+void
+monitor_write_exit_file (struct monitor *m, bool oom_killed)
+{
+  char buf[256];
+  int n = snprintf (buf, sizeof buf,
+                    "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
+                    m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
+                    (int)m->init_pid);
+  _cleanup_error_ struct berth_error *err = NULL;
+  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t)n, 0600, &err);
+}
+
 /* ------------------------------------------------------- hold, finish -- */
 
-static void
-arg_add (char ***argv, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void arg_add (char ***argv, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 arg_add (char ***argv, const char *fmt, ...)
@@ -371,14 +388,16 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   arg_add (&argv, "monitor=%s", m->monitor_path);
   arg_add (&argv, "id=%s", m->id);
   arg_add (&argv, "state_root=%s", m->state_root);
-  arg_add (&argv, "init=%d", (int) m->init_pid);
+  arg_add (&argv, "init=%d", (int)m->init_pid);
   arg_add (&argv, "flags=%d%d%d", m->tty, m->open_stdin, m->stdin_once);
-  arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd, m->container_dirfd);
+  arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd,
+           m->container_dirfd);
   if (m->log_driver == LOG_JSON_FILE)
-    arg_add (&argv, "jf=%d,%lld,%d,%lld,%s", m->jf.fd, (long long) m->jf.max_size_bytes, m->jf.max_files,
-             (long long) m->jf.size_bytes, m->jf.name);
+    arg_add (&argv, "jf=%d,%lld,%d,%lld,%s", m->jf.fd, (long long)m->jf.max_size_bytes,
+             m->jf.max_files, (long long)m->jf.size_bytes, m->jf.name);
   else if (m->log_driver == LOG_SYSLOG)
-    arg_add (&argv, "sl=%d,%d,%d,%s", m->sl.fd, m->sl.facility, m->sl.stream_socket, m->sl.tag);
+    arg_add (&argv, "sl=%d,%d,%d,%ld,%s", m->sl.fd, m->sl.facility, m->sl.stream_socket,
+             m->sl.utc_offset_s, m->sl.tag);
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->clients[i].fd >= 0)
       {
@@ -429,7 +448,7 @@ monitor_finish_main (int argc, char **argv)
   snprintf (m.id, sizeof m.id, "%s", id);
   snprintf (m.state_root, sizeof m.state_root, "%s", sr);
   m.rt.state_root = m.state_root;
-  m.init_pid = (pid_t) atoi (init);
+  m.init_pid = (pid_t)atoi (init);
   m.exit_code = atoi (code);
   m.container_dirfd = atoi (cdir);
   bool oom = was_oom_killed (&m);

@@ -37,8 +37,8 @@ test_json_escape_like_go (void **state)
     { "a\"b\\c", 5, "a\\\"b\\\\c" },
     { "<x>&", 4, "\\u003cx\\u003e\\u0026" }, /* Go's HTML-safe escaping */
     { "\t\r\x01", 3, "\\t\\r\\u0001" },
-    { "caf\xc3\xa9", 5, "caf\xc3\xa9" },   /* valid UTF-8 passes through */
-    { "bad\xff", 4, "bad\\ufffd" },       /* invalid bytes become U+FFFD */
+    { "caf\xc3\xa9", 5, "caf\xc3\xa9" }, /* valid UTF-8 passes through */
+    { "bad\xff", 4, "bad\\ufffd" },      /* invalid bytes become U+FFFD */
     { "\xe2\x80\xa8", 3, "\\u2028" },
     { "nul\0x", 5, "nul\\u0000x" },
   };
@@ -57,7 +57,10 @@ test_jsonfile_line_roundtrip (void **state)
   uint64_t t = 1795362601085097237ull;
   size_t n;
   _cleanup_free_ char *line = logs_jsonfile_line (LOG_STREAM_STDERR, "oops <1>\n", 9, t, &n);
-  assert_string_equal (line, "{\"log\":\"oops \\u003c1\\u003e\\n\",\"stream\":\"stderr\",\"time\":\"2026-11-22T15:50:01.085097237Z\"}\n");
+  assert_string_equal (
+      line,
+      "{\"log\":\"oops "
+      "\\u003c1\\u003e\\n\",\"stream\":\"stderr\",\"time\":\"2026-11-22T15:50:01.085097237Z\"}\n");
   assert_int_equal (n, strlen (line));
   struct log_entry e = { 0 };
   assert_int_equal (logs_jsonfile_parse_line (line, n, &e), 0);
@@ -84,7 +87,7 @@ read_all_fd (int fd, size_t *len)
   lseek (fd, 0, SEEK_SET);
   char *buf = calloc (1, 1 << 20);
   ssize_t n = fs_read_all (fd, buf, (1 << 20) - 1);
-  *len = n > 0 ? (size_t) n : 0;
+  *len = n > 0 ? (size_t)n : 0;
   return buf;
 }
 
@@ -102,8 +105,9 @@ test_rotation_and_reading (void **state)
     {
       char msg[32];
       int len = snprintf (msg, sizeof msg, "line %d\n", i);
-      assert_int_equal (logs_jsonfile_write (&w, i % 2 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT, msg, (size_t) len,
-                                             t0 + (uint64_t) i * 1000000000ull), 0);
+      assert_int_equal (logs_jsonfile_write (&w, i % 2 ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT, msg,
+                                             (size_t)len, t0 + (uint64_t)i * 1000000000ull),
+                        0);
     }
   logs_jsonfile_writer_close (&w);
   struct stat st;
@@ -114,7 +118,8 @@ test_rotation_and_reading (void **state)
   assert_int_equal (fstatat (dfd, "c-json.log.3", &st, 0), -1); /* max-file=3 in total */
 
   /* everything kept, oldest first, tty (no frames) */
-  struct logs_read_options o = { .want_stdout = true, .want_stderr = true, .tty = true, .tail = -1 };
+  struct logs_read_options o
+      = { .want_stdout = true, .want_stderr = true, .tty = true, .tail = -1 };
   FILE *f = tmpfile ();
   int64_t off;
   assert_int_equal (logs_jsonfile_read (dfd, "c-json.log", 3, &o, fileno (f), &off), 0);
@@ -135,12 +140,18 @@ test_rotation_and_reading (void **state)
   fclose (f);
 
   /* since/until (inclusive) and timestamps */
-  struct logs_read_options o3 = { .want_stdout = true, .want_stderr = true, .tty = true, .timestamps = true,
-                                  .since_ns = t0 + 5000000000ull, .until_ns = t0 + 6000000000ull, .tail = -1 };
+  struct logs_read_options o3 = { .want_stdout = true,
+                                  .want_stderr = true,
+                                  .tty = true,
+                                  .timestamps = true,
+                                  .since_ns = t0 + 5000000000ull,
+                                  .until_ns = t0 + 6000000000ull,
+                                  .tail = -1 };
   f = tmpfile ();
   assert_int_equal (logs_jsonfile_read (dfd, "c-json.log", 3, &o3, fileno (f), &off), 0);
   _cleanup_free_ char *ts = read_all_fd (fileno (f), &len);
-  assert_string_equal (ts, "2026-11-22T15:50:06.000000000Z line 5\n2026-11-22T15:50:07.000000000Z line 6\n");
+  assert_string_equal (
+      ts, "2026-11-22T15:50:06.000000000Z line 5\n2026-11-22T15:50:07.000000000Z line 6\n");
   fclose (f);
   fs_rm_rf_at (AT_FDCWD, dir, &err);
 }

@@ -28,7 +28,7 @@ test_restart_decisions (void **state)
     { { "on-failure", 0, 100, 1, false }, true }, /* no maximum */
     { { "on-failure", 0, 0, 0, false }, false },  /* success: no restart */
     { { "on-failure", 2, 1, 1, false }, true },
-    { { "on-failure", 2, 2, 1, false }, false },  /* on-failure:2 used up */
+    { { "on-failure", 2, 2, 1, false }, false }, /* on-failure:2 used up */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (restart_should_restart (&cases[i].in) != cases[i].want)
@@ -60,9 +60,10 @@ test_names (void **state)
     const char *name;
     bool ok;
   } cases[] = {
-    { "web", true }, { "/web", true }, { "a1", true }, { "my_app.v2-x", true }, { "x", false },
-    { "", false }, { "-lead", false }, { "_lead", false }, { "has space", false }, { "slash/inside", false },
-    { "ünicode", false },
+    { "web", true },           { "/web", true },     { "a1", true },
+    { "my_app.v2-x", true },   { "x", false },       { "", false },
+    { "-lead", false },        { "_lead", false },   { "has space", false },
+    { "slash/inside", false }, { "ünicode", false },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (container_name_is_valid (cases[i].name) != cases[i].ok)
@@ -71,7 +72,8 @@ test_names (void **state)
   _cleanup_free_ char *n = container_name_normalize ("web", &err);
   assert_string_equal (n, "/web");
   assert_null (container_name_normalize ("bad name", &err));
-  assert_string_equal (err->msg, "Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  assert_string_equal (
+      err->msg, "Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   assert_int_equal (berth_error_http_status (err), 400);
   for (int i = 0; i < 200; i++)
     {
@@ -159,10 +161,14 @@ test_record_survives_save_and_load (void **state)
   assert_true (d->state.started_ns == c->state.started_ns);
   assert_string_equal (d->args[0], "1");
   _cleanup_json_ json_t *insp = container_inspect_json (d);
-  assert_string_equal (json_string_value (json_object_get (json_object_get (insp, "State"), "Status")), "running");
-  assert_string_equal (json_string_value (json_object_get (json_object_get (insp, "State"), "StartedAt")),
-                       "2026-11-22T15:50:02.000000000Z");
-  assert_string_equal (json_string_value (json_object_get (json_object_get (insp, "Config"), "Hostname")), "aaaaaaaaaaaa");
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (insp, "State"), "Status")), "running");
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (insp, "State"), "StartedAt")),
+      "2026-11-22T15:50:02.000000000Z");
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (insp, "Config"), "Hostname")),
+      "aaaaaaaaaaaa");
   /* a torn record is an error, never a crash */
   fs_write_file_atomic (d->dirfd, "config.v2.json", "{\"ID\":", 6, 0600, &err);
   _cleanup_error_ struct berth_error *err2 = NULL;
@@ -178,8 +184,9 @@ test_durations (void **state)
     uint64_t s;
     const char *txt;
   } cases[] = {
-    { 0, "Less than a second" }, { 1, "1 second" }, { 59, "59 seconds" }, { 60, "About a minute" },
-    { 180, "3 minutes" }, { 3600, "About an hour" }, { 7200, "2 hours" }, { 86400 * 3, "3 days" },
+    { 0, "Less than a second" }, { 1, "1 second" },       { 59, "59 seconds" },
+    { 60, "About a minute" },    { 180, "3 minutes" },    { 3600, "About an hour" },
+    { 7200, "2 hours" },         { 86400 * 3, "3 days" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
