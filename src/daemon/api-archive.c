@@ -424,6 +424,7 @@ struct commit_job
   struct image_ref *ref;
   char *image_id;
   struct berth_error *err;
+  bool paused; /* paused here for the commit (docker's ?pause=1 default) */
 };
 
 static void
@@ -442,6 +443,13 @@ static void
 commit_done (void *arg)
 {
   struct commit_job *j = arg;
+  if (j->paused)
+    {
+      struct container *pc = containers_lookup (j->cs, j->id, NULL);
+      _cleanup_error_ struct berth_error *rerr = NULL;
+      if (pc && pc->state.status == CONTAINER_RUNNING)
+        runtime_container_resume (&j->cs->rt, j->id, &rerr);
+    }
   if (j->err)
     api_respond_error (j->req, j->err);
   else
@@ -516,6 +524,14 @@ api_commit (struct api_request *req)
   const char *author = api_request_query (req, "author");
   j->comment = comment && *comment ? xstrdup (comment) : NULL;
   j->author = author && *author ? xstrdup (author) : NULL;
+  /* a consistent snapshot: freeze the container while its changes are
+   * read (docker commits with pause=true unless told otherwise) */
+  if (api_request_query_bool (req, "pause", true) && c->state.status == CONTAINER_RUNNING)
+    {
+      _cleanup_error_ struct berth_error *perr = NULL;
+      if (runtime_container_pause (&cs->rt, c->id, &perr) == 0)
+        j->paused = true;
+    }
   if (loop_worker_submit (cs->d->loop, commit_work, commit_done, j, &err) < 0)
     {
       j->err = steal_pointer (&err);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -497,29 +498,28 @@ attach_abort (void *data)
   free (a);
 }
 
-/* attach logs=1: the json-file history first, through a pipe we drain */
+/* attach logs=1: the json-file history first (through a memfd: any
+ * size, then queued for the client with the relay's backpressure) */
 static void
 attach_replay_logs (struct relay *r, struct container *c, struct attach_req *a, bool tty)
 {
   if (c->log_path == NULL)
     return;
-  int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
+  _cleanup_close_ int fd = memfd_create ("berth-attach-logs", MFD_CLOEXEC);
+  if (fd < 0)
     return;
   _cleanup_free_ char *name = xasprintf ("%s-json.log", c->id);
   struct logs_read_options o
       = { .want_stdout = a->want_stdout, .want_stderr = a->want_stderr, .tty = tty, .tail = -1 };
-  /* small histories only here: a reader thread would be needed for more */
-  fcntl (p[1], F_SETFL, O_NONBLOCK);
-  fcntl (p[1], F_SETPIPE_SZ, 1 << 20);
+  const char *mf = json_string_value (
+      json_object_get (json_object_get (json_object_get (c->host_config, "LogConfig"), "Config"), "max-file"));
   int64_t off;
-  logs_jsonfile_read (c->dirfd, name, 1, &o, p[1], &off);
-  close (p[1]);
+  logs_jsonfile_read (c->dirfd, name, mf ? atoi (mf) : 1, &o, fd, &off);
+  lseek (fd, 0, SEEK_SET);
   char buf[65536];
   ssize_t n;
-  while ((n = read (p[0], buf, sizeof buf)) > 0)
-    relay_queue (r, buf, (size_t)n);
-  close (p[0]);
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    relay_queue (r, buf, (size_t) n);
 }
 
 static void

@@ -86,7 +86,11 @@ def bd():
             d.start()  # killed by a failing test: rm needs the daemon
         remove_all(d)
         left = monitors_of(d)
-        d.stop()
+        stop_error = None
+        try:
+            d.stop()
+        except AssertionError as e:  # still clean up, then report it
+            stop_error = e
         for m in left:
             # never leave a container behind, even when a test broke: kill
             # what the monitor runs, the monitor then cleans up and exits
@@ -105,6 +109,7 @@ def bd():
         for m in reversed(mounts):
             subprocess.run(["umount", "-l", m], check=False)
         shutil.rmtree(root, ignore_errors=True)
+        assert stop_error is None, stop_error
         assert not left, f"container monitors left running: {left}"
         assert not mounts, f"mounts left behind: {mounts}"
 
