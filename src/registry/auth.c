@@ -281,10 +281,11 @@ token_fetch (struct registry_client *c, const char *scope, char **token_out,
   if (c->creds.identity_token)
     {
       _cleanup_free_ char *rt = url_escape (c->easy, c->creds.identity_token);
+      /* In the form, docker sends the scopes as one space separated value. */
+      _cleanup_free_ char *scope_value = url_escape (c->easy, scope ? scope : "");
       _cleanup_free_ char *form
-          = xasprintf ("grant_type=refresh_token&refresh_token=%s&service=%s&client_id=berth%s", rt,
-                       service, scopes);
-      /* A scope list in the form is space separated, not repeated. */
+          = xasprintf ("grant_type=refresh_token&refresh_token=%s&service=%s&client_id=berth%s%s",
+                       rt, service, *scope_value ? "&scope=" : "", scope_value);
       char *const headers[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
       struct registry_request req = { .method = "POST",
                                       .url = realm,

@@ -215,8 +215,8 @@ registry_credentials_key (const char *registry_host)
 }
 
 /* docker's ConvertToHostname: drop the scheme and any path. */
-static char *
-key_to_host (const char *key)
+char *
+registry_credentials_key_host (const char *key)
 {
   const char *s = key;
   if (str_has_prefix (s, "http://"))
@@ -272,15 +272,25 @@ registry_credentials_get (const char *config_dir, const char *registry_host,
   _cleanup_json_ json_t *cfg = config_load (dir, &existed, err);
   if (cfg == NULL)
     return -1;
+  _cleanup_free_ char *want
+      = registry_credentials_key_host (registry_host ? registry_host : "docker.io");
+  const char *helper = registry_credhelper_for (cfg, want);
+  if (helper)
+    {
+      _cleanup_free_ char *server_url = registry_credentials_key (want);
+      int r = registry_credhelper_get (helper, server_url, out, err);
+      if (r != 0)
+        return r;
+      /* not in the helper: docker's native store falls back to the file */
+    }
   json_t *auths = json_object_get (cfg, "auths");
   if (!json_is_object (auths))
     return 0;
-  _cleanup_free_ char *want = key_to_host (registry_host ? registry_host : "docker.io");
   const char *key;
   json_t *entry;
   json_object_foreach (auths, key, entry)
   {
-    _cleanup_free_ char *host = key_to_host (key);
+    _cleanup_free_ char *host = registry_credentials_key_host (key);
     if (strcmp (host, want) != 0 || !json_is_object (entry))
       continue;
     const char *auth = json_string_value (json_object_get (entry, "auth"));
@@ -347,7 +357,7 @@ auths_remove_host (json_t *auths, const char *host)
   void *tmp;
   json_object_foreach_safe (auths, tmp, key, entry)
   {
-    _cleanup_free_ char *h = key_to_host (key);
+    _cleanup_free_ char *h = registry_credentials_key_host (key);
     if (!strcmp (h, host))
       {
         json_object_del (auths, key);
@@ -372,9 +382,19 @@ registry_credentials_store (const char *config_dir, const char *registry_host,
       auths = json_object ();
       json_object_set_new (cfg, "auths", auths);
     }
-  _cleanup_free_ char *host = key_to_host (registry_host ? registry_host : "docker.io");
+  _cleanup_free_ char *host
+      = registry_credentials_key_host (registry_host ? registry_host : "docker.io");
   _cleanup_free_ char *key = registry_credentials_key (host);
   auths_remove_host (auths, host);
+  const char *helper = registry_credhelper_for (cfg, host);
+  if (helper)
+    {
+      /* The secret goes to the helper; docker keeps an empty entry. */
+      if (registry_credhelper_store (helper, key, auth, err) < 0)
+        return -1;
+      json_object_set_new (auths, key, json_object ());
+      return config_save (dir, cfg, err);
+    }
   json_t *entry = json_object ();
   _cleanup_free_ char *up = xasprintf ("%s:%s", auth->username ? auth->username : "",
                                        auth->identity_token ? ""
@@ -398,14 +418,20 @@ registry_credentials_erase (const char *config_dir, const char *registry_host,
   _cleanup_json_ json_t *cfg = config_load (dir, &existed, err);
   if (cfg == NULL)
     return -1;
+  if (!existed)
+    return 0;
+  _cleanup_free_ char *host
+      = registry_credentials_key_host (registry_host ? registry_host : "docker.io");
+  const char *helper = registry_credhelper_for (cfg, host);
+  if (helper)
+    {
+      _cleanup_free_ char *key = registry_credentials_key (host);
+      if (registry_credhelper_erase (helper, key, err) < 0)
+        return -1;
+    }
   json_t *auths = json_object_get (cfg, "auths");
-  if (!existed || !json_is_object (auths))
-    return 0;
-  _cleanup_free_ char *host = key_to_host (registry_host ? registry_host : "docker.io");
-  int removed = auths_remove_host (auths, host);
-  if (removed == 0)
-    return 0;
-  if (config_save (dir, cfg, err) < 0)
+  int removed = json_is_object (auths) ? auths_remove_host (auths, host) : 0;
+  if (removed > 0 && config_save (dir, cfg, err) < 0)
     return -1;
-  return 1;
+  return removed > 0 || helper ? 1 : 0;
 }

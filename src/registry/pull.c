@@ -217,6 +217,38 @@ pull_resolve_manifest (struct pull *p, struct berth_error **err)
   return 0;
 }
 
+/* A single-platform manifest asked for with --platform must be that
+ * platform (docker: "image with reference … was found but does not match
+ * the specified platform"). Indexes were already selected by platform. */
+static int
+pull_check_platform (struct pull *p, struct berth_error **err)
+{
+  if (p->index.data || p->opts == NULL || p->opts->platform == NULL || !*p->opts->platform)
+    return 0;
+  struct image_platform want = { 0 };
+  if (image_platform_parse (p->opts->platform, &want, err) < 0)
+    return -1;
+  json_error_t jerr;
+  _cleanup_json_ json_t *j = json_loadb (p->config, p->config_len, 0, &jerr);
+  const char *os = json_string_value (json_object_get (j, "os"));
+  const char *arch = json_string_value (json_object_get (j, "architecture"));
+  const char *variant = json_string_value (json_object_get (j, "variant"));
+  bool ok = os && arch && !strcmp (os, want.os) && !strcmp (arch, want.architecture)
+            && (want.variant == NULL || (variant && !strcmp (variant, want.variant)));
+  int r = 0;
+  if (!ok)
+    {
+      _cleanup_free_ char *w = image_platform_string (&want);
+      r = berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
+                                "image with reference %s/%s was found but does not match the "
+                                "specified platform: wanted %s, actual: %s/%s%s%s",
+                                p->ref->domain, p->ref->path, w, os ? os : "?", arch ? arch : "?",
+                                variant ? "/" : "", variant ? variant : "");
+    }
+  image_platform_clear (&want);
+  return r;
+}
+
 static int
 pull_config (struct pull *p, struct berth_error **err)
 {
@@ -232,7 +264,7 @@ pull_config (struct pull *p, struct berth_error **err)
   p->diff_ids = config_diff_ids (p->config, p->config_len, p->m->n_layers, err);
   if (p->diff_ids == NULL)
     return berth_error_prefix (err, "config %s", digest);
-  return 0;
+  return pull_check_platform (p, err);
 }
 
 static int

@@ -21,6 +21,19 @@ void registry_auth_copy (struct registry_auth *dst, const struct registry_auth *
 char *registry_base64_encode (const void *data, size_t len, bool url);
 /* Standard or URL alphabet, padding optional; NULL when invalid. */
 char *registry_base64_decode (const char *in, size_t *out_len);
+/* docker's ConvertToHostname: "https://host:5000/v1/" → "host:5000"
+ * (index.docker.io and registry-1.docker.io → docker.io). */
+char *registry_credentials_key_host (const char *key);
+
+/* Credential helpers (credhelper.c): which one config.json names for a
+ * host, and the helper protocol's get (1 found, 0 not found), store, erase. */
+const char *registry_credhelper_for (json_t *cfg, const char *host);
+int registry_credhelper_get (const char *helper, const char *server_url, struct registry_auth *out,
+                             struct berth_error **err);
+int registry_credhelper_store (const char *helper, const char *server_url,
+                               const struct registry_auth *auth, struct berth_error **err);
+int registry_credhelper_erase (const char *helper, const char *server_url,
+                               struct berth_error **err);
 
 /* ------------------------------------------------------------- references -- */
 

@@ -126,7 +126,10 @@ struct registry_options
   unsigned max_concurrent_downloads; /* 0: 3, as dockerd */
   unsigned max_concurrent_uploads;   /* 0: 5, as dockerd */
   unsigned max_retries;              /* transient failures per blob; 0: 5 */
-  /* Push: layer compression, "gzip" (default) or "zstd". */
+  /* Push: layer compression. NULL keeps gzip and zstd layers as the store
+   * has them and gzips plain tars (docker's default); "gzip" or "zstd"
+   * recompresses every layer that differs (zstd turns a Docker v2 schema 2
+   * manifest into an OCI one). */
   const char *compression;
   /* Push: blobs larger than this go up in PATCH chunks of this size
    * (0: 64 MiB); smaller ones in one PUT. */
@@ -151,8 +154,10 @@ void registry_pull_result_clear (struct registry_pull_result *r);
  * streams once through hash + decompress + unpack; layers already in the
  * store are skipped. Any digest mismatch aborts the image and stores
  * nothing of it. Errors: BERTH_E_NOT_FOUND (no such repository, tag or
- * manifest), BERTH_E_UNAUTHORIZED, BERTH_E_INVALID (bad reference or
- * platform), else BERTH_E_INTERNAL. */
+ * manifest; no manifest for the platform), BERTH_E_UNAUTHORIZED /
+ * BERTH_E_FORBIDDEN, BERTH_E_INVALID (bad reference or platform),
+ * BERTH_E_UNAVAILABLE (registry unreachable, transient failures past the
+ * retries), else BERTH_E_INTERNAL. The progress callback may cancel. */
 int registry_pull (struct image_store *store, const char *ref, const struct registry_options *opts,
                    struct registry_pull_result *out, struct berth_error **err);
 

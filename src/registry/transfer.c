@@ -6,6 +6,7 @@
 #include "registry/registry-internal.h"
 #include "image/image.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@ struct xfer
   uint64_t head, tail; /* monotonic: written, consumed */
   bool is_eof, is_aborted, is_paused, needs_unpause;
   bool has_thread, is_consumer_done;
+  /* The unpack holds its commit until every download of the image has
+   * arrived and matched its digest, so a bad blob keeps nothing of it. */
+  bool may_finish;
+  EVP_MD_CTX *sha; /* of the bytes handed to the unpack (network thread) */
   int consumer_rc;
   struct berth_error *consumer_err;
   pthread_t thread;
@@ -63,6 +68,7 @@ struct transfer
   struct xfer *x;
   size_t n;
   bool is_canceled;
+  bool is_released; /* the unpacks may commit */
 };
 
 /* ----------------------------------------------------------- unpack side -- */
@@ -108,6 +114,19 @@ unpack_thread (void *opaque)
       pthread_mutex_unlock (&x->mu);
       if (rc < 0)
         break;
+    }
+  if (rc == 0)
+    {
+      /* The stream is in; the ring is not needed any more. */
+      pthread_mutex_lock (&x->mu);
+      char *ring = steal_pointer (&x->ring);
+      curl_multi_wakeup (x->t->multi);
+      while (!x->may_finish && !x->is_aborted)
+        pthread_cond_wait (&x->cond, &x->mu);
+      if (x->is_aborted)
+        rc = -1;
+      pthread_mutex_unlock (&x->mu);
+      free (ring);
     }
   if (rc == 0)
     {
@@ -246,6 +265,7 @@ xfer_write (char *data, size_t size, size_t n, void *opaque)
   pthread_cond_signal (&x->cond);
   pthread_mutex_unlock (&x->mu);
   x->received += (int64_t)want;
+  EVP_DigestUpdate (x->sha, p, want);
   return len;
 }
 
@@ -313,9 +333,22 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
                      && (x->job->size < 0 || x->received == x->job->size);
   if (is_complete)
     {
+      if (xfer_emit (x, "Verifying Checksum", true, -1, -1) != 0)
+        x->t->is_canceled = true;
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      EVP_DigestFinal_ex (x->sha, md, &md_len);
+      char hex[2 * EVP_MAX_MD_SIZE + 1];
+      for (unsigned i = 0; i < md_len; i++)
+        snprintf (hex + 2 * i, 3, "%02x", md[i]);
+      const char *want_hex = strchr (x->job->digest, ':') + 1;
+      if (strcmp (hex, want_hex) != 0)
+        return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                     "layer %s: digest mismatch: the registry sent content hashing "
+                                     "to sha256:%s",
+                                     x->job->digest, hex);
       x->state = XFER_DRAINING;
-      if (xfer_emit (x, "Verifying Checksum", true, -1, -1) != 0
-          || xfer_emit (x, "Download complete", true, -1, -1) != 0)
+      if (xfer_emit (x, "Download complete", true, -1, -1) != 0)
         x->t->is_canceled = true;
       pthread_mutex_lock (&x->mu);
       x->is_eof = true;
@@ -422,12 +455,37 @@ transfer_cleanup (struct transfer *t, bool abort_all)
       berth_error_free (x->consumer_err);
       free (x->ring);
       free (x->scope);
+      EVP_MD_CTX_free (x->sha);
       pthread_mutex_destroy (&x->mu);
       pthread_cond_destroy (&x->cond);
     }
   free (t->x);
   if (t->multi)
     curl_multi_cleanup (t->multi);
+}
+
+/* Once no download is pending or running, every layer verified its
+ * compressed digest: let the unpacks commit. */
+static void
+transfer_release_finishes (struct transfer *t)
+{
+  if (t->is_released)
+    return;
+  for (size_t i = 0; i < t->n; i++)
+    {
+      enum xfer_state st = t->x[i].state;
+      if (st == XFER_QUEUED || st == XFER_ACTIVE || st == XFER_BACKOFF)
+        return;
+    }
+  t->is_released = true;
+  for (size_t i = 0; i < t->n; i++)
+    {
+      struct xfer *x = &t->x[i];
+      pthread_mutex_lock (&x->mu);
+      x->may_finish = true;
+      pthread_cond_signal (&x->cond);
+      pthread_mutex_unlock (&x->mu);
+    }
 }
 
 static int
@@ -503,6 +561,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
                 t->is_canceled = true;
             }
         }
+      transfer_release_finishes (t);
       int running = 0;
       curl_multi_perform (t->multi, &running);
       CURLMsg *msg;
@@ -549,6 +608,10 @@ registry_layers_fetch (struct registry_client *c, struct image_store *store, con
       x->job = &jobs[i];
       x->t = &t;
       x->scope = registry_scope (path, "pull");
+      x->sha = EVP_MD_CTX_new ();
+      if (x->sha == NULL)
+        abort ();
+      EVP_DigestInit_ex (x->sha, EVP_sha256 (), NULL);
       pthread_mutex_init (&x->mu, NULL);
       pthread_cond_init (&x->cond, NULL);
     }

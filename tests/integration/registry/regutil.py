@@ -369,6 +369,7 @@ class FaultProxy:
         self.fail_503 = {}               # path substring -> times to answer 503
         self.fail_401 = {}               # path substring -> times to answer 401 (token expired)
         self.tamper_manifest = False     # flip a byte of manifest bodies
+        self.huge_manifest = False       # answer manifests with 5 MiB of JSON
         self.tamper_blob = set()         # digests whose body gets one byte flipped
         self.extra_bytes = set()         # digests whose body gets extra bytes
         self.ignore_range = False
@@ -376,6 +377,7 @@ class FaultProxy:
         self.active_uploads = 0
         self.max_active_uploads = 0
         self.challenge = None            # WWW-Authenticate sent with an injected 401
+        self.redirect_blobs = None       # "http://host:port": answer blob GETs with a 307 there
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -414,6 +416,13 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 if proxy.ignore_range:
                     headers.pop("Range", None)
+                if (proxy.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in path):
+                    # like a registry on object storage: a 307 to another host
+                    self.send_response(307)
+                    self.send_header("Location", proxy.redirect_blobs + "/cdn/" + path.rsplit("/", 1)[-1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 is_upload = self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path
                 if is_upload:
                     with proxy.lock:
@@ -432,6 +441,8 @@ class FaultProxy:
                 digest = path.rsplit("/", 1)[-1] if is_blob else None
                 data = r.read()
                 up.close()
+                if proxy.huge_manifest and "/manifests/" in path and self.command == "GET":
+                    data = b'{"pad":"' + b"x" * (5 << 20) + b'"}'
                 if proxy.tamper_manifest and "/manifests/" in path and data:
                     data = data.replace(b'"schemaVersion":', b'"schemaVersion" :', 1)
                 if digest in proxy.tamper_blob and data:

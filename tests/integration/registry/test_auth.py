@@ -209,3 +209,136 @@ def test_token_expiring_mid_pull_is_renewed(tool, tokens, token_reg, token_image
         assert len(tokens.requests) == 3, tokens.requests
     finally:
         proxy.stop()
+
+
+def docker_cli(config_dir, *args, **kw):
+    """The stock docker CLI with no daemon: login and logout run client side
+    (docker 28 falls back to that when the daemon is unreachable)."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{config_dir}/no-daemon.sock")
+    return regutil.run(["/usr/local/bin/docker", "--config", str(config_dir), *args], env=env, **kw)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_login_works_for_berth_and_back(tool, basic_reg, basic_image, tmpdir_berth):
+    # docker login → berth pulls with what it stored
+    docker_cli(tool.config_dir, "login", "-u", "alice", "--password-stdin", basic_reg.host,
+               input=USERS["alice"] + "\n")
+    res = tool.run("pull", f"{basic_reg.host}/priv/app:1")
+    assert res.result["image_id"] == basic_image.config_digest
+    # berth login → docker logs in with the stored credentials, and logs out
+    mine = tmpdir_berth / "berth-docker-config"
+    berth = regutil.Tool(tool.root, mine)
+    berth.run("login", basic_reg.host, opts=["-u", "bob", "-p", USERS["bob"]])
+    # docker reads the entry berth wrote (its re-login then needs a daemon or a TTY)
+    out = docker_cli(mine, "login", basic_reg.host, check=False)
+    assert "Authenticating with existing credentials... [Username: bob]" in out.stdout + out.stderr, out
+    docker_cli(mine, "logout", basic_reg.host)
+    assert basic_reg.host not in json.loads((mine / "config.json").read_text())["auths"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/local/bin/docker"), reason="no docker CLI")
+def test_docker_cli_token_login_then_berth_pulls(tool, tokens, token_reg, token_images):
+    tokens.requests.clear()
+    docker_cli(tool.config_dir, "login", "-u", "bob", "--password-stdin", token_reg.host,
+               input=USERS["bob"] + "\n")
+    entry = json.loads((tool.config_dir / "config.json").read_text())["auths"][token_reg.host]
+    tokens.requests.clear()
+    res = tool.run("pull", f"{token_reg.host}/private/app:1")
+    assert res.result["image_id"] == token_images["private"].config_digest
+    # docker asked for an offline token and kept the refresh token in docker's
+    # format ({"auth": base64("bob:"), "identitytoken": …}); berth trades it
+    # with the OAuth2 POST, the way docker's daemon does
+    assert entry["auth"] == b64("bob:") and entry["identitytoken"].startswith("rt-")
+    assert tokens.requests[0] == {"method": "POST", "grant": "refresh_token", "user": "bob",
+                                  "scopes": ["repository:private/app:pull"]}
+
+
+HELPER = r'''#!/usr/bin/python3
+# docker-credential-berthtest: a credential helper keeping a JSON file
+import json, os, sys
+path = os.environ["BERTH_TEST_CREDSTORE"]
+db = json.load(open(path)) if os.path.exists(path) else {}
+action, data = sys.argv[1], sys.stdin.read()
+with open(path + ".log", "a") as log:
+    log.write(action + " " + (data.strip() if action != "store" else json.loads(data)["ServerURL"]) + "\n")
+if action == "store":
+    c = json.loads(data)
+    db[c["ServerURL"]] = {"Username": c["Username"], "Secret": c["Secret"]}
+elif action == "get":
+    if data.strip() not in db:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    c = db[data.strip()]
+    print(json.dumps({"ServerURL": data.strip(), **c}))
+elif action == "erase":
+    db.pop(data.strip(), None)
+json.dump(db, open(path, "w"))
+'''
+
+
+def test_credential_helper_store_get_erase(tool, basic_reg, basic_image, tmpdir_berth):
+    bindir = tmpdir_berth / "bin"
+    bindir.mkdir()
+    helper = bindir / "docker-credential-berthtest"
+    helper.write_text(HELPER)
+    helper.chmod(0o755)
+    store = tmpdir_berth / "credstore.json"
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", BERTH_TEST_CREDSTORE=str(store))
+    cfg = tool.config_dir / "config.json"
+    cfg.write_text(json.dumps({"credsStore": "berthtest", "auths": {}}))
+    tool.run("login", basic_reg.host, opts=["-u", "alice", "-p", USERS["alice"]], env=env)
+    # the secret is in the helper; config.json keeps docker's empty entry
+    assert json.loads(store.read_text()) == {basic_reg.host: {"Username": "alice",
+                                                              "Secret": USERS["alice"]}}
+    conf = json.loads(cfg.read_text())
+    assert conf["auths"] == {basic_reg.host: {}} and conf["credsStore"] == "berthtest"
+    res = tool.run("pull", f"{basic_reg.host}/priv/app:1", env=env)
+    assert res.result["image_id"] == basic_image.config_digest
+    assert f"get {basic_reg.host}" in (tmpdir_berth / "credstore.json.log").read_text()
+    tool.run("logout", basic_reg.host, env=env)
+    assert json.loads(store.read_text()) == {}
+    assert json.loads(cfg.read_text())["auths"] == {}
+    # a helper that is not installed: login says so, anonymous pulls still work
+    cfg.write_text(json.dumps({"credHelpers": {basic_reg.host: "missing"}}))
+    res = tool.run("login", basic_reg.host, opts=["-u", "alice", "-p", USERS["alice"]], check=False,
+                   env=env)
+    assert res.returncode == 1 and "docker-credential-missing" in res.stderr, res.stderr
+
+
+def test_blob_redirects_do_not_leak_credentials(tool, basic_reg, basic_image):
+    """Registries on object storage answer blob GETs with a redirect to
+    another host: berth follows it without the registry's Authorization."""
+    import http.server
+    import threading
+    seen = []
+
+    class CDN(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            data = basic_reg.blob_path(self.path.rsplit("/", 1)[-1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    cdn = http.server.ThreadingHTTPServer(("127.0.0.1", regutil.free_port()), CDN)
+    t = threading.Thread(target=cdn.serve_forever, daemon=True)
+    t.start()
+    proxy = regutil.FaultProxy(basic_reg.port).start()
+    try:
+        proxy.redirect_blobs = f"http://127.0.0.1:{cdn.server_address[1]}"
+        hdr = x_registry_auth(username="bob", password=USERS["bob"])
+        res = tool.run("pull", f"{proxy.host}/priv/app:1", opts=["--registry-auth", hdr])
+        assert res.result["image_id"] == basic_image.config_digest
+        assert len(seen) == 2  # the config and the layer came from the CDN
+        assert all("Authorization" not in h for h in seen), seen
+        # while the registry itself did get the credentials
+        assert any("Authorization" in r[2] for r in proxy.requests if "/manifests/" in r[1])
+    finally:
+        proxy.stop()
+        cdn.shutdown()
+        cdn.server_close()
+        t.join()

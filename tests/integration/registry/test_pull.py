@@ -46,11 +46,24 @@ def images(workdir, reg, bb_layer):
     arm = Image([regutil.small_layer(21)], arch="arm64")
     push("test/multi:1", amd if regutil.host_arch() == "amd64" else arm, index_of=[amd, arm])
     imgs["multi-amd64"], imgs["multi-arm64"] = amd, arm
-    push("test/corrupt:1", Image([bb_layer, regutil.small_layer(30, size=256 << 10)]))
+    # a small good layer and a big one whose damage shows only at its end
+    push("test/corrupt:1", Image([regutil.small_layer(31), regutil.small_layer(30, size=3 << 20)]))
     push("test/tamper:1", Image([regutil.small_layer(40, size=300 << 10)]))
     push("test/resume:1", Image([regutil.small_layer(50, size=2 << 20)]))
     push("test/noresume:1", Image([regutil.small_layer(51, size=2 << 20)]))
     push("test/slow:1", Image([regutil.small_layer(60 + i, size=1 << 20) for i in range(3)]))
+    # broken images a registry happily serves: a config with too few
+    # diff_ids, and one whose diff_id is not the layer's
+    short = Image([regutil.small_layer(70), regutil.small_layer(71)])
+    short.config["rootfs"]["diff_ids"] = short.config["rootfs"]["diff_ids"][:1]
+    short.config_bytes = json.dumps(short.config, sort_keys=True).encode()
+    short.config_digest = regutil.sha256(short.config_bytes)
+    push("test/shortcfg:1", short)
+    lying = Image([regutil.small_layer(72)])
+    lying.config["rootfs"]["diff_ids"] = ["sha256:" + "1" * 64]
+    lying.config_bytes = json.dumps(lying.config, sort_keys=True).encode()
+    lying.config_digest = regutil.sha256(lying.config_bytes)
+    push("test/lying:1", lying)
     return imgs
 
 
@@ -177,6 +190,12 @@ def test_pull_index_selects_platform(tool, reg, images):
     res = tool.run("pull", f"{reg.host}/test/multi:1", opts=["--platform", "linux/s390x"], check=False)
     assert res.returncode == 1
     assert "no matching manifest for linux/s390x" in res.stderr
+    # a single-platform image asked for another platform is refused too
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/s390x"], check=False)
+    assert res.returncode == 1
+    assert "does not match the specified platform: wanted linux/s390x" in res.stderr, res.stderr
+    res = tool.run("pull", f"{reg.host}/test/busybox:1", opts=["--platform", "linux/" + regutil.host_arch()])
+    assert res.result["image_id"] == images["test/busybox:1"].config_digest
 
 
 def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
@@ -185,7 +204,7 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     path = reg.blob_path(victim.digest)
     original = path.read_bytes()
     data = bytearray(original)
-    data[len(data) // 2] ^= 0x55
+    data[len(data) * 9 // 10] ^= 0x55
     path.write_bytes(bytes(data))
     try:
         res = tool.run("pull", f"{reg.host}/test/corrupt:1", check=False)
@@ -194,7 +213,9 @@ def test_corrupted_blob_in_registry_fails_and_keeps_nothing(tool, reg, images):
     assert res.returncode == 1
     assert victim.digest in res.stderr and "mismatch" in res.stderr, res.stderr
     assert tool.images() == []
-    assert not tool.layer_dir(victim.diff_id).exists()
+    # nothing of the image is kept: not the bad layer, not the good one
+    for layer in img.layers:
+        assert not tool.layer_dir(layer.diff_id).exists(), layer.diff_id
     assert_store_tmp_empty(tool)
     # the same pull works once the registry serves the right bytes
     tool.run("pull", f"{reg.host}/test/corrupt:1")
@@ -330,3 +351,20 @@ def test_canceled_pull_keeps_nothing(tool, reg, images, proxy):
         assert_store_tmp_empty(tool)
     proxy.delay_per_chunk = 0
     assert tool.run("pull", f"{proxy.host}/test/slow:1").result["image_id"] == img.config_digest
+
+
+def test_broken_images_are_refused(tool, reg, images, proxy):
+    res = tool.run("pull", f"{reg.host}/test/shortcfg:1", check=False)
+    assert res.returncode == 1
+    assert "1 rootfs.diff_ids for 2 layers" in res.stderr, res.stderr
+    res = tool.run("pull", f"{reg.host}/test/lying:1", check=False)
+    assert res.returncode == 1
+    assert "sha256:" + "1" * 64 in res.stderr, res.stderr
+    assert tool.images() == []
+    assert not tool.layer_dir(images["test/lying:1"].layers[0].diff_id).exists()
+    assert_store_tmp_empty(tool)
+    # a manifest bigger than docker's 4 MiB limit is not read into memory
+    proxy.huge_manifest = True
+    res = tool.run("pull", f"{proxy.host}/test/busybox:1", check=False)
+    assert res.returncode == 1
+    assert "larger than" in res.stderr, res.stderr

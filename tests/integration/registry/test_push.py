@@ -203,7 +203,7 @@ def test_push_uploads_layers_in_parallel(tool, workdir, reg, reg2):
     tool.run("pull", f"{reg.host}/src/par:1")
     proxy = regutil.FaultProxy(reg2.port).start()
     try:
-        proxy.upload_delay = 0.3
+        proxy.upload_delay = 0.5
         tool.run("tag", f"{reg.host}/src/par:1", f"{proxy.host}/par/a:1")
         res = tool.run("push", f"{proxy.host}/par/a:1", opts=["--max-uploads", "3"])
         assert proxy.max_active_uploads == 3, proxy.max_active_uploads

@@ -112,3 +112,23 @@ def test_mutual_tls_with_client_certificate(tool, tmpdir_berth, workdir, ca, mtl
     res = tool.run("pull", f"{host}/tls/app:1", opts=["--certs-dir", str(d)], check=False)
     assert res.returncode == 1
     assert "missing key" in res.stderr, res.stderr
+
+
+def test_plain_http_only_for_insecure_registries(tool, tmpdir_berth, workdir, image):
+    reg = Registry(workdir, name="plain-nonloopback").start()
+    try:
+        regutil.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{workdir / 'tls-src'}:1",
+                     f"docker://127.0.0.1:{reg.port}/tls/app:1"])
+        host = f"0.0.0.0:{reg.port}"
+        empty = tmpdir_berth / "empty-certs"
+        empty.mkdir()
+        # not insecure: HTTPS only, so a plain HTTP registry is an error
+        res = tool.run("pull", f"{host}/tls/app:1", opts=["--certs-dir", str(empty)], check=False)
+        assert res.returncode == 1
+        assert "https://" in res.stderr and "http://" not in res.stderr, res.stderr
+        # marked insecure: HTTPS first, then plain HTTP
+        res = tool.run("pull", f"{host}/tls/app:1",
+                       opts=["--certs-dir", str(empty), "--insecure-registry", host])
+        assert res.result["image_id"] == image.config_digest
+    finally:
+        reg.stop()
