@@ -367,3 +367,27 @@ def test_add_url_from_loopback(b):
         assert "source can't be a URL for COPY" in res.stderr
     finally:
         srv.shutdown()
+
+
+def test_from_pulls_a_missing_image_from_a_registry(b, tmp_path):
+    import importlib.util
+    from berthtest import ROOT
+    spec = importlib.util.spec_from_file_location("berth_regutil_build", ROOT / "tests" / "integration" / "registry" / "regutil.py")
+    regutil = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(regutil)
+    reg = regutil.Registry(tmp_path).start()
+    try:
+        ref = f"{reg.host}/team/bb:1"
+        b.d.docker("tag", BASE, ref)
+        b.d.docker("push", ref)
+        b.d.docker("rmi", ref)
+        res = b.build({"Dockerfile": f"FROM {ref}\nRUN echo pulled > /p\n"}, "-t", "t-pulled")
+        assert b.run("t-pulled", "cat", "/p") == "pulled\n"
+        assert b.d.docker("image", "inspect", ref).returncode == 0
+        # --pull asks the registry even when the image is local
+        res = b.build({"Dockerfile": f"FROM {ref}\n"}, "--pull", "-t", "t-pulled2")
+        assert "/v2/team/bb/manifests/1" in reg.log()
+        res = b.build({"Dockerfile": f"FROM {reg.host}/team/nope:1\n"}, check=False)
+        assert res.returncode != 0 and "nope" in res.stderr
+    finally:
+        reg.stop()
