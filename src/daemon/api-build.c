@@ -10,7 +10,9 @@
 #include "registry/registry.h"
 #include "runtime/runtime.h"
 
+#include <ctype.h>
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
@@ -31,6 +33,7 @@ struct build_job
   char **insecure;
   char *no_credentials_dir;
   bool quiet;
+  json_t *registry_config; /* X-Registry-Config: {"host": AuthConfig} */
   int run_exit_code;
   char *image_id;
   struct berth_error *err;
@@ -43,6 +46,7 @@ job_free (struct build_job *j)
   strv_freep (&j->insecure);
   json_decref (j->build_args);
   json_decref (j->labels);
+  json_decref (j->registry_config);
   free (j->dockerfile);
   free (j->target);
   free (j->network);
@@ -103,6 +107,108 @@ progress_cb (json_t *msg, void *data)
 
 /* ------------------------------------------------------------------ pull -- */
 
+/* X-Registry-Config: base64url (or standard) JSON, a map from registry
+ * (as the client's config.json names it) to an AuthConfig. */
+static json_t *
+registry_config_decode (const char *value)
+{
+  if (value == NULL || value[0] == '\0')
+    return NULL;
+  size_t n = strlen (value);
+  _cleanup_free_ char *b64 = malloc (n + 4);
+  if (b64 == NULL)
+    abort ();
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isspace ((unsigned char) value[i]))
+      b64[k++] = value[i] == '-' ? '+' : value[i] == '_' ? '/' : value[i];
+  while (k % 4)
+    b64[k++] = '=';
+  b64[k] = '\0';
+  _cleanup_free_ unsigned char *raw = malloc (k + 1);
+  if (raw == NULL)
+    abort ();
+  int len = EVP_DecodeBlock (raw, (unsigned char *) b64, (int) k);
+  if (len < 0)
+    return NULL;
+  while (len > 0 && raw[len - 1] == '\0')
+    len--; /* EVP_DecodeBlock counts the padding */
+  json_t *j = json_loadb ((const char *) raw, (size_t) len, 0, NULL);
+  if (!json_is_object (j))
+    {
+      json_decref (j);
+      return NULL;
+    }
+  return j;
+}
+
+/* "https://index.docker.io/v1/" -> "docker.io", "127.0.0.1:5000" as is. */
+static char *
+registry_host_of (const char *key)
+{
+  const char *p = strstr (key, "://");
+  p = p ? p + 3 : key;
+  char *h = strndup (p, strcspn (p, "/"));
+  if (strcmp (h, "index.docker.io") == 0 || strcmp (h, "registry-1.docker.io") == 0)
+    {
+      free (h);
+      h = xstrdup ("docker.io");
+    }
+  return h;
+}
+
+static const char *
+jstr (json_t *o, const char *k)
+{
+  const char *v = json_string_value (json_object_get (o, k));
+  return v && v[0] ? v : NULL;
+}
+
+static void
+auth_for (struct build_job *j, const char *ref, struct registry_auth *out)
+{
+  memset (out, 0, sizeof *out);
+  struct image_ref *r = NULL;
+  struct berth_error *e = NULL;
+  if (j->registry_config == NULL || image_ref_parse (ref, IMAGE_REF_DEFAULT_TAG, &r, &e) < 0)
+    {
+      berth_error_free (e);
+      return;
+    }
+  const char *key;
+  json_t *ac;
+  json_object_foreach (j->registry_config, key, ac)
+    {
+      _cleanup_free_ char *host = registry_host_of (key);
+      if (strcmp (host, r->domain) != 0)
+        continue;
+      const char *user = jstr (ac, "username"), *pass = jstr (ac, "password");
+      _cleanup_free_ char *decoded = NULL;
+      if (user == NULL && jstr (ac, "auth"))
+        {
+          /* "auth": base64(user:password) */
+          const char *a = jstr (ac, "auth");
+          size_t al = strlen (a);
+          decoded = calloc (1, al + 4);
+          int dl = EVP_DecodeBlock ((unsigned char *) decoded, (const unsigned char *) a, (int) al);
+          char *colon = dl > 0 ? strchr (decoded, ':') : NULL;
+          if (colon)
+            {
+              *colon = '\0';
+              user = decoded;
+              pass = colon + 1;
+            }
+        }
+      out->username = user ? xstrdup (user) : NULL;
+      out->password = pass ? xstrdup (pass) : NULL;
+      out->server_address = xstrdup (key);
+      out->identity_token = jstr (ac, "identitytoken") ? xstrdup (jstr (ac, "identitytoken")) : NULL;
+      out->registry_token = jstr (ac, "registrytoken") ? xstrdup (jstr (ac, "registrytoken")) : NULL;
+      break;
+    }
+  image_ref_free (r);
+}
+
 static int
 pull_cb (const char *ref, void *data, struct berth_error **err)
 {
@@ -111,9 +217,14 @@ pull_cb (const char *ref, void *data, struct berth_error **err)
   o.config_dir = j->no_credentials_dir;
   o.insecure_registries = j->insecure;
   o.platform = j->platform;
+  struct registry_auth auth;
+  auth_for (j, ref, &auth);
+  if (auth.username || auth.identity_token || auth.registry_token)
+    o.auth = &auth;
   struct registry_pull_result res = { 0 };
   int r = registry_pull (j->d->images, ref, &o, &res, err);
   registry_pull_result_clear (&res);
+  registry_auth_clear (&auth);
   return r;
 }
 
@@ -245,6 +356,7 @@ handle_build (struct api_request *req)
     if (json_is_string (v))
       strv_append (&j->insecure, json_string_value (v));
   j->quiet = api_request_query_bool (req, "q", false);
+  j->registry_config = registry_config_decode (api_request_header (req, "X-Registry-Config"));
   j->o = (struct build_options){
     .dockerfile = j->dockerfile,
     .tags = j->tags,

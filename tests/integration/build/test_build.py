@@ -391,3 +391,26 @@ def test_from_pulls_a_missing_image_from_a_registry(b, tmp_path):
         assert res.returncode != 0 and "nope" in res.stderr
     finally:
         reg.stop()
+
+
+def test_from_pulls_with_the_clients_credentials(b, tmp_path):
+    """The CLI sends its logins in X-Registry-Config; FROM uses them."""
+    import importlib.util
+    from berthtest import ROOT
+    spec = importlib.util.spec_from_file_location("berth_regutil_build2", ROOT / "tests" / "integration" / "registry" / "regutil.py")
+    regutil = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(regutil)
+    reg = regutil.Registry(tmp_path, auth=regutil.htpasswd_auth(tmp_path, {"bob": "s3cret"})).start()
+    try:
+        ref = f"{reg.host}/private/bb:1"
+        b.d.docker("login", "-u", "bob", "--password-stdin", reg.host, input="s3cret\n")
+        b.d.docker("tag", BASE, ref)
+        b.d.docker("push", ref)
+        b.d.docker("rmi", ref)
+        b.build({"Dockerfile": f"FROM {ref}\n"}, "-t", "t-authpull")
+        b.d.docker("rmi", ref)
+        b.d.docker("logout", reg.host)
+        res = b.build({"Dockerfile": f"FROM {ref}\n"}, check=False)
+        assert res.returncode != 0
+    finally:
+        reg.stop()
