@@ -147,6 +147,7 @@ struct builder
   size_t n_stages_all; /* allocated */
   size_t step, n_steps;
   struct context_sums sums;
+  json_t *cache_from; /* configs of the --cache-from images */
   char *live_snapshot; /* the snapshot a step has open, removed on failure */
   int exit_code;       /* a failed RUN's code (errorDetail.code) */
 };
@@ -162,8 +163,11 @@ char **stage_run_args (struct builder *b, struct build_stage *st);
  * empty_layer step. container_cmd: ContainerConfig.Cmd. */
 int builder_commit (struct builder *b, struct build_stage *st, const char *created_by,
                     const char *diff_id, json_t *container_cmd, struct berth_error **err);
-/* The cache: a hit loads the image into the stage and prints "Using cache". */
-bool builder_cache_try (struct builder *b, struct build_stage *st, const char *key);
+/* The cache: a hit loads the image into the stage and prints "Using cache".
+ * After a miss of the local index, the --cache-from images are searched
+ * for a step with the same history so far and the same created_by. */
+bool builder_cache_try (struct builder *b, struct build_stage *st, const char *key,
+                        const char *created_by);
 void builder_cache_put (struct builder *b, const char *key, const char *image_id);
 /* A snapshot of the stage's image, mounted: *rootfd (O_PATH) and *path. */
 int builder_snapshot_open (struct builder *b, struct build_stage *st, char **id, char **path,

@@ -152,6 +152,7 @@ struct build_options
   json_t *labels;         /* --label {"k":"v"} */
   const char *target;     /* --target stage */
   bool no_cache;
+  char **cache_from;      /* --cache-from images (NULL-terminated or NULL) */
   bool pull;
   bool quiet;        /* -q: only the image id at the end */
   bool force_rm;     /* remove intermediate containers even after failure (always done) */

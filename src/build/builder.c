@@ -242,12 +242,93 @@ stage_load_image (struct builder *b, struct build_stage *st, const char *id,
   return 0;
 }
 
+static bool
+history_entry_same (json_t *a, json_t *b)
+{
+  const char *ca = json_string_value (json_object_get (a, "created_by"));
+  const char *cb = json_string_value (json_object_get (b, "created_by"));
+  return strcmp (ca ? ca : "", cb ? cb : "") == 0
+         && json_is_true (json_object_get (a, "empty_layer")) == json_is_true (json_object_get (b, "empty_layer"));
+}
+
+/* docker's imageCache for --cache-from (daemon/images/cache.go): a source
+ * image whose history and layers start with the stage's and whose next
+ * history entry is this step; the cached image is restored from its
+ * history and layers up to that entry, with the step's config. */
+static char *
+cache_from_find (struct builder *b, struct build_stage *st, const char *created_by,
+                 struct berth_error **err)
+{
+  json_t *h = json_object_get (st->img, "history");
+  json_t *l = json_object_get (json_object_get (st->img, "rootfs"), "diff_ids");
+  size_t nh = json_array_size (h), nl = json_array_size (l);
+  size_t i;
+  json_t *src;
+  json_array_foreach (b->cache_from, i, src)
+    {
+      json_t *th = json_object_get (src, "history");
+      json_t *tl = json_object_get (json_object_get (src, "rootfs"), "diff_ids");
+      if (json_array_size (th) <= nh || json_array_size (tl) < nl)
+        continue;
+      bool ok = true;
+      for (size_t k = 0; ok && k < nh; k++)
+        ok = history_entry_same (json_array_get (h, k), json_array_get (th, k));
+      for (size_t k = 0; ok && k < nl; k++)
+        ok = json_equal (json_array_get (l, k), json_array_get (tl, k));
+      json_t *next = json_array_get (th, nh);
+      const char *cb = json_string_value (json_object_get (next, "created_by"));
+      if (!ok || cb == NULL || strcmp (cb, created_by) != 0)
+        continue;
+      size_t layers = 0;
+      for (size_t k = 0; k <= nh; k++)
+        if (!json_is_true (json_object_get (json_array_get (th, k), "empty_layer")))
+          layers++;
+      if (layers > json_array_size (tl) || layers < nl)
+        continue;
+      _cleanup_json_ json_t *img = json_deep_copy (st->img);
+      json_t *hist = json_array ();
+      for (size_t k = 0; k <= nh; k++)
+        json_array_append (hist, json_array_get (th, k));
+      json_object_set_new (img, "history", hist);
+      json_t *ids = json_array ();
+      for (size_t k = 0; k < layers; k++)
+        json_array_append (ids, json_array_get (tl, k));
+      json_object_set_new (img, "rootfs", json_pack ("{s:s,s:o}", "type", "layers", "diff_ids", ids));
+      json_t *created = json_object_get (next, "created");
+      if (json_is_string (created))
+        json_object_set (img, "created", created);
+      json_object_set_new (json_object_get (img, "config"), "Image", json_string (st->image_id ? st->image_id : ""));
+      _cleanup_free_ char *text = json_dumps (img, JSON_COMPACT);
+      _cleanup_free_ char *digest = NULL;
+      if (image_blob_put (b->store, text, strlen (text), NULL, &digest, err) < 0)
+        return NULL;
+      struct image_add_options add = { .config_digest = digest, .parent = st->image_id };
+      char *id = NULL;
+      if (image_store_add (b->store, &add, &id, err) < 0)
+        return NULL;
+      return id;
+    }
+  return NULL;
+}
+
 bool
-builder_cache_try (struct builder *b, struct build_stage *st, const char *key)
+builder_cache_try (struct builder *b, struct build_stage *st, const char *key, const char *created_by)
 {
   if (b->o->no_cache || b->cachefd < 0)
     return false;
   _cleanup_free_ char *id = cache_lookup (b->cachefd, b->store, key);
+  if (id == NULL && b->cache_from && created_by)
+    {
+      struct berth_error *e = NULL;
+      id = cache_from_find (b, st, created_by, &e);
+      if (e)
+        {
+          berth_log (BERTH_LOG_WARNING, "build: --cache-from: %s", e->msg);
+          berth_error_free (e);
+        }
+      if (id)
+        cache_store (b->cachefd, key, id);
+    }
   if (id == NULL)
     return false;
   struct berth_error *err = NULL;
@@ -761,6 +842,7 @@ builder_cleanup (struct builder *b)
   free (b->stages);
   strv_freep (&b->consumed);
   context_sums_free (&b->sums);
+  json_decref (b->cache_from);
   if (b->df)
     dockerfile_free (b->df);
 }
@@ -838,6 +920,20 @@ build_run (struct image_store *store, int context_fd, const struct build_options
       b.cachefd = cache_open (store, err);
       if (b.cachefd < 0)
         goto out;
+    }
+  for (char **c = opts->cache_from; c && *c; c++)
+    {
+      /* a --cache-from image that is not there is skipped, as docker does */
+      _cleanup_free_ char *cid = NULL;
+      json_t *cfg = NULL;
+      struct berth_error *e = NULL;
+      if (image_resolve (store, *c, &cid, &e) == 0 && image_config (store, cid, &cfg, &e) == 0)
+        {
+          if (b.cache_from == NULL)
+            b.cache_from = json_array ();
+          json_array_append_new (b.cache_from, cfg);
+        }
+      berth_error_free (e);
     }
   if (builder_run_all (&b, err) < 0)
     goto out;

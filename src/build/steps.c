@@ -142,7 +142,7 @@ commit_nop (struct builder *b, struct build_stage *st, const char *what, bool on
    * created_by, but a trigger run may change more */
   _cleanup_free_ char *cfgtext = json_dumps (stage_config (st), JSON_COMPACT | JSON_SORT_KEYS);
   _cleanup_free_ char *key2 = build_cache_key (key, cfgtext, NULL, NULL);
-  if (builder_cache_try (b, st, key2))
+  if (builder_cache_try (b, st, key2, created_by))
     goto done;
   if (builder_commit (b, st, created_by, NULL, cmd, err) < 0)
     return -1;
@@ -603,7 +603,7 @@ step_workdir (struct builder *b, struct build_stage *st, const struct df_instruc
   _cleanup_free_ char *created_by = json_join (cmd, " ");
   _cleanup_free_ char *cfgtext = json_dumps (cfg, JSON_COMPACT | JSON_SORT_KEYS);
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, cfgtext);
-  if (builder_cache_try (b, st, key))
+  if (builder_cache_try (b, st, key, created_by))
     goto done;
   {
     _cleanup_free_ char *sid = NULL, *diff = NULL;
@@ -676,7 +676,7 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   _cleanup_free_ char *mounts_text = strv_join (mounts, "\n");
   _cleanup_free_ char *extra = xasprintf ("net=%s\nmounts=%s", net ? net : "", mounts_text);
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, args, extra);
-  if (builder_cache_try (b, st, key))
+  if (builder_cache_try (b, st, key, created_by))
     goto done;
   {
     _cleanup_free_ char *sid = NULL, *path = NULL, *diff = NULL;
@@ -883,7 +883,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, flags);
     berth_log (BERTH_LOG_DEBUG, "build cache: %s key %s parent %s: %s | %s", inst->name, key,
                st->image_id ? st->image_id : "-", created_by, flags);
-    if (builder_cache_try (b, st, key))
+    if (builder_cache_try (b, st, key, created_by))
       {
         r = 0;
         goto out;

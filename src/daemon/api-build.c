@@ -28,6 +28,7 @@ struct build_job
   int in_fd;
   struct build_options o;
   char **tags;
+  char **cache_from;
   json_t *build_args, *labels;
   char *dockerfile, *target, *network, *platform, *runtime_path, *run_root;
   char **insecure;
@@ -43,6 +44,7 @@ static void
 job_free (struct build_job *j)
 {
   strv_freep (&j->tags);
+  strv_freep (&j->cache_from);
   strv_freep (&j->insecure);
   json_decref (j->build_args);
   json_decref (j->labels);
@@ -356,6 +358,18 @@ handle_build (struct api_request *req)
     if (json_is_string (v))
       strv_append (&j->insecure, json_string_value (v));
   j->quiet = api_request_query_bool (req, "q", false);
+  j->cache_from = calloc (1, sizeof (char *));
+  {
+    /* cachefrom: a JSON array of image names */
+    const char *cf = api_request_query (req, "cachefrom");
+    json_t *arr = cf && cf[0] ? json_loads (cf, 0, NULL) : NULL;
+    size_t ci;
+    json_t *cv;
+    json_array_foreach (arr, ci, cv)
+      if (json_is_string (cv))
+        strv_append (&j->cache_from, json_string_value (cv));
+    json_decref (arr);
+  }
   j->registry_config = registry_config_decode (api_request_header (req, "X-Registry-Config"));
   j->o = (struct build_options){
     .dockerfile = j->dockerfile,
@@ -364,6 +378,7 @@ handle_build (struct api_request *req)
     .labels = j->labels,
     .target = j->target,
     .no_cache = api_request_query_bool (req, "nocache", false),
+    .cache_from = j->cache_from,
     .pull = api_request_query_bool (req, "pull", false),
     .quiet = j->quiet,
     .force_rm = api_request_query_bool (req, "forcerm", false),

@@ -414,3 +414,26 @@ def test_from_pulls_with_the_clients_credentials(b, tmp_path):
         assert res.returncode != 0
     finally:
         reg.stop()
+
+
+def test_cache_from_an_image(b):
+    files = {"Dockerfile": f"FROM {BASE}\nENV X=1\nRUN echo a > /a\nCOPY f /f\nWORKDIR /w\nCMD [\"cat\", \"/a\"]\n", "f": "f\n"}
+    ctx = b.ctx(files)
+    b.build(ctx, "-t", "t-cf-src")
+    # the step cache index is gone (docker builder prune): nothing hits …
+    b.d.docker("builder", "prune", "-f")
+    res = b.build(ctx, "-t", "t-cf-1")
+    assert "Using cache" not in res.stdout
+    b.d.docker("builder", "prune", "-f")
+    # … unless an image with the same history is named with --cache-from
+    res = b.build(ctx, "--cache-from", "t-cf-src", "-t", "t-cf-2")
+    assert res.stdout.count("---> Using cache") == 5, res.stdout
+    assert "Running in" not in res.stdout
+    assert b.run("t-cf-2") == "a\n" and b.run("t-cf-2", "cat", "/f") == "f\n"
+    assert b.inspect("t-cf-2")["RootFS"] == b.inspect("t-cf-src")["RootFS"]
+    # a changed file stops the reuse at its step
+    (ctx / "f").write_text("g\n")
+    b.d.docker("builder", "prune", "-f")
+    res = b.build(ctx, "--cache-from", "t-cf-src", "-t", "t-cf-3")
+    assert res.stdout.count("---> Using cache") == 2, res.stdout
+    assert b.run("t-cf-3", "cat", "/f") == "g\n"
