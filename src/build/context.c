@@ -136,6 +136,63 @@ write_data (struct archive *a, int fd, const char *path, EVP_MD_CTX *md, bool *h
     }
 }
 
+/* The stock docker CLI, with a Dockerfile outside the context, rewrites
+ * the tar and ends it without the last entry's padding and without the
+ * end-of-archive blocks (Go's tar writer is never closed); dockerd accepts
+ * that. For a plain tar stream, EOF is completed with the zero padding and
+ * the two end blocks; compressed streams are passed as they are. */
+struct padded_input
+{
+  int fd;
+  uint64_t total;
+  bool plain_tar; /* decided from the first block */
+  bool decided;
+  size_t pad_left;
+  bool at_eof;
+  char buf[65536];
+};
+
+static la_ssize_t
+padded_read (struct archive *a, void *data, const void **out)
+{
+  (void) a;
+  struct padded_input *in = data;
+  if (in->at_eof)
+    {
+      if (in->pad_left == 0)
+        return 0;
+      size_t n = in->pad_left < sizeof in->buf ? in->pad_left : sizeof in->buf;
+      memset (in->buf, 0, n);
+      in->pad_left -= n;
+      *out = in->buf;
+      return (la_ssize_t) n;
+    }
+  ssize_t n;
+  do
+    n = read (in->fd, in->buf, sizeof in->buf);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      archive_set_error (a, errno, "read the context");
+      return -1;
+    }
+  if (!in->decided && n > 0)
+    {
+      in->decided = true;
+      in->plain_tar = n >= 263 && memcmp (in->buf + 257, "ustar", 5) == 0;
+    }
+  if (n == 0)
+    {
+      in->at_eof = true;
+      if (in->plain_tar)
+        in->pad_left = (size_t) ((512 - in->total % 512) % 512) + 1024;
+      return padded_read (a, data, out);
+    }
+  in->total += (uint64_t) n;
+  *out = in->buf;
+  return n;
+}
+
 int
 context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sums,
                  struct berth_error **err)
@@ -145,7 +202,11 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
   archive_read_support_format_tar (a);
   archive_read_support_format_gnutar (a);
   archive_read_support_format_empty (a);
-  if (archive_read_open_fd (a, in_fd, 64 * 1024) != ARCHIVE_OK)
+  _cleanup_free_ struct padded_input *in = calloc (1, sizeof *in);
+  if (in == NULL)
+    abort ();
+  in->fd = in_fd;
+  if (archive_read_open (a, in, NULL, padded_read, NULL) != ARCHIVE_OK)
     {
       /* an empty body is an empty context */
       if (archive_errno (a) == 0)

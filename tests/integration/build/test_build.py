@@ -437,3 +437,18 @@ def test_cache_from_an_image(b):
     res = b.build(ctx, "--cache-from", "t-cf-src", "-t", "t-cf-3")
     assert res.stdout.count("---> Using cache") == 2, res.stdout
     assert b.run("t-cf-3", "cat", "/f") == "g\n"
+
+
+def test_dockerfile_outside_context_stdin_and_iidfile(b, tmp_path):
+    ctx = b.ctx({"data.txt": "d\n"})
+    other = tmp_path / "elsewhere.Dockerfile"
+    other.write_text(f"FROM {BASE}\nCOPY data.txt /\n")
+    iid = tmp_path / "iid"
+    b.build(ctx, "-f", other, "--iidfile", iid, "-t", "t-outside")
+    assert b.run("t-outside", "cat", "/data.txt") == "d\n"
+    assert iid.read_text().strip() == b.inspect("t-outside")["Id"]
+    env = b.d.env({"DOCKER_BUILDKIT": "0"})
+    res = subprocess.run(["/usr/local/bin/docker", "build", "-f", "-", "-t", "t-stdin", str(ctx)],
+                         input=f"FROM {BASE}\nRUN echo stdin > /s\n", env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert b.run("t-stdin", "cat", "/s") == "stdin\n"

@@ -152,6 +152,32 @@ test_hostile_entries_stay_inside (void **state)
   rmroot (outer);
 }
 
+/* What the docker CLI sends with -f outside the context: no padding after
+ * the last entry's data and no end-of-archive blocks (dockerd accepts it). */
+static void
+test_unterminated_tar_from_the_cli (void **state)
+{
+  (void) state;
+  char *outer = mkroot ();
+  _cleanup_free_ char *ctx = xasprintf ("%s/ctx", outer);
+  int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const struct entry es[] = { { "a", 'f', "first" }, { ".dockerignore", 'f', "last entry, 26 bytes long\n" } };
+  int tfd = make_tar (es, 2, false);
+  struct stat st;
+  fstat (tfd, &st);
+  /* pax_restricted: 512 header + 512 data per entry, then the end blocks
+   * (libarchive pads the archive to 10240 bytes) */
+  assert_int_equal (ftruncate (tfd, 512 * 3 + 27), 0);
+  struct berth_error *err = NULL;
+  if (context_extract (tfd, dfd, false, NULL, &err) < 0)
+    fail_msg ("%s", err->msg);
+  _cleanup_free_ char *c = read_at (dfd, ".dockerignore");
+  assert_string_equal (c, "last entry, 26 bytes long\n");
+  close (tfd);
+  close (dfd);
+  rmroot (outer);
+}
+
 static void
 test_not_a_tar (void **state)
 {
@@ -251,6 +277,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_hostile_entries_stay_inside),
+    cmocka_unit_test (test_unterminated_tar_from_the_cli),
     cmocka_unit_test (test_not_a_tar),
     cmocka_unit_test (test_ignore_and_copy_sources),
   };
