@@ -165,6 +165,9 @@ struct build_options
   void *pull_data;
   build_progress_fn progress;
   void *progress_data;
+  /* Asked once the context is in (may be NULL): true when the client went
+   * away, so a body cut at an entry boundary is never built. */
+  bool (*client_gone) (void *progress_data);
   const int *cancelled; /* read atomically; non-zero cancels */
   int *run_exit_code;   /* out (optional): a failed RUN's exit code */
 };

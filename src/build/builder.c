@@ -897,6 +897,11 @@ build_run (struct image_store *store, int context_fd, const struct build_options
       }
   }
   berth_log (BERTH_LOG_DEBUG, "build: context extracted in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
+  if (opts->client_gone && opts->client_gone (opts->progress_data))
+    {
+      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled: the client went away during the upload");
+      goto out;
+    }
   if (load_ignore (&b, &ig, err) < 0 || read_dockerfile (&b, &text, &len, err) < 0)
     goto out;
   if (ig)

@@ -149,8 +149,74 @@ struct padded_input
   bool decided;
   size_t pad_left;
   bool at_eof;
+  /* where the plain tar stream is: completing it is safe only when it
+   * ended inside an entry's padding or on a header boundary, never in the
+   * middle of a header or of data (a client that went away mid-upload) */
+  enum { TAR_HEADER, TAR_DATA, TAR_PAD } state;
+  size_t hdr_have;
+  uint64_t data_left, pad_after;
+  unsigned char hdr[512];
   char buf[65536];
 };
+
+static uint64_t
+tar_size_field (const unsigned char *f)
+{
+  if (f[0] & 0x80)
+    {
+      /* base-256 (GNU/star) for sizes over 8 GiB */
+      uint64_t v = f[0] & 0x7f;
+      for (int i = 1; i < 12; i++)
+        v = (v << 8) | f[i];
+      return v;
+    }
+  uint64_t v = 0;
+  for (int i = 0; i < 12 && f[i]; i++)
+    if (f[i] >= '0' && f[i] <= '7')
+      v = v * 8 + (uint64_t) (f[i] - '0');
+  return v;
+}
+
+static void
+tar_track (struct padded_input *in, const unsigned char *p, size_t n)
+{
+  while (n > 0)
+    {
+      if (in->state == TAR_HEADER)
+        {
+          size_t k = 512 - in->hdr_have < n ? 512 - in->hdr_have : n;
+          memcpy (in->hdr + in->hdr_have, p, k);
+          in->hdr_have += k;
+          p += k;
+          n -= k;
+          if (in->hdr_have < 512)
+            return;
+          in->hdr_have = 0;
+          uint64_t size = tar_size_field (in->hdr + 124);
+          char type = (char) in->hdr[156];
+          /* links, directories and devices carry no data whatever the size says */
+          if (type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6')
+            size = 0;
+          in->data_left = size;
+          in->pad_after = (512 - size % 512) % 512;
+          in->state = size ? TAR_DATA : TAR_HEADER;
+          continue;
+        }
+      uint64_t *left = in->state == TAR_DATA ? &in->data_left : &in->pad_after;
+      size_t k = *left < n ? (size_t) *left : n;
+      *left -= k;
+      p += k;
+      n -= k;
+      if (*left == 0)
+        in->state = in->state == TAR_DATA && in->pad_after ? TAR_PAD : TAR_HEADER;
+    }
+}
+
+static bool
+tar_can_complete (const struct padded_input *in)
+{
+  return (in->state == TAR_HEADER && in->hdr_have == 0) || in->state == TAR_PAD;
+}
 
 static la_ssize_t
 padded_read (struct archive *a, void *data, const void **out)
@@ -184,11 +250,13 @@ padded_read (struct archive *a, void *data, const void **out)
   if (n == 0)
     {
       in->at_eof = true;
-      if (in->plain_tar)
+      if (in->plain_tar && tar_can_complete (in))
         in->pad_left = (size_t) ((512 - in->total % 512) % 512) + 1024;
       return padded_read (a, data, out);
     }
   in->total += (uint64_t) n;
+  if (in->plain_tar)
+    tar_track (in, (const unsigned char *) in->buf, (size_t) n);
   *out = in->buf;
   return n;
 }

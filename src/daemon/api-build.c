@@ -15,6 +15,8 @@
 #include <openssl/evp.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -105,6 +107,72 @@ progress_cb (json_t *msg, void *data)
   m->line = msg;
   loop_post (j->d->loop, msg_on_loop, m);
   return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
+}
+
+/* Ask the loop (the owner of the connection) whether the client is gone,
+ * and wait for the answer. */
+struct gone_check
+{
+  struct build_job *job;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool answered, gone;
+  int refs; /* the worker and the loop: the last one frees */
+};
+
+static void
+gone_unref (struct gone_check *g)
+{
+  pthread_mutex_lock (&g->lock);
+  bool last = --g->refs == 0;
+  pthread_mutex_unlock (&g->lock);
+  if (last)
+    {
+      pthread_mutex_destroy (&g->lock);
+      pthread_cond_destroy (&g->cond);
+      free (g);
+    }
+}
+
+static void
+gone_on_loop (void *arg)
+{
+  struct gone_check *g = arg;
+  pthread_mutex_lock (&g->lock);
+  g->gone = g->job ? api_request_client_gone (g->job->req) : false;
+  g->answered = true;
+  pthread_cond_signal (&g->cond);
+  pthread_mutex_unlock (&g->lock);
+  gone_unref (g);
+}
+
+static bool
+client_gone_cb (void *data)
+{
+  struct build_job *j = data;
+  struct gone_check *g = calloc (1, sizeof *g);
+  if (g == NULL)
+    abort ();
+  g->job = j;
+  g->refs = 2;
+  pthread_mutex_init (&g->lock, NULL);
+  pthread_cond_init (&g->cond, NULL);
+  loop_post (j->d->loop, gone_on_loop, g);
+  struct timespec until;
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += 5; /* a loop that is shutting down may never answer */
+  pthread_mutex_lock (&g->lock);
+  while (!g->answered)
+    if (pthread_cond_timedwait (&g->cond, &g->lock, &until) != 0)
+      break;
+  bool gone = g->answered ? g->gone : true;
+  if (!g->answered)
+    g->job = NULL; /* the late answer must not touch the request */
+  pthread_mutex_unlock (&g->lock);
+  gone_unref (g);
+  if (gone)
+    __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
+  return gone || __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ pull -- */
@@ -390,6 +458,7 @@ handle_build (struct api_request *req)
     .pull_data = j,
     .progress = progress_cb,
     .progress_data = j,
+    .client_gone = client_gone_cb,
     .cancelled = &j->cancelled,
     .run_exit_code = &j->run_exit_code,
   };

@@ -173,6 +173,22 @@ test_unterminated_tar_from_the_cli (void **state)
     fail_msg ("%s", err->msg);
   _cleanup_free_ char *c = read_at (dfd, ".dockerignore");
   assert_string_equal (c, "last entry, 26 bytes long\n");
+  /* cut inside the data (a client gone mid-upload): an error, never a
+   * file completed with zeros */
+  _cleanup_free_ char *ctx2 = xasprintf ("%s/ctx2", outer);
+  mkdir (ctx2, 0755);
+  int dfd2 = open (ctx2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_int_equal (ftruncate (tfd, 512 * 3 + 10), 0);
+  lseek (tfd, 0, SEEK_SET);
+  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  berth_error_free (err);
+  err = NULL;
+  /* cut inside a header */
+  assert_int_equal (ftruncate (tfd, 512 * 2 + 100), 0);
+  lseek (tfd, 0, SEEK_SET);
+  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  berth_error_free (err);
+  close (dfd2);
   close (tfd);
   close (dfd);
   rmroot (outer);
