@@ -163,6 +163,9 @@ char **stage_run_args (struct builder *b, struct build_stage *st);
  * empty_layer step. container_cmd: ContainerConfig.Cmd. */
 int builder_commit (struct builder *b, struct build_stage *st, const char *created_by,
                     const char *diff_id, json_t *container_cmd, struct berth_error **err);
+/* Load image id (its config) into the stage. */
+int builder_stage_load (struct builder *b, struct build_stage *st, const char *id,
+                        struct berth_error **err);
 /* The cache: a hit loads the image into the stage and prints "Using cache".
  * After a miss of the local index, the --cache-from images are searched
  * for a step with the same history so far and the same created_by. */
@@ -180,6 +183,22 @@ void builder_snapshot_drop (struct builder *b, const char *id);
 int builder_source_open (struct builder *b, const char *from, char **snap_id, int *rootfd,
                          char **image_id, struct berth_error **err);
 
+/* steps.c: shared helpers of the steps. */
+json_t *step_strv_json (char *const *v);
+/* SHELL, or ["/bin/sh", "-c"]. */
+json_t *step_shell (struct build_stage *st);
+char *step_json_join (json_t *arr, const char *sep);
+int step_expand (struct builder *b, struct build_stage *st, const char *w, char **out,
+                 struct berth_error **err);
+/* steps-config.c: the config-only instructions. */
+int step_env_label (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
+                    struct berth_error **err);
+int step_healthcheck (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
+                      struct berth_error **err);
+int step_arg (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
+              struct berth_error **err);
+int step_simple (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
+                 struct berth_error **err);
 /* steps.c: one instruction of a stage. */
 int step_dispatch (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
                    struct berth_error **err);

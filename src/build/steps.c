@@ -1,10 +1,8 @@
-/* One Dockerfile instruction of a stage, as docker's classic builder
- * dispatches it: RUN in a container over a snapshot, COPY/ADD into a
- * snapshot, WORKDIR creating its directory, and the config-only
- * instructions committed as empty_layer history entries with docker's
- * "#(nop)" created_by strings. Each step consults the cache first. */
+/* The filesystem steps of a stage, as docker's classic builder does them:
+ * RUN in a container over a snapshot, COPY/ADD into a snapshot, WORKDIR
+ * creating its directory, and the dispatch of every instruction (the
+ * config-only ones are in steps-config.c). Each step consults the cache. */
 #include "build/build-internal.h"
-#include "runtime/runtime.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -14,87 +12,8 @@
 
 /* ------------------------------------------------------------ helpers -- */
 
-static int
-strcmp_ptr (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Go's %q of a string. */
-static void
-go_quote (char **acc, const char *s)
-{
-  size_t n = strlen (*acc);
-  size_t cap = n + strlen (s) * 4 + 3;
-  *acc = realloc (*acc, cap);
-  if (*acc == NULL)
-    abort ();
-  char *o = *acc + n;
-  *o++ = '"';
-  for (; *s; s++)
-    {
-      unsigned char c = (unsigned char) *s;
-      if (c == '"' || c == '\\')
-        {
-          *o++ = '\\';
-          *o++ = (char) c;
-        }
-      else if (c == '\n')
-        {
-          *o++ = '\\';
-          *o++ = 'n';
-        }
-      else if (c == '\t')
-        {
-          *o++ = '\\';
-          *o++ = 't';
-        }
-      else if (c < 0x20)
-        o += sprintf (o, "\\x%02x", c);
-      else
-        *o++ = (char) c;
-    }
-  *o++ = '"';
-  *o = '\0';
-}
-
-/* Go's %q of a []string: ["a" "b"]. */
-static char *
-go_quote_list (json_t *arr)
-{
-  char *s = xstrdup ("[");
-  size_t i;
-  json_t *v;
-  json_array_foreach (arr, i, v)
-    {
-      if (i)
-        {
-          char *n = xasprintf ("%s ", s);
-          free (s);
-          s = n;
-        }
-      go_quote (&s, json_string_value (v) ? json_string_value (v) : "");
-    }
-  char *n = xasprintf ("%s]", s);
-  free (s);
-  return n;
-}
-
-/* Go's %v of a []string: [a b]. */
-static char *
-go_list (json_t *arr)
-{
-  _cleanup_strv_ char **v = calloc (1, sizeof (char *));
-  size_t i;
-  json_t *e;
-  json_array_foreach (arr, i, e)
-    strv_append (&v, json_string_value (e));
-  _cleanup_free_ char *j = strv_join (v, " ");
-  return xasprintf ("[%s]", j);
-}
-
-static json_t *
-strv_to_json (char *const *v)
+json_t *
+step_strv_json (char *const *v)
 {
   json_t *a = json_array ();
   for (; v && *v; v++)
@@ -102,8 +21,8 @@ strv_to_json (char *const *v)
   return a;
 }
 
-static json_t *
-stage_shell (struct build_stage *st)
+json_t *
+step_shell (struct build_stage *st)
 {
   json_t *sh = json_object_get (stage_config (st), "Shell");
   if (json_is_array (sh) && json_array_size (sh) > 0)
@@ -111,8 +30,8 @@ stage_shell (struct build_stage *st)
   return json_pack ("[s,s]", "/bin/sh", "-c");
 }
 
-static char *
-json_join (json_t *arr, const char *sep)
+char *
+step_json_join (json_t *arr, const char *sep)
 {
   _cleanup_strv_ char **v = calloc (1, sizeof (char *));
   size_t i;
@@ -124,436 +43,10 @@ json_join (json_t *arr, const char *sep)
 
 /* A config-only step: cache, else commit with "#(nop) " + what (docker's
  * withCmdComment: two separate Cmd words, hence two spaces in created_by). */
-static int
-commit_nop (struct builder *b, struct build_stage *st, const char *what, bool one_word,
-            struct berth_error **err)
-{
-  _cleanup_json_ json_t *cmd = stage_shell (st);
-  if (one_word)
-    json_array_append_new (cmd, json_sprintf ("#(nop) %s", what));
-  else
-    {
-      json_array_append_new (cmd, json_string ("#(nop) "));
-      json_array_append_new (cmd, json_string (what));
-    }
-  _cleanup_free_ char *created_by = json_join (cmd, " ");
-  _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, NULL);
-  /* the config itself is part of the key: ONBUILD/ENV values are in
-   * created_by, but a trigger run may change more */
-  _cleanup_free_ char *cfgtext = json_dumps (stage_config (st), JSON_COMPACT | JSON_SORT_KEYS);
-  _cleanup_free_ char *key2 = build_cache_key (key, cfgtext, NULL, NULL);
-  if (builder_cache_try (b, st, key2, created_by))
-    goto done;
-  if (builder_commit (b, st, created_by, NULL, cmd, err) < 0)
-    return -1;
-  builder_cache_put (b, key2, st->image_id);
-done:
-  builder_emit (b, " ---> %.12s\n", st->image_id ? st->image_id + 7 : "");
-  return 0;
-}
-
-static int
-expand (struct builder *b, struct build_stage *st, const char *w, char **out, struct berth_error **err)
+int
+step_expand (struct builder *b, struct build_stage *st, const char *w, char **out, struct berth_error **err)
 {
   return df_word_expand (w, b->df->escape, stage_lookup, st, out, err);
-}
-
-static void
-env_set (json_t *cfg, const char *k, const char *v)
-{
-  json_t *env = json_object_get (cfg, "Env");
-  if (!json_is_array (env))
-    {
-      env = json_array ();
-      json_object_set_new (cfg, "Env", env);
-    }
-  size_t n = strlen (k);
-  size_t i;
-  json_t *e;
-  _cleanup_free_ char *kv = xasprintf ("%s=%s", k, v);
-  json_array_foreach (env, i, e)
-    {
-      const char *s = json_string_value (e);
-      if (s && strncmp (s, k, n) == 0 && s[n] == '=')
-        {
-          json_array_set_new (env, i, json_string (kv));
-          return;
-        }
-    }
-  json_array_append_new (env, json_string (kv));
-}
-
-/* ------------------------------------------------------ config steps -- */
-
-static int
-step_env_label (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
-                struct berth_error **err)
-{
-  json_t *cfg = stage_config (st);
-  bool is_env = inst->kind == DF_ENV;
-  /* every value is expanded with the variables from before the
-   * instruction (ENV a=1 b=$a sees the old a) */
-  _cleanup_strv_ char **kv = calloc (1, sizeof (char *));
-  for (char **p = inst->args; p[0] && p[1]; p += 2)
-    {
-      _cleanup_free_ char *k = NULL, *v = NULL;
-      if (expand (b, st, p[0], &k, err) < 0 || expand (b, st, p[1], &v, err) < 0)
-        return -1;
-      if (k[0] == '\0')
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s names can not be blank", inst->name);
-      strv_append (&kv, k);
-      strv_append (&kv, v);
-    }
-  _cleanup_free_ char *what = xstrdup (inst->name);
-  for (char **p = kv; p[0] && p[1]; p += 2)
-    {
-      if (is_env)
-        env_set (cfg, p[0], p[1]);
-      else
-        {
-          json_t *labels = json_object_get (cfg, "Labels");
-          if (!json_is_object (labels))
-            {
-              labels = json_object ();
-              json_object_set_new (cfg, "Labels", labels);
-            }
-          json_object_set_new (labels, p[0], json_string (p[1]));
-        }
-      char *n = is_env ? xasprintf ("%s %s=%s", what, p[0], p[1])
-                       : xasprintf ("%s %s=%s", what, p[0], p[1]);
-      free (what);
-      what = n;
-    }
-  return commit_nop (b, st, what, false, err);
-}
-
-static int
-parse_port (const char *spec, json_t *ports, struct berth_error **err)
-{
-  _cleanup_free_ char *s = xstrdup (spec);
-  char *proto = strchr (s, '/');
-  if (proto)
-    *proto++ = '\0';
-  if (proto == NULL || *proto == '\0')
-    proto = (char *) "tcp";
-  else
-    for (char *p = proto; *p; p++)
-      *p = (char) tolower ((unsigned char) *p);
-  if (strcmp (proto, "tcp") && strcmp (proto, "udp") && strcmp (proto, "sctp"))
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid proto: %s", proto);
-  char *dash = strchr (s, '-');
-  char *end = NULL;
-  unsigned long lo = strtoul (s, &end, 10);
-  if (end == s || (end && *end && *end != '-') || lo > 65535)
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid containerPort: %s", s);
-  unsigned long hi = lo;
-  if (dash)
-    {
-      hi = strtoul (dash + 1, &end, 10);
-      if (end == dash + 1 || *end || hi > 65535 || hi < lo)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid containerPort: %s", s);
-    }
-  for (unsigned long p = lo; p <= hi; p++)
-    {
-      _cleanup_free_ char *k = xasprintf ("%lu/%s", p, proto);
-      json_object_set_new (ports, k, json_object ());
-    }
-  return 0;
-}
-
-static int
-parse_duration_ns (const char *s, int64_t *out)
-{
-  /* Go's time.ParseDuration for the units docker users write */
-  double total = 0;
-  const char *p = s;
-  if (*p == '\0')
-    return -1;
-  while (*p)
-    {
-      char *end;
-      double v = strtod (p, &end);
-      if (end == p)
-        return -1;
-      p = end;
-      double mult;
-      if (strncmp (p, "ns", 2) == 0)
-        mult = 1, p += 2;
-      else if (strncmp (p, "us", 2) == 0 || strncmp (p, "µs", 3) == 0)
-        mult = 1e3, p += p[0] == 'u' ? 2 : 3;
-      else if (strncmp (p, "ms", 2) == 0)
-        mult = 1e6, p += 2;
-      else if (*p == 's')
-        mult = 1e9, p++;
-      else if (*p == 'm')
-        mult = 60e9, p++;
-      else if (*p == 'h')
-        mult = 3600e9, p++;
-      else if (v == 0 && *p == '\0')
-        mult = 0;
-      else
-        return -1;
-      total += v * mult;
-    }
-  *out = (int64_t) total;
-  return 0;
-}
-
-static char *
-go_duration (int64_t ns)
-{
-  if (ns == 0)
-    return xstrdup ("0s");
-  if (ns % 1000000000 == 0)
-    {
-      int64_t sec = ns / 1000000000;
-      if (sec >= 3600)
-        return xasprintf ("%lldh%lldm%llds", (long long) (sec / 3600), (long long) (sec % 3600 / 60), (long long) (sec % 60));
-      if (sec >= 60)
-        return xasprintf ("%lldm%llds", (long long) (sec / 60), (long long) (sec % 60));
-      return xasprintf ("%llds", (long long) sec);
-    }
-  if (ns % 1000000 == 0)
-    return xasprintf ("%lldms", (long long) (ns / 1000000));
-  return xasprintf ("%lldns", (long long) ns);
-}
-
-static int
-step_healthcheck (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
-                  struct berth_error **err)
-{
-  json_t *cfg = stage_config (st);
-  json_t *hc = json_object ();
-  json_t *test = json_array ();
-  json_object_set_new (hc, "Test", test);
-  if (strcmp (inst->args[0], "NONE") == 0)
-    json_array_append_new (test, json_string ("NONE"));
-  else if (inst->is_json)
-    {
-      json_array_append_new (test, json_string ("CMD"));
-      for (char **a = inst->args + 1; *a; a++)
-        json_array_append_new (test, json_string (*a));
-    }
-  else
-    {
-      json_array_append_new (test, json_string ("CMD-SHELL"));
-      json_array_append_new (test, json_string (inst->args[1]));
-    }
-  static const struct
-  {
-    const char *flag, *field;
-  } durations[] = { { "interval", "Interval" }, { "timeout", "Timeout" }, { "start-period", "StartPeriod" },
-                    { "start-interval", "StartInterval" } };
-  int64_t vals[4] = { 0 };
-  for (size_t i = 0; i < 4; i++)
-    {
-      const char *v = df_instruction_flag (inst, durations[i].flag, NULL);
-      if (v == NULL)
-        continue;
-      if (parse_duration_ns (v, &vals[i]) < 0)
-        {
-          json_decref (hc);
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "time: invalid duration \"%s\"", v);
-        }
-      if (vals[i] != 0 && vals[i] < 1000000)
-        {
-          json_decref (hc);
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s cannot be less than 1ms", durations[i].flag);
-        }
-      if (vals[i])
-        json_object_set_new (hc, durations[i].field, json_integer (vals[i]));
-    }
-  long retries = 0;
-  const char *rv = df_instruction_flag (inst, "retries", NULL);
-  if (rv)
-    {
-      char *end;
-      retries = strtol (rv, &end, 10);
-      if (*end || end == rv || retries < 0)
-        {
-          json_decref (hc);
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--retries cannot be negative (%s)", rv);
-        }
-      if (retries)
-        json_object_set_new (hc, "Retries", json_integer (retries));
-    }
-  json_object_set_new (cfg, "Healthcheck", hc);
-  /* docker: fmt.Sprintf("HEALTHCHECK %q", runConfig.Healthcheck) */
-  _cleanup_free_ char *tq = go_quote_list (test);
-  _cleanup_free_ char *d0 = go_duration (vals[0]), *d1 = go_duration (vals[1]), *d2 = go_duration (vals[2]);
-  _cleanup_free_ char *what = xasprintf ("HEALTHCHECK &{%s \"%s\" \"%s\" \"%s\" '\\x%02lx'}", tq, d0, d1, d2, retries);
-  return commit_nop (b, st, what, false, err);
-}
-
-static int
-step_arg (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
-          struct berth_error **err)
-{
-  _cleanup_free_ char *what = xstrdup ("ARG");
-  for (char **w = inst->args; *w; w++)
-    {
-      _cleanup_free_ char *word = NULL;
-      if (expand (b, st, *w, &word, err) < 0)
-        return -1;
-      char *eq = strchr (word, '=');
-      if (eq)
-        *eq = '\0';
-      json_t *given = json_object_get (b->o->build_args, word);
-      char *value = NULL;
-      if (json_is_string (given))
-        value = xstrdup (json_string_value (given));
-      else if (eq)
-        value = xstrdup (eq + 1);
-      else
-        {
-          /* ARG NAME in a stage takes the global ARG's value */
-          for (size_t i = b->n_meta; i-- > 0;)
-            if (strcmp (b->meta[i].name, word) == 0)
-              {
-                value = b->meta[i].value ? xstrdup (b->meta[i].value) : NULL;
-                break;
-              }
-        }
-      st->args = realloc (st->args, (st->n_args + 1) * sizeof *st->args);
-      if (st->args == NULL)
-        abort ();
-      st->args[st->n_args].name = xstrdup (word);
-      st->args[st->n_args].value = value;
-      st->n_args++;
-      if (!strv_contains (b->consumed, word))
-        strv_append (&b->consumed, word);
-      char *n = eq ? xasprintf ("%s %s=%s", what, word, eq + 1) : xasprintf ("%s %s", what, word);
-      free (what);
-      what = n;
-    }
-  return commit_nop (b, st, what, false, err);
-}
-
-static int
-step_simple (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
-             struct berth_error **err)
-{
-  json_t *cfg = stage_config (st);
-  _cleanup_free_ char *v = NULL;
-  switch (inst->kind)
-    {
-    case DF_USER:
-      if (expand (b, st, inst->args[0], &v, err) < 0)
-        return -1;
-      json_object_set_new (cfg, "User", json_string (v));
-      {
-        _cleanup_free_ char *what = xasprintf ("USER %s", v);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_STOPSIGNAL:
-      {
-        if (expand (b, st, inst->args[0], &v, err) < 0)
-          return -1;
-        int signo;
-        if (runtime_signal_parse (v, &signo) < 0)
-          return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Invalid signal: %s", v);
-        json_object_set_new (cfg, "StopSignal", json_string (v));
-        _cleanup_free_ char *what = xasprintf ("STOPSIGNAL %s", v);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_MAINTAINER:
-      json_object_set_new (st->img, "author", json_string (inst->args[0]));
-      {
-        _cleanup_free_ char *what = xasprintf ("MAINTAINER %s", inst->args[0]);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_EXPOSE:
-      {
-        _cleanup_strv_ char **words = calloc (1, sizeof (char *));
-        for (char **a = inst->args; *a; a++)
-          {
-            _cleanup_free_ char *w = NULL;
-            if (expand (b, st, *a, &w, err) < 0)
-              return -1;
-            strv_append (&words, w);
-          }
-        json_t *ports = json_object_get (cfg, "ExposedPorts");
-        if (!json_is_object (ports))
-          {
-            ports = json_object ();
-            json_object_set_new (cfg, "ExposedPorts", ports);
-          }
-        for (char **w = words; *w; w++)
-          if (parse_port (*w, ports, err) < 0)
-            return -1;
-        /* docker's commit string lists the ports sorted */
-        qsort (words, strv_len (words), sizeof (char *), strcmp_ptr);
-        _cleanup_free_ char *j = strv_join (words, " ");
-        _cleanup_free_ char *what = xasprintf ("EXPOSE %s", j);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_VOLUME:
-      {
-        json_t *vols = json_object_get (cfg, "Volumes");
-        if (!json_is_object (vols))
-          {
-            vols = json_object ();
-            json_object_set_new (cfg, "Volumes", vols);
-          }
-        _cleanup_json_ json_t *list = json_array ();
-        for (char **a = inst->args; *a; a++)
-          {
-            _cleanup_free_ char *w = NULL;
-            if (expand (b, st, *a, &w, err) < 0)
-              return -1;
-            if (w[0] == '\0')
-              return berth_error_set_kind (err, BERTH_E_INVALID, 0, "VOLUME specified can not be an empty string");
-            json_object_set_new (vols, w, json_object ());
-            json_array_append_new (list, json_string (w));
-          }
-        _cleanup_free_ char *l = go_list (list);
-        _cleanup_free_ char *what = xasprintf ("VOLUME %s", l);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_CMD:
-    case DF_ENTRYPOINT:
-      {
-        json_t *cmd;
-        if (inst->is_json)
-          cmd = strv_to_json (inst->args);
-        else
-          {
-            cmd = stage_shell (st);
-            json_array_append_new (cmd, json_string (inst->args[0]));
-          }
-        bool is_cmd = inst->kind == DF_CMD;
-        json_object_set_new (cfg, is_cmd ? "Cmd" : "Entrypoint", cmd);
-        if (is_cmd)
-          st->cmd_set = true;
-        else if (!st->cmd_set)
-          json_object_set_new (cfg, "Cmd", json_null ()); /* docker: ENTRYPOINT resets an inherited CMD */
-        _cleanup_free_ char *q = go_quote_list (cmd);
-        _cleanup_free_ char *what = xasprintf ("%s %s", inst->name, q);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_SHELL:
-      {
-        json_t *sh = strv_to_json (inst->args);
-        json_object_set_new (cfg, "Shell", sh);
-        _cleanup_free_ char *l = go_list (sh);
-        _cleanup_free_ char *what = xasprintf ("SHELL %s", l);
-        return commit_nop (b, st, what, false, err);
-      }
-    case DF_ONBUILD:
-      {
-        json_t *ob = json_object_get (cfg, "OnBuild");
-        if (!json_is_array (ob))
-          {
-            ob = json_array ();
-            json_object_set_new (cfg, "OnBuild", ob);
-          }
-        json_array_append_new (ob, json_string (inst->args[0]));
-        _cleanup_free_ char *what = xasprintf ("ONBUILD %s", inst->args[0]);
-        return commit_nop (b, st, what, false, err);
-      }
-    default:
-      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0, "%s: not a config instruction", inst->name);
-    }
 }
 
 /* --------------------------------------------------------------- paths -- */
@@ -590,7 +83,7 @@ step_workdir (struct builder *b, struct build_stage *st, const struct df_instruc
               struct berth_error **err)
 {
   _cleanup_free_ char *v = NULL;
-  if (expand (b, st, inst->args[0], &v, err) < 0)
+  if (step_expand (b, st, inst->args[0], &v, err) < 0)
     return -1;
   json_t *cfg = stage_config (st);
   const char *cur = json_string_value (json_object_get (cfg, "WorkingDir"));
@@ -598,9 +91,9 @@ step_workdir (struct builder *b, struct build_stage *st, const struct df_instruc
   json_object_set_new (cfg, "WorkingDir", json_string (dir));
   /* docker's classic builder creates the directory in a container and
    * commits it as a layer (WORKDIR is not an empty_layer step) */
-  _cleanup_json_ json_t *cmd = stage_shell (st);
+  _cleanup_json_ json_t *cmd = step_shell (st);
   json_array_append_new (cmd, json_sprintf ("#(nop) WORKDIR %s", dir));
-  _cleanup_free_ char *created_by = json_join (cmd, " ");
+  _cleanup_free_ char *created_by = step_json_join (cmd, " ");
   _cleanup_free_ char *cfgtext = json_dumps (cfg, JSON_COMPACT | JSON_SORT_KEYS);
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, cfgtext);
   if (builder_cache_try (b, st, key, created_by))
@@ -631,10 +124,10 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   json_t *cfg = stage_config (st);
   _cleanup_json_ json_t *cmd = NULL;
   if (inst->is_json)
-    cmd = strv_to_json (inst->args);
+    cmd = step_strv_json (inst->args);
   else
     {
-      cmd = stage_shell (st);
+      cmd = step_shell (st);
       const char *line = inst->args[0];
       _cleanup_free_ char *script = NULL;
       if (inst->n_heredocs == 1 && strncmp (line, "<<", 2) == 0 && strchr (line, ' ') == NULL)
@@ -662,8 +155,8 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
         json_array_append_new (full, json_string (*a));
     }
   json_array_extend (full, cmd);
-  _cleanup_free_ char *created_by = json_join (full, " ");
-  _cleanup_free_ char *cmdline = json_join (cmd, " ");
+  _cleanup_free_ char *created_by = step_json_join (full, " ");
+  _cleanup_free_ char *cmdline = step_json_join (cmd, " ");
   const char *net = df_instruction_flag (inst, "network", NULL);
   if (net == NULL)
     net = b->o->network_mode;
@@ -770,7 +263,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
                   _cleanup_free_ char *content = NULL;
                   if (inst->heredocs[h].expand)
                     {
-                      if (expand (b, st, inst->heredocs[h].content, &content, err) < 0)
+                      if (step_expand (b, st, inst->heredocs[h].content, &content, err) < 0)
                         return -1;
                     }
                   else
@@ -784,7 +277,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
           continue;
         }
       _cleanup_free_ char *w = NULL;
-      if (expand (b, st, a, &w, err) < 0)
+      if (step_expand (b, st, a, &w, err) < 0)
         return -1;
       strv_append (&words, w);
     }
@@ -805,9 +298,9 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
   const char *chown = df_instruction_flag (inst, "chown", NULL);
   const char *chmod = df_instruction_flag (inst, "chmod", NULL);
   _cleanup_free_ char *from_x = NULL, *chown_x = NULL;
-  if (from && expand (b, st, from, &from_x, err) < 0)
+  if (from && step_expand (b, st, from, &from_x, err) < 0)
     return -1;
-  if (chown && expand (b, st, chown, &chown_x, err) < 0)
+  if (chown && step_expand (b, st, chown, &chown_x, err) < 0)
     return -1;
   if (is_add && from)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "ADD does not support the --from flag");
@@ -875,9 +368,9 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     _cleanup_free_ char *chown_c = chown_x ? xasprintf ("--chown=%s", chown_x) : xstrdup ("");
     /* the destination as written (docker shows "in . " too) */
     _cleanup_free_ char *what = xasprintf ("#(nop) %s %s%s:%s in %s ", inst->name, chown_c, kind, sum + 7, dest_raw);
-    _cleanup_json_ json_t *cmd = stage_shell (st);
+    _cleanup_json_ json_t *cmd = step_shell (st);
     json_array_append_new (cmd, json_string (what));
-    _cleanup_free_ char *created_by = json_join (cmd, " ");
+    _cleanup_free_ char *created_by = step_json_join (cmd, " ");
     _cleanup_free_ char *flags = xasprintf ("from=%s chown=%s chmod=%s src=%s dest=%s", src_image ? src_image : "",
                                             chown_x ? chown_x : "", chmod ? chmod : "", from_x ? from_x : "", dest);
     _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, NULL, flags);
