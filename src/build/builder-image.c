@@ -236,7 +236,9 @@ builder_snapshot_commit (struct builder *b, const char *id, char **diff_id,
   _cleanup_close_ int fd = openat (b->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     return berth_error_set (err, errno, "temp layer");
-  if (image_snapshot_diff_tar (b->store, id, fd, IMAGE_COMPRESSION_GZIP, err) < 0)
+  /* a plain tar: the unpack keeps it as a gzip blob in the same pass it
+   * hashes and extracts (no deflate here + inflate there) */
+  if (image_snapshot_diff_tar (b->store, id, fd, IMAGE_COMPRESSION_NONE, err) < 0)
     return berth_error_prefix (err, "pack layer");
   if (lseek (fd, 0, SEEK_SET) < 0)
     return berth_error_set (err, errno, "rewind layer");

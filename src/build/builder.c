@@ -485,7 +485,10 @@ builder_run_all (struct builder *b, struct berth_error **err)
             return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
           const struct df_instruction *inst = &b->df->insts[i];
           builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, inst->original);
+          uint64_t t_step = time_now_ns ();
           int r = i == st->first ? stage_from (b, st, inst, err) : step_dispatch (b, st, inst, err);
+          berth_log (BERTH_LOG_DEBUG, "build: step %zu (%s) took %.1f ms", b->step, inst->name,
+                     (double) (time_now_ns () - t_step) / 1e6);
           if (r < 0)
             return -1;
         }
