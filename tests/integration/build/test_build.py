@@ -389,6 +389,13 @@ def test_from_pulls_a_missing_image_from_a_registry(b, tmp_path):
         assert "/v2/team/bb/manifests/1" in reg.log()
         res = b.build({"Dockerfile": f"FROM {reg.host}/team/nope:1\n"}, check=False)
         assert res.returncode != 0 and "nope" in res.stderr
+        # a built image's layers push and pull back intact
+        built = f"{reg.host}/team/built:1"
+        b.d.docker("tag", "t-pulled", built)
+        b.d.docker("push", built)
+        b.d.docker("rmi", "t-pulled", built)
+        b.d.docker("pull", built)
+        assert b.run(built, "cat", "/p") == "pulled\n"
     finally:
         reg.stop()
 
