@@ -120,6 +120,11 @@ int df_word_expand (const char *word, char escape, df_lookup_fn lookup, void *da
 int df_words_expand (const char *text, char escape, df_lookup_fn lookup, void *data, char ***out,
                      struct berth_error **err);
 
+/* A heredoc body (COPY <<EOF with an unquoted delimiter): $ expansions
+ * only, quotes kept. */
+int df_heredoc_expand (const char *text, char escape, df_lookup_fn lookup, void *data, char **out,
+                       struct berth_error **err);
+
 /* ============================================================ ignore == */
 
 /* .dockerignore: docker's patterns (moby/patternmatcher): each line cleaned

@@ -299,3 +299,34 @@ df_words_expand (const char *text, char escape, df_lookup_fn fn, void *data, cha
   *out = steal_pointer (&words);
   return 0;
 }
+
+int
+df_heredoc_expand (const char *text, char escape, df_lookup_fn fn, void *data, char **out,
+                   struct berth_error **err)
+{
+  /* a heredoc body is not a word: quotes stay, only $ expands (and the
+   * escape char keeps a $ literal) */
+  struct lexer lx = { .p = text, .escape = escape, .lookup = fn, .data = data };
+  struct sbuf b = { 0 };
+  while (*lx.p)
+    {
+      if (*lx.p == escape && lx.p[1] == '$')
+        {
+          sbuf_addc (&b, '$');
+          lx.p += 2;
+          continue;
+        }
+      if (*lx.p == '$')
+        {
+          if (process_dollar (&lx, &b, err) < 0)
+            {
+              free (b.s);
+              return -1;
+            }
+          continue;
+        }
+      sbuf_addc (&b, *lx.p++);
+    }
+  *out = sbuf_take (&b);
+  return 0;
+}

@@ -263,7 +263,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
                   _cleanup_free_ char *content = NULL;
                   if (inst->heredocs[h].expand)
                     {
-                      if (step_expand (b, st, inst->heredocs[h].content, &content, err) < 0)
+                      if (df_heredoc_expand (inst->heredocs[h].content, b->df->escape, stage_lookup, st, &content, err) < 0)
                         return -1;
                     }
                   else

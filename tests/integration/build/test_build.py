@@ -241,14 +241,14 @@ echo line1 > /h1
 echo line2 >> /h1
 EOF
 COPY <<EOT /etc/greeting
-hello $HOSTNAME_UNSET-x
+hello $HOSTNAME_UNSET-x it's
 EOT
 RUN cat <<'RAW' > /raw
 $NOT_EXPANDED
 RAW
 """
     b.build({"Dockerfile": df}, "-t", "t-here")
-    assert b.run("t-here", "cat", "/h1", "/etc/greeting", "/raw") == "line1\nline2\nhello -x\n$NOT_EXPANDED\n"
+    assert b.run("t-here", "cat", "/h1", "/etc/greeting", "/raw") == "line1\nline2\nhello -x it's\n$NOT_EXPANDED\n"
 
 
 def test_run_network_none_and_user(b):

@@ -112,6 +112,18 @@ test_words (void **state)
 }
 
 static void
+test_heredoc_body (void **state)
+{
+  (void) state;
+  char *out = NULL;
+  struct berth_error *err = NULL;
+  /* quotes are content in a heredoc; $ expands; \$ stays literal */
+  assert_int_equal (df_heredoc_expand ("it's \"$A\" ${UNSET:-d} \\$A\n", '\\', env, NULL, &out, &err), 0);
+  assert_string_equal (out, "it's \"a\" d $A\n");
+  free (out);
+}
+
+static void
 test_cache_key (void **state)
 {
   (void) state;
@@ -145,6 +157,7 @@ main (void)
     cmocka_unit_test (test_expand),
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_words),
+    cmocka_unit_test (test_heredoc_body),
     cmocka_unit_test (test_cache_key),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
