@@ -459,3 +459,22 @@ def test_dockerfile_outside_context_stdin_and_iidfile(b, tmp_path):
                          input=f"FROM {BASE}\nRUN echo stdin > /s\n", env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert b.run("t-stdin", "cat", "/s") == "stdin\n"
+
+
+def test_concurrent_builds_and_platform(b):
+    ctxs = [b.ctx({"Dockerfile": f"FROM {BASE}\nRUN echo {i} > /n && sleep 0.3\nCOPY f /f\n", "f": str(i)}) for i in range(2)]
+    env = b.d.env({"DOCKER_BUILDKIT": "0"})
+    procs = [subprocess.Popen(["/usr/local/bin/docker", "build", "-t", f"t-conc{i}", str(c)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i, c in enumerate(ctxs)]
+    for p in procs:
+        out, errs = p.communicate(timeout=120)
+        assert p.returncode == 0, errs
+    for i in range(2):
+        assert b.run(f"t-conc{i}", "cat", "/n", "/f") == f"{i}\n{i}"
+    # --platform: the host's builds, another is refused with a clear error
+    import platform as pyplatform
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(pyplatform.machine(), pyplatform.machine())
+    b.build({"Dockerfile": f"FROM {BASE}\n"}, "--platform", f"linux/{arch}", "-t", "t-plat")
+    other = "linux/s390x" if arch != "s390x" else "linux/amd64"
+    res = b.build({"Dockerfile": f"FROM {BASE}\n"}, "--platform", other, check=False)
+    assert res.returncode != 0 and "only the host's platform" in res.stderr
