@@ -27,6 +27,9 @@ struct build_job
   struct berthd *d;
   struct api_stream *stream;
   int cancelled; /* __atomic: set on the loop, read by the worker */
+  /* back-pressure: bytes posted to the loop and not yet queued on the
+   * stream, and the stream's queue as the loop last saw it (__atomic) */
+  int64_t posted_bytes, queued_bytes;
   int in_fd;
   struct build_options o;
   char **tags;
@@ -69,7 +72,19 @@ struct build_msg
 {
   struct build_job *job;
   json_t *line;
+  size_t bytes;
 };
+
+/* A RUN that floods its output must not grow berthd's memory without
+ * bound when the client reads slowly: the worker waits above this. */
+#define BUILD_OUTPUT_HIGH_WATER (4 << 20)
+
+static void
+stream_drained (void *userdata)
+{
+  struct build_job *j = userdata;
+  __atomic_store_n (&j->queued_bytes, (int64_t) api_stream_pending (j->stream), __ATOMIC_RELAXED);
+}
 
 static void
 stream_closed (void *userdata)
@@ -89,10 +104,13 @@ msg_on_loop (void *arg)
        * Dockerfile) get a status code the CLI prints as "Error response" */
       j->stream = api_respond_stream (j->req, 200, "application/json");
       api_stream_on_close (j->stream, stream_closed, j);
+      api_stream_on_drain (j->stream, stream_drained, j);
     }
   if (api_request_client_gone (j->req))
     __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
   api_stream_write_json (j->stream, m->line);
+  __atomic_sub_fetch (&j->posted_bytes, (int64_t) m->bytes, __ATOMIC_RELAXED);
+  __atomic_store_n (&j->queued_bytes, (int64_t) api_stream_pending (j->stream), __ATOMIC_RELAXED);
   free (m);
 }
 
@@ -105,7 +123,14 @@ progress_cb (json_t *msg, void *data)
     abort ();
   m->job = j;
   m->line = msg;
+  const char *text = json_string_value (json_object_get (msg, "stream"));
+  m->bytes = (text ? strlen (text) : 0) + 64;
+  __atomic_add_fetch (&j->posted_bytes, (int64_t) m->bytes, __ATOMIC_RELAXED);
   loop_post (j->d->loop, msg_on_loop, m);
+  while (__atomic_load_n (&j->posted_bytes, __ATOMIC_RELAXED) + __atomic_load_n (&j->queued_bytes, __ATOMIC_RELAXED)
+             > BUILD_OUTPUT_HIGH_WATER
+         && !__atomic_load_n (&j->cancelled, __ATOMIC_RELAXED))
+    usleep (5000);
   return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
 }
 
@@ -332,6 +357,8 @@ build_done (void *arg)
             _cleanup_free_ char *fam = image_ref_familiarize (*t);
             daemon_event_emit ("image", "tag", j->image_id, json_pack ("{s:s}", "name", fam));
           }
+      /* the stream outlives the job while its queue drains */
+      api_stream_on_drain (j->stream, NULL, NULL);
       api_stream_end (j->stream);
     }
   job_free (j);

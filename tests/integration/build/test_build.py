@@ -478,3 +478,20 @@ def test_concurrent_builds_and_platform(b):
     other = "linux/s390x" if arch != "s390x" else "linux/amd64"
     res = b.build({"Dockerfile": f"FROM {BASE}\n"}, "--platform", other, check=False)
     assert res.returncode != 0 and "only the host's platform" in res.stderr
+
+
+def test_flooding_run_output_is_streamed_with_bounded_memory(b):
+    # 32 MiB of output to a client that reads slowly: berthd's RSS stays
+    # far below the output size (the RUN waits for the client)
+    ctx = b.ctx({"Dockerfile": f"FROM {BASE}\nRUN yes 0123456789012345678901234567890123456789 | head -c 33554432\n"})
+    env = b.d.env({"DOCKER_BUILDKIT": "0"})
+    slow_reader = "import sys, time\nwhile sys.stdin.buffer.read(65536):\n    time.sleep(0.004)\n"
+    p = subprocess.Popen(f"/usr/local/bin/docker build {ctx} | /usr/bin/python3 -c '{slow_reader}'", shell=True, env=env,
+                         stderr=subprocess.PIPE, text=True)
+    peak = before = b.d.rss_kib()
+    while p.poll() is None:
+        peak = max(peak, b.d.rss_kib())
+        time.sleep(0.05)
+    assert p.returncode == 0, p.stderr.read()
+    print("peak RSS KiB", peak, "before", before)
+    assert peak - before < 20 * 1024, f"berthd RSS grew from {before} to {peak} KiB"
