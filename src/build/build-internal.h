@@ -101,6 +101,9 @@ struct run_request
   int context_fd;          /* for bind mounts from the context */
   const char *context_path;
   const char *cache_root;  /* <data-root>/build/mounts */
+  /* quiet builds: the output is kept here (up to 1 MiB, the end of it) so
+   * a failure can still show it, as docker -q does */
+  char **captured;
 };
 /* Run to completion; *exit_code is the process's exit status (128+n for
  * a signal). Output lines go to progress as {"stream": …}. */

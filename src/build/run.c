@@ -193,9 +193,37 @@ run_oci_config (const struct run_request *req, const char *id, struct berth_erro
   return spec;
 }
 
+#define CAPTURE_MAX (1 << 20)
+
+static void
+capture (const struct run_request *req, const char *buf, size_t len)
+{
+  if (req->captured == NULL || len == 0)
+    return;
+  size_t have = *req->captured ? strlen (*req->captured) : 0;
+  if (len > CAPTURE_MAX)
+    {
+      buf += len - CAPTURE_MAX;
+      len = CAPTURE_MAX;
+    }
+  size_t drop = have + len > CAPTURE_MAX ? have + len - CAPTURE_MAX : 0;
+  char *n = malloc (have - drop + len + 1);
+  if (n == NULL)
+    abort ();
+  if (have > drop)
+    memcpy (n, *req->captured + drop, have - drop);
+  memcpy (n + have - drop, buf, len);
+  n[have - drop + len] = '\0';
+  /* NUL bytes of the output end the text early; fine for a message */
+  free (*req->captured);
+  *req->captured = n;
+}
+
 static void
 emit_output (const struct run_request *req, const char *buf, size_t len)
 {
+  if (req->quiet)
+    capture (req, buf, len);
   if (req->quiet || req->progress == NULL || len == 0)
     return;
   json_t *s = json_stringn (buf, len);

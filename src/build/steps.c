@@ -209,10 +209,20 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       .context_path = b->ctx_path,
       .cache_root = cache_root,
     };
+    _cleanup_free_ char *captured = NULL;
+    if (b->o->quiet)
+      rq.captured = &captured;
     int code = 0;
     int r = run_container (&rq, &code, err);
     if (r == 0 && code != 0)
       {
+        /* -q hid the output: show it with the failure, as docker does */
+        if (captured && captured[0] && b->o->progress)
+          {
+            json_t *t = json_string (captured);
+            if (t)
+              b->o->progress (json_pack ("{s:o}", "stream", t), b->o->progress_data);
+          }
         if (b->o->run_exit_code)
           *b->o->run_exit_code = code;
         r = berth_error_set_kind (err, BERTH_E_INVALID, 0, "The command '%s' returned a non-zero code: %d", cmdline, code);

@@ -135,6 +135,9 @@ def test_failed_run_reports_command_output_and_code(b):
     assert "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3" in res.stderr
     assert b.d.docker("image", "inspect", "t-fail", check=False).returncode != 0
     assert b.d.docker("ps", "-aq").stdout.split() == []
+    # -q hides the output, except when the step fails
+    res = b.build({"Dockerfile": f"FROM {BASE}\nRUN echo quiet failure && exit 4\n"}, "-q", check=False)
+    assert res.returncode == 4 and "quiet failure" in res.stdout + res.stderr
 
 
 def test_syntax_error_names_file_line_column(b):
