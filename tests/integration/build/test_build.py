@@ -484,6 +484,9 @@ def test_concurrent_builds_and_platform(b):
 
 
 def test_flooding_run_output_is_streamed_with_bounded_memory(b):
+    with open(f"/proc/{b.d.pid}/maps") as f:
+        if "libasan" in f.read():
+            pytest.skip("RSS is not meaningful under AddressSanitizer")
     # 32 MiB of output to a client that reads slowly: berthd's RSS stays
     # far below the output size (the RUN waits for the client)
     ctx = b.ctx({"Dockerfile": f"FROM {BASE}\nRUN yes 0123456789012345678901234567890123456789 | head -c 33554432\n"})
