@@ -57,10 +57,11 @@ parse_error (struct berth_error **err, const struct pos *p, const char *fmt, ...
                                p->column, msg);
 }
 
+/* Go's unicode.IsSpace minus the newline (lines are already split). */
 static const char *
 skip_ws (const char *s)
 {
-  while (*s == ' ' || *s == '\t')
+  while (*s == ' ' || *s == '\t' || *s == '\f' || *s == '\v' || *s == '\r')
     s++;
   return s;
 }
@@ -191,6 +192,11 @@ split_words_raw (const char *s, char escape, char ***out, const struct pos *p,
         }
       if (quote)
         return parse_error (err, p, "unexpected end of statement while looking for matching %c", quote);
+      if (s == start)
+        {
+          s++; /* a whitespace char skip_ws does not know: never loop on it */
+          continue;
+        }
       _cleanup_free_ char *w = strndup (start, (size_t) (s - start));
       strv_append (&v, w);
     }

@@ -78,6 +78,8 @@ static const struct ok_case ok_cases[] = {
   { "FROM a\nSTOPSIGNAL SIGKILL\n", 2, 1, DF_STOPSIGNAL, false, "SIGKILL", NULL, 2 },
   { "FROM a\nMAINTAINER Jo <jo@x>\n", 2, 1, DF_MAINTAINER, false, "Jo <jo@x>", NULL, 2 },
   { "FROM a\nONBUILD RUN echo x\n", 2, 1, DF_ONBUILD, false, "RUN echo x", NULL, 2 },
+  /* any Go whitespace separates words (a form feed hung an early parser) */
+  { "FROM a\nEXPOSE 80\f81\v82\n", 2, 1, DF_EXPOSE, false, "80|81|82", NULL, 2 },
   /* comments and blank lines anywhere; CRLF line ends */
   { "# c\n\nFROM a\r\n  # indented comment\r\nRUN x\r\n", 2, 1, DF_RUN, false, "x", NULL, 5 },
   /* heredoc: the line keeps its marker, the body is attached */
