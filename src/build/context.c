@@ -289,7 +289,10 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
         break;
       if (r < ARCHIVE_WARN)
         return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context: not a tar archive: %s", archive_error_string (a));
-      _cleanup_free_ char *path = entry_path_clean (archive_entry_pathname (e));
+      const char *raw_path = archive_entry_pathname (e);
+      if (raw_path == NULL)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context: an entry has no usable name");
+      _cleanup_free_ char *path = entry_path_clean (raw_path);
       if (path == NULL)
         continue;
       mode_t type = archive_entry_filetype (e);
@@ -326,7 +329,10 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
       const char *hl = archive_entry_hardlink (e);
       if (type == AE_IFLNK)
         {
-          if (symlinkat (archive_entry_symlink (e), pfd, base) < 0)
+          const char *target = archive_entry_symlink (e);
+          if (target == NULL)
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: symlink without a target", path);
+          if (symlinkat (target, pfd, base) < 0)
             return berth_error_set (err, errno, "context %s: symlink", path);
           if (keep_owner)
             fchownat (pfd, base, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e), AT_SYMLINK_NOFOLLOW);

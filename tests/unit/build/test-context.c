@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "build/build-internal.h"
 
@@ -288,6 +289,67 @@ test_ignore_and_copy_sources (void **state)
   rmroot (outer);
 }
 
+/* Mutated tars (bytes of headers and data flipped): extraction either
+ * succeeds or fails with a message, and nothing ever appears next to the
+ * context directory. */
+static void
+test_mutated_tars_stay_inside (void **state)
+{
+  (void) state;
+  char *outer = mkroot ();
+  const struct entry es[] = {
+    { "dir/", 'd', NULL }, { "dir/a.txt", 'f', "aaaa" }, { "link", 'l', "../../.." },
+    { "link/x", 'f', "x" }, { "h", 'h', "dir/a.txt" }, { "../up", 'f', "u" },
+  };
+  int tfd = make_tar (es, sizeof es / sizeof es[0], false);
+  struct stat st;
+  fstat (tfd, &st);
+  size_t n = (size_t) st.st_size;
+  unsigned char *orig = malloc (n);
+  assert_int_equal (pread (tfd, orig, n, 0), (ssize_t) n);
+  uint64_t r = 88172645463325252ULL;
+  for (int i = 0; i < 500; i++)
+    {
+      unsigned char *m = malloc (n);
+      memcpy (m, orig, n);
+      for (int k = 0; k < 1 + i % 8; k++)
+        {
+          r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+          /* mostly the header blocks, where paths, types and sizes live */
+          size_t at = (r >> 8) % (n < 4096 ? n : 4096);
+          m[at] = (unsigned char) r;
+        }
+      int mfd = memfd_create ("m", MFD_CLOEXEC);
+      write (mfd, m, n);
+      lseek (mfd, 0, SEEK_SET);
+      _cleanup_free_ char *ctx = xasprintf ("%s/ctx", outer);
+      struct berth_error *e = NULL;
+      fs_rm_rf_at (AT_FDCWD, ctx, &e);
+      berth_error_free (e);
+      e = NULL;
+      mkdir (ctx, 0755);
+      int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (context_extract (mfd, dfd, false, NULL, &e) < 0)
+        {
+          assert_non_null (e->msg);
+          berth_error_free (e);
+        }
+      close (dfd);
+      close (mfd);
+      free (m);
+      /* only ctx/ exists in outer */
+      DIR *d = opendir (outer);
+      struct dirent *de;
+      while ((de = readdir (d)))
+        if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && strcmp (de->d_name, "ctx"))
+          fail_msg ("mutation %d wrote %s outside the context", i, de->d_name);
+      closedir (d);
+    }
+  free (orig);
+  close (tfd);
+  rmroot (outer);
+}
+
 int
 main (void)
 {
@@ -296,6 +358,7 @@ main (void)
     cmocka_unit_test (test_unterminated_tar_from_the_cli),
     cmocka_unit_test (test_not_a_tar),
     cmocka_unit_test (test_ignore_and_copy_sources),
+    cmocka_unit_test (test_mutated_tars_stay_inside),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
