@@ -45,3 +45,64 @@ end=$(date +%s%N)
 echo "== container exited; berth-runtime run took $(( (end - start) / 1000000 )) ms (setup + the script above)"
 if [ -e "$state/$id" ]; then echo "demo: state left behind" >&2; exit 1; fi
 echo "== cleaned up: no state, cgroup or mount left"
+
+# ---------------------------------------------------------------- engine --
+# berthd on its embedded defaults (/run/berth/berth.sock, /var/lib/berth),
+# driven by berth's own CLI and by the stock docker CLI.
+berthd=$build/src/cmd/berthd
+berth=$build/src/cmd/berth
+sock=/run/berth/berth.sock
+export DOCKER_HOST=unix://$sock BERTH_HOST=unix://$sock
+started_berthd=
+stop_engine() {
+  "$berth" rm -f demo-logger >/dev/null 2>&1 || true
+  "$berth" rmi -f berth-demo/busybox:latest >/dev/null 2>&1 || true
+  if [ -n "$started_berthd" ]; then
+    kill -TERM "$started_berthd" 2>/dev/null && wait "$started_berthd" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap stop_engine EXIT
+
+echo
+if "$berth" version >/dev/null 2>&1; then
+  echo "== using the berthd already serving $sock"
+else
+  echo "== starting berthd on its embedded defaults ($sock, /var/lib/berth)"
+  "$berthd" > "$work/berthd.log" 2>&1 &
+  started_berthd=$!
+  for _ in $(seq 200); do "$berth" version >/dev/null 2>&1 && break; sleep 0.05; done
+  "$berth" version >/dev/null || { cat "$work/berthd.log" >&2; exit 1; }
+  echo "   berthd pid $started_berthd, RSS $(awk '/VmRSS/{print $2, $3}' /proc/$started_berthd/status)"
+fi
+"$berth" version --format 'server {{.Server.Version}}, API {{.Server.ApiVersion}}, kernel {{.Server.KernelVersion}}'
+
+echo "== making a base image from Debian's busybox-static (no registry needed)"
+tar -C "$work/bundle/rootfs" -c . | "$berth" import -c 'CMD ["sh"]' - berth-demo/busybox:latest >/dev/null
+"$berth" images berth-demo/busybox
+
+echo "== a container that prints what it sees (memory 64m, pids 64, cpus 0.5)"
+"$berth" run --rm --hostname inside --memory 64m --pids-limit 64 --cpus 0.5 \
+  berth-demo/busybox sh -c '
+echo "-- hostname: $(hostname)"
+echo "-- processes:"; ps -o pid,user,comm
+echo "-- limits:"
+for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max \
+         /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max \
+         /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max; do
+  [ -r "$f" ] && echo "   $f = $(cat $f)"
+done
+echo "-- open files: $(ulimit -n)"'
+
+echo "== a detached container that keeps logging"
+"$berth" run -d --name demo-logger berth-demo/busybox \
+  sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done' >/dev/null
+sleep 1
+echo "-- berth ps:"; "$berth" ps
+echo "-- berth logs --tail 3 demo-logger:"; "$berth" logs --tail 3 demo-logger
+echo "-- berth stats --no-stream:"; "$berth" stats --no-stream demo-logger
+echo "-- berth exec demo-logger ps:"; "$berth" exec demo-logger ps
+echo "-- the stock docker CLI against berthd (docker ps):"; docker ps
+"$berth" rm -f demo-logger >/dev/null
+"$berth" rmi berth-demo/busybox:latest >/dev/null
+echo "== cleaned up: containers and image removed"

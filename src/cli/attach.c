@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -51,19 +52,62 @@ signals_restore (void)
   sigaction (SIGWINCH, &sa, NULL);
 }
 
+struct resize_job
+{
+  struct cli_client *client; /* its own connection: the pump never waits on it */
+  char *path;
+  char *query;
+};
+
+static void *
+resize_thread (void *arg)
+{
+  struct resize_job *job = arg;
+  struct cli_request req = { .method = "POST", .path = job->path, .query = job->query };
+  struct cli_response resp;
+  _cleanup_error_ struct berth_error *err = NULL;
+  cli_http (job->client, &req, &resp, &err);
+  cli_response_clear (&resp);
+  cli_client_free (job->client);
+  free (job->path);
+  free (job->query);
+  free (job);
+  return NULL;
+}
+
+/* Like the docker CLI (a goroutine), the resize runs beside the stream: a
+ * daemon that answers it late must not hold up the terminal. */
 int
 attach_resize (struct cli_client *c, const char *resize_path)
 {
   int h, w;
   if (cli_tty_size (STDOUT_FILENO, &h, &w) < 0 || h == 0 || w == 0)
     return 0;
-  _cleanup_free_ char *q = xasprintf ("h=%d&w=%d", h, w);
-  struct cli_request req = { .method = "POST", .path = resize_path, .query = q };
-  struct cli_response resp;
   _cleanup_error_ struct berth_error *err = NULL;
-  int rc = cli_http (c, &req, &resp, &err);
-  cli_response_clear (&resp);
-  return rc;
+  struct cli_client *own = cli_client_new (cli_client_endpoint (c), &err);
+  if (own == NULL)
+    return -1;
+  struct resize_job *job = calloc (1, sizeof *job);
+  job->client = own;
+  job->path = xstrdup (resize_path);
+  job->query = xasprintf ("h=%d&w=%d", h, w);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  /* signals belong to the pump's thread */
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  int rc = pthread_create (&t, &attr, resize_thread, job);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy (&attr);
+  if (rc != 0)
+    {
+      resize_thread (job);
+      return 0;
+    }
+  return 0;
 }
 
 static void
@@ -97,6 +141,7 @@ attach_pump (struct attach_opts *o, bool *detached, struct berth_error **err)
   char buf[32768];
   unsigned char fwd[32768 + 16];
   int rc = 0;
+  uint64_t detach_deadline = 0;
   for (;;)
     {
       /* Data already buffered (after the response head, or in TLS) first. */
@@ -142,7 +187,15 @@ attach_pump (struct attach_opts *o, bool *detached, struct berth_error **err)
           sig_idx = n_pfds;
           pfds[n_pfds++] = (struct pollfd){ .fd = signal_pipe[0], .events = POLLIN };
         }
-      int pr = poll (pfds, (nfds_t) n_pfds, -1);
+      int timeout_ms = -1;
+      if (detach_deadline)
+        {
+          uint64_t now = time_now_ns ();
+          if (now >= detach_deadline)
+            break;
+          timeout_ms = (int) ((detach_deadline - now) / 1000000) + 1;
+        }
+      int pr = poll (pfds, (nfds_t) n_pfds, timeout_ms);
       if (pr < 0)
         {
           if (errno == EINTR)
@@ -190,8 +243,14 @@ attach_pump (struct attach_opts *o, bool *detached, struct berth_error **err)
             }
           if (det)
             {
+              /* The daemon watches for the same keys (docker's design) and
+               * detaches properly when it sees them: it then keeps the
+               * container's stdin open. Send them, and give it a moment to
+               * end the stream. */
               *detached = true;
-              break;
+              stdin_open = false;
+              cli_hijack_write_all (o->hj, o->detach.keys, o->detach.n_keys);
+              detach_deadline = time_now_ns () + 1000000000ULL;
             }
         }
     }

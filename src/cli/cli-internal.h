@@ -234,8 +234,10 @@ cli_client_freep (struct cli_client **c)
   *c = NULL;
 }
 const char *cli_client_api_version (struct cli_client *c);
+const struct cli_endpoint *cli_client_endpoint (struct cli_client *c);
 
 /* Where a response body goes. */
+/* Returns 0 to go on, 1 when the body is complete (stop reading), -1 on error. */
 typedef int (*cli_chunk_fn) (void *userdata, const char *data, size_t len);
 
 struct cli_request
@@ -309,6 +311,20 @@ struct stdcopy
 /* Feed bytes; writes payloads to out_fd / err_fd. Returns -1 on a corrupt
  * header (stream id not 0..3). */
 int stdcopy_feed (struct stdcopy *s, const char *data, size_t len);
+
+/* Where a tar stream ends (two zero blocks at a header position), so a
+ * reader can stop like Go's archive/tar does even if the connection stays
+ * open. feed returns how many bytes belong to the archive (<= len) and sets
+ * done at its end. */
+struct tar_end
+{
+  unsigned char block[512];
+  size_t block_len;
+  unsigned long long skip_bytes; /* data (and padding) still to pass */
+  int zero_blocks;
+  bool done;
+};
+size_t tar_end_feed (struct tar_end *t, const char *data, size_t len);
 
 /* JSON-lines progress (pull/push/load/import/build): prints as docker does,
  * with redrawn progress bars on a terminal and plain lines otherwise. */

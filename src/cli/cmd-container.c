@@ -821,10 +821,22 @@ cmd_commit (struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static int
-write_to_fd (void *ud, const char *data, size_t len)
+struct tar_out
 {
-  return fs_write_all (*(int *) ud, data, len);
+  int fd;
+  struct tar_end end;
+};
+
+/* export and save answer a tar: stop at its end, as a tar reader would,
+ * even when the daemon keeps the response open after it */
+static int
+write_tar_out (void *ud, const char *data, size_t len)
+{
+  struct tar_out *t = ud;
+  size_t n = tar_end_feed (&t->end, data, len);
+  if (fs_write_all (t->fd, data, n) < 0)
+    return -1;
+  return t->end.done ? 1 : 0;
 }
 
 /* Stream a GET body to -o FILE or stdout (never a terminal). */
@@ -843,9 +855,9 @@ cli_download (struct cli_client *c, const char *path, const char *query, const c
     }
   else if (isatty (STDOUT_FILENO))
     return berth_error_set (err, 0, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
-  int out = output ? fd : STDOUT_FILENO;
+  struct tar_out out = { .fd = output ? fd : STDOUT_FILENO };
   struct cli_request req = { .method = "GET", .path = path, .query = query,
-                             .on_chunk = write_to_fd, .userdata = &out };
+                             .on_chunk = write_tar_out, .userdata = &out };
   struct cli_response resp;
   int rc = cli_call (c, &req, &resp, err);
   cli_response_clear (&resp);

@@ -56,10 +56,22 @@ path_dir (const char *p)
   return xstrdup (dirname (copy));
 }
 
-static int
-write_fd (void *ud, const char *data, size_t len)
+struct tar_sink
 {
-  return fs_write_all (*(int *) ud, data, len);
+  int fd;
+  struct tar_end end;
+};
+
+/* Write the archive, and stop at its end as the docker CLI's tar reader
+ * does (a daemon may keep the response open after it). */
+static int
+write_tar (void *ud, const char *data, size_t len)
+{
+  struct tar_sink *s = ud;
+  size_t n = tar_end_feed (&s->end, data, len);
+  if (fs_write_all (s->fd, data, n) < 0)
+    return -1;
+  return s->end.done ? 1 : 0;
 }
 
 /* Tar `src` (file or tree) into a memfd, its top entry named `top`. */
@@ -227,6 +239,14 @@ extract_tar (int fd, const char *dir, const char *from, const char *to, struct b
                                          | ARCHIVE_EXTRACT_SECURE_SYMLINKS
                                          | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
   int rc = 0;
+  /* Entries stay relative (libarchive refuses absolute paths and ".."), so
+   * extraction happens from inside the destination directory. */
+  _cleanup_close_ int cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (chdir (dir) < 0)
+    {
+      rc = berth_error_set (err, errno, "chdir %s", dir);
+      goto out;
+    }
   if (archive_read_open_fd (r, fd, 65536) != ARCHIVE_OK)
     {
       rc = berth_error_set (err, 0, "read tar: %s", archive_error_string (r));
@@ -250,16 +270,14 @@ extract_tar (int fd, const char *dir, const char *from, const char *to, struct b
         rel = xasprintf ("%s%s", to, p + from_len);
       else
         rel = xstrdup (p);
-      _cleanup_free_ char *full = xasprintf ("%s/%s", dir, rel);
-      archive_entry_set_pathname (e, full);
+      archive_entry_set_pathname (e, rel);
       const char *hl = archive_entry_hardlink (e);
       if (hl)
         {
           _cleanup_free_ char *hrel = (to && strncmp (hl, from, from_len) == 0)
                                           ? xasprintf ("%s%s", to, hl + from_len)
                                           : xstrdup (hl);
-          _cleanup_free_ char *hfull = xasprintf ("%s/%s", dir, hrel);
-          archive_entry_set_hardlink (e, hfull);
+          archive_entry_set_hardlink (e, hrel);
         }
       if (archive_write_header (w, e) < ARCHIVE_WARN)
         {
@@ -284,6 +302,8 @@ out:
   archive_read_free (r);
   archive_write_close (w);
   archive_write_free (w);
+  if (cwd >= 0 && fchdir (cwd) < 0 && rc == 0)
+    rc = berth_error_set (err, errno, "fchdir back");
   return rc;
 }
 
@@ -297,8 +317,8 @@ copy_from_container (struct cli_client *c, const char *container, const char *sr
   _cleanup_free_ char *q = xasprintf ("path=%s", es);
   if (strcmp (dst, "-") == 0)
     {
-      int out = STDOUT_FILENO;
-      struct cli_request req = { .method = "GET", .path = path, .query = q, .on_chunk = write_fd,
+      struct tar_sink out = { .fd = STDOUT_FILENO };
+      struct cli_request req = { .method = "GET", .path = path, .query = q, .on_chunk = write_tar,
                                  .userdata = &out };
       struct cli_response resp;
       int rc = cli_call (c, &req, &resp, err);
@@ -312,8 +332,9 @@ copy_from_container (struct cli_client *c, const char *container, const char *sr
   _cleanup_close_ int tmp = memfd_create ("berth-cp", MFD_CLOEXEC);
   if (tmp < 0)
     return berth_error_set (err, errno, "memfd_create");
-  struct cli_request req = { .method = "GET", .path = path, .query = q, .on_chunk = write_fd,
-                             .userdata = &tmp };
+  struct tar_sink sink = { .fd = tmp };
+  struct cli_request req = { .method = "GET", .path = path, .query = q, .on_chunk = write_tar,
+                             .userdata = &sink };
   struct cli_response resp;
   int rc = cli_call (c, &req, &resp, err);
   _cleanup_free_ char *stat_hdr = resp.header_stat ? xstrdup (resp.header_stat) : NULL;

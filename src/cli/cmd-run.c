@@ -379,10 +379,12 @@ attach_container (struct cli_ctx *ctx, const char *name, bool with_stdin, bool d
   if (tty && with_stdin && !isatty (STDIN_FILENO))
     return berth_error_set (err, 0, "the input device is not a TTY");
   _cleanup_free_ char *attach_path = xasprintf ("/containers/%s/attach", id);
-  struct cli_hijack *hj = cli_hijack_open (c, attach_path,
-                                           with_stdin ? "stderr=1&stdin=1&stdout=1&stream=1"
-                                                      : "stderr=1&stdout=1&stream=1",
-                                           NULL, err);
+  _cleanup_free_ char *e_dk = detach_keys ? url_escape (detach_keys) : NULL;
+  _cleanup_free_ char *aq = xasprintf ("%s%s%s%s", e_dk ? "detachKeys=" : "", e_dk ? e_dk : "",
+                                       e_dk ? "&" : "",
+                                       with_stdin ? "stderr=1&stdin=1&stdout=1&stream=1"
+                                                  : "stderr=1&stdout=1&stream=1");
+  struct cli_hijack *hj = cli_hijack_open (c, attach_path, aq, NULL, err);
   if (hj == NULL)
     return -1;
   _cleanup_free_ char *wait_path = xasprintf ("/containers/%s/wait", id);

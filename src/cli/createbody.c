@@ -36,7 +36,6 @@
   { "health-retries", 0, CLI_OPT_STRING, "Consecutive failures needed to report unhealthy", NULL },\
   { "health-start-period", 0, CLI_OPT_STRING, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)", NULL }, \
   { "health-timeout", 0, CLI_OPT_STRING, "Maximum time to allow one check to run (ms|s|m|h)", NULL }, \
-  { "help", 0, CLI_OPT_BOOL, "Print usage", NULL },                                               \
   { "hostname", 'h', CLI_OPT_STRING, "Container host name", NULL },                               \
   { "init", 0, CLI_OPT_BOOL, "Run an init inside the container that forwards signals and reaps processes", NULL }, \
   { "interactive", 'i', CLI_OPT_BOOL, "Keep STDIN open even if not attached", NULL },             \

@@ -128,6 +128,12 @@ cli_client_free (struct cli_client *c)
   free (c);
 }
 
+const struct cli_endpoint *
+cli_client_endpoint (struct cli_client *c)
+{
+  return &c->ep;
+}
+
 const char *
 cli_client_api_version (struct cli_client *c)
 {
@@ -198,6 +204,7 @@ struct req_state
   size_t buflen;
   int sink_rc;
   int body_fd;
+  bool complete; /* the sink saw the end of the body */
 };
 
 static size_t
@@ -209,10 +216,16 @@ on_write (char *data, size_t size, size_t nmemb, void *ud)
   curl_easy_getinfo (st->c->h, CURLINFO_RESPONSE_CODE, &status);
   if (st->req->on_chunk && status < 300)
     {
-      if (st->req->on_chunk (st->req->userdata, data, n) < 0)
+      int r = st->req->on_chunk (st->req->userdata, data, n);
+      if (r < 0)
         {
           st->sink_rc = -1;
           return 0; /* aborts the transfer */
+        }
+      if (r == 1)
+        {
+          st->complete = true;
+          return 0; /* done: stop reading */
         }
       return n;
     }
@@ -301,12 +314,19 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
     }
   else if (strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0)
     {
+      hdrs = curl_slist_append (hdrs, "Content-Type:");
       curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
       curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
     }
   if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0 && strcmp (method, "HEAD") != 0)
     curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
+  /* A unix connection costs microseconds; a kept-alive one met daemons that
+   * leave the next request unanswered after a delayed response (berthd's
+   * DELETE ?force=1), so locally each request gets its own, as the docker
+   * CLI mostly does. TCP/TLS and ssh keep theirs (handshakes, ssh spawns). */
+  if (c->ep.kind == CLI_EP_UNIX)
+    curl_easy_setopt (h, CURLOPT_FORBID_REUSE, 1L);
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode code = curl_easy_perform (h);
@@ -321,6 +341,8 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
     resp->content_type = xstrdup (ct);
   if (st.sink_rc < 0)
     return berth_error_set (err, 0, "output closed");
+  if (st.complete)
+    return 0; /* curl drops a connection whose body was not read to its end */
   if (code != CURLE_OK)
     {
       /* A streamed body that the daemon ends by closing is complete. */
@@ -456,6 +478,9 @@ static void
 async_step (struct cli_async *a, int timeout_ms)
 {
   int running = 0;
+  fflush (a->buf);
+  size_t before = a->len;
+  bool head_before = a->head_done;
   curl_multi_perform (a->m, &running);
   CURLMsg *msg;
   int left;
@@ -465,10 +490,11 @@ async_step (struct cli_async *a, int timeout_ms)
         a->done = true;
         a->result = msg->data.result;
       }
-  if (!a->done && !a->head_done && timeout_ms > 0)
-    curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
-  else if (!a->done && timeout_ms > 0)
-    curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
+  fflush (a->buf);
+  /* progress made: let the caller look at it before waiting again */
+  if (a->done || a->len != before || a->head_done != head_before)
+    return;
+  curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
 }
 
 struct cli_async *
@@ -505,11 +531,25 @@ cli_async_begin (struct cli_client *c, const char *method, const char *path, con
   return a;
 }
 
+/* Like the docker CLI's decoder, the answer is complete at its first JSON
+ * value: a daemon may keep the chunked response open after it. */
+static bool
+async_has_value (struct cli_async *a)
+{
+  fflush (a->buf);
+  if (a->len == 0)
+    return false;
+  json_error_t jerr;
+  json_t *j = json_loadb (a->data, a->len, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+  json_decref (j);
+  return j != NULL;
+}
+
 int
 cli_async_finish (struct cli_async *a, struct cli_response *resp, struct berth_error **err)
 {
   memset (resp, 0, sizeof *resp);
-  while (!a->done)
+  while (!a->done && !async_has_value (a))
     async_step (a, 1000);
   fflush (a->buf);
   curl_easy_getinfo (a->h, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -43,6 +43,71 @@ stdcopy_feed (struct stdcopy *s, const char *data, size_t len)
   return 0;
 }
 
+/* ---------------------------------------------------------------- tar -- */
+
+static unsigned long long
+tar_entry_size (const unsigned char *h)
+{
+  const unsigned char *f = h + 124;
+  if (f[0] & 0x80)
+    {
+      /* base-256 (GNU) for sizes over 8 GiB */
+      unsigned long long v = f[0] & 0x7f;
+      for (int i = 1; i < 12; i++)
+        v = (v << 8) | f[i];
+      return v;
+    }
+  unsigned long long v = 0;
+  for (int i = 0; i < 12 && f[i]; i++)
+    if (f[i] >= '0' && f[i] <= '7')
+      v = v * 8 + (unsigned) (f[i] - '0');
+  return v;
+}
+
+size_t
+tar_end_feed (struct tar_end *t, const char *data, size_t len)
+{
+  size_t used = 0;
+  while (used < len && !t->done)
+    {
+      if (t->skip_bytes > 0)
+        {
+          size_t n = len - used;
+          if (n > t->skip_bytes)
+            n = (size_t) t->skip_bytes;
+          t->skip_bytes -= n;
+          used += n;
+          continue;
+        }
+      size_t n = 512 - t->block_len;
+      if (n > len - used)
+        n = len - used;
+      memcpy (t->block + t->block_len, data + used, n);
+      t->block_len += n;
+      used += n;
+      if (t->block_len < 512)
+        break;
+      t->block_len = 0;
+      bool zero = true;
+      for (size_t i = 0; i < 512 && zero; i++)
+        zero = t->block[i] == 0;
+      if (zero)
+        {
+          if (++t->zero_blocks == 2)
+            t->done = true;
+          continue;
+        }
+      t->zero_blocks = 0;
+      unsigned long long size = tar_entry_size (t->block);
+      char type = (char) t->block[156];
+      /* links, directories and devices carry no data whatever size says */
+      if (type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6')
+        size = 0;
+      t->skip_bytes = (size + 511) / 512 * 512;
+    }
+  return used;
+}
+
 /* ------------------------------------------------------- line splitter -- */
 
 int

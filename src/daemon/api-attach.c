@@ -87,6 +87,8 @@ detach_keys_parse (const char *s, uint8_t *out, size_t *n)
 static void
 buf_append (char **buf, size_t *len, size_t *cap, const void *data, size_t n)
 {
+  if (n == 0)
+    return;
   if (*len + n > *cap)
     {
       size_t nc = *cap ? *cap : 16384;
@@ -511,15 +513,15 @@ attach_replay_logs (struct relay *r, struct container *c, struct attach_req *a, 
   _cleanup_free_ char *name = xasprintf ("%s-json.log", c->id);
   struct logs_read_options o
       = { .want_stdout = a->want_stdout, .want_stderr = a->want_stderr, .tty = tty, .tail = -1 };
-  const char *mf = json_string_value (
-      json_object_get (json_object_get (json_object_get (c->host_config, "LogConfig"), "Config"), "max-file"));
+  const char *mf = json_string_value (json_object_get (
+      json_object_get (json_object_get (c->host_config, "LogConfig"), "Config"), "max-file"));
   int64_t off;
   logs_jsonfile_read (c->dirfd, name, mf ? atoi (mf) : 1, &o, fd, &off);
   lseek (fd, 0, SEEK_SET);
   char buf[65536];
   ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
-    relay_queue (r, buf, (size_t) n);
+    relay_queue (r, buf, (size_t)n);
 }
 
 static void

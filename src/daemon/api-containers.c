@@ -334,8 +334,11 @@ api_container_list (struct api_request *req)
           before_ns = ref->created_ns;
       }
   _cleanup_free_ struct container **sorted = calloc (cs->n_all + 1, sizeof *sorted);
-  memcpy (sorted, cs->all, cs->n_all * sizeof *sorted);
-  qsort (sorted, cs->n_all, sizeof *sorted, compare_created_desc);
+  if (cs->n_all > 0)
+    {
+      memcpy (sorted, cs->all, cs->n_all * sizeof *sorted);
+      qsort (sorted, cs->n_all, sizeof *sorted, compare_created_desc);
+    }
   json_t *out = json_array ();
   uint64_t now = time_now_ns ();
   for (size_t i = 0; i < cs->n_all; i++)

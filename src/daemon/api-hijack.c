@@ -19,7 +19,12 @@ struct api_hijack
   char *pending;
   size_t n_pending;
   bool closed;
+  struct api_hijack *prev, *next; /* the server's open hijacks */
 };
+
+/* Open hijacks, so that the server can close what a module left open at
+ * shutdown (one daemon per process, loop thread only). */
+static struct api_hijack *open_hijacks;
 
 static void
 upgrade_handler (void *cls, struct MHD_Connection *connection, void *con_cls,
@@ -47,6 +52,10 @@ upgrade_handler (void *cls, struct MHD_Connection *connection, void *con_cls,
   if (fl >= 0)
     fcntl (sock, F_SETFL, fl | O_NONBLOCK);
   req->hijack_started = true;
+  h->next = open_hijacks;
+  if (open_hijacks)
+    open_hijacks->prev = h;
+  open_hijacks = h;
   /* The request now lives until api_hijack_close. */
   req->hijack_ready (h, req->hijack_data);
 }
@@ -58,7 +67,7 @@ api_hijack_queue (struct api_request *req)
   if (resp == NULL)
     return MHD_NO;
   MHD_add_response_header (resp, "Content-Type", "application/vnd.docker.raw-stream");
-  MHD_add_response_header (resp, "Connection", "Upgrade");
+  /* libmicrohttpd adds "Connection: Upgrade" itself */
   MHD_add_response_header (resp, "Upgrade", "tcp");
   api_request_apply_headers (req, resp);
   enum MHD_Result r = MHD_queue_response (req->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
@@ -78,10 +87,11 @@ api_respond_hijack (struct api_request *req, api_hijack_fn on_ready, void (*on_a
         on_abort (userdata);
       return;
     }
-  /* Without "Upgrade" the old protocol applies: 200 then the raw stream.
-   * libmicrohttpd only hands over sockets through an upgrade, so such a
-   * client gets the same 101 answer; every client in the traces (docker
-   * CLI, docker-py, compose) asks for the upgrade. */
+  /* docker answers clients that did not ask for an upgrade with 200 and
+   * the raw stream. libmicrohttpd only hands sockets over through an
+   * upgrade, so such a client gets the 101 head and then the same raw
+   * stream; every client in the traces (docker CLI, docker-py, compose)
+   * asks for the upgrade. */
   req->answer = API_ANSWER_HIJACK;
   req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
   req->hijack_ready = on_ready;
@@ -121,6 +131,12 @@ api_hijack_close (struct api_hijack *h)
   if (h == NULL || h->closed)
     return;
   h->closed = true;
+  if (h->prev)
+    h->prev->next = h->next;
+  else if (open_hijacks == h)
+    open_hijacks = h->next;
+  if (h->next)
+    h->next->prev = h->prev;
   struct api_request *req = h->req;
   MHD_upgrade_action (h->urh, MHD_UPGRADE_ACTION_CLOSE);
   free (h->pending);
@@ -128,4 +144,14 @@ api_hijack_close (struct api_hijack *h)
   req->answered = true;
   api_server_kick (req->d->server);
   api_request_release (req);
+}
+
+void
+api_hijack_close_all (void)
+{
+  while (open_hijacks)
+    {
+      berth_log (BERTH_LOG_DEBUG, "closing a hijacked connection left open at shutdown");
+      api_hijack_close (open_hijacks);
+    }
 }

@@ -276,6 +276,7 @@ struct remove_job
   char *name;
   bool force, prune_all, is_prune;
   json_t *report;
+  char *id; /* the image a name resolved to, for the untag events */
   struct berth_error *err;
 };
 
@@ -286,7 +287,11 @@ remove_work (void *arg)
   if (j->is_prune)
     image_prune (j->store, j->prune_all, &j->report, &j->err);
   else
-    image_remove (j->store, j->name, j->force, &j->report, &j->err);
+    {
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      image_resolve (j->store, j->name, &j->id, &ignored);
+      image_remove (j->store, j->name, j->force, &j->report, &j->err);
+    }
 }
 
 static void
@@ -305,8 +310,10 @@ remove_done (void *arg)
         {
           const char *untagged = json_string_value (json_object_get (item, "Untagged"));
           const char *deleted = json_string_value (json_object_get (item, "Deleted"));
+          /* docker: untag's actor is the image, the name an attribute */
           if (untagged)
-            daemon_event_emit ("image", "untag", untagged, json_pack ("{s:s}", "name", untagged));
+            daemon_event_emit ("image", "untag", j->id ? j->id : untagged,
+                               json_pack ("{s:s}", "name", untagged));
           if (deleted)
             daemon_event_emit ("image", "delete", deleted, json_pack ("{s:s}", "name", deleted));
         }
@@ -317,6 +324,7 @@ remove_done (void *arg)
   json_decref (j->report);
   berth_error_free (j->err);
   free (j->name);
+  free (j->id);
   free (j);
 }
 

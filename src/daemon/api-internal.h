@@ -131,6 +131,8 @@ void api_stream_free (struct api_stream *s);
 bool api_stream_is_ended (const struct api_stream *s);
 /* api-hijack.c: queue the upgrade answer (called from the access handler). */
 enum MHD_Result api_hijack_queue (struct api_request *req);
+/* Shutdown, after the modules: close the hijacks they left open. */
+void api_hijack_close_all (void);
 
 /* ------------------------------------------------------------- server -- */
 
@@ -140,7 +142,10 @@ int api_server_new (struct berthd *d, struct api_router *router, struct api_serv
 /* Start listening on every -H address (the unix socket gets mode 0660 and
  * the configured group). */
 int api_server_listen (struct api_server *s, struct berth_error **err);
-/* Stop accepting, end every connection, remove the unix sockets. */
+/* Shutdown, first step (modules still alive): stop accepting, remove the
+ * unix sockets, end every live request (stream producers get on_close). */
+void api_server_quiesce (struct api_server *s);
+/* Last step: end what is left, stop libmicrohttpd, free. */
 void api_server_free (struct api_server *s);
 /* Ask the server to run libmicrohttpd again soon (after a resume). */
 void api_server_kick (struct api_server *s);

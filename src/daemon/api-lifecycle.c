@@ -106,9 +106,10 @@ api_container_stop (struct api_request *req)
         api_respond_error (req, err);
       return;
     }
-  if (rc == 1)
+  if (rc == 1 || rc == 2)
     {
-      container_event (c, "stop", NULL);
+      if (rc == 1) /* 2: removed meanwhile */
+        container_event (c, "stop", NULL);
       api_respond_empty (req, 204);
       return;
     }
@@ -181,8 +182,11 @@ api_container_restart (struct api_request *req)
     }
   if (c->state.status == CONTAINER_RESTARTING)
     {
-      int rc = container_stop (cs, c, timeout_s, NULL, &err);
-      (void)rc;
+      if (container_stop (cs, c, timeout_s, NULL, &err) == 2)
+        {
+          api_respond_errorf (req, 404, "No such container: %s", api_request_param (req, "id"));
+          return;
+        }
     }
   c->state.has_been_manually_stopped = false;
   berth_error_freep (&err);

@@ -42,9 +42,14 @@ api_request_param (struct api_request *req, const char *name)
   return NULL;
 }
 
+/* After libmicrohttpd finished the request (the client went away while a
+ * handler still holds it) the connection is gone: the query and headers
+ * read as absent instead of touching freed memory. */
 const char *
 api_request_query (struct api_request *req, const char *key)
 {
+  if (req->conn == NULL)
+    return NULL;
   return MHD_lookup_connection_value (req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
@@ -52,6 +57,8 @@ bool
 api_request_query_bool (struct api_request *req, const char *key, bool def)
 {
   const char *v = NULL;
+  if (req->conn == NULL)
+    return def;
   if (MHD_lookup_connection_value_n (req->conn, MHD_GET_ARGUMENT_KIND, key, strlen (key), &v, NULL)
       != MHD_YES)
     return def;
@@ -101,6 +108,8 @@ api_request_query_values (struct api_request *req, const char *key)
   struct query_values q = { key, calloc (1, sizeof (char *)) };
   if (q.values == NULL)
     abort ();
+  if (req->conn == NULL)
+    return q.values;
   MHD_get_connection_values (req->conn, MHD_GET_ARGUMENT_KIND, collect_values, &q);
   return q.values;
 }
@@ -108,6 +117,8 @@ api_request_query_values (struct api_request *req, const char *key)
 const char *
 api_request_header (struct api_request *req, const char *name)
 {
+  if (req->conn == NULL)
+    return NULL;
   return MHD_lookup_connection_value (req->conn, MHD_HEADER_KIND, name);
 }
 

@@ -538,7 +538,16 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
   req->refs++;
   req->mhd_done = true;
+  req->suspended = false;
   api_request_unwatch_gone (req);
+  /* A worker reading the body must see its end now, or it would wait
+   * forever for a client that left (and hold up shutdown). */
+  if (req->body_pipe_watch)
+    loop_fd_remove (req->body_pipe_watch);
+  req->body_pipe_watch = NULL;
+  if (req->body_pipe_w >= 0)
+    close (req->body_pipe_w);
+  req->body_pipe_w = -1;
   if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
     req->client_gone = true;
   if (req->answer == API_ANSWER_HIJACK && !req->hijack_started)
@@ -903,24 +912,77 @@ api_server_listen (struct api_server *s, struct berth_error **err)
   return 0;
 }
 
+/* End every live request as if its client had gone: streams tell their
+ * producers (on_close), sleeping connections are resumed so that
+ * libmicrohttpd closes them. Requests are held while we walk the list:
+ * callbacks may finish and free them. */
+static void
+server_end_requests (struct api_server *s)
+{
+  size_t n = 0;
+  for (struct api_request *r = s->active; r; r = r->next_active)
+    n++;
+  struct api_request **all = calloc (n + 1, sizeof *all);
+  if (all == NULL)
+    abort ();
+  n = 0;
+  for (struct api_request *r = s->active; r; r = r->next_active)
+    {
+      r->refs++;
+      all[n++] = r;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      struct api_request *r = all[i];
+      r->client_gone = true;
+      api_request_unwatch_gone (r);
+      if (r->stream && !r->mhd_done)
+        api_stream_client_gone (r->stream);
+      if (r->suspended && !r->mhd_done)
+        {
+          r->suspended = false;
+          MHD_resume_connection (r->conn);
+        }
+    }
+  for (size_t i = 0; i < n; i++)
+    api_request_release (all[i]);
+  free (all);
+  for (int round = 0; round < 4; round++)
+    for (struct api_listener *l = s->listeners; l; l = l->next)
+      MHD_run (l->mhd);
+}
+
+void
+api_server_quiesce (struct api_server *s)
+{
+  if (s == NULL)
+    return;
+  /* No new connections: stop accepting and remove the unix sockets now. */
+  for (struct api_listener *l = s->listeners; l; l = l->next)
+    {
+      MHD_socket fd = MHD_quiesce_daemon (l->mhd);
+      if (fd != MHD_INVALID_SOCKET)
+        close (fd);
+      if (l->unix_path)
+        unlink (l->unix_path);
+    }
+  server_end_requests (s);
+}
+
 void
 api_server_free (struct api_server *s)
 {
   if (s == NULL)
     return;
   loop_set_prepare (s->d->loop, NULL, NULL);
-  /* libmicrohttpd must not stop with suspended connections: resume them
-   * as gone; their requests end when the daemons stop. */
+  /* The modules are gone: what they left open is ours to close. */
+  api_hijack_close_all ();
+  /* libmicrohttpd must not stop with suspended connections (it aborts):
+   * whatever a module's shutdown left asleep ends now. */
+  server_end_requests (s);
   for (struct api_request *r = s->active; r; r = r->next_active)
     if (r->suspended)
-      {
-        r->client_gone = true;
-        api_request_unwatch_gone (r);
-        r->suspended = false;
-        MHD_resume_connection (r->conn);
-      }
-  for (struct api_listener *l = s->listeners; l; l = l->next)
-    MHD_run (l->mhd);
+      berth_log (BERTH_LOG_WARNING, "%s %s still suspended at shutdown", r->method, r->url);
   while (s->listeners)
     {
       struct api_listener *l = s->listeners;

@@ -33,7 +33,6 @@ str_of (const json_t *j, const char *k)
 }
 
 static void start_failed (struct containers *cs, struct container *c, const char *msg);
-static void monitor_exited (struct containers *cs, struct container *c);
 
 /* ----------------------------------------------------- prepare start -- */
 
@@ -361,7 +360,10 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       container_event (c, "start", NULL);
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
+      container_hold (c);
       waiters_notify (c, WAIT_STARTED, NULL);
+      if (!container_release (c))
+        return; /* a waiter removed it */
       if (rt->remove_on_exit)
         {
           berth_error_freep (&err);
@@ -433,8 +435,11 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
       *p = (char)(*p - 'A' + 'a');
   berth_error_set (&err, 0, "failed to create task for container: %s", lower);
   /* the CLI reads these words to pick 127/126 */
+  container_hold (c);
   waiters_notify (c, WAIT_STARTED, err);
   waiters_notify (c, WAIT_EXIT, err);
+  if (!container_release (c))
+    return;
   if (json_is_true (json_object_get (c->host_config, "AutoRemove")) || rt->remove_on_exit)
     {
       _cleanup_error_ struct berth_error *rerr = NULL;
@@ -452,7 +457,10 @@ container_start_failed_early (struct containers *cs, struct container *c,
   c->state.exit_code = start_failure_code (err->msg);
   _cleanup_error_ struct berth_error *serr = NULL;
   container_save (c, &serr);
+  container_hold (c);
   waiters_notify (c, WAIT_EXIT, err);
+  if (!container_release (c))
+    return;
   if (json_is_true (json_object_get (c->host_config, "AutoRemove")))
     {
       berth_error_freep (&serr);
@@ -466,7 +474,7 @@ static void
 monitor_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
 {
   struct container *c = data;
-  monitor_exited (container_rt (c)->cs, c);
+  container_monitor_exited (container_rt (c)->cs, c);
 }
 
 void
@@ -479,7 +487,7 @@ container_watch_monitor (struct containers *cs, struct container *c, pid_t monit
   if (rt->pidfd >= 0)
     rt->pid_watch = loop_fd_add (cs->d->loop, rt->pidfd, EPOLLIN, monitor_ready, c, &err);
   if (rt->pid_watch == NULL)
-    monitor_exited (cs, c);
+    container_monitor_exited (cs, c);
 }
 
 static void
@@ -521,8 +529,8 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
 }
 
-static void
-monitor_exited (struct containers *cs, struct container *c)
+void
+container_monitor_exited (struct containers *cs, struct container *c)
 {
   struct container_rt *rt = container_rt (c);
   if (rt->pid_watch)
@@ -578,7 +586,10 @@ monitor_exited (struct containers *cs, struct container *c)
   _cleanup_error_ struct berth_error *err = NULL;
   if (container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+  container_hold (c);
   waiters_notify (c, WAIT_EXIT, NULL);
+  if (!container_release (c))
+    return; /* docker rm -f: the waiter removed it */
   if (rt->restart_requested)
     {
       rt->restart_requested = false;
@@ -662,8 +673,9 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
       c->state.status = CONTAINER_EXITED;
       c->state.has_been_manually_stopped = true;
       container_save (c, NULL);
+      container_hold (c);
       waiters_notify (c, WAIT_EXIT, NULL);
-      return 1;
+      return container_release (c) ? 1 : 2;
     }
   if (!container_is_running (c))
     return berth_error_set_kind (err, BERTH_E_NOT_MODIFIED, 0, "Container %s is already stopped",
@@ -688,114 +700,6 @@ container_stop (struct containers *cs, struct container *c, int timeout_s, const
   rt->stop_timer = loop_timer_add (cs->d->loop, (uint64_t)(timeout_s < 0 ? 0 : timeout_s) * 1000,
                                    stop_timeout, c);
   return 0;
-}
-
-/* ------------------------------------------------------------ remove -- */
-
-int
-container_remove (struct containers *cs, struct container *c, bool remove_volumes,
-                  struct berth_error **err)
-{
-  struct container_rt *rt = container_rt (c);
-  c->state.status = CONTAINER_REMOVING;
-  rt->remove_requested = true;
-  if (rt->restart_timer)
-    loop_timer_cancel (rt->restart_timer);
-  rt->restart_timer = NULL;
-  health_stop (c);
-  if (cs->d->images && image_snapshot_remove (cs->d->images, c->id, err) < 0)
-    {
-      c->state.status = CONTAINER_DEAD;
-      free (c->state.error);
-      c->state.error = xstrdup ((*err)->msg);
-      container_save (c, NULL);
-      return berth_error_prefix (err, "unable to remove filesystem for %s", c->id);
-    }
-  size_t i;
-  json_t *m;
-  json_array_foreach (c->mounts, i, m)
-  {
-    if (strcmp (str_of (m, "Type"), "volume") != 0)
-      continue;
-    const char *name = str_of (m, "Name");
-    volume_unref (cs->d, name, c->id);
-    if (remove_volumes && json_is_true (json_object_get (m, "Anonymous")))
-      {
-        _cleanup_error_ struct berth_error *verr = NULL;
-        if (volume_remove (cs->d, name, false, &verr) < 0)
-          berth_log (BERTH_LOG_WARNING, "remove volume %s: %s", name, verr->msg);
-      }
-  }
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  runtime_container_delete (&cs->rt, c->id, true, &ignored);
-  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  berth_error_freep (&ignored);
-  if (exec_root >= 0)
-    fs_rm_rf_at (exec_root, c->id, &ignored);
-  berth_error_freep (&ignored);
-  if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
-    return berth_error_prefix (err, "remove container %.12s", c->id);
-  container_event (c, "destroy", NULL);
-  exec_forget_container (cs, c->id);
-  waiters_notify (c, WAIT_REMOVED, NULL);
-  containers_forget (cs, c);
-  return 0;
-}
-
-/* ----------------------------------------------------------- restore -- */
-
-/* Is pid the monitor of this container (and not a recycled pid)? */
-static bool
-is_our_monitor (struct containers *cs, const struct container *c, pid_t pid)
-{
-  if (pid <= 0)
-    return false;
-  char path[64];
-  snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pid);
-  _cleanup_free_ char *cmd = NULL;
-  size_t len = 0;
-  if (fs_read_file (AT_FDCWD, path, &cmd, &len, NULL) < 0)
-    return false;
-  /* argv[1] is the exec dir, which ends in the container id */
-  size_t first = strlen (cmd);
-  if (first + 1 >= len)
-    return false;
-  return str_has_suffix (cmd + first + 1, c->id);
-}
-
-void
-container_restore (struct containers *cs, struct container *c)
-{
-  /* the volume store keeps references in memory only: declare ours */
-  size_t i;
-  json_t *m;
-  json_array_foreach (c->mounts, i, m) if (strcmp (str_of (m, "Type"), "volume") == 0)
-  {
-    _cleanup_error_ struct berth_error *err = NULL;
-    volume_ref (cs->d, str_of (m, "Name"), c->id, &err);
-  }
-  enum container_status s = c->state.status;
-  if (s != CONTAINER_RUNNING && s != CONTAINER_PAUSED && s != CONTAINER_RESTARTING)
-    return;
-  if (s != CONTAINER_RESTARTING && is_our_monitor (cs, c, c->state.monitor_pid))
-    {
-      berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,
-                 (int)c->state.monitor_pid);
-      container_watch_monitor (cs, c, c->state.monitor_pid);
-      if (c->state.status == CONTAINER_RUNNING)
-        health_start (cs, c);
-      return;
-    }
-  if (s == CONTAINER_RESTARTING)
-    {
-      c->state.status = CONTAINER_EXITED;
-      _cleanup_error_ struct berth_error *err = NULL;
-      if (container_start (cs, c, &err) < 0)
-        berth_log (BERTH_LOG_WARNING, "restore %.12s: %s", c->id, err->msg);
-      return;
-    }
-  /* the monitor finished (or was killed) while berthd was away */
-  monitor_exited (cs, c);
 }
 
 /* ------------------------------------------------------------ attach -- */

@@ -81,6 +81,9 @@ struct container_rt
   int stop_on_start_timeout_s;
   bool restart_requested; /* restart: start again after the exit */
   bool remove_requested;
+  /* removed from the list; freed once nobody holds it */
+  bool forgotten;
+  int holds;
   /* DELETE ?force arrived during a start: kill once started, remove on exit */
   bool remove_on_exit;
 };
@@ -113,6 +116,12 @@ struct container *containers_lookup (struct containers *cs, const char *ref,
                                      struct berth_error **err);
 struct container *containers_find_by_name (struct containers *cs, const char *name);
 void containers_add (struct containers *cs, struct container *c);
+/* Code that calls out (waiters, removal) while it works on c holds it:
+ * a removal in between then frees c only at the last release. release
+ * returns false once c was removed (and freed, if that was the last
+ * hold): the caller must not touch c any more. */
+void container_hold (struct container *c);
+bool container_release (struct container *c);
 void containers_forget (struct containers *cs, struct container *c);
 
 void waiter_add (struct container *c, enum waiter_kind kind,
@@ -130,9 +139,14 @@ void container_start_failed_early (struct containers *cs, struct container *c,
                                    const struct berth_error *err);
 void container_watch_monitor (struct containers *cs, struct container *c, pid_t monitor_pid);
 void container_restore (struct containers *cs, struct container *c);
+/* The monitor exited (its pidfd fired, or it was gone at restore): state,
+ * events, restart policy, auto-remove. */
+void container_monitor_exited (struct containers *cs, struct container *c);
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
                       struct berth_error **err);
-/* Send the stop signal, SIGKILL after timeout_s (-1: the container's own). */
+/* Send the stop signal, SIGKILL after timeout_s (-1: the container's own).
+ * 0: the exit is coming (wait for it), 1: stopped already (a pending
+ * policy restart was cancelled), 2: that also removed it (c is gone). */
 int container_stop (struct containers *cs, struct container *c, int timeout_s, const char *signal,
                     struct berth_error **err);
 int container_kill (struct containers *cs, struct container *c, int signo,

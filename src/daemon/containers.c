@@ -85,26 +85,11 @@ containers_add (struct containers *cs, struct container *c)
   c->daemon_data = rt;
 }
 
-void
-containers_forget (struct containers *cs, struct container *c)
+/* Free what the daemon holds for c, and c itself. */
+static void
+container_destroy_now (struct container *c)
 {
-  for (size_t i = 0; i < cs->n_all; i++)
-    if (cs->all[i] == c)
-      {
-        memmove (cs->all + i, cs->all + i + 1, (cs->n_all - i - 1) * sizeof *cs->all);
-        cs->n_all--;
-        break;
-      }
   struct container_rt *rt = c->daemon_data;
-  if (rt && rt->waiters)
-    {
-      /* answer whoever still waits: the container is gone */
-      _cleanup_error_ struct berth_error *err = NULL;
-      berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0, "No such container: %s", c->id);
-      waiters_notify (c, WAIT_STARTED, err);
-      waiters_notify (c, WAIT_EXIT, err);
-      waiters_notify (c, WAIT_REMOVED, NULL);
-    }
   if (rt)
     {
       if (rt->pid_watch)
@@ -127,6 +112,63 @@ containers_forget (struct containers *cs, struct container *c)
     }
   c->daemon_data = NULL;
   container_free (c);
+}
+
+void
+containers_forget (struct containers *cs, struct container *c)
+{
+  for (size_t i = 0; i < cs->n_all; i++)
+    if (cs->all[i] == c)
+      {
+        memmove (cs->all + i, cs->all + i + 1, (cs->n_all - i - 1) * sizeof *cs->all);
+        cs->n_all--;
+        break;
+      }
+  struct container_rt *rt = c->daemon_data;
+  if (rt && rt->forgotten)
+    return;
+  if (rt)
+    rt->forgotten = true;
+  if (rt && rt->waiters)
+    {
+      /* answer whoever still waits: the container is gone */
+      _cleanup_error_ struct berth_error *err = NULL;
+      berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0, "No such container: %s", c->id);
+      container_hold (c);
+      waiters_notify (c, WAIT_STARTED, err);
+      waiters_notify (c, WAIT_EXIT, err);
+      waiters_notify (c, WAIT_REMOVED, NULL);
+      container_release (c);
+      return; /* the release freed it */
+    }
+  /* a caller up the stack still works on c (a waiter removed it): it is
+   * freed when that caller lets go */
+  if (rt && rt->holds > 0)
+    return;
+  container_destroy_now (c);
+}
+
+void
+container_hold (struct container *c)
+{
+  struct container_rt *rt = c->daemon_data;
+  if (rt)
+    rt->holds++;
+}
+
+bool
+container_release (struct container *c)
+{
+  struct container_rt *rt = c->daemon_data;
+  if (rt == NULL)
+    return true;
+  rt->holds--;
+  if (rt->holds == 0 && rt->forgotten)
+    {
+      container_destroy_now (c);
+      return false;
+    }
+  return !rt->forgotten;
 }
 
 void
@@ -189,6 +231,7 @@ waiters_notify (struct container *c, enum waiter_kind kind, const struct berth_e
       else
         p = &(*p)->next;
     }
+  container_hold (c);
   while (ready)
     {
       struct waiter *w = ready;
@@ -196,6 +239,7 @@ waiters_notify (struct container *c, enum waiter_kind kind, const struct berth_e
       w->fn (w, c, err);
       free (w);
     }
+  container_release (c);
 }
 
 /* ------------------------------------------------------------- events -- */

@@ -215,8 +215,10 @@ berthd_run (struct berthd *d, struct berth_error **err)
   else
     r = -1;
 
-  /* Modules end their streams and hijacked connections first, then the
-   * server stops and removes its sockets. */
+  /* The server stops accepting and ends its requests (stream producers
+   * hear of it while their modules still exist), then the modules shut
+   * down (closing their hijacked connections), then the server stops. */
+  api_server_quiesce (d->server);
   for (size_t i = n_started; i > 0; i--)
     if (mods[i - 1]->shutdown)
       mods[i - 1]->shutdown (d);

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WORKERS_MAX 2
+/* Enough for a couple of pulls and loads side by side; threads start only
+ * when no worker is idle, so an idle daemon has none. */
+#define WORKERS_MAX 4
 #define WORKER_STACK_BYTES (1024 * 1024)
 
 struct loop_fd

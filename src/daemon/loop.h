@@ -55,7 +55,7 @@ void loop_set_prepare (struct loop *l, loop_prepare_fn fn, void *userdata);
 
 /* --------------------------------------------------------- worker pool -- */
 
-/* A few threads (2 by default, small stacks, started on first use) for work
+/* A few threads (up to 4, 1 MiB stacks, started on first use) for work
  * that blocks. `work` runs on a worker thread and must not touch daemon
  * state; then `done` runs on the loop thread with the same arg (it may be
  * NULL). To report progress on the way, post messages with loop_post. */

@@ -100,15 +100,11 @@ clients_send (struct monitor *m, enum log_stream s, const char *data, size_t len
 static void
 stdin_close (struct monitor *m)
 {
-  if (m->stdin_fd < 0)
+  /* docker closes a container's stdin when its (StdinOnce) client leaves,
+   * but never a terminal's: the shell behind a pty stays usable for the
+   * next `docker attach` */
+  if (m->stdin_fd < 0 || m->tty)
     return;
-  if (m->tty)
-    {
-      /* closing the master would hang up the terminal: send EOF instead */
-      char eot = 4;
-      (void)!write (m->stdin_fd, &eot, 1);
-      return;
-    }
   close (m->stdin_fd);
   m->stdin_fd = -1;
 }

@@ -67,7 +67,8 @@ store_collect_refs (struct image_store *s, json_t **blobs_out, json_t **layers_o
             ref_blob (blobs, json_string_value (json_object_get (v, "digest")));
       }
   }
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->snapshotsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
     {
@@ -103,7 +104,8 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
     return -1;
   int64_t total = 0;
   {
-    _cleanup_closedir_ DIR *d = fdopendir (dup (s->layersfd));
+    _cleanup_closedir_ DIR *d
+        = fdopendir (openat (s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     struct dirent *de;
     while (d && (de = readdir (d)) != NULL)
       {
@@ -121,7 +123,8 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
         total += sz > 0 ? sz : 0;
       }
   }
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->blobsfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->blobsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
     {
@@ -245,7 +248,8 @@ image_store_check (struct image_store *s, char ***problems_out, struct berth_err
   if (problems == NULL)
     abort ();
   {
-    _cleanup_closedir_ DIR *d = fdopendir (dup (s->blobsfd));
+    _cleanup_closedir_ DIR *d
+        = fdopendir (openat (s->blobsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (d == NULL)
       return berth_error_set (err, errno, "read blobs/");
     struct dirent *de;
@@ -254,7 +258,8 @@ image_store_check (struct image_store *s, char ***problems_out, struct berth_err
         check_blob (s, de->d_name, &problems);
   }
   {
-    _cleanup_closedir_ DIR *d = fdopendir (dup (s->layersfd));
+    _cleanup_closedir_ DIR *d
+        = fdopendir (openat (s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (d == NULL)
       return berth_error_set (err, errno, "read layers/");
     struct dirent *de;
@@ -277,7 +282,7 @@ image_store_check (struct image_store *s, char ***problems_out, struct berth_err
     size_t i;
     json_t *v;
     json_array_foreach (json_object_get (rec, "layers"), i,
-                        v) if (!image_layer_exists (s, json_string_value (v)))
+                        v) if (!layer_present (s, json_string_value (v)))
         problem (&problems, "image %s: layer %s missing", id, json_string_value (v));
   }
   const char *tag;

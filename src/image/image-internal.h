@@ -29,6 +29,10 @@ struct image_store
 
 #define PIN_TTL_NS (3600ULL * 1000000000ULL)
 void store_pin (struct image_store *s, const char *digest);
+/* An image now references it: gc may judge it by references again. */
+void store_unpin (struct image_store *s, const char *digest);
+/* Is the layer unpacked (no pin, unlike image_layer_exists). */
+bool layer_present (struct image_store *s, const char *diff_id);
 bool store_is_pinned (struct image_store *s, const char *digest);
 
 #define IMAGES_FILE "images.json"

@@ -268,6 +268,8 @@ void image_layer_unpack_abort (struct image_layer_unpack *u);
 int image_layer_unpack_fd (struct image_store *store, int fd, const char *expected_digest,
                            const char *media_type, char **diff_id_out, struct berth_error **err);
 
+/* A layer found here is kept from gc for an hour (a pull that skips it
+ * records its image later). */
 bool image_layer_exists (struct image_store *store, const char *diff_id);
 /* The compressed blob kept for a layer (what push uploads, what the
  * manifest lists). Strings are newly allocated. */
@@ -353,7 +355,11 @@ int image_add_repo_digest (struct image_store *store, const char *id, const stru
                            const char *digest, struct berth_error **err);
 
 /* Who uses an image (the daemon's containers), asked before a delete. Return
- * true and set *container_id (malloc'd) and *is_running when one does. */
+ * true and set *container_id (malloc'd) and *is_running when one does.
+ * Called with the store's (recursive) lock held: it may call back into the
+ * store from the same thread, but must not wait for another thread that
+ * uses the store. Without a hook, a snapshot made from the image counts as
+ * a stopped container using it. */
 typedef bool (*image_in_use_fn) (const char *image_id, char **container_id, bool *is_running,
                                  void *data);
 void image_store_set_in_use_hook (struct image_store *store, image_in_use_fn fn, void *data);

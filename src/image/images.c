@@ -162,7 +162,7 @@ image_store_add (struct image_store *s, const struct image_add_options *opts, ch
   if (config_load (s, id, &cfg, err) < 0 || config_diff_ids (cfg, &diff_ids, err) < 0)
     return berth_error_prefix (err, "add image %s", id);
   for (char **d = diff_ids; *d; d++)
-    if (!image_layer_exists (s, *d))
+    if (!layer_present (s, *d))
       return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "add image %s: layer %s is missing",
                                    id, *d);
   _cleanup_free_ char *manifest = NULL;
@@ -229,6 +229,20 @@ image_store_add (struct image_store *s, const struct image_add_options *opts, ch
     }
   if (images_db_save (s, db, err) < 0)
     return berth_error_prefix (err, "add image %s", id);
+  /* recorded: its parts are now protected by references, not pins (so an
+   * rmi right after a pull frees them) */
+  store_unpin (s, id);
+  store_unpin (s, manifest);
+  if (opts->repo_digest)
+    store_unpin (s, opts->repo_digest);
+  for (char **d = diff_ids; *d; d++)
+    {
+      _cleanup_free_ char *bd = NULL;
+      _cleanup_error_ struct berth_error *e = NULL;
+      store_unpin (s, *d);
+      if (image_layer_blob (s, *d, &bd, NULL, NULL, &e) == 0)
+        store_unpin (s, bd);
+    }
   if (id_out)
     *id_out = xstrdup (id);
   return 0;

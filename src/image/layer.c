@@ -125,7 +125,7 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
   if (u->out == NULL)
     abort ();
   u->diff_sha = sha256_ctx_new ();
-  if (!(expected_diff_id && image_layer_exists (s, expected_diff_id)))
+  if (!(expected_diff_id && image_layer_exists (s, expected_diff_id))) /* pins it if there */
     {
       u->tmpfd = store_tmpdir_create (s, "unpack", &u->tmpname, err);
       if (u->tmpfd < 0 || mkdirat (u->tmpfd, "diff", 0755) < 0)
@@ -495,11 +495,22 @@ layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_di
 /* ------------------------------------------------------ layer records -- */
 
 bool
-image_layer_exists (struct image_store *s, const char *diff_id)
+layer_present (struct image_store *s, const char *diff_id)
 {
   const char *hex = digest_hex (diff_id);
   struct stat st;
   return hex && fstatat (s->layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+}
+
+bool
+image_layer_exists (struct image_store *s, const char *diff_id)
+{
+  bool exists = layer_present (s, diff_id);
+  /* A pull that skips a present layer records its image later: until then
+   * a concurrent rmi's gc must not take the layer away. */
+  if (exists)
+    store_pin (s, diff_id);
+  return exists;
 }
 
 json_t *

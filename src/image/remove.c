@@ -3,6 +3,7 @@
  * and blobs no image needs any more. */
 #include "image/image-internal.h"
 
+#include <fcntl.h>
 #include <string.h>
 
 static char *
@@ -116,7 +117,8 @@ image_used_by (struct image_store *s, const char *id, char **container, bool *ru
   *running = false;
   if (s->in_use)
     return s->in_use (id, container, running, s->in_use_data);
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->snapshotsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
     {

@@ -169,7 +169,7 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   for (size_t i = json_array_size (layers); i-- > 0;)
     {
       const char *d = json_string_value (json_array_get (layers, i));
-      if (!image_layer_exists (s, d))
+      if (!layer_present (s, d))
         return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "snapshot %s: layer %s is missing",
                                      id, d);
       _cleanup_free_ char *p = xasprintf ("%s/layers/%s/diff", s->root, d + 7);
@@ -420,7 +420,8 @@ str_cmp (const void *a, const void *b)
 int
 image_snapshot_list (struct image_store *s, char ***ids_out, struct berth_error **err)
 {
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->snapshotsfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->snapshotsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
     return berth_error_set (err, errno, "read snapshots/");
   _cleanup_strv_ char **ids = calloc (1, sizeof (char *));

@@ -25,7 +25,8 @@ open_subdir (int parent, const char *name, struct berth_error **err)
 static int
 sweep_tmp (struct image_store *s, struct berth_error **err)
 {
-  _cleanup_closedir_ DIR *d = fdopendir (dup (s->tmpfd));
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d == NULL)
     return berth_error_set (err, errno, "read tmp/");
   struct dirent *de;
@@ -37,6 +38,19 @@ sweep_tmp (struct image_store *s, struct berth_error **err)
         return berth_error_prefix (err, "sweep tmp/");
     }
   return 0;
+}
+
+/* A kill -9 inside fs_write_file_atomic leaves its ".tmp-*" beside
+ * images.json: never the file itself, only litter. */
+static void
+sweep_root_temps (struct image_store *s)
+{
+  _cleanup_closedir_ DIR *d
+      = fdopendir (openat (s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    if (str_has_prefix (de->d_name, ".tmp-"))
+      unlinkat (s->rootfd, de->d_name, 0);
 }
 
 struct image_store *
@@ -92,6 +106,7 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
     goto fail;
   if (sweep_tmp (s, err) < 0)
     goto fail;
+  sweep_root_temps (s);
   return steal_pointer (&guard);
 
 fail:
@@ -229,6 +244,14 @@ store_pin (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
   json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
+  pthread_mutex_unlock (&s->pins_mutex);
+}
+
+void
+store_unpin (struct image_store *s, const char *digest)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+  json_object_del (s->pins, digest);
   pthread_mutex_unlock (&s->pins_mutex);
 }
 

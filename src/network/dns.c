@@ -17,9 +17,9 @@
 
 #define DNS_TTL 600            /* docker's TTL for container records */
 #define DNS_MAX_PENDING 1024
-#define DNS_MAX_ANSWERS 32
+#define DNS_MAX_ANSWERS 256
 
-static void
+void
 dns_fd_notify (struct network_manager *m, int fd, bool added)
 {
   if (m->on_dns_fd && fd >= 0)
@@ -105,6 +105,8 @@ dns_init (struct network_manager *m, const struct network_manager_config *cfg,
   if (m->dns.upstream_fd < 0)
     return berth_error_set (err, errno, "dns: upstream socket");
   dns_fd_notify (m, m->dns.upstream_fd, true);
+  if (dns_tcp_upstream_init (m, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -119,6 +121,7 @@ dns_pending_drop (struct network_manager *m, size_t i)
 void
 dns_fini (struct network_manager *m)
 {
+  dns_tcp_fini (m);
   while (m->dns.n_pending > 0)
     dns_pending_drop (m, 0);
   free (m->dns.pending);
@@ -144,19 +147,35 @@ dns_network_listen (struct network_manager *m, struct network *n, struct berth_e
     return berth_error_set (err, errno, "dns: socket");
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (53),
                             .sin_addr.s_addr = htonl (n->gateway) };
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  int r = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+  if (r < 0 && errno == EADDRINUSE)
+    {
+      /* A DNS server of the host holds port 53 on every address: listen on
+       * a free port and let nftables redirect the network's queries to it
+       * (nat.c), so containers still ask <gateway>:53. */
+      sa.sin_port = 0;
+      r = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+    }
+  socklen_t sl = sizeof sa;
+  if (r < 0 || getsockname (fd, (struct sockaddr *) &sa, &sl) < 0)
     {
       int saved = errno;
       close (fd);
       char ip[INET_ADDRSTRLEN];
       ipv4_format (n->gateway, ip);
-      return berth_error_set (err, saved,
-                              "dns: listen on %s:53/udp (does a DNS server on the host bind every "
-                              "address?)",
-                              ip);
+      return berth_error_set (err, saved, "dns: listen on %s/udp", ip);
     }
+  n->dns_port = ntohs (sa.sin_port);
+  if (n->dns_port != 53)
+    berth_log (BERTH_LOG_INFO, "network %s: port 53 of %s is taken, DNS redirected to port %u",
+               n->name, inet_ntoa (sa.sin_addr), n->dns_port);
   n->dns_udp_fd = fd;
   dns_fd_notify (m, fd, true);
+  if (dns_tcp_listen (m, n, err) < 0)
+    {
+      dns_network_close (m, n);
+      return -1;
+    }
   return 0;
 }
 
@@ -165,12 +184,14 @@ dns_network_close (struct network_manager *m, struct network *n)
 {
   if (n->dns_udp_fd < 0)
     return;
+  dns_tcp_close_network (m, n);
   for (size_t i = m->dns.n_pending; i-- > 0;)
-    if (m->dns.pending[i].reply_fd == n->dns_udp_fd)
+    if (m->dns.pending[i].sink.udp_fd == n->dns_udp_fd)
       dns_pending_drop (m, i);
   dns_fd_notify (m, n->dns_udp_fd, false);
   close (n->dns_udp_fd);
   n->dns_udp_fd = -1;
+  n->dns_port = 0;
 }
 
 size_t
@@ -179,10 +200,12 @@ network_manager_dns_fds (struct network_manager *m, int *fds, size_t max)
   size_t k = 0;
   if (m->dns.upstream_fd >= 0 && k < max)
     fds[k++] = m->dns.upstream_fd;
+  if (m->dns.job_fds[0] >= 0 && k < max)
+    fds[k++] = m->dns.job_fds[0];
   for (size_t i = 0; i < m->n_networks && k < max; i++)
     if (m->networks[i]->dns_udp_fd >= 0)
       fds[k++] = m->networks[i]->dns_udp_fd;
-  return k;
+  return k + dns_tcp_fds (m, fds + k, max - k);
 }
 
 /* ------------------------------------------------------------- lookup -- */
@@ -271,18 +294,25 @@ dns_lookup_ptr (struct network_manager *m, struct network *rx, const struct endp
 
 /* ------------------------------------------------------------ forward -- */
 
-static void
-dns_reply (int fd, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+void
+dns_sink_send (struct network_manager *m, const struct dns_sink *sink, const uint8_t *msg,
+               size_t len)
 {
-  if (len > 0)
-    sendto (fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *) to, sizeof *to);
+  if (len == 0)
+    return;
+  if (sink->conn_id)
+    dns_tcp_send (m, sink->conn_id, msg, len);
+  else
+    sendto (sink->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+            (const struct sockaddr *) &sink->to, sizeof sink->to);
 }
 
 static void
-dns_reply_error (int fd, const struct sockaddr_in *to, const uint8_t *query, size_t len, int rcode)
+dns_reply_error (struct network_manager *m, const struct dns_sink *sink, const uint8_t *query,
+                 size_t len, int rcode)
 {
   uint8_t out[DNS_HEADER_LEN];
-  dns_reply (fd, to, out, dns_error_build (query, len, rcode, out, sizeof out));
+  dns_sink_send (m, sink, out, dns_error_build (query, len, rcode, out, sizeof out));
 }
 
 static int
@@ -303,16 +333,15 @@ dns_pending_send (struct network_manager *m, struct dns_pending *p)
 }
 
 static void
-dns_forward (struct network_manager *m, int fd, const struct sockaddr_in *client,
-             const struct endpoint *asker, const uint8_t *msg, size_t len)
+dns_forward (struct network_manager *m, const struct dns_sink *sink, const struct endpoint *asker,
+             const uint8_t *msg, size_t len, size_t question_end)
 {
   if (m->dns.n_pending >= DNS_MAX_PENDING)
     {
-      dns_reply_error (fd, client, msg, len, DNS_RCODE_SERVFAIL);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_SERVFAIL);
       return;
     }
-  struct dns_pending p = { .client_id = (uint16_t) (msg[0] << 8 | msg[1]), .reply_fd = fd,
-                           .client = *client };
+  struct dns_pending p = { .client_id = (uint16_t) (msg[0] << 8 | msg[1]), .sink = *sink };
   /* The container's own --dns servers win over the daemon's upstreams. */
   for (char **d = asker ? asker->dns_servers : NULL; d && *d; d++)
     {
@@ -325,7 +354,7 @@ dns_forward (struct network_manager *m, int fd, const struct sockaddr_in *client
       upstreams_append (&p.upstreams, &p.n_upstreams, &m->dns.upstreams[i]);
   if (p.n_upstreams == 0)
     {
-      dns_reply_error (fd, client, msg, len, DNS_RCODE_SERVFAIL);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_SERVFAIL);
       return;
     }
   /* A random id per forwarded query: an off-path attacker must guess it
@@ -348,13 +377,15 @@ dns_forward (struct network_manager *m, int fd, const struct sockaddr_in *client
   p.query_len = len;
   p.query[0] = (uint8_t) (p.upstream_id >> 8);
   p.query[1] = (uint8_t) p.upstream_id;
-  p.qname_len = len - DNS_HEADER_LEN < sizeof p.qname ? len - DNS_HEADER_LEN : sizeof p.qname;
+  /* Only the question: what follows it (an EDNS record) is not echoed. */
+  size_t qlen = question_end - DNS_HEADER_LEN;
+  p.qname_len = qlen < sizeof p.qname ? qlen : sizeof p.qname;
   memcpy (p.qname, msg + DNS_HEADER_LEN, p.qname_len);
   if (dns_pending_send (m, &p) < 0)
     {
       free (p.query);
       free (p.upstreams);
-      dns_reply_error (fd, client, msg, len, DNS_RCODE_SERVFAIL);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_SERVFAIL);
       return;
     }
   struct dns_pending *v = realloc (m->dns.pending, (m->dns.n_pending + 1) * sizeof *v);
@@ -391,9 +422,17 @@ dns_handle_upstream (struct network_manager *m)
               || memcmp (buf + 4, p->query + 4, 2) != 0
               || memcmp (buf + DNS_HEADER_LEN, p->qname, p->qname_len) != 0)
             break;
+          /* Truncated, for a client that came over TCP: ask the same
+           * server over TCP (on a thread, the loop never blocks). */
+          if ((buf[2] & 0x02) && p->sink.conn_id
+              && dns_tcp_upstream_start (m, p, asked, buf, (size_t) n) == 0)
+            {
+              dns_pending_drop (m, i);
+              break;
+            }
           buf[0] = (uint8_t) (p->client_id >> 8);
           buf[1] = (uint8_t) p->client_id;
-          dns_reply (p->reply_fd, &p->client, buf, (size_t) n);
+          dns_sink_send (m, &p->sink, buf, (size_t) n);
           dns_pending_drop (m, i);
           break;
         }
@@ -402,16 +441,16 @@ dns_handle_upstream (struct network_manager *m)
 
 /* ------------------------------------------------------------- server -- */
 
-static void
-dns_answer (struct network_manager *m, struct network *rx, const struct sockaddr_in *client,
-            const uint8_t *msg, size_t len)
+void
+dns_query_handle (struct network_manager *m, struct network *rx, const struct dns_sink *sink,
+                  const uint8_t *msg, size_t len)
 {
-  uint32_t src = ntohl (client->sin_addr.s_addr);
+  uint32_t src = ntohl (sink->to.sin_addr.s_addr);
   /* Only the network's own subnet may ask: this is not an open resolver for
    * whoever can route to the gateway address. */
   if (!ipv4_net_contains (&rx->subnet, src))
     {
-      dns_reply_error (rx->dns_udp_fd, client, msg, len, DNS_RCODE_REFUSED);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_REFUSED);
       return;
     }
   struct dns_query q;
@@ -420,17 +459,19 @@ dns_answer (struct network_manager *m, struct network *rx, const struct sockaddr
     case DNS_PARSE_DROP:
       return;
     case DNS_PARSE_FORMERR:
-      dns_reply_error (rx->dns_udp_fd, client, msg, len, DNS_RCODE_FORMERR);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_FORMERR);
       return;
     case DNS_PARSE_NOTIMP:
-      dns_reply_error (rx->dns_udp_fd, client, msg, len, DNS_RCODE_NOTIMP);
+      dns_reply_error (m, sink, msg, len, DNS_RCODE_NOTIMP);
       return;
     case DNS_PARSE_OK:
       break;
     }
+  if (sink->conn_id)
+    q.udp_size = 65535; /* TCP: no 512-byte limit */
   const struct endpoint *asker = network_endpoint_by_ip (rx, src);
-  uint8_t out[4096];
-  size_t cap = q.udp_size < sizeof out ? q.udp_size : sizeof out;
+  uint8_t out[DNS_HEADER_LEN + DNS_NAME_WIRE_MAX + 4 + DNS_MAX_ANSWERS * 16 + 300];
+  size_t cap = sizeof out;
   if (q.qclass == DNS_CLASS_IN
       && (q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_AAAA || q.qtype == DNS_TYPE_PTR))
     {
@@ -442,9 +483,9 @@ dns_answer (struct network_manager *m, struct network *rx, const struct sockaddr
           /* A known name has no IPv6 address: NOERROR with no answer (not
            * NXDOMAIN, which would make resolvers drop the A answer too). */
           size_t na = q.qtype == DNS_TYPE_A ? k : 0;
-          dns_reply (rx->dns_udp_fd, client, out,
-                     dns_response_build (msg, &q, DNS_RCODE_NOERROR, addrs, na, NULL, DNS_TTL, out,
-                                         cap));
+          dns_sink_send (m, sink, out,
+                         dns_response_build (msg, &q, DNS_RCODE_NOERROR, addrs, na, NULL, DNS_TTL,
+                                             out, cap));
           return;
         }
       uint32_t ip;
@@ -457,9 +498,9 @@ dns_answer (struct network_manager *m, struct network *rx, const struct sockaddr
           _cleanup_free_ char *target = xasprintf (
               "%s.%s", e->container_name && *e->container_name ? e->container_name : e->id,
               where->name);
-          dns_reply (rx->dns_udp_fd, client, out,
-                     dns_response_build (msg, &q, DNS_RCODE_NOERROR, NULL, 0, target, DNS_TTL, out,
-                                         cap));
+          dns_sink_send (m, sink, out,
+                         dns_response_build (msg, &q, DNS_RCODE_NOERROR, NULL, 0, target, DNS_TTL,
+                                             out, cap));
           return;
         }
     }
@@ -467,11 +508,14 @@ dns_answer (struct network_manager *m, struct network *rx, const struct sockaddr
     {
       /* An --internal network has no way out: names we do not own fail
        * here rather than leak to the host's resolvers. */
-      dns_reply (rx->dns_udp_fd, client, out,
-                 dns_response_build (msg, &q, DNS_RCODE_SERVFAIL, NULL, 0, NULL, 0, out, cap));
+      dns_sink_send (m, sink, out,
+                     dns_response_build (msg, &q, DNS_RCODE_SERVFAIL, NULL, 0, NULL, 0, out, cap));
       return;
     }
-  dns_forward (m, rx->dns_udp_fd, client, asker, msg, len);
+  /* Forwarded over UDP even when asked over TCP: an upstream answer that
+   * is itself truncated reaches the client truncated (TCP to the
+   * upstreams is not done yet). */
+  dns_forward (m, sink, asker, msg, len, q.question_end);
 }
 
 void
@@ -482,6 +526,8 @@ network_manager_dns_handle_readable (struct network_manager *m, int fd)
       dns_handle_upstream (m);
       return;
     }
+  if (dns_tcp_handle_readable (m, fd))
+    return;
   struct network *rx = NULL;
   for (size_t i = 0; i < m->n_networks && rx == NULL; i++)
     if (m->networks[i]->dns_udp_fd == fd)
@@ -499,16 +545,17 @@ network_manager_dns_handle_readable (struct network_manager *m, int fd)
         return;
       if (fl != sizeof from || from.sin_family != AF_INET)
         continue;
-      dns_answer (m, rx, &from, buf, (size_t) n);
+      struct dns_sink sink = { .udp_fd = fd, .to = from };
+      dns_query_handle (m, rx, &sink, buf, (size_t) n);
     }
 }
 
 int
 network_manager_dns_timeout_ms (struct network_manager *m)
 {
-  if (m->dns.n_pending == 0)
+  uint64_t now = time_now_ns (), first = dns_tcp_next_deadline (m);
+  if (m->dns.n_pending == 0 && first == UINT64_MAX)
     return -1;
-  uint64_t now = time_now_ns (), first = UINT64_MAX;
   for (size_t i = 0; i < m->dns.n_pending; i++)
     if (m->dns.pending[i].deadline_ns < first)
       first = m->dns.pending[i].deadline_ns;
@@ -519,6 +566,7 @@ void
 network_manager_dns_handle_timeouts (struct network_manager *m)
 {
   uint64_t now = time_now_ns ();
+  dns_tcp_expire (m, now);
   for (size_t i = m->dns.n_pending; i-- > 0;)
     {
       struct dns_pending *p = &m->dns.pending[i];
@@ -530,7 +578,7 @@ network_manager_dns_handle_timeouts (struct network_manager *m)
       memcpy (q, p->query, sizeof q);
       q[0] = (uint8_t) (p->client_id >> 8);
       q[1] = (uint8_t) p->client_id;
-      dns_reply_error (p->reply_fd, &p->client, q, sizeof q, DNS_RCODE_SERVFAIL);
+      dns_reply_error (m, &p->sink, q, sizeof q, DNS_RCODE_SERVFAIL);
       dns_pending_drop (m, i);
     }
 }

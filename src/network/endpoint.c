@@ -99,6 +99,18 @@ endpoint_configure_inside (struct nl *nl, const struct network *n, const struct 
   return 0;
 }
 
+/* A container reaching its own published port through a host address is
+ * DNAT'ed back to itself; br_netfilter then bridges the packet out of the
+ * port it came in on, which a bridge only does in hairpin mode (docker sets
+ * it too when it publishes ports in the kernel). */
+static int
+endpoint_hairpin_on (const struct endpoint *e, struct berth_error **err)
+{
+  char path[96];
+  snprintf (path, sizeof path, "/sys/class/net/%s/brport/hairpin_mode", e->host_ifname);
+  return sysctl_write (path, "1", err);
+}
+
 static void
 endpoint_info_fill (const struct network *n, const struct endpoint *e,
                     struct network_endpoint_info *info)
@@ -251,7 +263,8 @@ network_manager_connect (struct network_manager *m, const char *network,
       || nl_veth_add (&host, e->host_ifname, bridge_index, n->mtu, e->ifname, nsfd, e->mac, err) < 0)
     goto fail;
   veth_made = true;
-  if (endpoint_configure_inside (&inside, n, e, err) < 0 || manager_sync_rules (m, err) < 0)
+  if (endpoint_hairpin_on (e, err) < 0 || endpoint_configure_inside (&inside, n, e, err) < 0
+      || manager_sync_rules (m, err) < 0)
     goto fail;
   if (info)
     endpoint_info_fill (n, e, info);

@@ -90,7 +90,8 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
 int
 manager_sync_rules (struct network_manager *m, struct berth_error **err)
 {
-  return nat_ruleset_apply (m->nft_table, m->networks, m->n_networks, err);
+  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, m->nft_table, m->nft_owner,
+                            m->networks, m->n_networks, err);
 }
 
 static int
@@ -135,10 +136,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
       struct network *n = m->networks[i];
       if (n->kind != NETWORK_KIND_BRIDGE)
         continue;
-      if (bridge_ensure (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
-      if (!n->is_default && dns_network_listen (m, n, err) < 0)
-        return berth_error_prefix (err, "restore network %s", n->name);
+      /* One broken network must not keep berthd from starting: it is
+       * reported, and the others work. */
+      _cleanup_error_ struct berth_error *nerr = NULL;
+      if (bridge_ensure (m, n, &nerr) < 0
+          || (!n->is_default && dns_network_listen (m, n, &nerr) < 0))
+        berth_log (BERTH_LOG_ERROR, "restore network %s: %s", n->name, nerr->msg);
       for (size_t e = 0; e < n->n_endpoints; e++)
         for (size_t p = 0; p < n->endpoints[e]->n_ports; p++)
           {
@@ -148,10 +151,12 @@ manager_restore (struct network_manager *m, struct berth_error **err)
                          n->endpoints[e]->container_id, perr->msg);
           }
     }
+  /* Nothing in state: nothing of ours can be in the table, and the table's
+   * name may be shared with another daemon on this host — leave it alone. */
+  if (m->n_networks == 0)
+    return 0;
   return manager_sync_rules (m, err);
 }
-
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
 
 int
 network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
@@ -170,7 +175,14 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     abort ();
   m->state_fd = m->networks_fd = m->lock_fd = -1;
   m->dns.upstream_fd = -1;
+  m->dns.job_fds[0] = m->dns.job_fds[1] = -1;
   m->state_dir = xstrdup (cfg->state_dir);
+  {
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_hex (cfg->state_dir, strlen (cfg->state_dir), hex);
+    memcpy (m->nft_owner, hex, 16);
+    m->nft_owner[16] = '\0';
+  }
   m->nft_table = xstrdup (table);
   m->default_device = xstrdup (cfg->default_bridge_device ? cfg->default_bridge_device
                                                           : NETWORK_DEFAULT_DEVICE);
@@ -224,7 +236,7 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     }
   if (dns_init (m, cfg, err) < 0 || manager_load (m, err) < 0 || manager_restore (m, err) < 0)
     goto fail;
-  if (!cfg->no_default_networks && network_default_networks_ensure (m, err) < 0)
+  if (!cfg->no_default_networks && network_manager_ensure_default_networks (m, err) < 0)
     goto fail;
   *out = m;
   r = 0;
@@ -248,6 +260,7 @@ network_manager_close (struct network_manager *m)
       network_free (m->networks[i]);
     }
   dns_fini (m);
+  nat_ctx_free (&m->nft);
   free (m->networks);
   free (m->pools);
   free (m->state_dir);
@@ -281,7 +294,7 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       m->n_networks--;
       network_free (n);
     }
-  if (nat_table_delete (m->nft_table, err) < 0)
+  if (nat_table_delete (&m->nft, m->nft_table, err) < 0)
     r = -1;
   return r;
 }

@@ -6,12 +6,31 @@
 
 #include <netinet/in.h>
 
+/* Where an answer goes: a UDP client (through the network's socket) or a
+ * TCP connection (by id: its fd number may be reused once it closes). */
+struct dns_sink
+{
+  int udp_fd;
+  struct sockaddr_in to;
+  uint64_t conn_id; /* 0 for UDP */
+};
+
+struct dns_conn
+{
+  int fd;
+  uint64_t id;
+  struct network *n;
+  struct sockaddr_in peer;
+  uint8_t *buf; /* 2-byte length + message */
+  size_t have;
+  uint64_t deadline_ns;
+};
+
 struct dns_pending
 {
   uint16_t upstream_id; /* the id we sent upstream (random) */
   uint16_t client_id;
-  int reply_fd;         /* the network socket the query came in on */
-  struct sockaddr_in client;
+  struct dns_sink sink;
   char qname[64];       /* first bytes of the question, to match the answer */
   size_t qname_len;
   uint8_t *query;       /* kept to retry the next upstream */
@@ -29,6 +48,11 @@ struct dns_state
   struct dns_pending *pending;
   size_t n_pending;
   int timeout_ms;
+  struct dns_conn *conns;
+  size_t n_conns;
+  uint64_t next_conn_id;
+  int job_fds[2];  /* TCP upstream queries report here (socketpair) */
+  unsigned n_jobs; /* in flight */
 };
 
 struct network_manager
@@ -47,6 +71,9 @@ struct network_manager
   struct network **networks;
   size_t n_networks;
   struct dns_state dns;
+  struct nft_ctx *nft; /* libnftables context, made on first use */
+  char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir) */
+  bool nft_owner_checked;
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
 };
@@ -76,3 +103,27 @@ void dns_fini (struct network_manager *m);
 /* Open/close the listener of a user-defined network. */
 int dns_network_listen (struct network_manager *m, struct network *n, struct berth_error **err);
 void dns_network_close (struct network_manager *m, struct network *n);
+void dns_fd_notify (struct network_manager *m, int fd, bool added);
+/* Answer (or forward) one query that came in through sink. */
+void dns_query_handle (struct network_manager *m, struct network *rx, const struct dns_sink *sink,
+                       const uint8_t *msg, size_t len);
+void dns_sink_send (struct network_manager *m, const struct dns_sink *sink, const uint8_t *msg,
+                    size_t len);
+
+/* dns-tcp.c: DNS over TCP on the same addresses (clients retry there when
+ * a UDP answer was truncated). */
+int dns_tcp_listen (struct network_manager *m, struct network *n, struct berth_error **err);
+void dns_tcp_close_network (struct network_manager *m, struct network *n);
+bool dns_tcp_handle_readable (struct network_manager *m, int fd);
+void dns_tcp_send (struct network_manager *m, uint64_t conn_id, const uint8_t *msg, size_t len);
+size_t dns_tcp_fds (struct network_manager *m, int *fds, size_t max);
+uint64_t dns_tcp_next_deadline (struct network_manager *m);
+void dns_tcp_expire (struct network_manager *m, uint64_t now);
+void dns_tcp_fini (struct network_manager *m);
+/* A truncated upstream answer for a TCP client: ask asked again over TCP
+ * from a short-lived thread; the result comes back through job_fds[0].
+ * Returns -1 (and the caller relays what it has) when no job can start. */
+int dns_tcp_upstream_init (struct network_manager *m, struct berth_error **err);
+int dns_tcp_upstream_start (struct network_manager *m, const struct dns_pending *p,
+                            const struct sockaddr_in *asked, const uint8_t *truncated,
+                            size_t len);

@@ -41,7 +41,7 @@ render_network_nat (FILE *f, const struct network *n)
 }
 
 static void
-render_network_forward (FILE *f, const struct network *n, struct network *const *all, size_t n_all)
+render_network_confine (FILE *f, const struct network *n)
 {
   if (n->internal)
     {
@@ -53,6 +53,12 @@ render_network_forward (FILE *f, const struct network *n, struct network *const 
     /* Seen here because br_netfilter hands bridged IPv4 to the ip hooks
      * with the bridge as in and out device (what docker relies on too). */
     fprintf (f, "\t\tiifname \"%s\" oifname \"%s\" drop\n", n->bridge, n->bridge);
+}
+
+static void
+render_network_isolation (FILE *f, const struct network *n, struct network *const *all,
+                          size_t n_all)
+{
   /* Isolation: no path from one berth bridge to another. */
   bool first = true;
   for (size_t i = 0; i < n_all; i++)
@@ -93,7 +99,8 @@ render_network_ports (FILE *f, const struct network *n)
 }
 
 char *
-nat_ruleset_render (const char *table, struct network *const *networks, size_t n)
+nat_ruleset_render (const char *table, const char *owner, struct network *const *networks,
+                    size_t n)
 {
   _cleanup_free_ char *buf = NULL;
   size_t len = 0;
@@ -109,6 +116,9 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
   if (n_bridges > 0)
     {
       fprintf (f, "table ip %s {\n", table);
+      /* Whose table this is: two berthds must never replace each other's. */
+      if (owner)
+        fprintf (f, "\tcomment \"berth-owner:%s\"\n", owner);
       fputs ("\tchain ports {\n", f);
       for (size_t i = 0; i < n; i++)
         if (networks[i]->kind == NETWORK_KIND_BRIDGE)
@@ -116,9 +126,26 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
       fputs ("\t}\n", f);
       /* Published ports answer on every local address, from other hosts
        * (prerouting) and from the host itself (output), 127.0.0.1 too. */
-      fputs ("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-             "\t\tfib daddr type local jump ports\n\t}\n",
-             f);
+      fputs ("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n", f);
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE && networks[i]->dns_port
+            && networks[i]->dns_port != 53)
+          {
+            char gw[INET_ADDRSTRLEN];
+            ipv4_format (networks[i]->gateway, gw);
+            fprintf (f, "\t\tiifname \"%s\" ip daddr %s udp dport 53 dnat to %s:%u\n",
+                     networks[i]->bridge, gw, gw, networks[i]->dns_port);
+          }
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE && networks[i]->dns_tcp_port
+            && networks[i]->dns_tcp_port != 53)
+          {
+            char gw[INET_ADDRSTRLEN];
+            ipv4_format (networks[i]->gateway, gw);
+            fprintf (f, "\t\tiifname \"%s\" ip daddr %s tcp dport 53 dnat to %s:%u\n",
+                     networks[i]->bridge, gw, gw, networks[i]->dns_tcp_port);
+          }
+      fputs ("\t\tfib daddr type local jump ports\n\t}\n", f);
       fputs ("\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
              "\t\tfib daddr type local jump ports\n\t}\n",
              f);
@@ -133,7 +160,14 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
       fputs ("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n", f);
       for (size_t i = 0; i < n; i++)
         if (networks[i]->kind == NETWORK_KIND_BRIDGE)
-          render_network_forward (f, networks[i], networks, n);
+          render_network_confine (f, networks[i]);
+      /* A published port is open to everyone, containers of other networks
+       * included (docker's proxy gives the same); --internal and icc drops
+       * above still win. */
+      fputs ("\t\tct status dnat accept\n", f);
+      for (size_t i = 0; i < n; i++)
+        if (networks[i]->kind == NETWORK_KIND_BRIDGE)
+          render_network_isolation (f, networks[i], networks, n);
       fputs ("\t}\n}\n", f);
     }
   if (fclose (steal_pointer (&f)) != 0)
@@ -141,37 +175,85 @@ nat_ruleset_render (const char *table, struct network *const *networks, size_t n
   return steal_pointer (&buf);
 }
 
+/* One libnftables context per manager, reused: making one reads the
+ * iproute2 tables and sets up its cache each time. */
 static int
-nft_run (const char *script, const char *what, struct berth_error **err)
+nft_ctx_ensure (struct nft_ctx **cache, struct berth_error **err)
 {
-  struct nft_ctx *ctx = nft_ctx_new (NFT_CTX_DEFAULT);
-  if (ctx == NULL)
-    return berth_error_set (err, ENOMEM, "%s: nft_ctx_new", what);
-  nft_ctx_buffer_output (ctx);
-  nft_ctx_buffer_error (ctx);
-  int r = nft_run_cmd_from_buffer (ctx, script);
+  if (*cache)
+    return 0;
+  *cache = nft_ctx_new (NFT_CTX_DEFAULT);
+  if (*cache == NULL)
+    return berth_error_set (err, ENOMEM, "nft_ctx_new");
+  nft_ctx_buffer_output (*cache);
+  nft_ctx_buffer_error (*cache);
+  return 0;
+}
+
+static int
+nft_run (struct nft_ctx **cache, const char *script, const char *what, struct berth_error **err)
+{
+  if (nft_ctx_ensure (cache, err) < 0)
+    return berth_error_prefix (err, "%s", what);
+  int r = nft_run_cmd_from_buffer (*cache, script);
+  const char *e = nft_ctx_get_error_buffer (*cache); /* also empties it */
   if (r != 0)
-    {
-      const char *e = nft_ctx_get_error_buffer (ctx);
-      berth_error_set (err, 0, "%s: nftables: %s", what, e && *e ? e : "failed");
-    }
-  nft_ctx_free (ctx);
+    berth_error_set (err, 0, "%s: nftables: %s", what, e && *e ? e : "failed");
+  nft_ctx_get_output_buffer (*cache);
   return r == 0 ? 0 : -1;
 }
 
-int
-nat_ruleset_apply (const char *table, struct network *const *networks, size_t n,
-                   struct berth_error **err)
+void
+nat_ctx_free (struct nft_ctx **cache)
 {
-  _cleanup_free_ char *script = nat_ruleset_render (table, networks, n);
-  _cleanup_free_ char *what = xasprintf ("replace nftables table ip %s", table);
-  return nft_run (script, what, err);
+  if (*cache)
+    nft_ctx_free (*cache);
+  *cache = NULL;
+}
+
+/* The table may be ours (our owner comment) or absent; anything else
+ * belongs to another berth data root (or someone else entirely). */
+static int
+nat_table_check_owner (struct nft_ctx **cache, const char *table, const char *owner,
+                       struct berth_error **err)
+{
+  _cleanup_free_ char *cmd = xasprintf ("list table ip %s", table);
+  if (nft_ctx_ensure (cache, err) < 0)
+    return -1;
+  int r = nft_run_cmd_from_buffer (*cache, cmd);
+  const char *out = nft_ctx_get_output_buffer (*cache);
+  nft_ctx_get_error_buffer (*cache);
+  if (r != 0)
+    return 0; /* no such table */
+  _cleanup_free_ char *mark = xasprintf ("comment \"berth-owner:%s\"", owner);
+  if (out && strstr (out, mark))
+    return 0;
+  return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                               "nftables table ip %s exists and belongs to another berth data "
+                               "root or program (choose another table name)",
+                               table);
 }
 
 int
-nat_table_delete (const char *table, struct berth_error **err)
+nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, const char *table,
+                   const char *owner, struct network *const *networks, size_t n,
+                   struct berth_error **err)
+{
+  if (!*owner_checked)
+    {
+      if (nat_table_check_owner (cache, table, owner, err) < 0)
+        return -1;
+      *owner_checked = true;
+    }
+  _cleanup_free_ char *script = nat_ruleset_render (table, owner, networks, n);
+  _cleanup_free_ char *what = xasprintf ("replace nftables table ip %s", table);
+  return nft_run (cache, script, what, err);
+}
+
+int
+nat_table_delete (struct nft_ctx **cache, const char *table, struct berth_error **err)
 {
   _cleanup_free_ char *script = xasprintf ("add table ip %s\ndelete table ip %s\n", table, table);
   _cleanup_free_ char *what = xasprintf ("delete nftables table ip %s", table);
-  return nft_run (script, what, err);
+  return nft_run (cache, script, what, err);
 }

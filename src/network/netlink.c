@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int
@@ -111,6 +112,16 @@ netns_open (const char *path, pid_t pid, struct berth_error **err)
     {
       close (fd);
       return berth_error_set_kind (err, BERTH_E_INVALID, 0, "`%s` is not a network namespace", path);
+    }
+  /* Our own netns is never a container's: an endpoint there would put an
+   * address and a route on the host itself. */
+  struct stat ours, theirs;
+  if (stat ("/proc/self/ns/net", &ours) == 0 && fstat (fd, &theirs) == 0
+      && ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+    {
+      close (fd);
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "`%s` is the host's own network namespace", path);
     }
   return fd;
 }

@@ -116,7 +116,11 @@ struct network
   struct ipam ipam;
   struct endpoint **endpoints;
   size_t n_endpoints;
-  int dns_udp_fd; /* -1 when not listening */
+  int dns_udp_fd;    /* -1 when not listening */
+  uint16_t dns_port; /* 53, or where 53/udp to the gateway is redirected
+                        when something else on the host holds it */
+  int dns_tcp_fd;    /* the same over TCP */
+  uint16_t dns_tcp_port;
 };
 
 /* ------------------------------------------------------- mac addresses --- */
@@ -131,11 +135,17 @@ void mac_format (const uint8_t mac[6], char out[18]);
  * change is one atomic "replace the table" transaction and a crash can never
  * leave a rule that the state does not explain. With no bridge network the
  * script only deletes the table. */
-char *nat_ruleset_render (const char *table, struct network *const *networks, size_t n);
-int nat_ruleset_apply (const char *table, struct network *const *networks, size_t n,
+struct nft_ctx;
+char *nat_ruleset_render (const char *table, const char *owner, struct network *const *networks,
+                          size_t n);
+/* The first apply of a manager checks that an existing table carries our
+ * owner mark (a hash of the state dir). */
+int nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, const char *table,
+                       const char *owner, struct network *const *networks, size_t n,
                        struct berth_error **err);
 /* Delete the table (and only it). */
-int nat_table_delete (const char *table, struct berth_error **err);
+int nat_table_delete (struct nft_ctx **cache, const char *table, struct berth_error **err);
+void nat_ctx_free (struct nft_ctx **cache);
 
 /* ------------------------------------------------ host ports (ports.c) --- */
 

@@ -83,6 +83,10 @@ struct network_manager_config
  * (berthd restarts under live containers). */
 int network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
                           struct berth_error **err);
+/* Create the predefined networks (bridge on the default device, host,
+ * none) if missing; open() does it unless cfg->no_default_networks. For a
+ * daemon that creates them lazily, on the first use of networking. */
+int network_manager_ensure_default_networks (struct network_manager *m, struct berth_error **err);
 /* Free memory and close sockets; leaves devices, rules and state in place. */
 void network_manager_close (struct network_manager *m);
 /* Remove everything this manager made: endpoints, bridges, the nft table,
@@ -156,6 +160,15 @@ struct network_port_binding
  * container port. *out is malloc'ed. Errors name the spec and the field. */
 int network_port_spec_parse (const char *spec, struct network_port_binding **out, size_t *n_out,
                              struct berth_error **err);
+
+/* Docker's HostConfig.PortBindings ({"80/tcp": [{"HostIp": "", "HostPort":
+ * "8080"}]}, HostPort "" = ephemeral, "8000-8010" = first free of the range)
+ * plus, with publish_all (-P), every Config.ExposedPorts key without a
+ * binding as an ephemeral one. Either object may be NULL. Errors name the
+ * key and field (HostConfig.PortBindings["80/tcp"][0].HostPort: ...). */
+int network_port_bindings_from_api (const json_t *port_bindings, const json_t *exposed_ports,
+                                    bool publish_all, struct network_port_binding **out,
+                                    size_t *n_out, struct berth_error **err);
 
 /* ---------------------------------------------------------- endpoints -- */
 

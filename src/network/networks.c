@@ -4,6 +4,7 @@
 #include "network/manager.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,19 @@ network_apply_options (struct network *n, struct berth_error **err)
         {
           if (option_bool (key, s, &n->icc, err) < 0)
             return -1;
+          /* The drop between containers of one bridge is seen by nftables
+           * only through br_netfilter; without it the option would be a lie. */
+          _cleanup_free_ char *brnf = NULL;
+          if (!n->icc
+              && (fs_read_file (AT_FDCWD, "/proc/sys/net/bridge/bridge-nf-call-iptables", &brnf,
+                                NULL, NULL)
+                      < 0
+                  || brnf[0] != '1'))
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                         "option %s=false needs br_netfilter with "
+                                         "net.bridge.bridge-nf-call-iptables=1 (modprobe "
+                                         "br_netfilter)",
+                                         key);
         }
       else if (strcmp (key, NETWORK_OPT_MASQUERADE) == 0)
         {
@@ -178,6 +192,7 @@ network_new (const char *name)
   clock_gettime (CLOCK_REALTIME, &ts);
   n->created = time_format_rfc3339nano (&ts);
   n->dns_udp_fd = -1;
+  n->dns_tcp_fd = -1;
   n->icc = true;
   n->masquerade = true;
   n->labels = json_object ();
@@ -360,6 +375,17 @@ default_bridge_create (struct network_manager *m, struct berth_error **err)
       goto fail;
     }
   strcpy (n->bridge, m->default_device);
+  /* Not in our state but present: another berthd's (or docker's, or a
+   * leftover of a removed data root). Taking it over would mix two
+   * daemons' addresses on one bridge. */
+  if (if_nametoindex (n->bridge) != 0)
+    {
+      berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                            "bridge device %s exists but this data root did not make it (another "
+                            "berthd? choose another device with \"bridge\" in daemon.json)",
+                            n->bridge);
+      goto fail;
+    }
   struct network_create_opts opts = { .name = NETWORK_DEFAULT_NAME };
   if (m->bip)
     {
@@ -402,10 +428,8 @@ fail:
   return berth_error_prefix (err, "default network bridge");
 }
 
-int network_default_networks_ensure (struct network_manager *m, struct berth_error **err);
-
 int
-network_default_networks_ensure (struct network_manager *m, struct berth_error **err)
+network_manager_ensure_default_networks (struct network_manager *m, struct berth_error **err)
 {
   static const struct
   {

@@ -34,9 +34,8 @@ port_bind (int proto, uint32_t host_ip, uint16_t port)
   int fd = socket (AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
-  /* IP_FREEBIND: a mapping may name a host address that is not (yet) up. */
-  int one = 1;
-  setsockopt (fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  /* No IP_FREEBIND: a host ip that is not an address of this host is an
+   * error (EADDRNOTAVAIL), as with docker. */
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port),
                             .sin_addr.s_addr = htonl (host_ip) };
   if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)

@@ -1,5 +1,6 @@
 /* `-p` port specs, parsed as docker's nat.ParsePortSpec does:
- * [ip:][host_port[-end]:]container_port[-end][/proto]. Pure. */
+ * [ip:][host_port[-end]:]container_port[-end][/proto], and the Engine API's
+ * PortBindings/ExposedPorts objects. Pure. */
 #include "network/network-internal.h"
 
 #include <ctype.h>
@@ -159,6 +160,124 @@ network_port_spec_parse (const char *spec, struct network_port_binding **out, si
         v[i].host_port_lo = v[i].host_port_hi = (uint16_t) (hlo + i);
     }
   *out = v;
+  *n_out = n;
+  return 0;
+}
+
+/* "80/tcp", "53/udp", "80" (tcp). */
+static int
+port_key_parse (const char *key, const char *where, int *proto, uint16_t *port,
+                struct berth_error **err)
+{
+  _cleanup_free_ char *copy = xstrdup (key);
+  char *slash = strchr (copy, '/');
+  *proto = IPPROTO_TCP;
+  if (slash)
+    {
+      *slash = '\0';
+      if (strcmp (slash + 1, "udp") == 0)
+        *proto = IPPROTO_UDP;
+      else if (strcmp (slash + 1, "tcp") != 0)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "%s[\"%s\"]: protocol must be tcp or udp", where, key);
+    }
+  uint16_t lo, hi;
+  if (port_range_parse (copy, key, "container port", &lo, &hi, err) < 0)
+    return berth_error_prefix (err, "%s", where);
+  if (lo == 0 || lo != hi)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "%s[\"%s\"]: want one container port like 80/tcp", where, key);
+  *port = lo;
+  return 0;
+}
+
+static void
+bindings_append (struct network_port_binding **v, size_t *n, const struct network_port_binding *b)
+{
+  struct network_port_binding *nv = realloc (*v, (*n + 1) * sizeof *nv);
+  if (nv == NULL)
+    abort ();
+  *v = nv;
+  nv[(*n)++] = *b;
+}
+
+int
+network_port_bindings_from_api (const json_t *port_bindings, const json_t *exposed_ports,
+                                bool publish_all, struct network_port_binding **out,
+                                size_t *n_out, struct berth_error **err)
+{
+  static const char *const where = "HostConfig.PortBindings";
+  _cleanup_free_ struct network_port_binding *v = NULL;
+  size_t n = 0;
+  *out = NULL;
+  *n_out = 0;
+  if (port_bindings && !json_is_null (port_bindings) && !json_is_object (port_bindings))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s: expected an object", where);
+  const char *key;
+  json_t *list;
+  json_object_foreach ((json_t *) port_bindings, key, list)
+    {
+      struct network_port_binding b = { 0 };
+      if (port_key_parse (key, where, &b.proto, &b.container_port, err) < 0)
+        return -1;
+      if (json_is_null (list))
+        continue;
+      if (!json_is_array (list))
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s[\"%s\"]: expected an array",
+                                     where, key);
+      size_t i;
+      json_t *e;
+      json_array_foreach (list, i, e)
+        {
+          struct network_port_binding one = b;
+          if (!json_is_object (e))
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                         "%s[\"%s\"][%zu]: expected an object", where, key, i);
+          json_t *hip = json_object_get (e, "HostIp"), *hport = json_object_get (e, "HostPort");
+          if ((hip && !json_is_null (hip) && !json_is_string (hip))
+              || (hport && !json_is_null (hport) && !json_is_string (hport)))
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                         "%s[\"%s\"][%zu]: HostIp and HostPort must be strings",
+                                         where, key, i);
+          const char *ip = json_string_value (hip), *port = json_string_value (hport);
+          if (ip && *ip)
+            {
+              uint32_t a;
+              if (strchr (ip, ':'))
+                return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                             "%s[\"%s\"][%zu].HostIp `%s`: IPv6 is not supported",
+                                             where, key, i, ip);
+              if (ipv4_parse (ip, &a) < 0)
+                return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                             "%s[\"%s\"][%zu].HostIp `%s`: not an IPv4 address",
+                                             where, key, i, ip);
+              if (a != 0)
+                ipv4_format (a, one.host_ip);
+            }
+          if (port && *port
+              && port_range_parse (port, key, "HostPort", &one.host_port_lo, &one.host_port_hi,
+                                   err)
+                     < 0)
+            return berth_error_prefix (err, "%s[\"%s\"][%zu]", where, key, i);
+          bindings_append (&v, &n, &one);
+        }
+    }
+  if (publish_all && exposed_ports && json_is_object (exposed_ports))
+    {
+      json_t *ignored;
+      json_object_foreach ((json_t *) exposed_ports, key, ignored)
+        {
+          struct network_port_binding b = { 0 };
+          if (port_key_parse (key, "Config.ExposedPorts", &b.proto, &b.container_port, err) < 0)
+            return -1;
+          bool bound = false;
+          for (size_t i = 0; i < n && !bound; i++)
+            bound = v[i].proto == b.proto && v[i].container_port == b.container_port;
+          if (!bound)
+            bindings_append (&v, &n, &b);
+        }
+    }
+  *out = steal_pointer (&v);
   *n_out = n;
   return 0;
 }

@@ -234,6 +234,7 @@ store_network_from_json (const json_t *j, const char *file, struct berth_error *
   if (n == NULL)
     abort ();
   n->dns_udp_fd = -1;
+  n->dns_tcp_fd = -1;
   copy_name (&l, n->id, sizeof n->id, get_str (&l, j, "id", ""), "id");
   n->name = xstrdup (get_str (&l, j, "name", ""));
   n->created = xstrdup (get_str (&l, j, "created", ""));

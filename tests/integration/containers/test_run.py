@@ -47,11 +47,13 @@ def _run_in_pty(args, env, inp=b"", timeout=20):
     if pid == 0:
         os.execve(DOCKER, [DOCKER, *args], env)
     out = b""
-    if inp:
-        time.sleep(0.5)
-        os.write(fd, inp)
+    steps = inp if isinstance(inp, list) else ([inp] if inp else [])
     deadline = time.time() + timeout
+    next_at = time.time() + 0.5
     while time.time() < deadline:
+        if steps and time.time() >= next_at:
+            os.write(fd, steps.pop(0))
+            next_at = time.time() + 0.7
         r, _, _ = select.select([fd], [], [], 0.2)
         if r:
             try:
@@ -184,3 +186,19 @@ def test_rm_running_needs_force(clean):
     assert res.returncode != 0 and "You cannot remove a running container" in res.stderr
     d.docker("rm", "-f", cid)
     assert d.docker("ps", "-aq").stdout == ""
+
+
+def test_detach_keys_leave_the_container_running(clean):
+    d = clean
+    code, out = _run_in_pty(["run", "-it", "--name", "det", IMAGE, "sh", "-c",
+                             "read x; echo got-$x; read y; echo got-$y; sleep 300"], d.env(),
+                            inp=[b"before\n", b"\x10\x11"], timeout=10)
+    assert b"got-before" in out
+    assert code == 0, out
+    insp = json.loads(d.docker("inspect", "det").stdout)[0]
+    assert insp["State"]["Running"], (code, out)
+    # attach again, with custom keys this time
+    code, out = _run_in_pty(["attach", "--detach-keys", "ctrl-x", "det"], d.env(), inp=[b"again\n", b"\x18"], timeout=10)
+    assert b"got-again" in out
+    assert json.loads(d.docker("inspect", "det").stdout)[0]["State"]["Running"]
+    d.docker("rm", "-f", "det")

@@ -188,6 +188,7 @@ def test_bad_flags(berthd_factory):
         (["--default-ulimit", "nofile=abc"], "must be integers"),
         (["-H", "tcp://127.0.0.1:1"], "without mutual TLS"),
         (["-H", "fd://"], "unsupported address"),
+        (["--group", "no-such-group-berth"], "group `no-such-group-berth` does not exist"),
     ):
         res = subprocess.run(d.command() + args, capture_output=True, text=True, timeout=20)
         assert res.returncode != 0, args
@@ -199,3 +200,64 @@ def test_version_flag():
     from berthtest import binary
     res = subprocess.run([str(binary("berthd")), "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "berthd version" in res.stdout
+
+
+def test_sigterm_with_live_streams(berthd, tmpdir_berth):
+    """A stop while clients stream (events, a hijacked attach, logs -f, wait)
+    ends them and exits 0: libmicrohttpd must never be stopped with a
+    suspended connection (it aborts)."""
+    from conftest import DOCKER
+    procs = [subprocess.Popen([DOCKER, "events"], env=berthd.env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(berthd.socket))
+    s.sendall(b"GET /v1.41/events?filters=%7B%22type%22%3A%5B%22volume%22%5D%7D HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    container = None
+    monitor = os.path.join(os.path.dirname(berthd.command()[0]), "berth-monitor")
+    if os.path.exists(monitor):
+        from berthtest import make_busybox_rootfs
+        root = make_busybox_rootfs(tmpdir_berth / "rootfs")
+        tar = tmpdir_berth / "rootfs.tar"
+        subprocess.run(["tar", "-C", str(root), "-cf", str(tar), "."], check=True)
+        berthd.docker("import", str(tar), "busybox:local")
+        container = berthd.docker("run", "-d", "busybox:local", "sh", "-c",
+                                  "while true; do echo tick; sleep 1; done").stdout.strip()
+        for args in (["attach", container], ["logs", "-f", container], ["wait", container]):
+            procs.append(subprocess.Popen([DOCKER, *args], env=berthd.env(),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)
+    try:
+        code = berthd.stop(expect_code=None)
+        socket_left, pidfile_left = berthd.socket.exists(), berthd.pidfile.exists()
+        s.close()
+        for p in procs:
+            p.wait(10)
+    finally:
+        # whatever happened, leave no container behind (live restore kept
+        # it running): a new berthd takes the stale socket over
+        if berthd.proc is None:
+            berthd.start()
+        if container:
+            berthd.docker("rm", "-f", container)
+    assert code == 0, berthd.read_log()[-3000:]
+    assert not socket_left and not pidfile_left
+
+
+def test_socket_group(berthd_factory):
+    import grp
+    d = berthd_factory(args=["--group", "daemon"])
+    st = os.stat(d.socket)
+    assert st.st_gid == grp.getgrnam("daemon").gr_gid
+    assert stat.S_IMODE(st.st_mode) == 0o660
+
+
+def test_several_unix_sockets(berthd_factory, tmpdir_berth):
+    extra = tmpdir_berth / "second.sock"
+    d = berthd_factory(args=["-H", f"unix://{extra}"])
+    assert d.api("GET", "/_ping").status == 200
+    out = d.docker("version", "--format", "{{.Server.APIVersion}}",
+                   env={"DOCKER_HOST": f"unix://{extra}"}).stdout
+    assert out.strip() == "1.47"
+    d.stop()
+    assert not extra.exists() and not d.socket.exists()

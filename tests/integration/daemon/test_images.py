@@ -203,6 +203,9 @@ def test_push_pull(berthd, busybox, registry):
     assert res.returncode == 1 and "Error response from daemon" in res.stderr
     res = berthd.docker("push", f"{registry}/team/none:1", check=False)
     assert res.returncode == 1 and "does not exist locally" in res.stderr
+    # search goes to the registry's catalog
+    out = berthd.docker("search", "--format", "{{.Name}}", f"{registry}/app").stdout
+    assert out.split() == [f"{registry}/team/app"]
     # docker-py pulls the same way
     c = berthd.client()
     img = c.images.pull(f"{registry}/team/app", tag="1")
@@ -220,3 +223,24 @@ def test_login_through_auth(berthd, registry):
     assert r.status == 400 and r.json()["message"] == "username: expected a string"
     # the audit log never holds the password
     assert "secret" not in (berthd.data_root / "audit.log").read_text()
+
+
+def test_load_client_leaves_mid_body(berthd, busybox, tmpdir_berth):
+    """A client that sends half a tar and goes away: the load fails, the
+    store is unchanged, and berthd still stops cleanly (the worker reading
+    the body saw its end)."""
+    saved = tmpdir_berth / "half.tar"
+    berthd.docker("save", "-o", str(saved), "busybox:local")
+    data = saved.read_bytes()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(berthd.socket))
+    s.sendall(b"POST /v1.41/images/load?quiet=1 HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/x-tar\r\nContent-Length: %d\r\n\r\n" % len(data))
+    s.sendall(data[: len(data) // 2])
+    time.sleep(0.3)
+    s.close()
+    time.sleep(0.3)
+    assert image_ids(berthd, "-a") == [busybox]
+    assert berthd.api("GET", "/_ping").status == 200
+    assert berthd.stop() == 0
+    berthd.start()

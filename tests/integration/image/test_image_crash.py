@@ -22,6 +22,7 @@ def assert_consistent(store, expect_ids=None):
     """Opening the store sweeps tmp/; what is listed is complete."""
     images = store.ls()
     assert store.tmp() == []
+    assert [n for n in os.listdir(store.root) if n.startswith(".tmp-")] == []
     res = store.run("check", check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     for img in images:

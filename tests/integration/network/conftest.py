@@ -32,6 +32,26 @@ def container_id():
     return secrets.token_hex(32)
 
 
+def free_ports(count=1, kind=socket.SOCK_STREAM):
+    """`count` consecutive host ports free right now (on 0.0.0.0), outside
+    the ephemeral range so outgoing connections do not take them meanwhile."""
+    for _ in range(200):
+        base = 10000 + secrets.randbelow(20000)
+        socks = []
+        try:
+            for p in range(base, base + count):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("0.0.0.0", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no free ports")
+
+
 def links():
     return set(os.listdir("/sys/class/net"))
 
@@ -190,21 +210,64 @@ def outside(netns):
 # ------------------------------------------------------ fake upstream DNS --
 
 class FakeUpstream:
-    """A resolver on 127.0.0.1 that knows one name, so forwarding is tested
-    without any packet leaving the machine."""
+    """A resolver on 127.0.0.1 (UDP and TCP, one port) that knows two names,
+    so forwarding is tested without any packet leaving the machine. BIG has
+    more addresses than 512 bytes hold: over UDP it answers truncated."""
 
     NAME = "outside.berth-test"
     ADDR = "192.0.2.77"
+    BIG = "big.berth-test"
+    BIG_COUNT = 40
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        for _ in range(20):
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.bind(("127.0.0.1", 0))
+            self.port = self.tcp.getsockname()[1]
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self.sock.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.tcp.close()
+                self.sock.close()
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.2)
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.queries = []
+        self.tcp_queries = []
         self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self.serve, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def answer(self, data, tcp):
+        qd_end = 12
+        labels = []
+        while qd_end < len(data) and data[qd_end]:
+            n = data[qd_end]
+            labels.append(data[qd_end + 1:qd_end + 1 + n].decode(errors="replace"))
+            qd_end += 1 + n
+        qd_end += 5
+        name = ".".join(labels)
+        qtype = struct.unpack("!H", data[qd_end - 4:qd_end - 2])[0]
+        (self.tcp_queries if tcp else self.queries).append(name)
+        flags = 0x8180
+        records = []
+        if name.lower() == self.NAME and qtype == 1:
+            records = [socket.inet_aton(self.ADDR)]
+        elif name.lower() == self.BIG and qtype == 1:
+            records = [bytes([198, 51, 100, i]) for i in range(self.BIG_COUNT)]
+            if not tcp:
+                flags |= 0x0200  # TC: does not fit, ask over TCP
+                records = []
+        elif name.lower() not in (self.NAME, self.BIG):
+            flags |= 3  # NXDOMAIN
+        answers = b"".join(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + r
+                           for r in records)
+        header = data[:2] + struct.pack("!HHHHH", flags, 1, len(records), 0, 0)
+        return header + data[12:qd_end] + answers
 
     def serve(self):
         while not self.stop:
@@ -214,32 +277,35 @@ class FakeUpstream:
                 continue
             except OSError:
                 return
-            if len(data) < 12:
+            if len(data) >= 12:
+                self.sock.sendto(self.answer(data, False), peer)
+
+    def serve_tcp(self):
+        while not self.stop:
+            try:
+                conn, _ = self.tcp.accept()
+            except socket.timeout:
                 continue
-            qd_end = 12
-            labels = []
-            while qd_end < len(data) and data[qd_end]:
-                n = data[qd_end]
-                labels.append(data[qd_end + 1:qd_end + 1 + n].decode(errors="replace"))
-                qd_end += 1 + n
-            qd_end += 5
-            name = ".".join(labels)
-            qtype = struct.unpack("!H", data[qd_end - 4:qd_end - 2])[0]
-            self.queries.append(name)
-            flags = 0x8180
-            answers = b""
-            if name.lower() == self.NAME and qtype == 1:
-                answers = (b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
-                           + socket.inet_aton(self.ADDR))
-            elif name.lower() != self.NAME:
-                flags |= 3  # NXDOMAIN
-            header = data[:2] + struct.pack("!HHHHH", flags, 1, 1 if answers else 0, 0, 0)
-            self.sock.sendto(header + data[12:qd_end] + answers, peer)
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    n = struct.unpack("!H", conn.recv(2))[0]
+                    data = b""
+                    while len(data) < n:
+                        data += conn.recv(n - len(data))
+                    reply = self.answer(data, True)
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (OSError, struct.error):
+                    pass
 
     def close(self):
         self.stop = True
-        self.thread.join()
+        for t in self.threads:
+            t.join()
         self.sock.close()
+        self.tcp.close()
 
 
 @pytest.fixture

@@ -2,15 +2,13 @@
 namespaces stand in for containers (and for another host), traffic goes
 only between them and over loopback. Each test ends with nothing left
 behind (checked by the nettool fixture)."""
-import json
-import os
 import secrets
 import socket
-import subprocess
 import time
 
-from conftest import (TAG, TABLE, FakeUpstream, container_id, http_get_from_host, http_get_in_ns,
-                      links, nft_tables, nslookup, one_shot, start_httpd, start_udp_echo)
+from conftest import (TAG, TABLE, FakeUpstream, container_id, free_ports, http_get_from_host,
+                      http_get_in_ns, links, nft_tables, nslookup, one_shot, start_httpd,
+                      start_udp_echo)
 from berthtest import run
 
 
@@ -84,6 +82,100 @@ def test_containers_resolve_each_other_by_name_and_talk(nettool, netns, webroot,
     assert addrs == [late["ip"]], out
 
 
+HOSTILE_DNS = r"""
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+server = (sys.argv[1], 53)
+hdr = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+packets = [b"", b"\x00", hdr, hdr + b"\xc0\x0c\x00\x01\x00\x01",          # pointer to itself
+           hdr + b"\x01a\xc0\x0e\x00\x01\x00\x01",                           # forward pointer
+           hdr + b"\x3f" + b"a" * 20,                                            # label runs past the end
+           hdr + (b"\x3fx" + b"x" * 62) * 5 + b"\x00\x00\x01\x00\x01",            # name > 255
+           b"\x12\x34\x81\x80" + hdr[4:] + b"\x00\x00\x01\x00\x01",          # a response
+           os.urandom(4000)] + [os.urandom(n) for n in range(1, 200, 7)]
+answered = 0
+for p in packets:
+    s.sendto(p, server)
+    try:
+        s.recvfrom(4096)
+        answered += 1
+    except socket.timeout:
+        pass
+print(answered)
+"""
+
+
+def test_dns_server_survives_hostile_packets(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"hostile{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    ns, ns2 = netns.add(), netns.add()
+    # Connected by pid this time: a process that lives in the netns.
+    holder = netns.spawn(ns2, "sleep", "300")
+    target = connect(tool, net["Name"], ns, "--name", "target")
+    tool.ok("connect", net["Name"], container_id(), "--pid", holder.pid, "--name", "bypid")
+    res = netns.exec(ns, "/usr/bin/python3", "-c", HOSTILE_DNS, gw)
+    # Malformed queries get FORMERR (some), responses and runts are dropped.
+    assert 0 < int(res.stdout) < 40
+    for name, want in (("target", target["ip"]), ("bypid", None)):
+        addrs, out = nslookup(netns, ns, name, gw)
+        assert len(addrs) == 1 and (want is None or addrs == [want]), out
+    assert tool.proc.poll() is None
+
+
+DNS_CLIENT = r"""
+import socket, struct, sys
+server, name, proto = sys.argv[1], sys.argv[2], sys.argv[3]
+q = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00\x00\x01\x00\x01"
+if proto == "udp-edns":  # with an OPT record (ARCOUNT 1), as glibc's edns0 sends
+    q = q[:11] + b"\x01" + q[12:] + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+    proto = "udp"
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, (server, 53))
+    r = s.recv(65535)
+else:
+    s = socket.create_connection((server, 53), timeout=3)
+    s.sendall(struct.pack("!H", len(q)) + q + struct.pack("!H", len(q)) + q)  # two, pipelined
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+        buf += s.recv(65535)
+    r = buf[2:2 + struct.unpack("!H", buf[:2])[0]]
+flags, an = struct.unpack("!H", r[2:4])[0], struct.unpack("!H", r[6:8])[0]
+print(an, "TC" if flags & 0x0200 else "-", flags & 0xf)
+"""
+
+
+def test_dns_over_tcp_gives_what_udp_truncates(nettool, netns, upstream):
+    tool = nettool()
+    net = create(tool, f"tcpdns{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    members = [netns.add() for _ in range(34)]
+    for ns in members:
+        connect(tool, net["Name"], ns, "--alias", "many")
+    asker = members[0]
+    udp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "udp").stdout.split()
+    assert udp[1] == "TC" and int(udp[0]) < 34, udp  # 512 bytes hold about 30
+    tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, "many", "tcp").stdout.split()
+    assert tcp == ["34", "-", "0"], tcp
+    # A forwarded name whose answer the upstream truncates over UDP: a UDP
+    # client gets TC (and retries over TCP), a TCP client gets it all
+    # because the server asks the upstream again over TCP.
+    big = FakeUpstream.BIG
+    udp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, big, "udp").stdout.split()
+    assert udp == ["0", "TC", "0"], udp
+    tcp = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, big, "tcp").stdout.split()
+    assert tcp == [str(FakeUpstream.BIG_COUNT), "-", "0"], tcp
+    assert big in upstream.tcp_queries
+    # Queries with EDNS are forwarded and answered too.
+    edns = netns.exec(asker, "/usr/bin/python3", "-c", DNS_CLIENT, gw, FakeUpstream.NAME,
+                      "udp-edns").stdout.split()
+    assert edns == ["1", "-", "0"], edns
+
+
 def test_dns_is_scoped_per_network(nettool, netns):
     tool = nettool()
     a = create(tool, f"scopea{TAG}", bridge=bridge_name(0))
@@ -114,7 +206,7 @@ def test_published_ports_from_host_loopback_and_other_host(nettool, netns, outsi
     tool = nettool()
     net = create(tool, f"pub{TAG}", bridge=bridge_name(0))
     ns = netns.add()
-    port = 20000 + secrets.randbelow(5000)
+    port = free_ports(2)
     web_id = container_id()
     web = connect(tool, net["Name"], ns, "--name", "web", "-p", f"{port}:80",
                   "-p", f"127.0.0.1:{port + 1}:80", "-p", "80", cid=web_id)
@@ -136,6 +228,9 @@ def test_published_ports_from_host_loopback_and_other_host(nettool, netns, outsi
     # From another host: the outside namespace to the host's address on its link.
     out_ns, _, host_ip = outside
     assert want in http_get_in_ns(netns, out_ns, host_ip, port)
+    # Hairpin: the container reaches its own published port through the
+    # host's address.
+    assert want in http_get_in_ns(netns, ns, gw, port)
     # The 127.0.0.1-only mapping is not reachable from the other host.
     assert want not in http_get_in_ns(netns, out_ns, host_ip, port + 1, timeout=2)
 
@@ -152,7 +247,7 @@ def test_udp_published_port_and_port_range(nettool, netns):
     tool = nettool()
     net = create(tool, f"udp{TAG}", bridge=bridge_name(0))
     ns = netns.add()
-    port = 25000 + secrets.randbelow(5000)
+    port = free_ports(2, socket.SOCK_DGRAM)
     connect(tool, net["Name"], ns, "-p", f"{port}-{port + 1}:5000-5001/udp")
     start_udp_echo(netns, ns, 5000)
     start_udp_echo(netns, ns, 5001)
@@ -183,7 +278,7 @@ def test_port_already_in_use_is_refused_and_nothing_half_made(nettool, netns):
     assert netns.exec(ns, "ip", "-o", "link").stdout.count(": eth") == 0
     assert tool.ok("inspect", net["Name"])["Containers"] == {}
     # A port we published ourselves is just as taken.
-    p2 = 30000 + secrets.randbelow(5000)
+    p2 = free_ports()
     connect(tool, net["Name"], ns, "-p", f"127.0.0.1:{p2}:80")
     other = netns.add()
     tool.fails("connect", net["Name"], container_id(), "--netns", f"/run/netns/{other}",
@@ -215,6 +310,38 @@ def test_isolation_between_user_networks(nettool, netns, webroot):
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     # (nft prints a one-element set without braces)
     assert f'iifname "{bridge_name(1)}" oifname "{bridge_name(0)}" drop' in rules
+    # A published port stays open to everyone, other networks included
+    # (through the host's address on their own bridge).
+    port = free_ports()
+    ns_pub = netns.add()
+    connect(tool, a["Name"], ns_pub, "-p", f"{port}:80")
+    start_httpd(netns, ns_pub, webroot)
+    gw_b = b["IPAM"]["Config"][0]["Gateway"]
+    assert want in http_get_in_ns(netns, ns_b, gw_b, port)
+
+
+def test_icc_false_separates_containers_of_one_network(nettool, netns, webroot):
+    tool = nettool()
+    opt = ["--opt", "com.docker.network.bridge.enable_icc=false"]
+    try:
+        brnf = open("/proc/sys/net/bridge/bridge-nf-call-iptables").read().strip() == "1"
+    except FileNotFoundError:
+        brnf = False
+    if not brnf:
+        # Without br_netfilter the rule could not work: refused, not faked.
+        tool.fails("create", f"noicc{TAG}", *opt, status=400, msg="br_netfilter")
+        return
+    net = create(tool, f"noicc{TAG}", *opt, bridge=bridge_name(0))
+    ns1, ns2 = netns.add(), netns.add()
+    web = connect(tool, net["Name"], ns1)
+    connect(tool, net["Name"], ns2)
+    start_httpd(netns, ns1, webroot)
+    want = f"hello from berth {TAG}"
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    assert want not in http_get_in_ns(netns, ns2, web["ip"], 80, timeout=2)
+    # The gateway (the host) still answers them: e.g. its DNS.
+    addrs, out = nslookup(netns, ns2, "nothing-here", gw)
+    assert "NXDOMAIN" in out or "SERVFAIL" in out, out
 
 
 def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
@@ -247,6 +374,29 @@ def test_internal_network_has_no_way_out(nettool, netns, outside, webroot):
 
 
 # --------------------------------------------------------------- lifecycle --
+
+def test_dns_moves_aside_when_port_53_is_taken(nettool, netns):
+    """A host DNS server bound to the gateway's port 53 (or to every
+    address): the embedded DNS listens elsewhere and nftables redirects."""
+    octet = 100 + secrets.randbelow(100)
+    gw = f"10.{octet}.53.1"
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: the bridge is not up yet
+    squatter.bind((gw, 53))
+    try:
+        tool = nettool()
+        net = create(tool, f"dns53{TAG}", "--subnet", f"10.{octet}.53.0/24",
+                     bridge=bridge_name(0))
+        ns, ns2 = netns.add(), netns.add()
+        web = connect(tool, net["Name"], ns, "--name", "web")
+        connect(tool, net["Name"], ns2)
+        addrs, out = nslookup(netns, ns2, "web", gw)
+        assert addrs == [web["ip"]], out
+        rules = run(["nft", "list", "table", "ip", TABLE]).stdout
+        assert f"ip daddr {gw} udp dport 53 dnat to {gw}:" in rules
+    finally:
+        squatter.close()
+
 
 def test_bad_input_is_refused_with_clear_errors(nettool, netns):
     tool = nettool()
@@ -289,6 +439,8 @@ def test_bad_input_is_refused_with_clear_errors(nettool, netns):
          "not a network namespace"),
         (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/uts"), 400,
          "not a network namespace"),
+        (("connect", net["Name"], container_id(), "--netns", "/proc/self/ns/net"), 400,
+         "host's own network namespace"),
         (("disconnect", net["Name"], container_id()), 404, "not connected"),
     ]
     for words, status, msg in cases:
@@ -316,7 +468,7 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     net = create(tool, f"crash{TAG}", bridge=bridge_name(0))
     ns_live, ns_dead, ns_gone = netns.add(), netns.add(), netns.add()
     live_id, dead_id, gone_id = container_id(), container_id(), container_id()
-    port = 35000 + secrets.randbelow(5000)
+    port = free_ports()
     live = connect(tool, net["Name"], ns_live, "--name", "live", "-p", f"127.0.0.1:{port}:80",
                    cid=live_id)
     dead = connect(tool, net["Name"], ns_dead, "--name", "dead", cid=dead_id)
@@ -332,6 +484,7 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
 
     # Restart: state loads, the port is held again, rules are rebuilt.
     tool2 = nettool()
+    tool2.ok("ls")  # answered once open() is done
     start_httpd(netns, ns_live, webroot)
     assert f"hello from berth {TAG}" in http_get_from_host("127.0.0.1", port)
     inspect = tool2.ok("inspect", net["Name"])
@@ -350,6 +503,48 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     assert live["host_ifname"] not in links()
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     assert str(port) not in rules
+
+
+def test_subnet_choice_avoids_host_addresses_and_routes(nettool):
+    """The pool's first subnets are taken on the host (an address, and a
+    route through it): the network lands on the first free one."""
+    octet = 100 + secrets.randbelow(100)
+    dummy = f"bt{TAG}x"
+    run(["ip", "link", "add", dummy, "type", "veth", "peer", "name", dummy + "p"])
+    try:
+        run(["ip", "addr", "add", f"10.{octet}.64.1/24", "dev", dummy])
+        run(["ip", "link", "set", dummy + "p", "up"])
+        run(["ip", "link", "set", dummy, "up"])
+        run(["ip", "route", "add", f"10.{octet}.65.0/24", "via", f"10.{octet}.64.2"])
+        tool = nettool(args=["--pool", f"base=10.{octet}.64.0/22,size=24"])
+        net = create(tool, f"pick{TAG}", bridge=bridge_name(0))
+        assert net["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.66.0/24"
+        net2 = create(tool, f"pick2{TAG}", bridge=bridge_name(1))
+        assert net2["IPAM"]["Config"][0]["Subnet"] == f"10.{octet}.67.0/24"
+        tool.fails("create", f"pick3{TAG}", status=409, msg="fully subnetted")
+        # An explicit subnet over the host's route is refused too.
+        tool.fails("create", f"pick4{TAG}", "--subnet", f"10.{octet}.65.128/25", status=409,
+                   msg="already used on this host")
+        assert bridge_name(2) not in links()
+    finally:
+        run(["ip", "link", "del", dummy], check=False)
+
+
+def test_open_recreates_what_a_reboot_removed(nettool, netns):
+    tool = nettool()
+    net = create(tool, f"reboot{TAG}", bridge=bridge_name(0))
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    tool.kill9()
+    run(["ip", "link", "del", bridge_name(0)])  # as after a reboot
+    tool2 = nettool()
+    tool2.ok("ls")  # answered once open() is done
+    addr = run(["ip", "-o", "-4", "addr", "show", bridge_name(0)]).stdout
+    assert f"{gw}/" in addr
+    ns1, ns2 = netns.add(), netns.add()
+    a = connect(tool2, net["Name"], ns1, "--name", "a")
+    connect(tool2, net["Name"], ns2)
+    addrs, out = nslookup(netns, ns2, "a", gw)
+    assert addrs == [a["ip"]], out
 
 
 def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
@@ -380,6 +575,27 @@ def test_default_bridge_with_bip_and_prune(tmpdir_berth, nettool, netns):
     connect(tool, used["Name"], netns.add())
     assert tool.ok("prune") == [f"unused{TAG}"]
     assert bridge_name(1) not in links()
+
+
+def test_two_data_roots_never_share_a_table_or_a_bridge(tmpdir_berth, nettool):
+    """Two berthds on one host with the same table or default device name:
+    the second is refused instead of replacing the first one's rules or
+    adding its addresses to the first one's bridge."""
+    octet = 100 + secrets.randbelow(100)
+    dev = bridge_name(8)
+    tool = nettool(args=["--defaults", "--device", dev, "--bip", f"10.{octet}.8.1/24"])
+    tool.made_links.add(dev)
+    create(tool, f"own{TAG}", bridge=bridge_name(0))
+    other = tmpdir_berth / "other-state"
+    ans = one_shot(other, "create", f"intruder{TAG}", "--opt",
+                   f"com.docker.network.bridge.name={bridge_name(1)}")
+    assert not ans["ok"] and "belongs to another berth data root" in ans["error"], ans
+    assert bridge_name(1) not in links()
+    ans = one_shot(other, "ls", table=f"{TABLE}_2", args=["--defaults", "--device", dev])
+    assert not ans["ok"] and "this data root did not make it" in ans["error"], ans
+    rules = run(["nft", "list", "table", "ip", TABLE]).stdout
+    assert bridge_name(0) in rules  # the first one's rules are intact
+    assert f"table ip {TABLE}_2" not in nft_tables()
 
 
 def test_one_shot_commands_and_state_lock(tmpdir_berth, nettool):

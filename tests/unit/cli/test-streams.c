@@ -145,6 +145,46 @@ test_jsonmsg_tty (void **state)
   free (buf);
 }
 
+static void
+tar_header (unsigned char *b, const char *name, char type, unsigned long long size)
+{
+  memset (b, 0, 512);
+  strcpy ((char *) b, name);
+  snprintf ((char *) b + 124, 12, "%011llo", size);
+  b[156] = (unsigned char) type;
+}
+
+static void
+test_tar_end (void **state)
+{
+  /* file "f" of 600 bytes (2 data blocks), a dir, a hard link whose size
+   * field lies, then the two zero blocks, then junk that must not count */
+  unsigned char tar[512 * 8 + 100];
+  memset (tar, 0, sizeof tar);
+  tar_header (tar, "f", '0', 600);
+  memset (tar + 512, 'x', 600);
+  tar_header (tar + 512 * 3, "d/", '5', 0);
+  tar_header (tar + 512 * 4, "l", '1', 999);
+  /* blocks 5 and 6 are zero: the end */
+  memset (tar + 512 * 7, 'J', 612);
+  for (size_t step = 1; step <= 1100; step += 137)
+    {
+      struct tar_end t = { 0 };
+      size_t total = 0;
+      for (size_t i = 0; i < sizeof tar && !t.done; i += step)
+        {
+          size_t n = sizeof tar - i < step ? sizeof tar - i : step;
+          total += tar_end_feed (&t, (const char *) tar + i, n);
+        }
+      assert_true (t.done);
+      assert_int_equal (total, 512 * 7);
+    }
+  /* a truncated archive never reports done */
+  struct tar_end t = { 0 };
+  tar_end_feed (&t, (const char *) tar, 512 * 5);
+  assert_false (t.done);
+}
+
 static int
 count_line (void *ud, const char *line, size_t len)
 {
@@ -170,7 +210,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_stdcopy_any_split), cmocka_unit_test (test_detach_matcher),
     cmocka_unit_test (test_jsonmsg_plain),     cmocka_unit_test (test_jsonmsg_tty),
-    cmocka_unit_test (test_line_splitter),
+    cmocka_unit_test (test_line_splitter),     cmocka_unit_test (test_tar_end),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

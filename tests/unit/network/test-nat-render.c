@@ -51,11 +51,14 @@ test_render (void **state)
                               net ("br-c", "10.3.0.0/24", false) };
   nets[2]->icc = false;
   nets[2]->masquerade = false;
+  nets[0]->dns_port = 40053; /* port 53 was taken: redirected */
+  nets[2]->dns_port = 53;
   add_port (nets[0], 0x0a010002, IPPROTO_TCP, 8080, 80, 0);
   add_port (nets[0], 0x0a010003, IPPROTO_UDP, 5353, 53, 0x7f000001);
-  _cleanup_free_ char *s = nat_ruleset_render ("berth_t", nets, 3);
+  _cleanup_free_ char *s = nat_ruleset_render ("berth_t", "0123abcd", nets, 3);
   /* Replaced as a whole, in one transaction. */
   assert_true (str_has_prefix (s, "add table ip berth_t\ndelete table ip berth_t\ntable ip berth_t {"));
+  assert_has (s, "comment \"berth-owner:0123abcd\"");
   assert_has (s, "ip saddr 10.1.0.0/24 oifname != \"br-a\" masquerade");
   assert_null (strstr (s, "ip saddr 10.2.0.0/24 oifname")); /* internal: no way out */
   assert_null (strstr (s, "ip saddr 10.3.0.0/24 oifname")); /* masquerade off */
@@ -70,11 +73,18 @@ test_render (void **state)
   assert_has (s, "oifname \"br-a\" ip saddr 127.0.0.0/8 masquerade");
   assert_has (s, "fib daddr type local jump ports");
   assert_has (s, "type filter hook forward priority filter; policy accept;");
+  assert_has (s, "iifname \"br-a\" ip daddr 10.1.0.1 udp dport 53 dnat to 10.1.0.1:40053");
+  assert_null (strstr (s, "10.3.0.1 udp dport 53"));
+  /* Published ports cross isolation, but never out of --internal. */
+  const char *internal = strstr (s, "iifname \"br-b\" oifname != \"br-b\" drop");
+  const char *dnat = strstr (s, "ct status dnat accept");
+  const char *iso = strstr (s, "iifname \"br-a\" oifname {");
+  assert_true (internal && dnat && iso && internal < dnat && dnat < iso);
   for (int i = 0; i < 3; i++)
     network_free (nets[i]);
 
   /* No bridge network left: the script only removes the table. */
-  _cleanup_free_ char *empty = nat_ruleset_render ("berth_t", NULL, 0);
+  _cleanup_free_ char *empty = nat_ruleset_render ("berth_t", "0123abcd", NULL, 0);
   assert_string_equal (empty, "add table ip berth_t\ndelete table ip berth_t\n");
 }
 

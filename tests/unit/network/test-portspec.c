@@ -100,12 +100,72 @@ test_bad_specs (void **state)
   berth_error_free (err);
 }
 
+static void
+test_from_api (void **state)
+{
+  json_error_t je;
+  _cleanup_json_ json_t *pb = json_loads (
+      "{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"},"
+      "              {\"HostIp\": \"127.0.0.1\", \"HostPort\": \"\"}],"
+      " \"53/udp\": [{\"HostPort\": \"5300-5310\"}],"
+      " \"9000\": null}", 0, &je);
+  _cleanup_json_ json_t *exposed = json_loads ("{\"80/tcp\": {}, \"443/tcp\": {}, \"9000/tcp\": {}}", 0, &je);
+  struct network_port_binding *b = NULL;
+  size_t n = 0;
+  assert_int_equal (network_port_bindings_from_api (pb, exposed, true, &b, &n, NULL), 0);
+  /* 80 twice, 53/udp, then -P adds 443 and 9000 (its binding was null). */
+  assert_int_equal (n, 5);
+  assert_int_equal (b[0].host_port_lo, 8080);
+  assert_string_equal (b[0].host_ip, "");
+  assert_string_equal (b[1].host_ip, "127.0.0.1");
+  assert_int_equal (b[1].host_port_lo, 0);
+  assert_int_equal (b[2].proto, IPPROTO_UDP);
+  assert_int_equal (b[2].host_port_lo, 5300);
+  assert_int_equal (b[2].host_port_hi, 5310);
+  free (b);
+  /* Without -P only the bindings count. */
+  assert_int_equal (network_port_bindings_from_api (pb, exposed, false, &b, &n, NULL), 0);
+  assert_int_equal (n, 3);
+  free (b);
+  assert_int_equal (network_port_bindings_from_api (NULL, NULL, true, &b, &n, NULL), 0);
+  assert_int_equal (n, 0);
+  free (b);
+
+  static const struct
+  {
+    const char *json, *msg;
+  } bad[] = {
+    { "[]", "expected an object" },
+    { "{\"80/sctp\": []}", "tcp or udp" },
+    { "{\"x/tcp\": []}", "container port" },
+    { "{\"80-81/tcp\": []}", "one container port" },
+    { "{\"80/tcp\": {}}", "expected an array" },
+    { "{\"80/tcp\": [1]}", "[0]: expected an object" },
+    { "{\"80/tcp\": [{\"HostPort\": 8080}]}", "must be strings" },
+    { "{\"80/tcp\": [{\"HostPort\": \"80000\"}]}", "at most 65535" },
+    { "{\"80/tcp\": [{\"HostIp\": \"::\", \"HostPort\": \"80\"}]}", "IPv6" },
+    { "{\"80/tcp\": [{\"HostIp\": \"1.2.3\"}]}", "HostIp `1.2.3`" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      _cleanup_json_ json_t *j = json_loads (bad[i].json, 0, &je);
+      assert_non_null (j);
+      struct berth_error *err = NULL;
+      assert_int_equal (network_port_bindings_from_api (j, NULL, false, &b, &n, &err), -1);
+      assert_null (b);
+      if (strstr (err->msg, bad[i].msg) == NULL || strstr (err->msg, "PortBindings") == NULL)
+        fail_msg ("%s: `%s` lacks `%s`", bad[i].json, err->msg, bad[i].msg);
+      berth_error_free (err);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_good_specs),
     cmocka_unit_test (test_bad_specs),
+    cmocka_unit_test (test_from_api),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
