@@ -157,6 +157,10 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   json_array_extend (full, cmd);
   _cleanup_free_ char *created_by = step_json_join (full, " ");
   _cleanup_free_ char *cmdline = step_json_join (cmd, " ");
+  bool has_security = false;
+  const char *security = df_instruction_flag (inst, "security", &has_security);
+  if (has_security && (security == NULL || strcmp (security, "sandbox") != 0))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "RUN --security=%s is not supported (only sandbox)", security ? security : "");
   const char *net = df_instruction_flag (inst, "network", NULL);
   if (net == NULL)
     net = b->o->network_mode;
@@ -304,6 +308,17 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
   free (words[n - 1]);
   words[n - 1] = NULL;
 
+  /* flags the parser knows but this builder does not implement: refused,
+   * never silently ignored (--link changes nothing here: every layer is
+   * already its own diff) */
+  static const char *const unsupported[] = { "parents", "exclude", "checksum", "keep-git-dir", NULL };
+  for (const char *const *f = unsupported; *f; f++)
+    {
+      bool present = false;
+      df_instruction_flag (inst, *f, &present);
+      if (present)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s --%s is not supported by this builder", inst->name, *f);
+    }
   const char *from = df_instruction_flag (inst, "from", NULL);
   const char *chown = df_instruction_flag (inst, "chown", NULL);
   const char *chmod = df_instruction_flag (inst, "chmod", NULL);

@@ -203,6 +203,8 @@ COPY --chown=1:users one.txt /owned2
     assert "file not found in build context or excluded by .dockerignore" in res.stderr
     res = b.build({"Dockerfile": f"FROM {BASE}\nCOPY ../../etc/passwd /x\n"}, check=False)
     assert "forbidden path outside the build context" in res.stderr
+    res = b.build({"Dockerfile": f"FROM {BASE}\nCOPY --exclude=*.md . /x/\n"}, check=False)
+    assert "COPY --exclude is not supported by this builder" in res.stderr
 
 
 def test_add_extracts_local_tar(b):
