@@ -324,7 +324,9 @@ container_user_resolve (int rootfd, const char *user, char *const *group_add, ui
   char *group = strchr (copy, ':');
   if (group)
     *group++ = '\0';
-  const char *name = *copy ? copy : "root";
+  /* An empty user is uid 0 even without /etc/passwd (runc's default exec
+   * user); only a user that is named and cannot be found is an error. */
+  const char *name = *copy ? copy : "0";
   _cleanup_strv_ char **passwd = db_lines (rootfd, "/etc/passwd");
   _cleanup_strv_ char **groups = db_lines (rootfd, "/etc/group");
   unsigned long v;
