@@ -263,6 +263,13 @@ image_layer_unpack_abort (struct image_layer_unpack *u)
   unpack_free (u);
 }
 
+bool
+image_layer_unpack_blob_hashed_by_caller (struct image_layer_unpack *u)
+{
+  return !u->recompress && u->compression == IMAGE_COMPRESSION_AUTO && u->blob
+         && blob_writer_hashed_by_caller (u->blob);
+}
+
 static enum image_compression
 compression_of_media_type (const char *mt)
 {

@@ -289,6 +289,72 @@ test_pipeline_digest_mismatch (void **state)
   free (layer);
 }
 
+/* A caller that hashes the compressed bytes itself (the registry client):
+ * the store commits under the expected digest without hashing again, but
+ * still checks size and diff_id; without an expected digest it refuses. */
+static void
+test_pipeline_blob_hashed_by_caller (void **state)
+{
+  (void)state;
+  size_t len = 0, raw_len = 0;
+  unsigned char *layer = make_layer (24, NULL, true, &len);
+  unsigned char *raw = make_layer (24, NULL, false, &raw_len);
+  char *digest = sha256_digest (layer, len);
+  char *diff_id = sha256_digest (raw, raw_len);
+  struct berth_error *err = NULL;
+  struct baseline b;
+  struct image_store *s = store_open (&b);
+
+  struct image_layer_unpack *u = image_layer_unpack_begin (s, NULL, -1, NULL, &err);
+  assert_false (image_layer_unpack_blob_hashed_by_caller (u)); /* nothing to trust */
+  image_layer_unpack_abort (u);
+
+  /* size still checked */
+  u = image_layer_unpack_begin_verified (s, digest, (int64_t)len + 1, NULL, diff_id, &err);
+  assert_true (image_layer_unpack_blob_hashed_by_caller (u));
+  assert_int_equal (feed (u, layer, len, &err), 0);
+  assert_int_equal (image_layer_unpack_finish (u, NULL, &err), -1);
+  assert_non_null (strstr (err->msg, "size mismatch"));
+  berth_error_free (err);
+  err = NULL;
+  assert_int_equal (count_store ("blobs/sha256"), 0);
+
+  /* diff_id still checked */
+  u = image_layer_unpack_begin_verified (
+      s, digest, (int64_t)len, NULL,
+      "sha256:1111111111111111111111111111111111111111111111111111111111111111", &err);
+  assert_true (image_layer_unpack_blob_hashed_by_caller (u));
+  assert_int_equal (feed (u, layer, len, &err), 0);
+  assert_int_equal (image_layer_unpack_finish (u, NULL, &err), -1);
+  assert_non_null (strstr (err->msg, "diff id mismatch"));
+  berth_error_free (err);
+  err = NULL;
+
+  /* too late once bytes went in */
+  u = image_layer_unpack_begin_verified (s, digest, (int64_t)len, NULL, diff_id, &err);
+  assert_int_equal (image_layer_unpack_write (u, layer, 100, &err), 0);
+  assert_false (image_layer_unpack_blob_hashed_by_caller (u));
+  image_layer_unpack_abort (u);
+  assert_int_equal (count_store ("layers"), 0);
+
+  u = image_layer_unpack_begin_verified (s, digest, (int64_t)len, NULL, diff_id, &err);
+  assert_true (image_layer_unpack_blob_hashed_by_caller (u));
+  assert_int_equal (feed (u, layer, len, &err), 0);
+  char *got = NULL;
+  assert_int_equal (image_layer_unpack_finish (u, &got, &err), 0);
+  assert_string_equal (got, diff_id);
+  assert_true (image_blob_exists (s, digest));
+  assert_int_equal (count_store ("layers"), 1);
+  assert_int_equal (count_threads (), b.threads);
+  assert_int_equal (count_fds (), b.fds);
+  free (got);
+  free (digest);
+  free (diff_id);
+  free (layer);
+  free (raw);
+  image_store_close (s);
+}
+
 static void *
 nothing (void *arg)
 {
@@ -327,6 +393,7 @@ main (void)
     cmocka_unit_test_teardown (test_pipeline_abort_mid_stream, teardown_each),
     cmocka_unit_test_teardown (test_pipeline_stage_failure, teardown_each),
     cmocka_unit_test_teardown (test_pipeline_digest_mismatch, teardown_each),
+    cmocka_unit_test_teardown (test_pipeline_blob_hashed_by_caller, teardown_each),
   };
   return cmocka_run_group_tests (tests, setup, NULL);
 }
