@@ -17,6 +17,7 @@ struct image_blob_writer
   int64_t expected_size;
   int64_t written;
   char *tmpname; /* named temp file in tmp/ when O_TMPFILE is unsupported */
+  bool is_hashed_by_caller; /* see blob_writer_hashed_by_caller */
 };
 
 static int
@@ -116,6 +117,15 @@ image_blob_writer_begin (struct image_store *s, const char *expected_digest, int
   return blob_writer_new (s, expected_digest, expected_size, err);
 }
 
+bool
+blob_writer_hashed_by_caller (struct image_blob_writer *w)
+{
+  if (w->expected_digest == NULL || w->written > 0)
+    return false;
+  w->is_hashed_by_caller = true;
+  return true;
+}
+
 int64_t
 blob_writer_bytes (const struct image_blob_writer *w)
 {
@@ -130,7 +140,8 @@ image_blob_writer_write (struct image_blob_writer *w, const void *buf, size_t le
     return berth_error_set_kind (
         err, BERTH_E_INVALID, 0, "blob %s: more data than the expected %lld bytes",
         w->expected_digest ? w->expected_digest : "", (long long)w->expected_size);
-  sha256_ctx_update (w->sha, buf, len);
+  if (!w->is_hashed_by_caller)
+    sha256_ctx_update (w->sha, buf, len);
   if (fs_write_all (w->fd, buf, len) < 0)
     return berth_error_set (err, errno, "write blob");
   w->written += (int64_t)len;
@@ -155,7 +166,8 @@ int
 image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct berth_error **err)
 {
   struct image_store *s = w->store;
-  _cleanup_free_ char *digest = sha256_ctx_digest (w->sha);
+  _cleanup_free_ char *digest
+      = w->is_hashed_by_caller ? xstrdup (w->expected_digest) : sha256_ctx_digest (w->sha);
   int ret = 0;
   if (w->expected_digest && strcmp (digest, w->expected_digest) != 0)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,

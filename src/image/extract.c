@@ -420,12 +420,17 @@ static int
 entry_file_open (struct extractor *x, int dirfd, const char *base, const char *path,
                  struct berth_error **err)
 {
-  int fd = openat (dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* Created with its permission bits (never setuid/setgid/sticky: those
+   * come after the chown), so entry_end usually has nothing to chmod. The
+   * fd is writable whatever the mode: O_CREAT of a new file grants it. */
+  mode_t mode = x->cur.mode & 0777;
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = openat (dirfd, base, flags, mode);
   if (fd < 0 && errno == EEXIST)
     {
       if (slot_clear (dirfd, base, false, err) < 0)
         return -1;
-      fd = openat (dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      fd = openat (dirfd, base, flags, mode);
     }
   if (fd < 0)
     return berth_error_set (err, errno, "create `%s`", path);
@@ -533,14 +538,26 @@ extractor_entry_end (void *data, struct berth_error **err)
   if (x->filefd < 0)
     return 0;
   _cleanup_close_ int fd = steal_fd (&x->filefd);
-  if (meta_apply_fd (x, fd, &x->cur, err) < 0)
-    return -1;
-  struct timespec ts[2] = { x->cur.mtime, x->cur.mtime };
-  if (futimens (fd, ts) < 0)
-    return berth_error_set (err, errno, "set times of `%s`", x->cur.path);
+  const struct tar_entry *e = &x->cur;
+  /* One fstat (needed for the inode anyway) saves the chown and chmod of
+   * most files: a root-made file is already 0:<gid> with its mode. */
   struct stat st;
   if (fstat (fd, &st) < 0)
-    return berth_error_set (err, errno, "stat `%s`", x->cur.path);
+    return berth_error_set (err, errno, "stat `%s`", e->path);
+  if (x->is_root && (st.st_uid != e->uid || st.st_gid != e->gid))
+    {
+      if (fchown (fd, e->uid, e->gid) < 0)
+        return berth_error_set (err, errno, "chown `%s`", e->path);
+    }
+  /* chown may clear setuid/setgid; the file was made without them, so the
+   * recorded bits are applied here, last and exactly as recorded. */
+  if ((st.st_mode & 07777) != (e->mode & 07777) && fchmod (fd, e->mode) < 0)
+    return berth_error_set (err, errno, "chmod `%s`", e->path);
+  if (xattrs_apply (fd, e, err) < 0)
+    return -1;
+  struct timespec ts[2] = { e->mtime, e->mtime };
+  if (futimens (fd, ts) < 0)
+    return berth_error_set (err, errno, "set times of `%s`", e->path);
   crc_put (x, st.st_ino, x->crc);
   return 0;
 }

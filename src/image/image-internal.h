@@ -86,6 +86,11 @@ sha256_ctx_freep (struct sha256_ctx **c)
 struct image_blob_writer *blob_writer_new (struct image_store *s, const char *expected_digest,
                                            int64_t expected_size, struct berth_error **err);
 int64_t blob_writer_bytes (const struct image_blob_writer *w);
+/* The caller hashes every byte it writes and compares with the expected
+ * digest itself before commit: the writer skips its own sha256 and commits
+ * under the expected digest (size is still checked). Only before the first
+ * write and only with an expected digest; false otherwise. */
+bool blob_writer_hashed_by_caller (struct image_blob_writer *w);
 
 /* images.json: {"images": {id: record}, "tags": {"name:tag": id}}. */
 json_t *images_db_load (struct image_store *s, struct berth_error **err);

@@ -264,6 +264,14 @@ int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, siz
 int image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
                                struct berth_error **err);
 void image_layer_unpack_abort (struct image_layer_unpack *u);
+/* For a caller that already hashes every compressed byte it writes and
+ * checks the result against begin's expected_digest BEFORE it calls finish
+ * (the registry client does, on its network thread, in parallel with the
+ * unpack): the store skips its own second sha256 of the compressed stream.
+ * A caller that cannot promise that check must not call this. Only right
+ * after begin with an expected_digest; returns false (and changes nothing)
+ * otherwise. The diff_id and size are still verified by the store. */
+bool image_layer_unpack_blob_hashed_by_caller (struct image_layer_unpack *u);
 /* Convenience: unpack everything readable from fd. */
 int image_layer_unpack_fd (struct image_store *store, int fd, const char *expected_digest,
                            const char *media_type, char **diff_id_out, struct berth_error **err);

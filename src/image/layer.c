@@ -1,18 +1,44 @@
-/* Layers: the streaming unpack pipeline (compressed bytes in -> blob kept
- * and hashed -> ISA-L igzip / zstd / plain -> diff_id hashed -> tar parsed
- * -> fd-relative extraction, all in one pass) and the layer directory
- * (layers/<diffid hex>/{diff/, meta.json, tree}). A layer appears by one
- * rename of a finished tmp/ directory, so it is complete or absent. */
+/* Layers: the streaming unpack pipeline and the layer directory
+ * (layers/<diffid hex>/{diff/, meta.json, tree}). One pass in two stages:
+ * the caller's thread keeps and hashes the compressed blob and inflates
+ * (ISA-L igzip / zstd / plain) straight into a ring of chunks; a stage
+ * thread hashes the tar stream (diff_id), parses it and extracts it
+ * fd-relative. A layer appears by one rename of a finished tmp/ directory,
+ * so it is complete or absent. */
 #include "image/image-internal.h"
 #include "image/tar-internal.h"
 
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zstd.h>
 
 #define OUT_BUF_SIZE (256 * 1024)
+/* The ring between the stages: inflate writes into a chunk, the tar stage
+ * consumes whole chunks (no copy in between). 2 MB keeps both stages busy
+ * through the jitter of a loaded machine. */
+#define CHUNK_SIZE (256 * 1024)
+#define CHUNK_COUNT 8
+
+/* The tar stage: sha256 of the tar stream + parse + extract, on its own
+ * thread. Slots [tail, head) are the stage's; slot head % CHUNK_COUNT is the
+ * producer's while it fills it (fill bytes so far). */
+struct tar_stage
+{
+  pthread_mutex_t mu;
+  pthread_cond_t filled; /* producer -> stage */
+  pthread_cond_t freed;  /* stage -> producer */
+  unsigned char *buf;    /* CHUNK_COUNT * CHUNK_SIZE */
+  size_t len[CHUNK_COUNT];
+  uint64_t head, tail;
+  size_t fill;
+  bool is_eof, is_stopped, is_failed;
+  struct berth_error *err; /* the stage's failure, handed to the producer */
+  pthread_t thread;
+  bool has_thread;
+};
 
 struct image_layer_unpack
 {
@@ -26,7 +52,8 @@ struct image_layer_unpack
   bool gz_done; /* the last gzip member ended */
   ZSTD_DStream *zs;
   size_t zs_last; /* last ZSTD_decompressStream return: 0 = frame complete */
-  unsigned char *out;
+  unsigned char *out; /* deflate output (recompress mode) */
+  struct tar_stage stage;
   struct sha256_ctx *diff_sha;
   int64_t tar_size;
   struct tar_parser *tar;
@@ -43,11 +70,167 @@ struct image_layer_unpack
   unsigned char *def_level_buf;
 };
 
+/* ------------------------------------------------------ the tar stage -- */
+
+static void *
+stage_main (void *opaque)
+{
+  struct image_layer_unpack *u = opaque;
+  struct tar_stage *st = &u->stage;
+  struct berth_error *e = NULL;
+  for (;;)
+    {
+      pthread_mutex_lock (&st->mu);
+      while (st->head == st->tail && !st->is_eof && !st->is_stopped)
+        pthread_cond_wait (&st->filled, &st->mu);
+      if (st->is_stopped || st->head == st->tail)
+        {
+          pthread_mutex_unlock (&st->mu);
+          break;
+        }
+      size_t slot = st->tail % CHUNK_COUNT;
+      size_t len = st->len[slot];
+      pthread_mutex_unlock (&st->mu);
+
+      /* The chunk is ours until tail moves. */
+      const unsigned char *p = st->buf + slot * CHUNK_SIZE;
+      sha256_ctx_update (u->diff_sha, p, len);
+      u->tar_size += (int64_t)len;
+      int rc = u->tar ? tar_parser_feed (u->tar, p, len, &e) : 0;
+
+      pthread_mutex_lock (&st->mu);
+      st->tail++;
+      if (rc < 0)
+        {
+          st->is_failed = true;
+          st->err = steal_pointer (&e);
+        }
+      pthread_cond_signal (&st->freed);
+      pthread_mutex_unlock (&st->mu);
+      if (rc < 0)
+        break;
+    }
+  return NULL;
+}
+
+static int
+stage_start (struct image_layer_unpack *u, struct berth_error **err)
+{
+  struct tar_stage *st = &u->stage;
+  pthread_mutex_init (&st->mu, NULL);
+  pthread_cond_init (&st->filled, NULL);
+  pthread_cond_init (&st->freed, NULL);
+  st->buf = malloc ((size_t)CHUNK_COUNT * CHUNK_SIZE);
+  if (st->buf == NULL)
+    abort ();
+  int r = pthread_create (&st->thread, NULL, stage_main, u);
+  if (r != 0)
+    return berth_error_set (err, r, "start the layer's tar thread");
+  st->has_thread = true;
+  return 0;
+}
+
+/* Moves the stage's error into *err (the first error wins). */
+static int
+stage_error_take (struct tar_stage *st, struct berth_error **err)
+{
+  if (err && *err == NULL)
+    *err = steal_pointer (&st->err);
+  return -1;
+}
+
+/* Joins the stage thread however it stands (abort, failure, or done). */
+static void
+stage_stop (struct image_layer_unpack *u)
+{
+  struct tar_stage *st = &u->stage;
+  if (st->has_thread)
+    {
+      pthread_mutex_lock (&st->mu);
+      st->is_stopped = true;
+      pthread_cond_signal (&st->filled);
+      pthread_mutex_unlock (&st->mu);
+      pthread_join (st->thread, NULL);
+      st->has_thread = false;
+    }
+  if (st->buf)
+    {
+      free (st->buf);
+      st->buf = NULL;
+      if (st->err)
+        berth_error_free (steal_pointer (&st->err));
+      pthread_mutex_destroy (&st->mu);
+      pthread_cond_destroy (&st->filled);
+      pthread_cond_destroy (&st->freed);
+    }
+}
+
+/* Room in the producer's chunk: waits for a free one when needed. */
+static unsigned char *
+stage_room (struct tar_stage *st, size_t *room, struct berth_error **err)
+{
+  if (st->fill == 0)
+    {
+      pthread_mutex_lock (&st->mu);
+      while (st->head - st->tail == CHUNK_COUNT && !st->is_failed)
+        pthread_cond_wait (&st->freed, &st->mu);
+      bool failed = st->is_failed;
+      pthread_mutex_unlock (&st->mu);
+      if (failed)
+        {
+          stage_error_take (st, err);
+          return NULL;
+        }
+    }
+  *room = CHUNK_SIZE - st->fill;
+  return st->buf + (st->head % CHUNK_COUNT) * CHUNK_SIZE + st->fill;
+}
+
+static void
+stage_publish (struct tar_stage *st)
+{
+  if (st->fill == 0)
+    return;
+  pthread_mutex_lock (&st->mu);
+  st->len[st->head % CHUNK_COUNT] = st->fill;
+  st->head++;
+  st->fill = 0;
+  pthread_cond_signal (&st->filled);
+  pthread_mutex_unlock (&st->mu);
+}
+
+/* n bytes were written at stage_room(): a full chunk goes to the stage. */
+static void
+stage_commit (struct tar_stage *st, size_t n)
+{
+  st->fill += n;
+  if (st->fill == CHUNK_SIZE)
+    stage_publish (st);
+}
+
+/* End of the tar stream: waits for the stage to consume it all. */
+static int
+stage_finish (struct image_layer_unpack *u, struct berth_error **err)
+{
+  struct tar_stage *st = &u->stage;
+  stage_publish (st);
+  pthread_mutex_lock (&st->mu);
+  st->is_eof = true;
+  pthread_cond_signal (&st->filled);
+  pthread_mutex_unlock (&st->mu);
+  pthread_join (st->thread, NULL);
+  st->has_thread = false;
+  if (st->is_failed)
+    return stage_error_take (st, err);
+  return 0;
+}
+
 static void
 unpack_free (struct image_layer_unpack *u)
 {
   if (u == NULL)
     return;
+  stage_stop (u);
   if (u->blob)
     image_blob_writer_abort (u->blob);
   free (u->def);
@@ -78,6 +261,13 @@ void
 image_layer_unpack_abort (struct image_layer_unpack *u)
 {
   unpack_free (u);
+}
+
+bool
+image_layer_unpack_blob_hashed_by_caller (struct image_layer_unpack *u)
+{
+  return !u->recompress && u->compression == IMAGE_COMPRESSION_AUTO && u->blob
+         && blob_writer_hashed_by_caller (u->blob);
 }
 
 static enum image_compression
@@ -121,9 +311,6 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
       unpack_free (u);
       return NULL;
     }
-  u->out = malloc (OUT_BUF_SIZE);
-  if (u->out == NULL)
-    abort ();
   u->diff_sha = sha256_ctx_new ();
   if (!(expected_diff_id && image_layer_exists (s, expected_diff_id))) /* pins it if there */
     {
@@ -145,6 +332,11 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
         }
       u->tar = tar_parser_new (&extractor_callbacks, u->x);
     }
+  if (stage_start (u, err) < 0)
+    {
+      unpack_free (u);
+      return NULL;
+    }
   return u;
 }
 
@@ -156,13 +348,25 @@ image_layer_unpack_begin (struct image_store *s, const char *expected_digest, in
                                             err);
 }
 
-/* Uncompressed tar bytes: hashed for the diff_id, then parsed/extracted. */
+/* An uncompressed layer's bytes: copied into the ring (the caller's buffer
+ * is not ours after write returns). */
 static int
-tar_push (struct image_layer_unpack *u, const void *buf, size_t len, struct berth_error **err)
+tar_push (struct image_layer_unpack *u, const unsigned char *buf, size_t len,
+          struct berth_error **err)
 {
-  sha256_ctx_update (u->diff_sha, buf, len);
-  u->tar_size += (int64_t)len;
-  return u->tar ? tar_parser_feed (u->tar, buf, len, err) : 0;
+  while (len > 0)
+    {
+      size_t room;
+      unsigned char *dst = stage_room (&u->stage, &room, err);
+      if (dst == NULL)
+        return -1;
+      size_t n = len < room ? len : room;
+      memcpy (dst, buf, n);
+      stage_commit (&u->stage, n);
+      buf += n;
+      len -= n;
+    }
+  return 0;
 }
 
 static int
@@ -187,8 +391,12 @@ gzip_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
           st->avail_in = rest_len;
           u->gz_done = false;
         }
-      st->next_out = u->out;
-      st->avail_out = OUT_BUF_SIZE;
+      size_t room;
+      unsigned char *dst = stage_room (&u->stage, &room, err);
+      if (dst == NULL)
+        return -1;
+      st->next_out = dst;
+      st->avail_out = (uint32_t)room;
       int r = isal_inflate (st);
       if (r < 0)
         return berth_error_set_kind (err, BERTH_E_INVALID, 0, "gzip: %s (code %d)",
@@ -196,9 +404,7 @@ gzip_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
                                      : r == ISAL_INVALID_WRAPPER  ? "invalid gzip header"
                                                                   : "corrupt deflate data",
                                      r);
-      size_t produced = OUT_BUF_SIZE - st->avail_out;
-      if (produced && tar_push (u, u->out, produced, err) < 0)
-        return -1;
+      stage_commit (&u->stage, room - st->avail_out);
       if (st->block_state == ISAL_BLOCK_FINISH)
         {
           u->gz_done = true;
@@ -216,13 +422,16 @@ zstd_push (struct image_layer_unpack *u, const unsigned char *in, size_t len,
   ZSTD_inBuffer ib = { in, len, 0 };
   for (;;)
     {
-      ZSTD_outBuffer ob = { u->out, OUT_BUF_SIZE, 0 };
+      size_t room;
+      unsigned char *dst = stage_room (&u->stage, &room, err);
+      if (dst == NULL)
+        return -1;
+      ZSTD_outBuffer ob = { dst, room, 0 };
       size_t r = ZSTD_decompressStream (u->zs, &ob, &ib);
       if (ZSTD_isError (r))
         return berth_error_set_kind (err, BERTH_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName (r));
       u->zs_last = r;
-      if (ob.pos && tar_push (u, u->out, ob.pos, err) < 0)
-        return -1;
+      stage_commit (&u->stage, ob.pos);
       if (ib.pos == ib.size && ob.pos < ob.size)
         return 0;
     }
@@ -313,7 +522,8 @@ sniff_done (struct image_layer_unpack *u, struct berth_error **err)
     {
       u->def = calloc (1, sizeof *u->def);
       u->def_level_buf = malloc (ISAL_DEF_LVL1_DEFAULT);
-      if (u->def == NULL || u->def_level_buf == NULL)
+      u->out = malloc (OUT_BUF_SIZE);
+      if (u->def == NULL || u->def_level_buf == NULL || u->out == NULL)
         abort ();
       isal_deflate_init (u->def);
       u->def->level = 1;
@@ -403,6 +613,8 @@ unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_er
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "gzip: unexpected end of stream");
   if (u->compression == IMAGE_COMPRESSION_ZSTD && u->zs_last != 0)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "zstd: unexpected end of stream");
+  if (stage_finish (u, err) < 0)
+    return -1;
   if (u->tar && tar_parser_finish (u->tar, err) < 0)
     return -1;
   _cleanup_free_ char *diff_id = sha256_ctx_digest (u->diff_sha);

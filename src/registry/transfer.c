@@ -157,6 +157,10 @@ consumer_start (struct xfer *x, struct berth_error **err)
                                                  x->job->media_type, x->job->diff_id, err);
   if (x->unpack == NULL)
     return berth_error_prefix (err, "layer %s", x->job->digest);
+  /* xfer_write hashes every byte it puts in the ring, and xfer_done checks
+   * that digest before it sets is_eof, the only way to a finish (an abort
+   * never finishes): the store need not hash the same bytes a second time. */
+  image_layer_unpack_blob_hashed_by_caller (x->unpack);
   int r = pthread_create (&x->thread, NULL, unpack_thread, x);
   if (r != 0)
     {
