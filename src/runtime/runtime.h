@@ -27,6 +27,10 @@ struct runtime_context
   /* Directory of per-container state (<state_root>/<id>/state.json, the
    * exec fifo). NULL means RUNTIME_DEFAULT_STATE_ROOT. */
   const char *state_root;
+  /* Compiled seccomp programs, by content (seccomp_filter_compile_cached):
+   * NULL means "<state_root>.seccomp-cache" (next to the state root, never
+   * inside it: everything in there is a container); "" turns it off. */
+  const char *seccomp_cache_dir;
   /* linux.cgroupsPath is "slice:prefix:name" and cgroups are systemd's. */
   bool systemd_cgroup;
 };
