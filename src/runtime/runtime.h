@@ -51,6 +51,15 @@ int runtime_log_open (const char *log_path, bool json, bool debug, struct berth_
  * forks inherits the protected executable. Returns 0 when already
  * protected, -1 with *err when the re-exec failed. */
 int runtime_exe_protect (char **argv, struct berth_error **err);
+/* The same protection made once for a program another process will run:
+ * an O_CLOEXEC fd of a read-only view of the executable at path (a private
+ * read-only clone of its mount, or a sealed memfd copy), to execute with
+ * execveat(fd, "", AT_EMPTY_PATH) or as "/proc/self/fd/<fd>" (posix_spawn;
+ * an ELF binary needs no open fd after the exec). A program started that
+ * way finds itself protected and runtime_exe_protect returns 0 at once, so
+ * a daemon that opens its helper this way at startup saves the helper a
+ * re-exec per start. The view keeps the file as it was when opened. */
+int runtime_exe_open_protected (const char *path, struct berth_error **err);
 
 /* -------------------------------------------------------------- create -- */
 
