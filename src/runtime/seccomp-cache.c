@@ -1,11 +1,15 @@
 /* A content-addressed cache of compiled seccomp programs. libseccomp takes
- * tens of milliseconds to compile Docker's default profile and every
- * container of an engine uses the same one: the program is keyed by the
- * sha256 of the profile's canonical JSON, the native architecture, the
- * libseccomp version and this file's format, written crash-safely once and
- * read back (validated: header, size, instruction count, sha256 of the
- * program) by every later create/exec. Anything that does not validate is
- * ignored and recompiled over. */
+ * milliseconds of CPU (tens under load) to compile Docker's default profile
+ * and every container of an engine uses the same one. An entry is keyed by
+ * its material: the profile's canonical JSON (sorted keys, compact), the
+ * native architecture, the libseccomp version and this file's format. The
+ * file is named by a 64-bit FNV-1a of the material and holds the material
+ * itself, compared byte for byte on read, so a name collision is only a
+ * miss: no cryptographic hash is needed (and none is linked: libcrypto's
+ * load alone would cost every monitor exec about 0.8 ms). Entries are
+ * written crash-safely once and validated on every read (magic, sizes,
+ * instruction count <= BPF_MAXINSNS, material, checksum of the program,
+ * owner and mode); anything else is ignored and recompiled over. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,7 +21,8 @@
 #include "runtime/seccomp-libseccomp.h"
 #include "runtime/seccomp.h"
 
-#define CACHE_MAGIC "BSECBPF1"
+#define CACHE_MAGIC "BSECBPF2"
+#define CACHE_MAX_MATERIAL (4u << 20)
 
 struct cache_header
 {
@@ -25,39 +30,47 @@ struct cache_header
   uint32_t flags;
   uint32_t wants_listener;
   uint32_t n_insns;
-  uint32_t reserved;
-  char insns_sha256[SHA256_HEX_LEN]; /* of the program that follows */
+  uint32_t material_len;
+  uint64_t insns_fnv; /* FNV-1a 64 of the program that follows the material */
 };
 
-/* Canonical JSON (sorted keys, compact) + everything that changes what
- * libseccomp makes of it. */
-static int
-cache_key (const json_t *profile, char key[SHA256_HEX_LEN + 1])
+static uint64_t
+fnv1a64 (const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/* Everything that changes what libseccomp makes of the profile. */
+static char *
+cache_material (const json_t *profile)
 {
   _cleanup_free_ char *canon = json_dumps (profile, JSON_SORT_KEYS | JSON_COMPACT);
   if (canon == NULL)
-    return -1;
+    return NULL;
   const struct scmp_version *v = seccomp_version ();
-  _cleanup_free_ char *material
-      = xasprintf ("%s\nformat=%s arch=%u libseccomp=%u.%u.%u\n", canon, CACHE_MAGIC,
-                   seccomp_arch_native (), v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
-  sha256_hex (material, strlen (material), key);
-  return 0;
+  return xasprintf ("%s\nformat=%s arch=%u libseccomp=%u.%u.%u\n", canon, CACHE_MAGIC,
+                    seccomp_arch_native (), v ? v->major : 0, v ? v->minor : 0,
+                    v ? v->micro : 0);
 }
 
 /* NULL on any mismatch: the caller recompiles. */
 static struct seccomp_filter *
-cache_read (int dirfd, const char *key)
+cache_read (int dirfd, const char *name, const char *material)
 {
-  _cleanup_close_ int fd = openat (dirfd, key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_close_ int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return NULL;
+  size_t mlen = strlen (material);
   struct stat st;
-  const off_t max = (off_t)sizeof (struct cache_header)
+  const off_t max = (off_t)sizeof (struct cache_header) + (off_t)CACHE_MAX_MATERIAL
                     + (off_t)BPF_MAXINSNS * (off_t)sizeof (struct sock_filter);
   /* Only a file we wrote: regular, ours, not writable by anyone else. */
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
-      || (st.st_mode & 022) || st.st_size <= (off_t)sizeof (struct cache_header)
+      || (st.st_mode & 022) || st.st_size <= (off_t)(sizeof (struct cache_header) + mlen)
       || st.st_size > max)
     return NULL;
   _cleanup_free_ char *buf = malloc ((size_t)st.st_size);
@@ -65,19 +78,19 @@ cache_read (int dirfd, const char *key)
     return NULL;
   struct cache_header h;
   memcpy (&h, buf, sizeof h);
-  size_t body = (size_t)st.st_size - sizeof h;
-  if (memcmp (h.magic, CACHE_MAGIC, sizeof h.magic) != 0 || h.n_insns == 0
+  size_t body = (size_t)st.st_size - sizeof h - mlen;
+  if (memcmp (h.magic, CACHE_MAGIC, sizeof h.magic) != 0 || h.material_len != mlen
+      || memcmp (buf + sizeof h, material, mlen) != 0 || h.n_insns == 0
       || h.n_insns > BPF_MAXINSNS || body != h.n_insns * sizeof (struct sock_filter)
       || h.wants_listener > 1)
     return NULL;
-  char sum[SHA256_HEX_LEN + 1];
-  sha256_hex (buf + sizeof h, body, sum);
-  if (memcmp (sum, h.insns_sha256, SHA256_HEX_LEN) != 0)
+  const char *insns = buf + sizeof h + mlen;
+  if (fnv1a64 (insns, body) != h.insns_fnv)
     return NULL;
   struct seccomp_filter *f = calloc (1, sizeof *f);
   if (f == NULL || (f->insns = malloc (body)) == NULL)
     abort ();
-  memcpy (f->insns, buf + sizeof h, body);
+  memcpy (f->insns, insns, body);
   f->n_insns = (unsigned short)h.n_insns;
   f->flags = h.flags;
   f->wants_listener = h.wants_listener;
@@ -85,23 +98,27 @@ cache_read (int dirfd, const char *key)
 }
 
 static int
-cache_write (int dirfd, const char *key, const struct seccomp_filter *f,
+cache_write (int dirfd, const char *name, const char *material, const struct seccomp_filter *f,
              struct berth_error **err)
 {
+  size_t mlen = strlen (material);
+  if (mlen > CACHE_MAX_MATERIAL)
+    return berth_error_set (err, E2BIG, "profile too large to cache");
   size_t body = (size_t)f->n_insns * sizeof (struct sock_filter);
-  _cleanup_free_ char *buf = malloc (sizeof (struct cache_header) + body);
+  size_t total = sizeof (struct cache_header) + mlen + body;
+  _cleanup_free_ char *buf = malloc (total);
   if (buf == NULL)
     abort ();
   struct cache_header h = { .flags = f->flags,
                             .wants_listener = f->wants_listener,
-                            .n_insns = f->n_insns };
+                            .n_insns = f->n_insns,
+                            .material_len = (uint32_t)mlen,
+                            .insns_fnv = fnv1a64 (f->insns, body) };
   memcpy (h.magic, CACHE_MAGIC, sizeof h.magic);
-  char sum[SHA256_HEX_LEN + 1];
-  sha256_hex (f->insns, body, sum);
-  memcpy (h.insns_sha256, sum, SHA256_HEX_LEN);
   memcpy (buf, &h, sizeof h);
-  memcpy (buf + sizeof h, f->insns, body);
-  return fs_write_file_atomic (dirfd, key, buf, sizeof h + body, 0600, err);
+  memcpy (buf + sizeof h, material, mlen);
+  memcpy (buf + sizeof h + mlen, f->insns, body);
+  return fs_write_file_atomic (dirfd, name, buf, total, 0600, err);
 }
 
 struct seccomp_filter *
@@ -110,10 +127,13 @@ seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, boo
 {
   if (hit)
     *hit = false;
-  char key[SHA256_HEX_LEN + 1];
+  _cleanup_free_ char *material = NULL;
   if (cache_dir == NULL || cache_dir[0] == '\0' || !json_is_object (seccomp)
-      || cache_key (seccomp, key) < 0)
+      || (material = cache_material (seccomp)) == NULL)
     return seccomp_filter_compile (seccomp, err);
+  char key[17];
+  snprintf (key, sizeof key, "%016llx",
+            (unsigned long long)fnv1a64 (material, strlen (material)));
   _cleanup_close_ int dirfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dirfd < 0 && errno == ENOENT && fs_mkdir_p (cache_dir, 0700, NULL) == 0)
     dirfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -128,7 +148,7 @@ seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, boo
     }
   if (dirfd < 0)
     return seccomp_filter_compile (seccomp, err);
-  struct seccomp_filter *f = cache_read (dirfd, key);
+  struct seccomp_filter *f = cache_read (dirfd, key, material);
   if (f)
     {
       if (hit)
@@ -140,7 +160,7 @@ seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, boo
     return NULL;
   _cleanup_error_ struct berth_error *werr = NULL;
   /* The cache is only an optimisation: a full disk costs time, not the container. */
-  if (cache_write (dirfd, key, f, &werr) < 0)
+  if (cache_write (dirfd, key, material, f, &werr) < 0)
     berth_log (BERTH_LOG_WARNING, "seccomp cache %s: %s", cache_dir, werr->msg);
   return f;
 }

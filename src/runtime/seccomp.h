@@ -17,10 +17,11 @@ struct seccomp_filter;
 struct seccomp_filter *seccomp_filter_compile (const json_t *seccomp, struct berth_error **err);
 /* seccomp_filter_compile through a cache of compiled programs in cache_dir
  * (created 0700 when missing; NULL or "" means no cache): the key is the
- * sha256 of the profile's canonical JSON, the native arch and the
- * libseccomp version; a cache file that does not validate (size, header,
- * sha256 of the program, owner, mode) is ignored and rewritten. *hit (may
- * be NULL) tells whether the program came from the cache. */
+ * profile's canonical JSON, the native arch and the libseccomp version
+ * (stored in the entry and compared in full); an entry that does not
+ * validate (sizes, header, key, checksum of the program, owner, mode) is
+ * ignored and rewritten. *hit (may be NULL) tells whether the program came
+ * from the cache. */
 struct seccomp_filter *seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir,
                                                       bool *hit, struct berth_error **err);
 /* True when the profile uses SCMP_ACT_NOTIFY (needs listenerPath). */

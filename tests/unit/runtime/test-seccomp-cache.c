@@ -1,7 +1,7 @@
 /* The compiled-program cache (seccomp_filter_compile_cached): a hit gives
  * exactly the program a fresh compile gives, a different profile is a
- * different entry, and a corrupted, truncated, foreign-mode or symlinked
- * entry is rejected, recompiled and rewritten. That the cached program
+ * different entry, and a corrupted, truncated, foreign-mode, symlinked or
+ * other profile's entry is rejected, recompiled and rewritten. That the cached program
  * behaves the same on the kernel is tests/integration/runtime/
  * test_seccomp_cache.py. */
 #include <setjmp.h>
@@ -235,6 +235,36 @@ test_unsafe_entry_rejected (void **state)
   check_rejected (replace_with_symlink);
 }
 
+/* An entry under another profile's name (what a name collision looks
+ * like) is never taken: the key is compared in full. */
+static void
+test_entry_of_other_profile_rejected (void **state)
+{
+  (void)state;
+  json_t *a = json_loads ("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                          "[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":18}]}",
+                          0, NULL);
+  json_t *b = profile_default ();
+  seccomp_filter_free (compile (a, false));
+  char *path_a = only_entry ();
+  char *moved = xasprintf ("%s/.a", dir);
+  assert_int_equal (rename (path_a, moved), 0);
+  seccomp_filter_free (compile (b, false));
+  char *path_b = only_entry ();
+  assert_int_equal (rename (moved, path_b), 0);
+  struct berth_error *err = NULL;
+  struct seccomp_filter *fresh = seccomp_filter_compile (b, &err);
+  struct seccomp_filter *f = compile (b, false);
+  same_program (fresh, f);
+  seccomp_filter_free (f);
+  seccomp_filter_free (fresh);
+  free (path_a);
+  free (path_b);
+  free (moved);
+  json_decref (a);
+  json_decref (b);
+}
+
 static void
 test_unsafe_directory_unused (void **state)
 {
@@ -269,6 +299,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_truncated_rejected, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unsafe_entry_rejected, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unsafe_directory_unused, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_entry_of_other_profile_rejected, setup, teardown),
     cmocka_unit_test_setup_teardown (test_invalid_profile_still_an_error, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
