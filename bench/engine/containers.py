@@ -239,7 +239,8 @@ def main():
             bv = results["berth"][k]
             dv = results.get("docker", {}).get(k)
             ratio = f"{dv / bv:7.1f}x" if dv and bv else "      -"
-            print(f"{k:44} {bv:10.1f} {dv if dv is not None else '-':>10} {ratio}")
+            dtext = f"{dv:10.1f}" if dv is not None else f"{'-':>10}"
+            print(f"{k:44} {bv:10.1f} {dtext} {ratio}")
         if not d:
             print("(reference dockerd not installed: berth only; ratio column empty)")
         print()

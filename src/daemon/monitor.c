@@ -207,13 +207,8 @@ static bool
 was_oom_killed (struct monitor *m)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_json_ json_t *st = runtime_container_stats (&m->rt, m->id, &err);
-  json_t *mem = json_object_get (st, "memory_stats");
-  json_t *stats = json_object_get (mem, "stats");
-  json_int_t oom = json_integer_value (json_object_get (stats, "oom_kill"));
-  if (oom == 0)
-    oom = json_integer_value (json_object_get (mem, "oom_kill"));
-  return oom > 0;
+  uint64_t kills = 0;
+  return runtime_container_oom_kills (&m->rt, m->id, &kills, &err) == 0 && kills > 0;
 }
 
 static void

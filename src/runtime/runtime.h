@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/common.h"
@@ -144,6 +145,12 @@ int runtime_container_update (const struct runtime_context *ctx, const char *id,
 /* Pids (host pid namespace) of every process in the container's cgroup. */
 int runtime_container_ps (const struct runtime_context *ctx, const char *id, pid_t **pids,
                           size_t *n_pids, struct berth_error **err);
+
+/* How many of the container's processes the kernel's OOM killer killed
+ * (memory.events / memory.oom_control), without reading every stats file:
+ * for the exit path (Docker's State.OOMKilled). */
+int runtime_container_oom_kills (const struct runtime_context *ctx, const char *id,
+                                 uint64_t *count, struct berth_error **err);
 
 /* {"memory_stats":…,"cpu_stats":…,"pids_stats":…,"blkio_stats":…} from the
  * container's cgroup (cgroup_stats). */
