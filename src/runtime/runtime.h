@@ -48,8 +48,10 @@ int runtime_log_open (const char *log_path, bool json, bool debug, struct berth_
  * read-only or a sealed copy, it re-executes the program (same argv and
  * environment) from a read-only view of the binary (a private read-only
  * bind mount, or a sealed memfd copy where mounts are not permitted) and
- * does not return. berthd calls it once at startup, so every monitor it
- * forks inherits the protected executable. Returns 0 when already
+ * does not return. A daemon that calls runtime_container_exec in-process
+ * (berthd, for docker exec and health checks) must call it once at the top
+ * of main(); a program exec'd by it is not covered (see
+ * runtime_exe_open_protected). Returns 0 when already
  * protected, -1 with *err when the re-exec failed. */
 int runtime_exe_protect (char **argv, struct berth_error **err);
 /* The same protection made once for a program another process will run:
