@@ -117,10 +117,28 @@ def descendants(pid):
     return out
 
 
+def cpu_ms(pid):
+    """user+sys of pid and its reaped descendants (berthd reaps its
+    monitors, which reap their containers), in ms."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu_ms():
+    t = os.times()
+    return (t.children_user + t.children_system) * 1000
+
+
 def measure(e, tmp):
     r = {}
     e.docker("run", "--rm", IMAGE, "true")  # warm up
-    r["run --rm true (ms)"] = 1000 * timed(lambda: e.docker("run", "--rm", IMAGE, "true"), 15)
+    n = 15
+    d0, c0 = (cpu_ms(e.proc.pid) if e.name == "berth" else None), client_cpu_ms()
+    r["run --rm true (ms)"] = 1000 * timed(lambda: e.docker("run", "--rm", IMAGE, "true"), n)
+    r["  docker CLI user+sys per run (ms)"] = (client_cpu_ms() - c0) / n
+    if e.name == "berth":
+        r["  engine user+sys per run (ms)"] = (cpu_ms(e.proc.pid) - d0) / n
     # 50 containers, 8 clients
     t = time.perf_counter()
     subprocess.run(f"seq 50 | xargs -P8 -I{{}} {DOCKER} run --rm {IMAGE} true", shell=True, env=e.env,
@@ -152,6 +170,53 @@ def measure(e, tmp):
     return r
 
 
+CRUN_WRAP = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             'umount -l /sys/fs/cgroup/unified && exec "$0" "$@"']
+
+
+def crun_run_ms(tmp, rootfs):
+    """`crun run` of a prepared busybox bundle running true (hyperfine,
+    median and user+sys). Debian's crun refuses the hybrid cgroup layout
+    when cgroup2 owns hugetlb: then it runs, as bench/runtime does, in a
+    private mount namespace where the cgroup2 mount is hidden (pure v1)."""
+    crun, hyperfine = shutil.which("crun"), shutil.which("hyperfine")
+    if not crun or not hyperfine:
+        return None, "crun or hyperfine not installed (deps/bench.txt)"
+    bundle, state = tmp / "crun-bundle", tmp / "crun-state"
+    bundle.mkdir(parents=True, exist_ok=True)
+    sh([BUILD / "src" / "cmd" / "berth-runtime", "spec", "--bundle", bundle], os.environ)
+    cfg = json.loads((bundle / "config.json").read_text())
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["true"]
+    cfg["root"] = {"path": str(rootfs), "readonly": True}
+    (bundle / "config.json").write_text(json.dumps(cfg))
+    wrap, note = [], "hybrid cgroups"
+    if sh([crun, "--root", state, "run", "probe"], os.environ, check=False, cwd=bundle).returncode != 0:
+        wrap, note = CRUN_WRAP, "pure v1 (cgroup2 hidden in a private mount namespace)"
+        if sh([*wrap, crun, "--root", state, "run", "probe2"], os.environ, check=False, cwd=bundle).returncode:
+            return None, "crun does not run here"
+    out = tmp / "crun.json"
+    sh([*wrap, hyperfine, "-N", "--warmup", "5", "--runs", "40", "--export-json", out,
+        f"{crun} --root {state} run bench-crun"], os.environ, cwd=bundle)
+    res = json.loads(out.read_text())["results"][0]
+    return (1000 * res["median"], 1000 * (res["user"] + res["system"])), note
+
+
+def berth_cli_run(b):
+    """run --rm through berth's own CLI against the same berthd."""
+    berth = BUILD / "src" / "cmd" / "berth"
+    env = dict(b.env, BERTH_HOST=b.url)
+    sh([berth, "run", "--rm", IMAGE, "true"], env)
+    n = 15
+    d0, c0 = cpu_ms(b.proc.pid), client_cpu_ms()
+    med = 1000 * timed(lambda: sh([berth, "run", "--rm", IMAGE, "true"], env), n)
+    return med, (client_cpu_ms() - c0) / n, (cpu_ms(b.proc.pid) - d0) / n
+
+
+def loadavg():
+    return open("/proc/loadavg").read().split()[:3]
+
+
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="berth-bench-engine-"))
     engines = []
@@ -163,16 +228,39 @@ def main():
         if d:
             engines.append(d)
             import_image(d, tmp / "b")
+        load0 = loadavg()
         results = {e.name: measure(e, tmp) for e in engines}
+        cli = berth_cli_run(b)
+        crun, crun_note = crun_run_ms(tmp, tmp / "b" / "rootfs")
+        load1 = loadavg()
         keys = list(results["berth"].keys())
         print(f"{'':44} {'berth':>10} {'docker':>10} {'ratio':>8}")
         for k in keys:
             bv = results["berth"][k]
             dv = results.get("docker", {}).get(k)
             ratio = f"{dv / bv:7.1f}x" if dv and bv else "      -"
-            print(f"{k:44} {bv:10.1f} {dv if dv is not None else '-':>10} {ratio}")
+            dtext = f"{dv:10.1f}" if dv is not None else f"{'-':>10}"
+            print(f"{k:44} {bv:10.1f} {dtext} {ratio}")
         if not d:
             print("(reference dockerd not installed: berth only; ratio column empty)")
+        print()
+        print("run --rm busybox true                         median ms   user+sys ms (client, engine)")
+        print(f"  docker CLI -> berthd                       {results['berth']['run --rm true (ms)']:9.1f}"
+              f"   {results['berth']['  docker CLI user+sys per run (ms)']:.1f}, "
+              f"{results['berth']['  engine user+sys per run (ms)']:.1f}")
+        if d:
+            print(f"  docker CLI -> dockerd                      {results['docker']['run --rm true (ms)']:9.1f}"
+                  f"   {results['docker']['  docker CLI user+sys per run (ms)']:.1f}, n/a (shims are not dockerd's children)")
+        print(f"  berth CLI  -> berthd                       {cli[0]:9.1f}   {cli[1]:.1f}, {cli[2]:.1f}")
+        if crun:
+            print(f"  crun run of a prepared bundle              {crun[0]:9.1f}   {crun[1]:.1f} ({crun_note})")
+        else:
+            print(f"  crun run of a prepared bundle              n/a ({crun_note})")
+        if d:
+            print(f"docker -> dockerd / docker -> berthd = {results['docker']['run --rm true (ms)'] / results['berth']['run --rm true (ms)']:.1f}x  (goal >= 10x)")
+        if crun:
+            print(f"berth CLI / crun run                 = {cli[0] / crun[0]:.2f}   (goal <= 2.0)")
+        print(f"load average: {' '.join(load0)} before, {' '.join(load1)} after (2 cores shared with other work)")
         print("goals: run --rm through the docker CLI >= 10x faster than Docker; monitor <= 600 KiB per container")
     finally:
         for e in engines:

@@ -207,13 +207,8 @@ static bool
 was_oom_killed (struct monitor *m)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_json_ json_t *st = runtime_container_stats (&m->rt, m->id, &err);
-  json_t *mem = json_object_get (st, "memory_stats");
-  json_t *stats = json_object_get (mem, "stats");
-  json_int_t oom = json_integer_value (json_object_get (stats, "oom_kill"));
-  if (oom == 0)
-    oom = json_integer_value (json_object_get (mem, "oom_kill"));
-  return oom > 0;
+  uint64_t kills = 0;
+  return runtime_container_oom_kills (&m->rt, m->id, &kills, &err) == 0 && kills > 0;
 }
 
 static void
@@ -231,6 +226,23 @@ finish (struct monitor *m)
     logs_jsonfile_writer_close (&m->jf);
   else if (m->log_driver == LOG_SYSLOG)
     logs_syslog_close (&m->sl);
+}
+
+/* How long the monitor waits for a short-lived container before it moves
+ * to the small program: about what two execs cost on an idle machine. */
+#define INIT_EXIT_GRACE_MS 5
+
+/* Did the container's init exit within timeout_ms? The SIGCHLD stays
+ * pending and the init unreaped (WNOWAIT): monitor_serve reaps it. */
+static bool
+init_exited_soon (struct monitor *m, int timeout_ms)
+{
+  struct pollfd p = { .fd = m->sig_fd, .events = POLLIN };
+  if (m->sig_fd < 0 || m->init_pid <= 0 || poll (&p, 1, timeout_ms) <= 0)
+    return false;
+  siginfo_t si = { 0 };
+  return waitid (P_PID, (id_t)m->init_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
+         && si.si_pid == m->init_pid;
 }
 
 static int
@@ -334,8 +346,12 @@ monitor_main (int argc, char **argv)
   m.sync_fd = -1;
 
   /* from here on only the loop is needed: continue in the small static
-   * program (same pid); if that fails, serve from here */
-  monitor_exec_hold (&m, argv[1]);
+   * program (same pid); if that fails, serve from here. A container that
+   * is already gone (`run --rm … true`) is finished right here: the exec
+   * of the hold and its exec back into this program for --finish would
+   * both sit on the path of `docker run`. */
+  if (!init_exited_soon (&m, INIT_EXIT_GRACE_MS))
+    monitor_exec_hold (&m, argv[1]);
   monitor_serve (&m);
   finish (&m);
   return 0;
@@ -349,8 +365,20 @@ monitor_write_exit_file (struct monitor *m, bool oom_killed)
                     "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
                     m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
                     (int)m->init_pid);
-  _cleanup_error_ struct berth_error *err = NULL;
-  fs_write_file_atomic (m->container_dirfd, MONITOR_EXIT_FILE, buf, (size_t)n, 0600, &err);
+  /* Atomic (berthd reads it whole or not at all) but not synced: it is a
+   * hand-off to berthd, which records the exit in the container's config
+   * (synced) as soon as it reads it; after a power loss nothing runs and
+   * the container is exited whatever this file said. */
+  int fd = openat (m->container_dirfd, ".exit.json.tmp",
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  bool ok = fs_write_all (fd, buf, (size_t)n) == 0;
+  close (fd);
+  if (!ok
+      || renameat (m->container_dirfd, ".exit.json.tmp", m->container_dirfd, MONITOR_EXIT_FILE)
+             < 0)
+    unlinkat (m->container_dirfd, ".exit.json.tmp", 0);
 }
 
 /* ------------------------------------------------------- hold, finish -- */

@@ -1,7 +1,19 @@
 /* Container root filesystems: overlayfs snapshots with the image's layer
  * dirs as lowerdirs and a per-container upper/work dir, mount/unmount,
  * removal, docker diff (changes) and the diff as a layer tar. A snapshot
- * directory appears by one rename from tmp/, so it is whole or absent. */
+ * directory appears by one rename from tmp/, so it is whole or absent.
+ *
+ * Durability (this is on the path of every `docker run`): a snapshot is
+ * disposable until the container record that names it is saved, and that
+ * save (the daemon's fsync) commits, on a journaling filesystem, the
+ * earlier mkdirs and renames with it. So create fsyncs only meta.json's
+ * content (its blocks are not ordered by other files' fsyncs on xfs), not
+ * the directories; the "mountpoint" field is state of this boot (mounts
+ * do not survive a reboot) and is written atomically without any fsync;
+ * and remove needs no fsync: a removal undone by a power loss leaves a
+ * snapshot nothing names, never a name without a snapshot. A kill -9 at
+ * any instant leaves either the whole snapshot or litter in tmp/ (swept at
+ * open), as before. */
 #include "image/image-internal.h"
 #include "image/tar-internal.h"
 
@@ -13,6 +25,28 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+
+/* Replace <dirfd>/meta.json by rename (readers see old or new, whole);
+ * fsync the content first only when durable. */
+static int
+meta_write (int dirfd, const json_t *meta, bool durable, struct berth_error **err)
+{
+  _cleanup_free_ char *text = json_dumps (meta, JSON_COMPACT);
+  if (text == NULL)
+    return berth_error_set (err, ENOMEM, "serialize meta.json");
+  _cleanup_close_ int fd = openat (dirfd, ".meta.json.tmp",
+                                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_error_set (err, errno, "create meta.json");
+  if (fs_write_all (fd, text, strlen (text)) < 0 || (durable && fsync (fd) < 0)
+      || renameat (dirfd, ".meta.json.tmp", dirfd, "meta.json") < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, ".meta.json.tmp", 0);
+      return berth_error_set (err, saved, "write meta.json");
+    }
+  return 0;
+}
 
 static int
 snapshot_id_check (const char *id, struct berth_error **err)
@@ -94,15 +128,17 @@ image_snapshot_create (struct image_store *s, const char *id, const char *image_
         return -1;
       }
   _cleanup_json_ json_t *meta = json_pack ("{s:s?,s:O}", "image", image_id, "layers", layers);
-  if (json_save_atomic (tfd, "meta.json", meta, err) < 0
-      || renameat (s->tmpfd, tmpname, s->snapshotsfd, id) < 0)
+  if (meta_write (tfd, meta, true, err) < 0)
     {
-      if (errno)
-        berth_error_set (err, errno, "commit snapshot %s", id);
+      fs_rm_rf_at (s->tmpfd, tmpname, NULL);
+      return berth_error_prefix (err, "create snapshot %s", id);
+    }
+  if (renameat (s->tmpfd, tmpname, s->snapshotsfd, id) < 0)
+    {
+      berth_error_set (err, errno, "commit snapshot %s", id);
       fs_rm_rf_at (s->tmpfd, tmpname, NULL);
       return -1;
     }
-  fsync (s->snapshotsfd);
   return 0;
 }
 
@@ -180,17 +216,23 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
       _cleanup_free_ char *p = xasprintf ("%s/empty", dir);
       strv_append (&lowers, p);
     }
+  _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sfd < 0)
+    return berth_error_set (err, errno, "snapshot %s", id);
+  /* create did not sync these empty dirs: a power loss may have lost them */
+  static const char *const dirs[] = { "upper", "work", "merged", "empty" };
+  for (size_t i = 0; i < 4; i++)
+    if (mkdirat (sfd, dirs[i], 0755) < 0 && errno != EEXIST)
+      return berth_error_set (err, errno, "snapshot %s: mkdir %s", id, dirs[i]);
   _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
   _cleanup_free_ char *work = xasprintf ("%s/work", dir);
   if (overlay_mount (lowers, strv_len (lowers), upper, work, mp, err) < 0)
     return berth_error_prefix (err, "mount snapshot %s", id);
   json_object_set_new (meta, "mountpoint", json_string (mp));
-  _cleanup_free_ char *mpath = xasprintf ("%s/meta.json", id);
-  _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0 || json_save_atomic (sfd, "meta.json", meta, err) < 0)
+  if (meta_write (sfd, meta, false, err) < 0)
     {
       umount2 (mp, MNT_DETACH);
-      return sfd < 0 ? berth_error_set (err, errno, "snapshot %s", id) : -1;
+      return berth_error_prefix (err, "snapshot %s", id);
     }
   if (mountpoint_out)
     *mountpoint_out = steal_pointer (&mp);
@@ -214,7 +256,7 @@ image_snapshot_unmount (struct image_store *s, const char *id, struct berth_erro
   json_object_del (meta, "mountpoint");
   _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd >= 0)
-    json_save_atomic (sfd, "meta.json", meta, NULL);
+    meta_write (sfd, meta, false, NULL);
   return 0;
 }
 
@@ -233,7 +275,6 @@ image_snapshot_remove (struct image_store *s, const char *id, struct berth_error
   _cleanup_free_ char *name = xasprintf ("rm-%.24s", rnd);
   if (renameat (s->snapshotsfd, id, s->tmpfd, name) < 0)
     return errno == ENOENT ? 0 : berth_error_set (err, errno, "remove snapshot %s", id);
-  fsync (s->snapshotsfd);
   if (fs_rm_rf_at (s->tmpfd, name, err) < 0)
     return -1;
   return 0;

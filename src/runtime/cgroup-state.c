@@ -72,6 +72,30 @@ cgroup_stats (struct cgroup *cg, struct berth_error **err)
   return stats;
 }
 
+/* "oom_kill N" of the memory controller: v2 memory.events, v1
+ * memory.oom_control (kernel >= 4.13). Two small reads where cgroup_stats
+ * reads every controller: it runs on the exit path of every container. */
+int
+cgroup_oom_kills (struct cgroup *cg, uint64_t *count, struct berth_error **err)
+{
+  *count = 0;
+  for (size_t i = 0; i < cg->n_dirs; i++)
+    {
+      const struct cgroup_dir *d = &cg->dirs[i];
+      if (!(d->controllers & CG_BIT (CG_MEMORY)))
+        continue;
+      _cleanup_close_ int dfd = cgroup_dir_open (d, err);
+      if (dfd < 0)
+        return -1;
+      _cleanup_json_ json_t *kv
+          = cgroup_read_flat_keyed (dfd, d->is_v2 ? "memory.events" : "memory.oom_control");
+      json_t *n = json_object_get (kv, "oom_kill");
+      if (json_is_integer (n) && json_integer_value (n) > 0)
+        *count += (uint64_t)json_integer_value (n);
+    }
+  return 0;
+}
+
 /* ------------------------------------------------------------- persist -- */
 
 json_t *

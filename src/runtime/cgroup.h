@@ -7,6 +7,8 @@
  * module owns their validation and the errors name the field. */
 #pragma once
 
+#include <stdint.h>
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -57,6 +59,8 @@ int cgroup_destroy (struct cgroup *cg, struct berth_error **err);
 /* Usage for `docker stats`, shaped like the Engine API's stats object parts:
  * {"memory_stats":{...},"cpu_stats":{...},"pids_stats":{...},"blkio_stats":{...}}. */
 json_t *cgroup_stats (struct cgroup *cg, struct berth_error **err);
+/* How many processes the kernel's OOM killer killed in the cgroup. */
+int cgroup_oom_kills (struct cgroup *cg, uint64_t *count, struct berth_error **err);
 /* Make the container's cgroup visible at `target` (an absolute path inside
  * the container's mount namespace, already resolved in its root by the
  * caller and given as an O_PATH fd). Called from inside the container's

@@ -314,7 +314,8 @@ create_prepare (const struct runtime_context *ctx, const struct runtime_create_o
     return -1;
   if (s->seccomp)
     {
-      c->seccomp = seccomp_filter_compile (s->seccomp, err);
+      _cleanup_free_ char *cache = state_seccomp_cache_dir (ctx);
+      c->seccomp = seccomp_filter_compile_cached (s->seccomp, cache, NULL, err);
       if (c->seccomp == NULL)
         return berth_error_prefix (err, "linux.seccomp");
       if (seccomp_filter_wants_listener (c->seccomp) && s->seccomp_listener_path == NULL)

@@ -49,6 +49,36 @@ exe_sealed_copy (int src, struct berth_error **err)
   return steal_fd (&mfd);
 }
 
+/* A read-only view of path: a private clone of its mount made read-only
+ * (no copy), or a sealed memfd copy where new mounts are not allowed. */
+static int
+exe_open_view (const char *path, int src, struct berth_error **err)
+{
+  _cleanup_close_ int exe = open_tree (AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (exe >= 0)
+    {
+      struct mount_attr attr
+          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+      if (mount_setattr (exe, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+        closep (&exe);
+    }
+  if (exe >= 0)
+    return steal_fd (&exe);
+  return exe_sealed_copy (src, err);
+}
+
+int
+runtime_exe_open_protected (const char *path, struct berth_error **err)
+{
+  _cleanup_close_ int src = open (path, O_RDONLY | O_CLOEXEC);
+  if (src < 0)
+    return berth_error_set (err, errno, "open `%s`", path);
+  int fd = exe_open_view (path, src, err);
+  if (fd < 0)
+    return berth_error_prefix (err, "read-only view of `%s`", path);
+  return fd;
+}
+
 int
 runtime_exe_protect (char **argv, struct berth_error **err)
 {
@@ -57,21 +87,9 @@ runtime_exe_protect (char **argv, struct berth_error **err)
     return berth_error_set (err, errno, "open /proc/self/exe");
   if (exe_is_protected (self))
     return 0;
-  _cleanup_close_ int exe
-      = open_tree (AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (exe >= 0)
-    {
-      struct mount_attr attr
-          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
-      if (mount_setattr (exe, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-        closep (&exe);
-    }
+  _cleanup_close_ int exe = exe_open_view ("/proc/self/exe", self, err);
   if (exe < 0)
-    {
-      exe = exe_sealed_copy (self, err);
-      if (exe < 0)
-        return -1;
-    }
+    return -1;
   syscall (SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
   return berth_error_set (err, errno, "re-exec from a read-only copy of the runtime");
 }

@@ -294,8 +294,12 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
       if (x.console_sock < 0)
         goto out;
     }
-  if (x.spec->seccomp && (x.seccomp = seccomp_filter_compile (x.spec->seccomp, err)) == NULL)
-    goto out;
+  if (x.spec->seccomp)
+    {
+      _cleanup_free_ char *cache = state_seccomp_cache_dir (ctx);
+      if ((x.seccomp = seccomp_filter_compile_cached (x.spec->seccomp, cache, NULL, err)) == NULL)
+        goto out;
+    }
   x.pidfd = (int)syscall (SYS_pidfd_open, st.pid, 0);
   if (x.pidfd < 0 || !state_pid_alive (&st))
     {

@@ -339,6 +339,19 @@ runtime_container_ps (const struct runtime_context *ctx, const char *id, pid_t *
   return 0;
 }
 
+int
+runtime_container_oom_kills (const struct runtime_context *ctx, const char *id, uint64_t *count,
+                             struct berth_error **err)
+{
+  *count = 0;
+  _cleanup_loaded_ struct loaded l;
+  if (load (ctx, id, &l, false, err) < 0)
+    return -1;
+  if (l.cg && cgroup_oom_kills (l.cg, count, err) < 0)
+    return berth_error_prefix (err, "oom kills of container `%s`", id);
+  return 0;
+}
+
 json_t *
 runtime_container_stats (const struct runtime_context *ctx, const char *id,
                          struct berth_error **err)

@@ -293,6 +293,8 @@ struct container_state
 
 char *state_dir_path (const struct runtime_context *ctx, const char *id);
 const char *state_root (const struct runtime_context *ctx);
+/* Where compiled seccomp programs are cached (see runtime_context). */
+char *state_seccomp_cache_dir (const struct runtime_context *ctx);
 int state_id_validate (const char *id, struct berth_error **err);
 int state_save (int dirfd, const struct container_state *st, struct berth_error **err);
 int state_load (const struct runtime_context *ctx, const char *id, struct container_state *st,

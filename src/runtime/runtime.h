@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/common.h"
@@ -27,6 +28,10 @@ struct runtime_context
   /* Directory of per-container state (<state_root>/<id>/state.json, the
    * exec fifo). NULL means RUNTIME_DEFAULT_STATE_ROOT. */
   const char *state_root;
+  /* Compiled seccomp programs, by content (seccomp_filter_compile_cached):
+   * NULL means "<state_root>.seccomp-cache" (next to the state root, never
+   * inside it: everything in there is a container); "" turns it off. */
+  const char *seccomp_cache_dir;
   /* linux.cgroupsPath is "slice:prefix:name" and cgroups are systemd's. */
   bool systemd_cgroup;
 };
@@ -43,10 +48,21 @@ int runtime_log_open (const char *log_path, bool json, bool debug, struct berth_
  * read-only or a sealed copy, it re-executes the program (same argv and
  * environment) from a read-only view of the binary (a private read-only
  * bind mount, or a sealed memfd copy where mounts are not permitted) and
- * does not return. berthd calls it once at startup, so every monitor it
- * forks inherits the protected executable. Returns 0 when already
+ * does not return. A daemon that calls runtime_container_exec in-process
+ * (berthd, for docker exec and health checks) must call it once at the top
+ * of main(); a program exec'd by it is not covered (see
+ * runtime_exe_open_protected). Returns 0 when already
  * protected, -1 with *err when the re-exec failed. */
 int runtime_exe_protect (char **argv, struct berth_error **err);
+/* The same protection made once for a program another process will run:
+ * an O_CLOEXEC fd of a read-only view of the executable at path (a private
+ * read-only clone of its mount, or a sealed memfd copy), to execute with
+ * execveat(fd, "", AT_EMPTY_PATH) or as "/proc/self/fd/<fd>" (posix_spawn;
+ * an ELF binary needs no open fd after the exec). A program started that
+ * way finds itself protected and runtime_exe_protect returns 0 at once, so
+ * a daemon that opens its helper this way at startup saves the helper a
+ * re-exec per start. The view keeps the file as it was when opened. */
+int runtime_exe_open_protected (const char *path, struct berth_error **err);
 
 /* -------------------------------------------------------------- create -- */
 
@@ -131,6 +147,12 @@ int runtime_container_update (const struct runtime_context *ctx, const char *id,
 /* Pids (host pid namespace) of every process in the container's cgroup. */
 int runtime_container_ps (const struct runtime_context *ctx, const char *id, pid_t **pids,
                           size_t *n_pids, struct berth_error **err);
+
+/* How many of the container's processes the kernel's OOM killer killed
+ * (memory.events / memory.oom_control), without reading every stats file:
+ * for the exit path (Docker's State.OOMKilled). */
+int runtime_container_oom_kills (const struct runtime_context *ctx, const char *id,
+                                 uint64_t *count, struct berth_error **err);
 
 /* {"memory_stats":…,"cpu_stats":…,"pids_stats":…,"blkio_stats":…} from the
  * container's cgroup (cgroup_stats). */

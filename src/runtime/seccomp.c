@@ -20,13 +20,7 @@
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 
-struct seccomp_filter
-{
-  struct sock_filter *insns;
-  unsigned short n_insns;
-  unsigned flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
-  bool wants_listener;
-};
+#include "runtime/seccomp-filter-internal.h"
 
 #define P "linux.seccomp."
 

@@ -15,6 +15,15 @@ struct seccomp_filter;
  * syscall names are skipped as runc/crun do, unknown actions or ops are an
  * error naming the field ("linux.seccomp.syscalls[3].action: ..."). */
 struct seccomp_filter *seccomp_filter_compile (const json_t *seccomp, struct berth_error **err);
+/* seccomp_filter_compile through a cache of compiled programs in cache_dir
+ * (created 0700 when missing; NULL or "" means no cache): the key is the
+ * profile's canonical JSON, the native arch and the libseccomp version
+ * (stored in the entry and compared in full); an entry that does not
+ * validate (sizes, header, key, checksum of the program, owner, mode) is
+ * ignored and rewritten. *hit (may be NULL) tells whether the program came
+ * from the cache. */
+struct seccomp_filter *seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir,
+                                                      bool *hit, struct berth_error **err);
 /* True when the profile uses SCMP_ACT_NOTIFY (needs listenerPath). */
 bool seccomp_filter_wants_listener (const struct seccomp_filter *f);
 /* Install in the calling process (async-signal-safe apart from the

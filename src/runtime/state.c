@@ -16,6 +16,14 @@ state_root (const struct runtime_context *ctx)
 }
 
 char *
+state_seccomp_cache_dir (const struct runtime_context *ctx)
+{
+  if (ctx && ctx->seccomp_cache_dir)
+    return xstrdup (ctx->seccomp_cache_dir);
+  return xasprintf ("%s.seccomp-cache", state_root (ctx));
+}
+
+char *
 state_dir_path (const struct runtime_context *ctx, const char *id)
 {
   return xasprintf ("%s/%s", state_root (ctx), id);

@@ -7,13 +7,18 @@
  *   seccomp-probe default [CAP...]            (print the default profile)
  *   seccomp-probe run PROFILE -- CMD...        (exit status / signal of CMD)
  *   seccomp-probe notify PROFILE ERRNO -- CMD... (answer each notified
- *        syscall with -ERRNO through the listener fd, print "notified NR") */
+ *        syscall with -ERRNO through the listener fd, print "notified NR")
+ *
+ * With SECCOMP_PROBE_CACHE=DIR the profile goes through the compiled-program
+ * cache in DIR (seccomp_filter_compile_cached) and "seccomp-cache hit" or
+ * "seccomp-cache miss" is printed on stderr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -156,9 +161,14 @@ main (int argc, char **argv)
   _cleanup_json_ json_t *profile = json_load_path (AT_FDCWD, argv[2], &err);
   if (profile == NULL)
     return fail (err);
-  struct seccomp_filter *f = seccomp_filter_compile (profile, &err);
+  const char *cache = getenv ("SECCOMP_PROBE_CACHE");
+  bool hit = false;
+  struct seccomp_filter *f = cache ? seccomp_filter_compile_cached (profile, cache, &hit, &err)
+                                   : seccomp_filter_compile (profile, &err);
   if (f == NULL)
     return fail (err);
+  if (cache)
+    fprintf (stderr, "seccomp-cache %s\n", hit ? "hit" : "miss");
   int rc = 0;
   if (strcmp (argv[1], "compile") == 0)
     printf ("ok listener=%d\n", seccomp_filter_wants_listener (f));

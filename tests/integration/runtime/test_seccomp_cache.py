@@ -1,0 +1,107 @@
+"""The compiled-seccomp-program cache on the real kernel: a program read
+from the cache behaves exactly as a freshly compiled one (ERRNO with its
+errno, KILL kills), a corrupted cache entry is rejected, recompiled and
+rewritten, and berth-runtime itself keeps its cache next to --root, where a
+corrupted entry still yields the right filter."""
+import json
+import os
+
+from berthtest import run
+from cgtools import probe
+
+PY = "/usr/bin/python3"
+
+MKDIR = """
+import os, errno, sys
+try:
+    os.mkdir(sys.argv[1])
+    print("made")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"""
+
+DENY_MKDIR = {"defaultAction": "SCMP_ACT_ALLOW",
+              "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]}
+KILL_GETPID = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"}]}
+
+
+def probe_run(tmp, profile, cache, *cmd):
+    f = tmp / "profile.json"
+    f.write_text(json.dumps(profile))
+    env = dict(os.environ)
+    if cache:
+        env["SECCOMP_PROBE_CACHE"] = str(cache)
+    res = run([probe("seccomp-probe"), "run", f, "--", *cmd], check=False, env=env)
+    return res.stdout.strip().splitlines(), res.stderr
+
+
+def entries(cache):
+    return sorted(p for p in cache.iterdir() if not p.name.startswith("."))
+
+
+def corrupt(path):
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x40
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_cached_program_behaves_as_fresh(tmpdir_berth):
+    cache = tmpdir_berth / "cache"
+    target = tmpdir_berth / "d"
+    fresh, _ = probe_run(tmpdir_berth, DENY_MKDIR, None, PY, "-c", MKDIR, target)
+    miss, err1 = probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    hit, err2 = probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    assert "seccomp-cache miss" in err1 and "seccomp-cache hit" in err2
+    assert fresh == miss == hit == ["EXDEV", "exit 0"]
+    assert not target.exists()
+    assert len(entries(cache)) == 1
+    assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    assert oct(entries(cache)[0].stat().st_mode & 0o777) == "0o600"
+    # KILL: the process dies of SIGSYS whichever way the program came.
+    cmd = [PY, "-c", "import os; os.getppid(); print('alive')"]
+    fresh, _ = probe_run(tmpdir_berth, KILL_GETPID, None, *cmd)
+    miss, err1 = probe_run(tmpdir_berth, KILL_GETPID, cache, *cmd)
+    hit, err2 = probe_run(tmpdir_berth, KILL_GETPID, cache, *cmd)
+    assert "seccomp-cache miss" in err1 and "seccomp-cache hit" in err2
+    assert fresh == miss == hit == ["signal 31"]
+    assert len(entries(cache)) == 2
+
+
+def test_corrupted_entry_is_recompiled(tmpdir_berth):
+    cache = tmpdir_berth / "cache"
+    target = tmpdir_berth / "d"
+    probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    (entry,) = entries(cache)
+    good = entry.read_bytes()
+    bad = corrupt(entry)
+    out, err = probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    assert "seccomp-cache miss" in err and out == ["EXDEV", "exit 0"]
+    assert entry.read_bytes() == good != bad
+    # Garbage of a plausible size (a multiple of an instruction) too.
+    entry.write_bytes(b"\0" * len(good))
+    out, err = probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    assert "seccomp-cache miss" in err and out == ["EXDEV", "exit 0"]
+    out, err = probe_run(tmpdir_berth, DENY_MKDIR, cache, PY, "-c", MKDIR, target)
+    assert "seccomp-cache hit" in err and out == ["EXDEV", "exit 0"]
+
+
+def test_runtime_caches_next_to_its_root(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "mkdir /tmp/x 2>&1 || echo denied; test -d /tmp/x && echo exists; true"])
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["seccomp"] = DENY_MKDIR
+    rt.write_config(cfg)
+    out = rt("run", "--bundle", rt.bundle, cid).stdout
+    assert "denied" in out and "exists" not in out, out
+    cache = rt.root.parent / (rt.root.name + ".seccomp-cache")
+    (entry,) = entries(cache)
+    good = entry.read_bytes()
+    first = entry.stat()
+    out = rt("run", "--bundle", rt.bundle, cid + "b").stdout
+    assert "denied" in out and "exists" not in out, out
+    assert entry.stat().st_ino == first.st_ino, "a valid entry was rewritten instead of read"
+    corrupt(entry)
+    out = rt("run", "--bundle", rt.bundle, cid + "c").stdout
+    assert "denied" in out and "exists" not in out, out
+    assert entry.read_bytes() == good
