@@ -145,9 +145,16 @@ fs_write_file_atomic (int dirfd, const char *name, const void *data, size_t len,
       unlinkat (dirfd, tmp, 0);
       return berth_error_set (err, saved, "rename to `%s`", name);
     }
-  /* The rename is durable only once the directory itself is synced. */
-  if (fsync (dirfd) < 0 && errno != EINVAL && errno != EBADF)
-    return berth_error_set (err, errno, "fsync directory of `%s`", name);
+  /* The rename is durable only once the directory itself is synced. An
+   * O_PATH directory fd cannot be fsynced (EBADF): reopen it for that. */
+  if (fsync (dirfd) < 0)
+    {
+      if (errno != EBADF)
+        return errno == EINVAL ? 0 : berth_error_set (err, errno, "fsync directory of `%s`", name);
+      _cleanup_close_ int dfd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0 || fsync (dfd) < 0)
+        return berth_error_set (err, errno, "fsync directory of `%s`", name);
+    }
   return 0;
 }
 
