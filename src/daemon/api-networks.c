@@ -5,6 +5,7 @@
  * bridge or an nftables table. Connecting containers is the container
  * module's part (network_manager_connect at start). */
 #include "daemon/api-internal.h"
+#include "daemon/container-network.h"
 #include "network/network.h"
 
 #include <stdio.h>
@@ -153,9 +154,11 @@ networks_init (struct berthd *d, struct berth_error **err)
       berth_log (BERTH_LOG_ERROR, "networking is unavailable: %s", nerr->msg);
       nm->broken = xstrdup (nerr->msg);
       nm->m = NULL;
+      container_network_init (d, NULL); /* starts on networks then say why they fail */
       return 0;
     }
   dns_timer_arm (nm);
+  container_network_init (d, nm->m);
   return 0;
 }
 
@@ -174,6 +177,21 @@ networks_shutdown (struct berthd *d)
   free (nm->watches);
   free (nm);
   d->network_state = NULL;
+}
+
+struct network_manager *
+daemon_network_manager (struct berthd *d, struct berth_error **err)
+{
+  struct net_module *nm = net_of (d);
+  if (nm == NULL || nm->m == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "networking is not available: %s",
+                            nm && nm->broken ? nm->broken : "not initialised");
+      return NULL;
+    }
+  if (network_manager_ensure_default_networks (nm->m, err) < 0)
+    return NULL;
+  return nm->m;
 }
 
 /* The manager of a request, with the predefined networks in place. */
@@ -454,6 +472,7 @@ networks_register (struct berthd *d, struct api_router *r)
   api_route_add (r, "POST", "/networks/create", handle_create, API_ROUTE_NONE);
   api_route_add (r, "DELETE", "/networks/{id}", handle_remove, API_ROUTE_NONE);
   api_route_add (r, "POST", "/networks/prune", handle_prune, API_ROUTE_NONE);
+  container_network_register_routes (r);
 }
 
 BERTHD_MODULE (networks_module) = {

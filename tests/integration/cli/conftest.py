@@ -132,6 +132,7 @@ def cli():
         if ids:
             c.berth("rm", "-f", *ids, check=False)
         d.stop()
+        d.destroy_network()  # the default bridge and nft table of this berthd
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
