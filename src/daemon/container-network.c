@@ -336,6 +336,9 @@ network_settings (struct berthd *d, const struct container *cc)
       else if (json_is_array (json_object_get (epc, "Aliases"))
                && !json_is_array (json_object_get (ep, "Aliases")))
         json_object_set (ep, "Aliases", json_object_get (epc, "Aliases"));
+      json_t *ipam = json_object_get (epc, "IPAMConfig");
+      if (json_object_size (ipam) > 0)
+        json_object_set (ep, "IPAMConfig", ipam); /* as the client asked (--ip) */
       json_object_set_new (networks, name, ep);
       if (primary == NULL)
         primary = ep;
