@@ -260,7 +260,12 @@ network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_e
     {
       _cleanup_free_ char *id = NULL;
       if (network_manager_resolve (m, nets[i], &id, NULL, err) < 0)
-        goto fail;
+        {
+          const char *why = daemon_network_default_error (d);
+          if (why && strcmp (nets[i], NETWORK_DEFAULT_NAME) == 0)
+            berth_error_prefix (err, "%s", why);
+          goto fail;
+        }
       json_t *epc = endpoint_config_find (m, c, id, NULL);
       if (connect_one (m, c, pid, id, epc, i == 0 ? ports : NULL, i == 0 ? n_ports : 0, &infos[i],
                        err)

@@ -14,3 +14,5 @@ struct network_manager *daemon_network_manager (struct berthd *d, struct berth_e
 void container_network_init (struct berthd *d, struct network_manager *m);
 /* POST /networks/{id}/connect and /disconnect. */
 void container_network_register_routes (struct api_router *r);
+/* Why the default `bridge` network could not be made (NULL when it is). */
+const char *daemon_network_default_error (struct berthd *d);
