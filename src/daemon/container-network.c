@@ -379,6 +379,34 @@ network_settings (struct berthd *d, const struct container *cc)
   return ns;
 }
 
+static int
+network_validate (struct berthd *d, const struct container *cc, struct berth_error **err)
+{
+  struct container *c = (struct container *)cc;
+  const char *mode = jstr (c->host_config, "NetworkMode");
+  if (!mode_has_endpoints (mode))
+    return 0;
+  (void)d;
+  const char *k;
+  json_t *v;
+  json_object_foreach (endpoints_config (c), k, v)
+  {
+    if (!json_is_object (v) && !json_is_null (v))
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "NetworkingConfig.EndpointsConfig[\"%s\"]: expected an object",
+                                   k);
+    json_t *aliases = json_object_get (v, "Aliases");
+    if (aliases && !json_is_null (aliases) && !json_is_array (aliases))
+      return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                   "NetworkingConfig.EndpointsConfig[\"%s\"].Aliases: expected an "
+                                   "array of strings",
+                                   k);
+  }
+  /* an unknown network fails the start, not the create (docker leaves the
+   * created container; a 404 here would make the CLI try to pull) */
+  return 0;
+}
+
 /* ---------------------------------------- /networks/{id}/(dis)connect -- */
 
 static struct container *
@@ -520,6 +548,7 @@ container_network_init (struct berthd *d, struct network_manager *m)
     .attach = network_attach,
     .detach = network_detach,
     .settings = network_settings,
+    .validate = network_validate,
   };
   /* berthd was killed: the endpoints of containers that died meanwhile
    * (and their veths, ports, addresses, DNS names) go now */

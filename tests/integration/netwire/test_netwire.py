@@ -229,8 +229,16 @@ def test_network_none_and_host(bd):
     host_links = len(os.listdir("/sys/class/net"))
     r = bd.docker("run", "--rm", "--network", "host", IMAGE, "ls", "/sys/class/net")
     assert abs(len(r.stdout.split()) - host_links) <= 3  # other runs may add links meanwhile
-    r = bd.docker("run", "--rm", "--network", "no-such-" + TAG, IMAGE, "true", check=False)
-    assert r.returncode != 0 and "no-such-" + TAG in r.stderr
+    r = bd.docker("run", "--name", "nonet-" + TAG, "--network", "no-such-" + TAG, IMAGE,
+                  "true", check=False)
+    assert r.returncode != 0 and f"no-such-{TAG}" in r.stderr, r.stderr
+    # as docker: the start failed, the created container stays, nothing half-made
+    assert bd.docker("inspect", "-f", "{{.State.Running}}", "nonet-" + TAG).stdout.strip() == "false"
+    bd.docker("rm", "nonet-" + TAG)
+    r = bd.api("POST", "/v1.41/containers/create", body={
+        "Image": IMAGE, "HostConfig": {"NetworkMode": "bridge"},
+        "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": "x"}}}})
+    assert r.status == 400 and b"Aliases" in r.body, r
 
 
 def test_inspect_network_settings_shape_static_ip_mac(bd):
