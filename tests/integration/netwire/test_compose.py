@@ -32,10 +32,10 @@ volumes:
 
 
 @pytest.mark.skipif(COMPOSE is None, reason="docker-compose (Debian package) is not installed")
-def test_compose_project_up_ps_logs_exec_down(bd, tmp_path):
+def test_compose_project_up_ps_logs_exec_down(bd, tmpdir_berth):
     project = f"nw{TAG}"
     port = free_port()
-    d = tmp_path / "proj"
+    d = tmpdir_berth / "proj"
     d.mkdir()
     (d / "docker-compose.yml").write_text(YML.format(image=IMAGE, port=port))
     env = bd.env({"COMPOSE_PROJECT_NAME": project})

@@ -297,3 +297,114 @@ def test_kill9_berthd_restart_no_leaks(bd):
     assert f"dport {port}" not in rules
     bd.docker("network", "rm", net)
     assert bridge not in links()
+
+
+@pytest.fixture
+def outside():
+    """A namespace made by the test standing in for the world outside the
+    host: a veth to it from the host, a TCP listener in it."""
+    ns, host_if = f"nwo{TAG}", f"nwh{TAG}"
+    octet = 100 + secrets_below(100)
+    host_ip, out_ip = f"10.252.{octet}.1", f"10.252.{octet}.2"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0",
+                        "netns", ns], check=True)
+        subprocess.run(["ip", "addr", "add", f"{host_ip}/30", "dev", host_if], check=True)
+        subprocess.run(["ip", "link", "set", host_if, "up"], check=True)
+        for cmd in (["ip", "addr", "add", f"{out_ip}/30", "dev", "eth0"],
+                    ["ip", "link", "set", "eth0", "up"], ["ip", "link", "set", "lo", "up"],
+                    ["ip", "route", "add", "default", "via", host_ip]):
+            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True)
+        server = ("import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
+                  "socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 8080)); s.listen(8)\n"
+                  "print('ready', flush=True)\n"
+                  "while True:\n  c, _ = s.accept(); c.sendall(b'outside-answered\\n'); c.close()\n")
+        listener = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", server],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert listener.stdout.readline().strip() == "ready"
+        yield out_ip
+        listener.kill()
+        listener.wait()
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+    assert host_if not in links()
+
+
+def secrets_below(n):
+    import secrets
+    return secrets.randbelow(n)
+
+
+def test_internal_network_has_no_route_out(bd, outside):
+    normal, internal = uniq("out"), uniq("int")
+    bd.docker("network", "create", normal)
+    bd.docker("network", "create", "--internal", internal)
+    probe = f"nc -w 3 {outside} 8080 </dev/null; ip route"
+    r = run_in(bd, normal, probe, check=False)
+    assert "outside-answered" in r.stdout, r.stdout + r.stderr  # NAT + forwarding work
+    r = run_in(bd, internal, probe, check=False)
+    assert "outside-answered" not in r.stdout
+    assert "default" not in r.stdout, r.stdout  # docker: no default route on --internal
+    # containers on the internal network still reach each other by name
+    a = uniq("inta")
+    web(bd, internal, a)
+    assert "200 OK" in run_in(bd, internal, NC_GET.format(host=a)).stdout
+    bd.docker("rm", "-f", a)
+    bd.docker("network", "rm", normal, internal)
+
+
+def test_network_events(bd):
+    """create, connect, disconnect are network events naming the container."""
+    net = uniq("fwd")
+    since = str(int(time.time()) - 1)
+    bd.docker("network", "create", net)
+    c = uniq("evc")
+    bd.docker("create", "--name", c, IMAGE, "true")
+    bd.docker("network", "connect", net, c)
+    bd.docker("network", "disconnect", net, c)
+    bd.docker("rm", c)
+    time.sleep(0.1)
+    ev = bd.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                   "--filter", "type=network", "--format",
+                   "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}"
+                   ).stdout.splitlines()
+    ev = [e.split() for e in ev if e.split()[1:2] == [net]]
+    assert [e[0] for e in ev] == ["create", "connect", "disconnect"], ev
+    assert ev[1][2:] == ev[2][2:] and len(ev[1][2]) == 64, ev
+    bd.docker("network", "rm", net)
+
+
+def test_dns_forwards_other_names_to_upstream(tmpdir_berth):
+    """Names the embedded DNS does not know go to the upstream resolvers
+    (daemon.json "dns": a fake resolver on 127.0.0.1 here, no packet
+    leaves the machine); its own names never do."""
+    import importlib.util
+    from berthtest import ROOT
+    spec = importlib.util.spec_from_file_location(
+        "berth_network_fixtures_netwire", ROOT / "tests/integration/network/conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    up = mod.FakeUpstream()
+    from conftest import Berthd, import_busybox
+    d = Berthd(tmpdir_berth / "b", config={"dns": [f"127.0.0.1:{up.port}"]})
+    d.start()
+    try:
+        import_busybox(d, tmpdir_berth)
+        net = uniq("up")
+        d.docker("network", "create", net)
+        a = uniq("upa")
+        d.docker("run", "-d", "--name", a, "--network", net, IMAGE, "sleep", "60")
+        r = d.docker("exec", a, "sh", "-c", f"nslookup {up.NAME}; nslookup {a}")
+        assert up.ADDR in r.stdout, r.stdout
+        assert up.NAME in up.queries
+        assert a not in up.queries  # answered by the embedded DNS itself
+        r = d.docker("exec", a, "nslookup", "nope.berth-test", check=False)
+        assert r.returncode != 0 and "nope.berth-test" in up.queries
+        d.docker("rm", "-f", a)
+        d.docker("network", "rm", net)
+    finally:
+        up.close()
+        d.stop()
+        d.destroy_network()
