@@ -86,6 +86,17 @@ endpoint_config_find (struct network_manager *m, struct container *c, const char
   return NULL;
 }
 
+/* `docker network disconnect` of the NetworkMode network: the mode stays
+ * (docker keeps it too), a berth-private key of the record says the
+ * container is off it until connected again. */
+#define PRIMARY_OFF_KEY "BerthPrimaryDisconnected"
+
+static bool
+primary_disconnected (const struct container *c)
+{
+  return json_is_true (json_object_get (c->networking, PRIMARY_OFF_KEY));
+}
+
 /* The networks of c, primary first, as the names/ids they were given with:
  * NetworkMode, then the other EndpointsConfig keys (several networks per
  * container, connect of a stopped one). */
@@ -96,8 +107,11 @@ container_network_refs (struct network_manager *m, struct container *c)
   const char *mode = jstr (c->host_config, "NetworkMode");
   if (!mode_has_endpoints (mode))
     return empty_strv ();
+  if (out == NULL)
+    out = empty_strv ();
   const char *primary = primary_network (c);
-  strv_append (&out, primary);
+  if (!primary_disconnected (c))
+    strv_append (&out, primary);
   _cleanup_free_ char *primary_id = NULL;
   _cleanup_error_ struct berth_error *ignored = NULL;
   network_manager_resolve (m, primary, &primary_id, NULL, &ignored);
@@ -228,12 +242,34 @@ write_etc_files (struct container *c, const struct network_endpoint_info *eps, s
   return 0;
 }
 
+/* --network container:<id>: the same network namespace, so the same
+ * /etc/hosts and /etc/resolv.conf (docker shares them). */
+static int
+copy_etc_files_of (struct berthd *d, struct container *c, const char *ref,
+                   struct berth_error **err)
+{
+  struct container *other = containers_lookup (containers_get (d), ref, err);
+  if (other == NULL)
+    return berth_error_prefix (err, "HostConfig.NetworkMode");
+  static const char *const files[] = { "hosts", "resolv.conf" };
+  for (size_t i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *text = NULL;
+      if (fs_read_file (other->dirfd, files[i], &text, NULL, err) < 0
+          || rewrite_in_place (c->dirfd, files[i], text, err) < 0)
+        return berth_error_prefix (err, "the %s of container %.12s", files[i], other->id);
+    }
+  return 0;
+}
+
 static int
 network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_error **err)
 {
   const char *mode = jstr (c->host_config, "NetworkMode");
-  if (strcmp (mode, "host") == 0 || str_has_prefix (mode, "container:"))
+  if (strcmp (mode, "host") == 0)
     return 0;
+  if (str_has_prefix (mode, "container:"))
+    return copy_etc_files_of (d, c, mode + 10, err);
   _cleanup_free_ char *netns = xasprintf ("/proc/%d/ns/net", (int)pid);
   if (strcmp (mode, "none") == 0)
     return network_netns_loopback_up (netns, pid, err);
@@ -466,6 +502,11 @@ handle_connect (struct api_request *req)
     }
   /* the endpoint config is the container's from now on (start connects it) */
   json_t *eps = endpoints_config (c);
+  _cleanup_free_ char *primary_id = NULL;
+  berth_error_freep (&err);
+  if (network_manager_resolve (m, primary_network (c), &primary_id, NULL, &err) == 0
+      && strcmp (primary_id, id) == 0)
+    json_object_del (c->networking, PRIMARY_OFF_KEY);
   if (configured && key && strcmp (key, name) != 0)
     json_object_del (eps, key);
   json_object_set_new (eps, name, json_is_object (epc) ? json_deep_copy (epc) : json_object ());
@@ -517,12 +558,11 @@ handle_disconnect (struct api_request *req)
                                name);
   if (epc)
     json_object_del (endpoints_config (c), key);
-  if (is_primary && !running)
-    {
-      /* docker leaves a stopped container with NetworkMode pointing at the
-       * network; compose 1.29 disconnects then connects it again before
-       * the start, so keep the mode and let connect bring the config */
-    }
+  if (is_primary && primary_disconnected (c) && !connected)
+    return api_respond_errorf (req, 404, "container %s is not connected to network %s", c->id,
+                               name);
+  if (is_primary)
+    json_object_set_new (c->networking, PRIMARY_OFF_KEY, json_true ());
   berth_error_freep (&err);
   if (container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);

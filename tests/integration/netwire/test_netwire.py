@@ -408,3 +408,35 @@ def test_dns_forwards_other_names_to_upstream(tmpdir_berth):
         up.close()
         d.stop()
         d.destroy_network()
+
+
+def test_container_mode_restart_and_primary_disconnect(bd):
+    net = uniq("cm")
+    bd.docker("network", "create", net)
+    a, b = uniq("cma"), uniq("cmb")
+    web(bd, net, a)
+    # container:<a> shares a's netns, so its address, hosts and resolv.conf
+    bd.docker("run", "-d", "--name", b, "--network", f"container:{a}", IMAGE, "sleep", "300")
+    ip_a = json.loads(bd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
+                                a).stdout)[net]["IPAddress"]
+    r = bd.docker("exec", b, "sh", "-c", "ip -o -4 addr show eth0; cat /etc/resolv.conf; "
+                  + NC_GET.format(host="127.0.0.1"))
+    assert ip_a in r.stdout and "200 OK" in r.stdout, r.stdout
+    gw = bd.docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
+                   net).stdout.strip()
+    assert f"nameserver {gw}" in r.stdout
+    bd.docker("rm", "-f", b)
+    # restart: disconnected at the exit, connected again at the start
+    bridge = bridge_of(bd, net)
+    bd.docker("restart", "-t", "1", a)
+    assert len(veths_on(bridge)) == 1
+    assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
+    # disconnecting the NetworkMode network of a running container
+    bd.docker("network", "disconnect", net, a)
+    nets = json.loads(bd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", a).stdout)
+    assert net not in nets and veths_on(bridge) == set()
+    assert run_in(bd, net, f"nslookup {a}", check=False).returncode != 0
+    bd.docker("network", "connect", net, a)
+    assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
+    bd.docker("rm", "-f", a)
+    bd.docker("network", "rm", net)
