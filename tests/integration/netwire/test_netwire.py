@@ -135,7 +135,17 @@ def test_published_port_from_host_ps_and_port(bd):
     assert bd.docker("inspect", "-f", "{{.State.Running}}", other).stdout.strip() == "false"
     bridge = bridge_of(bd, net)
     assert len(veths_on(bridge)) == 1
-    bd.docker("rm", "-f", name, other)
+    # a start that fails after the network was connected (no such binary)
+    # releases the endpoint and its port
+    port2 = free_port()
+    bad = uniq("bad")
+    r = bd.docker("run", "-d", "--name", bad, "--network", net, "-p", f"{port2}:80", IMAGE,
+                  "/no/such/binary", check=False)
+    assert r.returncode != 0
+    assert len(veths_on(bridge)) == 1, "the failed start left its veth"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port2), timeout=1).close()
+    bd.docker("rm", "-f", name, other, bad)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     bd.docker("network", "rm", net)
