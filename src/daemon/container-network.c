@@ -204,7 +204,7 @@ rewrite_in_place (int dirfd, const char *name, const char *text, struct berth_er
  * bridge. */
 static int
 write_etc_files (struct container *c, const struct network_endpoint_info *eps, size_t n,
-                 struct berth_error **err)
+                 bool hosts_only, struct berth_error **err)
 {
   _cleanup_strv_ char **extra = NULL, **dns = NULL, **search = NULL, **opts = NULL;
   if (strv_from_json_strings (json_object_get (c->host_config, "ExtraHosts"), &extra,
@@ -227,6 +227,8 @@ write_etc_files (struct container *c, const struct network_endpoint_info *eps, s
                             (const char *const *)extra, gw, err);
   if (hosts == NULL || rewrite_in_place (c->dirfd, "hosts", hosts, err) < 0)
     return -1;
+  if (hosts_only)
+    return 0;
   const char *embedded = NULL;
   for (size_t i = 0; i < n && embedded == NULL; i++)
     if (eps[i].dns_server[0])
@@ -311,7 +313,7 @@ network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_e
           goto fail;
         }
     }
-  if (write_etc_files (c, infos, n, err) < 0)
+  if (write_etc_files (c, infos, n, false, err) < 0)
     goto fail;
   return 0;
 fail:;
@@ -332,6 +334,33 @@ network_detach (struct berthd *d, struct container *c)
     return;
   if (network_manager_disconnect_all (m, c->id, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+}
+
+/* After a connect/disconnect of a running container: /etc/hosts lists
+ * its addresses on the networks it is on now (docker does the same;
+ * resolv.conf stays as the start made it). */
+static void
+rewrite_hosts_of_running (struct network_manager *m, struct container *c)
+{
+  _cleanup_strv_ char **nets = container_network_refs (m, c);
+  size_t n = 0;
+  while (nets[n])
+    n++;
+  _cleanup_free_ struct network_endpoint_info *infos = calloc (n ? n : 1, sizeof *infos);
+  if (infos == NULL)
+    abort ();
+  size_t got = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      _cleanup_free_ char *id = NULL;
+      if (network_manager_resolve (m, nets[i], &id, NULL, &ignored) == 0
+          && network_manager_endpoint_get (m, id, c->id, &infos[got], &ignored) == 0)
+        got++;
+    }
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (write_etc_files (c, infos, got, true, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "update /etc/hosts of %.12s: %s", c->id, err->msg);
 }
 
 /* ----------------------------------------------------- NetworkSettings -- */
@@ -512,6 +541,8 @@ handle_connect (struct api_request *req)
   json_object_set_new (eps, name, json_is_object (epc) ? json_deep_copy (epc) : json_object ());
   if (container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+  if (running)
+    rewrite_hosts_of_running (m, c);
   daemon_event_emit ("network", "connect", id,
                      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
                                 "bridge"));
@@ -566,6 +597,8 @@ handle_disconnect (struct api_request *req)
   berth_error_freep (&err);
   if (container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+  if (connected)
+    rewrite_hosts_of_running (m, c);
   daemon_event_emit ("network", "disconnect", id,
                      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
                                 "bridge"));

@@ -200,6 +200,8 @@ def test_connect_disconnect_running_and_rm_in_use(bd):
     nets = json.loads(bd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", a).stdout)
     assert set(nets) == {n1, n2}
     assert "late-" + TAG in nets[n2]["Aliases"]
+    hosts = bd.docker("exec", a, "cat", "/etc/hosts").stdout
+    assert nets[n1]["IPAddress"] in hosts and nets[n2]["IPAddress"] in hosts, hosts
     r = bd.docker("exec", b, "sh", "-c", NC_GET.format(host="late-" + TAG) + "; "
                   + NC_GET.format(host=a))
     assert r.stdout.count("200 OK") == 2, r.stdout
@@ -208,6 +210,7 @@ def test_connect_disconnect_running_and_rm_in_use(bd):
     assert r.status == 409, r
     assert "has active endpoints" in r.json()["message"]
     bd.docker("network", "disconnect", n2, a)
+    assert nets[n2]["IPAddress"] not in bd.docker("exec", a, "cat", "/etc/hosts").stdout
     assert n2 not in json.loads(bd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
                                           a).stdout)
     r = bd.docker("exec", b, "nslookup", a, check=False)
