@@ -123,6 +123,10 @@ def test_published_port_from_host_ps_and_port(bd):
     web(bd, net, name, "-p", f"{port}:80")
     hn = bd.docker("inspect", "-f", "{{.Config.Hostname}}", name).stdout.strip()
     assert hn in http_get(port, "/hostname")
+    # and on another address of the host (the gateway of the network is one)
+    gw = bd.docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
+                   net).stdout.strip()
+    assert hn in http_get(port, "/hostname", host=gw)
     ps = bd.docker("ps", "--filter", f"name={name}", "--format", "{{.Ports}}").stdout
     assert f"0.0.0.0:{port}->80/tcp" in ps
     assert bd.docker("port", name, "80").stdout.strip().splitlines()[0] == f"0.0.0.0:{port}"
@@ -453,3 +457,21 @@ def test_container_mode_restart_and_primary_disconnect(bd):
     assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
     bd.docker("rm", "-f", a)
     bd.docker("network", "rm", net)
+
+
+def test_published_udp_port_rules(bd):
+    """UDP publishing through berthd (traffic over UDP is proven by the
+    network suite: busybox here has no UDP server)."""
+    name = uniq("udp")
+    port = free_port()
+    bd.docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:5000/udp", IMAGE,
+              "sleep", "300")
+    assert bd.docker("port", name, "5000/udp").stdout.strip() == f"127.0.0.1:{port}"
+    table = bd.network["nft-table"]
+    rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True,
+                           text=True).stdout
+    assert f"udp dport {port}" in rules, rules
+    bd.docker("rm", "-f", name)
+    rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True,
+                           text=True).stdout
+    assert f"udp dport {port}" not in rules
