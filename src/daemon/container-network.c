@@ -156,7 +156,8 @@ strv_from_json_strings (const json_t *arr, char ***out, const char *what,
  * EndpointSettings epc (Aliases, IPAMConfig.IPv4Address, MacAddress). */
 static int
 connect_one (struct network_manager *m, struct container *c, pid_t pid, const char *net,
-             const json_t *epc, const struct network_port_binding *ports, size_t n_ports,
+             const json_t *epc, bool first, const struct network_port_binding *ports,
+             size_t n_ports,
              struct network_endpoint_info *info, struct berth_error **err)
 {
   _cleanup_strv_ char **aliases = NULL, **dns = NULL;
@@ -167,8 +168,8 @@ connect_one (struct network_manager *m, struct container *c, pid_t pid, const ch
     return -1;
   const char *ip = jstr (json_object_get (epc, "IPAMConfig"), "IPv4Address");
   const char *mac = jstr (epc, "MacAddress");
-  if (*mac == '\0' && strcmp (net, primary_network (c)) == 0)
-    mac = jstr (c->config, "MacAddress"); /* old clients: Config.MacAddress */
+  if (*mac == '\0' && first)
+    mac = jstr (c->config, "MacAddress"); /* API < 1.44: Config.MacAddress, first network */
   struct network_endpoint_opts o = {
     .container_id = c->id,
     .container_name = c->name[0] == '/' ? c->name + 1 : c->name,
@@ -305,8 +306,8 @@ network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_e
           goto fail;
         }
       json_t *epc = endpoint_config_find (m, c, id, NULL);
-      if (connect_one (m, c, pid, id, epc, i == 0 ? ports : NULL, i == 0 ? n_ports : 0, &infos[i],
-                       err)
+      if (connect_one (m, c, pid, id, epc, i == 0, i == 0 ? ports : NULL, i == 0 ? n_ports : 0,
+                       &infos[i], err)
           < 0)
         {
           berth_error_prefix (err, "network %s", nets[i]);
@@ -526,7 +527,7 @@ handle_connect (struct api_request *req)
         return api_respond_errorf (req, 403, "endpoint with name %s already exists in network %s",
                                    c->name + 1, name);
       berth_error_freep (&err);
-      if (connect_one (m, c, c->state.pid, id, epc, NULL, 0, &info, &err) < 0)
+      if (connect_one (m, c, c->state.pid, id, epc, false, NULL, 0, &info, &err) < 0)
         return api_respond_error (req, err);
     }
   /* the endpoint config is the container's from now on (start connects it) */

@@ -475,3 +475,23 @@ def test_published_udp_port_rules(bd):
     rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True,
                            text=True).stdout
     assert f"udp dport {port}" not in rules
+
+
+def test_docker_py_default_bridge_mac_and_ports(bd):
+    """docker-py 5 (API 1.41, Config.MacAddress) on the default bridge."""
+    cl = bd.client()
+    port = free_port()
+    c = cl.containers.run(IMAGE, ["httpd", "-f", "-p", "80", "-h", "/etc"], detach=True,
+                          name=uniq("py"), mac_address="02:42:12:34:56:78",
+                          ports={"80/tcp": ("127.0.0.1", port)})
+    try:
+        c.reload()
+        ns = c.attrs["NetworkSettings"]
+        assert ns["MacAddress"] == "02:42:12:34:56:78"
+        assert ns["Networks"]["bridge"]["IPAddress"] == ns["IPAddress"] != ""
+        assert ns["Ports"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+        hn = c.attrs["Config"]["Hostname"]
+        assert hn in http_get(port, "/hostname")
+    finally:
+        c.remove(force=True)
+        cl.close()
