@@ -306,6 +306,9 @@ def test_kill9_berthd_restart_no_leaks(bd):
         time.sleep(0.1)
     assert len(veths_on(bridge)) == 1, "the dead container's veth was not cleaned up"
     assert "200 OK" in http_get(port, "/hostname")  # the live one still serves
+    # and still resolves by name (the DNS records came back from the state)
+    assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
+    assert run_in(bd, net, f"nslookup {b}", check=False).returncode != 0
     bd.docker("rm", "-f", a, b)
     assert veths_on(bridge) == set()
     table = bd.network["nft-table"]
