@@ -103,12 +103,9 @@ primary_disconnected (const struct container *c)
 static char **
 container_network_refs (struct network_manager *m, struct container *c)
 {
-  char **out = NULL;
-  const char *mode = jstr (c->host_config, "NetworkMode");
-  if (!mode_has_endpoints (mode))
-    return empty_strv ();
-  if (out == NULL)
-    out = empty_strv ();
+  char **out = empty_strv ();
+  if (!mode_has_endpoints (jstr (c->host_config, "NetworkMode")))
+    return out;
   const char *primary = primary_network (c);
   if (!primary_disconnected (c))
     strv_append (&out, primary);
