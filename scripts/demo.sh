@@ -55,7 +55,8 @@ sock=/run/berth/berth.sock
 export DOCKER_HOST=unix://$sock BERTH_HOST=unix://$sock
 started_berthd=
 stop_engine() {
-  "$berth" rm -f demo-logger >/dev/null 2>&1 || true
+  "$berth" rm -f demo-logger demo-web >/dev/null 2>&1 || true
+  "$berth" network rm demo-net >/dev/null 2>&1 || true
   "$berth" rmi -f berth-demo/busybox:latest >/dev/null 2>&1 || true
   if [ -n "$started_berthd" ]; then
     kill -TERM "$started_berthd" 2>/dev/null && wait "$started_berthd" 2>/dev/null || true
@@ -104,5 +105,40 @@ echo "-- berth stats --no-stream:"; "$berth" stats --no-stream demo-logger
 echo "-- berth exec demo-logger ps:"; "$berth" exec demo-logger ps
 echo "-- the stock docker CLI against berthd (docker ps):"; docker ps
 "$berth" rm -f demo-logger >/dev/null
+
+# ------------------------------------------------------------- network --
+# A web server on a user network with a published port: fetched from the
+# host through 127.0.0.1, and by name from a second container (embedded DNS).
+demo_port=${DEMO_PORT:-18480}
+echo "== networking: a web server on a user network, port 127.0.0.1:$demo_port published"
+"$berth" rm -f demo-web >/dev/null 2>&1 || true
+"$berth" network rm demo-net >/dev/null 2>&1 || true
+"$berth" network create demo-net >/dev/null
+"$berth" network inspect -f '-- network demo-net: subnet {{(index .IPAM.Config 0).Subnet}}, gateway {{(index .IPAM.Config 0).Gateway}}' demo-net
+"$berth" run -d --name demo-web --network demo-net -p 127.0.0.1:$demo_port:80 berth-demo/busybox \
+  sh -c 'echo "hello from $(hostname) on demo-net" > /tmp/index.html; exec httpd -f -p 80 -h /tmp' >/dev/null
+echo "-- berth ps (Ports column):"; "$berth" ps --filter name=demo-web --format 'table {{.Names}}\t{{.Ports}}'
+echo "-- from the host, GET http://127.0.0.1:$demo_port/ :"
+/usr/bin/python3 - "$demo_port" <<'PY'
+import socket, sys, time
+for _ in range(50):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+        break
+    except OSError:
+        time.sleep(0.1)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+data = b""
+while chunk := s.recv(4096):
+    data += chunk
+print("   " + data.decode().split("\r\n\r\n", 1)[1].strip())
+PY
+echo "-- from a second container, by name (nslookup demo-web, then GET http://demo-web/):"
+"$berth" run --rm --network demo-net berth-demo/busybox sh -c \
+  'nslookup demo-web | sed -n "/Name/,\$p" | sed "s/^/   /"; printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 demo-web 80 | tail -1 | sed "s/^/   /"'
+"$berth" rm -f demo-web >/dev/null
+"$berth" network rm demo-net >/dev/null
+echo "== network cleaned up: container, network demo-net (bridge, rules, port) removed"
+
 "$berth" rmi berth-demo/busybox:latest >/dev/null
 echo "== cleaned up: containers and image removed"

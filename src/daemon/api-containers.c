@@ -77,6 +77,8 @@ container_create (struct containers *cs, const json_t *body, const char *name,
   _cleanup_json_ json_t *image_cfg = NULL;
   if (container_create_body_parse (body, &c->config, &c->host_config, &c->networking, err) < 0)
     return NULL;
+  if (container_network_hooks.validate && container_network_hooks.validate (cs->d, c, err) < 0)
+    return NULL;
   if (name && *name)
     {
       c->name = container_name_normalize (name, err);

@@ -3,6 +3,7 @@
  * starts the process through the runtime library (it joins the container's
  * namespaces and cgroup), holds its pipes or pty and reaps it via a pidfd. */
 #include "daemon/containers-internal.h"
+#include "daemon/logs.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -322,50 +323,148 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
 struct exec_start_ctx
 {
   struct exec_instance *e;
-  int fds[3]; /* our ends: stdin (write), stdout (read), stderr (read) */
+  int ours[3];   /* our ends: stdin (write), stdout (read), stderr (read) */
+  int theirs[3]; /* the process's ends (-1: /dev/null) */
+  int console_ours, console_theirs; /* tty: the runtime sends the pty master */
   bool tty;
+  json_t *body;
 };
+
+static void
+exec_start_ctx_free (struct exec_start_ctx *x)
+{
+  for (int i = 0; i < 3; i++)
+    {
+      if (x->ours[i] >= 0)
+        close (x->ours[i]);
+      if (x->theirs[i] >= 0)
+        close (x->theirs[i]);
+    }
+  if (x->console_ours >= 0)
+    close (x->console_ours);
+  if (x->console_theirs >= 0)
+    close (x->console_theirs);
+  json_decref (x->body);
+  free (x);
+}
 
 static void
 exec_start_abort (void *data)
 {
-  struct exec_start_ctx *x = data;
-  for (int i = 0; i < 3; i++)
-    if (x->fds[i] >= 0 && (i == 0 || x->fds[i] != x->fds[0]))
-      close (x->fds[i]);
-  free (x);
+  exec_start_ctx_free (data);
 }
 
+/* Run the exec'd process (the stdio pipes or the console socket are in
+ * x). Our ends stay in x->ours for the caller. */
+static int
+exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
+{
+  struct exec_instance *e = x->e;
+  struct container *c = containers_lookup (cs, e->container_id, err);
+  if (c == NULL || container_can_exec (c, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *process = exec_process (e, c, x->tty, err);
+  if (process == NULL)
+    return -1;
+  _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  struct runtime_exec_options opts = { .id = c->id,
+                                       .process = process,
+                                       .console_socket_fd = x->console_theirs,
+                                       .stdio_fds = { -1, -1, -1 } };
+  if (x->console_theirs < 0)
+    for (int i = 0; i < 3; i++)
+      opts.stdio_fds[i] = x->theirs[i] >= 0 ? x->theirs[i] : null_fd;
+  e->started = true;
+  int rc = runtime_container_exec (&cs->rt, &opts, &e->pid, err);
+  for (int i = 0; i < 3; i++)
+    if (x->theirs[i] >= 0)
+      close (x->theirs[i]);
+  x->theirs[0] = x->theirs[1] = x->theirs[2] = -1;
+  if (x->console_theirs >= 0)
+    close (x->console_theirs);
+  x->console_theirs = -1;
+  if (rc < 0)
+    {
+      e->exited = true;
+      e->exit_code
+          = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found") ? 127 : 126;
+      return berth_error_prefix (err, "OCI runtime exec failed");
+    }
+  if (x->console_ours >= 0)
+    {
+      int master = recv_fd (x->console_ours);
+      x->ours[1] = master;
+      e->pty_master = master;
+      json_t *size = json_object_get (x->body, "ConsoleSize");
+      if (master >= 0 && json_array_size (size) == 2
+          && json_integer_value (json_array_get (size, 0)) > 0)
+        {
+          struct winsize ws
+              = { .ws_row = (unsigned short)json_integer_value (json_array_get (size, 0)),
+                  .ws_col = (unsigned short)json_integer_value (json_array_get (size, 1)) };
+          ioctl (master, TIOCSWINSZ, &ws);
+        }
+    }
+  e->running = true;
+  e->pidfd = (int)syscall (SYS_pidfd_open, e->pid, 0);
+  e->w = e->pidfd >= 0 ? loop_fd_add (cs->d->loop, e->pidfd, EPOLLIN, exec_exited, e, NULL) : NULL;
+  exec_event (e, "exec_start", NULL);
+  return 0;
+}
+
+/* The client holds the hijacked connection (its 101 is on the wire): only
+ * now the process runs, as dockerd does, so its first output never rides
+ * in the same segment as the response head (a client that reads the head
+ * through a buffered reader, docker-py, would swallow it). A failure to
+ * start is written into the stream, as dockerd does. */
 static void
 exec_start_ready (struct api_hijack *h, void *data)
 {
   struct exec_start_ctx *x = data;
   struct exec_instance *e = x->e;
+  struct containers *cs = e->cs;
+  _cleanup_error_ struct berth_error *err = NULL;
+  int rc = exec_spawn (cs, x, &err);
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
   struct relay_options o = { .tty = x->tty,
                              .frame_sources = !x->tty,
-                             .want_stdin = attach_stdin,
+                             .want_stdin = attach_stdin && rc == 0,
                              .detach_keys = str_of (e->config, "DetachKeys"),
                              .hold = e->running,
                              .on_done = exec_relay_done,
                              .done_data = e };
-  struct relay *r = relay_new (e->cs, h, &o);
+  struct relay *r = relay_new (cs, h, &o);
+  if (rc < 0)
+    {
+      _cleanup_free_ char *msg = xasprintf ("%s\r\n", err->msg);
+      if (!x->tty)
+        {
+          uint8_t hdr[8];
+          logs_frame_header (hdr, LOG_STREAM_STDOUT, (uint32_t)strlen (msg));
+          relay_queue (r, hdr, 8);
+        }
+      relay_queue (r, msg, strlen (msg));
+      exec_start_ctx_free (x);
+      relay_start (r);
+      return;
+    }
   e->relay = r;
   if (x->tty)
     {
-      relay_set_sink (r, dup (x->fds[1]), false);
-      relay_add_source (r, x->fds[1], 1);
+      relay_set_sink (r, dup (x->ours[1]), false);
+      relay_add_source (r, x->ours[1], 1);
     }
   else
     {
-      if (x->fds[0] >= 0)
-        relay_set_sink (r, x->fds[0], false);
-      if (x->fds[1] >= 0)
-        relay_add_source (r, x->fds[1], 1);
-      if (x->fds[2] >= 0)
-        relay_add_source (r, x->fds[2], 2);
+      if (x->ours[0] >= 0)
+        relay_set_sink (r, x->ours[0], false);
+      if (x->ours[1] >= 0)
+        relay_add_source (r, x->ours[1], 1);
+      if (x->ours[2] >= 0)
+        relay_add_source (r, x->ours[2], 2);
     }
-  free (x);
+  x->ours[0] = x->ours[1] = x->ours[2] = -1; /* the relay's now */
+  exec_start_ctx_free (x);
   relay_start (r);
 }
 
@@ -411,83 +510,41 @@ api_exec_start (struct api_request *req)
   bool out = json_is_true (json_object_get (e->config, "AttachStdout")) && !detach;
   bool errs = json_is_true (json_object_get (e->config, "AttachStderr")) && !detach;
 
-  _cleanup_json_ json_t *process = exec_process (e, c, tty, &err);
-  if (process == NULL)
-    {
-      api_respond_error (req, err);
-      return;
-    }
-  struct runtime_exec_options opts
-      = { .id = c->id, .process = process, .console_socket_fd = -1, .stdio_fds = { -1, -1, -1 } };
-  _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  int theirs[3] = { -1, -1, -1 };
-  _cleanup_close_ int console_ours = -1, console_theirs = -1;
-  int ours[3] = { -1, -1, -1 };
+  struct exec_start_ctx *x = calloc (1, sizeof *x);
+  if (x == NULL)
+    abort ();
+  x->e = e;
+  x->tty = tty;
+  x->body = json_is_object (body) ? json_incref (body) : json_object ();
+  x->console_ours = x->console_theirs = -1;
+  for (int i = 0; i < 3; i++)
+    x->ours[i] = x->theirs[i] = -1;
   if (tty && !detach)
     {
       int sp[2];
-      socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
-      console_ours = sp[0];
-      console_theirs = sp[1];
-      opts.console_socket_fd = console_theirs;
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
+        x->console_ours = sp[0], x->console_theirs = sp[1];
     }
   else
     {
       int p[2];
       if (in && pipe2 (p, O_CLOEXEC) == 0)
-        theirs[0] = p[0], ours[0] = p[1];
+        x->theirs[0] = p[0], x->ours[0] = p[1];
       if (out && pipe2 (p, O_CLOEXEC) == 0)
-        ours[1] = p[0], theirs[1] = p[1];
+        x->ours[1] = p[0], x->theirs[1] = p[1];
       if (errs && pipe2 (p, O_CLOEXEC) == 0)
-        ours[2] = p[0], theirs[2] = p[1];
-      for (int i = 0; i < 3; i++)
-        opts.stdio_fds[i] = theirs[i] >= 0 ? theirs[i] : null_fd;
+        x->ours[2] = p[0], x->theirs[2] = p[1];
     }
-  e->started = true;
-  int rc = runtime_container_exec (&cs->rt, &opts, &e->pid, &err);
-  for (int i = 0; i < 3; i++)
-    if (theirs[i] >= 0)
-      close (theirs[i]);
-  if (rc < 0)
-    {
-      for (int i = 0; i < 3; i++)
-        if (ours[i] >= 0)
-          close (ours[i]);
-      e->exited = true;
-      e->exit_code
-          = strstr (err->msg, "No such file") || strstr (err->msg, "not found") ? 127 : 126;
-      berth_error_prefix (&err, "OCI runtime exec failed");
-      api_respond_error (req, err);
-      return;
-    }
-  if (tty && !detach)
-    {
-      int master = recv_fd (console_ours);
-      ours[1] = master;
-      e->pty_master = master;
-      json_t *size = json_object_get (body, "ConsoleSize");
-      if (master >= 0 && json_array_size (size) == 2
-          && json_integer_value (json_array_get (size, 0)) > 0)
-        {
-          struct winsize ws
-              = { .ws_row = (unsigned short)json_integer_value (json_array_get (size, 0)),
-                  .ws_col = (unsigned short)json_integer_value (json_array_get (size, 1)) };
-          ioctl (master, TIOCSWINSZ, &ws);
-        }
-    }
-  e->running = true;
-  e->pidfd = (int)syscall (SYS_pidfd_open, e->pid, 0);
-  e->w = e->pidfd >= 0 ? loop_fd_add (cs->d->loop, e->pidfd, EPOLLIN, exec_exited, e, NULL) : NULL;
-  exec_event (e, "exec_start", NULL);
   if (detach)
     {
+      int rc = exec_spawn (cs, x, &err);
+      exec_start_ctx_free (x);
+      if (rc < 0)
+        return api_respond_error (req, err);
       api_respond_empty (req, 200);
       return;
     }
-  struct exec_start_ctx *x = calloc (1, sizeof *x);
-  x->e = e;
-  x->tty = tty;
-  memcpy (x->fds, ours, sizeof ours);
+  e->started = true; /* a second start is a 409 even before the process runs */
   api_respond_hijack (req, exec_start_ready, exec_start_abort, x);
 }
 

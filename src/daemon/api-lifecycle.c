@@ -305,8 +305,8 @@ delete_after_exit (struct waiter *w, struct container *c, const struct berth_err
 {
   struct delete_ctx *ctx = w->data;
   _cleanup_error_ struct berth_error *rerr = NULL;
-  if (c == NULL)
-    api_respond_empty (ctx->req, 204);
+  if (c == NULL || container_rt (c)->forgotten)
+    api_respond_empty (ctx->req, 204); /* another rm -f (or --rm) removed it first */
   else if (container_remove (container_rt (c)->cs, c, ctx->volumes, &rerr) < 0)
     api_respond_error (ctx->req, rerr);
   else
@@ -346,6 +346,12 @@ api_container_delete (struct api_request *req)
       return;
     }
   struct container_rt *rt = container_rt (c);
+  if (rt->remove_requested && (rt->starting || container_is_running (c)))
+    {
+      /* a removal waits for this container's exit already (docker: 409) */
+      api_respond_errorf (req, 409, "removal of container %s is already in progress", c->name + 1);
+      return;
+    }
   struct delete_ctx *ctx = calloc (1, sizeof *ctx);
   ctx->req = req;
   ctx->volumes = volumes;

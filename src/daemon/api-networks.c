@@ -5,6 +5,7 @@
  * bridge or an nftables table. Connecting containers is the container
  * module's part (network_manager_connect at start). */
 #include "daemon/api-internal.h"
+#include "daemon/container-network.h"
 #include "network/network.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct net_module
   size_t n_watches;
   struct loop_timer *timer;
   char *broken; /* why the manager could not be opened */
+  char *default_error; /* why the default bridge could not be made */
 };
 
 static struct net_module *
@@ -153,9 +155,11 @@ networks_init (struct berthd *d, struct berth_error **err)
       berth_log (BERTH_LOG_ERROR, "networking is unavailable: %s", nerr->msg);
       nm->broken = xstrdup (nerr->msg);
       nm->m = NULL;
+      container_network_init (d, NULL); /* starts on networks then say why they fail */
       return 0;
     }
   dns_timer_arm (nm);
+  container_network_init (d, nm->m);
   return 0;
 }
 
@@ -169,6 +173,7 @@ networks_shutdown (struct berthd *d)
     loop_timer_cancel (nm->timer);
   network_manager_close (nm->m); /* bridges, rules, state stay (live restore) */
   free (nm->broken);
+  free (nm->default_error);
   while (nm->n_watches > 0)
     loop_fd_remove (nm->watches[--nm->n_watches].w);
   free (nm->watches);
@@ -176,24 +181,51 @@ networks_shutdown (struct berthd *d)
   d->network_state = NULL;
 }
 
+struct network_manager *
+daemon_network_manager (struct berthd *d, struct berth_error **err)
+{
+  struct net_module *nm = net_of (d);
+  if (nm == NULL || nm->m == NULL)
+    {
+      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "networking is not available: %s",
+                            nm && nm->broken ? nm->broken : "not initialised");
+      return NULL;
+    }
+  /* The default bridge failing (its device taken by another daemon) must
+   * not take user networks down: say why once, and the containers that
+   * ask for `bridge` get that reason (daemon_network_default_error). */
+  _cleanup_error_ struct berth_error *derr = NULL;
+  if (network_manager_ensure_default_networks (nm->m, &derr) < 0)
+    {
+      if (nm->default_error == NULL || strcmp (nm->default_error, derr->msg) != 0)
+        berth_log (BERTH_LOG_ERROR, "the default bridge network is unavailable: %s", derr->msg);
+      free (nm->default_error);
+      nm->default_error = xstrdup (derr->msg);
+    }
+  else
+    {
+      free (nm->default_error);
+      nm->default_error = NULL;
+    }
+  return nm->m;
+}
+
+const char *
+daemon_network_default_error (struct berthd *d)
+{
+  struct net_module *nm = net_of (d);
+  return nm ? nm->default_error : NULL;
+}
+
 /* The manager of a request, with the predefined networks in place. */
 static struct network_manager *
 net_manager (struct api_request *req)
 {
-  struct net_module *nm = net_of (api_request_daemon (req));
   _cleanup_error_ struct berth_error *err = NULL;
-  if (nm == NULL || nm->m == NULL)
-    {
-      api_respond_errorf (req, 503, "networking is not available: %s",
-                          nm && nm->broken ? nm->broken : "not initialised");
-      return NULL;
-    }
-  if (network_manager_ensure_default_networks (nm->m, &err) < 0)
-    {
-      api_respond_error (req, err);
-      return NULL;
-    }
-  return nm->m;
+  struct network_manager *m = daemon_network_manager (api_request_daemon (req), &err);
+  if (m == NULL)
+    api_respond_error (req, err);
+  return m;
 }
 
 /* ---------------------------------------------------------- endpoints -- */
@@ -454,6 +486,7 @@ networks_register (struct berthd *d, struct api_router *r)
   api_route_add (r, "POST", "/networks/create", handle_create, API_ROUTE_NONE);
   api_route_add (r, "DELETE", "/networks/{id}", handle_remove, API_ROUTE_NONE);
   api_route_add (r, "POST", "/networks/prune", handle_prune, API_ROUTE_NONE);
+  container_network_register_routes (r);
 }
 
 BERTHD_MODULE (networks_module) = {

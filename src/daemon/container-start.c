@@ -411,6 +411,10 @@ start_failed (struct containers *cs, struct container *c, const char *msg)
   _cleanup_error_ struct berth_error *ignored = NULL;
   runtime_container_delete (&cs->rt, c->id, true, &ignored);
   berth_error_freep (&ignored);
+  /* connected before the start failed (exec of a missing binary): release
+   * the veth, address, ports and names */
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, c);
   image_snapshot_unmount (cs->d->images, c->id, &ignored);
   for (size_t i = 0; i < rt->n_pending_attach; i++)
     relay_abort (rt->pending_attach[i]);

@@ -171,6 +171,37 @@ container_release (struct container *c)
   return !rt->forgotten;
 }
 
+/* NetworkSettings.Ports ({"80/tcp": [{HostIp, HostPort}] or null}) as the
+ * Ports array of /containers/json: the ports actually bound (-P, ranges). */
+static json_t *
+summary_ports_from_settings (json_t *ports)
+{
+  json_t *out = json_array ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (ports, k, v)
+  {
+    const char *slash = strchr (k, '/');
+    const char *type = slash ? slash + 1 : "tcp";
+    if (!json_is_array (v) || json_array_size (v) == 0)
+      {
+        json_array_append_new (out, json_pack ("{s:i,s:s}", "PrivatePort", atoi (k), "Type", type));
+        continue;
+      }
+    size_t i;
+    json_t *b;
+    json_array_foreach (v, i, b)
+    {
+      const char *ip = json_string_value (json_object_get (b, "HostIp"));
+      const char *hp = json_string_value (json_object_get (b, "HostPort"));
+      json_array_append_new (out, json_pack ("{s:s,s:i,s:i,s:s}", "IP", ip && *ip ? ip : "0.0.0.0",
+                                             "PrivatePort", atoi (k), "PublicPort",
+                                             hp ? atoi (hp) : 0, "Type", type));
+    }
+  }
+  return out;
+}
+
 void
 containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
                                    bool summary)
@@ -182,6 +213,9 @@ containers_apply_network_settings (struct containers *cs, const struct container
     return;
   if (summary)
     {
+      json_t *bound = json_object_get (ns, "Ports");
+      if (json_object_size (bound) > 0)
+        json_object_set_new (j, "Ports", summary_ports_from_settings (bound));
       json_t *networks = json_object_get (ns, "Networks");
       json_object_set_new (j, "NetworkSettings",
                            json_pack ("{s:O}", "Networks", networks ? networks : json_object ()));

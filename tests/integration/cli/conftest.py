@@ -5,7 +5,6 @@ run `berth` and the stock docker CLI against that same daemon so outputs
 can be compared. HOME and DOCKER_CONFIG point at temp dirs: no test reads
 or writes the user's ~/.berth or ~/.docker."""
 import importlib.util
-import json
 import os
 import pathlib
 import secrets
@@ -134,7 +133,7 @@ def cli():
         if r.returncode != 0:
             d.stop()
             if not _seed_busybox_offline(d, tarball):
-                _destroy_networks(d)
+                d.destroy_network()
                 pytest.skip(f"cannot get busybox:local into berthd: {r.stderr.strip()}")
             d.start()
         else:
@@ -145,22 +144,9 @@ def cli():
         if ids:
             c.berth("rm", "-f", *ids, check=False)
         d.stop()
-        _destroy_networks(d)
+        d.destroy_network()  # the default bridge and nft table of this berthd
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _destroy_networks(d):
-    """Remove the bridges and nft table berthd made for this session, with
-    the network library's own test driver (as tests/integration/network)."""
-    tool = BUILD / "tests" / "unit" / "network" / "berth-net-tool"
-    state = d.data_root / "network"
-    if not tool.exists() or not state.exists():
-        return
-    res = subprocess.run([str(tool), "--state", str(state), "--table", d.net_table, "destroy"],
-                         capture_output=True, text=True, timeout=60)
-    last = (res.stdout.strip().splitlines() or ["{}"])[-1]
-    assert json.loads(last).get("ok"), res
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ def bd():
             d.stop()
         except AssertionError as e:  # still clean up, then report it
             stop_error = e
+        d.destroy_network()  # the default bridge and nft table of this berthd
         for m in left:
             # never leave a container behind, even when a test broke: kill
             # what the monitor runs, the monitor then cleans up and exits

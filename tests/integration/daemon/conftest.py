@@ -9,9 +9,11 @@ over the unix socket; stopped (SIGTERM, exit code checked) after the test.
         berthd.client()                           # docker.DockerClient
 """
 import http.client
+import itertools
 import json as jsonlib
 import os
 import pathlib
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,7 +22,21 @@ import urllib.parse
 
 import pytest
 
-from berthtest import binary
+from berthtest import BUILD, binary
+
+# Every berthd of this run gets its own default bridge device, nftables
+# table and address pool, so parallel runs never share one, and what its
+# networking made is destroyed after it stopped (see Berthd.destroy_network).
+_RUN_TAG = secrets.token_hex(2)
+_SERIAL = itertools.count()
+
+
+def network_config():
+    n = next(_SERIAL)
+    tag = f"{_RUN_TAG}{n:x}"
+    second = 160 + secrets.randbelow(90)
+    return {"bridge": f"bb{tag}"[:15], "nft-table": f"berthd_{os.getpid()}_{tag}",
+            "default-address-pools": [{"base": f"10.{second}.0.0/16", "size": 24}]}
 
 DOCKER = "/usr/local/bin/docker"
 
@@ -68,7 +84,10 @@ class Berthd:
         self.docker_config = self.root / "docker-config"
         self.docker_config.mkdir(parents=True, exist_ok=True)
         self.args = list(args)
-        self.config = config
+        self.network = network_config()
+        # the test's own keys win (a test of "bridge" or "bip" sets them)
+        self.config = dict(self.network, **(config or {}))
+        self.network.update({k: self.config[k] for k in self.network if k in self.config})
         self.proc = None
 
     # ---------------------------------------------------------- process --
@@ -76,15 +95,10 @@ class Berthd:
         cmd = [str(binary("berthd")), "--data-root", str(self.data_root),
                "--exec-root", str(self.exec_root), "-H", self.url,
                "--pidfile", str(self.pidfile), "--log-level", "debug"]
-        if self.config is not None:
-            path = self.root / "daemon.json"
-            path.write_text(jsonlib.dumps(self.config))
-            cmd += ["--config-file", str(path)]
-        else:
-            # never read a system-wide /etc/berth/daemon.json in tests
-            empty = self.root / "empty-daemon.json"
-            empty.write_text("{}")
-            cmd += ["--config-file", str(empty)]
+        # never read a system-wide /etc/berth/daemon.json in tests
+        path = self.root / "daemon.json"
+        path.write_text(jsonlib.dumps(self.config))
+        cmd += ["--config-file", str(path)]
         return cmd + self.args
 
     def start(self, timeout=10):
@@ -120,6 +134,18 @@ class Berthd:
         if expect_code is not None:
             assert code == expect_code, f"berthd exited {code}:\n{self.read_log()}"
         return code
+
+    def destroy_network(self):
+        """Remove the bridges, veths and nftables table berthd's networking
+        made (docker keeps docker0 across restarts; tests must not)."""
+        state = self.data_root / "network"
+        tool = BUILD / "tests" / "unit" / "network" / "berth-net-tool"
+        if not (state / "networks").exists() or not tool.exists():
+            return
+        res = subprocess.run([str(tool), "--state", str(state), "--table", self.network["nft-table"],
+                              "--device", self.network["bridge"], "destroy"],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, f"network destroy failed: {res.stdout}{res.stderr}"
 
     def kill(self):
         """SIGKILL, as a crash: nothing is cleaned up."""
@@ -217,6 +243,10 @@ def berthd_factory(tmpdir_berth):
     for d in started:
         try:
             d.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+        try:
+            d.destroy_network()
         except AssertionError as e:
             errors.append(str(e))
         assert not d.socket.exists(), "berthd left its socket behind"
