@@ -241,6 +241,16 @@ class RefDockerd:
                 found.append(int(pid))
         return found
 
+    def _cgroup_parents(self):
+        found = []
+        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+            if top.count("/") > 9:
+                dirs[:] = []
+            elif self.cgroup_parent in dirs:
+                found.append(pathlib.Path(top) / self.cgroup_parent)
+                dirs.remove(self.cgroup_parent)
+        return found
+
     def stop(self):
         errors = []
         if self.proc is not None and self.proc.poll() is None:
@@ -271,14 +281,16 @@ class RefDockerd:
             subprocess.run(["umount", "-l", m], check=False)
         if mounts:
             errors.append(f"mounts left: {mounts}")
-        for top in pathlib.Path("/sys/fs/cgroup").iterdir():
-            cg = top / self.cgroup_parent
-            if cg.is_dir():
-                # docker removes container cgroups, never the parent it made
-                for sub in sorted(cg.rglob("*"), reverse=True):
-                    if sub.is_dir():
-                        sub.rmdir()
-                cg.rmdir()
+        # docker removes container cgroups, never the parent it made; a
+        # relative parent sits below the caller's own cgroup of each
+        # hierarchy (which may be nested, e.g. memory/process_api/<id>/)
+        for cg in self._cgroup_parents():
+            for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), reverse=True):
+                sub.rmdir()
+            cg.rmdir()
+        left = self._cgroup_parents()
+        if left:
+            errors.append(f"cgroups left: {left}")
         shutil.rmtree(self.root, ignore_errors=True)
         return errors
 
