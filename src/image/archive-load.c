@@ -419,6 +419,27 @@ image_load (struct image_store *s, int in_fd, char ***loaded, struct berth_error
   return 0;
 }
 
+/* docker import serializes Go's whole container.Config: every key is
+ * present, zero-valued when unset (clients such as docker-py index
+ * Config["Entrypoint"]); ContainerConfig is the empty struct. */
+static void
+config_fill_docker_zero_values (json_t *config)
+{
+  static const char *const strings[] = { "Hostname", "Domainname", "User", "Image", "WorkingDir" };
+  static const char *const bools[]
+      = { "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce" };
+  static const char *const nulls[] = { "Env", "Cmd", "Volumes", "Entrypoint", "OnBuild", "Labels" };
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+    if (json_object_get (config, strings[i]) == NULL)
+      json_object_set_new (config, strings[i], json_string (""));
+  for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+    if (json_object_get (config, bools[i]) == NULL)
+      json_object_set_new (config, bools[i], json_false ());
+  for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+    if (json_object_get (config, nulls[i]) == NULL)
+      json_object_set_new (config, nulls[i], json_null ());
+}
+
 int
 image_import (struct image_store *s, int in_fd, const struct image_ref *ref, const json_t *changes,
               const char *message, char **id_out, struct berth_error **err)
@@ -430,6 +451,13 @@ image_import (struct image_store *s, int in_fd, const struct image_ref *ref, con
   /* docker import records where the tarball came from as the comment */
   json_t *hist = json_array_get (json_object_get (cfg, "history"), 0);
   json_object_set_new (hist, "comment", json_string (message ? message : "Imported from -"));
+  json_t *config = json_object_get (cfg, "config");
+  if (config == NULL)
+    json_object_set_new (cfg, "config", config = json_object ());
+  config_fill_docker_zero_values (config);
+  json_t *container_config = json_object ();
+  config_fill_docker_zero_values (container_config);
+  json_object_set_new (cfg, "container_config", container_config);
   if (message)
     json_object_set_new (cfg, "comment", json_string (message));
   _cleanup_free_ char *text = json_dumps (cfg, JSON_COMPACT);

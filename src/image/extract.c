@@ -356,6 +356,9 @@ entry_symlink (struct extractor *x, int dirfd, const char *base, const char *pat
    * the container's root or with RESOLVE_IN_ROOT. */
   if (symlinkat (e->linkname, dirfd, base) < 0)
     return berth_error_set (err, errno, "symlink `%s`", path);
+  /* A layer's size is what docker's DiffSize counts: the lstat size of
+   * every non-directory, and a symlink's size is its target's length. */
+  x->bytes += (int64_t)strlen (e->linkname);
   if (x->is_root && fchownat (dirfd, base, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
     return berth_error_set (err, errno, "chown `%s`", path);
   entry_times (dirfd, base, e);

@@ -108,13 +108,6 @@ def test_docker_load_of_the_reference_archive(berthd, tmpdir_berth):
     assert info["RootFS"]["Layers"] == DIFF_IDS
 
 
-SIZE_BUG = ("berth bug: an image's Size counts only regular file bytes (layer meta 'size' = "
-            "extractor_bytes in src/image/layer.c); docker's overlay2 DiffSize also counts each "
-            "symlink's lstat size (its target length): 268 busybox applet links x 12 bytes = "
-            "3216 bytes short (1982468 instead of 1985684)")
-
-
-@pytest.mark.xfail(strict=True, reason=SIZE_BUG)
 def test_image_size_counts_symlinks_as_docker_does(berthd):
     berthd.docker("load", "-i", FIXTURE)
     assert inspect(berthd, TAG)["Size"] == 1985684
@@ -128,12 +121,6 @@ IMPORT_CONFIG_KEYS = sorted([
     "Volumes", "WorkingDir"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "berth bug: `docker import` writes a config whose Config holds only the keys the changes "
-    "set (Cmd/Env/Labels) and whose ContainerConfig is empty; docker 20.10 writes the full "
-    "container-config struct in both (Entrypoint: null, WorkingDir: \"\", User: \"\", ...), "
-    "so clients that index Config[\"Entrypoint\"] (docker-py's attrs) get a KeyError (the "
-    "docker CLI's templates print the same for a missing key)"))
 def test_imported_image_config_has_every_key_docker_writes(berthd, tmpdir_berth):
     rootfs = make_busybox_rootfs(tmpdir_berth / "rootfs")
     tar = tmpdir_berth / "rootfs.tar"
@@ -361,8 +348,7 @@ def test_berth_save_loads_into_the_reference_engine(berthd, ref_engine, ref_can_
     assert r["RootFS"]["Layers"] == b["RootFS"]["Layers"]
     for f in CLIENT_CONFIG_FIELDS:
         assert r["Config"][f] == b["Config"][f], f
-    if r["Size"] != b["Size"]:
-        print(f"Size differs (known, {SIZE_BUG}): berth {b['Size']} reference {r['Size']}")
+    assert r["Size"] == b["Size"]
     if ref_can_run:
         res = ref_engine.docker("run", "--rm", "--network", "none", "berth-made/busybox:v1")
         assert res.stdout == "made-by-berth\n"
@@ -398,8 +384,7 @@ def test_reference_engine_save_loads_into_berth_live(berthd, ref_engine, ref_can
     for f in CLIENT_CONFIG_FIELDS:
         assert b["Config"][f] == r["Config"][f], f
     assert b["Created"] == r["Created"]
-    if r["Size"] != b["Size"]:
-        print(f"Size differs (known bug, see SIZE_BUG): berth {b['Size']} reference {r['Size']}")
+    assert r["Size"] == b["Size"]
     if ref_can_run:
         assert berthd.docker("run", "--rm", "--network", "none", ref).stdout == "live\n"
         res = berthd.docker("run", "--rm", "--network", "none", ref, "sh", "-c",
@@ -436,8 +421,7 @@ def test_import_and_inspect_shapes_match_the_reference(berthd, ref_engine, tmpdi
     for f in ("RepoTags", "RepoDigests", "Architecture", "Os"):
         assert b[f] == r[f], (f, b[f], r[f])
     assert type(b["Created"]) is str and b["Created"].endswith("Z")
-    if r["Size"] != b["Size"]:
-        print(f"Size differs (known bug, see SIZE_BUG): berth {b['Size']} reference {r['Size']}")
+    assert r["Size"] == b["Size"]
     assert b["RootFS"] == r["RootFS"]
     for f in CLIENT_CONFIG_FIELDS:
         assert b["Config"][f] == r["Config"][f], (f, b["Config"][f], r["Config"][f])
@@ -448,8 +432,7 @@ def test_import_and_inspect_shapes_match_the_reference(berthd, ref_engine, tmpdi
     ref_engine.docker("load", "-i", FIXTURE)
     b, r = inspect(berthd, TAG), inspect(ref_engine, TAG)
     for f in CLIENT_FIELDS:
-        if f != "Size":  # see SIZE_BUG
-            assert b[f] == r[f], (f, b[f], r[f])
+        assert b[f] == r[f], (f, b[f], r[f])
     assert b["RootFS"] == r["RootFS"]
     for f in CLIENT_CONFIG_FIELDS:
         assert b["Config"][f] == r["Config"][f], f

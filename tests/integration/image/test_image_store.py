@@ -266,7 +266,8 @@ def test_import_export_round_trip(store, tmpdir_berth, busybox_rootfs):
     image_id = store.run("import", p, "imported:1", "my message",
                          json.dumps({"Cmd": ["/bin/sh"], "Env": ["A=1"]})).stdout.strip()
     insp = store.json("inspect", "imported:1")
-    assert insp["Id"] == image_id and insp["Config"] == {"Cmd": ["/bin/sh"], "Env": ["A=1"]}
+    assert insp["Id"] == image_id and insp["Config"]["Cmd"] == ["/bin/sh"]
+    assert insp["Config"]["Env"] == ["A=1"] and insp["Config"]["Entrypoint"] is None
     assert insp["Comment"] == "my message"
     hist = store.json("history", "imported:1")
     assert hist[0]["Comment"] == "my message" and hist[0]["Tags"] == ["imported:1"]

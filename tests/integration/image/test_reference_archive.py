@@ -11,7 +11,6 @@ import os
 import pathlib
 import tarfile
 
-import pytest
 
 FIXTURE = pathlib.Path(__file__).resolve().parent / "fixtures" / "docker-save-20.10.tar"
 
@@ -90,13 +89,6 @@ def test_load_reference_archive_into_the_store(store):
     assert store.run("check").returncode == 0
 
 
-SIZE_BUG = ("berth bug: an image's Size counts only regular file bytes (layer meta 'size' = "
-            "extractor_bytes in src/image/layer.c); docker's overlay2 DiffSize also counts each "
-            "symlink's lstat size (its target length): 268 busybox applet links x 12 bytes = "
-            "3216 bytes short (1982468 instead of 1985684)")
-
-
-@pytest.mark.xfail(strict=True, reason=SIZE_BUG)
 def test_image_size_is_what_the_reference_engine_reports(store):
     store.run("load", FIXTURE)
     # the reference engine's Size for this image: regular files + symlinks
