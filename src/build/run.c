@@ -1,0 +1,308 @@
+/* RUN steps: an OCI config with Docker's defaults (the runtime library's
+ * default spec: capabilities, masked paths, the usual mounts, plus the
+ * default seccomp profile) over the mounted snapshot, run by
+ * berth-runtime (a fresh process: berthd is multi-threaded and the
+ * runtime clones from its caller), output streamed as it comes, killed
+ * when the build is cancelled. */
+#include "build/build-internal.h"
+#include "runtime/runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+bool
+build_is_cancelled (const int *flag)
+{
+  return flag && __atomic_load_n (flag, __ATOMIC_RELAXED) != 0;
+}
+
+static bool
+file_in_root (int rootfd, const char *path)
+{
+  struct berth_error *e = NULL;
+  _cleanup_close_ int fd = fs_open_in_root (rootfd, path, O_PATH, 0, &e);
+  berth_error_free (e);
+  struct stat st;
+  return fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode);
+}
+
+static json_t *
+bind_mount (const char *src, const char *dst, bool ro)
+{
+  return json_pack ("{s:s,s:s,s:s,s:[s,s,s]}", "destination", dst, "type", "bind", "source", src,
+                    "options", "rbind", "rprivate", ro ? "ro" : "rw");
+}
+
+/* --mount=type=…,target=…: key=value pairs. */
+static json_t *
+run_mount_parse (const struct run_request *req, const char *spec, struct berth_error **err)
+{
+  _cleanup_strv_ char **kv = strv_split (spec, ',');
+  const char *type = "bind", *target = NULL, *source = NULL, *id = NULL;
+  bool ro = true, rw_given = false;
+  for (char **p = kv; *p; p++)
+    {
+      char *eq = strchr (*p, '=');
+      const char *v = eq ? eq + 1 : "";
+      if (eq)
+        *eq = '\0';
+      if (strcmp (*p, "type") == 0)
+        type = v;
+      else if (strcmp (*p, "target") == 0 || strcmp (*p, "dst") == 0 || strcmp (*p, "destination") == 0)
+        target = v;
+      else if (strcmp (*p, "source") == 0 || strcmp (*p, "src") == 0)
+        source = v;
+      else if (strcmp (*p, "id") == 0)
+        id = v;
+      else if (strcmp (*p, "rw") == 0 || strcmp (*p, "readwrite") == 0)
+        {
+          ro = eq && strcmp (v, "false") == 0;
+          rw_given = true;
+        }
+      else if (strcmp (*p, "ro") == 0 || strcmp (*p, "readonly") == 0)
+        ro = !(eq && strcmp (v, "false") == 0);
+    }
+  if (target == NULL || target[0] != '/')
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=%s: target must be an absolute path", spec), NULL;
+  if (strcmp (type, "tmpfs") == 0)
+    return json_pack ("{s:s,s:s,s:s,s:[s,s,s]}", "destination", target, "type", "tmpfs", "source",
+                      "tmpfs", "options", "nosuid", "nodev", "mode=1777");
+  if (strcmp (type, "cache") == 0)
+    {
+      /* a cache mount outlives the build: keyed by its id (default: target) */
+      _cleanup_free_ char *key = sha256_digest (id ? id : target, strlen (id ? id : target));
+      _cleanup_free_ char *dir = xasprintf ("%s/%s", req->cache_root, key + 7);
+      if (fs_mkdir_p (dir, 0755, err) < 0)
+        return NULL;
+      return bind_mount (dir, target, false);
+    }
+  if (strcmp (type, "bind") == 0)
+    {
+      _cleanup_free_ char *src = xasprintf ("%s/%s", req->context_path, source ? source : "");
+      /* the source must stay inside the context */
+      struct berth_error *e = NULL;
+      _cleanup_close_ int fd = fs_open_in_root (req->context_fd, source ? source : ".", O_PATH, 0, &e);
+      if (fd < 0)
+        {
+          berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=%s: %s", spec, e->msg);
+          berth_error_free (e);
+          return NULL;
+        }
+      _cleanup_free_ char *fdp = xasprintf ("/proc/self/fd/%d", fd);
+      char real[4096];
+      ssize_t n = readlink (fdp, real, sizeof real - 1);
+      if (n < 0)
+        return berth_error_set (err, errno, "--mount=%s", spec), NULL;
+      real[n] = '\0';
+      (void) rw_given;
+      return bind_mount (real, target, ro);
+    }
+  return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=type=%s is not supported by this builder", type), NULL;
+}
+
+static json_t *
+run_oci_config (const struct run_request *req, const char *id, struct berth_error **err)
+{
+  _cleanup_close_ int rootfd = open (req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_error_set (err, errno, "open %s", req->rootfs), NULL;
+  uid_t uid;
+  gid_t gid;
+  _cleanup_free_ gid_t *gids = NULL;
+  size_t n_gids = 0;
+  if (user_resolve (rootfd, req->user, &uid, &gid, &gids, &n_gids, err) < 0)
+    return NULL;
+  json_t *spec = runtime_spec_default ();
+  json_t *proc = json_object_get (spec, "process");
+  json_object_set_new (proc, "terminal", json_false ());
+  json_object_set_new (proc, "noNewPrivileges", json_false ());
+  json_t *args = json_array ();
+  for (char **a = req->args; *a; a++)
+    json_array_append_new (args, json_string (*a));
+  json_object_set_new (proc, "args", args);
+  json_t *env = json_array ();
+  for (char **e = req->env; e && *e; e++)
+    json_array_append_new (env, json_string (*e));
+  json_object_set_new (proc, "env", env);
+  json_object_set_new (proc, "cwd", json_string (req->cwd && req->cwd[0] ? req->cwd : "/"));
+  json_t *user = json_pack ("{s:i,s:i}", "uid", (int) uid, "gid", (int) gid);
+  if (n_gids)
+    {
+      json_t *ag = json_array ();
+      for (size_t i = 0; i < n_gids; i++)
+        json_array_append_new (ag, json_integer (gids[i]));
+      json_object_set_new (user, "additionalGids", ag);
+    }
+  json_object_set_new (proc, "user", user);
+  json_object_set_new (spec, "root", json_pack ("{s:s,s:b}", "path", req->rootfs, "readonly", 0));
+  char host[13];
+  snprintf (host, sizeof host, "%.12s", id);
+  json_object_set_new (spec, "hostname", json_string (host));
+  json_t *lx = json_object_get (spec, "linux");
+  bool isolated_net = req->network && strcmp (req->network, "none") == 0;
+  if (!isolated_net)
+    {
+      /* default/host: the host's network (no bridge area in builds yet) */
+      json_t *ns = json_object_get (lx, "namespaces");
+      size_t i;
+      json_t *v;
+      json_array_foreach (ns, i, v)
+        if (strcmp (json_string_value (json_object_get (v, "type")), "network") == 0)
+          {
+            json_array_remove (ns, i);
+            break;
+          }
+    }
+  _cleanup_strv_ char **caps = NULL;
+  size_t i_;
+  json_t *v_;
+  json_array_foreach (json_object_get (json_object_get (proc, "capabilities"), "bounding"), i_, v_)
+    strv_append (&caps, json_string_value (v_));
+  json_object_set_new (lx, "seccomp", runtime_default_seccomp_profile (caps));
+  json_object_set_new (lx, "cgroupsPath", json_sprintf ("/berth-build/%s", id));
+  json_t *mounts = json_object_get (spec, "mounts");
+  /* name resolution: the host's files, only where the image has them (a
+   * mount point created here would end up in the layer) */
+  if (!isolated_net)
+    {
+      if (file_in_root (rootfd, "/etc/resolv.conf"))
+        json_array_append_new (mounts, bind_mount ("/etc/resolv.conf", "/etc/resolv.conf", true));
+      if (file_in_root (rootfd, "/etc/hosts"))
+        json_array_append_new (mounts, bind_mount ("/etc/hosts", "/etc/hosts", true));
+    }
+  for (char **m = req->mounts; m && *m; m++)
+    {
+      json_t *mj = run_mount_parse (req, *m, err);
+      if (mj == NULL)
+        {
+          json_decref (spec);
+          return NULL;
+        }
+      json_array_append_new (mounts, mj);
+    }
+  return spec;
+}
+
+static void
+emit_output (const struct run_request *req, const char *buf, size_t len)
+{
+  if (req->quiet || req->progress == NULL || len == 0)
+    return;
+  json_t *s = json_stringn (buf, len);
+  if (s == NULL)
+    {
+      /* not UTF-8: replace the odd bytes rather than lose the line */
+      _cleanup_free_ char *copy = strndup (buf, len);
+      for (size_t i = 0; i < len; i++)
+        if ((unsigned char) copy[i] >= 0x80)
+          copy[i] = '?';
+      s = json_stringn (copy, len);
+    }
+  if (s)
+    req->progress (json_pack ("{s:o}", "stream", s), req->progress_data);
+}
+
+int
+run_container (const struct run_request *req, int *exit_code, struct berth_error **err)
+{
+  const char *id = req->snapshot_id;
+  _cleanup_free_ char *bundle = xasprintf ("%s/bundles/%s", req->run_root, id);
+  _cleanup_free_ char *state = xasprintf ("%s/state", req->run_root);
+  if (fs_mkdir_p (bundle, 0700, err) < 0 || fs_mkdir_p (state, 0700, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *spec = run_oci_config (req, id, err);
+  if (spec == NULL)
+    {
+      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
+      return -1;
+    }
+  _cleanup_free_ char *cfg_path = xasprintf ("%s/config.json", bundle);
+  if (json_dump_file (spec, cfg_path, JSON_COMPACT) < 0)
+    {
+      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
+      return berth_error_set (err, errno, "write %s", cfg_path);
+    }
+  int pipefd[2];
+  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    return berth_error_set (err, errno, "pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init (&attr);
+  sigset_t none;
+  sigemptyset (&none);
+  posix_spawnattr_setsigmask (&attr, &none);
+  sigset_t def;
+  sigfillset (&def);
+  posix_spawnattr_setsigdefault (&attr, &def);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = { (char *) req->runtime_path, (char *) "--root", state, (char *) "run", (char *) "--bundle",
+                   bundle, (char *) id, NULL };
+  pid_t pid;
+  int r = posix_spawn (&pid, req->runtime_path, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  posix_spawnattr_destroy (&attr);
+  close (pipefd[1]);
+  if (r != 0)
+    {
+      close (pipefd[0]);
+      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
+      return berth_error_set (err, r, "spawn %s", req->runtime_path);
+    }
+  char buf[65536];
+  size_t have = 0;
+  bool killed = false;
+  for (;;)
+    {
+      struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+      int pr = poll (&p, 1, 200);
+      if (!killed && build_is_cancelled (req->cancelled))
+        {
+          struct runtime_context ctx = { .state_root = state };
+          struct berth_error *ke = NULL;
+          if (runtime_container_kill (&ctx, id, SIGKILL, true, &ke) < 0)
+            {
+              berth_error_free (ke);
+              kill (pid, SIGKILL);
+            }
+          killed = true;
+        }
+      if (pr <= 0)
+        continue;
+      ssize_t n = read (pipefd[0], buf + have, sizeof buf - have);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      have += (size_t) n;
+      /* whole lines go out; a full buffer goes out as it is */
+      char *nl = memrchr (buf, '\n', have);
+      size_t cut = nl ? (size_t) (nl - buf) + 1 : (have == sizeof buf ? have : 0);
+      if (cut)
+        {
+          emit_output (req, buf, cut);
+          memmove (buf, buf + cut, have - cut);
+          have -= cut;
+        }
+    }
+  emit_output (req, buf, have);
+  close (pipefd[0]);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  fs_rm_rf_at (AT_FDCWD, bundle, NULL);
+  if (killed)
+    return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
+  *exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  return 0;
+}

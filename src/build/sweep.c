@@ -1,0 +1,52 @@
+/* Crash cleanup: a builder killed mid-build (berthd SIGKILLed) leaves a
+ * build container, a mounted "build-*" snapshot and a context dir; the next
+ * start removes them, so a build never leaves anything behind for long. */
+#include "build/build-internal.h"
+#include "runtime/runtime.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+
+void
+build_sweep (struct image_store *store, const char *run_state)
+{
+  struct berth_error *err = NULL;
+  struct runtime_context ctx = { .state_root = run_state };
+  json_t *list = run_state ? runtime_container_list (&ctx, &err) : NULL;
+  berth_error_free (err);
+  err = NULL;
+  size_t i;
+  json_t *c;
+  json_array_foreach (list, i, c)
+    {
+      const char *id = json_string_value (json_object_get (c, "id"));
+      if (id && runtime_container_delete (&ctx, id, true, &err) < 0)
+        {
+          berth_log (BERTH_LOG_WARNING, "build sweep: container %s: %s", id, err->msg);
+          berth_error_free (err);
+          err = NULL;
+        }
+    }
+  json_decref (list);
+  _cleanup_free_ char *snaps = xasprintf ("%s/snapshots", image_store_root (store));
+  _cleanup_closedir_ DIR *d = opendir (snaps);
+  _cleanup_strv_ char **ids = calloc (1, sizeof (char *));
+  struct dirent *de;
+  while (d && (de = readdir (d)))
+    if (str_has_prefix (de->d_name, "build-"))
+      strv_append (&ids, de->d_name);
+  for (char **s = ids; *s; s++)
+    if (image_snapshot_remove (store, *s, &err) < 0)
+      {
+        berth_log (BERTH_LOG_WARNING, "build sweep: snapshot %s: %s", *s, err->msg);
+        berth_error_free (err);
+        err = NULL;
+      }
+  _cleanup_free_ char *tmp = xasprintf ("%s/build/tmp", image_store_root (store));
+  if (fs_rm_rf_at (AT_FDCWD, tmp, &err) < 0)
+    {
+      berth_log (BERTH_LOG_WARNING, "build sweep: %s", err->msg);
+      berth_error_free (err);
+    }
+}
