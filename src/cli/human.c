@@ -146,6 +146,10 @@ parse_go_duration (const char *s, int64_t *out_ns, struct berth_error **err)
       total += v * units[best].ns;
       p += best_len;
     }
+  /* Go's ParseDuration refuses what overflows int64 nanoseconds (~292
+   * years); converting such a double to int64 is undefined behaviour. */
+  if (!(total < 9223372036854775807.0))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "time: invalid duration \"%s\"", s);
   *out_ns = (int64_t) (neg ? -total : total);
   return 0;
 }

@@ -105,6 +105,9 @@ test_go_duration (void **state)
     { "5s", 5000000000LL }, { "1m30s", 90000000000LL }, { "1.5h", 5400000000000LL },
     { "300ms", 300000000 }, { "0", 0 },                  { "10", -2 },
     { "abc", -2 },          { "", -2 },
+    /* beyond int64 nanoseconds: Go says "time: invalid duration" (fuzzing) */
+    { "152020232232m", -2 },
+    { "1e400h", -2 },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {
