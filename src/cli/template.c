@@ -380,6 +380,8 @@ parse_pipeline (struct parser *ps, bool in_parens, struct berth_error **err)
           int r = parse_arg (ps, &a, err);
           if (r < 0)
             {
+              for (size_t j = 0; j < cmd.n_args; j++)
+                arg_clear (&cmd.args[j]);
               free (cmd.args);
               pipe_free (p);
               return NULL;
