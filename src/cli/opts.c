@@ -512,8 +512,12 @@ parse_device (const char *spec, struct berth_error **err)
       inval (err, "bad format for path: %s", src[0] != '/' ? src : dst);
       return NULL;
     }
-  return json_pack ("{s:s, s:s, s:s}", "PathOnHost", src, "PathInContainer", dst,
-                    "CgroupPermissions", perm);
+  json_t *j = json_pack ("{s:s, s:s, s:s}", "PathOnHost", src, "PathInContainer", dst,
+                         "CgroupPermissions", perm);
+  /* json_pack refuses strings that are not UTF-8 (JSON cannot carry them). */
+  if (j == NULL)
+    inval (err, "invalid device specification: %s: not valid UTF-8", spec);
+  return j;
 }
 
 json_t *

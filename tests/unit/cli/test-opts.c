@@ -158,6 +158,8 @@ test_ulimit_device_restart_tmpfs (void **state)
     { 1, "/dev/sda:/dev/xvda:rwx", NULL, "invalid device mode: rwx" },
     { 1, "sda", NULL, "bad format for path: sda" },
     { 1, "/a:/b:r:x", NULL, "invalid device specification" },
+    /* bytes that are not UTF-8 cannot go into the JSON body (fuzzing) */
+    { 1, "/dev/null\xff:/d", NULL, "not valid UTF-8" },
     { 2, "on-failure:3", "{\"MaximumRetryCount\":3,\"Name\":\"on-failure\"}", NULL },
     { 2, "always", "{\"MaximumRetryCount\":0,\"Name\":\"always\"}", NULL },
     { 2, "no", "{\"MaximumRetryCount\":0,\"Name\":\"no\"}", NULL },
