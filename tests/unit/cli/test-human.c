@@ -75,6 +75,8 @@ test_ram_parse (void **state)
     { "100", 100 },        { "1k", 1024 },      { "1kb", 1024 },      { "1KiB", 1024 },
     { "1.5g", 1610612736 }, { "2 m", 2097152 }, { "", -1 },           { "m", -1 },
     { "12x", -1 },         { "-1", -1 },        { "1mm", -1 },
+    /* beyond int64 bytes (fuzzing: the conversion was undefined behaviour) */
+    { "99999999999p", -1 }, { "1e400", -1 },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {
