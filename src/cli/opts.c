@@ -721,6 +721,10 @@ parse_nano_cpus (const char *s, int64_t *out, struct berth_error **err)
   double v = strtod (s, &end);
   if (end == s || *end || v < 0)
     return inval (err, "failed to parse %s as a rational number", s);
+  /* NaN, infinities and values past int64 nanocpus: converting them is
+   * undefined behaviour. */
+  if (!(v * 1e9 + 0.5 < 9223372036854775807.0))
+    return inval (err, "failed to parse %s as a rational number: out of range", s);
   *out = (int64_t) (v * 1e9 + 0.5);
   return 0;
 }

@@ -293,6 +293,10 @@ test_signals_and_exit_codes (void **state)
   assert_int_equal (parse_nano_cpus ("1.5", &nano, &err), 0);
   assert_int_equal (nano, 1500000000);
   assert_int_equal (parse_nano_cpus ("x", &nano, &err), -1);
+  /* out of int64 range or not a number: refused (fuzzing found the UB cast) */
+  _cleanup_error_ struct berth_error *err2 = NULL, *err3 = NULL;
+  assert_int_equal (parse_nano_cpus ("444444444444444", &nano, &err2), -1);
+  assert_int_equal (parse_nano_cpus ("nan", &nano, &err3), -1);
 }
 
 static void
