@@ -95,6 +95,24 @@ def seeds_image_manifest():
     put('fuzz-image-manifest', 'config', '\n' + cfg)
 
 
+def seeds_image_config():
+    put('fuzz-image-config', 'busybox.json', json.dumps({
+        "architecture": "amd64", "os": "linux", "created": "2023-05-19T20:19:28.567262958Z",
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Cmd": ["sh"], "Labels": {"a": "b"}, "ExposedPorts": {"80/tcp": {}},
+                   "Volumes": {"/data": {}}, "WorkingDir": "/", "User": "1000"},
+        "history": [{"created": "2023-05-19T20:19:28.4Z", "created_by": "/bin/sh -c #(nop) CMD [\"sh\"]",
+                     "empty_layer": True, "comment": "c", "author": "me"}],
+        "rootfs": {"type": "layers", "diff_ids": []}}))
+    put('fuzz-image-config', 'arm.json', json.dumps({
+        "architecture": "arm", "variant": "v7", "os": "linux", "os.version": "1",
+        "created": "2023-05-19T20:19:28+02:00", "author": "x", "docker_version": "24.0",
+        "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop)"]},
+        "rootfs": {"type": "layers", "diff_ids": []}}))
+    put('fuzz-image-config', 'missing-layer.json', json.dumps({
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}}))
+
+
 def layer_tar():
     return tar_bytes([D('bin/'), F('bin/busybox', b'\x7fELF' + b'\0' * 60, 0o755),
                       L('bin/sh', 'busybox'), L('bin/ls', 'bin/busybox', tarfile.LNKTYPE),
@@ -141,7 +159,7 @@ def docker_archive():
 def seeds_image_load():
     arch, layer, cfg = docker_archive()
     put('fuzz-image-load', 'docker-archive.tar', arch)
-    put('fuzz-image-load', 'docker-archive.tar.gz', gzip.compress(arch, 1))
+    put('fuzz-image-load', 'docker-archive.tar.gz', gzip.compress(arch, 1, mtime=0))
     # OCI layout with one manifest
     lg = layer
     man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -364,6 +382,6 @@ if __name__ == '__main__':
     ap.add_argument('--seccomp')
     ap.add_argument('--traces', default='/work/shared/reference/traces')
     a = ap.parse_args()
-    seeds_image_reference(); seeds_image_manifest(); seeds_image_tar(); seeds_image_load()
+    seeds_image_reference(); seeds_image_manifest(); seeds_image_config(); seeds_image_tar(); seeds_image_load()
     seeds_registry(); seeds_runtime(a.spec, a.seccomp); seeds_network(); seeds_cli()
     seeds_daemon(a.traces if os.path.isdir(a.traces) else None); seeds_build()

@@ -15,6 +15,7 @@ seconds=${FUZZ_SECONDS:-20}
 # (tar streams and archives need room for a few entries).
 declare -A max_len=(
   [fuzz-image-tar]=65536 [fuzz-image-load]=131072 [fuzz-image-manifest]=16384
+  [fuzz-image-config]=16384
   [fuzz-runtime-spec]=16384 [fuzz-runtime-seccomp]=16384 [fuzz-cgroup-resources]=4096
   [fuzz-daemon-create]=16384 [fuzz-build-dockerfile]=8192 [fuzz-build-ignore]=4096
   [fuzz-registry-credentials]=4096 [fuzz-network-dns]=1024 [fuzz-cli-template]=4096
