@@ -978,7 +978,8 @@ go_printf (json_t **args, size_t n)
         case 'q':
           {
             _cleanup_free_ char *s = value_to_string (v);
-            _cleanup_free_ char *q = json_dumps (json_string (s), JSON_ENCODE_ANY);
+            _cleanup_json_ json_t *js = json_string (s); /* NULL when not UTF-8 */
+            _cleanup_free_ char *q = js ? json_dumps (js, JSON_ENCODE_ANY) : NULL;
             fputs (q ? q : "\"\"", f);
             break;
           }
