@@ -698,10 +698,17 @@ parse_signal (const char *s)
   for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
     if (strcasecmp (signals[i].name, n) == 0)
       return signals[i].sig;
-  if (strncasecmp (n, "RTMIN+", 6) == 0)
-    return SIGRTMIN + atoi (n + 6);
-  if (strncasecmp (n, "RTMAX-", 6) == 0)
-    return SIGRTMAX - atoi (n + 6);
+  if (strncasecmp (n, "RTMIN+", 6) == 0 || strncasecmp (n, "RTMAX-", 6) == 0)
+    {
+      /* atoi's overflow and SIGRTMIN + a huge offset were undefined
+       * behaviour; an offset outside the real-time range names no signal. */
+      char *e = NULL;
+      errno = 0;
+      long off = strtol (n + 6, &e, 10);
+      if (e == n + 6 || *e || errno || off < 0 || off > SIGRTMAX - SIGRTMIN)
+        return 0;
+      return n[5] == '+' ? SIGRTMIN + (int) off : SIGRTMAX - (int) off;
+    }
   return 0;
 }
 

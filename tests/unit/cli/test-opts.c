@@ -279,6 +279,11 @@ test_signals_and_exit_codes (void **state)
   assert_int_equal (parse_signal ("KILL"), SIGKILL);
   assert_int_equal (parse_signal ("SIGTERM"), SIGTERM);
   assert_int_equal (parse_signal ("sigusr1"), SIGUSR1);
+  assert_int_equal (parse_signal ("RTMIN+2"), SIGRTMIN + 2);
+  assert_int_equal (parse_signal ("SIGRTMAX-1"), SIGRTMAX - 1);
+  /* out of the real-time range: no signal (fuzzing: atoi overflow, UB add) */
+  assert_int_equal (parse_signal ("RTMIN+2147483647"), 0);
+  assert_int_equal (parse_signal ("RTMAX-99"), 0);
   assert_int_equal (parse_signal ("9"), 9);
   assert_int_equal (parse_signal ("FOO"), 0);
   assert_string_equal (signal_name (SIGINT), "INT");
