@@ -168,7 +168,12 @@ split_words_raw (const char *s, char escape, char ***out, const struct pos *p,
     abort ();
   while (*s)
     {
-      s = skip_ws (s);
+      /* Every space separates words (\v, \f, \r too, as Go's
+       * unicode.IsSpace in docker's parseWords); skipping only ' ' and '\t'
+       * here while the scan below stops at any isspace() made a "\v"
+       * append empty words forever. */
+      while (*s != '\n' && isspace ((unsigned char) *s))
+        s++;
       if (*s == '\0' || *s == '\n')
         break;
       const char *start = s;

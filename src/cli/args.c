@@ -173,13 +173,13 @@ cli_args_parse (const struct cli_opt *opts, int argc, char **argv, bool interspe
       if (!flags_done && arg[0] == '-' && arg[1] == '-' && arg[2] != '\0')
         {
           if (parse_long (out, argc, argv, &i, err) < 0)
-            return -1;
+            goto fail;
           continue;
         }
       if (!flags_done && arg[0] == '-' && arg[1] != '\0' && arg[1] != '-')
         {
           if (parse_short (out, argc, argv, &i, err) < 0)
-            return -1;
+            goto fail;
           continue;
         }
       strv_append (&out->pos, arg);
@@ -188,6 +188,11 @@ cli_args_parse (const struct cli_opt *opts, int argc, char **argv, bool interspe
         flags_done = true;
     }
   return 0;
+
+fail:
+  /* Callers only print the error: leave nothing for them to free. */
+  cli_args_free (out);
+  return -1;
 }
 
 void

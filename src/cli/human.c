@@ -90,6 +90,10 @@ parse_size (const char *s, double base, int64_t *out, struct berth_error **err)
     p++;
   if (*p != '\0')
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid size: '%s'", s);
+  /* Beyond int64 the conversion is undefined behaviour in C (Go wraps
+   * silently); no real size is that large. */
+  if (!(v * mul < 9223372036854775807.0))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid size: '%s'", s);
   *out = (int64_t) (v * mul);
   return 0;
 }
@@ -146,6 +150,10 @@ parse_go_duration (const char *s, int64_t *out_ns, struct berth_error **err)
       total += v * units[best].ns;
       p += best_len;
     }
+  /* Go's ParseDuration refuses what overflows int64 nanoseconds (~292
+   * years); converting such a double to int64 is undefined behaviour. */
+  if (!(total < 9223372036854775807.0))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "time: invalid duration \"%s\"", s);
   *out_ns = (int64_t) (neg ? -total : total);
   return 0;
 }

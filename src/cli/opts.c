@@ -512,8 +512,12 @@ parse_device (const char *spec, struct berth_error **err)
       inval (err, "bad format for path: %s", src[0] != '/' ? src : dst);
       return NULL;
     }
-  return json_pack ("{s:s, s:s, s:s}", "PathOnHost", src, "PathInContainer", dst,
-                    "CgroupPermissions", perm);
+  json_t *j = json_pack ("{s:s, s:s, s:s}", "PathOnHost", src, "PathInContainer", dst,
+                         "CgroupPermissions", perm);
+  /* json_pack refuses strings that are not UTF-8 (JSON cannot carry them). */
+  if (j == NULL)
+    inval (err, "invalid device specification: %s: not valid UTF-8", spec);
+  return j;
 }
 
 json_t *
@@ -694,10 +698,17 @@ parse_signal (const char *s)
   for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
     if (strcasecmp (signals[i].name, n) == 0)
       return signals[i].sig;
-  if (strncasecmp (n, "RTMIN+", 6) == 0)
-    return SIGRTMIN + atoi (n + 6);
-  if (strncasecmp (n, "RTMAX-", 6) == 0)
-    return SIGRTMAX - atoi (n + 6);
+  if (strncasecmp (n, "RTMIN+", 6) == 0 || strncasecmp (n, "RTMAX-", 6) == 0)
+    {
+      /* atoi's overflow and SIGRTMIN + a huge offset were undefined
+       * behaviour; an offset outside the real-time range names no signal. */
+      char *e = NULL;
+      errno = 0;
+      long off = strtol (n + 6, &e, 10);
+      if (e == n + 6 || *e || errno || off < 0 || off > SIGRTMAX - SIGRTMIN)
+        return 0;
+      return n[5] == '+' ? SIGRTMIN + (int) off : SIGRTMAX - (int) off;
+    }
   return 0;
 }
 
@@ -717,6 +728,10 @@ parse_nano_cpus (const char *s, int64_t *out, struct berth_error **err)
   double v = strtod (s, &end);
   if (end == s || *end || v < 0)
     return inval (err, "failed to parse %s as a rational number", s);
+  /* NaN, infinities and values past int64 nanocpus: converting them is
+   * undefined behaviour. */
+  if (!(v * 1e9 + 0.5 < 9223372036854775807.0))
+    return inval (err, "failed to parse %s as a rational number: out of range", s);
   *out = (int64_t) (v * 1e9 + 0.5);
   return 0;
 }

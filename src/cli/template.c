@@ -380,6 +380,8 @@ parse_pipeline (struct parser *ps, bool in_parens, struct berth_error **err)
           int r = parse_arg (ps, &a, err);
           if (r < 0)
             {
+              for (size_t j = 0; j < cmd.n_args; j++)
+                arg_clear (&cmd.args[j]);
               free (cmd.args);
               pipe_free (p);
               return NULL;
@@ -976,7 +978,8 @@ go_printf (json_t **args, size_t n)
         case 'q':
           {
             _cleanup_free_ char *s = value_to_string (v);
-            _cleanup_free_ char *q = json_dumps (json_string (s), JSON_ENCODE_ANY);
+            _cleanup_json_ json_t *js = json_string (s); /* NULL when not UTF-8 */
+            _cleanup_free_ char *q = js ? json_dumps (js, JSON_ENCODE_ANY) : NULL;
             fputs (q ? q : "\"\"", f);
             break;
           }

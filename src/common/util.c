@@ -66,9 +66,13 @@ time_parse_rfc3339 (const char *s, struct timespec *ts)
     p++;
   else if (*p == '+' || *p == '-')
     {
-      int hh = 0, mm = 0;
-      if (sscanf (p + 1, "%2d:%2d", &hh, &mm) != 2)
-        return -1;
+      /* Exactly ±hh:mm. sscanf ("%2d:%2d") also took "-4:-0", and the
+       * p += 6 below then ran past the string's end. */
+      static const char shape[] = "00:00";
+      for (size_t i = 0; i < 5; i++)
+        if (shape[i] == ':' ? p[1 + i] != ':' : (p[1 + i] < '0' || p[1 + i] > '9'))
+          return -1;
+      int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
       offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
       p += 6;
     }

@@ -295,7 +295,9 @@ signal_parse (const char *s, int *signo)
         return -1;
       else
         end = (char *)name + 5;
-      if (*end != '\0' || SIGRTMIN + off > SIGRTMAX)
+      /* Range-check the offset itself: SIGRTMIN + off overflowed (UB) for
+       * huge values, and a negative one named an ordinary signal. */
+      if (*end != '\0' || off < 0 || off > SIGRTMAX - SIGRTMIN)
         return -1;
       *signo = SIGRTMIN + (int)off;
       return 0;
@@ -309,7 +311,7 @@ signal_parse (const char *s, int *signo)
         return -1;
       else
         end = (char *)name + 5;
-      if (*end != '\0' || SIGRTMAX - off < SIGRTMIN)
+      if (*end != '\0' || off < 0 || off > SIGRTMAX - SIGRTMIN)
         return -1;
       *signo = SIGRTMAX - (int)off;
       return 0;

@@ -53,6 +53,8 @@ static const struct ok_case ok_cases[] = {
   /* an escaped space keeps a value in one word */
   { "FROM a\nENV A=x\\ y\n", 2, 1, DF_ENV, false, "A|x\\ y", NULL, 2 },
   { "FROM a\nLABEL \"com.x\"=\"1\" b=2\n", 2, 1, DF_LABEL, false, "\"com.x\"|\"1\"|b|2", NULL, 2 },
+  /* any space separates pairs, \v and \f too (Go unicode.IsSpace); once looped forever (fuzzing) */
+  { "FROM a\nENV A=1\vB=2\f C=3\n", 2, 1, DF_ENV, false, "A|1|B|2|C|3", NULL, 2 },
   /* ARG before FROM is allowed */
   { "ARG V=1\nFROM a:$V\n", 2, 0, DF_ARG, false, "V=1", NULL, 1 },
   /* COPY flags */

@@ -75,6 +75,8 @@ test_ram_parse (void **state)
     { "100", 100 },        { "1k", 1024 },      { "1kb", 1024 },      { "1KiB", 1024 },
     { "1.5g", 1610612736 }, { "2 m", 2097152 }, { "", -1 },           { "m", -1 },
     { "12x", -1 },         { "-1", -1 },        { "1mm", -1 },
+    /* beyond int64 bytes (fuzzing: the conversion was undefined behaviour) */
+    { "99999999999p", -1 }, { "1e400", -1 },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {
@@ -105,6 +107,9 @@ test_go_duration (void **state)
     { "5s", 5000000000LL }, { "1m30s", 90000000000LL }, { "1.5h", 5400000000000LL },
     { "300ms", 300000000 }, { "0", 0 },                  { "10", -2 },
     { "abc", -2 },          { "", -2 },
+    /* beyond int64 nanoseconds: Go says "time: invalid duration" (fuzzing) */
+    { "152020232232m", -2 },
+    { "1e400h", -2 },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     {

@@ -158,6 +158,8 @@ test_ulimit_device_restart_tmpfs (void **state)
     { 1, "/dev/sda:/dev/xvda:rwx", NULL, "invalid device mode: rwx" },
     { 1, "sda", NULL, "bad format for path: sda" },
     { 1, "/a:/b:r:x", NULL, "invalid device specification" },
+    /* bytes that are not UTF-8 cannot go into the JSON body (fuzzing) */
+    { 1, "/dev/null\xff:/d", NULL, "not valid UTF-8" },
     { 2, "on-failure:3", "{\"MaximumRetryCount\":3,\"Name\":\"on-failure\"}", NULL },
     { 2, "always", "{\"MaximumRetryCount\":0,\"Name\":\"always\"}", NULL },
     { 2, "no", "{\"MaximumRetryCount\":0,\"Name\":\"no\"}", NULL },
@@ -277,6 +279,11 @@ test_signals_and_exit_codes (void **state)
   assert_int_equal (parse_signal ("KILL"), SIGKILL);
   assert_int_equal (parse_signal ("SIGTERM"), SIGTERM);
   assert_int_equal (parse_signal ("sigusr1"), SIGUSR1);
+  assert_int_equal (parse_signal ("RTMIN+2"), SIGRTMIN + 2);
+  assert_int_equal (parse_signal ("SIGRTMAX-1"), SIGRTMAX - 1);
+  /* out of the real-time range: no signal (fuzzing: atoi overflow, UB add) */
+  assert_int_equal (parse_signal ("RTMIN+2147483647"), 0);
+  assert_int_equal (parse_signal ("RTMAX-99"), 0);
   assert_int_equal (parse_signal ("9"), 9);
   assert_int_equal (parse_signal ("FOO"), 0);
   assert_string_equal (signal_name (SIGINT), "INT");
@@ -291,6 +298,10 @@ test_signals_and_exit_codes (void **state)
   assert_int_equal (parse_nano_cpus ("1.5", &nano, &err), 0);
   assert_int_equal (nano, 1500000000);
   assert_int_equal (parse_nano_cpus ("x", &nano, &err), -1);
+  /* out of int64 range or not a number: refused (fuzzing found the UB cast) */
+  _cleanup_error_ struct berth_error *err2 = NULL, *err3 = NULL;
+  assert_int_equal (parse_nano_cpus ("444444444444444", &nano, &err2), -1);
+  assert_int_equal (parse_nano_cpus ("nan", &nano, &err3), -1);
 }
 
 static void

@@ -74,6 +74,8 @@ test_render (void **state)
     { "{{upper .State.Status}} {{lower \"AB\"}} {{title \"hello world\"}}", "RUNNING ab Hello World" },
     { "{{printf \"%s-%d\" .Id .State.Pid}}", "abc-42" },
     { "{{printf \"%-5s|\" .Id}}", "abc  |" },
+    /* %q quotes; its JSON string once leaked on every use (fuzzing) */
+    { "{{printf \"%q\" .Id}}", "\"abc\"" },
     { "{{truncate .Id 2}}", "ab" },
     { "{{pad .Id 1 2}}", " abc  " },
     { "{{split \"a:b\" \":\"}}", "[a b]" },

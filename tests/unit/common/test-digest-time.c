@@ -62,6 +62,10 @@ test_time_roundtrip (void **state)
   assert_int_equal (time_parse_rfc3339 ("2026-11-22T17:50:00+02:00", &back), 0);
   assert_int_equal (back.tv_sec, 1795362600);
   assert_int_equal (time_parse_rfc3339 ("yesterday", &back), -1);
+  /* the offset is exactly ±hh:mm; short ones once read past the end (fuzzing) */
+  assert_int_equal (time_parse_rfc3339 ("2023-01-02T15:04:05.124-4:-0", &back), -1);
+  assert_int_equal (time_parse_rfc3339 ("2026-11-22T17:50:00+2:00", &back), -1);
+  assert_int_equal (time_parse_rfc3339 ("2026-11-22T17:50:00+02:0", &back), -1);
 }
 
 int

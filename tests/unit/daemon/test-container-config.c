@@ -244,6 +244,12 @@ test_signals_and_sizes (void **state)
   assert_int_equal (signal_parse ("SIGRTMIN+3", &s), 0);
   assert_int_equal (s, SIGRTMIN + 3);
   assert_int_equal (signal_parse ("NOPE", &s), -1);
+  /* offsets outside the real-time range (fuzzing: SIGRTMIN + huge overflowed) */
+  assert_int_equal (signal_parse ("RTMIN+9223372036854775807", &s), -1);
+  assert_int_equal (signal_parse ("RTMAX--9223372036854775807", &s), -1);
+  assert_int_equal (signal_parse ("RTMIN+-5", &s), -1);
+  assert_int_equal (signal_parse ("SIGRTMAX-2", &s), 0);
+  assert_int_equal (s, SIGRTMAX - 2);
   assert_int_equal (signal_parse ("0", &s), -1);
   int64_t b;
   assert_int_equal (size_parse_bytes ("10m", &b), 0);
