@@ -6,6 +6,7 @@
  * berthd that died mid-build are swept. */
 #include "build/build.h"
 #include "daemon/api.h"
+#include "daemon/daemon.h"
 #include "image/image.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
@@ -386,15 +387,9 @@ query_json_object (struct api_request *req, const char *key, struct berth_error 
 static char *
 find_runtime (void)
 {
-  char exe[4096];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0)
-    {
-      exe[n] = '\0';
-      _cleanup_free_ char *path = xasprintf ("%s/berth-runtime", dirname (exe));
-      if (access (path, X_OK) == 0)
-        return steal_pointer (&path);
-    }
+  char *next_to_berthd = berthd_helper_path ("berth-runtime");
+  if (next_to_berthd)
+    return next_to_berthd;
   static const char *const places[] = { "/usr/libexec/berth/berth-runtime", "/usr/local/bin/berth-runtime",
                                         "/usr/bin/berth-runtime", NULL };
   for (size_t i = 0; places[i]; i++)

@@ -3,6 +3,7 @@
  * restore), name/id/prefix resolution, waiters, events and the counts the
  * core asks for (/info, /system/df, image removal). */
 #include "daemon/containers-internal.h"
+#include "daemon/daemon.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -329,16 +330,10 @@ find_monitor (void)
   const char *env = getenv ("BERTH_MONITOR_PATH");
   if (env && is_executable (env))
     return xstrdup (env);
-  char exe[4096];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0)
-    {
-      exe[n] = '\0';
-      _cleanup_free_ char *path = xasprintf ("%s/berth-monitor", dirname (exe));
-      if (is_executable (path))
-        return steal_pointer (&path);
-    }
-  /* a protected re-exec (memfd) hides our path: try argv[0] */
+  char *next_to_berthd = berthd_helper_path ("berth-monitor");
+  if (next_to_berthd)
+    return next_to_berthd;
+  /* a berthd main() that did not record its directory: try argv[0] */
   _cleanup_free_ char *cmdline = NULL;
   if (fs_read_file (AT_FDCWD, "/proc/self/cmdline", &cmdline, NULL, NULL) == 0
       && strchr (cmdline, '/'))

@@ -269,3 +269,32 @@ berthd_main (int argc, char **argv)
   config_free (&d.config);
   return r < 0 ? 1 : 0;
 }
+
+void
+berthd_exe_dir_remember (void)
+{
+  if (getenv ("BERTHD_EXE_DIR") != NULL)
+    return; /* the protected re-exec: already recorded */
+  char exe[4096];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return;
+  exe[n] = '\0';
+  char *slash = strrchr (exe, '/');
+  if (slash == NULL)
+    return;
+  *slash = '\0';
+  setenv ("BERTHD_EXE_DIR", *exe ? exe : "/", 1);
+}
+
+char *
+berthd_helper_path (const char *name)
+{
+  const char *dir = getenv ("BERTHD_EXE_DIR");
+  if (dir == NULL)
+    return NULL;
+  _cleanup_free_ char *path = xasprintf ("%s/%s", dir, name);
+  if (access (path, X_OK) != 0)
+    return NULL;
+  return steal_pointer (&path);
+}
