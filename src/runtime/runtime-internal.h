@@ -3,6 +3,7 @@
  * here is visible outside src/runtime. */
 #pragma once
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -37,6 +38,14 @@ struct spec_rlimit
   rlim_t soft, hard;
 };
 
+struct spec_sched /* process.scheduler, sched_setattr(2)'s fields */
+{
+  uint32_t policy;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t flags, runtime, deadline, period;
+};
+
 struct spec_process
 {
   bool terminal;
@@ -58,6 +67,10 @@ struct spec_process
   int oom_score_adj;
   bool has_io_priority;
   int io_priority; /* IOPRIO_PRIO_VALUE (class, level) */
+  bool has_sched;
+  struct spec_sched sched;
+  bool has_cpu_initial, has_cpu_final; /* process.execCPUAffinity */
+  cpu_set_t cpu_initial, cpu_final;
 };
 
 /* Field presence, so exec can fill what a process object lacks from the
@@ -174,6 +187,15 @@ struct spec
   bool has_personality;
   unsigned long personality;
 };
+
+/* sched.c: process.scheduler and process.execCPUAffinity of a process
+ * object; applied by the process itself (the scheduler before capabilities
+ * drop, the final affinity after it joined the cgroup). */
+int process_sched_parse (const json_t *j, const char *where, struct spec_process *p,
+                         struct berth_error **err);
+int process_apply_scheduler (const struct spec_process *p, struct berth_error **err);
+int process_apply_cpu_affinity (const struct spec_process *p, bool final,
+                                struct berth_error **err);
 
 /* Validate a whole config.json. Takes a reference on json. */
 struct spec *spec_parse (json_t *json, struct berth_error **err);

@@ -328,6 +328,8 @@ spec_process_parse (const json_t *j, const char *where, struct spec_process *p, 
       p->has_io_priority = true;
       p->io_priority = (c << 13) | (int)(prio ? json_integer_value (prio) : 0);
     }
+  if (process_sched_parse (j, where, p, err) < 0)
+    return -1;
   if (present)
     *present = has;
   return 0;

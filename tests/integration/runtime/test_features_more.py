@@ -1,0 +1,86 @@
+"""config.json features runc and crun support beyond the basics, end to
+end on the real kernel: process.scheduler (sched_setattr) in the init and
+in exec, process.execCPUAffinity for exec'd processes, and their bad-input
+errors naming the field."""
+import json
+import os
+
+from conftest import unique_id
+
+SCHED_BATCH, SCHED_IDLE = 3, 5
+
+
+def _stat_fields(line):
+    # /proc/<pid>/stat: fields after the `(comm)` one; index 0 is field 3.
+    rest = line[line.rindex(")") + 2:].split()
+    return {"nice": int(rest[19 - 3]), "rt_priority": int(rest[40 - 3]),
+            "policy": int(rest[41 - 3])}
+
+
+def _run_detached(rt, cid):
+    rt("run", "--detach", "--bundle", rt.bundle, cid, stdout=open(os.devnull, "w"),
+       stderr=open(os.devnull, "w"), capture_output=False)
+
+
+def _process_file(rt, args, **extra):
+    p = rt.bundle / f"process-{unique_id()}.json"
+    p.write_text(json.dumps({"args": args, "cwd": "/", "env": ["PATH=/bin"],
+                             "user": {"uid": 0, "gid": 0}, **extra}))
+    return p
+
+
+def test_scheduler_in_init(rt, cid):
+    rt.set_process(["cat", "/proc/self/stat"],
+                   scheduler={"policy": "SCHED_BATCH", "nice": 7})
+    out = rt("run", "--bundle", rt.bundle, cid).stdout
+    assert _stat_fields(out) == {"nice": 7, "rt_priority": 0, "policy": SCHED_BATCH}, out
+
+
+def test_scheduler_and_cpu_affinity_in_exec(rt, cid):
+    rt.set_process(["sleep", "1000"])
+    _run_detached(rt, cid)
+    try:
+        init = rt.state(cid)["pid"]
+        # The init keeps the default policy: exec's scheduler is its own.
+        assert _stat_fields(open(f"/proc/{init}/stat").read())["policy"] == 0
+        proc = _process_file(rt, ["sh", "-c", "cat /proc/self/stat; grep Cpus_allowed_list /proc/self/status"],
+                             scheduler={"policy": "SCHED_IDLE"},
+                             execCPUAffinity={"initial": "0", "final": "0"})
+        out = rt("exec", "--process", proc, cid).stdout.splitlines()
+        assert _stat_fields(out[0]) == {"nice": 0, "rt_priority": 0, "policy": SCHED_IDLE}, out
+        assert out[1].split() == ["Cpus_allowed_list:", "0"], out
+        # A CPU the machine does not have: the error names the field.
+        bad = _process_file(rt, ["true"], execCPUAffinity={"final": "1023"})
+        res = rt("exec", "--process", bad, cid, check=False)
+        assert res.returncode != 0 and "execCPUAffinity.final" in res.stderr, res.stderr
+        # Without execCPUAffinity the exec'd process keeps every CPU of the host.
+        plain = _process_file(rt, ["grep", "Cpus_allowed_list", "/proc/self/status"])
+        out = rt("exec", "--process", plain, cid).stdout
+        assert out.split()[1] == open("/proc/self/status").read().split("Cpus_allowed_list:")[1].split()[0]
+    finally:
+        rt("kill", cid, "KILL", check=False)
+        rt("delete", "--force", cid, check=False)
+
+
+def test_affinity_seen_from_host(rt, cid):
+    rt.set_process(["sleep", "1000"])
+    _run_detached(rt, cid)
+    try:
+        proc = _process_file(rt, ["sleep", "1000"], execCPUAffinity={"final": "0"})
+        pidfile = rt.bundle / "exec.pid"
+        rt("exec", "--detach", "--pid-file", pidfile, "--process", proc, cid,
+           stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"), capture_output=False)
+        pid = int(pidfile.read_text())
+        assert os.sched_getaffinity(pid) == {0}
+    finally:
+        rt("kill", cid, "KILL", check=False)
+        rt("delete", "--force", cid, check=False)
+
+
+def test_bad_scheduler_names_the_field(rt):
+    for sched, field in [({"policy": "SCHED_WARP"}, "process.scheduler.policy"),
+                         ({"policy": "SCHED_FIFO", "priority": 0}, "process.scheduler.priority"),
+                         ({"policy": "SCHED_OTHER", "nice": 40}, "process.scheduler.nice")]:
+        rt.set_process(["true"], scheduler=sched)
+        res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+        assert res.returncode != 0 and field in res.stderr, (sched, res.stderr)
