@@ -99,6 +99,12 @@ struct spec_mount
   unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE or 0 */
   bool propagation_recursive;
   char **data; /* filesystem options: "mode=755", "size=65536k", … */
+  /* idmapped mount (idmap.c): its own maps (none: the container's), and
+   * the detached mount the runtime prepared before the clone. */
+  bool idmap, idmap_recursive, idmap_prepared;
+  struct spec_id_map *idmap_uids, *idmap_gids;
+  size_t n_idmap_uids, n_idmap_gids;
+  int idmap_fd;
 };
 
 struct spec_namespace
@@ -196,6 +202,14 @@ int process_sched_parse (const json_t *j, const char *where, struct spec_process
 int process_apply_scheduler (const struct spec_process *p, struct berth_error **err);
 int process_apply_cpu_affinity (const struct spec_process *p, bool final,
                                 struct berth_error **err);
+
+/* idmap.c: mounts[].uidMappings/gidMappings and idmap/ridmap. Prepared
+ * by the runtime before the clone, attached by the init. */
+int mount_idmap_parse (const json_t *e, struct spec_mount *m, const char *where,
+                       struct berth_error **err);
+void mount_idmap_clear (struct spec_mount *m);
+int mounts_idmap_prepare (struct spec *s, const char *bundle, struct berth_error **err);
+int mount_idmap_attach (const struct spec_mount *m, int target, struct berth_error **err);
 
 /* Validate a whole config.json. Takes a reference on json. */
 struct spec *spec_parse (json_t *json, struct berth_error **err);

@@ -84,3 +84,98 @@ def test_bad_scheduler_names_the_field(rt):
         rt.set_process(["true"], scheduler=sched)
         res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
         assert res.returncode != 0 and field in res.stderr, (sched, res.stderr)
+
+
+# ----------------------------------------------------------- idmapped mounts --
+
+import contextlib
+import subprocess
+
+
+@contextlib.contextmanager
+def _tmpfs(path):
+    """A tmpfs of our own: idmapped mounts need a filesystem that supports
+    them, whatever /tmp is on this machine."""
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "berth-idmap-test", path],
+                   check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", path], check=True)
+
+
+def _mounts_under(path):
+    return [l for l in open("/proc/self/mountinfo") if f" {path}" in l]
+
+
+def test_idmapped_bind_mount_with_its_own_maps(rt, cid):
+    with _tmpfs(rt.bundle / "idmapped") as src:
+        os.chown(src, 1000, 1000)  # root inside may write: the dir's owner is mapped
+        (src / "owned").write_text("x")
+        os.chown(src / "owned", 1000, 1000)
+        (src / "other").write_text("y")
+        os.chown(src / "other", 5, 5)
+        cfg = rt.set_process(["sh", "-c", "stat -c '%u %g' /data/owned /data/other; "
+                                          "touch /data/made-inside; stat -c '%u %g' /data/made-inside"])
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": str(src),
+                              "options": ["bind"],
+                              "uidMappings": [{"containerID": 1000, "hostID": 0, "size": 1}],
+                              "gidMappings": [{"containerID": 1000, "hostID": 0, "size": 1}]})
+        rt.write_config(cfg)
+        out = rt("run", "--bundle", rt.bundle, cid).stdout.splitlines()
+        # host uid 1000 is root inside; an id outside the maps is the overflow id
+        assert out == ["0 0", "65534 65534", "0 0"], out
+        st = (src / "made-inside").stat()
+        assert (st.st_uid, st.st_gid) == (1000, 1000)
+        # The host's own view of the source never changed.
+        assert (src / "owned").stat().st_uid == 1000
+    assert not _mounts_under(rt.bundle / "idmapped")
+
+
+def test_idmap_option_uses_the_container_user_namespace(rt, cid):
+    with _tmpfs(rt.bundle / "shared") as src:
+        (src / "rootfile").write_text("x")
+        (src / "u1000").write_text("x")
+        os.chown(src / "u1000", 1000, 1000)
+        cfg = rt.set_process(["sh", "-c", "stat -c %u /plain/rootfile /idm/rootfile /idm/u1000; "
+                                          "grep ' /idm ' /proc/self/mountinfo | grep -c idmapped"])
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["mounts"] += [
+            {"destination": "/plain", "type": "bind", "source": str(src), "options": ["bind"]},
+            {"destination": "/idm", "type": "bind", "source": str(src), "options": ["rbind", "idmap", "ro"]},
+        ]
+        for d in ("plain", "idm"):
+            (rt.bundle / "rootfs" / d).mkdir()
+        rt.write_config(cfg)
+        os.chmod(rt.bundle, 0o755)
+        out = rt("run", "--bundle", rt.bundle, cid).stdout.split()
+        # without idmap host root is nobody in the container; with it, root
+        assert out == ["65534", "0", "1000", "1"], out
+    assert not _mounts_under(rt.bundle / "shared")
+
+
+def test_idmap_bad_input_names_the_field(rt, tmpdir_berth):
+    cases = [
+        ({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]},
+         "mounts[", "idmapped mounts need a bind mount"),
+        ({"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind"],
+          "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]},
+         "mounts[", "uidMappings and gidMappings go together"),
+        ({"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind"],
+          "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 0}],
+          "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]},
+         "uidMappings[0].size", ""),
+        # idmap alone needs the container's own user namespace maps
+        ({"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"]},
+         "linux.uidMappings", ""),
+    ]
+    base = rt.set_process(["true"])
+    for mount, field, why in cases:
+        cfg = json.loads(json.dumps(base))
+        cfg["mounts"].append(mount)
+        rt.write_config(cfg)
+        res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
+        assert res.returncode != 0 and field in res.stderr and why in res.stderr, (mount, res.stderr)

@@ -1,6 +1,7 @@
-/* sched.c as a specification: process.scheduler and process.execCPUAffinity
- * are parsed into sched_setattr/sched_setaffinity values, and every bad input
- * is refused with an error naming the field. One row per case. */
+/* sched.c and idmap.c as a specification: process.scheduler and
+ * process.execCPUAffinity are parsed into sched_setattr/sched_setaffinity
+ * values, mounts[].uidMappings/gidMappings and idmap/ridmap into an idmapped
+ * bind, and every bad input is refused with an error naming the field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,12 +113,87 @@ test_scheduler_and_affinity_parse (void **state)
   spec_process_clear (&p);
 }
 
+#define MOUNT_CONFIG(mount)                                                                       \
+  "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"sh\"],"     \
+  "\"cwd\":\"/\"},\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]},\"mounts\":[" mount "]}"
+#define MAPS(key, c, h, n) "\"" key "\":[{\"containerID\":" c ",\"hostID\":" h ",\"size\":" n "}]"
+
+static struct spec *
+parse_config (const char *text, struct berth_error **err)
+{
+  json_error_t jerr;
+  json_t *j = json_loads (text, 0, &jerr);
+  assert_non_null (j);
+  struct spec *s = spec_parse (j, err);
+  json_decref (j);
+  return s;
+}
+
+static const struct
+{
+  const char *config, *error_contains;
+} bad_idmaps[] = {
+  { MOUNT_CONFIG ("{\"destination\":\"/x\",\"type\":\"tmpfs\",\"source\":\"t\",\"options\":[\"idmap\"]}"),
+    "mounts[0].options: idmapped mounts need a bind mount" },
+  { MOUNT_CONFIG ("{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/s\"," MAPS ("uidMappings", "0", "1", "1") "}"),
+    "mounts[0]: uidMappings and gidMappings go together" },
+  { MOUNT_CONFIG ("{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/s\"," MAPS ("uidMappings", "0", "1", "0") "," MAPS ("gidMappings", "0", "1", "1") "}"),
+    "mounts[0].uidMappings[0].size" },
+  { MOUNT_CONFIG ("{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/s\"," MAPS ("uidMappings", "0", "1", "1") "," MAPS ("gidMappings", "-1", "1", "1") "}"),
+    "mounts[0].gidMappings[0].containerID" },
+  { MOUNT_CONFIG ("{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/s\",\"uidMappings\":[],\"gidMappings\":[]}"),
+    "mounts[0].uidMappings: must be a non-empty array" },
+};
+
+static void
+test_bad_idmapped_mounts_name_the_field (void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_idmaps / sizeof bad_idmaps[0]; i++)
+    {
+      struct berth_error *err = NULL;
+      struct spec *s = parse_config (bad_idmaps[i].config, &err);
+      if (s != NULL || err == NULL || strstr (err->msg, bad_idmaps[i].error_contains) == NULL)
+        fail_msg ("case %zu: wanted an error containing `%s`, got `%s`", i,
+                  bad_idmaps[i].error_contains, err ? err->msg : "(accepted)");
+      assert_int_equal (err->kind, BERTH_E_INVALID);
+      spec_free (s);
+      berth_error_free (err);
+    }
+}
+
+static void
+test_idmapped_mounts_parse (void **state)
+{
+  (void)state;
+  struct berth_error *err = NULL;
+  struct spec *s = parse_config (
+      MOUNT_CONFIG ("{\"destination\":\"/a\",\"type\":\"bind\",\"source\":\"/s\","
+                    "\"options\":[\"rbind\",\"ridmap\"]},"
+                    "{\"destination\":\"/b\",\"source\":\"/s\",\"options\":[\"bind\"],"
+                    MAPS ("uidMappings", "1000", "0", "1") "," MAPS ("gidMappings", "7", "8", "9") "},"
+                    "{\"destination\":\"/c\",\"type\":\"bind\",\"source\":\"/s\"}"),
+      &err);
+  assert_non_null (s);
+  assert_true (s->mounts[0].idmap && s->mounts[0].idmap_recursive);
+  assert_int_equal (s->mounts[0].n_idmap_uids, 0);
+  assert_true (s->mounts[1].idmap && !s->mounts[1].idmap_recursive);
+  assert_int_equal (s->mounts[1].idmap_uids[0].container_id, 1000);
+  assert_int_equal (s->mounts[1].idmap_uids[0].host_id, 0);
+  assert_int_equal (s->mounts[1].idmap_gids[0].size, 9);
+  assert_false (s->mounts[2].idmap);
+  assert_false (s->mounts[0].idmap_prepared);
+  spec_free (s);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_bad_scheduler_and_affinity_name_the_field),
     cmocka_unit_test (test_scheduler_and_affinity_parse),
+    cmocka_unit_test (test_bad_idmapped_mounts_name_the_field),
+    cmocka_unit_test (test_idmapped_mounts_parse),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
