@@ -179,3 +179,63 @@ def test_idmap_bad_input_names_the_field(rt, tmpdir_berth):
         rt.write_config(cfg)
         res = rt("run", "--bundle", rt.bundle, unique_id(), check=False)
         assert res.returncode != 0 and field in res.stderr and why in res.stderr, (mount, res.stderr)
+
+
+# ------------------------------------------------------------------- events --
+
+def test_events_stats_once(rt, cid):
+    rt.set_process(["sleep", "1000"])
+    _run_detached(rt, cid)
+    try:
+        out = rt("events", "--stats", cid).stdout.strip().splitlines()
+        assert len(out) == 1, out
+        ev = json.loads(out[0])
+        assert ev["type"] == "stats" and ev["id"] == cid
+        data = ev["data"]
+        assert data["pids"]["current"] >= 1
+        assert data["memory"]["usage"]["usage"] > 0
+        assert data["cpu"]["usage"]["total"] > 0
+        bad = rt("events", "--interval", "fast", cid, check=False)
+        assert bad.returncode != 0 and "--interval `fast`" in bad.stderr
+    finally:
+        rt("kill", cid, "KILL", check=False)
+        rt("delete", "--force", cid, check=False)
+    gone = rt("events", "--stats", cid, check=False)
+    assert gone.returncode != 0 and cid in gone.stderr
+
+
+def test_events_stream_reports_stats_and_oom(rt, cid):
+    cfg = rt.set_process(["sh", "-c", "sleep 1.5; tail /dev/zero"])
+    cfg["linux"].setdefault("resources", {})["memory"] = {"limit": 32 * 1024 * 1024}
+    rt.write_config(cfg)
+    assert rt.create_detached(cid, rt.bundle / "out.log").returncode == 0
+    events = subprocess.Popen([str(rt.bin), "--root", str(rt.root), "events", "--interval", "300ms",
+                               cid], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        rt("start", cid)
+        out, err = events.communicate(timeout=60)  # ends when the container stops
+    finally:
+        if events.poll() is None:
+            events.kill()
+            events.wait()
+        rt("delete", "--force", cid, check=False)
+    assert events.returncode == 0, err
+    evs = [json.loads(l) for l in out.splitlines()]
+    kinds = [e["type"] for e in evs]
+    assert kinds.count("stats") >= 2, kinds
+    assert kinds.count("oom") >= 1, kinds
+    assert all(e["id"] == cid for e in evs)
+    # the stats saw the memory grow towards the limit
+    assert max(e["data"]["memory"]["usage"]["usage"] for e in evs if e["type"] == "stats") > 0
+
+
+def test_features_lists_the_new_features(rt):
+    f = json.loads(rt("features").stdout)
+    assert {"idmap", "ridmap"} <= set(f["mountOptions"])
+    assert f["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    ann = f["annotations"]
+    assert "LINUX32" in ann["org.berth.runtime.linux.personality"].split(",")
+    assert "SCHED_DEADLINE" in ann["org.berth.runtime.process.scheduler"].split(",")
+    assert "IOPRIO_CLASS_IDLE" in ann["org.berth.runtime.process.ioPriority"].split(",")
+    assert ann["org.berth.runtime.process.execCPUAffinity"] == "true"
+    assert set(ann["org.berth.runtime.events"].split(",")) == {"stats", "oom"}
