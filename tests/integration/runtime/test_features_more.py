@@ -239,3 +239,30 @@ def test_features_lists_the_new_features(rt):
     assert "IOPRIO_CLASS_IDLE" in ann["org.berth.runtime.process.ioPriority"].split(",")
     assert ann["org.berth.runtime.process.execCPUAffinity"] == "true"
     assert set(ann["org.berth.runtime.events"].split(",")) == {"stats", "oom"}
+
+
+def test_realtime_scheduler_applies_or_names_the_field(rt, cid):
+    # With CONFIG_RT_GROUP_SCHED (this machine) a new cgroup has no RT budget
+    # and the kernel refuses SCHED_FIFO: the error must say which field.
+    rt.set_process(["cat", "/proc/self/stat"], scheduler={"policy": "SCHED_FIFO", "priority": 10})
+    res = rt("run", "--bundle", rt.bundle, cid, check=False)
+    if res.returncode == 0:
+        assert _stat_fields(res.stdout) == {"nice": 0, "rt_priority": 10, "policy": 1}
+    else:
+        assert "sched_setattr (process.scheduler" in res.stderr, res.stderr
+
+
+def test_io_priority_in_exec(rt, cid):
+    rt.set_process(["sleep", "1000"], ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 2})
+    _run_detached(rt, cid)
+    try:
+        plain = _process_file(rt, ["sh", "-c", "ionice -p 1"])
+        assert "prio 2" in rt("exec", "--process", plain, cid).stdout
+        idle = _process_file(rt, ["sh", "-c", "ionice -p $$"], ioPriority={"class": "IOPRIO_CLASS_IDLE"})
+        assert "idle" in rt("exec", "--process", idle, cid).stdout
+        bad = _process_file(rt, ["true"], ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 9})
+        res = rt("exec", "--process", bad, cid, check=False)
+        assert res.returncode != 0 and "process.ioPriority.priority" in res.stderr
+    finally:
+        rt("kill", cid, "KILL", check=False)
+        rt("delete", "--force", cid, check=False)
