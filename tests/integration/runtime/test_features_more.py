@@ -4,6 +4,7 @@ in exec, process.execCPUAffinity for exec'd processes, and their bad-input
 errors naming the field."""
 import json
 import os
+import subprocess
 
 from conftest import unique_id
 
@@ -72,6 +73,8 @@ def test_affinity_seen_from_host(rt, cid):
            stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"), capture_output=False)
         pid = int(pidfile.read_text())
         assert os.sched_getaffinity(pid) == {0}
+        host = subprocess.run(["taskset", "-p", str(pid)], capture_output=True, text=True, check=True)
+        assert host.stdout.strip().endswith("affinity mask: 1"), host.stdout
     finally:
         rt("kill", cid, "KILL", check=False)
         rt("delete", "--force", cid, check=False)
@@ -168,6 +171,11 @@ def test_idmap_bad_input_names_the_field(rt, tmpdir_berth):
           "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 0}],
           "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]},
          "uidMappings[0].size", ""),
+        # procfs cannot be idmapped: the kernel's refusal names the mount
+        ({"destination": "/x", "type": "bind", "source": "/proc", "options": ["bind"],
+          "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+          "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]},
+         "MOUNT_ATTR_IDMAP on `/proc`", "mounts["),
         # idmap alone needs the container's own user namespace maps
         ({"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"]},
          "linux.uidMappings", ""),
@@ -258,6 +266,10 @@ def test_io_priority_in_exec(rt, cid):
     try:
         plain = _process_file(rt, ["sh", "-c", "ionice -p 1"])
         assert "prio 2" in rt("exec", "--process", plain, cid).stdout
+        # the host's util-linux sees the same on the init
+        init = rt.state(cid)["pid"]
+        host = subprocess.run(["ionice", "-p", str(init)], capture_output=True, text=True, check=True)
+        assert host.stdout.strip() == "best-effort: prio 2", host.stdout
         idle = _process_file(rt, ["sh", "-c", "ionice -p $$"], ioPriority={"class": "IOPRIO_CLASS_IDLE"})
         assert "idle" in rt("exec", "--process", idle, cid).stdout
         bad = _process_file(rt, ["true"], ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 9})
