@@ -207,7 +207,10 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
       return fpid;
     }
   struct clone_args args = { .exit_signal = SIGCHLD };
-  if (x->cg_v2_fd >= 0)
+  /* execCPUAffinity.initial holds until the cgroup join: the child joins. */
+  if (x->cg_v2_fd >= 0 && x->proc.has_cpu_initial)
+    x->enter_v2_in_child = true;
+  else if (x->cg_v2_fd >= 0)
     {
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = (uint64_t)x->cg_v2_fd;
