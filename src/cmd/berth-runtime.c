@@ -391,7 +391,7 @@ help (void)
       "usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
       "                     [--debug] COMMAND [OPTIONS] ID\n"
       "commands: create, start, state, kill, delete, run, exec, ps, pause, resume, update,\n"
-      "          features, spec, list");
+      "          events, features, spec, list");
 }
 
 int
@@ -484,6 +484,8 @@ main (int argc, char **argv)
     return cmd_update (&g, cargc, cargv);
   if (strcmp (cmd, "spec") == 0)
     return cmd_spec (cargc, cargv);
+  if (strcmp (cmd, "events") == 0)
+    return cmd_events (&g, cargc, cargv);
   if (strcmp (cmd, "features") == 0)
     {
       _cleanup_json_ json_t *f = runtime_features ();

@@ -54,3 +54,6 @@ int print_json (json_t *j);
 /* berth-runtime-process.c */
 int cmd_create_or_run (struct globals *g, int argc, char **argv, bool run);
 int cmd_exec (struct globals *g, int argc, char **argv);
+
+/* berth-runtime-events.c */
+int cmd_events (struct globals *g, int argc, char **argv);

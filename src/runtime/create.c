@@ -420,6 +420,9 @@ container_create_internal (const struct runtime_context *ctx,
   c.sync_parent = sv[0];
   c.sync_child = sv[1];
 
+  /* Idmapped mounts need the host's privilege: made here, attached by the init. */
+  if (mounts_idmap_prepare (c.spec, c.bundle, err) < 0)
+    goto fail;
   pid = spawn_init (&c, &pidfd, err);
   if (pid < 0)
     goto fail;

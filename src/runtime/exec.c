@@ -65,6 +65,8 @@ exec_child_main (struct exec_ctx *x)
   close (x->sync_parent);
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (process_apply_cpu_affinity (&x->proc, false, &err) < 0)
+    sync_child_fail (fd, err);
   if (x->cg && cgroup_enter_self (x->cg, x->enter_v2_in_child, &err) < 0)
     sync_child_fail (fd, err);
   if (sync_expect (fd, SYNC_GO, NULL, "wait for the runtime", &err) < 0)
@@ -106,7 +108,8 @@ exec_child_main (struct exec_ctx *x)
   if (listener >= 0)
     close (listener);
   char **env = process_env_with_home (&x->proc);
-  if (process_close_fds (x->opts->preserve_fds, &err) < 0)
+  if (process_close_fds (x->opts->preserve_fds, &err) < 0
+      || process_apply_cpu_affinity (&x->proc, true, &err) < 0)
     sync_child_fail (fd, err);
   /* A detached exec outlives the runtime. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -204,7 +207,10 @@ exec_spawn (struct exec_ctx *x, struct berth_error **err)
       return fpid;
     }
   struct clone_args args = { .exit_signal = SIGCHLD };
-  if (x->cg_v2_fd >= 0)
+  /* execCPUAffinity.initial holds until the cgroup join: the child joins. */
+  if (x->cg_v2_fd >= 0 && x->proc.has_cpu_initial)
+    x->enter_v2_in_child = true;
+  else if (x->cg_v2_fd >= 0)
     {
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = (uint64_t)x->cg_v2_fd;

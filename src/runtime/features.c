@@ -111,10 +111,10 @@ runtime_features (void)
       json_array_append_new (caps, json_string (caps_name (i)));
   static const char *const opts[]
       = { "async",       "atime",       "bind",         "defaults",   "dev",
-          "diratime",    "dirsync",     "exec",         "lazytime",   "mand",
+          "diratime",    "dirsync",     "exec",         "idmap",      "lazytime",   "mand",
           "noatime",     "nodev",       "nodiratime",   "noexec",     "norelatime",
           "nosuid",      "nosymfollow", "private",      "rbind",      "rdev",
-          "rdiratime",   "relatime",    "remount",      "rexec",      "rnoatime",
+          "rdiratime",   "relatime",    "remount",      "rexec",      "ridmap",     "rnoatime",
           "rnodev",      "rnodiratime", "rnoexec",      "rnosuid",    "rnosymfollow",
           "ro",          "rprivate",    "rrelatime",    "rro",        "rrw",
           "rshared",     "rslave",      "rstrictatime", "rsuid",      "rsymfollow",
@@ -123,7 +123,7 @@ runtime_features (void)
   json_t *mo = json_array ();
   for (size_t i = 0; opts[i]; i++)
     json_array_append_new (mo, json_string (opts[i]));
-  return json_pack (
+  json_t *f = json_pack (
       "{s:s,s:s,s:s,s:[s,s,s,s,s,s],s:o,s:{s:o,s:o,s:{s:b,s:b,s:b},s:{s:b,s:[s,s,s,s,s,s,s,s,s],"
       "s:[s,s,s,s],s:[s,s,s,s,s,s,s,s]},s:{s:b},s:{s:b}},s:{}}",
       "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "runtime", "berth-runtime", "hooks",
@@ -136,4 +136,19 @@ runtime_features (void)
       "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
       "SCMP_CMP_MASKED_EQ", "SCMP_CMP_MASKED_EQ", "apparmor", "enabled", 0, "selinux", "enabled", 0,
       "annotations");
+  /* OCI's own field for idmapped mounts; the process and personality
+   * features have none in the features schema, so they are annotations. */
+  json_object_set_new (json_object_get (f, "linux"), "mountExtensions",
+                       json_pack ("{s:{s:b}}", "idmap", "enabled", 1));
+  json_t *ann = json_object_get (f, "annotations");
+  json_object_set_new (ann, "org.berth.runtime.linux.personality", json_string ("LINUX,LINUX32"));
+  json_object_set_new (ann, "org.berth.runtime.process.scheduler",
+                       json_string ("SCHED_OTHER,SCHED_FIFO,SCHED_RR,SCHED_BATCH,SCHED_IDLE,"
+                                    "SCHED_DEADLINE"));
+  json_object_set_new (ann, "org.berth.runtime.process.ioPriority",
+                       json_string ("IOPRIO_CLASS_RT,IOPRIO_CLASS_BE,IOPRIO_CLASS_IDLE"));
+  json_object_set_new (ann, "org.berth.runtime.process.execCPUAffinity", json_string ("true"));
+  json_object_set_new (ann, "org.berth.runtime.mounts.idmap", json_string ("idmap,ridmap"));
+  json_object_set_new (ann, "org.berth.runtime.events", json_string ("stats,oom"));
+  return f;
 }

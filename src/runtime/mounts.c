@@ -89,8 +89,8 @@ static const struct mount_option mount_options[] = {
   { "remount", OPT_IGNORE, false, 0, false },
   { "loud", OPT_IGNORE, false, 0, false },
   { "silent", OPT_IGNORE, false, 0, false },
-  { "idmap", OPT_UNSUPPORTED, false, 0, false },
-  { "ridmap", OPT_UNSUPPORTED, false, 0, false },
+  { "idmap", OPT_IGNORE, false, 0, false },  /* idmap.c */
+  { "ridmap", OPT_IGNORE, false, 0, false }, /* idmap.c */
   { "tmpcopyup", OPT_UNSUPPORTED, false, 0, false },
 };
 
@@ -419,6 +419,8 @@ mount_into_root (int rootfd, const char *bundle, const struct spec_mount *m, str
       return 0;
     }
 
+  if (m->idmap_prepared)
+    return mount_idmap_attach (m, target, err);
   _cleanup_close_ int mnt = mount_make_detached (bundle, m, in_userns, err);
   if (mnt < 0)
     return berth_error_prefix (err, "mount `%s` on `%s`", m->source ? m->source : m->type,

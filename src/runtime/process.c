@@ -17,6 +17,9 @@
 int
 process_apply_identity (const struct spec_process *p, struct berth_error **err)
 {
+  /* While CAP_SYS_NICE is still there (SCHED_FIFO, negative nice). */
+  if (process_apply_scheduler (p, err) < 0)
+    return -1;
   if (setgroups (p->n_additional_gids, p->additional_gids) < 0
       && !(errno == EPERM && p->n_additional_gids == 0))
     return berth_error_set (err, errno, "setgroups (process.user.additionalGids)");

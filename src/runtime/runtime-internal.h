@@ -3,6 +3,7 @@
  * here is visible outside src/runtime. */
 #pragma once
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -37,6 +38,14 @@ struct spec_rlimit
   rlim_t soft, hard;
 };
 
+struct spec_sched /* process.scheduler, sched_setattr(2)'s fields */
+{
+  uint32_t policy;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t flags, runtime, deadline, period;
+};
+
 struct spec_process
 {
   bool terminal;
@@ -58,6 +67,10 @@ struct spec_process
   int oom_score_adj;
   bool has_io_priority;
   int io_priority; /* IOPRIO_PRIO_VALUE (class, level) */
+  bool has_sched;
+  struct spec_sched sched;
+  bool has_cpu_initial, has_cpu_final; /* process.execCPUAffinity */
+  cpu_set_t cpu_initial, cpu_final;
 };
 
 /* Field presence, so exec can fill what a process object lacks from the
@@ -86,6 +99,12 @@ struct spec_mount
   unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE or 0 */
   bool propagation_recursive;
   char **data; /* filesystem options: "mode=755", "size=65536k", … */
+  /* idmapped mount (idmap.c): its own maps (none: the container's), and
+   * the detached mount the runtime prepared before the clone. */
+  bool idmap, idmap_recursive, idmap_prepared;
+  struct spec_id_map *idmap_uids, *idmap_gids;
+  size_t n_idmap_uids, n_idmap_gids;
+  int idmap_fd;
 };
 
 struct spec_namespace
@@ -174,6 +193,23 @@ struct spec
   bool has_personality;
   unsigned long personality;
 };
+
+/* sched.c: process.scheduler and process.execCPUAffinity of a process
+ * object; applied by the process itself (the scheduler before capabilities
+ * drop, the final affinity after it joined the cgroup). */
+int process_sched_parse (const json_t *j, const char *where, struct spec_process *p,
+                         struct berth_error **err);
+int process_apply_scheduler (const struct spec_process *p, struct berth_error **err);
+int process_apply_cpu_affinity (const struct spec_process *p, bool final,
+                                struct berth_error **err);
+
+/* idmap.c: mounts[].uidMappings/gidMappings and idmap/ridmap. Prepared
+ * by the runtime before the clone, attached by the init. */
+int mount_idmap_parse (const json_t *e, struct spec_mount *m, const char *where,
+                       struct berth_error **err);
+void mount_idmap_clear (struct spec_mount *m);
+int mounts_idmap_prepare (struct spec *s, const char *bundle, struct berth_error **err);
+int mount_idmap_attach (const struct spec_mount *m, int target, struct berth_error **err);
 
 /* Validate a whole config.json. Takes a reference on json. */
 struct spec *spec_parse (json_t *json, struct berth_error **err);

@@ -328,6 +328,8 @@ spec_process_parse (const json_t *j, const char *where, struct spec_process *p, 
       p->has_io_priority = true;
       p->io_priority = (c << 13) | (int)(prio ? json_integer_value (prio) : 0);
     }
+  if (process_sched_parse (j, where, p, err) < 0)
+    return -1;
   if (present)
     *present = has;
   return 0;
@@ -488,6 +490,8 @@ parse_mounts (const json_t *list, struct spec *s, struct berth_error **err)
       }
     if (m->is_bind && (m->source == NULL || m->source[0] == '\0'))
       return invalid (err, "%s.source: a bind mount needs a source", where);
+    if (mount_idmap_parse (e, m, where, err) < 0)
+      return -1;
     if (m->type == NULL)
       m->type = xstrdup ("bind");
   }
@@ -709,6 +713,7 @@ spec_free (struct spec *s)
       free (s->mounts[i].source);
       free (s->mounts[i].type);
       strv_freep (&s->mounts[i].data);
+      mount_idmap_clear (&s->mounts[i]);
     }
   free (s->mounts);
   for (size_t i = 0; i < s->n_namespaces; i++)

@@ -83,7 +83,7 @@ static const struct bad_case bad_cases[] = {
   { CONFIG (BASE_PROCESS
             "," BASE_NS
             ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":[\"idmap\"]}]"),
-    "mounts[0].options[0]: `idmap` is not supported" },
+    "mounts[0].options: idmapped mounts need a bind mount" },
   { CONFIG (BASE_PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}],\"sysctl\":{\"net.ipv4."
                          "ip_forward\":\"1\"}}"),
     "linux.sysctl.net.ipv4.ip_forward: not allowed" },
