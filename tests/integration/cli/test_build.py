@@ -1,0 +1,175 @@
+"""`berth build` against the CLI tests' berthd (busybox:local as the base):
+tags, build args, --target, -q, --iidfile, .dockerignore, -f outside the
+context and from stdin, a tar context on stdin, failures, the cache, and
+the output lines next to the stock docker CLI's classic builder."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+from berthtest import TMP_PREFIX
+
+DOCKER = "/usr/local/bin/docker"
+
+
+@pytest.fixture
+def ctxdir(cli):
+    d = pathlib.Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "cli-build-"))
+    yield d
+    subprocess.run(["rm", "-rf", str(d)], check=False)
+
+
+@pytest.fixture
+def images(cli):
+    made = []
+    yield made
+    if made:
+        cli.berth("rmi", "-f", *made, check=False)
+
+
+def _write(root, files):
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def _ls(cli, image, path="/app"):
+    r = cli.berth("run", "--rm", image, "ls", "-a", path, timeout=60)
+    return sorted(x for x in r.stdout.split() if x not in (".", ".."))
+
+
+def test_build_tags_args_labels(cli, ctxdir, images):
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local\nARG GREETING=hi\nARG FROMENV\n"
+                                  "RUN echo \"$GREETING $FROMENV\" > /greeting\n"
+                                  "COPY a.txt /app/a.txt\nCMD [\"cat\", \"/greeting\"]\n",
+                    "a.txt": "A\n"})
+    images += ["bt-build-a:1", "bt-build-a:2"]
+    r = cli.berth("build", "-t", "bt-build-a:1", "--tag", "bt-build-a:2", "--build-arg",
+                  "GREETING=hello", "--build-arg", "FROMENV", "--label", "team=berth",
+                  str(ctxdir), env={"FROMENV": "world"}, timeout=120)
+    assert "Step 1/7 : FROM busybox:local" in r.stdout
+    m = re.search(r"Successfully built ([0-9a-f]{12})", r.stdout)
+    assert m, r.stdout
+    assert "Successfully tagged bt-build-a:1" in r.stdout
+    assert "Successfully tagged bt-build-a:2" in r.stdout
+    out = cli.berth("run", "--rm", "bt-build-a:2", timeout=60).stdout
+    assert out == "hello world\n"
+    info = json.loads(cli.berth("image", "inspect", "bt-build-a:1").stdout)[0]
+    assert info["Id"].startswith("sha256:" + m.group(1))
+    assert info["Config"]["Labels"]["team"] == "berth"
+
+
+def test_build_quiet_iidfile_target(cli, ctxdir, images):
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local AS one\nRUN echo one > /stage\n"
+                                  "FROM busybox:local AS two\nRUN echo two > /stage\n"})
+    iid = ctxdir / "out" / "iid"
+    iid.parent.mkdir()
+    iid.write_text("stale")
+    images.append("bt-build-q")
+    r = cli.berth("image", "build", "-q", "--iidfile", iid, "--target", "one", "-t", "bt-build-q",
+                  str(ctxdir), timeout=120)
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", r.stdout), r.stdout
+    assert iid.read_text() == r.stdout.strip()
+    assert cli.berth("run", "--rm", "bt-build-q", "cat", "/stage", timeout=60).stdout == "one\n"
+
+
+def test_dockerignore_excludes(cli, ctxdir, images):
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local\nCOPY . /app\n",
+                    ".dockerignore": "secret.txt\n*.log\nsub/**\n!sub/keep.md\nDockerfile\n",
+                    "keep.txt": "k", "secret.txt": "s", "x.log": "l",
+                    "sub/drop.md": "d", "sub/keep.md": "k"})
+    os.symlink("/etc/passwd", ctxdir / "link")
+    images.append("bt-build-ign")
+    cli.berth("build", "-t", "bt-build-ign", str(ctxdir), timeout=120)
+    # the Dockerfile and .dockerignore are sent (docker's rule) but the
+    # daemon leaves the ignored Dockerfile out of COPY
+    files = _ls(cli, "bt-build-ign")
+    assert "secret.txt" not in files and "x.log" not in files
+    assert "keep.txt" in files and "link" in files
+    assert _ls(cli, "bt-build-ign", "/app/sub") == ["keep.md"]
+    # a symlink is sent as a symlink, never followed
+    r = cli.berth("run", "--rm", "bt-build-ign", "readlink", "/app/link", timeout=60)
+    assert r.stdout.strip() == "/etc/passwd"
+
+
+def test_dockerfile_outside_context_and_stdin(cli, ctxdir, images):
+    ctx = ctxdir / "ctx"
+    _write(ctx, {"f.txt": "F\n"})
+    other = ctxdir / "elsewhere" / "My.Dockerfile"
+    _write(ctxdir, {"elsewhere/My.Dockerfile": "FROM busybox:local\nCOPY . /app\n"})
+    images += ["bt-build-out", "bt-build-stdin"]
+    cli.berth("build", "-f", other, "-t", "bt-build-out", ctx, timeout=120)
+    files = _ls(cli, "bt-build-out")
+    # the Dockerfile rides along under a random name that COPY never sees
+    # (.dockerignore is in the context as docker's CLI writes it, listing
+    # that name)
+    assert files == [".dockerignore", "f.txt"], files
+    r = cli.berth("build", "-f", "-", "-t", "bt-build-stdin", ctx,
+                  input="FROM busybox:local\nCOPY f.txt /app/g.txt\n", timeout=120)
+    assert "Successfully tagged bt-build-stdin:latest" in r.stdout
+    assert _ls(cli, "bt-build-stdin") == ["g.txt"]
+    r = cli.berth("build", "-f", "-", "-", check=False, input="")
+    assert r.returncode == 1 and "can't use stdin for both" in r.stderr
+
+
+def test_tar_context_on_stdin(cli, ctxdir, images):
+    _write(ctxdir, {"Dockerfile.alt": "FROM busybox:local\nCOPY t.txt /app/\n", "t.txt": "T"})
+    tar = subprocess.run(["tar", "-C", str(ctxdir), "-cf", "-", "."], capture_output=True,
+                         check=True).stdout
+    images.append("bt-build-tar")
+    cli.berth("build", "-f", "Dockerfile.alt", "-t", "bt-build-tar", "-", input=tar, text=False,
+              timeout=120)
+    assert _ls(cli, "bt-build-tar") == ["t.txt"]
+
+
+def test_failed_run_and_bad_input(cli, ctxdir):
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local\nRUN echo boom >&2; exit 3\n"})
+    r = cli.berth("build", str(ctxdir), check=False, timeout=120)
+    assert r.returncode != 0
+    assert "returned a non-zero code: 3" in r.stderr, r.stderr
+    assert "boom" in r.stdout + r.stderr
+    r = cli.berth("build", str(ctxdir / "nope"), check=False)
+    assert r.returncode == 1 and "nope" in r.stderr
+    r = cli.berth("build", "-t", "Bad:Tag:x", str(ctxdir), check=False)
+    assert r.returncode == 1 and "Bad:Tag:x" in r.stderr
+    r = cli.berth("build", "-f", ctxdir / "missing", str(ctxdir), check=False)
+    assert r.returncode == 1 and "missing" in r.stderr
+    # quiet: the output is shown on stderr only when the build fails
+    r = cli.berth("build", "-q", str(ctxdir), check=False, timeout=120)
+    assert r.returncode != 0 and r.stdout == "" and "boom" in r.stderr
+
+
+def test_cache_and_output_like_docker(cli, ctxdir, images):
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local\nENV A=1\nRUN echo built > /b\n"
+                                  "COPY c.txt /c.txt\n",
+                    "c.txt": "c"})
+    images.append("bt-build-cache")
+    cli.berth("build", "-t", "bt-build-cache", str(ctxdir), timeout=120)
+    r = cli.berth("build", "-t", "bt-build-cache", str(ctxdir), timeout=120)
+    assert r.stdout.count("Using cache") == 3, r.stdout
+    d = cli.docker("build", "-t", "bt-build-cache", str(ctxdir), env={"DOCKER_BUILDKIT": "0"},
+                   check=False, timeout=120)
+    if d.returncode != 0 and "buildx" in d.stderr:
+        pytest.skip("the docker CLI refuses the classic builder here")
+    assert d.returncode == 0, d.stderr
+
+    def shape(text):
+        # ids differ between builds (container ids), lines must not
+        return [re.sub(r"[0-9a-f]{12}", "<id>", line) for line in text.splitlines()
+                if line.strip()]
+
+    assert shape(r.stdout) == shape(d.stdout)
+    # a changed file reruns from the COPY that reads it
+    (ctxdir / "c.txt").write_text("changed")
+    r = cli.berth("build", "-t", "bt-build-cache", str(ctxdir), timeout=120)
+    assert r.stdout.count("Using cache") == 2, r.stdout
+
+
+def test_builder_prune(cli):
+    r = cli.berth("builder", "prune", "-f")
+    assert r.stdout.startswith("Total reclaimed space:"), r.stdout
