@@ -518,6 +518,11 @@ int cli_pull_image (struct cli_client *c, const char *ref, const char *platform,
  * networkmode, extrahosts, cachefrom, buildargs and labels as JSON. */
 char *cli_build_query (const struct cli_args *a, const char *dockerfile, struct berth_error **err);
 
+/* The context-relative path of a Dockerfile (`abs`, resolved) below the
+ * context `root` ("sub/Dockerfile"), or NULL when it is outside (then the
+ * CLI adds it to the tar as ".dockerfile.<random>", as docker does). */
+char *cli_build_path_below (const char *root, const char *abs);
+
 /* One file of the build context, as found by the walk. */
 struct cli_build_entry
 {

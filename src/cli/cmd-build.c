@@ -213,6 +213,7 @@ walk_dir (struct walk *w, int dfd, const char *prefix, struct berth_error **err)
       close (dup_fd);
       return berth_error_set (err, errno, "read directory %s", *prefix ? prefix : ".");
     }
+  rewinddir (d); /* the dup shares the offset of a directory read before */
   _cleanup_strv_ char **names = NULL;
   struct dirent *de;
   errno = 0;
@@ -239,7 +240,12 @@ walk_dir (struct walk *w, int dfd, const char *prefix, struct berth_error **err)
       bool keep = walk_keep (w, rel);
       if (S_ISDIR (st.st_mode))
         {
-          if (!keep && (w->ig == NULL || !build_ignore_has_exceptions (w->ig)))
+          /* an excluded directory is entered only when something below it
+           * may still be sent: an exception, or the Dockerfile itself */
+          size_t rl = strlen (rel);
+          bool holds_dockerfile = w->dockerfile && strncmp (w->dockerfile, rel, rl) == 0
+                                  && w->dockerfile[rl] == '/';
+          if (!keep && !holds_dockerfile && !build_ignore_has_exceptions (w->ig))
             continue;
           if (keep)
             context_add (w->ctx, rel, &st, NULL);
@@ -440,10 +446,8 @@ read_fd_all (int fd, size_t *len, const char *what, struct berth_error **err)
   return buf;
 }
 
-/* Relative path of `abs` below `root` ("a/Dockerfile"), or NULL when it is
- * outside. */
-static char *
-path_below (const char *root, const char *abs)
+char *
+cli_build_path_below (const char *root, const char *abs)
 {
   size_t rl = strlen (root);
   while (rl > 1 && root[rl - 1] == '/')
@@ -519,7 +523,7 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
       if (stat (abs, &st) < 0 || !S_ISREG (st.st_mode))
         return berth_error_set (err, 0, "unable to prepare context: the Dockerfile %s is not a regular file",
                                 file ? file : given);
-      rel = path_below (root, abs);
+      rel = cli_build_path_below (root, abs);
       if (rel == NULL)
         {
           _cleanup_close_ int dfd = open (abs, O_RDONLY | O_CLOEXEC);
