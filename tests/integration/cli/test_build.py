@@ -133,6 +133,11 @@ def test_failed_run_and_bad_input(cli, ctxdir):
     assert r.returncode != 0
     assert "returned a non-zero code: 3" in r.stderr, r.stderr
     assert "boom" in r.stdout + r.stderr
+    # the exit code and message as the docker CLI gives them (same daemon)
+    d = cli.docker("build", str(ctxdir), check=False, env={"DOCKER_BUILDKIT": "0"}, timeout=120)
+    if "buildx" not in d.stderr:
+        assert r.returncode == d.returncode
+        assert r.stderr.strip().splitlines()[-1] == d.stderr.strip().splitlines()[-1]
     r = cli.berth("build", str(ctxdir / "nope"), check=False)
     assert r.returncode == 1 and "nope" in r.stderr
     r = cli.berth("build", "-t", "Bad:Tag:x", str(ctxdir), check=False)
