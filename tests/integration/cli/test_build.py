@@ -178,3 +178,74 @@ def test_cache_and_output_like_docker(cli, ctxdir, images):
 def test_builder_prune(cli):
     r = cli.berth("builder", "prune", "-f")
     assert r.stdout.startswith("Total reclaimed space:"), r.stdout
+
+
+@pytest.fixture
+def auth_registry(tmp_path):
+    """Debian's docker-registry on a free 127.0.0.1 port with basic auth
+    (htpasswd -B), user builder / password b-s3cret."""
+    import shutil
+    import socket
+    import time
+    if not os.path.exists("/usr/bin/docker-registry") or shutil.which("htpasswd") is None:
+        pytest.skip("docker-registry or htpasswd (apache2-utils) is not installed")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    htp = tmp_path / "htpasswd"
+    subprocess.run(["htpasswd", "-Bbc", str(htp), "builder", "b-s3cret"], check=True,
+                   capture_output=True)
+    cfg = tmp_path / "registry.yml"
+    cfg.write_text("\n".join([
+        "version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
+        f"    rootdirectory: {tmp_path / 'data'}", "auth:", "  htpasswd:", "    realm: berth",
+        f"    path: {htp}", "http:", f"  addr: 127.0.0.1:{port}",
+        f"  secret: berth-build-test-{port}", ""]))
+    log = open(tmp_path / "registry.log", "wb")
+    proc = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(cfg)], stdout=log,
+                            stderr=subprocess.STDOUT)
+    deadline = time.time() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.time() < deadline, "docker-registry did not start"
+            time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def test_from_private_registry_uses_logins(cli, ctxdir, images, auth_registry):
+    """FROM an image of a registry that needs a login: the credentials of
+    ~/.docker/config.json travel in X-Registry-Config; without them the
+    pull fails with the registry's answer."""
+    ref = f"{auth_registry}/team/base:1"
+    cfgdir = cli.home / ".docker"
+    cfgfile = cfgdir / "config.json"
+    saved = cfgfile.read_text() if cfgfile.exists() else None
+    try:
+        cli.berth("login", "-u", "builder", "--password-stdin", auth_registry, input="b-s3cret\n")
+        cli.berth("tag", "busybox:local", ref)
+        cli.berth("push", ref, timeout=120)
+        cli.berth("rmi", ref)
+        _write(ctxdir, {"Dockerfile": f"FROM {ref}\nRUN echo private > /p\n"})
+        images.append("bt-build-priv")
+        r = cli.berth("build", "-t", "bt-build-priv", str(ctxdir), timeout=120)
+        assert f"Step 1/2 : FROM {ref}" in r.stdout
+        assert "Successfully tagged bt-build-priv:latest" in r.stdout
+        assert "\x1b[" not in r.stdout  # no progress bars when not on a terminal
+        assert cli.berth("run", "--rm", "bt-build-priv", "cat", "/p", timeout=60).stdout == "private\n"
+        # logged out: the same FROM (not local any more) is refused
+        cli.berth("rmi", "-f", "bt-build-priv", ref, check=False)
+        images.remove("bt-build-priv")
+        cli.berth("logout", auth_registry)
+        r = cli.berth("build", "--no-cache", str(ctxdir), check=False, timeout=120)
+        assert r.returncode != 0 and r.stderr.strip(), r
+    finally:
+        cli.berth("rmi", "-f", ref, check=False)
+        if saved is not None:
+            cfgfile.write_text(saved)
