@@ -490,7 +490,7 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
 {
   _cleanup_free_ char *root = realpath (dir, NULL);
   if (root == NULL)
-    return berth_error_set (err, errno, "unable to prepare context: path \"%s\" not found", dir);
+    return berth_error_set (err, 0, "unable to prepare context: path \"%s\" not found", dir);
   p->rootfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (p->rootfd < 0)
     return berth_error_set (err, errno, "unable to prepare context: %s", dir);
@@ -511,9 +511,8 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
       _cleanup_free_ char *abs = realpath (given, NULL);
       if (abs == NULL && file == NULL)
         {
-          free (given);
-          given = xasprintf ("%s/dockerfile", root);
-          abs = realpath (given, NULL);
+          _cleanup_free_ char *lower = xasprintf ("%s/dockerfile", root);
+          abs = realpath (lower, NULL);
         }
       if (abs == NULL)
         return berth_error_set (err, 0, "unable to prepare context: unable to evaluate symlinks "
@@ -680,6 +679,16 @@ cmd_build (struct cli_ctx *ctx, int argc, char **argv)
   if (cli_cmd_parse (ctx, cli_command_find ("build"), argc, argv, &a, &ec) < 0)
     return ec;
   _cleanup_error_ struct berth_error *err = NULL;
+  /* a bad -t is a flag error (usage, exit 125), before any work */
+  {
+    _cleanup_free_ char *q = cli_build_query (&a, NULL, &err);
+    if (q == NULL)
+      {
+        fprintf (stderr, "%s\n\nUsage:  berth build [OPTIONS] PATH | -\n\nRun 'berth build "
+                         "--help' for more information\n", err->msg);
+        return 125;
+      }
+  }
   const char *iid = cli_args_str (&a, "iidfile");
   if (iid && unlink (iid) < 0 && errno != ENOENT)
     {
