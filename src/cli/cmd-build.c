@@ -533,12 +533,13 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
             return -1;
         }
     }
-  /* .dockerignore: from the context root, never through a symlink */
+  /* .dockerignore: the user's own rules, read as docker reads them (a
+   * symlink to a shared file is followed: it is only read here, on the
+   * client; the tar still carries the link itself) */
   {
-    struct berth_error *e2 = NULL;
-    _cleanup_close_ int ifd = fs_open_in_root (p->rootfd, ".dockerignore",
-                                               O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, &e2);
-    berth_error_free (e2);
+    _cleanup_close_ int ifd = openat (p->rootfd, ".dockerignore", O_RDONLY | O_CLOEXEC);
+    if (ifd < 0 && errno != ENOENT)
+      return berth_error_set (err, errno, "unable to prepare context: read %s/.dockerignore", root);
     if (ifd >= 0)
       {
         p->ignore_data = read_fd_all (ifd, &p->ignore_len, ".dockerignore", err);

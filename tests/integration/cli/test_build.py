@@ -125,6 +125,25 @@ def test_tar_context_on_stdin(cli, ctxdir, images):
     cli.berth("build", "-f", "Dockerfile.alt", "-t", "bt-build-tar", "-", input=tar, text=False,
               timeout=120)
     assert _ls(cli, "bt-build-tar") == ["t.txt"]
+    # a gzip-compressed tar works too (the daemon detects it)
+    tgz = subprocess.run(["gzip", "-c"], input=tar, capture_output=True, check=True).stdout
+    r = cli.berth("build", "-q", "-f", "Dockerfile.alt", "-", input=tgz, text=False, timeout=120)
+    assert r.stdout.startswith(b"sha256:")
+    images.append(r.stdout.decode().strip())
+
+
+def test_shared_dockerignore_symlink(cli, ctxdir, images):
+    """A .dockerignore that links to a shared file outside the context
+    (monorepos) applies its rules, like docker."""
+    ctx = ctxdir / "ctx"
+    _write(ctxdir, {"shared.ignore": "drop.txt\n"})
+    _write(ctx, {"Dockerfile": "FROM busybox:local\nCOPY . /app\n", "drop.txt": "d",
+                 "keep.txt": "k"})
+    os.symlink("../shared.ignore", ctx / ".dockerignore")
+    images.append("bt-build-shared")
+    cli.berth("build", "-t", "bt-build-shared", ctx, timeout=120)
+    files = _ls(cli, "bt-build-shared")
+    assert "drop.txt" not in files and "keep.txt" in files, files
 
 
 def test_failed_run_and_bad_input(cli, ctxdir):
