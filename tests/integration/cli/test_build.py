@@ -191,6 +191,11 @@ def test_cache_and_output_like_docker(cli, ctxdir, images):
                 if line.strip()]
 
     assert shape(r.stdout) == shape(d.stdout)
+    # the remaining pass-through flags are accepted by the daemon
+    r = cli.berth("build", "--cache-from", "bt-build-cache", "--platform", "linux/amd64",
+                  "--network", "none", "--force-rm", "-t", "bt-build-cache",
+                  str(ctxdir), timeout=120)
+    assert "Successfully tagged bt-build-cache:latest" in r.stdout
     # a changed file reruns from the COPY that reads it
     (ctxdir / "c.txt").write_text("changed")
     r = cli.berth("build", "-t", "bt-build-cache", str(ctxdir), timeout=120)
