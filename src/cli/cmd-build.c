@@ -744,8 +744,8 @@ cmd_builder_prune (struct cli_ctx *ctx, int argc, char **argv)
   _cleanup_error_ struct berth_error *err = NULL;
   if (!cli_args_bool (&a, "force"))
     {
-      fputs ("WARNING! This will remove all dangling build cache. Are you sure you want to "
-             "continue? [y/N] ", stdout);
+      printf ("WARNING! This will remove all %sbuild cache. Are you sure you want to "
+              "continue? [y/N] ", cli_args_bool (&a, "all") ? "" : "dangling ");
       fflush (stdout);
       char line[64];
       if (fgets (line, sizeof line, stdin) == NULL || (line[0] != 'y' && line[0] != 'Y'))
@@ -758,6 +758,16 @@ cmd_builder_prune (struct cli_ctx *ctx, int argc, char **argv)
                                             cli_args_bool (&a, "all") ? "all=1" : NULL, NULL, &err);
   if (r == NULL)
     return cli_fail (err, 1);
+  json_t *deleted = json_object_get (r, "CachesDeleted");
+  if (json_array_size (deleted) > 0)
+    {
+      puts ("Deleted build cache objects:");
+      size_t i;
+      json_t *v;
+      json_array_foreach (deleted, i, v)
+        puts (json_string_value (v) ? json_string_value (v) : "");
+      puts ("");
+    }
   json_int_t reclaimed = json_integer_value (json_object_get (r, "SpaceReclaimed"));
   _cleanup_free_ char *h = human_size ((double) reclaimed, 3);
   printf ("Total reclaimed space: %s\n", h);

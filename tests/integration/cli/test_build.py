@@ -205,6 +205,13 @@ def test_cache_and_output_like_docker(cli, ctxdir, images):
 def test_builder_prune(cli):
     r = cli.berth("builder", "prune", "-f")
     assert r.stdout.startswith("Total reclaimed space:"), r.stdout
+    d = cli.docker("builder", "prune", "-f", check=False, env={"DOCKER_BUILDKIT": "0"})
+    assert d.returncode == 0, d.stderr
+    assert r.stdout == d.stdout
+    # without -f it asks, and "n" keeps everything
+    r = cli.berth("builder", "prune", input="n\n")
+    assert r.stdout.startswith("WARNING! This will remove all dangling build cache.")
+    assert "Total reclaimed space" not in r.stdout
 
 
 @pytest.fixture
