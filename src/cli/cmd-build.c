@@ -337,10 +337,34 @@ tar_write_memory (struct archive *w, const char *name, const char *data, size_t 
   return 0;
 }
 
+/* The first sent path of a file with several links (same device and
+ * inode), or NULL: later ones are sent as hard links, as docker's tar does. */
+static const char *
+hardlink_target (const struct tar_job *j, const struct cli_build_entry *en)
+{
+  if (!S_ISREG (en->st.st_mode) || en->st.st_nlink < 2)
+    return NULL;
+  for (const struct cli_build_entry *p = j->ctx->entries; p < en; p++)
+    if (S_ISREG (p->st.st_mode) && p->st.st_ino == en->st.st_ino && p->st.st_dev == en->st.st_dev)
+      return p->path;
+  return NULL;
+}
+
 static int
 tar_write_entry (struct tar_job *j, struct archive *w, const struct cli_build_entry *en,
                  struct berth_error **err)
 {
+  const char *hl = hardlink_target (j, en);
+  if (hl)
+    {
+      struct archive_entry *e = entry_new (en->path, en->st.st_mode, 0, en->st.st_mtime);
+      archive_entry_set_hardlink (e, hl);
+      int r = archive_write_header (w, e);
+      archive_entry_free (e);
+      if (r < ARCHIVE_WARN)
+        return berth_error_set (err, 0, "tar %s: %s", en->path, archive_error_string (w));
+      return 0;
+    }
   bool is_reg = S_ISREG (en->st.st_mode);
   _cleanup_close_ int fd = -1;
   if (is_reg)

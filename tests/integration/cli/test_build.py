@@ -84,13 +84,21 @@ def test_dockerignore_excludes(cli, ctxdir, images):
                     "keep.txt": "k", "secret.txt": "s", "x.log": "l",
                     "sub/drop.md": "d", "sub/keep.md": "k"})
     os.symlink("/etc/passwd", ctxdir / "link")
+    os.link(ctxdir / "keep.txt", ctxdir / "keep2.txt")  # sent as a hard link
     images.append("bt-build-ign")
-    cli.berth("build", "-t", "bt-build-ign", str(ctxdir), timeout=120)
+    r = cli.berth("build", "-t", "bt-build-ign", str(ctxdir), timeout=120)
+    # the same tar size as the docker CLI's (the same files, symlinks and
+    # hard links, Go tar's framing)
+    d = cli.docker("build", str(ctxdir), env={"DOCKER_BUILDKIT": "0"}, timeout=120)
+    assert r.stdout.splitlines()[0] == d.stdout.splitlines()[0]
+    assert r.stdout.startswith("Sending build context to Docker daemon  ")
     # the Dockerfile and .dockerignore are sent (docker's rule) but the
     # daemon leaves the ignored Dockerfile out of COPY
     files = _ls(cli, "bt-build-ign")
     assert "secret.txt" not in files and "x.log" not in files
     assert "keep.txt" in files and "link" in files
+    r = cli.berth("run", "--rm", "bt-build-ign", "cat", "/app/keep2.txt", timeout=60)
+    assert r.stdout == "k"
     assert _ls(cli, "bt-build-ign", "/app/sub") == ["keep.md"]
     # a symlink is sent as a symlink, never followed
     r = cli.berth("run", "--rm", "bt-build-ign", "readlink", "/app/link", timeout=60)
