@@ -604,7 +604,8 @@ build_output_feed (void *ud, const char *data, size_t len)
     {
       o->announced = true;
       _cleanup_free_ char *h = human_size ((double) o->sent, 4);
-      fprintf (o->out, "Sending build context to Docker daemon  %s\n", h);
+      /* docker's raw progress line, its final state: "%8v" then "\r\r\n" */
+      fprintf (o->out, "Sending build context to Docker daemon %8s\r\r\n", h);
       fflush (o->out);
     }
   return jsonmsg_display_feed (o->d, data, len);
