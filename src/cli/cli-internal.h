@@ -545,3 +545,6 @@ int cli_build_context_select (int rootfd, const char *dockerignore, size_t ignor
                               const char *dockerfile, struct cli_build_context *out,
                               struct berth_error **err);
 void cli_build_context_clear (struct cli_build_context *ctx);
+/* Is a build context read from stdin an archive (gzip, bzip2, xz, zstd or
+ * a tar header) rather than a Dockerfile? (the first up to 512 bytes) */
+bool cli_build_is_archive (const unsigned char *b, size_t n);

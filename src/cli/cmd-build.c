@@ -306,8 +306,13 @@ struct tar_job
   const char *extra_name;
   const char *extra_data;
   size_t extra_len;
+  bool keep_ignore;        /* do not list extra_name in .dockerignore */
   const char *ignore_data; /* the context's .dockerignore, or NULL */
   size_t ignore_len;
+  /* a tar on stdin: the bytes already read to recognise it, then in_fd */
+  const char *prefix;
+  size_t prefix_len;
+  int in_fd;
   struct berth_error *err;
 };
 
@@ -419,7 +424,7 @@ tar_thread (void *ud)
   for (size_t i = 0; i < j->ctx->n; i++)
     {
       const struct cli_build_entry *en = &j->ctx->entries[i];
-      if (j->extra_name && strcmp (en->path, ".dockerignore") == 0)
+      if (j->extra_name && !j->keep_ignore && strcmp (en->path, ".dockerignore") == 0)
         continue; /* rewritten below */
       if (tar_write_entry (j, w, en, &j->err) < 0)
         goto out;
@@ -428,6 +433,9 @@ tar_thread (void *ud)
     {
       if (tar_write_memory (w, j->extra_name, j->extra_data, j->extra_len, &j->err) < 0)
         goto out;
+    }
+  if (j->extra_name && !j->keep_ignore)
+    {
       _cleanup_free_ char *ign = xasprintf ("%.*s\n%s\n", (int) j->ignore_len,
                                             j->ignore_data ? j->ignore_data : "", j->extra_name);
       if (tar_write_memory (w, ".dockerignore", ign, strlen (ign), &j->err) < 0)
@@ -440,6 +448,50 @@ out:
   close (j->out_fd);
   j->out_fd = -1;
   return NULL;
+}
+
+/* A tar (or compressed tar) context on stdin: the bytes read to recognise
+ * it, then the rest, as they come. */
+static void *
+passthrough_thread (void *ud)
+{
+  struct tar_job *j = ud;
+  if (fs_write_all (j->out_fd, j->prefix, j->prefix_len) < 0)
+    goto out;
+  char buf[65536];
+  for (;;)
+    {
+      ssize_t n = read (j->in_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          berth_error_set (&j->err, errno, "read the build context from stdin");
+          break;
+        }
+      if (n == 0 || fs_write_all (j->out_fd, buf, (size_t) n) < 0)
+        break;
+    }
+out:
+  close (j->out_fd);
+  j->out_fd = -1;
+  return NULL;
+}
+
+/* docker's archive detection (pkg/archive.IsArchive): a compressed stream
+ * or a tar header ("ustar" magic at 257). */
+bool
+cli_build_is_archive (const unsigned char *b, size_t n)
+{
+  static const unsigned char gz[] = { 0x1f, 0x8b }, bz[] = { 'B', 'Z', 'h' },
+                             xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 },
+                             zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
+  if ((n >= sizeof gz && memcmp (b, gz, sizeof gz) == 0)
+      || (n >= sizeof bz && memcmp (b, bz, sizeof bz) == 0)
+      || (n >= sizeof xz && memcmp (b, xz, sizeof xz) == 0)
+      || (n >= sizeof zst && memcmp (b, zst, sizeof zst) == 0))
+    return true;
+  return n >= 262 && memcmp (b + 257, "ustar", 5) == 0;
 }
 
 /* ------------------------------------------------------------ command -- */
@@ -493,8 +545,12 @@ struct build_plan
   char *extra_name;
   char *ignore_data; /* the context's .dockerignore */
   size_t ignore_len;
-  int rootfd;        /* the context directory, or -1 for a tar on stdin */
+  int rootfd;        /* the context directory, or -1 */
   struct cli_build_context ctx;
+  void *(*writer) (void *); /* the thread producing the body, or NULL */
+  bool keep_ignore;
+  char *prefix;      /* stdin tar: the bytes read to recognise it */
+  size_t prefix_len;
 };
 
 static void
@@ -504,6 +560,7 @@ build_plan_clear (struct build_plan *p)
   free (p->extra_data);
   free (p->extra_name);
   free (p->ignore_data);
+  free (p->prefix);
   if (p->rootfd >= 0)
     close (p->rootfd);
   cli_build_context_clear (&p->ctx);
@@ -583,6 +640,50 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
   if (cli_build_context_select (p->rootfd, p->ignore_data, p->ignore_len,
                                 p->extra_name ? NULL : p->dockerfile, &p->ctx, err) < 0)
     return -1;
+  p->writer = tar_thread;
+  return 0;
+}
+
+/* PATH "-": stdin is a tar (plain or compressed), sent as it is; or else a
+ * Dockerfile, sent alone in a tar as "Dockerfile" (docker's
+ * GetContextFromReader). */
+static int
+plan_stdin (struct build_plan *p, const char *file, struct berth_error **err)
+{
+  p->prefix = malloc (512);
+  if (p->prefix == NULL)
+    abort ();
+  while (p->prefix_len < 512)
+    {
+      ssize_t n = read (STDIN_FILENO, p->prefix + p->prefix_len, 512 - p->prefix_len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return berth_error_set (err, errno, "read the build context from stdin");
+      if (n == 0)
+        break;
+      p->prefix_len += (size_t) n;
+    }
+  if (cli_build_is_archive ((const unsigned char *) p->prefix, p->prefix_len))
+    {
+      p->dockerfile = file ? xstrdup (file) : NULL;
+      p->writer = passthrough_thread;
+      return 0;
+    }
+  size_t rest_len;
+  _cleanup_free_ char *rest = read_fd_all (STDIN_FILENO, &rest_len, "the Dockerfile from stdin", err);
+  if (rest == NULL)
+    return -1;
+  p->extra_len = p->prefix_len + rest_len;
+  p->extra_data = malloc (p->extra_len + 1);
+  if (p->extra_data == NULL)
+    abort ();
+  memcpy (p->extra_data, p->prefix, p->prefix_len);
+  memcpy (p->extra_data + p->prefix_len, rest, rest_len);
+  p->extra_name = xstrdup ("Dockerfile");
+  p->dockerfile = xstrdup ("Dockerfile");
+  p->keep_ignore = true;
+  p->writer = tar_thread;
   return 0;
 }
 
@@ -626,16 +727,18 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
   struct tar_job job = { .rootfd = p->rootfd, .out_fd = -1, .ctx = &p->ctx,
                          .extra_name = p->extra_name, .extra_data = p->extra_data,
                          .extra_len = p->extra_len, .ignore_data = p->ignore_data,
-                         .ignore_len = p->ignore_len };
+                         .ignore_len = p->ignore_len, .keep_ignore = p->keep_ignore,
+                         .prefix = p->prefix, .prefix_len = p->prefix_len,
+                         .in_fd = STDIN_FILENO };
   _cleanup_close_ int rd = -1;
-  if (p->rootfd >= 0)
+  if (p->writer)
     {
       int pfd[2];
       if (pipe2 (pfd, O_CLOEXEC) < 0)
         return berth_error_set (err, errno, "pipe");
       rd = pfd[0];
       job.out_fd = pfd[1];
-      if (pthread_create (&th, NULL, tar_thread, &job) != 0)
+      if (pthread_create (&th, NULL, p->writer, &job) != 0)
         {
           close (pfd[1]);
           return berth_error_set (err, 0, "cannot start the context writer");
@@ -734,11 +837,12 @@ cmd_build (struct cli_ctx *ctx, int argc, char **argv)
         }
       if (isatty (STDIN_FILENO))
         {
-          berth_error_set (&err, 0, "the build context (-) is read from stdin as a tar, but stdin "
-                                    "is a terminal");
+          berth_error_set (&err, 0, "the build context (-) is read from stdin (a tar or a "
+                                    "Dockerfile), but stdin is a terminal");
           return cli_fail (err, 1);
         }
-      p.dockerfile = file ? xstrdup (file) : NULL;
+      if (plan_stdin (&p, file, &err) < 0)
+        return cli_fail (err, 1);
     }
   else if (str_has_prefix (src, "http://") || str_has_prefix (src, "https://")
            || str_has_prefix (src, "git@") || str_has_prefix (src, "github.com/"))

@@ -141,6 +141,19 @@ def test_tar_context_on_stdin(cli, ctxdir, images):
     images.append(r.stdout.decode().strip())
 
 
+def test_dockerfile_alone_on_stdin(cli, images):
+    """`berth build - < Dockerfile`: no context, the Dockerfile is sent alone."""
+    images.append("bt-build-stdin-df")
+    df = "FROM busybox:local\nRUN echo alone > /alone\n"
+    r = cli.berth("build", "-t", "bt-build-stdin-df", "-", input=df, timeout=120)
+    assert "Step 2/2 : RUN echo alone > /alone" in r.stdout
+    out = cli.berth("run", "--rm", "bt-build-stdin-df", "cat", "/alone", timeout=60).stdout
+    assert out == "alone\n"
+    # the same bytes sent as docker sends them
+    d = cli.docker("build", "-", input=df, env={"DOCKER_BUILDKIT": "0"}, timeout=120)
+    assert r.stdout.splitlines()[0] == d.stdout.splitlines()[0]
+
+
 def test_shared_dockerignore_symlink(cli, ctxdir, images):
     """A .dockerignore that links to a shared file outside the context
     (monorepos) applies its rules, like docker."""

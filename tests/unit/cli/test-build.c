@@ -157,13 +157,29 @@ test_context_select (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+static void
+test_is_archive (void **state)
+{
+  unsigned char tar[512] = { 0 };
+  memcpy (tar + 257, "ustar", 5);
+  assert_true (cli_build_is_archive (tar, sizeof tar));
+  assert_false (cli_build_is_archive (tar, 200)); /* too short for a header */
+  assert_true (cli_build_is_archive ((const unsigned char *) "\x1f\x8b\x08", 3));
+  assert_true (cli_build_is_archive ((const unsigned char *) "BZh9", 4));
+  assert_true (cli_build_is_archive ((const unsigned char *) "\xfd" "7zXZ\0", 6));
+  assert_true (cli_build_is_archive ((const unsigned char *) "\x28\xb5\x2f\xfd", 4));
+  const char *df = "FROM busybox\nRUN true\n";
+  assert_false (cli_build_is_archive ((const unsigned char *) df, strlen (df)));
+  assert_false (cli_build_is_archive ((const unsigned char *) "", 0));
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_query_defaults), cmocka_unit_test (test_query_flags),
     cmocka_unit_test (test_query_bad_tag),  cmocka_unit_test (test_path_below),
-    cmocka_unit_test (test_context_select),
+    cmocka_unit_test (test_context_select), cmocka_unit_test (test_is_archive),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
