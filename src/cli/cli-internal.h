@@ -515,7 +515,7 @@ int cli_pull_image (struct cli_client *c, const char *ref, const char *platform,
 
 /* The POST /build query of `berth build` flags: t (each -t, validated),
  * dockerfile, q, nocache, rm, forcerm, pull, target, platform,
- * networkmode, extrahosts, cachefrom, buildargs and labels as JSON. */
+ * networkmode, cachefrom, buildargs and labels as JSON. */
 char *cli_build_query (const struct cli_args *a, const char *dockerfile, struct berth_error **err);
 
 /* The context-relative path of a Dockerfile (`abs`, resolved) below the

@@ -20,7 +20,6 @@
 #include "common/cleanup.h"
 
 const struct cli_opt cli_build_opts[] = {
-  { "add-host", 0, CLI_OPT_LIST, "Add a custom host-to-IP mapping (\"host:ip\")", NULL },
   { "build-arg", 0, CLI_OPT_LIST, "Set build-time variables", NULL },
   { "cache-from", 0, CLI_OPT_LIST, "Images to consider as cache sources", NULL },
   { "file", 'f', CLI_OPT_STRING, "Name of the Dockerfile (Default is \"PATH/Dockerfile\")", NULL },
@@ -123,14 +122,6 @@ cli_build_query (const struct cli_args *a, const char *dockerfile, struct berth_
   if (cli_args_str (a, "platform"))
     query_add (&q, "platform", cli_args_str (a, "platform"));
   query_add (&q, "networkmode", cli_args_str (a, "network"));
-  char **hosts = cli_args_list (a, "add-host");
-  if (hosts && hosts[0])
-    {
-      _cleanup_json_ json_t *arr = json_array ();
-      for (size_t i = 0; hosts[i]; i++)
-        json_array_append_new (arr, json_string (hosts[i]));
-      query_add_json (&q, "extrahosts", arr);
-    }
   char **cf = cli_args_list (a, "cache-from");
   if (cf && cf[0])
     {
