@@ -253,6 +253,7 @@ struct cli_request
   const char *registry_auth; /* X-Registry-Auth header value */
   const char *registry_config; /* X-Registry-Config header value (build) */
   uint64_t *body_sent;       /* counts the bytes of a streamed body, or NULL */
+  void (*on_body_progress) (void *userdata, uint64_t sent); /* after each read */
   cli_chunk_fn on_chunk;     /* streaming sink; NULL = buffer into response */
   void *userdata;
 };

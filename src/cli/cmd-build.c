@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/build.h"
@@ -686,7 +687,28 @@ struct build_output
   FILE *out;
   uint64_t sent;
   bool announced;
+  bool is_tty;
+  struct timespec last; /* the last redraw on a terminal */
 };
+
+/* On a terminal the docker CLI redraws the size every 100 ms while the
+ * context is sent (elsewhere only its final state is printed). */
+static void
+build_output_progress (void *ud, uint64_t sent)
+{
+  struct build_output *o = ud;
+  if (!o->is_tty || o->announced)
+    return;
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  long ms = (now.tv_sec - o->last.tv_sec) * 1000 + (now.tv_nsec - o->last.tv_nsec) / 1000000;
+  if (o->last.tv_sec != 0 && ms < 100)
+    return;
+  o->last = now;
+  _cleanup_free_ char *h = human_size ((double) sent, 4);
+  fprintf (o->out, "Sending build context to Docker daemon %8s\r", h);
+  fflush (o->out);
+}
 
 static int
 build_output_feed (void *ud, const char *data, size_t len)
@@ -743,11 +765,12 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
   if (quiet)
     out = buffered = open_memstream (&bufdata, &buflen);
   struct jsonmsg_display *d = jsonmsg_display_new (out, !quiet && isatty (STDOUT_FILENO), false);
-  struct build_output o = { .d = d, .out = out };
+  struct build_output o = { .d = d, .out = out, .is_tty = !quiet && isatty (STDOUT_FILENO) };
   struct cli_request req = { .method = "POST", .path = "/build", .query = q, .stream_body = true,
                              .body_fd = rd >= 0 ? rd : STDIN_FILENO,
                              .body_content_type = "application/x-tar",
                              .registry_config = regcfg, .body_sent = &o.sent,
+                             .on_body_progress = build_output_progress,
                              .on_chunk = build_output_feed, .userdata = &o };
   struct cli_response resp;
   int rc = cli_call (c, &req, &resp, err);

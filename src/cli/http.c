@@ -319,7 +319,11 @@ on_read (char *buf, size_t size, size_t nmemb, void *ud)
       if (n < 0)
         return CURL_READFUNC_ABORT;
       if (st->req->body_sent)
-        *st->req->body_sent += (uint64_t) n;
+        {
+          *st->req->body_sent += (uint64_t) n;
+          if (st->req->on_body_progress)
+            st->req->on_body_progress (st->req->userdata, *st->req->body_sent);
+        }
       return (size_t) n;
     }
 }

@@ -305,3 +305,33 @@ def test_from_private_registry_uses_logins(cli, ctxdir, images, auth_registry):
         cli.berth("rmi", "-f", ref, check=False)
         if saved is not None:
             cfgfile.write_text(saved)
+
+
+def test_build_on_a_terminal(cli, ctxdir, images):
+    """On a tty the context size is redrawn in place and the build's lines
+    follow as on a pipe."""
+    import pty
+    import select
+    _write(ctxdir, {"Dockerfile": "FROM busybox:local\nCOPY big /big\n"})
+    (ctxdir / "big").write_bytes(os.urandom(8_000_000))
+    images.append("bt-build-tty")
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = cli.env()
+        os.execve(cli.berth_bin, [cli.berth_bin, "build", "-t", "bt-build-tty", str(ctxdir)], env)
+    out = b""
+    while True:
+        r, _, _ = select.select([fd], [], [], 120)
+        assert r, out
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    text = out.decode()
+    assert re.search(r"Sending build context to Docker daemon +8\.0\d*MB\r", text), text[:300]
+    assert "Successfully tagged bt-build-tty:latest" in text
