@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -250,6 +251,9 @@ struct cli_request
   int body_fd;
   const char *body_content_type;
   const char *registry_auth; /* X-Registry-Auth header value */
+  const char *registry_config; /* X-Registry-Config header value (build) */
+  uint64_t *body_sent;       /* counts the bytes of a streamed body, or NULL */
+  void (*on_body_progress) (void *userdata, uint64_t sent); /* after each read */
   cli_chunk_fn on_chunk;     /* streaming sink; NULL = buffer into response */
   void *userdata;
 };
@@ -333,6 +337,10 @@ struct jsonmsg_display *jsonmsg_display_new (FILE *out, bool is_tty, bool quiet)
 int jsonmsg_display_feed (void *display, const char *data, size_t len);
 /* The error message carried by the stream, or NULL. */
 const char *jsonmsg_display_error (struct jsonmsg_display *d);
+/* The image ID of the last aux message ({"aux":{"ID":…}}), or NULL. */
+const char *jsonmsg_display_aux_id (struct jsonmsg_display *d);
+/* errorDetail.code of the stream's error (0 when none was given). */
+int jsonmsg_display_error_code (struct jsonmsg_display *d);
 /* The last aux/status value (image id of import, digest). */
 const char *jsonmsg_display_last_status (struct jsonmsg_display *d);
 void jsonmsg_display_free (struct jsonmsg_display *d);
@@ -463,6 +471,8 @@ int cmd_network_rm (struct cli_ctx *, int, char **);
 int cmd_network_connect (struct cli_ctx *, int, char **);
 int cmd_network_disconnect (struct cli_ctx *, int, char **);
 int cmd_network_prune (struct cli_ctx *, int, char **);
+int cmd_build (struct cli_ctx *, int, char **);
+int cmd_builder_prune (struct cli_ctx *, int, char **);
 int cmd_context_create (struct cli_ctx *, int, char **);
 int cmd_context_ls (struct cli_ctx *, int, char **);
 int cmd_context_use (struct cli_ctx *, int, char **);
@@ -481,7 +491,8 @@ extern const struct cli_opt cli_run_opts[], cli_create_opts[], cli_start_opts[],
     cli_volume_create_opts[], cli_volume_ls_opts[], cli_volume_rm_opts[],
     cli_network_create_opts[], cli_network_ls_opts[], cli_network_connect_opts[],
     cli_network_rm_opts[], cli_context_create_opts[], cli_context_ls_opts[],
-    cli_context_rm_opts[], cli_format_opts[], cli_restart_opts[];
+    cli_context_rm_opts[], cli_format_opts[], cli_restart_opts[], cli_build_opts[],
+    cli_builder_prune_opts[];
 
 /* Helpers shared by commands. */
 /* Print a JSON array of inspect results or execute --format per element. */
@@ -493,6 +504,48 @@ char *base64_encode (const void *data, size_t len);
 unsigned char *base64_decode (const char *s, size_t *len);
 /* X-Registry-Auth for a registry from ~/.docker/config.json ("e30=" = {}). */
 char *cli_registry_auth_header (const char *image_ref);
+/* X-Registry-Config for POST /build: every credential of
+ * ~/.docker/config.json as base64url JSON {"host":{"username","password",
+ * "serveraddress"}} ("e30=" = {}). */
+char *cli_registry_config_header (void);
 /* Pull an image with docker's progress display. */
 int cli_pull_image (struct cli_client *c, const char *ref, const char *platform, bool quiet,
                     FILE *out, struct berth_error **err);
+
+/* ------------------------------------------------------------- build -- */
+
+/* The POST /build query of `berth build` flags: t (each -t, validated),
+ * dockerfile, q, nocache, rm, forcerm, pull, target, platform,
+ * networkmode, cachefrom, buildargs and labels as JSON. */
+char *cli_build_query (const struct cli_args *a, const char *dockerfile, struct berth_error **err);
+
+/* The context-relative path of a Dockerfile (`abs`, resolved) below the
+ * context `root` ("sub/Dockerfile"), or NULL when it is outside (then the
+ * CLI adds it to the tar as ".dockerfile.<random>", as docker does). */
+char *cli_build_path_below (const char *root, const char *abs);
+
+/* One file of the build context, as found by the walk. */
+struct cli_build_entry
+{
+  char *path; /* relative to the context root, "/"-separated */
+  struct stat st; /* lstat: a symlink is sent as a symlink */
+  char *link; /* the symlink's target */
+};
+
+struct cli_build_context
+{
+  struct cli_build_entry *entries; /* in docker's (lexical walk) order */
+  size_t n, cap;
+};
+
+/* Select the files of the context below rootfd: a walk in lexical order
+ * with openat(O_NOFOLLOW) that never leaves the tree, .dockerignore
+ * (text, may be NULL) applied with docker's rules, the Dockerfile (its
+ * context-relative path, may be NULL) and .dockerignore always kept. */
+int cli_build_context_select (int rootfd, const char *dockerignore, size_t ignore_len,
+                              const char *dockerfile, struct cli_build_context *out,
+                              struct berth_error **err);
+void cli_build_context_clear (struct cli_build_context *ctx);
+/* Is a build context read from stdin an archive (gzip, bzip2, xz, zstd or
+ * a tar header) rather than a Dockerfile? (the first up to 512 bytes) */
+bool cli_build_is_archive (const unsigned char *b, size_t n);

@@ -225,6 +225,33 @@ cli_registry_auth_header (const char *repo)
   return b;
 }
 
+char *
+cli_registry_config_header (void)
+{
+  _cleanup_json_ json_t *cfg = docker_config_load ();
+  _cleanup_json_ json_t *out = json_object ();
+  const char *server;
+  json_t *entry;
+  json_object_foreach (json_object_get (cfg, "auths"), server, entry)
+    {
+      const char *auth = json_string_value (json_object_get (entry, "auth"));
+      size_t len;
+      _cleanup_free_ unsigned char *raw = auth ? base64_decode (auth, &len) : NULL;
+      char *colon = raw ? strchr ((char *) raw, ':') : NULL;
+      if (colon == NULL)
+        continue;
+      *colon = '\0';
+      json_object_set_new (out, server,
+                           json_pack ("{s:s, s:s, s:s}", "username", (char *) raw, "password",
+                                      colon + 1, "serveraddress", server));
+    }
+  _cleanup_free_ char *s = json_dumps (out, JSON_COMPACT | JSON_SORT_KEYS);
+  char *b = base64_encode (s, strlen (s));
+  for (char *p = b; *p; p++) /* base64url, as docker sends it */
+    *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+  return b;
+}
+
 static char *
 read_line_noecho (const char *prompt, bool echo)
 {

@@ -318,6 +318,12 @@ on_read (char *buf, size_t size, size_t nmemb, void *ud)
         continue;
       if (n < 0)
         return CURL_READFUNC_ABORT;
+      if (st->req->body_sent)
+        {
+          *st->req->body_sent += (uint64_t) n;
+          if (st->req->on_body_progress)
+            st->req->on_body_progress (st->req->userdata, *st->req->body_sent);
+        }
       return (size_t) n;
     }
 }
@@ -345,6 +351,12 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
     {
       auth_hdr = xasprintf ("X-Registry-Auth: %s", req->registry_auth);
       hdrs = curl_slist_append (hdrs, auth_hdr);
+    }
+  _cleanup_free_ char *config_hdr = NULL;
+  if (req->registry_config)
+    {
+      config_hdr = xasprintf ("X-Registry-Config: %s", req->registry_config);
+      hdrs = curl_slist_append (hdrs, config_hdr);
     }
   const char *method = req->method ? req->method : "GET";
   if (strcmp (method, "HEAD") == 0)

@@ -83,6 +83,10 @@ const struct cli_command cli_commands[] = {
     cli_load_opts, true, 0, 0 },
   { "import", "image import", cmd_import, "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
     "Import the contents from a tarball to create a filesystem image", cli_import_opts, true, 1, 2 },
+  { "build", "image build,builder build", cmd_build, "[OPTIONS] PATH | -",
+    "Build an image from a Dockerfile", cli_build_opts, true, 1, 1 },
+  { "builder prune", NULL, cmd_builder_prune, "[OPTIONS]", "Remove build cache",
+    cli_builder_prune_opts, true, 0, 0 },
   { "history", "image history", cmd_history, "[OPTIONS] IMAGE", "Show the history of an image",
     cli_history_opts, true, 1, 1 },
   { "image inspect", NULL, cmd_image_inspect, "[OPTIONS] IMAGE [IMAGE...]",
@@ -143,7 +147,7 @@ const struct cli_command cli_commands[] = {
 };
 
 static const char *const groups[] = { "container", "image", "volume", "network", "system",
-                                       "context", NULL };
+                                       "context", "builder", NULL };
 
 static bool
 name_matches (const struct cli_command *c, const char *name)

@@ -153,7 +153,9 @@ struct jsonmsg_display
   struct line_splitter ls;
   char **ids; /* progress lines on screen, in order */
   char *error;
+  int error_code;
   char *last_status;
+  char *aux_id;
 };
 
 static size_t
@@ -183,6 +185,7 @@ jsonmsg_line (void *ud, const char *line, size_t len)
     {
       free (d->error);
       d->error = xstrdup (emsg);
+      d->error_code = (int) json_integer_value (json_object_get (edetail, "code"));
       return 0;
     }
   const char *status = json_string_value (json_object_get (m, "status"));
@@ -203,6 +206,8 @@ jsonmsg_line (void *ud, const char *line, size_t len)
         {
           free (d->last_status);
           d->last_status = xstrdup (aid);
+          free (d->aux_id);
+          d->aux_id = xstrdup (aid);
         }
       return 0;
     }
@@ -287,6 +292,19 @@ jsonmsg_display_error (struct jsonmsg_display *d)
 }
 
 const char *
+jsonmsg_display_aux_id (struct jsonmsg_display *d)
+{
+  jsonmsg_display_error (d); /* flush a last line without newline */
+  return d->aux_id;
+}
+
+int
+jsonmsg_display_error_code (struct jsonmsg_display *d)
+{
+  return d->error_code;
+}
+
+const char *
 jsonmsg_display_last_status (struct jsonmsg_display *d)
 {
   return d->last_status;
@@ -301,5 +319,6 @@ jsonmsg_display_free (struct jsonmsg_display *d)
   strv_freep (&d->ids);
   free (d->error);
   free (d->last_status);
+  free (d->aux_id);
   free (d);
 }

@@ -19,7 +19,7 @@ _berth_flags() {
 
 _berth() {
   local cur="${COMP_WORDS[COMP_CWORD]}"
-  local groups="container image volume network system context"
+  local groups="container image volume network system context builder"
   local cmd="" sub="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
@@ -42,6 +42,10 @@ _berth() {
   fi
   local words=""
   case "$cmd${sub:+ $sub}" in
+    build|"image build"|"builder build")
+      # the build context is a directory
+      COMPREPLY=($(compgen -d -- "$cur"))
+      return ;;
     run|create|pull|push|rmi|tag|save|history|"image "*)
       words=$(_berth_cmd images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>') ;;
     "volume "*) words=$(_berth_cmd volume ls -q) ;;
