@@ -158,10 +158,6 @@ int runtime_container_oom_kills (const struct runtime_context *ctx, const char *
  * container's cgroup (cgroup_stats). */
 json_t *runtime_container_stats (const struct runtime_context *ctx, const char *id,
                                  struct berth_error **err);
-/* How many processes the kernel's OOM killer killed in the container's
- * memory cgroup so far (0 without a memory controller). */
-int runtime_container_oom_kills (const struct runtime_context *ctx, const char *id,
-                                 uint64_t *count, struct berth_error **err);
 
 /* ---------------------------------------------------------------- exec -- */
 
