@@ -108,6 +108,7 @@ def bd():
         if ids:
             d.docker("rm", "-f", *ids, check=False)
         d.stop()
+        d.destroy_network()  # the bridge and nft table this berthd made
         with open("/proc/self/mountinfo") as f:
             mounts = [l.split()[4] for l in f if str(root) in l.split()[4]]
         for m in reversed(mounts):
