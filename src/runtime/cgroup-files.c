@@ -232,3 +232,32 @@ cgroup_dir_pids (int dirfd, pid_t **pids, size_t *n_pids, struct berth_error **e
     }
   return 0;
 }
+
+int
+cgroup_hugetlb_write (int dfd, const struct cgroup_resources *r, const char *limit_fmt,
+                      const char *rsvd_fmt, struct berth_error **err)
+{
+  for (size_t i = 0; i < r->n_hugepages; i++)
+    {
+      const struct cgroup_hugepage *h = &r->hugepages[i];
+      char file[96], rsvd[96], field[96];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+      snprintf (file, sizeof file, limit_fmt, h->page_size);
+      snprintf (rsvd, sizeof rsvd, rsvd_fmt, h->page_size);
+#pragma GCC diagnostic pop
+      snprintf (field, sizeof field, "linux.resources.hugepageLimits[%zu].pageSize", i);
+      if (!cgroup_file_exists (dfd, file))
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                     "%s: %s is not a huge page size of this host", field,
+                                     h->page_size);
+      snprintf (field, sizeof field, "linux.resources.hugepageLimits[%zu].limit", i);
+      if (cgroup_writef (dfd, file, field, err, "%" PRIu64, h->limit) < 0)
+        return -1;
+      /* Reservations count too (runc does the same since 1.1). */
+      if (cgroup_file_exists (dfd, rsvd)
+          && cgroup_writef (dfd, rsvd, field, err, "%" PRIu64, h->limit) < 0)
+        return -1;
+    }
+  return 0;
+}

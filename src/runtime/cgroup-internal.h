@@ -187,6 +187,11 @@ int cgroup_writef (int dirfd, const char *file, const char *field, struct berth_
 /* Read dirfd/file whole (NUL-terminated); trailing newline kept. */
 int cgroup_read (int dirfd, const char *file, char **out, struct berth_error **err);
 bool cgroup_file_exists (int dirfd, const char *file);
+/* hugepageLimits → one limit file and its reservation file per page size;
+ * the names differ per hierarchy (v1 "hugetlb.%s.limit_in_bytes" and
+ * "hugetlb.%s.rsvd.limit_in_bytes", v2 "hugetlb.%s.max", "hugetlb.%s.rsvd.max"). */
+int cgroup_hugetlb_write (int dfd, const struct cgroup_resources *r, const char *limit_fmt,
+                          const char *rsvd_fmt, struct berth_error **err);
 /* Parse "key value\n" lines (memory.stat, cpu.stat) into a JSON object. */
 json_t *cgroup_read_flat_keyed (int dirfd, const char *file);
 int cgroup_read_u64 (int dirfd, const char *file, uint64_t *value);

@@ -197,26 +197,7 @@ v1_blkio (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 static int
 v1_hugetlb (int dfd, const struct cgroup_resources *r, struct berth_error **err)
 {
-  for (size_t i = 0; i < r->n_hugepages; i++)
-    {
-      const struct cgroup_hugepage *h = &r->hugepages[i];
-      char file[96], rsvd[96], field[96];
-      snprintf (file, sizeof file, "hugetlb.%s.limit_in_bytes", h->page_size);
-      snprintf (rsvd, sizeof rsvd, "hugetlb.%s.rsvd.limit_in_bytes", h->page_size);
-      snprintf (field, sizeof field, F ("hugepageLimits[%zu].pageSize"), i);
-      if (!cgroup_file_exists (dfd, file))
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                     "%s: %s is not a huge page size of this host", field,
-                                     h->page_size);
-      snprintf (field, sizeof field, F ("hugepageLimits[%zu].limit"), i);
-      if (cgroup_writef (dfd, file, field, err, "%" PRIu64, h->limit) < 0)
-        return -1;
-      /* Reservations count too (runc does the same since 1.1). */
-      if (cgroup_file_exists (dfd, rsvd)
-          && cgroup_writef (dfd, rsvd, field, err, "%" PRIu64, h->limit) < 0)
-        return -1;
-    }
-  return 0;
+  return cgroup_hugetlb_write (dfd, r, "hugetlb.%s.limit_in_bytes", "hugetlb.%s.rsvd.limit_in_bytes", err);
 }
 
 static void
