@@ -549,3 +549,21 @@ void cli_build_context_clear (struct cli_build_context *ctx);
 /* Is a build context read from stdin an archive (gzip, bzip2, xz, zstd or
  * a tar header) rather than a Dockerfile? (the first up to 512 bytes) */
 bool cli_build_is_archive (const unsigned char *b, size_t n);
+
+/* The opening of every command function: parse argv against the command's
+ * table (usage errors return their exit code), then the error every later
+ * step fills. CLI_CLIENT connects to the daemon or fails with exit 1. */
+#define CLI_PARSE_ARGS(name)                                                                      \
+  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
+  int ec_ = 0;                                                                                    \
+  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
+    return ec_;
+
+#define CLI_PARSE(name)                                                                           \
+  CLI_PARSE_ARGS (name)                                                                           \
+  _cleanup_error_ struct berth_error *err = NULL;
+
+#define CLI_CLIENT()                                                                              \
+  struct cli_client *c = cli_ctx_client (ctx, &err);                                             \
+  if (c == NULL)                                                                                  \
+    return cli_fail (err, 1);

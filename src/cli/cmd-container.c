@@ -9,18 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;                                                                                   \
-  _cleanup_error_ struct berth_error *err = NULL;
-
-#define CLIENT()                                                                                  \
-  struct cli_client *c = cli_ctx_client (ctx, &err);                                             \
-  if (c == NULL)                                                                                  \
-    return cli_fail (err, 1);
-
 const struct cli_opt cli_stop_opts[] = {
   { "signal", 's', CLI_OPT_STRING, "Signal to send to the container", NULL },
   { "timeout", 't', CLI_OPT_STRING, "Seconds to wait before killing the container", NULL },
@@ -110,7 +98,7 @@ per_container (struct cli_ctx *ctx, struct cli_args *a, const char *method, cons
                const char *query)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  CLIENT ();
+  CLI_CLIENT ();
   int rc = 0;
   for (size_t i = 0; i < a->n_pos; i++)
     {
@@ -165,7 +153,7 @@ stop_query (struct cli_args *a, struct berth_error **err, int *rc)
 int
 cmd_stop (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("stop");
+  CLI_PARSE ("stop");
   int rc;
   _cleanup_free_ char *q = stop_query (&a, &err, &rc);
   if (rc < 0)
@@ -176,7 +164,7 @@ cmd_stop (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_restart (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("restart");
+  CLI_PARSE ("restart");
   int rc;
   _cleanup_free_ char *q = stop_query (&a, &err, &rc);
   if (rc < 0)
@@ -187,7 +175,7 @@ cmd_restart (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_kill (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("kill");
+  CLI_PARSE ("kill");
   const char *sig = cli_args_str (&a, "signal");
   _cleanup_free_ char *es = sig ? url_escape (sig) : NULL;
   _cleanup_free_ char *q = es ? xasprintf ("signal=%s", es) : NULL;
@@ -197,7 +185,7 @@ cmd_kill (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_rm (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("rm");
+  CLI_PARSE ("rm");
   _cleanup_free_ char *q = NULL;
   bool f = cli_args_bool (&a, "force"), v = cli_args_bool (&a, "volumes"), l = cli_args_bool (&a, "link");
   if (f || v || l)
@@ -210,22 +198,22 @@ cmd_rm (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_pause (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("pause");
+  CLI_PARSE ("pause");
   return per_container (ctx, &a, "POST", "/pause", NULL);
 }
 
 int
 cmd_unpause (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("unpause");
+  CLI_PARSE ("unpause");
   return per_container (ctx, &a, "POST", "/unpause", NULL);
 }
 
 int
 cmd_wait (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("wait");
-  CLIENT ();
+  CLI_PARSE ("wait");
+  CLI_CLIENT ();
   int rc = 0;
   for (size_t i = 0; i < a.n_pos; i++)
     {
@@ -247,8 +235,8 @@ cmd_wait (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_rename (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("rename");
-  CLIENT ();
+  CLI_PARSE ("rename");
+  CLI_CLIENT ();
   _cleanup_free_ char *e = url_escape (a.pos[0]);
   _cleanup_free_ char *n = url_escape (a.pos[1]);
   _cleanup_free_ char *path = xasprintf ("/containers/%s/rename", e);
@@ -264,7 +252,7 @@ cmd_rename (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_update (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("update");
+  CLI_PARSE ("update");
   _cleanup_json_ json_t *body = json_object ();
   static const struct
   {
@@ -321,7 +309,7 @@ cmd_update (struct cli_ctx *ctx, int argc, char **argv)
     }
   if (!any)
     return fprintf (stderr, "you must provide one or more flags when using this command\n"), 1;
-  CLIENT ();
+  CLI_CLIENT ();
   int rc = 0;
   for (size_t i = 0; i < a.n_pos; i++)
     {
@@ -347,8 +335,8 @@ cmd_update (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_port (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("port");
-  CLIENT ();
+  CLI_PARSE ("port");
+  CLI_CLIENT ();
   _cleanup_json_ json_t *info = cli_inspect_container (c, a.pos[0], &err);
   if (info == NULL)
     return cli_fail (err, 1);
@@ -393,8 +381,8 @@ cmd_port (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_diff (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("diff");
-  CLIENT ();
+  CLI_PARSE ("diff");
+  CLI_CLIENT ();
   _cleanup_free_ char *e = url_escape (a.pos[0]);
   _cleanup_free_ char *path = xasprintf ("/containers/%s/changes", e);
   _cleanup_json_ json_t *r = cli_call_json (c, "GET", path, NULL, NULL, &err);
@@ -414,8 +402,8 @@ cmd_diff (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_top (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("top");
-  CLIENT ();
+  CLI_PARSE ("top");
+  CLI_CLIENT ();
   _cleanup_free_ char *e = url_escape (a.pos[0]);
   _cleanup_free_ char *path = xasprintf ("/containers/%s/top", e);
   _cleanup_free_ char *q = NULL;
@@ -502,7 +490,7 @@ static int
 inspect_common (struct cli_ctx *ctx, struct cli_args *a, const char *forced_type)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  CLIENT ();
+  CLI_CLIENT ();
   const char *type = forced_type ? forced_type : cli_args_str (a, "type");
   _cleanup_json_ json_t *items = json_array ();
   int rc = 0;
@@ -553,21 +541,21 @@ inspect_common (struct cli_ctx *ctx, struct cli_args *a, const char *forced_type
 int
 cmd_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("inspect");
+  CLI_PARSE ("inspect");
   return inspect_common (ctx, &a, NULL);
 }
 
 int
 cmd_container_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("container inspect");
+  CLI_PARSE ("container inspect");
   return inspect_common (ctx, &a, "container");
 }
 
 int
 cmd_image_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("image inspect");
+  CLI_PARSE ("image inspect");
   return inspect_common (ctx, &a, "image");
 }
 
@@ -591,8 +579,8 @@ log_chunk (void *ud, const char *data, size_t len)
 int
 cmd_logs (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("logs");
-  CLIENT ();
+  CLI_PARSE ("logs");
+  CLI_CLIENT ();
   _cleanup_json_ json_t *info = cli_inspect_container (c, a.pos[0], &err);
   if (info == NULL)
     return cli_fail (err, 1);
@@ -712,8 +700,8 @@ stats_row (json_t *s, const char *name_hint, bool trunc)
 int
 cmd_stats (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("stats");
-  CLIENT ();
+  CLI_PARSE ("stats");
+  CLI_CLIENT ();
   bool trunc = !cli_args_bool (&a, "no-trunc");
   const char *format = normalize_format (cli_args_str (&a, "format"));
   if (format == NULL)
@@ -778,8 +766,8 @@ cmd_stats (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_commit (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("commit");
-  CLIENT ();
+  CLI_PARSE ("commit");
+  CLI_CLIENT ();
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (a.n_pos == 2 && cli_parse_reference (a.pos[1], &repo, &tag, &digest, &err) < 0)
     return cli_fail (err, 1);
@@ -875,8 +863,8 @@ cli_download (struct cli_client *c, const char *path, const char *query, const c
 int
 cmd_export (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("export");
-  CLIENT ();
+  CLI_PARSE ("export");
+  CLI_CLIENT ();
   _cleanup_free_ char *e = url_escape (a.pos[0]);
   _cleanup_free_ char *path = xasprintf ("/containers/%s/export", e);
   if (cli_download (c, path, NULL, cli_args_str (&a, "output"), &err) < 0)
@@ -913,7 +901,7 @@ cli_prune (struct cli_ctx *ctx, struct cli_args *a, const char *path, const char
       _cleanup_free_ char *es = url_escape (s);
       q = xasprintf ("filters=%s", es);
     }
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *r = cli_call_json (c, "POST", path, q, NULL, &err);
   if (r == NULL)
     return cli_fail (err, 1);
@@ -954,7 +942,7 @@ cli_prune (struct cli_ctx *ctx, struct cli_args *a, const char *path, const char
 int
 cmd_container_prune (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("container prune");
+  CLI_PARSE ("container prune");
   return cli_prune (ctx, &a, "/containers/prune",
                     "WARNING! This will remove all stopped containers.", "ContainersDeleted", NULL);
 }

@@ -9,13 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;                                                                                   \
-  _cleanup_error_ struct berth_error *err = NULL;
-
 const struct cli_opt cli_context_create_opts[] = {
   { "description", 0, CLI_OPT_STRING, "Description of the context", NULL },
   { "docker", 0, CLI_OPT_STRING, "set the docker endpoint (host=…,ca=…,cert=…,key=…,skip-tls-verify=…)", NULL },
@@ -76,7 +69,7 @@ context_load (struct cli_ctx *ctx, const char *name)
 int
 cmd_context_create (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("context create");
+  CLI_PARSE ("context create");
   const char *name = a.pos[0];
   if (!valid_context_name (name) || strcmp (name, "default") == 0)
     return fprintf (stderr, "context name %s is invalid, names are validated against regexp "
@@ -172,7 +165,7 @@ context_names (struct cli_ctx *ctx)
 int
 cmd_context_ls (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("context ls");
+  CLI_PARSE ("context ls");
   _cleanup_free_ char *current = cli_current_context (&ctx->g);
   _cleanup_strv_ char **names = context_names (ctx);
   _cleanup_json_ json_t *rows = json_array ();
@@ -207,7 +200,7 @@ cmd_context_ls (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_context_use (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("context use");
+  CLI_PARSE ("context use");
   const char *name = a.pos[0];
   _cleanup_json_ json_t *c = context_load (ctx, name);
   if (c == NULL)
@@ -237,7 +230,7 @@ cmd_context_use (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_context_rm (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("context rm");
+  CLI_PARSE ("context rm");
   _cleanup_free_ char *current = cli_current_context (&ctx->g);
   int rc = 0;
   for (size_t i = 0; i < a.n_pos; i++)
@@ -282,7 +275,7 @@ cmd_context_rm (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_context_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("context inspect");
+  CLI_PARSE ("context inspect");
   _cleanup_free_ char *current = cli_current_context (&ctx->g);
   _cleanup_json_ json_t *items = json_array ();
   int rc = 0;

@@ -9,18 +9,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;                                                                                   \
-  _cleanup_error_ struct berth_error *err = NULL;
-
-#define CLIENT()                                                                                  \
-  struct cli_client *c = cli_ctx_client (ctx, &err);                                             \
-  if (c == NULL)                                                                                  \
-    return cli_fail (err, 1);
-
 const struct cli_opt cli_pull_opts[] = {
   { "all-tags", 'a', CLI_OPT_BOOL, "Download all tagged images in the repository", NULL },
   { "platform", 0, CLI_OPT_STRING, "Set platform if server is multi-platform capable", NULL },
@@ -287,7 +275,7 @@ read_line_noecho (const char *prompt, bool echo)
 int
 cmd_login (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("login");
+  CLI_PARSE ("login");
   const char *server = a.n_pos ? a.pos[0] : DOCKER_HUB_SERVER;
   _cleanup_free_ char *user = cli_args_str (&a, "username") ? xstrdup (cli_args_str (&a, "username")) : NULL;
   _cleanup_free_ char *pass = NULL;
@@ -322,7 +310,7 @@ cmd_login (struct cli_ctx *ctx, int argc, char **argv)
       if (user == NULL || pass == NULL || *user == '\0')
         return fprintf (stderr, "Error: Non-null Username Required\n"), 1;
     }
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *body = json_pack ("{s:s, s:s, s:s}", "username", user, "password", pass,
                                            "serveraddress", server);
   _cleanup_json_ json_t *r = cli_call_json (c, "POST", "/auth", NULL, body, &err);
@@ -348,7 +336,7 @@ cmd_login (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_logout (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("logout");
+  CLI_PARSE ("logout");
   const char *server = a.n_pos ? a.pos[0] : DOCKER_HUB_SERVER;
   _cleanup_json_ json_t *cfg = docker_config_load ();
   json_t *auths = json_object_get (cfg, "auths");
@@ -369,8 +357,8 @@ cmd_logout (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_pull (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("pull");
-  CLIENT ();
+  CLI_PARSE ("pull");
+  CLI_CLIENT ();
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (cli_parse_reference (a.pos[0], &repo, &tag, &digest, &err) < 0)
     return cli_fail (err, 1);
@@ -388,8 +376,8 @@ cmd_pull (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_push (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("push");
-  CLIENT ();
+  CLI_PARSE ("push");
+  CLI_CLIENT ();
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (cli_parse_reference (a.pos[0], &repo, &tag, &digest, &err) < 0)
     return cli_fail (err, 1);
@@ -424,8 +412,8 @@ cmd_push (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_rmi (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("rmi");
-  CLIENT ();
+  CLI_PARSE ("rmi");
+  CLI_CLIENT ();
   int rc = 0;
   bool force = cli_args_bool (&a, "force"), noprune = cli_args_bool (&a, "no-prune");
   _cleanup_free_ char *q = (force || noprune) ? xasprintf ("%s%s%s", force ? "force=1" : "",
@@ -461,8 +449,8 @@ cmd_rmi (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_tag (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("tag");
-  CLIENT ();
+  CLI_PARSE ("tag");
+  CLI_CLIENT ();
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (cli_parse_reference (a.pos[1], &repo, &tag, &digest, &err) < 0)
     return cli_fail (err, 1);
@@ -480,8 +468,8 @@ cmd_tag (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_save (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("save");
-  CLIENT ();
+  CLI_PARSE ("save");
+  CLI_CLIENT ();
   _cleanup_free_ char *q = xstrdup ("");
   for (size_t i = 0; i < a.n_pos; i++)
     {
@@ -527,8 +515,8 @@ upload_with_progress (struct cli_client *c, const char *path, const char *query,
 int
 cmd_load (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("load");
-  CLIENT ();
+  CLI_PARSE ("load");
+  CLI_CLIENT ();
   bool quiet = cli_args_bool (&a, "quiet") || !isatty (STDOUT_FILENO);
   struct jsonmsg_display *d = NULL;
   int rc = upload_with_progress (c, "/images/load", quiet ? "quiet=1" : NULL,
@@ -543,8 +531,8 @@ cmd_load (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_import (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("import");
-  CLIENT ();
+  CLI_PARSE ("import");
+  CLI_CLIENT ();
   const char *src = a.pos[0];
   bool is_url = str_has_prefix (src, "http://") || str_has_prefix (src, "https://");
   _cleanup_free_ char *q = NULL;
@@ -618,8 +606,8 @@ cmd_import (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_history (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("history");
-  CLIENT ();
+  CLI_PARSE ("history");
+  CLI_CLIENT ();
   bool trunc = !cli_args_bool (&a, "no-trunc");
   bool human = cli_args_bool (&a, "human");
   _cleanup_free_ char *path = xasprintf ("/images/%s/history", a.pos[0]);
@@ -667,7 +655,7 @@ cmd_history (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_image_prune (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("image prune");
+  CLI_PARSE ("image prune");
   bool all = cli_args_bool (&a, "all");
   return cli_prune (ctx, &a, "/images/prune",
                     all ? "WARNING! This will remove all images without at least one container associated to them."
@@ -678,8 +666,8 @@ cmd_image_prune (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_search (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("search");
-  CLIENT ();
+  CLI_PARSE ("search");
+  CLI_CLIENT ();
   _cleanup_free_ char *et = url_escape (a.pos[0]);
   _cleanup_free_ char *q = xasprintf ("term=%s", et);
   if (cli_args_str (&a, "limit"))

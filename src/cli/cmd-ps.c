@@ -30,12 +30,6 @@ const struct cli_opt cli_images_opts[] = {
   { NULL, 0, 0, NULL, NULL },
 };
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;
-
 char *
 ellipsis (const char *s, size_t max_runes)
 {
@@ -337,7 +331,7 @@ query_add (char **q, const char *part)
 int
 cmd_ps (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("ps");
+  CLI_PARSE_ARGS ("ps");
   _cleanup_error_ struct berth_error *err = NULL;
   bool trunc = !cli_args_bool (&a, "no-trunc");
   const char *format = normalize_format (cli_args_str (&a, "format"));
@@ -453,7 +447,7 @@ image_row (json_t *img, const char *repo, const char *tag, const char *digest, b
 int
 cmd_images (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("images");
+  CLI_PARSE_ARGS ("images");
   _cleanup_error_ struct berth_error *err = NULL;
   bool trunc = !cli_args_bool (&a, "no-trunc");
   bool digests = cli_args_bool (&a, "digests");

@@ -8,12 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;
-
 const struct cli_opt cli_start_opts[] = {
   { "attach", 'a', CLI_OPT_BOOL, "Attach STDOUT/STDERR and forward signals", NULL },
   { "detach-keys", 0, CLI_OPT_STRING, "Override the key sequence for detaching a container", NULL },
@@ -190,7 +184,7 @@ create_container (struct cli_ctx *ctx, struct cli_args *a, const char *cmdname,
 int
 cmd_create (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("create");
+  CLI_PARSE_ARGS ("create");
   _cleanup_error_ struct berth_error *err = NULL;
   _cleanup_free_ char *id = create_container (ctx, &a, "create", &err);
   if (id == NULL)
@@ -243,7 +237,7 @@ is_attached (char *const *attach, const char *which, bool dflt)
 int
 cmd_run (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("run");
+  CLI_PARSE_ARGS ("run");
   _cleanup_error_ struct berth_error *err = NULL;
   bool detach = cli_args_bool (&a, "detach");
   bool tty = cli_args_bool (&a, "tty");
@@ -444,7 +438,7 @@ attach_container (struct cli_ctx *ctx, const char *name, bool with_stdin, bool d
 int
 cmd_start (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("start");
+  CLI_PARSE_ARGS ("start");
   _cleanup_error_ struct berth_error *err = NULL;
   bool attach = cli_args_bool (&a, "attach");
   bool interactive = cli_args_bool (&a, "interactive");
@@ -493,7 +487,7 @@ cmd_start (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_attach (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("attach");
+  CLI_PARSE_ARGS ("attach");
   _cleanup_error_ struct berth_error *err = NULL;
   int rc = attach_container (ctx, a.pos[0], !cli_args_bool (&a, "no-stdin"), false,
                              cli_args_bool (&a, "sig-proxy"), cli_args_str (&a, "detach-keys"), &err);
@@ -505,7 +499,7 @@ cmd_attach (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_exec (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("exec");
+  CLI_PARSE_ARGS ("exec");
   _cleanup_error_ struct berth_error *err = NULL;
   bool tty = cli_args_bool (&a, "tty");
   bool interactive = cli_args_bool (&a, "interactive");

@@ -13,18 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;                                                                                   \
-  _cleanup_error_ struct berth_error *err = NULL;
-
-#define CLIENT()                                                                                  \
-  struct cli_client *c = cli_ctx_client (ctx, &err);                                             \
-  if (c == NULL)                                                                                  \
-    return cli_fail (err, 1);
-
 const struct cli_opt cli_version_opts[] = {
   { "format", 'f', CLI_OPT_STRING, "Format output using a custom template", NULL },
   { NULL, 0, 0, NULL, NULL },
@@ -78,7 +66,7 @@ js (json_t *o, const char *k)
 int
 cmd_version (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("version");
+  CLI_PARSE ("version");
   struct cli_client *c = cli_ctx_client (ctx, &err);
   _cleanup_json_ json_t *client = client_version_json (ctx);
   json_t *server = NULL;
@@ -146,8 +134,8 @@ cmd_version (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_info (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("info");
-  CLIENT ();
+  CLI_PARSE ("info");
+  CLI_CLIENT ();
   _cleanup_json_ json_t *info = cli_call_json (c, "GET", "/info", NULL, NULL, &err);
   const char *format = cli_args_str (&a, "format");
   if (format)
@@ -348,8 +336,8 @@ event_line (void *ud, const char *line, size_t len)
 int
 cmd_events (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("events");
-  CLIENT ();
+  CLI_PARSE ("events");
+  CLI_CLIENT ();
   time_t now = time (NULL);
   _cleanup_free_ char *q = xstrdup ("");
   char **filters = cli_args_list (&a, "filter");
@@ -412,8 +400,8 @@ reclaim_string (double reclaimable, double total, bool pct)
 int
 cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("system df");
-  CLIENT ();
+  CLI_PARSE ("system df");
+  CLI_CLIENT ();
   _cleanup_json_ json_t *df = cli_call_json (c, "GET", "/system/df", NULL, NULL, &err);
   if (df == NULL)
     return cli_fail (err, 1);
@@ -507,7 +495,7 @@ cmd_system_df (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_system_prune (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("system prune");
+  CLI_PARSE ("system prune");
   bool all = cli_args_bool (&a, "all"), vols = cli_args_bool (&a, "volumes");
   if (!cli_args_bool (&a, "force"))
     {
@@ -522,7 +510,7 @@ cmd_system_prune (struct cli_ctx *ctx, int argc, char **argv)
       if (fgets (line, sizeof line, stdin) == NULL || (line[0] != 'y' && line[0] != 'Y'))
         return 0;
     }
-  CLIENT ();
+  CLI_CLIENT ();
   struct
   {
     const char *path, *key, *title;
@@ -623,7 +611,7 @@ dial_endpoint (const struct cli_endpoint *ep, struct berth_error **err)
 int
 cmd_dial_stdio (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("system dial-stdio");
+  CLI_PARSE ("system dial-stdio");
   if (cli_endpoint_discover (&ctx->g, &ctx->ep, &err) < 0)
     return cli_fail (err, 1);
   _cleanup_close_ int fd = dial_endpoint (&ctx->ep, &err);

@@ -6,18 +6,6 @@
 
 #include <string.h>
 
-#define PARSE(name)                                                                               \
-  _cleanup_ (cli_args_free) struct cli_args a = { 0 };                                           \
-  int ec_ = 0;                                                                                    \
-  if (cli_cmd_parse (ctx, cli_command_find (name), argc, argv, &a, &ec_) < 0)                    \
-    return ec_;                                                                                   \
-  _cleanup_error_ struct berth_error *err = NULL;
-
-#define CLIENT()                                                                                  \
-  struct cli_client *c = cli_ctx_client (ctx, &err);                                             \
-  if (c == NULL)                                                                                  \
-    return cli_fail (err, 1);
-
 const struct cli_opt cli_volume_create_opts[] = {
   { "driver", 'd', CLI_OPT_STRING, "Specify volume driver name", "local" },
   { "label", 0, CLI_OPT_LIST, "Set metadata for a volume", NULL },
@@ -88,7 +76,7 @@ static int
 inspect_each (struct cli_ctx *ctx, struct cli_args *a, const char *prefix, const char *what)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *items = json_array ();
   int rc = 0;
   for (size_t i = 0; i < a->n_pos; i++)
@@ -118,7 +106,7 @@ static int
 remove_each (struct cli_ctx *ctx, struct cli_args *a, const char *prefix, const char *query)
 {
   _cleanup_error_ struct berth_error *err = NULL;
-  CLIENT ();
+  CLI_CLIENT ();
   int rc = 0;
   for (size_t i = 0; i < a->n_pos; i++)
     {
@@ -142,7 +130,7 @@ remove_each (struct cli_ctx *ctx, struct cli_args *a, const char *prefix, const 
 int
 cmd_volume_create (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("volume create");
+  CLI_PARSE ("volume create");
   const char *name = a.n_pos ? a.pos[0] : cli_args_str (&a, "name");
   if (a.n_pos && cli_args_str (&a, "name") && strcmp (a.pos[0], cli_args_str (&a, "name")) != 0)
     return fprintf (stderr, "conflicting options: either specify --name or provide positional arg, not both\n"), 1;
@@ -164,7 +152,7 @@ cmd_volume_create (struct cli_ctx *ctx, int argc, char **argv)
         return cli_fail (err, 1);
     }
   json_object_set_new (body, "Name", json_string (name ? name : ""));
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *r = cli_call_json (c, "POST", "/volumes/create", NULL, body, &err);
   if (r == NULL)
     return cli_fail (err, 1);
@@ -175,12 +163,12 @@ cmd_volume_create (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_volume_ls (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("volume ls");
+  CLI_PARSE ("volume ls");
   int frc;
   _cleanup_free_ char *q = filters_q (cli_args_list (&a, "filter"), &err, &frc);
   if (frc < 0)
     return cli_fail (err, 1);
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *r = cli_call_json (c, "GET", "/volumes", q, NULL, &err);
   if (r == NULL)
     return cli_fail (err, 1);
@@ -228,21 +216,21 @@ cmd_volume_ls (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_volume_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("volume inspect");
+  CLI_PARSE ("volume inspect");
   return inspect_each (ctx, &a, "/volumes", "volume");
 }
 
 int
 cmd_volume_rm (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("volume rm");
+  CLI_PARSE ("volume rm");
   return remove_each (ctx, &a, "/volumes", cli_args_bool (&a, "force") ? "force=1" : NULL);
 }
 
 int
 cmd_volume_prune (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("volume prune");
+  CLI_PARSE ("volume prune");
   bool all = cli_args_bool (&a, "all");
   return cli_prune (ctx, &a, "/volumes/prune",
                     all ? "WARNING! This will remove all local volumes not used by at least one container."
@@ -255,7 +243,7 @@ cmd_volume_prune (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_network_create (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network create");
+  CLI_PARSE ("network create");
   char **subnets = cli_args_list (&a, "subnet");
   char **gateways = cli_args_list (&a, "gateway");
   char **ranges = cli_args_list (&a, "ip-range");
@@ -283,7 +271,7 @@ cmd_network_create (struct cli_ctx *ctx, int argc, char **argv)
   if (parse_kv_into (cli_args_list (&a, "opt"), opts, false, "option", &err) < 0
       || parse_kv_into (cli_args_list (&a, "label"), labels, true, "label", &err) < 0)
     return cli_fail (err, 1);
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *r = cli_call_json (c, "POST", "/networks/create", NULL, body, &err);
   if (r == NULL)
     return cli_fail (err, 1);
@@ -294,12 +282,12 @@ cmd_network_create (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_network_ls (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network ls");
+  CLI_PARSE ("network ls");
   int frc;
   _cleanup_free_ char *q = filters_q (cli_args_list (&a, "filter"), &err, &frc);
   if (frc < 0)
     return cli_fail (err, 1);
-  CLIENT ();
+  CLI_CLIENT ();
   _cleanup_json_ json_t *r = cli_call_json (c, "GET", "/networks", q, NULL, &err);
   if (r == NULL)
     return cli_fail (err, 1);
@@ -334,22 +322,22 @@ cmd_network_ls (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_network_inspect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network inspect");
+  CLI_PARSE ("network inspect");
   return inspect_each (ctx, &a, "/networks", "network");
 }
 
 int
 cmd_network_rm (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network rm");
+  CLI_PARSE ("network rm");
   return remove_each (ctx, &a, "/networks", NULL);
 }
 
 int
 cmd_network_connect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network connect");
-  CLIENT ();
+  CLI_PARSE ("network connect");
+  CLI_CLIENT ();
   json_t *aliases = json_array ();
   char **al = cli_args_list (&a, "alias");
   for (size_t i = 0; al[i]; i++)
@@ -374,8 +362,8 @@ cmd_network_connect (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_network_disconnect (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network disconnect");
-  CLIENT ();
+  CLI_PARSE ("network disconnect");
+  CLI_CLIENT ();
   _cleanup_json_ json_t *body = json_pack ("{s:s, s:b}", "Container", a.pos[1], "Force",
                                            cli_args_bool (&a, "force"));
   _cleanup_free_ char *e = url_escape (a.pos[0]);
@@ -389,7 +377,7 @@ cmd_network_disconnect (struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_network_prune (struct cli_ctx *ctx, int argc, char **argv)
 {
-  PARSE ("network prune");
+  CLI_PARSE ("network prune");
   return cli_prune (ctx, &a, "/networks/prune",
                     "WARNING! This will remove all custom networks not used by at least one container.",
                     "NetworksDeleted", NULL);
