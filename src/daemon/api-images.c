@@ -206,8 +206,11 @@ handle_list (struct api_request *req)
 
 /* ------------------------------------------------- inspect and history -- */
 
+/* GET /images/{name}/json and /history: resolve the name, describe it. */
 static void
-handle_inspect (struct api_request *req)
+respond_image_view (struct api_request *req,
+                    int (*view) (struct image_store *, const char *, json_t **,
+                                 struct berth_error **))
 {
   struct berthd *d = api_request_daemon (req);
   if (d->images == NULL)
@@ -216,24 +219,21 @@ handle_inspect (struct api_request *req)
   _cleanup_free_ char *id = NULL;
   json_t *out = NULL;
   if (image_resolve (d->images, api_request_param (req, "name"), &id, &err) < 0
-      || image_inspect (d->images, id, &out, &err) < 0)
+      || view (d->images, id, &out, &err) < 0)
     return api_respond_error (req, err);
   api_respond_json (req, 200, out);
 }
 
 static void
+handle_inspect (struct api_request *req)
+{
+  respond_image_view (req, image_inspect);
+}
+
+static void
 handle_history (struct api_request *req)
 {
-  struct berthd *d = api_request_daemon (req);
-  if (d->images == NULL)
-    return images_respond_store_missing (req);
-  _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_free_ char *id = NULL;
-  json_t *out = NULL;
-  if (image_resolve (d->images, api_request_param (req, "name"), &id, &err) < 0
-      || image_history (d->images, id, &out, &err) < 0)
-    return api_respond_error (req, err);
-  api_respond_json (req, 200, out);
+  respond_image_view (req, image_history);
 }
 
 /* ----------------------------------------------------------------- tag -- */
