@@ -316,11 +316,11 @@ mount_make_detached (const char *bundle, const struct spec_mount *m, bool in_use
 static char *
 target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct berth_error **err)
 {
-  _cleanup_free_ char *todo = xstrdup (dest);
+  _cleanup_free_ char *remaining = xstrdup (dest);
   _cleanup_free_ char *done = xstrdup ("");
   for (int hops = 0; hops < 40; hops++)
     {
-      char *rest = todo;
+      char *rest = remaining;
       bool restarted = false;
       while (*rest)
         {
@@ -353,8 +353,8 @@ target_resolve_create (int rootfd, const char *dest, bool last_is_file, struct b
               link[n] = '\0';
               _cleanup_free_ char *next = link[0] == '/' ? xasprintf ("%s%s", link, rest)
                                                          : xasprintf ("%s/%s%s", done, link, rest);
-              free (todo);
-              todo = steal_pointer (&next);
+              free (remaining);
+              remaining = steal_pointer (&next);
               if (link[0] == '/')
                 done[0] = '\0';
               restarted = true;
