@@ -181,7 +181,10 @@ test_pipeline_corrupt_in_the_middle (void **state)
     image_layer_unpack_abort (u);
   assert_int_equal (rc, -1);
   assert_non_null (err);
-  assert_non_null (strstr (err->msg, "gzip"));
+  /* Corrupt deflate data may decode into garbage that the tar stage rejects
+   * before inflate sees the bad CRC: either stage may be the one to report
+   * it, depending on thread timing. What matters is that nothing is kept. */
+  assert_true (strstr (err->msg, "gzip") != NULL || strstr (err->msg, "tar") != NULL);
   berth_error_free (err);
   free (layer);
   assert_nothing_left (s, &b);
