@@ -144,8 +144,12 @@ char *sha256_digest (const void *data, size_t len);
 
 /* 64 lowercase hex characters from getrandom(2), like docker's ids. */
 void random_id_hex (char out[SHA256_HEX_LEN + 1]);
-/* RFC 3339 with nanoseconds in UTC, as docker prints times:
- * 2026-11-26T01:11:55.123456789Z. */
+/* RFC 3339 with nanoseconds in UTC as Go's time.RFC3339Nano writes it (what
+ * docker puts in JSON): trailing zeros of the fraction trimmed,
+ * 2026-11-26T01:11:55.12345Z, and no fraction at all on a whole second. */
 char *time_format_rfc3339nano (const struct timespec *ts);
+/* The same with always nine digits (docker's RFC3339NanoFixed, the
+ * `logs --timestamps` prefix): 2026-11-26T01:11:55.123450000Z. */
+char *time_format_rfc3339nano_fixed (const struct timespec *ts);
 int time_parse_rfc3339 (const char *s, struct timespec *ts);
 uint64_t time_now_ns (void);

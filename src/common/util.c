@@ -32,14 +32,36 @@ random_id_hex (char out[SHA256_HEX_LEN + 1])
   out[SHA256_HEX_LEN] = '\0';
 }
 
-char *
-time_format_rfc3339nano (const struct timespec *ts)
+static char *
+time_format (const struct timespec *ts, bool trim_zeros)
 {
   struct tm tm;
   gmtime_r (&ts->tv_sec, &tm);
   char date[32];
   strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", date, ts->tv_nsec);
+  char frac[16];
+  snprintf (frac, sizeof frac, ".%09ld", ts->tv_nsec);
+  if (trim_zeros)
+    {
+      size_t n = strlen (frac);
+      while (n > 1 && frac[n - 1] == '0')
+        frac[--n] = '\0';
+      if (n == 1)
+        frac[0] = '\0'; /* Go drops the dot with the last digit */
+    }
+  return xasprintf ("%s%sZ", date, frac);
+}
+
+char *
+time_format_rfc3339nano (const struct timespec *ts)
+{
+  return time_format (ts, true);
+}
+
+char *
+time_format_rfc3339nano_fixed (const struct timespec *ts)
+{
+  return time_format (ts, false);
 }
 
 int

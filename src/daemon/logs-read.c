@@ -45,7 +45,7 @@ logs_entry_encode (const struct log_entry *e, const struct logs_read_options *o,
     {
       struct timespec ts = { .tv_sec = (time_t)(e->time_ns / 1000000000ull),
                              .tv_nsec = (long)(e->time_ns % 1000000000ull) };
-      _cleanup_free_ char *t = time_format_rfc3339nano (&ts);
+      _cleanup_free_ char *t = time_format_rfc3339nano_fixed (&ts);
       prefix = xasprintf ("%s ", t);
       plen = strlen (prefix);
     }

@@ -62,6 +62,30 @@ test_time_roundtrip (void **state)
   assert_int_equal (time_parse_rfc3339 ("2026-11-22T17:50:00+02:00", &back), 0);
   assert_int_equal (back.tv_sec, 1795362600);
   assert_int_equal (time_parse_rfc3339 ("yesterday", &back), -1);
+
+  /* Go's RFC3339Nano trims trailing zeros (docker's JSON times); the fixed
+   * form keeps nine digits (docker's `logs --timestamps`). */
+  static const struct
+  {
+    long nsec;
+    const char *trimmed, *fixed;
+  } cases[] = {
+    { 409252120, "2026-11-22T15:50:00.40925212Z", "2026-11-22T15:50:00.409252120Z" },
+    { 500000000, "2026-11-22T15:50:00.5Z", "2026-11-22T15:50:00.500000000Z" },
+    { 0, "2026-11-22T15:50:00Z", "2026-11-22T15:50:00.000000000Z" },
+    { 1, "2026-11-22T15:50:00.000000001Z", "2026-11-22T15:50:00.000000001Z" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      struct timespec t = { .tv_sec = 1795362600, .tv_nsec = cases[i].nsec };
+      _cleanup_free_ char *a = time_format_rfc3339nano (&t);
+      _cleanup_free_ char *b = time_format_rfc3339nano_fixed (&t);
+      assert_string_equal (a, cases[i].trimmed);
+      assert_string_equal (b, cases[i].fixed);
+      struct timespec r;
+      assert_int_equal (time_parse_rfc3339 (a, &r), 0);
+      assert_int_equal (r.tv_nsec, cases[i].nsec);
+    }
   /* the offset is exactly ±hh:mm; short ones once read past the end (fuzzing) */
   assert_int_equal (time_parse_rfc3339 ("2023-01-02T15:04:05.124-4:-0", &back), -1);
   assert_int_equal (time_parse_rfc3339 ("2026-11-22T17:50:00+2:00", &back), -1);

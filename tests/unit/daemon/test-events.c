@@ -125,7 +125,7 @@ test_audit_line (void **state)
                            .method = "DELETE", .path = "/v1.41/images/x", .query = "force=1",
                            .status = 403, .duration_us = 120, .denied = "no rmi" };
   _cleanup_json_ json_t *j = audit_entry_json (&e);
-  assert_string_equal (json_string_value (json_object_get (j, "time")), "2026-11-22T15:50:14.000000000Z");
+  assert_string_equal (json_string_value (json_object_get (j, "time")), "2026-11-22T15:50:14Z");
   assert_int_equal (json_integer_value (json_object_get (j, "uid")), 1000);
   assert_int_equal (json_integer_value (json_object_get (j, "pid")), 42);
   assert_string_equal (json_string_value (json_object_get (j, "decision")), "deny");
