@@ -140,6 +140,17 @@ void sha256_hex (const void *data, size_t len, char out[SHA256_HEX_LEN + 1]);
 /* "sha256:<hex>" of data, newly allocated. */
 char *sha256_digest (const void *data, size_t len);
 
+/* ------------------------------------------------------------ processes -- */
+
+/* Run fn (arg, out, err) in a forked child and wait for it; its return
+ * value (>= 0), the out_size bytes it left in out, or its error come back.
+ * What fn loads (shared libraries, NSS modules) and allocates stays in the
+ * child: berthd does its one-off startup work this way to keep them out of
+ * its idle footprint. fn must not rely on other threads (only the calling
+ * one exists in the child). */
+int run_in_child (int (*fn) (void *arg, void *out, struct berth_error **err), void *arg, void *out,
+                  size_t out_size, struct berth_error **err);
+
 /* --------------------------------------------------------- ids and time -- */
 
 /* 64 lowercase hex characters from getrandom(2), like docker's ids. */

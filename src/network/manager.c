@@ -90,8 +90,42 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
 int
 manager_sync_rules (struct network_manager *m, struct berth_error **err)
 {
+  /* The owner mark is made on first use: sha256 is libcrypto's, which an
+   * idle berthd does not map. */
+  if (m->nft_owner[0] == '\0')
+    {
+      char hex[SHA256_HEX_LEN + 1];
+      sha256_hex (m->state_dir, strlen (m->state_dir), hex);
+      memcpy (m->nft_owner, hex, 16);
+      m->nft_owner[16] = '\0';
+    }
   return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, m->nft_table, m->nft_owner,
                             m->networks, m->n_networks, err);
+}
+
+static int
+sync_rules_child (void *arg, void *out, struct berth_error **err)
+{
+  struct network_manager *m = arg;
+  int r = manager_sync_rules (m, err);
+  *(bool *) out = m->nft_owner_checked;
+  return r;
+}
+
+/* The rules sync at startup runs in a short-lived child: libnftables (with
+ * libnftnl, libxtables, its context's caches) and libcrypto are loaded
+ * there, and berthd maps them only once a network changes (~4 MiB of its
+ * idle RSS otherwise). The kernel's ruleset is the only thing it changes. */
+static int
+manager_sync_rules_at_start (struct network_manager *m, struct berth_error **err)
+{
+  if (m->nft != NULL)
+    return manager_sync_rules (m, err);
+  bool owner_checked = false;
+  if (run_in_child (sync_rules_child, m, &owner_checked, sizeof owner_checked, err) < 0)
+    return -1;
+  m->nft_owner_checked = owner_checked;
+  return 0;
 }
 
 static int
@@ -155,7 +189,7 @@ manager_restore (struct network_manager *m, struct berth_error **err)
    * name may be shared with another daemon on this host — leave it alone. */
   if (m->n_networks == 0)
     return 0;
-  return manager_sync_rules (m, err);
+  return manager_sync_rules_at_start (m, err);
 }
 
 int
@@ -177,12 +211,6 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
   m->dns.upstream_fd = -1;
   m->dns.job_fds[0] = m->dns.job_fds[1] = -1;
   m->state_dir = xstrdup (cfg->state_dir);
-  {
-    char hex[SHA256_HEX_LEN + 1];
-    sha256_hex (cfg->state_dir, strlen (cfg->state_dir), hex);
-    memcpy (m->nft_owner, hex, 16);
-    m->nft_owner[16] = '\0';
-  }
   m->nft_table = xstrdup (table);
   m->default_device = xstrdup (cfg->default_bridge_device ? cfg->default_bridge_device
                                                           : NETWORK_DEFAULT_DEVICE);
@@ -336,7 +364,7 @@ network_manager_cleanup_orphans (struct network_manager *m, const char *const *l
       if (removed_here && manager_save (m, n, err) < 0)
         return -1;
     }
-  if (manager_sync_rules (m, err) < 0)
+  if (manager_sync_rules_at_start (m, err) < 0)
     return -1;
   return removed;
 }

@@ -72,7 +72,7 @@ struct network_manager
   size_t n_networks;
   struct dns_state dns;
   struct nft_ctx *nft; /* libnftables context, made on first use */
-  char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir) */
+  char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir), made on first use */
   bool nft_owner_checked;
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
