@@ -47,7 +47,14 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
     }
   struct archive_entry *e;
   size_t n = 0;
-  static __thread char buf[1 << 17];
+  /* heap, not TLS: a __thread buffer costs every thread its size */
+  const size_t buf_size = 1 << 17;
+  _cleanup_free_ char *buf = malloc (buf_size);
+  if (buf == NULL)
+    {
+      archive_read_free (a);
+      return berth_error_set (err, ENOMEM, "read buffer");
+    }
   while (r == 0)
     {
       int h = archive_read_next_header (a, &e);
@@ -111,7 +118,7 @@ spool_read_archive (struct image_store *s, int in_fd, struct spool *sp, struct b
       int64_t size = 0;
       for (;;)
         {
-          la_ssize_t got = archive_read_data (a, buf, sizeof buf);
+          la_ssize_t got = archive_read_data (a, buf, buf_size);
           if (got < 0)
             {
               r = berth_error_set_kind (err, BERTH_E_INVALID, 0, "read `%s`: %s", name,

@@ -177,9 +177,16 @@ check_blob (struct image_store *s, const char *hex, char ***problems)
       return;
     }
   _cleanup_sha256_ struct sha256_ctx *c = sha256_ctx_new ();
-  static __thread unsigned char buf[1 << 17];
+  /* heap, not TLS: a __thread buffer costs every thread its size */
+  const size_t buf_size = 1 << 17;
+  _cleanup_free_ unsigned char *buf = malloc (buf_size);
+  if (buf == NULL)
+    {
+      problem (problems, "blob sha256:%s: out of memory", hex);
+      return;
+    }
   ssize_t n;
-  while ((n = read (fd, buf, sizeof buf)) > 0)
+  while ((n = read (fd, buf, buf_size)) > 0)
     sha256_ctx_update (c, buf, (size_t)n);
   _cleanup_free_ char *got = sha256_ctx_digest (c);
   if (n < 0)

@@ -682,10 +682,17 @@ layer_unpack_fd_verified (struct image_store *s, int fd, const char *expected_di
       s, expected_digest, -1, media_type, expected_diff_id, err);
   if (u == NULL)
     return -1;
-  static __thread unsigned char buf[1 << 17];
+  /* heap, not TLS: a __thread buffer costs every thread its size */
+  const size_t buf_size = 1 << 17;
+  _cleanup_free_ unsigned char *buf = malloc (buf_size);
+  if (buf == NULL)
+    {
+      image_layer_unpack_abort (u);
+      return berth_error_set (err, ENOMEM, "read buffer");
+    }
   for (;;)
     {
-      ssize_t n = read (fd, buf, sizeof buf);
+      ssize_t n = read (fd, buf, buf_size);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

@@ -38,11 +38,15 @@ file_crc (int dirfd, const char *name, uint64_t *crc, struct berth_error **err)
   _cleanup_close_ int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return berth_error_set (err, errno, "open `%s`", name);
-  static __thread unsigned char buf[1 << 17];
+  /* heap, not TLS: a __thread buffer costs every thread its size */
+  const size_t buf_size = 1 << 17;
+  _cleanup_free_ unsigned char *buf = malloc (buf_size);
+  if (buf == NULL)
+    return berth_error_set (err, ENOMEM, "read buffer");
   uint64_t c = 0;
   for (;;)
     {
-      ssize_t n = read (fd, buf, sizeof buf);
+      ssize_t n = read (fd, buf, buf_size);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
