@@ -190,21 +190,37 @@ format_time (uint64_t time_ns, char *buf, size_t size)
   return 30;
 }
 
+/* Room one entry of len bytes needs: each byte escapes to at most 6. */
+#define JSONFILE_LINE_CAP(len) (6 * (len) + 128)
+
+/* One entry, formatted into buf (JSONFILE_LINE_CAP (len) bytes) with
+ * memcpy only: this runs once per line of output in the monitor. */
+static size_t
+jsonfile_line_format (char *buf, enum log_stream stream, const char *data, size_t len,
+                      uint64_t time_ns)
+{
+  static const char head[] = "{\"log\":\"";
+  static const char mid_out[] = "\",\"stream\":\"stdout\",\"time\":\"";
+  static const char mid_err[] = "\",\"stream\":\"stderr\",\"time\":\"";
+  char *o = buf;
+  memcpy (o, head, sizeof head - 1);
+  o += sizeof head - 1;
+  o += logs_json_escape (data, len, o);
+  memcpy (o, stream == LOG_STREAM_STDERR ? mid_err : mid_out, sizeof mid_out - 1);
+  o += sizeof mid_out - 1;
+  o += format_time (time_ns, o, 31);
+  memcpy (o, "\"}\n", 4);
+  return (size_t)(o - buf) + 3;
+}
+
 char *
 logs_jsonfile_line (enum log_stream stream, const char *data, size_t len, uint64_t time_ns,
                     size_t *out_len)
 {
-  char ts[64];
-  format_time (time_ns, ts, sizeof ts);
-  const char *sname = stream == LOG_STREAM_STDERR ? "stderr" : "stdout";
-  size_t cap = 6 * len + 128;
-  char *buf = malloc (cap);
+  char *buf = malloc (JSONFILE_LINE_CAP (len));
   if (buf == NULL)
     abort ();
-  size_t n = (size_t)snprintf (buf, cap, "{\"log\":\"");
-  n += logs_json_escape (data, len, buf + n);
-  n += (size_t)snprintf (buf + n, cap - n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", sname, ts);
-  *out_len = n;
+  *out_len = jsonfile_line_format (buf, stream, data, len, time_ns);
   return buf;
 }
 
@@ -241,8 +257,16 @@ logs_jsonfile_write (struct logs_jsonfile_writer *w, enum log_stream stream, con
 {
   if (w->fd < 0)
     return -1;
-  size_t n;
-  _cleanup_free_ char *line = logs_jsonfile_line (stream, data, len, time_ns, &n);
+  if (w->line_cap < JSONFILE_LINE_CAP (len))
+    {
+      char *p = realloc (w->line, JSONFILE_LINE_CAP (len));
+      if (p == NULL)
+        return -1;
+      w->line = p;
+      w->line_cap = JSONFILE_LINE_CAP (len);
+    }
+  char *line = w->line;
+  size_t n = jsonfile_line_format (line, stream, data, len, time_ns);
   if (w->max_size_bytes > 0 && w->size_bytes > 0 && w->size_bytes + (int64_t)n > w->max_size_bytes)
     rotate (w);
   if (fs_write_all (w->fd, line, n) < 0)
@@ -257,4 +281,7 @@ logs_jsonfile_writer_close (struct logs_jsonfile_writer *w)
   if (w->fd >= 0)
     close (w->fd);
   w->fd = -1;
+  free (w->line);
+  w->line = NULL;
+  w->line_cap = 0;
 }

@@ -37,6 +37,8 @@ struct logs_jsonfile_writer
   int64_t max_size_bytes; /* <= 0: no rotation */
   int max_files;          /* files kept in total, >= 1 */
   int64_t size_bytes;
+  char *line; /* where entries are formatted, grown on demand (NULL at first) */
+  size_t line_cap;
 };
 
 int logs_jsonfile_writer_open (struct logs_jsonfile_writer *w, int dirfd, const char *name,
