@@ -13,6 +13,8 @@ import tarfile
 import tempfile
 import time
 
+import smaps
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BERTH_BUILD_DIR", ROOT / "build"))
 DOCKER = "/usr/local/bin/docker"
@@ -152,6 +154,7 @@ def measure(e, tmp):
         mons = [p for p in descendants(e.proc.pid) if open(f"/proc/{p}/comm").read().strip().startswith("berth-monitor")]
         mon_rss = sum(rss_kib(p) for p in mons) / max(len(mons), 1)
         r["monitor RSS per container (KiB)"] = mon_rss
+        MONITOR_SMAPS[:] = [smaps.breakdown(mons[0])] if mons else []
         r["berthd RSS growth per container (KiB)"] = (rss_kib(e.proc.pid) - base) / 20
         e.docker("rm", "-f", *[f"idle{i}" for i in range(20)])
     # ps -a with 100 containers
@@ -169,6 +172,8 @@ def measure(e, tmp):
     e.docker("rm", "big")
     return r
 
+
+MONITOR_SMAPS = []  # one running container's monitor, printed after the table
 
 CRUN_WRAP = ["unshare", "-m", "--propagation", "private", "sh", "-c",
              'umount -l /sys/fs/cgroup/unified && exec "$0" "$@"']
@@ -243,6 +248,8 @@ def main():
             print(f"{k:44} {bv:10.1f} {dtext} {ratio}")
         if not d:
             print("(reference dockerd not installed: berth only; ratio column empty)")
+        if MONITOR_SMAPS:
+            smaps.print_breakdown(None, "one running container's monitor", rows=MONITOR_SMAPS[0])
         print()
         print("run --rm busybox true                         median ms   user+sys ms (client, engine)")
         print(f"  docker CLI -> berthd                       {results['berth']['run --rm true (ms)']:9.1f}"

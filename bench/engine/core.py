@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+import smaps
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BERTH_BUILD_DIR", ROOT / "build"))
 DOCKER = "/usr/local/bin/docker"
@@ -161,12 +163,14 @@ def measure(e):
         e.docker("version")
         e.docker("images")
     time.sleep(1)
-    r = {"rss": rss_kib(e.proc.pid), "pss": pss_kib(e.proc.pid), "tree_rss": tree_rss_kib(e.proc.pid)}
+    r = {"rss": rss_kib(e.proc.pid), "pss": pss_kib(e.proc.pid), "tree_rss": tree_rss_kib(e.proc.pid),
+         "smaps_idle": smaps.breakdown(e.proc.pid)}
     r["version_ms"] = cli_median_ms(e, "version")
     r["images_ms"] = cli_median_ms(e, "images")
     for name, path in (("ping", "/_ping"), ("images_api", "/v1.41/images/json"), ("info", "/v1.41/info")):
         r[name] = api_median_us(e, path)
     r["rss_after"] = rss_kib(e.proc.pid)
+    r["smaps_after"] = smaps.breakdown(e.proc.pid)
     return r
 
 
@@ -204,6 +208,9 @@ def main():
         goal = res["berth"]["rss"] <= 6144
         print(f"idle RSS goal (<= 6 MiB): {'met' if goal else 'NOT met'} "
               f"(VmRSS {res['berth']['rss'] / 1024:.2f} MiB, PSS {res['berth']['pss'] / 1024:.2f} MiB)")
+        smaps.print_breakdown(b.proc.pid, "idle berthd's RSS", rows=res["berth"]["smaps_idle"])
+        more = sorted(set(res["berth"]["smaps_after"]) - set(res["berth"]["smaps_idle"]))
+        print(f"  mapped after the API runs, not at idle: {', '.join(more) if more else 'nothing'}")
     finally:
         for e in engines:
             e.stop()
