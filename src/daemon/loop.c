@@ -5,6 +5,7 @@
 #include "daemon/loop.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
  * when no worker is idle, so an idle daemon has none. */
 #define WORKERS_MAX 4
 #define WORKER_STACK_BYTES (1024 * 1024)
+/* Quiet this long after activity: hand freed heap back (see trim_when_idle). */
+#define TRIM_IDLE_MS 5000
 
 struct loop_fd
 {
@@ -62,6 +65,8 @@ struct loop
   struct loop_fd *dead;      /* removed watchers, freed after the iteration */
   loop_prepare_fn prepare;
   void *prepare_data;
+  uint64_t last_active_ns;
+  struct loop_timer *trim; /* armed while activity is recent */
 
   pthread_mutex_t lock; /* protects msgs, jobs and the worker counts */
   struct loop_msg *msgs, **msgs_tail;
@@ -279,6 +284,32 @@ run_timers (struct loop *l)
     }
 }
 
+/* glibc keeps what a burst freed (the heap's top above a live chunk, the
+ * workers' arenas): ~1.4 MiB of berthd's RSS after 30 `run --rm`. Once the
+ * loop has been quiet for TRIM_IDLE_MS, malloc_trim returns it. An idle
+ * loop arms nothing, so it is never woken for this. */
+static void
+trim_when_idle (void *userdata)
+{
+  struct loop *l = userdata;
+  uint64_t quiet_ms = (now_ns () - l->last_active_ns) / 1000000;
+  if (quiet_ms < TRIM_IDLE_MS)
+    {
+      l->trim = loop_timer_add (l, TRIM_IDLE_MS - quiet_ms, trim_when_idle, l);
+      return;
+    }
+  l->trim = NULL;
+  malloc_trim (0);
+}
+
+static void
+note_activity (struct loop *l)
+{
+  l->last_active_ns = now_ns ();
+  if (l->trim == NULL)
+    l->trim = loop_timer_add (l, TRIM_IDLE_MS, trim_when_idle, l);
+}
+
 /* ------------------------------------------------------------- messages -- */
 
 void
@@ -362,6 +393,8 @@ loop_run (struct loop *l, struct berth_error **err)
           if (!w->removed)
             w->fn (w, w->fd, events[i].events, w->userdata);
         }
+      if (n > 0)
+        note_activity (l);
       run_timers (l);
       free_dead (l);
     }
