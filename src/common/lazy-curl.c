@@ -65,29 +65,18 @@ curl_setopt_forward (CURLcode (*fn) (void *, int, ...), void *h, int option, va_
   return fn (h, option, va_arg (ap, void *));
 }
 
-CURLcode
-curl_easy_setopt (CURL *h, CURLoption option, ...)
-{
-  va_list ap;
-  va_start (ap, option);
-  CURLcode rc = curl_setopt_forward (
-      LAZYLIB_RESOLVE (curl_lib, CURLcode (*) (void *, int, ...), curl_easy_setopt), h, (int)option,
-      ap);
-  va_end (ap);
-  return rc;
-}
-
-CURLMcode
-curl_multi_setopt (CURLM *m, CURLMoption option, ...)
-{
-  va_list ap;
-  va_start (ap, option);
-  CURLMcode rc = (CURLMcode)curl_setopt_forward (
-      LAZYLIB_RESOLVE (curl_lib, CURLcode (*) (void *, int, ...), curl_multi_setopt), m,
-      (int)option, ap);
-  va_end (ap);
-  return rc;
-}
+#define CURL_SETOPT(ret, name, handle_type, option_type)                                           \
+  ret name (handle_type *h, option_type option, ...)                                               \
+  {                                                                                                \
+    va_list ap;                                                                                    \
+    va_start (ap, option);                                                                         \
+    ret rc = (ret)curl_setopt_forward (                                                            \
+        LAZYLIB_RESOLVE (curl_lib, CURLcode (*) (void *, int, ...), name), h, (int)option, ap);    \
+    va_end (ap);                                                                                   \
+    return rc;                                                                                     \
+  }
+CURL_SETOPT (CURLcode, curl_easy_setopt, CURL, CURLoption)
+CURL_SETOPT (CURLMcode, curl_multi_setopt, CURLM, CURLMoption)
 
 /* CURLSHoption numbers carry no type: SHARE/UNSHARE take an int
  * (curl_lock_data), USERDATA a pointer, LOCKFUNC/UNLOCKFUNC functions. */

@@ -21,34 +21,8 @@ struct lazylib
  * prototypes and no way to report an error). Thread-safe. */
 void *lazylib_sym (struct lazylib *lib, const char *name);
 
-/* Wrapper definitions: LAZYLIB_FN (lib, return type, name, (parameters),
- * (arguments)) and LAZYLIB_VOID for functions returning nothing. The symbol
- * is resolved once; later calls cost one indirect call. */
-#define LAZYLIB_FN(lib, ret, name, params, args)                                                   \
-  ret name params                                                                                  \
-  {                                                                                                \
-    static ret (*fn_) params;                                                                      \
-    ret (*f_) params = __atomic_load_n (&fn_, __ATOMIC_ACQUIRE);                                   \
-    if (f_ == NULL)                                                                                \
-      {                                                                                            \
-        f_ = (ret (*) params)lazylib_sym (&(lib), #name);                                          \
-        __atomic_store_n (&fn_, f_, __ATOMIC_RELEASE);                                             \
-      }                                                                                            \
-    return f_ args;                                                                                \
-  }
-#define LAZYLIB_VOID(lib, name, params, args)                                                      \
-  void name params                                                                                 \
-  {                                                                                                \
-    static void (*fn_) params;                                                                     \
-    void (*f_) params = __atomic_load_n (&fn_, __ATOMIC_ACQUIRE);                                  \
-    if (f_ == NULL)                                                                                \
-      {                                                                                            \
-        f_ = (void (*) params)lazylib_sym (&(lib), #name);                                         \
-        __atomic_store_n (&fn_, f_, __ATOMIC_RELEASE);                                             \
-      }                                                                                            \
-    f_ args;                                                                                       \
-  }
-/* The resolved function for a wrapper written by hand (variadic ones). */
+/* The resolved function, cached after the first call (type: a function
+ * pointer type; name: the library's symbol). */
 #define LAZYLIB_RESOLVE(lib, type, name)                                                           \
   ({                                                                                               \
     static __typeof__ (type) fn_;                                                                  \
@@ -60,3 +34,18 @@ void *lazylib_sym (struct lazylib *lib, const char *name);
       }                                                                                            \
     f_;                                                                                            \
   })
+
+/* Wrapper definitions: LAZYLIB_FN (lib, return type, name, (parameters),
+ * (arguments)) and LAZYLIB_VOID for functions returning nothing; variadic
+ * ones are written by hand with LAZYLIB_RESOLVE. After the first call a
+ * call costs one indirect call. */
+#define LAZYLIB_FN(lib, ret, name, params, args)                                                   \
+  ret name params                                                                                  \
+  {                                                                                                \
+    return LAZYLIB_RESOLVE (lib, ret (*) params, name) args;                                       \
+  }
+#define LAZYLIB_VOID(lib, name, params, args)                                                      \
+  void name params                                                                                 \
+  {                                                                                                \
+    LAZYLIB_RESOLVE (lib, void (*) params, name) args;                                             \
+  }
