@@ -112,12 +112,13 @@ sync_rules_child (void *arg, void *out, struct berth_error **err)
   return r;
 }
 
-/* The rules sync at startup runs in a short-lived child: libnftables (with
- * libnftnl, libxtables, its context's caches) and libcrypto are loaded
- * there, and berthd maps them only once a network changes (~4 MiB of its
- * idle RSS otherwise). The kernel's ruleset is the only thing it changes. */
-static int
-manager_sync_rules_at_start (struct network_manager *m, struct berth_error **err)
+/* The one-off syncs (at open, and when the default networks are made on a
+ * new data root) run in a short-lived child: libnftables (with libnftnl,
+ * libxtables, its context's caches) and libcrypto are loaded there, and
+ * berthd maps them only once containers connect (~4 MiB of its idle RSS
+ * otherwise). The kernel's ruleset is the only thing the child changes. */
+int
+manager_sync_rules_one_off (struct network_manager *m, struct berth_error **err)
 {
   if (m->nft != NULL)
     return manager_sync_rules (m, err);
@@ -189,7 +190,7 @@ manager_restore (struct network_manager *m, struct berth_error **err)
    * name may be shared with another daemon on this host — leave it alone. */
   if (m->n_networks == 0)
     return 0;
-  return manager_sync_rules_at_start (m, err);
+  return manager_sync_rules_one_off (m, err);
 }
 
 int
@@ -364,7 +365,7 @@ network_manager_cleanup_orphans (struct network_manager *m, const char *const *l
       if (removed_here && manager_save (m, n, err) < 0)
         return -1;
     }
-  if (manager_sync_rules_at_start (m, err) < 0)
+  if (manager_sync_rules_one_off (m, err) < 0)
     return -1;
   return removed;
 }

@@ -83,6 +83,9 @@ struct network *manager_find (struct network_manager *m, const char *id_or_name,
                               struct berth_error **err);
 int manager_save (struct network_manager *m, struct network *n, struct berth_error **err);
 int manager_sync_rules (struct network_manager *m, struct berth_error **err);
+/* The same in a short-lived child while this process has no nftables
+ * context yet (for syncs that happen once, not per container). */
+int manager_sync_rules_one_off (struct network_manager *m, struct berth_error **err);
 
 /* bridge.c: the bridge device of a network, made to match its config. */
 int bridge_ensure (struct network_manager *m, struct network *n, struct berth_error **err);

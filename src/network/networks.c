@@ -234,7 +234,8 @@ network_unlink_state (struct network_manager *m, struct network *n)
 /* Persist, then make the devices: a crash in between leaves a network in
  * state whose bridge the next open creates, never a bridge nobody knows. */
 static int
-network_commit (struct network_manager *m, struct network *n, struct berth_error **err)
+network_commit (struct network_manager *m, struct network *n, bool one_off,
+                struct berth_error **err)
 {
   manager_append (m, n);
   if (manager_save (m, n, err) < 0)
@@ -245,7 +246,7 @@ network_commit (struct network_manager *m, struct network *n, struct berth_error
         goto undo;
       if (!n->is_default && dns_network_listen (m, n, err) < 0)
         goto undo;
-      if (manager_sync_rules (m, err) < 0)
+      if ((one_off ? manager_sync_rules_one_off : manager_sync_rules) (m, err) < 0)
         goto undo;
     }
   return 0;
@@ -319,7 +320,7 @@ network_manager_create (struct network_manager *m, const struct network_create_o
                             n->bridge);
       goto fail;
     }
-  if (network_choose_addresses (m, n, opts, err) < 0 || network_commit (m, n, err) < 0)
+  if (network_choose_addresses (m, n, opts, err) < 0 || network_commit (m, n, false, err) < 0)
     goto fail;
   if (id_out)
     *id_out = xstrdup (n->id);
@@ -420,7 +421,7 @@ default_bridge_create (struct network_manager *m, struct berth_error **err)
   json_object_set_new (n->options, NETWORK_OPT_HOST_BINDING, json_string ("0.0.0.0"));
   json_object_set_new (n->options, NETWORK_OPT_BRIDGE_NAME, json_string (n->bridge));
   json_object_set_new (n->options, NETWORK_OPT_MTU, json_string (mtu));
-  if (network_commit (m, n, err) < 0)
+  if (network_commit (m, n, true, err) < 0)
     goto fail;
   return 0;
 fail:
@@ -450,7 +451,7 @@ network_manager_ensure_default_networks (struct network_manager *m, struct berth
         continue;
       struct network *n = network_new (predefined[p].name);
       n->kind = predefined[p].kind;
-      if (network_commit (m, n, err) < 0)
+      if (network_commit (m, n, true, err) < 0)
         {
           network_free (n);
           return -1;
