@@ -4,7 +4,12 @@
  * the library's exact prototype (the library's header is included, so a
  * wrong one does not compile) and forwards to the real symbol, loaded with
  * dlopen on the first call. A process that never calls into the library
- * never maps it, nor the dozens of libraries it depends on. */
+ * never maps it, nor the dozens of libraries it depends on.
+ *
+ * Never for a library that code running inside a container calls (after
+ * pivot_root, or setns into its mount namespace): dlopen would search the
+ * container's file system, and load the image's copy. The runtime's
+ * libseccomp and libcap are linked for that reason. */
 #pragma once
 
 #include <stddef.h>

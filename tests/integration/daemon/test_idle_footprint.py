@@ -5,7 +5,7 @@ socket group's NSS lookup) ran in a short-lived child, so neither
 libnftables, libcrypto nor an NSS module is left in berthd."""
 
 ON_DEMAND = ("libarchive.so", "libcurl.so", "libcrypto.so", "libssl.so", "libnftables.so",
-             "libzstd.so", "libisal.so", "libseccomp.so", "libcap.so", "libxml2.so", "libnss_")
+             "libzstd.so", "libisal.so", "libxml2.so", "libnss_")
 
 
 def mapped(pid):
