@@ -34,11 +34,23 @@ class Engine:
         return sh([DOCKER, *args], self.env, check=check, **kw)
 
 
+# Its own bridge device and nftables table: another berthd on the host
+# (berth0, table berth) must not make this one's default network unusable.
+NETWORK = {"bridge": f"bbench{os.getpid() % 100000}", "nft-table": f"berth_bench_{os.getpid()}"}
+
+
+def network_cleanup():
+    """berthd leaves its bridge and table for the next start; the bench's are
+    removed."""
+    subprocess.run(["ip", "link", "del", NETWORK["bridge"]], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", NETWORK["nft-table"]], capture_output=True)
+
+
 def start_berthd(tmp):
     tmp.mkdir(parents=True, exist_ok=True)
     data, execr = tmp / "data", tmp / "exec"
     cfg = tmp / "daemon.json"
-    cfg.write_text("{}")
+    cfg.write_text(json.dumps(NETWORK))
     sock = execr / "berth.sock"
     log = open(tmp / "berthd.log", "ab")
     proc = subprocess.Popen([BUILD / "src" / "cmd" / "berthd", "--data-root", data, "--exec-root", execr,
@@ -277,6 +289,7 @@ def main():
                     e.docker("rm", "-f", *ids, check=False)
             e.proc.send_signal(signal.SIGTERM)
             e.proc.wait()
+        network_cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
