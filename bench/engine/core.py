@@ -1,5 +1,6 @@
 """bench/engine core: what the daemon costs when idle and per request.
-  - idle RSS of berthd (goal <= 6 MiB) vs dockerd (+ its containerd)
+  - idle RSS of berthd (goal <= 6 MiB) vs dockerd (+ its containerd), and
+    where berthd's is: per mapping and per category (smaps.py)
   - `docker version` and `docker images` wall time through the stock CLI
   - raw API round trips over the unix socket (GET /_ping, /images/json,
     /info), which is the daemon's own share without the CLI's ~15 ms
