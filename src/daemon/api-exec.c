@@ -545,7 +545,7 @@ api_exec_start (struct api_request *req)
       return;
     }
   e->started = true; /* a second start is a 409 even before the process runs */
-  api_respond_hijack (req, exec_start_ready, exec_start_abort, x);
+  api_respond_hijack (req, !tty, exec_start_ready, exec_start_abort, x);
 }
 
 /* ------------------------------------------------------ inspect/resize -- */
