@@ -1,34 +1,33 @@
 /* exec: POST /containers/{id}/exec, POST /exec/{id}/start (hijacked, tty or
- * not, or detached), GET /exec/{id}/json, POST /exec/{id}/resize. berthd
- * starts the process through the runtime library (it joins the container's
- * namespaces and cgroup), holds its pipes or pty and reaps it via a pidfd. */
+ * not, or detached), GET /exec/{id}/json, POST /exec/{id}/resize. The
+ * process belongs to the container's monitor (monitor.h: berthd writes
+ * execs/<id>.json, the monitor makes the process and holds its stdio), so
+ * that it outlives berthd as the container does; berthd relays its stream,
+ * learns its end from the monitor connection's EOF and its exit code from
+ * execs/<id>.exit, and re-learns running execs after a restart. */
 #include "daemon/containers-internal.h"
 #include "daemon/logs.h"
+#include "daemon/monitor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <termios.h>
+#include <sys/stat.h>
 
 struct exec_instance
 {
   char id[SHA256_HEX_LEN + 1];
   char container_id[SHA256_HEX_LEN + 1];
   json_t *config;
-  bool running, started, exited;
+  bool running, started, exited, tty;
   int exit_code;
   pid_t pid;
-  int pidfd;
+  int watch_fd; /* a monitor connection whose EOF is the exit */
   struct loop_fd *w;
-  int pty_master;
   struct relay *relay;
   struct containers *cs;
 };
-
 static const char *
 str_of (const json_t *j, const char *k)
 {
@@ -83,19 +82,27 @@ exec_event (struct exec_instance *e, const char *action, json_t *extra)
 }
 
 static void
-exec_free (struct exec_instance *e)
+exec_unwatch (struct exec_instance *e)
 {
   if (e->w)
     loop_fd_remove (e->w);
-  if (e->pidfd >= 0)
-    {
-      /* still running (container removed with it): reap what is left */
-      siginfo_t si;
-      waitid (P_PIDFD, (id_t) e->pidfd, &si, WEXITED | WNOHANG);
-      close (e->pidfd);
-    }
+  e->w = NULL;
+  if (e->watch_fd >= 0)
+    close (e->watch_fd);
+  e->watch_fd = -1;
+}
+
+static void
+exec_free (struct exec_instance *e)
+{
+  exec_unwatch (e);
   if (e->relay)
-    relay_abort (e->relay);
+    {
+      struct relay *r = e->relay;
+      e->relay = NULL;
+      e->running = false; /* nothing to learn any more (exec_relay_done) */
+      relay_abort (r);
+    }
   json_decref (e->config);
   free (e);
 }
@@ -121,6 +128,180 @@ exec_free_all (struct containers *cs)
   cs->execs = NULL;
 }
 
+
+/* ------------------------------------------------------ the monitor -- */
+
+static int
+execs_dir_open (struct containers *cs, const struct container *c, bool create,
+                struct berth_error **err)
+{
+  _cleanup_free_ char *dir = xasprintf ("%s/%s/" MONITOR_EXEC_DIR, cs->exec_dir, c->id);
+  if (create && mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return berth_error_set (err, errno, "mkdir %s", dir);
+  int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error_set (err, errno, "open %s", dir);
+  return fd;
+}
+
+/* The code the monitor recorded, -1 when there is none (yet). */
+static int
+exec_read_exit (struct exec_instance *e, struct container *c)
+{
+  _cleanup_close_ int dfd = execs_dir_open (e->cs, c, false, NULL);
+  _cleanup_free_ char *name = xasprintf ("%s.exit", e->id);
+  _cleanup_free_ char *data = NULL;
+  size_t len = 0;
+  if (dfd < 0 || fs_read_file (dfd, name, &data, &len, NULL) < 0 || len == 0)
+    return -1;
+  return atoi (data);
+}
+
+static void
+exec_ended (struct exec_instance *e)
+{
+  exec_unwatch (e);
+  if (!e->running)
+    return;
+  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
+  int code = c ? exec_read_exit (e, c) : -1;
+  e->running = false;
+  e->exited = true;
+  /* no record: the monitor died with it */
+  e->exit_code = code >= 0 ? code : 255;
+  _cleanup_free_ char *s = xasprintf ("%d", e->exit_code);
+  exec_event (e, "exec_die", json_pack ("{s:s}", "exitCode", s));
+}
+
+static void
+exec_watch_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
+{
+  struct exec_instance *e = data;
+  char buf[256];
+  ssize_t n = read (fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0)
+    exec_ended (e); /* the monitor closes once the exit is recorded */
+}
+
+/* One request on a new connection to the monitor, and its answer line. */
+static int
+monitor_exec_call (struct exec_instance *e, struct container *c, uint8_t op, uint8_t flags,
+                   unsigned rows, unsigned cols, char *answer, size_t answer_len,
+                   struct berth_error **err)
+{
+  _cleanup_close_ int fd = monitor_attach_connect (e->cs, c, MONITOR_EXEC, err);
+  if (fd < 0)
+    return -1;
+  struct monitor_exec_request rq = { .op = op,
+                                     .flags = flags,
+                                     .rows = { (uint8_t)(rows >> 8), (uint8_t)rows },
+                                     .cols = { (uint8_t)(cols >> 8), (uint8_t)cols } };
+  memcpy (rq.id, e->id, sizeof rq.id);
+  if (fs_write_all (fd, &rq, sizeof rq) < 0)
+    return berth_error_set (err, errno, "exec request to the monitor of %.12s", c->id);
+  if (op == 'R')
+    return 0;
+  /* the monitor answers once the process runs (a few ms: its helper joins
+   * the container); byte by byte, the stream follows the line */
+  struct timeval tv = { .tv_sec = 30 };
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t n = 0;
+  while (n + 1 < answer_len)
+    {
+      ssize_t r = read (fd, answer + n, 1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return berth_error_set (err, r < 0 ? errno : EPIPE, "the monitor of %.12s did not answer",
+                                c->id);
+      if (answer[n] == '\n')
+        break;
+      n++;
+    }
+  answer[n] = '\0';
+  tv.tv_sec = 0;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return steal_fd (&fd);
+}
+
+/* Wait for the end of a running exec through a watch connection. */
+static void
+exec_watch (struct exec_instance *e, struct container *c)
+{
+  char answer[512];
+  _cleanup_error_ struct berth_error *err = NULL;
+  int fd = c ? monitor_exec_call (e, c, 'W', 0, 0, 0, answer, sizeof answer, &err) : -1;
+  if (fd >= 0 && str_has_prefix (answer, "pid "))
+    {
+      e->pid = (pid_t)atoi (answer + 4);
+      e->watch_fd = fd;
+      e->w = loop_fd_add (e->cs->d->loop, fd, EPOLLIN, exec_watch_ready, e, NULL);
+      if (e->w)
+        return;
+    }
+  if (fd >= 0 && e->watch_fd != fd)
+    close (fd);
+  exec_ended (e); /* gone already: its record says how */
+}
+
+/* ---------------------------------------------------------- restore -- */
+
+/* berthd (re)started with c running: learn the execs its monitor has run
+ * since the container started (those of earlier runs are history). */
+void
+exec_restore (struct containers *cs, struct container *c)
+{
+  _cleanup_close_ int dfd = execs_dir_open (cs, c, false, NULL);
+  if (dfd < 0)
+    return;
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  if (dir == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  struct dirent *de;
+  while ((de = readdir (dir)) != NULL)
+    {
+      size_t len = strlen (de->d_name);
+      if (len != SHA256_HEX_LEN + 5 || !str_has_suffix (de->d_name, ".json"))
+        continue;
+      _cleanup_json_ json_t *rec = json_load_path (dfd, de->d_name, NULL);
+      const char *id = json_string_value (json_object_get (rec, "ID"));
+      json_int_t started = json_integer_value (json_object_get (rec, "ContainerStartedNs"));
+      if (id == NULL || strlen (id) != SHA256_HEX_LEN || exec_find (cs, id)
+          || (uint64_t)started != c->state.started_ns)
+        continue;
+      struct exec_instance *e = calloc (1, sizeof *e);
+      if (e == NULL)
+        abort ();
+      memcpy (e->id, id, sizeof e->id);
+      memcpy (e->container_id, c->id, sizeof e->container_id);
+      e->config = json_incref (json_object_get (rec, "Config"));
+      e->tty = json_is_true (json_object_get (json_object_get (rec, "Process"), "terminal"));
+      e->pid = (pid_t)json_integer_value (json_object_get (rec, "Pid"));
+      e->watch_fd = -1;
+      e->cs = cs;
+      e->started = e->running = true;
+      cs->execs = realloc (cs->execs, (cs->n_execs + 1) * sizeof *cs->execs);
+      cs->execs[cs->n_execs++] = e;
+      int code = exec_read_exit (e, c);
+      if (code >= 0)
+        {
+          /* ended while berthd was away */
+          e->running = false;
+          e->exited = true;
+          e->exit_code = code;
+        }
+      else
+        exec_watch (e, c);
+    }
+  closedir (dir);
+}
 /* ------------------------------------------------------------- create -- */
 
 void api_exec_create (struct api_request *req);
@@ -190,69 +371,12 @@ api_exec_create (struct api_request *req)
   random_id_hex (e->id);
   memcpy (e->container_id, c->id, sizeof e->container_id);
   e->config = json_deep_copy (body);
-  e->pidfd = e->pty_master = -1;
+  e->watch_fd = -1;
   e->cs = cs;
   cs->execs = realloc (cs->execs, (cs->n_execs + 1) * sizeof *cs->execs);
   cs->execs[cs->n_execs++] = e;
   exec_event (e, "exec_create", NULL);
   api_respond_json (req, 201, json_pack ("{s:s}", "Id", e->id));
-}
-
-/* -------------------------------------------------------------- start -- */
-
-static void
-exec_exited (struct loop_fd *w, int fd, uint32_t events, void *data)
-{
-  struct exec_instance *e = data;
-  siginfo_t si = { 0 };
-  /* readable means exited; the runtime made it our child, so we reap it */
-  if (waitid (P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-    e->exit_code = 255;
-  else
-    e->exit_code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-  e->running = false;
-  e->exited = true;
-  loop_fd_remove (e->w);
-  e->w = NULL;
-  close (e->pidfd);
-  e->pidfd = -1;
-  _cleanup_free_ char *code = xasprintf ("%d", e->exit_code);
-  exec_event (e, "exec_die", json_pack ("{s:s}", "exitCode", code));
-  if (e->relay)
-    relay_release (e->relay);
-}
-
-static void
-exec_relay_done (void *data)
-{
-  struct exec_instance *e = data;
-  e->relay = NULL;
-  if (e->pty_master >= 0 && !e->running)
-    {
-      e->pty_master = -1; /* closed by the relay */
-    }
-}
-
-static int
-recv_fd (int sock)
-{
-  char dummy[64];
-  struct iovec iov = { .iov_base = dummy, .iov_len = sizeof dummy };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
-    return -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (cm), sizeof fd);
-  return fd;
 }
 
 static json_t *
@@ -320,30 +444,20 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
   return p;
 }
 
+
+/* -------------------------------------------------------------- start -- */
+
 struct exec_start_ctx
 {
   struct exec_instance *e;
-  int ours[3];   /* our ends: stdin (write), stdout (read), stderr (read) */
-  int theirs[3]; /* the process's ends (-1: /dev/null) */
-  int console_ours, console_theirs; /* tty: the runtime sends the pty master */
   bool tty;
+  uint8_t flags; /* MONITOR_EXEC_* */
   json_t *body;
 };
 
 static void
 exec_start_ctx_free (struct exec_start_ctx *x)
 {
-  for (int i = 0; i < 3; i++)
-    {
-      if (x->ours[i] >= 0)
-        close (x->ours[i]);
-      if (x->theirs[i] >= 0)
-        close (x->theirs[i]);
-    }
-  if (x->console_ours >= 0)
-    close (x->console_ours);
-  if (x->console_theirs >= 0)
-    close (x->console_theirs);
   json_decref (x->body);
   free (x);
 }
@@ -354,8 +468,9 @@ exec_start_abort (void *data)
   exec_start_ctx_free (data);
 }
 
-/* Run the exec'd process (the stdio pipes or the console socket are in
- * x). Our ends stay in x->ours for the caller. */
+/* Record the exec (the monitor's helper reads the process from it, a
+ * restarted berthd the rest) and have the monitor run it. Returns the
+ * monitor connection: the process's stream when attached, its end. */
 static int
 exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
 {
@@ -363,53 +478,66 @@ exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error 
   struct container *c = containers_lookup (cs, e->container_id, err);
   if (c == NULL || container_can_exec (c, err) < 0)
     return -1;
+  e->started = true;
+  e->tty = x->tty;
   _cleanup_json_ json_t *process = exec_process (e, c, x->tty, err);
   if (process == NULL)
     return -1;
-  _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  struct runtime_exec_options opts = { .id = c->id,
-                                       .process = process,
-                                       .console_socket_fd = x->console_theirs,
-                                       .stdio_fds = { -1, -1, -1 } };
-  if (x->console_theirs < 0)
-    for (int i = 0; i < 3; i++)
-      opts.stdio_fds[i] = x->theirs[i] >= 0 ? x->theirs[i] : null_fd;
-  e->started = true;
-  int rc = runtime_container_exec (&cs->rt, &opts, &e->pid, err);
-  for (int i = 0; i < 3; i++)
-    if (x->theirs[i] >= 0)
-      close (x->theirs[i]);
-  x->theirs[0] = x->theirs[1] = x->theirs[2] = -1;
-  if (x->console_theirs >= 0)
-    close (x->console_theirs);
-  x->console_theirs = -1;
-  if (rc < 0)
+  _cleanup_close_ int dfd = execs_dir_open (cs, c, true, err);
+  if (dfd < 0)
+    return -1;
+  _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
+  _cleanup_json_ json_t *rec
+      = json_pack ("{s:s,s:O,s:O,s:I}", "ID", e->id, "Config", e->config, "Process", process,
+                   "ContainerStartedNs", (json_int_t)c->state.started_ns);
+  if (json_save_atomic (dfd, name, rec, err) < 0)
+    return -1;
+  unsigned rows = 0, cols = 0;
+  json_t *size = json_object_get (x->body, "ConsoleSize");
+  if (json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
     {
+      rows = (unsigned)json_integer_value (json_array_get (size, 0));
+      cols = (unsigned)json_integer_value (json_array_get (size, 1));
+    }
+  char answer[512];
+  int fd = monitor_exec_call (e, c, 'S', x->flags, rows, cols, answer, sizeof answer, err);
+  if (fd < 0 || !str_has_prefix (answer, "pid "))
+    {
+      if (fd >= 0)
+        {
+          close (fd);
+          berth_error_set (err, 0, "%s",
+                           str_has_prefix (answer, "error ") ? answer + 6 : answer);
+        }
+      unlinkat (dfd, name, 0);
       e->exited = true;
       e->exit_code
           = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found") ? 127 : 126;
       return berth_error_prefix (err, "OCI runtime exec failed");
     }
-  if (x->console_ours >= 0)
-    {
-      int master = recv_fd (x->console_ours);
-      x->ours[1] = master;
-      e->pty_master = master;
-      json_t *size = json_object_get (x->body, "ConsoleSize");
-      if (master >= 0 && json_array_size (size) == 2
-          && json_integer_value (json_array_get (size, 0)) > 0)
-        {
-          struct winsize ws
-              = { .ws_row = (unsigned short)json_integer_value (json_array_get (size, 0)),
-                  .ws_col = (unsigned short)json_integer_value (json_array_get (size, 1)) };
-          ioctl (master, TIOCSWINSZ, &ws);
-        }
-    }
+  e->pid = (pid_t)atoi (answer + 4);
   e->running = true;
-  e->pidfd = (int)syscall (SYS_pidfd_open, e->pid, 0);
-  e->w = e->pidfd >= 0 ? loop_fd_add (cs->d->loop, e->pidfd, EPOLLIN, exec_exited, e, NULL) : NULL;
+  json_object_set_new (rec, "Pid", json_integer (e->pid));
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  json_save_atomic (dfd, name, rec, &ignored);
   exec_event (e, "exec_start", NULL);
-  return 0;
+  return fd;
+}
+
+static void
+exec_relay_done (void *data)
+{
+  struct exec_instance *e = data;
+  e->relay = NULL;
+  if (!e->running)
+    return;
+  /* the stream ended: at the exit (recorded before the monitor closed it)
+   * or because the client left (the process runs on: watch it) */
+  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
+  if (c && exec_read_exit (e, c) >= 0)
+    exec_ended (e);
+  else
+    exec_watch (e, c);
 }
 
 /* The client holds the hijacked connection (its 101 is on the wire): only
@@ -424,17 +552,16 @@ exec_start_ready (struct api_hijack *h, void *data)
   struct exec_instance *e = x->e;
   struct containers *cs = e->cs;
   _cleanup_error_ struct berth_error *err = NULL;
-  int rc = exec_spawn (cs, x, &err);
+  int fd = exec_spawn (cs, x, &err);
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
+  /* the monitor frames the output as on attach */
   struct relay_options o = { .tty = x->tty,
-                             .frame_sources = !x->tty,
-                             .want_stdin = attach_stdin && rc == 0,
+                             .want_stdin = attach_stdin && fd >= 0,
                              .detach_keys = str_of (e->config, "DetachKeys"),
-                             .hold = e->running,
                              .on_done = exec_relay_done,
                              .done_data = e };
   struct relay *r = relay_new (cs, h, &o);
-  if (rc < 0)
+  if (fd < 0)
     {
       _cleanup_free_ char *msg = xasprintf ("%s\r\n", err->msg);
       if (!x->tty)
@@ -449,21 +576,9 @@ exec_start_ready (struct api_hijack *h, void *data)
       return;
     }
   e->relay = r;
-  if (x->tty)
-    {
-      relay_set_sink (r, dup (x->ours[1]), false);
-      relay_add_source (r, x->ours[1], 1);
-    }
-  else
-    {
-      if (x->ours[0] >= 0)
-        relay_set_sink (r, x->ours[0], false);
-      if (x->ours[1] >= 0)
-        relay_add_source (r, x->ours[1], 1);
-      if (x->ours[2] >= 0)
-        relay_add_source (r, x->ours[2], 2);
-    }
-  x->ours[0] = x->ours[1] = x->ours[2] = -1; /* the relay's now */
+  if (attach_stdin)
+    relay_set_sink (r, dup (fd), true);
+  relay_add_source (r, fd, 1);
   exec_start_ctx_free (x);
   relay_start (r);
 }
@@ -506,48 +621,42 @@ api_exec_start (struct api_request *req)
   bool detach = json_is_true (json_object_get (body, "Detach"));
   bool tty = json_is_true (json_object_get (e->config, "Tty"))
              || json_is_true (json_object_get (body, "Tty"));
-  bool in = json_is_true (json_object_get (e->config, "AttachStdin")) && !detach;
-  bool out = json_is_true (json_object_get (e->config, "AttachStdout")) && !detach;
-  bool errs = json_is_true (json_object_get (e->config, "AttachStderr")) && !detach;
-
   struct exec_start_ctx *x = calloc (1, sizeof *x);
   if (x == NULL)
     abort ();
   x->e = e;
   x->tty = tty;
   x->body = json_is_object (body) ? json_incref (body) : json_object ();
-  x->console_ours = x->console_theirs = -1;
-  for (int i = 0; i < 3; i++)
-    x->ours[i] = x->theirs[i] = -1;
-  if (tty && !detach)
-    {
-      int sp[2];
-      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
-        x->console_ours = sp[0], x->console_theirs = sp[1];
-    }
-  else
-    {
-      int p[2];
-      if (in && pipe2 (p, O_CLOEXEC) == 0)
-        x->theirs[0] = p[0], x->ours[0] = p[1];
-      if (out && pipe2 (p, O_CLOEXEC) == 0)
-        x->ours[1] = p[0], x->theirs[1] = p[1];
-      if (errs && pipe2 (p, O_CLOEXEC) == 0)
-        x->ours[2] = p[0], x->theirs[2] = p[1];
-    }
+  if (!detach)
+    x->flags = (uint8_t)((tty ? MONITOR_EXEC_TTY : 0)
+                         | (json_is_true (json_object_get (e->config, "AttachStdin"))
+                                ? MONITOR_EXEC_STDIN
+                                : 0)
+                         | (json_is_true (json_object_get (e->config, "AttachStdout"))
+                                ? MONITOR_EXEC_STDOUT
+                                : 0)
+                         | (json_is_true (json_object_get (e->config, "AttachStderr"))
+                                ? MONITOR_EXEC_STDERR
+                                : 0));
   if (detach)
     {
-      int rc = exec_spawn (cs, x, &err);
+      /* no stdio, or a terminal nobody reads; the connection tells us
+       * the end */
+      x->flags = tty ? MONITOR_EXEC_TTY : 0;
+      int fd = exec_spawn (cs, x, &err);
       exec_start_ctx_free (x);
-      if (rc < 0)
+      if (fd < 0)
         return api_respond_error (req, err);
+      e->watch_fd = fd;
+      e->w = loop_fd_add (cs->d->loop, fd, EPOLLIN, exec_watch_ready, e, NULL);
+      if (e->w == NULL)
+        exec_unwatch (e);
       api_respond_empty (req, 200);
       return;
     }
   e->started = true; /* a second start is a 409 even before the process runs */
   api_respond_hijack (req, !tty, exec_start_ready, exec_start_abort, x);
 }
-
 /* ------------------------------------------------------ inspect/resize -- */
 
 void api_exec_inspect (struct api_request *req);
@@ -600,12 +709,17 @@ api_exec_resize (struct api_request *req)
       api_respond_error (req, err);
       return;
     }
-  if (e->pty_master < 0 || !e->running)
+  if (!e->tty || !e->running)
     {
       api_respond_errorf (req, 409, "exec %s has no terminal or is not running", e->id);
       return;
     }
-  struct winsize ws = { .ws_row = (unsigned short)h, .ws_col = (unsigned short)w };
-  ioctl (e->pty_master, TIOCSWINSZ, &ws);
+  struct container *c = containers_lookup (cs, e->container_id, &err);
+  if (c == NULL
+      || monitor_exec_call (e, c, 'R', 0, (unsigned)h, (unsigned)w, NULL, 0, &err) < 0)
+    {
+      api_respond_error (req, err);
+      return;
+    }
   api_respond_empty (req, 200);
 }

@@ -109,6 +109,7 @@ container_restore (struct containers *cs, struct container *c)
       berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,
                  (int)c->state.monitor_pid);
       container_watch_monitor (cs, c, c->state.monitor_pid);
+      exec_restore (cs, c);
       if (c->state.status == CONTAINER_RUNNING)
         health_start (cs, c);
       return;

@@ -170,6 +170,8 @@ void container_event (const struct container *c, const char *action, json_t *ext
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
 /* Drop the exec instances of a removed container; all of them at shutdown. */
 void exec_forget_container (struct containers *cs, const char *container_id);
+/* Live restore of a running c: the execs its monitor runs or ran. */
+void exec_restore (struct containers *cs, struct container *c);
 void exec_free_all (struct containers *cs);
 
 /* health.c */
