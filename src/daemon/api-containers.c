@@ -307,6 +307,7 @@ api_container_list (struct api_request *req)
       return;
     }
   bool all = api_request_query_bool (req, "all", false);
+  bool size = api_request_query_bool (req, "size", false);
   for (char *const *v = api_filters_values (f, "status"); *v; v++)
     {
       enum container_status s;
@@ -354,6 +355,8 @@ api_container_list (struct api_request *req)
         break;
       json_t *entry = container_summary_json (c, now);
       containers_apply_network_settings (cs, c, entry, true);
+      if (size)
+        container_sizes_apply (cs, c, entry, true);
       json_array_append_new (out, entry);
     }
   api_respond_json (req, 200, out);
@@ -378,6 +381,8 @@ api_container_inspect (struct api_request *req)
       ids = json_null ();
     }
   json_object_set_new (j, "ExecIDs", ids);
+  if (api_request_query_bool (req, "size", false))
+    container_sizes_apply (cs, c, j, false);
   api_respond_json (req, 200, j);
 }
 

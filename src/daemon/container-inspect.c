@@ -2,6 +2,8 @@
  * entries of GET /containers/json, field for field as dockerd 20.10 sends
  * them (the CLI and docker-py index into these). */
 #include "daemon/container.h"
+#include "daemon/containers-internal.h"
+#include "image/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -198,4 +200,24 @@ container_summary_json (const struct container *c, uint64_t now_ns)
                     container_status_name (c->state.status), "Status", status, "HostConfig",
                     "NetworkMode", str_of (c->host_config, "NetworkMode"), "NetworkSettings",
                     "Networks", networks, "Mounts", mounts);
+}
+
+void
+container_sizes_apply (struct containers *cs, const struct container *c, json_t *j, bool omit_zero)
+{
+  int64_t rw = 0, rootfs = 0;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (cs->d->images == NULL || image_snapshot_size (cs->d->images, c->id, &rw, &rootfs, &err) < 0)
+    {
+      /* dockerd logs it and reports what it has (nothing) */
+      if (err)
+        berth_log (BERTH_LOG_DEBUG, "size of %.12s: %s", c->id, err->msg);
+      rw = rootfs = 0;
+    }
+  /* inspect's are pointers (always there with size=1), the list's int64
+   * with omitempty */
+  if (!omit_zero || rw != 0)
+    json_object_set_new (j, "SizeRw", json_integer (rw));
+  if (!omit_zero || rootfs != 0)
+    json_object_set_new (j, "SizeRootFs", json_integer (rootfs));
 }

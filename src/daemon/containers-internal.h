@@ -154,6 +154,10 @@ int container_stop (struct containers *cs, struct container *c, int timeout_s, c
                     struct berth_error **err);
 int container_kill (struct containers *cs, struct container *c, int signo,
                     struct berth_error **err);
+/* docker's SizeRw and SizeRootFs into j (inspect ?size=1 always; the
+ * list and system df omit zeros, as docker's omitempty does). */
+void container_sizes_apply (struct containers *cs, const struct container *c, json_t *j,
+                            bool omit_zero);
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);

@@ -414,8 +414,7 @@ ops_df_containers (struct berthd *d)
     {
       json_t *j = container_summary_json (cs->all[i], now);
       containers_apply_network_settings (cs, cs->all[i], j, true);
-      json_object_set_new (j, "SizeRw", json_integer (0));
-      json_object_set_new (j, "SizeRootFs", json_integer (0));
+      container_sizes_apply (cs, cs->all[i], j, true);
       json_array_append_new (out, j);
     }
   return out;

@@ -407,7 +407,7 @@ int image_snapshot_image (struct image_store *store, const char *id, char **imag
 /* Every snapshot id (sorted), e.g. for the daemon to find ones no
  * container owns after a crash. */
 int image_snapshot_list (struct image_store *store, char ***ids_out, struct berth_error **err);
-/* docker's SizeRw (bytes of regular files in the upper dir) and SizeRootFs
+/* docker's SizeRw (bytes of the non-directories in the upper dir) and SizeRootFs
  * (SizeRw plus the image's layers). Either pointer may be NULL. */
 int image_snapshot_size (struct image_store *store, const char *id, int64_t *size_rw,
                          int64_t *size_rootfs, struct berth_error **err);

@@ -491,9 +491,11 @@ tree_size (int dirfd, int64_t *total, struct berth_error **err)
       struct stat st;
       if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue; /* changed under us (a running container): not an error */
-      if (S_ISREG (st.st_mode))
+      /* docker's directory.Size: every non-directory (symlinks count their
+       * target's length) */
+      if (!S_ISDIR (st.st_mode))
         *total += st.st_size;
-      else if (S_ISDIR (st.st_mode))
+      else
         {
           _cleanup_close_ int sub
               = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
