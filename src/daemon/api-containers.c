@@ -397,6 +397,11 @@ api_container_rename (struct api_request *req)
     return;
   _cleanup_error_ struct berth_error *err = NULL;
   const char *name = api_request_query (req, "name");
+  if (name == NULL || *name == '\0')
+    {
+      api_respond_errorf (req, 400, "Neither old nor new names may be empty");
+      return;
+    }
   _cleanup_free_ char *norm = container_name_normalize (name ? name : "", &err);
   if (norm == NULL)
     {

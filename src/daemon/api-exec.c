@@ -362,6 +362,13 @@ api_exec_create (struct api_request *req)
       api_respond_errorf (req, 400, "WorkingDir: must be an absolute path");
       return;
     }
+  if (c->state.status == CONTAINER_PAUSED)
+    {
+      /* dockerd names the container as the client did here */
+      api_respond_errorf (req, 409, "Container %s is paused, unpause the container before exec",
+                          api_request_param (req, "id"));
+      return;
+    }
   if (container_can_exec (c, &err) < 0)
     {
       api_respond_error (req, err);

@@ -125,7 +125,20 @@ container_inspect_json (const struct container *c)
       "HostnamePath", hostname, "HostsPath", hosts, "LogPath", c->log_path ? c->log_path : "",
       "Name", c->name, "RestartCount", c->restart_count, "Driver", "overlay2", "Platform", "linux",
       "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
-  json_object_set_new (j, "HostConfig", json_deep_copy (c->host_config));
+  json_t *hc = json_deep_copy (c->host_config);
+  /* dockerd stores "unlimited" as no value: swappiness -1 and a pids limit
+   * <= 0 read back as null; API 1.41 still lists the kernel memory fields */
+  json_t *sw = json_object_get (hc, "MemorySwappiness");
+  if (json_is_integer (sw) && json_integer_value (sw) == -1)
+    json_object_set_new (hc, "MemorySwappiness", json_null ());
+  json_t *pl = json_object_get (hc, "PidsLimit");
+  if (json_is_integer (pl) && json_integer_value (pl) <= 0)
+    json_object_set_new (hc, "PidsLimit", json_null ());
+  if (json_object_get (hc, "KernelMemory") == NULL)
+    json_object_set_new (hc, "KernelMemory", json_integer (0));
+  if (json_object_get (hc, "KernelMemoryTCP") == NULL)
+    json_object_set_new (hc, "KernelMemoryTCP", json_integer (0));
+  json_object_set_new (j, "HostConfig", hc);
   json_object_set_new (j, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));
   json_object_set_new (j, "Mounts", mounts_json (c));
@@ -136,6 +149,14 @@ container_inspect_json (const struct container *c)
       snprintf (h, sizeof h, "%.12s", c->id);
       json_object_set_new (cfg, "Hostname", json_string (h));
     }
+  /* dockerd: an empty Env or Volumes is replaced by the image's, which
+   * is none */
+  json_t *env = json_object_get (cfg, "Env");
+  if (json_is_array (env) && json_array_size (env) == 0)
+    json_object_set_new (cfg, "Env", json_null ());
+  json_t *vols = json_object_get (cfg, "Volumes");
+  if (json_is_object (vols) && json_object_size (vols) == 0)
+    json_object_set_new (cfg, "Volumes", json_null ());
   json_object_set_new (j, "Config", cfg);
   json_object_set_new (j, "NetworkSettings", network_settings_json (c));
   return j;
