@@ -383,6 +383,7 @@ api_container_inspect (struct api_request *req)
   json_object_set_new (j, "ExecIDs", ids);
   if (api_request_query_bool (req, "size", false))
     container_sizes_apply (cs, c, j, false);
+  container_graph_data_apply (cs, c, j);
   api_respond_json (req, 200, j);
 }
 

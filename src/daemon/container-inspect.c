@@ -242,3 +242,12 @@ container_sizes_apply (struct containers *cs, const struct container *c, json_t 
   if (!omit_zero || rootfs != 0)
     json_object_set_new (j, "SizeRootFs", json_integer (rootfs));
 }
+
+void
+container_graph_data_apply (struct containers *cs, const struct container *c, json_t *j)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  json_t *data = cs->d->images ? image_snapshot_graph_data (cs->d->images, c->id, &err) : NULL;
+  if (data)
+    json_object_set_new (json_object_get (j, "GraphDriver"), "Data", data);
+}

@@ -158,6 +158,8 @@ int container_kill (struct containers *cs, struct container *c, int signo,
  * list and system df omit zeros, as docker's omitempty does). */
 void container_sizes_apply (struct containers *cs, const struct container *c, json_t *j,
                             bool omit_zero);
+/* GraphDriver.Data (overlay2's LowerDir, MergedDir, UpperDir, WorkDir). */
+void container_graph_data_apply (struct containers *cs, const struct container *c, json_t *j);
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);

@@ -4,6 +4,7 @@ image's layers), where docker reports them: inspect ?size=1 (always both),
 the list with size=1 (`ps -s`) and system df (zeros omitted). Numbers
 checked against dockerd 20.10 for the same writes."""
 import json
+import os
 
 from conftest import IMAGE
 
@@ -40,6 +41,12 @@ def test_sizes_of_what_a_container_writes(clean):
     # what the CLI prints
     out = d.docker("ps", "-as", "--format", "{{.Names}} {{.Size}}").stdout.splitlines()
     assert any(line.startswith("sz 12.5kB (virtual ") for line in out), out
+    # GraphDriver.Data names overlay2's dirs: the upper dir holds the writes
+    gd = json.loads(d.docker("inspect", "sz").stdout)[0]["GraphDriver"]
+    assert gd["Name"] == "overlay2"
+    assert set(gd["Data"]) == {"LowerDir", "MergedDir", "UpperDir", "WorkDir"}
+    assert os.path.getsize(os.path.join(gd["Data"]["UpperDir"], "tmp/f")) == 12345
+    assert all(os.path.isdir(p) for p in gd["Data"]["LowerDir"].split(":"))
     # a deleted file is gone from SizeRw
     d.docker("exec", "sz", "rm", "/tmp/f")
     assert sizes(d.api("GET", "/v1.41/containers/sz/json?size=1").json())["SizeRw"] == 100 + len("/tmp/f")
