@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -187,15 +188,20 @@ exec_spawn (struct monitor *m, struct monitor_exec *e, uint8_t flags, int *conso
       int hi[5];
       for (int i = 0; i < 5; i++)
         hi[i] = fcntl (child[i] >= 0 ? child[i] : null_fd, F_DUPFD, 10);
+      int exe = m->exe_fd >= 0 ? fcntl (m->exe_fd, F_DUPFD, 10) : -1;
       for (int i = 0; i < 5; i++)
         if (i < 3 || child[i] >= 0)
           dup2 (hi[i], i);
-      close_range (5, ~0u, 0);
+      if (exe >= 0)
+        exe = dup3 (exe, 5, O_CLOEXEC);
+      close_range (6, ~0u, 0);
       sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       signal (SIGPIPE, SIG_DFL);
       char *argv[] = { (char *)"berth-monitor", (char *)"--exec", (char *)".", e->id, NULL };
+      if (exe >= 0)
+        syscall (SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
       execv (m->monitor_path, argv);
       static const char msg[] = "error cannot run berth-monitor --exec";
       send (4, msg, sizeof msg - 1, MSG_NOSIGNAL);

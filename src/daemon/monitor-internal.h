@@ -71,6 +71,10 @@ struct monitor
   int exit_code;
   struct runtime_context rt;
   char monitor_path[4096]; /* berth-monitor, for --finish */
+  /* berth-monitor as this monitor runs it (an O_PATH fd of a protected
+   * view, CVE-2019-5736): the exec helper starts from it without the
+   * re-exec of runtime_exe_protect; -1 falls back to monitor_path */
+  int exe_fd;
   char hold_path[4096];    /* berth-monitor-hold */
 };
 

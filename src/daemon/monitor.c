@@ -249,7 +249,8 @@ monitor_main (int argc, char **argv)
                        .listen_fd = -1,
                        .sig_fd = -1,
                        .sync_fd = MONITOR_SYNC_FD,
-                       .container_dirfd = -1 };
+                       .container_dirfd = -1,
+                       .exe_fd = open ("/proc/self/exe", O_PATH | O_CLOEXEC) };
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
   fcntl (m.sync_fd, F_SETFD, FD_CLOEXEC);
@@ -391,6 +392,8 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   arg_add (&argv, "id=%s", m->id);
   arg_add (&argv, "state_root=%s", m->state_root);
   arg_add (&argv, "init=%d", (int)m->init_pid);
+  if (m->exe_fd >= 0)
+    arg_add (&argv, "exe=%d", m->exe_fd);
   arg_add (&argv, "flags=%d%d%d", m->tty, m->open_stdin, m->stdin_once);
   arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd,
            m->container_dirfd);
@@ -411,6 +414,7 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   keep_fd (m->out_fd[2]);
   keep_fd (m->listen_fd);
   keep_fd (m->container_dirfd);
+  keep_fd (m->exe_fd);
   keep_fd (m->jf.fd);
   keep_fd (m->sl.fd);
   if (m->sig_fd >= 0)
@@ -439,7 +443,7 @@ int
 monitor_finish_main (int argc, char **argv)
 {
   /* berth-monitor --finish EXEC_DIR id=… state_root=… init=… code=… cdir=FD */
-  struct monitor m = { .container_dirfd = -1 };
+  struct monitor m = { .container_dirfd = -1, .exe_fd = -1 };
   const char *id = kv (argc, argv, "id");
   const char *sr = kv (argc, argv, "state_root");
   const char *init = kv (argc, argv, "init");
@@ -471,7 +475,7 @@ monitor_exec_helper_main (int argc, char **argv)
    * 0-2 (or the console socket on 3), the report on 4 */
   const int report = 4;
   _cleanup_error_ struct berth_error *err = NULL;
-  struct monitor m = { .container_dirfd = -1 };
+  struct monitor m = { .container_dirfd = -1, .exe_fd = -1 };
   _cleanup_json_ json_t *cfg = NULL, *rec = NULL;
   pid_t pid = 0;
   if (argc < 4 || chdir (argv[2]) < 0)
