@@ -26,8 +26,12 @@ struct exec_instance
   int watch_fd; /* a monitor connection whose EOF is the exit */
   struct loop_fd *w;
   struct relay *relay;
+  struct exec_start_ctx *pending; /* a start waiting for the monitor */
   struct containers *cs;
 };
+
+struct exec_start_ctx;
+static void exec_start_cancel (struct exec_start_ctx *x);
 static const char *
 str_of (const json_t *j, const char *k)
 {
@@ -95,6 +99,8 @@ exec_unwatch (struct exec_instance *e)
 static void
 exec_free (struct exec_instance *e)
 {
+  if (e->pending)
+    exec_start_cancel (e->pending);
   exec_unwatch (e);
   if (e->relay)
     {
@@ -203,8 +209,10 @@ monitor_exec_call (struct exec_instance *e, struct container *c, uint8_t op, uin
     return berth_error_set (err, errno, "exec request to the monitor of %.12s", c->id);
   if (op == 'R')
     return 0;
-  /* the monitor answers once the process runs (a few ms: its helper joins
-   * the container); byte by byte, the stream follows the line */
+  if (op == 'S')
+    return steal_fd (&fd); /* the answer comes once the process runs: read
+                              it in the loop (exec_start_answer) */
+  /* byte by byte: a stream may follow the line */
   struct timeval tv = { .tv_sec = 30 };
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   size_t n = 0;
@@ -454,17 +462,31 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
 
 /* -------------------------------------------------------------- start -- */
 
+/* A start on its way: the monitor answers "pid <n>" once its helper made
+ * the process (milliseconds, but the loop does not wait for them). */
 struct exec_start_ctx
 {
   struct exec_instance *e;
   bool tty;
   uint8_t flags; /* MONITOR_EXEC_* */
   json_t *body;
+  int fd; /* the monitor connection */
+  struct loop_fd *w;
+  char answer[512];
+  size_t n_answer;
+  struct api_hijack *h;     /* attached: the client's connection */
+  struct api_request *req;  /* detached: answered when the process runs */
 };
 
 static void
 exec_start_ctx_free (struct exec_start_ctx *x)
 {
+  if (x->w)
+    loop_fd_remove (x->w);
+  if (x->fd >= 0)
+    close (x->fd);
+  if (x->e && x->e->pending == x)
+    x->e->pending = NULL;
   json_decref (x->body);
   free (x);
 }
@@ -476,10 +498,9 @@ exec_start_abort (void *data)
 }
 
 /* Record the exec (the monitor's helper reads the process from it, a
- * restarted berthd the rest) and have the monitor run it. Returns the
- * monitor connection: the process's stream when attached, its end. */
+ * restarted berthd the rest) and ask the monitor to run it. */
 static int
-exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
+exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
 {
   struct exec_instance *e = x->e;
   struct container *c = containers_lookup (cs, e->container_id, err);
@@ -506,29 +527,50 @@ exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error 
       rows = (unsigned)json_integer_value (json_array_get (size, 0));
       cols = (unsigned)json_integer_value (json_array_get (size, 1));
     }
-  char answer[512];
-  int fd = monitor_exec_call (e, c, 'S', x->flags, rows, cols, answer, sizeof answer, err);
-  if (fd < 0 || !str_has_prefix (answer, "pid "))
+  x->fd = monitor_exec_call (e, c, 'S', x->flags, rows, cols, NULL, 0, err);
+  if (x->fd < 0)
     {
-      if (fd >= 0)
-        {
-          close (fd);
-          berth_error_set (err, 0, "%s",
-                           str_has_prefix (answer, "error ") ? answer + 6 : answer);
-        }
       unlinkat (dfd, name, 0);
+      return -1;
+    }
+  fcntl (x->fd, F_SETFL, fcntl (x->fd, F_GETFL) | O_NONBLOCK);
+  return 0;
+}
+
+/* The monitor's answer: the process runs (record its pid) or could not
+ * be made (docker's exit codes 126/127 and "OCI runtime exec failed"). */
+static int
+exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
+{
+  struct exec_instance *e = x->e;
+  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
+  _cleanup_close_ int dfd = c ? execs_dir_open (e->cs, c, false, NULL) : -1;
+  _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
+  if (!str_has_prefix (x->answer, "pid ") || atoi (x->answer + 4) <= 0)
+    {
+      if (*err == NULL)
+        berth_error_set (err, 0, "%s",
+                         str_has_prefix (x->answer, "error ") ? x->answer + 6
+                         : x->n_answer ? x->answer
+                                       : "the container's monitor did not answer");
+      if (dfd >= 0)
+        unlinkat (dfd, name, 0);
       e->exited = true;
       e->exit_code
           = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found") ? 127 : 126;
       return berth_error_prefix (err, "OCI runtime exec failed");
     }
-  e->pid = (pid_t)atoi (answer + 4);
+  e->pid = (pid_t)atoi (x->answer + 4);
   e->running = true;
-  json_object_set_new (rec, "Pid", json_integer (e->pid));
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  json_save_atomic (dfd, name, rec, &ignored);
+  _cleanup_json_ json_t *rec = dfd >= 0 ? json_load_path (dfd, name, NULL) : NULL;
+  if (rec)
+    {
+      json_object_set_new (rec, "Pid", json_integer (e->pid));
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      json_save_atomic (dfd, name, rec, &ignored);
+    }
   exec_event (e, "exec_start", NULL);
-  return fd;
+  return 0;
 }
 
 static void
@@ -547,28 +589,21 @@ exec_relay_done (void *data)
     exec_watch (e, c);
 }
 
-/* The client holds the hijacked connection (its 101 is on the wire): only
- * now the process runs, as dockerd does, so its first output never rides
- * in the same segment as the response head (a client that reads the head
- * through a buffered reader, docker-py, would swallow it). A failure to
- * start is written into the stream, as dockerd does. */
+/* Attached: relay the client and the monitor's stream; a failure to start
+ * is written into the stream, as dockerd does. */
 static void
-exec_start_ready (struct api_hijack *h, void *data)
+exec_start_attached (struct exec_start_ctx *x, int rc, struct berth_error *err)
 {
-  struct exec_start_ctx *x = data;
   struct exec_instance *e = x->e;
-  struct containers *cs = e->cs;
-  _cleanup_error_ struct berth_error *err = NULL;
-  int fd = exec_spawn (cs, x, &err);
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
   /* the monitor frames the output as on attach */
   struct relay_options o = { .tty = x->tty,
-                             .want_stdin = attach_stdin && fd >= 0,
+                             .want_stdin = attach_stdin && rc == 0,
                              .detach_keys = str_of (e->config, "DetachKeys"),
                              .on_done = exec_relay_done,
                              .done_data = e };
-  struct relay *r = relay_new (cs, h, &o);
-  if (fd < 0)
+  struct relay *r = relay_new (e->cs, x->h, &o);
+  if (rc < 0)
     {
       _cleanup_free_ char *msg = xasprintf ("%s\r\n", err->msg);
       if (!x->tty)
@@ -584,10 +619,116 @@ exec_start_ready (struct api_hijack *h, void *data)
     }
   e->relay = r;
   if (attach_stdin)
-    relay_set_sink (r, dup (fd), true);
-  relay_add_source (r, fd, 1);
+    relay_set_sink (r, dup (x->fd), true);
+  relay_add_source (r, x->fd, 1); /* the relay's now */
+  x->fd = -1;
   exec_start_ctx_free (x);
   relay_start (r);
+}
+
+static void
+exec_start_detached (struct exec_start_ctx *x, int rc, struct berth_error *err)
+{
+  struct exec_instance *e = x->e;
+  struct api_request *req = x->req;
+  if (rc == 0)
+    {
+      e->watch_fd = x->fd;
+      x->fd = -1;
+      e->w = loop_fd_add (e->cs->d->loop, e->watch_fd, EPOLLIN, exec_watch_ready, e, NULL);
+      if (e->w == NULL)
+        exec_unwatch (e);
+    }
+  exec_start_ctx_free (x);
+  if (rc < 0)
+    api_respond_error (req, err);
+  else
+    api_respond_empty (req, 200);
+}
+
+static void
+exec_start_finish (struct exec_start_ctx *x, int rc, struct berth_error *err)
+{
+  if (x->w)
+    loop_fd_remove (x->w);
+  x->w = NULL;
+  if (x->h)
+    exec_start_attached (x, rc, err);
+  else
+    exec_start_detached (x, rc, err);
+}
+
+static void
+exec_start_answer (struct loop_fd *w, int fd, uint32_t events, void *data)
+{
+  struct exec_start_ctx *x = data;
+  _cleanup_error_ struct berth_error *err = NULL;
+  for (;;)
+    {
+      char ch;
+      ssize_t n = read (fd, &ch, 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return;
+      if (n <= 0 || ch == '\n' || x->n_answer + 1 >= sizeof x->answer)
+        break;
+      x->answer[x->n_answer++] = ch;
+    }
+  x->answer[x->n_answer] = '\0';
+  int rc = exec_start_result (x, &err);
+  exec_start_finish (x, rc, err);
+}
+
+/* Ask the monitor; the rest happens when it answers. */
+static void
+exec_start_begin (struct exec_start_ctx *x)
+{
+  struct exec_instance *e = x->e;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (exec_start_send (e->cs, x, &err) == 0)
+    {
+      x->w = loop_fd_add (e->cs->d->loop, x->fd, EPOLLIN, exec_start_answer, x, &err);
+      if (x->w)
+        {
+          e->pending = x;
+          return;
+        }
+    }
+  e->exited = true;
+  e->exit_code = 126;
+  berth_error_prefix (&err, "OCI runtime exec failed");
+  exec_start_finish (x, -1, err);
+}
+
+/* The client holds the hijacked connection (its 101 is on the wire): only
+ * now the process runs, as dockerd does, so its first output never rides
+ * in the same segment as the response head (a client that reads the head
+ * through a buffered reader, docker-py, would swallow it). */
+static void
+exec_start_ready (struct api_hijack *h, void *data)
+{
+  struct exec_start_ctx *x = data;
+  x->h = h;
+  exec_start_begin (x);
+}
+
+/* The exec goes away (its container was removed) while its start waits. */
+static void
+exec_start_cancel (struct exec_start_ctx *x)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0, "No such exec instance: %s", x->e->id);
+  x->e->pending = NULL;
+  x->e = NULL;
+  if (x->w)
+    loop_fd_remove (x->w);
+  x->w = NULL;
+  if (x->h)
+    api_hijack_close (x->h);
+  else
+    api_respond_error (x->req, err);
+  exec_start_ctx_free (x);
 }
 
 void api_exec_start (struct api_request *req);
@@ -633,37 +774,31 @@ api_exec_start (struct api_request *req)
     abort ();
   x->e = e;
   x->tty = tty;
+  x->fd = -1;
   x->body = json_is_object (body) ? json_incref (body) : json_object ();
-  if (!detach)
-    x->flags = (uint8_t)((tty ? MONITOR_EXEC_TTY : 0)
-                         | (json_is_true (json_object_get (e->config, "AttachStdin"))
-                                ? MONITOR_EXEC_STDIN
-                                : 0)
-                         | (json_is_true (json_object_get (e->config, "AttachStdout"))
-                                ? MONITOR_EXEC_STDOUT
-                                : 0)
-                         | (json_is_true (json_object_get (e->config, "AttachStderr"))
-                                ? MONITOR_EXEC_STDERR
-                                : 0));
+  e->started = true; /* a second start is a 409 even before the process runs */
   if (detach)
     {
       /* no stdio, or a terminal nobody reads; the connection tells us
-       * the end */
+       * the end. The answer waits for the process. */
       x->flags = tty ? MONITOR_EXEC_TTY : 0;
-      int fd = exec_spawn (cs, x, &err);
-      exec_start_ctx_free (x);
-      if (fd < 0)
-        return api_respond_error (req, err);
-      e->watch_fd = fd;
-      e->w = loop_fd_add (cs->d->loop, fd, EPOLLIN, exec_watch_ready, e, NULL);
-      if (e->w == NULL)
-        exec_unwatch (e);
-      api_respond_empty (req, 200);
+      x->req = req;
+      exec_start_begin (x);
       return;
     }
-  e->started = true; /* a second start is a 409 even before the process runs */
+  x->flags = (uint8_t)((tty ? MONITOR_EXEC_TTY : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStdin"))
+                              ? MONITOR_EXEC_STDIN
+                              : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStdout"))
+                              ? MONITOR_EXEC_STDOUT
+                              : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStderr"))
+                              ? MONITOR_EXEC_STDERR
+                              : 0));
   api_respond_hijack (req, !tty, exec_start_ready, exec_start_abort, x);
 }
+
 /* ------------------------------------------------------ inspect/resize -- */
 
 void api_exec_inspect (struct api_request *req);
