@@ -229,7 +229,7 @@ exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_e
                    "ContainerStartedNs", (json_int_t)c->state.started_ns);
   if (json_save_atomic (dfd, name, rec, err) < 0)
     return -1;
-  unsigned rows = 0, cols = 0;
+  unsigned rows = e->resize_rows, cols = e->resize_cols;
   json_t *size = json_object_get (x->body, "ConsoleSize");
   if (json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
     {
@@ -271,6 +271,11 @@ exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
     }
   e->pid = (pid_t)atoi (x->answer + 4);
   e->running = true;
+  if (e->tty && e->resize_rows > 0 && c)
+    {
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      monitor_exec_call (e, c, 'R', 0, e->resize_rows, e->resize_cols, NULL, 0, &ignored);
+    }
   _cleanup_json_ json_t *rec = dfd >= 0 ? json_load_path (dfd, name, NULL) : NULL;
   if (rec)
     {
@@ -558,6 +563,14 @@ api_exec_resize (struct api_request *req)
       || api_request_query_int (req, "w", 0, &w, &err) < 0)
     {
       api_respond_error (req, err);
+      return;
+    }
+  if (e->started && !e->running && !e->exited && h > 0 && w > 0)
+    {
+      /* still starting (the CLI resizes right after the hijack) */
+      e->resize_rows = (unsigned)h;
+      e->resize_cols = (unsigned)w;
+      api_respond_empty (req, 200);
       return;
     }
   if (!e->tty || !e->running)

@@ -19,6 +19,9 @@ struct exec_instance
   struct loop_fd *w;
   struct relay *relay;
   struct exec_start_ctx *pending; /* a start waiting for the monitor */
+  /* a resize that came before the process ran (dockerd waits for the
+   * start): applied once it runs */
+  unsigned resize_rows, resize_cols;
   struct containers *cs;
 };
 
