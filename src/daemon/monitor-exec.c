@@ -66,7 +66,7 @@ close_fd (int *fd)
 static struct monitor_exec *
 exec_find (struct monitor *m, const char *id)
 {
-  for (int i = 0; i < MAX_EXECS; i++)
+  for (int i = 0; i < MAX_EXECS && m->n_execs > 0; i++)
     if (m->execs[i].pid > 0 && strcmp (m->execs[i].id, id) == 0)
       return &m->execs[i];
   return NULL;
@@ -115,7 +115,7 @@ output_read (struct monitor_exec *e, int s)
 /* Exited: take the output still buffered, record the code, and only then
  * close the connections (their EOF tells berthd the record is there). */
 static void
-exec_finish (struct monitor_exec *e)
+exec_finish (struct monitor *m, struct monitor_exec *e)
 {
   for (int s = 1; s <= 2; s++)
     while (e->out_fd[s] >= 0)
@@ -150,6 +150,7 @@ exec_finish (struct monitor_exec *e)
   close_fd (&e->client_fd);
   close_fd (&e->watch_fd);
   e->pid = 0;
+  m->n_execs--;
 }
 
 /* The process's stdio: pipes (or /dev/null) for what berthd attaches, or
@@ -292,6 +293,7 @@ exec_start (struct monitor *m, int fd, const struct monitor_exec_request *rq, co
           ioctl (master, TIOCSWINSZ, &ws);
         }
     }
+  m->n_execs++;
   char pid[24];
   snprintf (pid, sizeof pid, "%d", (int)e->pid);
   reply (fd, "pid ", pid);
@@ -363,7 +365,7 @@ monitor_exec_request (struct monitor *m, int fd)
 nfds_t
 monitor_exec_pollfds (struct monitor *m, struct pollfd *p, int *map, nfds_t n)
 {
-  for (int i = 0; i < MAX_EXECS; i++)
+  for (int i = 0; i < MAX_EXECS && m->n_execs > 0; i++)
     {
       struct monitor_exec *e = &m->execs[i];
       if (e->pid <= 0)
@@ -424,14 +426,14 @@ monitor_exec_event (struct monitor *m, int tag, short revents)
 bool
 monitor_exec_reaped (struct monitor *m, pid_t pid, int status)
 {
-  for (int i = 0; i < MAX_EXECS; i++)
+  for (int i = 0; i < MAX_EXECS && m->n_execs > 0; i++)
     {
       struct monitor_exec *e = &m->execs[i];
       if (e->pid != pid || pid <= 0)
         continue;
       e->exited = true;
       e->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-      exec_finish (e);
+      exec_finish (m, e);
       return true;
     }
   return false;
@@ -440,7 +442,7 @@ monitor_exec_reaped (struct monitor *m, pid_t pid, int status)
 void
 monitor_exec_finish_all (struct monitor *m)
 {
-  for (int i = 0; i < MAX_EXECS; i++)
+  for (int i = 0; i < MAX_EXECS && m->n_execs > 0; i++)
     {
       struct monitor_exec *e = &m->execs[i];
       if (e->pid <= 0)

@@ -23,7 +23,7 @@ struct client
 };
 
 /* An exec process the monitor owns (monitor-exec.c). */
-#define MAX_EXECS 16
+#define MAX_EXECS 64
 struct monitor_exec
 {
   char id[MONITOR_EXEC_ID_LEN + 1];
@@ -65,7 +65,8 @@ struct monitor
   int sig_fd;
   int sync_fd;
   struct client clients[MAX_CLIENTS];
-  struct monitor_exec execs[MAX_EXECS];
+  int n_execs; /* slots in use of execs (last: with none in use, its
+                 pages are never touched) */
   pid_t init_pid;
   bool init_exited;
   int exit_code;
@@ -76,6 +77,7 @@ struct monitor
    * re-exec of runtime_exe_protect; -1 falls back to monitor_path */
   int exe_fd;
   char hold_path[4096];    /* berth-monitor-hold */
+  struct monitor_exec execs[MAX_EXECS];
 };
 
 /* The poll loop: output to logs and attach clients, attach requests, stdin,

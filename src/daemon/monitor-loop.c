@@ -241,8 +241,10 @@ monitor_serve (struct monitor *m)
       bool outputs_open = m->out_fd[1] >= 0 || m->out_fd[2] >= 0;
       if (m->init_exited && !outputs_open)
         break;
-      struct pollfd p[4 + MAX_CLIENTS + 4 * MAX_EXECS];
-      int map[4 + MAX_CLIENTS + 4 * MAX_EXECS];
+      /* sized for what runs: an idle container's stack stays as small */
+      size_t cap = 4 + MAX_CLIENTS + 4 * (size_t)m->n_execs;
+      struct pollfd p[cap];
+      int map[cap];
       nfds_t n = 0;
       p[n] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
       map[n++] = -1;
