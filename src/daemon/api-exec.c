@@ -181,6 +181,7 @@ struct exec_start_ctx
   json_t *body;
   int fd; /* the monitor connection */
   struct loop_fd *w;
+  struct loop_timer *timeout; /* a monitor that never answers */
   char answer[512];
   size_t n_answer;
   struct api_hijack *h;     /* attached: the client's connection */
@@ -192,6 +193,8 @@ exec_start_ctx_free (struct exec_start_ctx *x)
 {
   if (x->w)
     loop_fd_remove (x->w);
+  if (x->timeout)
+    loop_timer_cancel (x->timeout);
   if (x->fd >= 0)
     close (x->fd);
   if (x->e && x->e->pending == x)
@@ -366,6 +369,9 @@ exec_start_finish (struct exec_start_ctx *x, int rc, struct berth_error *err)
   if (x->w)
     loop_fd_remove (x->w);
   x->w = NULL;
+  if (x->timeout)
+    loop_timer_cancel (x->timeout);
+  x->timeout = NULL;
   if (x->h)
     exec_start_attached (x, rc, err);
   else
@@ -394,6 +400,21 @@ exec_start_answer (struct loop_fd *w, int fd, uint32_t events, void *data)
   exec_start_finish (x, rc, err);
 }
 
+#define EXEC_START_TIMEOUT_MS 30000
+
+static void
+exec_start_timed_out (void *data)
+{
+  struct exec_start_ctx *x = data;
+  x->timeout = NULL;
+  _cleanup_error_ struct berth_error *err = NULL;
+  berth_error_set (&err, ETIMEDOUT, "the container's monitor did not start the process within %d s",
+                   EXEC_START_TIMEOUT_MS / 1000);
+  x->e->pending = NULL;
+  int rc = exec_start_result (x, &err);
+  exec_start_finish (x, rc, err);
+}
+
 /* Ask the monitor; the rest happens when it answers. */
 static void
 exec_start_begin (struct exec_start_ctx *x)
@@ -406,6 +427,7 @@ exec_start_begin (struct exec_start_ctx *x)
       if (x->w)
         {
           e->pending = x;
+          x->timeout = loop_timer_add (e->cs->d->loop, EXEC_START_TIMEOUT_MS, exec_start_timed_out, x);
           return;
         }
     }
