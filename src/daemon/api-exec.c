@@ -223,9 +223,16 @@ exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_e
   _cleanup_json_ json_t *process = exec_process (e, c, x->tty, err);
   if (process == NULL)
     return -1;
-  _cleanup_close_ int dfd = execs_dir_open (cs, c, true, err);
+  _cleanup_close_ int dfd = execs_dir_open (cs, c, err);
   if (dfd < 0)
-    return -1;
+    {
+      /* a monitor of a berth before exec moved into monitors makes none */
+      berth_error_freep (err);
+      return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                                   "container %.12s was started by an older berth-monitor that "
+                                   "cannot run exec processes: restart the container",
+                                   c->id);
+    }
   _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
   _cleanup_json_ json_t *rec
       = json_pack ("{s:s,s:O,s:O,s:I}", "ID", e->id, "Config", e->config, "Process", process,
@@ -256,7 +263,7 @@ exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
 {
   struct exec_instance *e = x->e;
   struct container *c = containers_lookup (e->cs, e->container_id, NULL);
-  _cleanup_close_ int dfd = c ? execs_dir_open (e->cs, c, false, NULL) : -1;
+  _cleanup_close_ int dfd = c ? execs_dir_open (e->cs, c, NULL) : -1;
   _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
   if (!str_has_prefix (x->answer, "pid ") || atoi (x->answer + 4) <= 0)
     {

@@ -29,9 +29,8 @@ struct exec_instance *exec_find (struct containers *cs, const char *id);
 void exec_event (struct exec_instance *e, const char *action, json_t *extra);
 /* Stop watching the monitor connection of a running exec. */
 void exec_unwatch (struct exec_instance *e);
-/* <exec-dir>/execs of c (created on request). */
-int execs_dir_open (struct containers *cs, const struct container *c, bool create,
-                    struct berth_error **err);
+/* <exec-dir>/execs of c (its monitor made it). */
+int execs_dir_open (struct containers *cs, const struct container *c, struct berth_error **err);
 /* The exit code the monitor recorded, -1 when none (yet). */
 int exec_read_exit (struct exec_instance *e, struct container *c);
 /* The process is gone: record its code (255 without a record), exec_die. */

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 struct exec_instance *
 exec_find (struct containers *cs, const char *id)
@@ -110,12 +109,9 @@ exec_free_all (struct containers *cs)
 /* ------------------------------------------------------ the monitor -- */
 
 int
-execs_dir_open (struct containers *cs, const struct container *c, bool create,
-                struct berth_error **err)
+execs_dir_open (struct containers *cs, const struct container *c, struct berth_error **err)
 {
   _cleanup_free_ char *dir = xasprintf ("%s/%s/" MONITOR_EXEC_DIR, cs->exec_dir, c->id);
-  if (create && mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return berth_error_set (err, errno, "mkdir %s", dir);
   int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return berth_error_set (err, errno, "open %s", dir);
@@ -126,7 +122,7 @@ execs_dir_open (struct containers *cs, const struct container *c, bool create,
 int
 exec_read_exit (struct exec_instance *e, struct container *c)
 {
-  _cleanup_close_ int dfd = execs_dir_open (e->cs, c, false, NULL);
+  _cleanup_close_ int dfd = execs_dir_open (e->cs, c, NULL);
   _cleanup_free_ char *name = xasprintf ("%s.exit", e->id);
   _cleanup_free_ char *data = NULL;
   size_t len = 0;
@@ -233,7 +229,7 @@ exec_watch (struct exec_instance *e, struct container *c)
 void
 exec_restore (struct containers *cs, struct container *c)
 {
-  _cleanup_close_ int dfd = execs_dir_open (cs, c, false, NULL);
+  _cleanup_close_ int dfd = execs_dir_open (cs, c, NULL);
   if (dfd < 0)
     return;
   int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

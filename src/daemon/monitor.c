@@ -102,6 +102,10 @@ logging_open (struct monitor *m, json_t *cfg, struct berth_error **err)
 static int
 attach_listen (struct monitor *m, struct berth_error **err)
 {
+  /* the exec records (monitor.h); its presence also tells berthd that
+   * this monitor runs exec processes */
+  if (mkdir (MONITOR_EXEC_DIR, 0700) < 0 && errno != EEXIST)
+    return berth_error_set (err, errno, "mkdir %s", MONITOR_EXEC_DIR);
   unlink (MONITOR_ATTACH_SOCKET);
   m->listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (m->listen_fd < 0)
