@@ -169,6 +169,11 @@ def measure(e, tmp):
         MONITOR_SMAPS[:] = [smaps.breakdown(mons[0])] if mons else []
         r["berthd RSS growth per container (KiB)"] = (rss_kib(e.proc.pid) - base) / 20
         e.docker("rm", "-f", *[f"idle{i}" for i in range(20)])
+    # docker exec into a running container (berth: through its monitor)
+    e.docker("run", "-d", "--name", "execd", IMAGE, "sleep", "600")
+    e.docker("exec", "execd", "true")  # warm up
+    r["exec true into a running container (ms)"] = 1000 * timed(lambda: e.docker("exec", "execd", "true"), 15)
+    e.docker("rm", "-f", "execd")
     # ps -a with 100 containers
     ids = [e.docker("create", IMAGE, "true").stdout.strip() for _ in range(100)]
     r["ps -a, 100 containers (ms)"] = 1000 * timed(lambda: e.docker("ps", "-a"), 10)

@@ -15,5 +15,7 @@ main (int argc, char **argv)
   _cleanup_error_ struct berth_error *err = NULL;
   if (runtime_exe_protect (argv, &err) < 0)
     return 1;
+  if (argc > 1 && strcmp (argv[1], "--exec") == 0)
+    return monitor_exec_helper_main (argc, argv);
   return monitor_main (argc, argv);
 }

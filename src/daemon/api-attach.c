@@ -602,7 +602,8 @@ api_container_attach (struct api_request *req)
   a->logs = api_request_query_bool (req, "logs", false);
   a->stream = api_request_query_bool (req, "stream", false);
   a->detach_keys = keys ? xstrdup (keys) : NULL;
-  api_respond_hijack (req, attach_ready, attach_abort, a);
+  api_respond_hijack (req, !json_is_true (json_object_get (c->config, "Tty")), attach_ready,
+                      attach_abort, a);
 }
 
 void api_container_resize (struct api_request *req);

@@ -307,6 +307,7 @@ api_container_list (struct api_request *req)
       return;
     }
   bool all = api_request_query_bool (req, "all", false);
+  bool size = api_request_query_bool (req, "size", false);
   for (char *const *v = api_filters_values (f, "status"); *v; v++)
     {
       enum container_status s;
@@ -354,6 +355,8 @@ api_container_list (struct api_request *req)
         break;
       json_t *entry = container_summary_json (c, now);
       containers_apply_network_settings (cs, c, entry, true);
+      if (size)
+        container_sizes_apply (cs, c, entry, true);
       json_array_append_new (out, entry);
     }
   api_respond_json (req, 200, out);
@@ -378,6 +381,9 @@ api_container_inspect (struct api_request *req)
       ids = json_null ();
     }
   json_object_set_new (j, "ExecIDs", ids);
+  if (api_request_query_bool (req, "size", false))
+    container_sizes_apply (cs, c, j, false);
+  container_graph_data_apply (cs, c, j);
   api_respond_json (req, 200, j);
 }
 
@@ -392,6 +398,11 @@ api_container_rename (struct api_request *req)
     return;
   _cleanup_error_ struct berth_error *err = NULL;
   const char *name = api_request_query (req, "name");
+  if (name == NULL || *name == '\0')
+    {
+      api_respond_errorf (req, 400, "Neither old nor new names may be empty");
+      return;
+    }
   _cleanup_free_ char *norm = container_name_normalize (name ? name : "", &err);
   if (norm == NULL)
     {

@@ -1,124 +1,22 @@
 /* exec: POST /containers/{id}/exec, POST /exec/{id}/start (hijacked, tty or
- * not, or detached), GET /exec/{id}/json, POST /exec/{id}/resize. berthd
- * starts the process through the runtime library (it joins the container's
- * namespaces and cgroup), holds its pipes or pty and reaps it via a pidfd. */
-#include "daemon/containers-internal.h"
+ * not, or detached), GET /exec/{id}/json, POST /exec/{id}/resize. The
+ * process belongs to the container's monitor (monitor.h), so that it
+ * outlives berthd as the container does: the start writes the record, asks
+ * the monitor and relays its stream; exec-record.c learns the end. */
+#include "daemon/exec-internal.h"
 #include "daemon/logs.h"
+#include "daemon/monitor.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <termios.h>
-
-struct exec_instance
-{
-  char id[SHA256_HEX_LEN + 1];
-  char container_id[SHA256_HEX_LEN + 1];
-  json_t *config;
-  bool running, started, exited;
-  int exit_code;
-  pid_t pid;
-  int pidfd;
-  struct loop_fd *w;
-  int pty_master;
-  struct relay *relay;
-  struct containers *cs;
-};
+#include <sys/stat.h>
 
 static const char *
 str_of (const json_t *j, const char *k)
 {
   json_t *v = json_object_get (j, k);
   return json_is_string (v) ? json_string_value (v) : "";
-}
-
-static struct exec_instance *
-exec_find (struct containers *cs, const char *id)
-{
-  for (size_t i = 0; i < cs->n_execs; i++)
-    if (strcmp (cs->execs[i]->id, id) == 0)
-      return cs->execs[i];
-  return NULL;
-}
-
-json_t *
-exec_ids_of (struct containers *cs, const struct container *c)
-{
-  json_t *out = json_array ();
-  for (size_t i = 0; i < cs->n_execs; i++)
-    if (strcmp (cs->execs[i]->container_id, c->id) == 0)
-      json_array_append_new (out, json_string (cs->execs[i]->id));
-  return out;
-}
-
-static char *
-exec_command (const struct exec_instance *e)
-{
-  _cleanup_strv_ char **v = NULL;
-  size_t i;
-  json_t *a;
-  json_array_foreach (json_object_get (e->config, "Cmd"), i, a)
-      strv_append (&v, json_string_value (a));
-  return v ? strv_join (v, " ") : xstrdup ("");
-}
-
-static void
-exec_event (struct exec_instance *e, const char *action, json_t *extra)
-{
-  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
-  if (c == NULL)
-    {
-      json_decref (extra);
-      return;
-    }
-  _cleanup_free_ char *cmd = exec_command (e);
-  _cleanup_free_ char *a = xasprintf ("%s: %s", action, cmd);
-  json_t *attrs = extra ? extra : json_object ();
-  json_object_set_new (attrs, "execID", json_string (e->id));
-  container_event (c, a, attrs);
-}
-
-static void
-exec_free (struct exec_instance *e)
-{
-  if (e->w)
-    loop_fd_remove (e->w);
-  if (e->pidfd >= 0)
-    {
-      /* still running (container removed with it): reap what is left */
-      siginfo_t si;
-      waitid (P_PIDFD, (id_t) e->pidfd, &si, WEXITED | WNOHANG);
-      close (e->pidfd);
-    }
-  if (e->relay)
-    relay_abort (e->relay);
-  json_decref (e->config);
-  free (e);
-}
-
-void
-exec_forget_container (struct containers *cs, const char *container_id)
-{
-  for (size_t i = cs->n_execs; i-- > 0;)
-    if (strcmp (cs->execs[i]->container_id, container_id) == 0)
-      {
-        struct exec_instance *e = cs->execs[i];
-        cs->execs[i] = cs->execs[--cs->n_execs];
-        exec_free (e);
-      }
-}
-
-void
-exec_free_all (struct containers *cs)
-{
-  while (cs->n_execs > 0)
-    exec_free (cs->execs[--cs->n_execs]);
-  free (cs->execs);
-  cs->execs = NULL;
 }
 
 /* ------------------------------------------------------------- create -- */
@@ -181,6 +79,13 @@ api_exec_create (struct api_request *req)
       api_respond_errorf (req, 400, "WorkingDir: must be an absolute path");
       return;
     }
+  if (c->state.status == CONTAINER_PAUSED)
+    {
+      /* dockerd names the container as the client did here */
+      api_respond_errorf (req, 409, "Container %s is paused, unpause the container before exec",
+                          api_request_param (req, "id"));
+      return;
+    }
   if (container_can_exec (c, &err) < 0)
     {
       api_respond_error (req, err);
@@ -190,69 +95,12 @@ api_exec_create (struct api_request *req)
   random_id_hex (e->id);
   memcpy (e->container_id, c->id, sizeof e->container_id);
   e->config = json_deep_copy (body);
-  e->pidfd = e->pty_master = -1;
+  e->watch_fd = -1;
   e->cs = cs;
   cs->execs = realloc (cs->execs, (cs->n_execs + 1) * sizeof *cs->execs);
   cs->execs[cs->n_execs++] = e;
   exec_event (e, "exec_create", NULL);
   api_respond_json (req, 201, json_pack ("{s:s}", "Id", e->id));
-}
-
-/* -------------------------------------------------------------- start -- */
-
-static void
-exec_exited (struct loop_fd *w, int fd, uint32_t events, void *data)
-{
-  struct exec_instance *e = data;
-  siginfo_t si = { 0 };
-  /* readable means exited; the runtime made it our child, so we reap it */
-  if (waitid (P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-    e->exit_code = 255;
-  else
-    e->exit_code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-  e->running = false;
-  e->exited = true;
-  loop_fd_remove (e->w);
-  e->w = NULL;
-  close (e->pidfd);
-  e->pidfd = -1;
-  _cleanup_free_ char *code = xasprintf ("%d", e->exit_code);
-  exec_event (e, "exec_die", json_pack ("{s:s}", "exitCode", code));
-  if (e->relay)
-    relay_release (e->relay);
-}
-
-static void
-exec_relay_done (void *data)
-{
-  struct exec_instance *e = data;
-  e->relay = NULL;
-  if (e->pty_master >= 0 && !e->running)
-    {
-      e->pty_master = -1; /* closed by the relay */
-    }
-}
-
-static int
-recv_fd (int sock)
-{
-  char dummy[64];
-  struct iovec iov = { .iov_base = dummy, .iov_len = sizeof dummy };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
-    return -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (cm), sizeof fd);
-  return fd;
 }
 
 static json_t *
@@ -320,30 +168,37 @@ exec_process (struct exec_instance *e, struct container *c, bool tty, struct ber
   return p;
 }
 
+
+/* -------------------------------------------------------------- start -- */
+
+/* A start on its way: the monitor answers "pid <n>" once its helper made
+ * the process (milliseconds, but the loop does not wait for them). */
 struct exec_start_ctx
 {
   struct exec_instance *e;
-  int ours[3];   /* our ends: stdin (write), stdout (read), stderr (read) */
-  int theirs[3]; /* the process's ends (-1: /dev/null) */
-  int console_ours, console_theirs; /* tty: the runtime sends the pty master */
   bool tty;
+  uint8_t flags; /* MONITOR_EXEC_* */
   json_t *body;
+  int fd; /* the monitor connection */
+  struct loop_fd *w;
+  struct loop_timer *timeout; /* a monitor that never answers */
+  char answer[512];
+  size_t n_answer;
+  struct api_hijack *h;     /* attached: the client's connection */
+  struct api_request *req;  /* detached: answered when the process runs */
 };
 
 static void
 exec_start_ctx_free (struct exec_start_ctx *x)
 {
-  for (int i = 0; i < 3; i++)
-    {
-      if (x->ours[i] >= 0)
-        close (x->ours[i]);
-      if (x->theirs[i] >= 0)
-        close (x->theirs[i]);
-    }
-  if (x->console_ours >= 0)
-    close (x->console_ours);
-  if (x->console_theirs >= 0)
-    close (x->console_theirs);
+  if (x->w)
+    loop_fd_remove (x->w);
+  if (x->timeout)
+    loop_timer_cancel (x->timeout);
+  if (x->fd >= 0)
+    close (x->fd);
+  if (x->e && x->e->pending == x)
+    x->e->pending = NULL;
   json_decref (x->body);
   free (x);
 }
@@ -354,86 +209,124 @@ exec_start_abort (void *data)
   exec_start_ctx_free (data);
 }
 
-/* Run the exec'd process (the stdio pipes or the console socket are in
- * x). Our ends stay in x->ours for the caller. */
+/* Record the exec (the monitor's helper reads the process from it, a
+ * restarted berthd the rest) and ask the monitor to run it. */
 static int
-exec_spawn (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
+exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_error **err)
 {
   struct exec_instance *e = x->e;
   struct container *c = containers_lookup (cs, e->container_id, err);
   if (c == NULL || container_can_exec (c, err) < 0)
     return -1;
+  e->started = true;
+  e->tty = x->tty;
   _cleanup_json_ json_t *process = exec_process (e, c, x->tty, err);
   if (process == NULL)
     return -1;
-  _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  struct runtime_exec_options opts = { .id = c->id,
-                                       .process = process,
-                                       .console_socket_fd = x->console_theirs,
-                                       .stdio_fds = { -1, -1, -1 } };
-  if (x->console_theirs < 0)
-    for (int i = 0; i < 3; i++)
-      opts.stdio_fds[i] = x->theirs[i] >= 0 ? x->theirs[i] : null_fd;
-  e->started = true;
-  int rc = runtime_container_exec (&cs->rt, &opts, &e->pid, err);
-  for (int i = 0; i < 3; i++)
-    if (x->theirs[i] >= 0)
-      close (x->theirs[i]);
-  x->theirs[0] = x->theirs[1] = x->theirs[2] = -1;
-  if (x->console_theirs >= 0)
-    close (x->console_theirs);
-  x->console_theirs = -1;
-  if (rc < 0)
+  _cleanup_close_ int dfd = execs_dir_open (cs, c, err);
+  if (dfd < 0)
     {
+      /* a monitor of a berth before exec moved into monitors makes none */
+      berth_error_freep (err);
+      return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+                                   "container %.12s was started by an older berth-monitor that "
+                                   "cannot run exec processes: restart the container",
+                                   c->id);
+    }
+  _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
+  _cleanup_json_ json_t *rec
+      = json_pack ("{s:s,s:O,s:O,s:I}", "ID", e->id, "Config", e->config, "Process", process,
+                   "ContainerStartedNs", (json_int_t)c->state.started_ns);
+  if (json_save_atomic (dfd, name, rec, err) < 0)
+    return -1;
+  unsigned rows = e->resize_rows, cols = e->resize_cols;
+  json_t *size = json_object_get (x->body, "ConsoleSize");
+  if (json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
+    {
+      rows = (unsigned)json_integer_value (json_array_get (size, 0));
+      cols = (unsigned)json_integer_value (json_array_get (size, 1));
+    }
+  x->fd = monitor_exec_call (e, c, 'S', x->flags, rows, cols, NULL, 0, err);
+  if (x->fd < 0)
+    {
+      unlinkat (dfd, name, 0);
+      return -1;
+    }
+  fcntl (x->fd, F_SETFL, fcntl (x->fd, F_GETFL) | O_NONBLOCK);
+  return 0;
+}
+
+/* The monitor's answer: the process runs (record its pid) or could not
+ * be made (docker's exit codes 126/127 and "OCI runtime exec failed"). */
+static int
+exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
+{
+  struct exec_instance *e = x->e;
+  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
+  _cleanup_close_ int dfd = c ? execs_dir_open (e->cs, c, NULL) : -1;
+  _cleanup_free_ char *name = xasprintf ("%s.json", e->id);
+  if (!str_has_prefix (x->answer, "pid ") || atoi (x->answer + 4) <= 0)
+    {
+      if (*err == NULL)
+        berth_error_set (err, 0, "%s",
+                         str_has_prefix (x->answer, "error ") ? x->answer + 6
+                         : x->n_answer ? x->answer
+                                       : "the container's monitor did not answer");
+      if (dfd >= 0)
+        unlinkat (dfd, name, 0);
       e->exited = true;
       e->exit_code
           = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found") ? 127 : 126;
       return berth_error_prefix (err, "OCI runtime exec failed");
     }
-  if (x->console_ours >= 0)
-    {
-      int master = recv_fd (x->console_ours);
-      x->ours[1] = master;
-      e->pty_master = master;
-      json_t *size = json_object_get (x->body, "ConsoleSize");
-      if (master >= 0 && json_array_size (size) == 2
-          && json_integer_value (json_array_get (size, 0)) > 0)
-        {
-          struct winsize ws
-              = { .ws_row = (unsigned short)json_integer_value (json_array_get (size, 0)),
-                  .ws_col = (unsigned short)json_integer_value (json_array_get (size, 1)) };
-          ioctl (master, TIOCSWINSZ, &ws);
-        }
-    }
+  e->pid = (pid_t)atoi (x->answer + 4);
   e->running = true;
-  e->pidfd = (int)syscall (SYS_pidfd_open, e->pid, 0);
-  e->w = e->pidfd >= 0 ? loop_fd_add (cs->d->loop, e->pidfd, EPOLLIN, exec_exited, e, NULL) : NULL;
+  if (e->tty && e->resize_rows > 0 && c)
+    {
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      monitor_exec_call (e, c, 'R', 0, e->resize_rows, e->resize_cols, NULL, 0, &ignored);
+    }
+  _cleanup_json_ json_t *rec = dfd >= 0 ? json_load_path (dfd, name, NULL) : NULL;
+  if (rec)
+    {
+      json_object_set_new (rec, "Pid", json_integer (e->pid));
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      json_save_atomic (dfd, name, rec, &ignored);
+    }
   exec_event (e, "exec_start", NULL);
   return 0;
 }
 
-/* The client holds the hijacked connection (its 101 is on the wire): only
- * now the process runs, as dockerd does, so its first output never rides
- * in the same segment as the response head (a client that reads the head
- * through a buffered reader, docker-py, would swallow it). A failure to
- * start is written into the stream, as dockerd does. */
 static void
-exec_start_ready (struct api_hijack *h, void *data)
+exec_relay_done (void *data)
 {
-  struct exec_start_ctx *x = data;
+  struct exec_instance *e = data;
+  e->relay = NULL;
+  if (!e->running)
+    return;
+  /* the stream ended: at the exit (recorded before the monitor closed it)
+   * or because the client left (the process runs on: watch it) */
+  struct container *c = containers_lookup (e->cs, e->container_id, NULL);
+  if (c && exec_read_exit (e, c) >= 0)
+    exec_ended (e);
+  else
+    exec_watch (e, c);
+}
+
+/* Attached: relay the client and the monitor's stream; a failure to start
+ * is written into the stream, as dockerd does. */
+static void
+exec_start_attached (struct exec_start_ctx *x, int rc, struct berth_error *err)
+{
   struct exec_instance *e = x->e;
-  struct containers *cs = e->cs;
-  _cleanup_error_ struct berth_error *err = NULL;
-  int rc = exec_spawn (cs, x, &err);
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
+  /* the monitor frames the output as on attach */
   struct relay_options o = { .tty = x->tty,
-                             .frame_sources = !x->tty,
                              .want_stdin = attach_stdin && rc == 0,
                              .detach_keys = str_of (e->config, "DetachKeys"),
-                             .hold = e->running,
                              .on_done = exec_relay_done,
                              .done_data = e };
-  struct relay *r = relay_new (cs, h, &o);
+  struct relay *r = relay_new (e->cs, x->h, &o);
   if (rc < 0)
     {
       _cleanup_free_ char *msg = xasprintf ("%s\r\n", err->msg);
@@ -449,23 +342,136 @@ exec_start_ready (struct api_hijack *h, void *data)
       return;
     }
   e->relay = r;
-  if (x->tty)
-    {
-      relay_set_sink (r, dup (x->ours[1]), false);
-      relay_add_source (r, x->ours[1], 1);
-    }
-  else
-    {
-      if (x->ours[0] >= 0)
-        relay_set_sink (r, x->ours[0], false);
-      if (x->ours[1] >= 0)
-        relay_add_source (r, x->ours[1], 1);
-      if (x->ours[2] >= 0)
-        relay_add_source (r, x->ours[2], 2);
-    }
-  x->ours[0] = x->ours[1] = x->ours[2] = -1; /* the relay's now */
+  if (attach_stdin)
+    relay_set_sink (r, dup (x->fd), true);
+  relay_add_source (r, x->fd, 1); /* the relay's now */
+  x->fd = -1;
   exec_start_ctx_free (x);
   relay_start (r);
+}
+
+static void
+exec_start_detached (struct exec_start_ctx *x, int rc, struct berth_error *err)
+{
+  struct exec_instance *e = x->e;
+  struct api_request *req = x->req;
+  if (rc == 0)
+    {
+      e->watch_fd = x->fd;
+      x->fd = -1;
+      e->w = loop_fd_add (e->cs->d->loop, e->watch_fd, EPOLLIN, exec_watch_ready, e, NULL);
+      if (e->w == NULL)
+        exec_unwatch (e);
+    }
+  exec_start_ctx_free (x);
+  if (rc < 0)
+    api_respond_error (req, err);
+  else
+    api_respond_empty (req, 200);
+}
+
+static void
+exec_start_finish (struct exec_start_ctx *x, int rc, struct berth_error *err)
+{
+  if (x->w)
+    loop_fd_remove (x->w);
+  x->w = NULL;
+  if (x->timeout)
+    loop_timer_cancel (x->timeout);
+  x->timeout = NULL;
+  if (x->h)
+    exec_start_attached (x, rc, err);
+  else
+    exec_start_detached (x, rc, err);
+}
+
+static void
+exec_start_answer (struct loop_fd *w, int fd, uint32_t events, void *data)
+{
+  struct exec_start_ctx *x = data;
+  _cleanup_error_ struct berth_error *err = NULL;
+  for (;;)
+    {
+      char ch;
+      ssize_t n = read (fd, &ch, 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return;
+      if (n <= 0 || ch == '\n' || x->n_answer + 1 >= sizeof x->answer)
+        break;
+      x->answer[x->n_answer++] = ch;
+    }
+  x->answer[x->n_answer] = '\0';
+  int rc = exec_start_result (x, &err);
+  exec_start_finish (x, rc, err);
+}
+
+#define EXEC_START_TIMEOUT_MS 30000
+
+static void
+exec_start_timed_out (void *data)
+{
+  struct exec_start_ctx *x = data;
+  x->timeout = NULL;
+  _cleanup_error_ struct berth_error *err = NULL;
+  berth_error_set (&err, ETIMEDOUT, "the container's monitor did not start the process within %d s",
+                   EXEC_START_TIMEOUT_MS / 1000);
+  x->e->pending = NULL;
+  int rc = exec_start_result (x, &err);
+  exec_start_finish (x, rc, err);
+}
+
+/* Ask the monitor; the rest happens when it answers. */
+static void
+exec_start_begin (struct exec_start_ctx *x)
+{
+  struct exec_instance *e = x->e;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (exec_start_send (e->cs, x, &err) == 0)
+    {
+      x->w = loop_fd_add (e->cs->d->loop, x->fd, EPOLLIN, exec_start_answer, x, &err);
+      if (x->w)
+        {
+          e->pending = x;
+          x->timeout = loop_timer_add (e->cs->d->loop, EXEC_START_TIMEOUT_MS, exec_start_timed_out, x);
+          return;
+        }
+    }
+  e->exited = true;
+  e->exit_code = 126;
+  berth_error_prefix (&err, "OCI runtime exec failed");
+  exec_start_finish (x, -1, err);
+}
+
+/* The client holds the hijacked connection (its 101 is on the wire): only
+ * now the process runs, as dockerd does, so its first output never rides
+ * in the same segment as the response head (a client that reads the head
+ * through a buffered reader, docker-py, would swallow it). */
+static void
+exec_start_ready (struct api_hijack *h, void *data)
+{
+  struct exec_start_ctx *x = data;
+  x->h = h;
+  exec_start_begin (x);
+}
+
+/* The exec goes away (its container was removed) while its start waits. */
+void
+exec_start_cancel (struct exec_start_ctx *x)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0, "No such exec instance: %s", x->e->id);
+  x->e->pending = NULL;
+  x->e = NULL;
+  if (x->w)
+    loop_fd_remove (x->w);
+  x->w = NULL;
+  if (x->h)
+    api_hijack_close (x->h);
+  else
+    api_respond_error (x->req, err);
+  exec_start_ctx_free (x);
 }
 
 void api_exec_start (struct api_request *req);
@@ -506,46 +512,34 @@ api_exec_start (struct api_request *req)
   bool detach = json_is_true (json_object_get (body, "Detach"));
   bool tty = json_is_true (json_object_get (e->config, "Tty"))
              || json_is_true (json_object_get (body, "Tty"));
-  bool in = json_is_true (json_object_get (e->config, "AttachStdin")) && !detach;
-  bool out = json_is_true (json_object_get (e->config, "AttachStdout")) && !detach;
-  bool errs = json_is_true (json_object_get (e->config, "AttachStderr")) && !detach;
-
   struct exec_start_ctx *x = calloc (1, sizeof *x);
   if (x == NULL)
     abort ();
   x->e = e;
   x->tty = tty;
+  x->fd = -1;
   x->body = json_is_object (body) ? json_incref (body) : json_object ();
-  x->console_ours = x->console_theirs = -1;
-  for (int i = 0; i < 3; i++)
-    x->ours[i] = x->theirs[i] = -1;
-  if (tty && !detach)
-    {
-      int sp[2];
-      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
-        x->console_ours = sp[0], x->console_theirs = sp[1];
-    }
-  else
-    {
-      int p[2];
-      if (in && pipe2 (p, O_CLOEXEC) == 0)
-        x->theirs[0] = p[0], x->ours[0] = p[1];
-      if (out && pipe2 (p, O_CLOEXEC) == 0)
-        x->ours[1] = p[0], x->theirs[1] = p[1];
-      if (errs && pipe2 (p, O_CLOEXEC) == 0)
-        x->ours[2] = p[0], x->theirs[2] = p[1];
-    }
+  e->started = true; /* a second start is a 409 even before the process runs */
   if (detach)
     {
-      int rc = exec_spawn (cs, x, &err);
-      exec_start_ctx_free (x);
-      if (rc < 0)
-        return api_respond_error (req, err);
-      api_respond_empty (req, 200);
+      /* no stdio, or a terminal nobody reads; the connection tells us
+       * the end. The answer waits for the process. */
+      x->flags = tty ? MONITOR_EXEC_TTY : 0;
+      x->req = req;
+      exec_start_begin (x);
       return;
     }
-  e->started = true; /* a second start is a 409 even before the process runs */
-  api_respond_hijack (req, exec_start_ready, exec_start_abort, x);
+  x->flags = (uint8_t)((tty ? MONITOR_EXEC_TTY : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStdin"))
+                              ? MONITOR_EXEC_STDIN
+                              : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStdout"))
+                              ? MONITOR_EXEC_STDOUT
+                              : 0)
+                       | (json_is_true (json_object_get (e->config, "AttachStderr"))
+                              ? MONITOR_EXEC_STDERR
+                              : 0));
+  api_respond_hijack (req, !tty, exec_start_ready, exec_start_abort, x);
 }
 
 /* ------------------------------------------------------ inspect/resize -- */
@@ -600,12 +594,25 @@ api_exec_resize (struct api_request *req)
       api_respond_error (req, err);
       return;
     }
-  if (e->pty_master < 0 || !e->running)
+  if (e->started && !e->running && !e->exited && h > 0 && w > 0)
+    {
+      /* still starting (the CLI resizes right after the hijack) */
+      e->resize_rows = (unsigned)h;
+      e->resize_cols = (unsigned)w;
+      api_respond_empty (req, 200);
+      return;
+    }
+  if (!e->tty || !e->running)
     {
       api_respond_errorf (req, 409, "exec %s has no terminal or is not running", e->id);
       return;
     }
-  struct winsize ws = { .ws_row = (unsigned short)h, .ws_col = (unsigned short)w };
-  ioctl (e->pty_master, TIOCSWINSZ, &ws);
+  struct container *c = containers_lookup (cs, e->container_id, &err);
+  if (c == NULL
+      || monitor_exec_call (e, c, 'R', 0, (unsigned)h, (unsigned)w, NULL, 0, &err) < 0)
+    {
+      api_respond_error (req, err);
+      return;
+    }
   api_respond_empty (req, 200);
 }

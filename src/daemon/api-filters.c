@@ -85,7 +85,7 @@ api_filters_parse (const char *json_text, const char *const *allowed, struct api
       json_object_foreach (j, key, v)
         {
           if (allowed && !strv_contains ((char *const *) allowed, key))
-            return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid filter '%s'", key);
+            return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Invalid filter '%s'", key);
           struct api_filter_key *k = filters_key_add (f, key);
           if (json_is_object (v))
             {
@@ -188,7 +188,7 @@ api_filters_bool (const struct api_filters *f, const char *key, struct berth_err
       else
         {
           berth_error_set_kind (err, BERTH_E_INVALID, 0,
-                                "invalid filter '%s=%s': expected true or false", key, *v);
+                                "Invalid filter '%s=[%s]'", key, *v);
           return -2;
         }
       if (result >= 0 && result != b)

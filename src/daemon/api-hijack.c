@@ -1,9 +1,12 @@
-/* Hijacked connections for attach and exec start: docker answers "101"
- * with Content-Type application/vnd.docker.raw-stream and Upgrade: tcp,
- * then both directions carry raw bytes. libmicrohttpd's upgrade support
- * hands us the socket (for TLS a socketpair it relays), and we hand it to
- * the container side. libmicrohttpd always writes the reason phrase
- * "Switching Protocols"; clients only read the status code. */
+/* Hijacked connections for attach and exec start: docker answers a client
+ * that asked for an upgrade "101" with Content-Type
+ * application/vnd.docker.raw-stream (multiplexed-stream from API 1.42 when
+ * there is no tty) and Upgrade: tcp, then both directions carry raw bytes.
+ * libmicrohttpd's upgrade support hands us the socket (for TLS a socketpair
+ * it relays), and we hand it to the container side. libmicrohttpd always
+ * writes the reason phrase "Switching Protocols"; clients only read the
+ * status code. A client that did not ask for an upgrade gets "200 OK" and
+ * the raw stream until the connection closes, as from dockerd. */
 #include "daemon/api-internal.h"
 
 #include <fcntl.h>
@@ -15,7 +18,7 @@ struct api_hijack
 {
   struct api_request *req;
   int fd;
-  struct MHD_UpgradeResponseHandle *urh;
+  struct MHD_UpgradeResponseHandle *urh; /* NULL: a 200 stream (no upgrade) */
   char *pending;
   size_t n_pending;
   bool closed;
@@ -66,7 +69,11 @@ api_hijack_queue (struct api_request *req)
   struct MHD_Response *resp = MHD_create_response_for_upgrade (upgrade_handler, req);
   if (resp == NULL)
     return MHD_NO;
-  MHD_add_response_header (resp, "Content-Type", "application/vnd.docker.raw-stream");
+  /* dockerd 23+ (API 1.42): a stream with docker's frames says so */
+  MHD_add_response_header (resp, "Content-Type",
+                           req->hijack_multiplexed && req->version >= 142
+                               ? "application/vnd.docker.multiplexed-stream"
+                               : "application/vnd.docker.raw-stream");
   /* libmicrohttpd adds "Connection: Upgrade" itself */
   MHD_add_response_header (resp, "Upgrade", "tcp");
   api_request_apply_headers (req, resp);
@@ -76,9 +83,58 @@ api_hijack_queue (struct api_request *req)
   return r;
 }
 
+struct plain_start
+{
+  struct api_hijack *h;
+  api_hijack_fn on_ready;
+  void *userdata;
+};
+
+static void
+plain_start_cb (void *data)
+{
+  struct plain_start *p = data;
+  p->on_ready (p->h, p->userdata);
+  free (p);
+}
+
+/* No upgrade asked for: dockerd writes "200 OK" with the raw-stream
+ * content type and then the bytes until it closes the connection.
+ * libmicrohttpd only hands a socket over through an upgrade (101), so the
+ * container side gets one end of a socketpair and the other end is the
+ * body of a close-delimited response (no chunking, "Connection: close").
+ * The server reads nothing after the request from such a client: the
+ * container side sees its stdin at EOF at once. */
+static void
+respond_plain (struct api_request *req, api_hijack_fn on_ready, void *userdata)
+{
+  int sp[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+    abort ();
+  shutdown (sp[1], SHUT_WR);
+  struct api_hijack *h = calloc (1, sizeof *h);
+  struct plain_start *p = calloc (1, sizeof *p);
+  if (h == NULL || p == NULL)
+    abort ();
+  h->req = req;
+  h->fd = sp[0];
+  fcntl (sp[0], F_SETFL, fcntl (sp[0], F_GETFL) | O_NONBLOCK);
+  req->refs++; /* the query and headers stay readable until close */
+  struct api_stream *s = api_respond_fd (req, 200, "application/vnd.docker.raw-stream", sp[1]);
+  MHD_set_response_options (api_stream_mhd_response (s), MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
+                            MHD_RO_END);
+  h->next = open_hijacks;
+  if (open_hijacks)
+    open_hijacks->prev = h;
+  open_hijacks = h;
+  /* after the handler returned, as for an upgrade */
+  *p = (struct plain_start){ .h = h, .on_ready = on_ready, .userdata = userdata };
+  loop_timer_add (req->d->loop, 0, plain_start_cb, p);
+}
+
 void
-api_respond_hijack (struct api_request *req, api_hijack_fn on_ready, void (*on_abort) (void *),
-                    void *userdata)
+api_respond_hijack (struct api_request *req, bool multiplexed, api_hijack_fn on_ready,
+                    void (*on_abort) (void *), void *userdata)
 {
   if (req->answer != API_ANSWER_NONE)
     {
@@ -87,11 +143,13 @@ api_respond_hijack (struct api_request *req, api_hijack_fn on_ready, void (*on_a
         on_abort (userdata);
       return;
     }
-  /* docker answers clients that did not ask for an upgrade with 200 and
-   * the raw stream. libmicrohttpd only hands sockets over through an
-   * upgrade, so such a client gets the 101 head and then the same raw
-   * stream; every client in the traces (docker CLI, docker-py, compose)
-   * asks for the upgrade. */
+  /* dockerd looks for the Upgrade header only */
+  if (api_request_header (req, "Upgrade") == NULL)
+    {
+      respond_plain (req, on_ready, userdata);
+      return;
+    }
+  req->hijack_multiplexed = multiplexed;
   req->answer = API_ANSWER_HIJACK;
   req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
   req->hijack_ready = on_ready;
@@ -138,6 +196,14 @@ api_hijack_close (struct api_hijack *h)
   if (h->next)
     h->next->prev = h->prev;
   struct api_request *req = h->req;
+  if (h->urh == NULL)
+    {
+      /* the 200 stream ends at the socketpair's EOF */
+      close (h->fd);
+      free (h);
+      api_request_release (req);
+      return;
+    }
   MHD_upgrade_action (h->urh, MHD_UPGRADE_ACTION_CLOSE);
   free (h->pending);
   free (h);

@@ -59,7 +59,7 @@ images_summary (struct berthd *d, const struct image_info *info, int containers)
   /* docker 20.10 shows untagged images as <none>:<none> (and <none>@<none>) */
   json_object_set_new (j, "RepoDigests",
                        digested ? familiar_list (info->repo_digests)
-                       : tagged ? json_array ()
+                       : tagged ? json_null ()
                                 : json_pack ("[s]", "<none>@<none>"));
   json_object_set_new (j, "RepoTags", tagged ? familiar_list (info->repo_tags)
                                              : json_pack ("[s]", "<none>:<none>"));
@@ -218,8 +218,16 @@ respond_image_view (struct api_request *req,
   _cleanup_error_ struct berth_error *err = NULL;
   _cleanup_free_ char *id = NULL;
   json_t *out = NULL;
-  if (image_resolve (d->images, api_request_param (req, "name"), &id, &err) < 0
-      || view (d->images, id, &out, &err) < 0)
+  const char *name = api_request_param (req, "name");
+  if (image_resolve (d->images, name, &id, &err) < 0)
+    {
+      /* dockerd's inspect says it twice: "no such image: x: No such
+       * image: x:latest" */
+      if (view == image_inspect && err->kind == BERTH_E_NOT_FOUND)
+        berth_error_prefix (&err, "no such image: %s", name);
+      return api_respond_error (req, err);
+    }
+  if (view (d->images, id, &out, &err) < 0)
     return api_respond_error (req, err);
   api_respond_json (req, 200, out);
 }
@@ -443,9 +451,9 @@ handle_df (struct api_request *req)
   json_t *volumes = api_volumes_df (d, &volumes_total);
   json_t *containers = d->containers.df_containers ? d->containers.df_containers (d) : json_array ();
   api_respond_json (req, 200,
-                    json_pack ("{s:I,s:o,s:o,s:o,s:[]}", "LayersSize", (json_int_t) layers_size,
-                               "Images", images, "Containers", containers, "Volumes", volumes,
-                               "BuildCache"));
+                    json_pack ("{s:I,s:o,s:o,s:o,s:n,s:i}", "LayersSize",
+                               (json_int_t) layers_size, "Images", images, "Containers",
+                               containers, "Volumes", volumes, "BuildCache", "BuilderSize", 0));
 }
 
 /* -------------------------------------------------------------- module -- */

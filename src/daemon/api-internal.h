@@ -98,6 +98,7 @@ struct api_request
   void (*hijack_abort) (void *);
   void *hijack_data;
   bool hijack_started;
+  bool hijack_multiplexed; /* docker's frames: no tty */
 
   /* life */
   int refs;

@@ -152,6 +152,9 @@ api_container_logs (struct api_request *req)
       return;
     }
   j->out_fd = p[1];
+  /* the reader writes in 256 KiB blocks; a roomier pipe means fewer
+   * wake-ups on both sides (best effort: pipe-max-size may forbid it) */
+  fcntl (p[1], F_SETPIPE_SZ, 1 << 20);
   pthread_attr_t attr;
   pthread_attr_init (&attr);
   pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);

@@ -217,9 +217,32 @@ system_cpu_ns (void)
   return (uint64_t)(total * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100)));
 }
 
+/* dockerd's answer for a container that does not run: zero time, zero
+ * counters, no networks */
+static json_t *
+stopped_stats (struct container *c)
+{
+  static const char *const blkio[]
+      = { "io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+          "io_service_time_recursive",  "io_wait_time_recursive", "io_merged_recursive",
+          "io_time_recursive",          "sectors_recursive",      NULL };
+  json_t *b = json_object ();
+  for (const char *const *k = blkio; *k; k++)
+    json_object_set_new (b, *k, json_null ());
+  json_t *cpu = json_pack ("{s:{s:i,s:i,s:i},s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage", 0,
+                           "usage_in_kernelmode", 0, "usage_in_usermode", 0, "throttling_data",
+                           "periods", 0, "throttled_periods", 0, "throttled_time", 0);
+  return json_pack ("{s:s,s:s,s:{},s:o,s:i,s:{},s:o,s:O,s:{},s:s,s:s}", "read",
+                    "0001-01-01T00:00:00Z", "preread", "0001-01-01T00:00:00Z", "pids_stats",
+                    "blkio_stats", b, "num_procs", 0, "storage_stats", "cpu_stats", cpu,
+                    "precpu_stats", cpu, "memory_stats", "name", c->name, "id", c->id);
+}
+
 static json_t *
 stats_sample (struct containers *cs, struct container *c)
 {
+  if (!container_is_running (c))
+    return stopped_stats (c);
   _cleanup_error_ struct berth_error *err = NULL;
   json_t *s = NULL;
   if (container_is_running (c))

@@ -243,7 +243,7 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "RuncCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
   json_object_set_new (j, "InitCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
   json_object_set_new (j, "SecurityOptions", security);
-  json_object_set_new (j, "Warnings", json_array ());
+  json_object_set_new (j, "Warnings", json_null ()); /* dockerd: none is null */
   api_respond_json (req, 200, j);
 }
 

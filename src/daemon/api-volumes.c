@@ -40,15 +40,15 @@ handle_create (struct api_request *req)
   if (check_string_field (body, "Name", &name, &err) < 0
       || check_string_field (body, "Driver", &driver, &err) < 0)
     return api_respond_error (req, err);
+  char rnd[SHA256_HEX_LEN + 1];
+  bool anonymous = name == NULL || *name == '\0';
   if (driver && *driver && strcmp (driver, "local") != 0)
     {
       berth_error_set_kind (&err, BERTH_E_NOT_FOUND, 0,
-                            "error looking up volume plugin %s: plugin \"%s\" not found", driver,
-                            driver);
+                            "create %s: error looking up volume plugin %s: plugin \"%s\" not found",
+                            anonymous ? "" : name, driver, driver);
       return api_respond_error (req, err);
     }
-  char rnd[SHA256_HEX_LEN + 1];
-  bool anonymous = name == NULL || *name == '\0';
   if (anonymous)
     {
       random_id_hex (rnd);

@@ -295,13 +295,15 @@ struct api_stream *api_respond_fd (struct api_request *req, unsigned status,
 /* -------------------------------------------------------------- hijack -- */
 
 /* attach and exec start: answer "101 UPGRADED" with Content-Type
- * application/vnd.docker.raw-stream, Connection: Upgrade, Upgrade: tcp
- * (clients that did not ask for an upgrade get 200 and the same stream),
- * then hand the raw connection to on_ready. If the client is gone before
- * that, on_abort (userdata) runs instead. Exactly one of them runs. */
+ * application/vnd.docker.raw-stream (multiplexed-stream from API 1.42
+ * when the stream carries docker's frames), Connection: Upgrade, Upgrade:
+ * tcp (clients that did not ask for an upgrade get 200, the raw-stream
+ * type and the stream until close, with stdin at EOF), then hand the
+ * connection to on_ready. If the client is gone before that, on_abort
+ * (userdata) runs instead. Exactly one of them runs. */
 struct api_hijack;
 typedef void (*api_hijack_fn) (struct api_hijack *h, void *userdata);
-void api_respond_hijack (struct api_request *req, api_hijack_fn on_ready,
+void api_respond_hijack (struct api_request *req, bool multiplexed, api_hijack_fn on_ready,
                          void (*on_abort) (void *userdata), void *userdata);
 /* The connection as a non-blocking socket: read it for the client's input,
  * write the output (raw, or docker's 8-byte frames: the caller frames).

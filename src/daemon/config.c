@@ -438,6 +438,139 @@ config_apply_flags (struct berthd_config *c, struct flags *f, struct berth_error
   return 0;
 }
 
+/* dockerd refuses a daemon.json key it does not know, and a setting given
+ * both as a flag and in the file. berthd knows docker's keys (those it
+ * does not implement are named in a warning, not an error: a docker
+ * daemon.json must still start it) and its own. */
+static const char *const file_keys_berth[] = {
+  "hosts", "data-root", "exec-root", "pidfile", "group", "tls", "tlsverify", "tlscacert",
+  "tlscert", "tlskey", "audit-log", "policy", "log-driver", "log-opts", "log-level", "debug",
+  "live-restore", "default-ulimits", "insecure-registries", "runtimes", "default-runtime",
+  "bridge", "bip", "fixed-cidr", "default-address-pools", "dns", "mtu", "nft-table", NULL
+};
+static const char *const file_keys_docker_only[] = {
+  "allow-nondistributable-artifacts", "api-cors-header", "authorization-plugins", "builder",
+  "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd",
+  "containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime",
+  "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
+  "default-ipc-mode", "default-shm-size", "dns-opts", "dns-search", "exec-opts", "experimental",
+  "features", "fixed-cidr-v6", "icc", "init", "init-path", "ip", "ip-forward", "ip-masq",
+  "ip6tables", "iptables", "ipv6", "labels", "log-format", "max-concurrent-downloads",
+  "max-concurrent-uploads", "max-download-attempts", "metrics-addr", "network-control-plane-mtu",
+  "no-new-privileges", "node-generic-resources", "oom-score-adjust", "raw-logs",
+  "registry-mirrors", "rootless", "seccomp-profile", "selinux-enabled", "shutdown-timeout",
+  "storage-driver", "storage-opts", "swarm-default-advertise-addr", "userland-proxy",
+  "userland-proxy-path", "userns-remap", NULL
+};
+
+static int
+file_keys_check (json_t *file, struct berth_error **err)
+{
+  _cleanup_strv_ char **unknown = NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach (file, k, v)
+  {
+    if (strv_contains ((char *const *) file_keys_berth, k))
+      continue;
+    if (strv_contains ((char *const *) file_keys_docker_only, k))
+      berth_log (BERTH_LOG_WARNING, "daemon.json: %s is not supported by berthd; ignored", k);
+    else
+      strv_append (&unknown, k);
+  }
+  if (unknown == NULL)
+    return 0;
+  _cleanup_free_ char *list = strv_join (unknown, ", ");
+  return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                               "the following directives don't match any configuration option: %s",
+                               list);
+}
+
+static void
+conflict_add (char ***list, const char *key, const char *from_flag, const char *from_file)
+{
+  _cleanup_free_ char *m = xasprintf ("%s: (from flag: %s, from file: %s)", key, from_flag,
+                                      from_file);
+  strv_append (list, m);
+}
+
+static int
+str_ptr_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static char *
+json_as_text (json_t *v)
+{
+  if (json_is_string (v))
+    return xstrdup (json_string_value (v));
+  if (json_is_array (v))
+    {
+      _cleanup_strv_ char **items = NULL;
+      size_t i;
+      json_t *x;
+      json_array_foreach (v, i, x) strv_append (&items, json_is_string (x) ? json_string_value (x) : "?");
+      _cleanup_free_ char *joined = items ? strv_join (items, " ") : xstrdup ("");
+      return xasprintf ("[%s]", joined);
+    }
+  return json_dumps (v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+/* dockerd: "the following directives are specified both as a flag and in
+ * the configuration file: log-level: (from flag: debug, from file: warn)" */
+static int
+flags_conflicts (const struct flags *f, json_t *file, struct berth_error **err)
+{
+  const struct
+  {
+    const char *key;
+    const char *flag_value;
+  } strs[] = { { "data-root", f->data_root },   { "exec-root", f->exec_root },
+               { "pidfile", f->pidfile },       { "group", f->group },
+               { "log-level", f->log_level },   { "tlscacert", f->tls_cacert },
+               { "tlscert", f->tls_cert },      { "tlskey", f->tls_key },
+               { "audit-log", f->audit_log },   { "policy", f->policy },
+               { "log-driver", f->log_driver } };
+  const struct
+  {
+    const char *key;
+    int flag_value;
+  } bools[] = { { "debug", f->debug },
+                { "live-restore", f->live_restore },
+                { "tls", f->tls },
+                { "tlsverify", f->tls_verify } };
+  _cleanup_strv_ char **msg = NULL;
+  if (f->hosts && json_object_get (file, "hosts"))
+    {
+      _cleanup_free_ char *joined = strv_join (f->hosts, " ");
+      _cleanup_free_ char *ff = xasprintf ("[%s]", joined);
+      _cleanup_free_ char *fv = json_as_text (json_object_get (file, "hosts"));
+      conflict_add (&msg, "hosts", ff, fv);
+    }
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+    if (strs[i].flag_value && json_object_get (file, strs[i].key))
+      {
+        _cleanup_free_ char *fv = json_as_text (json_object_get (file, strs[i].key));
+        conflict_add (&msg, strs[i].key, strs[i].flag_value, fv);
+      }
+  for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+    if (bools[i].flag_value >= 0 && json_object_get (file, bools[i].key))
+      {
+        _cleanup_free_ char *fv = json_as_text (json_object_get (file, bools[i].key));
+        conflict_add (&msg, bools[i].key, bools[i].flag_value ? "true" : "false", fv);
+      }
+  if (msg == NULL)
+    return 0;
+  /* in the order of the keys, as dockerd lists them */
+  qsort (msg, strv_len (msg), sizeof *msg, str_ptr_cmp);
+  _cleanup_free_ char *text = strv_join (msg, ", ");
+  return berth_error_set_kind (
+      err, BERTH_E_INVALID, 0,
+      "the following directives are specified both as a flag and in the configuration file: %s",
+      text);
+}
+
 int
 config_parse (struct berthd_config *c, int argc, char **argv, struct berth_error **err)
 {
@@ -470,7 +603,8 @@ config_parse (struct berthd_config *c, int argc, char **argv, struct berth_error
         }
       json_decref (c->file);
       c->file = file;
-      if (!json_is_object (file) || config_apply_file (c, file, err) < 0)
+      if (!json_is_object (file) || file_keys_check (file, err) < 0
+          || flags_conflicts (&f, file, err) < 0 || config_apply_file (c, file, err) < 0)
         {
           flags_free (&f);
           if (!json_is_object (file))

@@ -2,6 +2,8 @@
  * entries of GET /containers/json, field for field as dockerd 20.10 sends
  * them (the CLI and docker-py index into these). */
 #include "daemon/container.h"
+#include "daemon/containers-internal.h"
+#include "image/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -123,7 +125,20 @@ container_inspect_json (const struct container *c)
       "HostnamePath", hostname, "HostsPath", hosts, "LogPath", c->log_path ? c->log_path : "",
       "Name", c->name, "RestartCount", c->restart_count, "Driver", "overlay2", "Platform", "linux",
       "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
-  json_object_set_new (j, "HostConfig", json_deep_copy (c->host_config));
+  json_t *hc = json_deep_copy (c->host_config);
+  /* dockerd stores "unlimited" as no value: swappiness -1 and a pids limit
+   * <= 0 read back as null; API 1.41 still lists the kernel memory fields */
+  json_t *sw = json_object_get (hc, "MemorySwappiness");
+  if (json_is_integer (sw) && json_integer_value (sw) == -1)
+    json_object_set_new (hc, "MemorySwappiness", json_null ());
+  json_t *pl = json_object_get (hc, "PidsLimit");
+  if (json_is_integer (pl) && json_integer_value (pl) <= 0)
+    json_object_set_new (hc, "PidsLimit", json_null ());
+  if (json_object_get (hc, "KernelMemory") == NULL)
+    json_object_set_new (hc, "KernelMemory", json_integer (0));
+  if (json_object_get (hc, "KernelMemoryTCP") == NULL)
+    json_object_set_new (hc, "KernelMemoryTCP", json_integer (0));
+  json_object_set_new (j, "HostConfig", hc);
   json_object_set_new (j, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));
   json_object_set_new (j, "Mounts", mounts_json (c));
@@ -134,6 +149,14 @@ container_inspect_json (const struct container *c)
       snprintf (h, sizeof h, "%.12s", c->id);
       json_object_set_new (cfg, "Hostname", json_string (h));
     }
+  /* dockerd: an empty Env or Volumes is replaced by the image's, which
+   * is none */
+  json_t *env = json_object_get (cfg, "Env");
+  if (json_is_array (env) && json_array_size (env) == 0)
+    json_object_set_new (cfg, "Env", json_null ());
+  json_t *vols = json_object_get (cfg, "Volumes");
+  if (json_is_object (vols) && json_object_size (vols) == 0)
+    json_object_set_new (cfg, "Volumes", json_null ());
   json_object_set_new (j, "Config", cfg);
   json_object_set_new (j, "NetworkSettings", network_settings_json (c));
   return j;
@@ -198,4 +221,33 @@ container_summary_json (const struct container *c, uint64_t now_ns)
                     container_status_name (c->state.status), "Status", status, "HostConfig",
                     "NetworkMode", str_of (c->host_config, "NetworkMode"), "NetworkSettings",
                     "Networks", networks, "Mounts", mounts);
+}
+
+void
+container_sizes_apply (struct containers *cs, const struct container *c, json_t *j, bool omit_zero)
+{
+  int64_t rw = 0, rootfs = 0;
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (cs->d->images == NULL || image_snapshot_size (cs->d->images, c->id, &rw, &rootfs, &err) < 0)
+    {
+      /* dockerd logs it and reports what it has (nothing) */
+      if (err)
+        berth_log (BERTH_LOG_DEBUG, "size of %.12s: %s", c->id, err->msg);
+      rw = rootfs = 0;
+    }
+  /* inspect's are pointers (always there with size=1), the list's int64
+   * with omitempty */
+  if (!omit_zero || rw != 0)
+    json_object_set_new (j, "SizeRw", json_integer (rw));
+  if (!omit_zero || rootfs != 0)
+    json_object_set_new (j, "SizeRootFs", json_integer (rootfs));
+}
+
+void
+container_graph_data_apply (struct containers *cs, const struct container *c, json_t *j)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  json_t *data = cs->d->images ? image_snapshot_graph_data (cs->d->images, c->id, &err) : NULL;
+  if (data)
+    json_object_set_new (json_object_get (j, "GraphDriver"), "Data", data);
 }

@@ -109,6 +109,15 @@ container_restore (struct containers *cs, struct container *c)
       berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,
                  (int)c->state.monitor_pid);
       container_watch_monitor (cs, c, c->state.monitor_pid);
+      exec_restore (cs, c);
+      if (!cs->d->config.live_restore)
+        {
+          /* dockerd without live restore stops what a crash left running */
+          _cleanup_error_ struct berth_error *err = NULL;
+          if (container_stop (cs, c, -1, NULL, &err) < 0)
+            berth_log (BERTH_LOG_WARNING, "restore %.12s: %s", c->id, err->msg);
+          return;
+        }
       if (c->state.status == CONTAINER_RUNNING)
         health_start (cs, c);
       return;

@@ -154,6 +154,12 @@ int container_stop (struct containers *cs, struct container *c, int timeout_s, c
                     struct berth_error **err);
 int container_kill (struct containers *cs, struct container *c, int signo,
                     struct berth_error **err);
+/* docker's SizeRw and SizeRootFs into j (inspect ?size=1 always; the
+ * list and system df omit zeros, as docker's omitempty does). */
+void container_sizes_apply (struct containers *cs, const struct container *c, json_t *j,
+                            bool omit_zero);
+/* GraphDriver.Data (overlay2's LowerDir, MergedDir, UpperDir, WorkDir). */
+void container_graph_data_apply (struct containers *cs, const struct container *c, json_t *j);
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);
@@ -170,6 +176,8 @@ void container_event (const struct container *c, const char *action, json_t *ext
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
 /* Drop the exec instances of a removed container; all of them at shutdown. */
 void exec_forget_container (struct containers *cs, const char *container_id);
+/* Live restore of a running c: the execs its monitor runs or ran. */
+void exec_restore (struct containers *cs, struct container *c);
 void exec_free_all (struct containers *cs);
 
 /* health.c */

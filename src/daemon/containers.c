@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -414,8 +416,7 @@ ops_df_containers (struct berthd *d)
     {
       json_t *j = container_summary_json (cs->all[i], now);
       containers_apply_network_settings (cs, cs->all[i], j, true);
-      json_object_set_new (j, "SizeRw", json_integer (0));
-      json_object_set_new (j, "SizeRootFs", json_integer (0));
+      container_sizes_apply (cs, cs->all[i], j, true);
       json_array_append_new (out, j);
     }
   return out;
@@ -509,12 +510,74 @@ module_init (struct berthd *d, struct berth_error **err)
   return 0;
 }
 
+/* --live-restore=false: as dockerd, berthd's shutdown stops every running
+ * container (its stop signal, SIGKILL after its stop timeout) and records
+ * the exits; the loop no longer runs, so this waits here. */
+static void
+stop_all_at_shutdown (struct containers *cs)
+{
+  size_t n = 0;
+  _cleanup_free_ struct pollfd *p = calloc (cs->n_all + 1, sizeof *p);
+  _cleanup_free_ struct container **which = calloc (cs->n_all + 1, sizeof *which);
+  int timeout_s = 0;
+  for (size_t i = 0; i < cs->n_all; i++)
+    {
+      struct container *c = cs->all[i];
+      struct container_rt *rt = container_rt (c);
+      if (!container_is_running (c) || rt->pidfd < 0)
+        continue;
+      int signo = SIGTERM;
+      const char *sig = json_string_value (json_object_get (c->config, "StopSignal"));
+      if (sig && *sig)
+        signal_parse (sig, &signo);
+      json_t *t = json_object_get (c->config, "StopTimeout");
+      int ts = json_is_integer (t) ? (int)json_integer_value (t) : 10;
+      timeout_s = ts > timeout_s ? ts : timeout_s;
+      _cleanup_error_ struct berth_error *err = NULL;
+      runtime_container_kill (&cs->rt, c->id, signo, false, &err);
+      if (c->state.status == CONTAINER_PAUSED)
+        runtime_container_resume (&cs->rt, c->id, &err);
+      berth_log (BERTH_LOG_INFO, "stopping %.12s (live restore is off)", c->id);
+      p[n] = (struct pollfd){ .fd = rt->pidfd, .events = POLLIN };
+      which[n++] = c;
+    }
+  for (int round = 0; round < 2 && n > 0; round++)
+    {
+      uint64_t deadline = time_now_ns () + (uint64_t)(round == 0 ? timeout_s : 10) * 1000000000ull;
+      for (;;)
+        {
+          size_t left = 0;
+          for (size_t i = 0; i < n; i++)
+            left += p[i].fd >= 0;
+          uint64_t now = time_now_ns ();
+          if (left == 0 || now >= deadline)
+            break;
+          if (poll (p, n, (int)((deadline - now) / 1000000) + 1) <= 0)
+            continue;
+          for (size_t i = 0; i < n; i++)
+            if (p[i].revents)
+              p[i].fd = -1; /* exited */
+        }
+      for (size_t i = 0; round == 0 && i < n; i++)
+        if (p[i].fd >= 0)
+          {
+            _cleanup_error_ struct berth_error *err = NULL;
+            runtime_container_kill (&cs->rt, which[i]->id, SIGKILL, true, &err);
+          }
+    }
+  for (size_t i = 0; i < n; i++)
+    if (p[i].fd < 0)
+      container_monitor_exited (cs, which[i]);
+}
+
 static void
 module_shutdown (struct berthd *d)
 {
   struct containers *cs = containers_get (d);
   if (cs == NULL)
     return;
+  if (!d->config.live_restore)
+    stop_all_at_shutdown (cs);
   stats_streams_end_all (cs);
   free (cs->stats);
   exec_free_all (cs);

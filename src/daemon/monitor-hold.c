@@ -51,7 +51,7 @@ int
 monitor_hold_main (int argc, char **argv)
 {
   static struct monitor m; /* static: no large stack frame, zeroed */
-  m.stdin_fd = m.listen_fd = m.sig_fd = m.sync_fd = m.container_dirfd = -1;
+  m.stdin_fd = m.listen_fd = m.sig_fd = m.sync_fd = m.container_dirfd = m.exe_fd = -1;
   m.out_fd[0] = m.out_fd[1] = m.out_fd[2] = -1;
   m.jf.fd = m.sl.fd = -1;
   for (int i = 0; i < MAX_CLIENTS; i++)
@@ -80,6 +80,9 @@ monitor_hold_main (int argc, char **argv)
   m.out_fd[2] = (int)v[2];
   m.listen_fd = (int)v[3];
   m.container_dirfd = (int)v[4];
+  const char *exe = kv (argc, argv, "exe");
+  if (exe)
+    m.exe_fd = atoi (exe);
   const char *jf = kv (argc, argv, "jf"), *sl = kv (argc, argv, "sl");
   m.log_driver = LOG_NONE;
   if (jf)
@@ -124,7 +127,7 @@ monitor_hold_main (int argc, char **argv)
           }
       }
   /* everything we hold goes away on the final exec unless passed on */
-  int keep[] = { m.stdin_fd, m.out_fd[1], m.out_fd[2], m.listen_fd, m.jf.fd, m.sl.fd };
+  int keep[] = { m.stdin_fd, m.out_fd[1], m.out_fd[2], m.listen_fd, m.jf.fd, m.sl.fd, m.exe_fd };
   for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
     if (keep[i] >= 0)
       fcntl (keep[i], F_SETFD, FD_CLOEXEC);

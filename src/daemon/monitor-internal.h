@@ -5,6 +5,7 @@
  * its child), a fraction of the memory. */
 #pragma once
 
+#include <poll.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -19,6 +20,20 @@ struct client
 {
   int fd;
   uint8_t want;
+};
+
+/* An exec process the monitor owns (monitor-exec.c). */
+#define MAX_EXECS 64
+struct monitor_exec
+{
+  char id[MONITOR_EXEC_ID_LEN + 1];
+  pid_t pid; /* 0: a free slot */
+  bool tty, exited, client_eof;
+  int exit_code;
+  int in_fd;     /* stdin pipe's write end, or the pty master (tty) */
+  int out_fd[3]; /* [1] stdout or the pty master, [2] stderr */
+  int client_fd; /* berthd's stream (start), -1 once gone */
+  int watch_fd;  /* a connection waiting for the end only */
 };
 
 struct stream_buf
@@ -50,12 +65,19 @@ struct monitor
   int sig_fd;
   int sync_fd;
   struct client clients[MAX_CLIENTS];
+  int n_execs; /* slots in use of execs (last: with none in use, its
+                 pages are never touched) */
   pid_t init_pid;
   bool init_exited;
   int exit_code;
   struct runtime_context rt;
   char monitor_path[4096]; /* berth-monitor, for --finish */
+  /* berth-monitor as this monitor runs it (an O_PATH fd of a protected
+   * view, CVE-2019-5736): the exec helper starts from it without the
+   * re-exec of runtime_exe_protect; -1 falls back to monitor_path */
+  int exe_fd;
   char hold_path[4096];    /* berth-monitor-hold */
+  struct monitor_exec execs[MAX_EXECS];
 };
 
 /* The poll loop: output to logs and attach clients, attach requests, stdin,
@@ -65,6 +87,18 @@ void monitor_log_flush (struct monitor *m);
 void monitor_resize (struct monitor *m, unsigned rows, unsigned cols);
 void monitor_clients_close (struct monitor *m);
 void monitor_client_accept (struct monitor *m);
+/* monitor-exec.c: an MONITOR_EXEC request on a new connection (its first
+ * byte read); the exec fds for the poll loop (tags from -100 down) and
+ * their events; a reaped pid (true when it was an exec); the end of the
+ * loop: every exec left is killed, reaped and recorded. */
+void monitor_exec_request (struct monitor *m, int fd);
+nfds_t monitor_exec_pollfds (struct monitor *m, struct pollfd *p, int *map, nfds_t n);
+void monitor_exec_event (struct monitor *m, int tag, short revents);
+bool monitor_exec_reaped (struct monitor *m, pid_t pid, int status);
+void monitor_exec_finish_all (struct monitor *m);
+/* Receive an fd sent with SCM_RIGHTS (the runtime's pty master). */
+int monitor_recv_fd (int sock);
+
 /* exit.json (ExitCode, FinishedAt, OOMKilled, Pid) into the container dir. */
 void monitor_write_exit_file (struct monitor *m, bool oom_killed);
 /* Hand the running container to berth-monitor-hold (does not return on

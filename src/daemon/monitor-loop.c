@@ -134,6 +134,11 @@ monitor_client_accept (struct monitor *m)
       close (fd);
       return;
     }
+  if (want == MONITOR_EXEC)
+    {
+      monitor_exec_request (m, fd);
+      return;
+    }
   if (want & MONITOR_ATTACH_RESIZE)
     {
       uint8_t sz[4];
@@ -221,6 +226,8 @@ reap (struct monitor *m)
           m->init_exited = true;
           m->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
         }
+      else
+        monitor_exec_reaped (m, p, status);
     }
 }
 
@@ -234,8 +241,10 @@ monitor_serve (struct monitor *m)
       bool outputs_open = m->out_fd[1] >= 0 || m->out_fd[2] >= 0;
       if (m->init_exited && !outputs_open)
         break;
-      struct pollfd p[4 + MAX_CLIENTS];
-      int map[4 + MAX_CLIENTS];
+      /* sized for what runs: an idle container's stack stays as small */
+      size_t cap = 4 + MAX_CLIENTS + 4 * (size_t)m->n_execs;
+      struct pollfd p[cap];
+      int map[cap];
       nfds_t n = 0;
       p[n] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
       map[n++] = -1;
@@ -253,6 +262,7 @@ monitor_serve (struct monitor *m)
             p[n] = (struct pollfd){ .fd = m->clients[i].fd, .events = POLLIN };
             map[n++] = i;
           }
+      n = monitor_exec_pollfds (m, p, map, n);
       /* once the init is gone, the rest of its output is read until EOF;
        * a process that inherited the pipes and escaped cannot hold us:
        * give up after 2 s without output */
@@ -270,6 +280,8 @@ monitor_serve (struct monitor *m)
             reap (m);
           else if (map[i] == -2)
             monitor_client_accept (m);
+          else if (map[i] <= -100)
+            monitor_exec_event (m, map[i], p[i].revents);
           else if (map[i] <= -11)
             {
               int s = -10 - map[i];
@@ -280,6 +292,7 @@ monitor_serve (struct monitor *m)
             client_input (m, &m->clients[map[i]]);
         }
     }
+  monitor_exec_finish_all (m);
 }
 
 /* The kernel counts OOM kills in the cgroup; the runtime's stats carry it. */

@@ -102,6 +102,10 @@ logging_open (struct monitor *m, json_t *cfg, struct berth_error **err)
 static int
 attach_listen (struct monitor *m, struct berth_error **err)
 {
+  /* the exec records (monitor.h); its presence also tells berthd that
+   * this monitor runs exec processes */
+  if (mkdir (MONITOR_EXEC_DIR, 0700) < 0 && errno != EEXIST)
+    return berth_error_set (err, errno, "mkdir %s", MONITOR_EXEC_DIR);
   unlink (MONITOR_ATTACH_SOCKET);
   m->listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (m->listen_fd < 0)
@@ -112,32 +116,6 @@ attach_listen (struct monitor *m, struct berth_error **err)
     return berth_error_set (err, errno, "bind attach socket");
   chmod (MONITOR_ATTACH_SOCKET, 0600);
   return 0;
-}
-
-/* Receive the pty master the runtime sends over the console socket. */
-static int
-recv_fd (int sock)
-{
-  char dummy[64];
-  struct iovec iov = { .iov_base = dummy, .iov_len = sizeof dummy };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) < 0)
-    return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
-  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-    {
-      errno = EPROTO;
-      return -1;
-    }
-  int fd;
-  memcpy (&fd, CMSG_DATA (c), sizeof fd);
-  return fd;
 }
 
 static int
@@ -190,7 +168,7 @@ container_create (struct monitor *m, json_t *cfg, struct berth_error **err)
     return -1;
   if (m->tty)
     {
-      int master = recv_fd (console_ours);
+      int master = monitor_recv_fd (console_ours);
       if (master < 0)
         return berth_error_set (err, errno, "receive the pty master");
       m->out_fd[1] = master;
@@ -275,7 +253,8 @@ monitor_main (int argc, char **argv)
                        .listen_fd = -1,
                        .sig_fd = -1,
                        .sync_fd = MONITOR_SYNC_FD,
-                       .container_dirfd = -1 };
+                       .container_dirfd = -1,
+                       .exe_fd = open ("/proc/self/exe", O_PATH | O_CLOEXEC) };
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
   fcntl (m.sync_fd, F_SETFD, FD_CLOEXEC);
@@ -417,6 +396,8 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   arg_add (&argv, "id=%s", m->id);
   arg_add (&argv, "state_root=%s", m->state_root);
   arg_add (&argv, "init=%d", (int)m->init_pid);
+  if (m->exe_fd >= 0)
+    arg_add (&argv, "exe=%d", m->exe_fd);
   arg_add (&argv, "flags=%d%d%d", m->tty, m->open_stdin, m->stdin_once);
   arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd,
            m->container_dirfd);
@@ -437,6 +418,7 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   keep_fd (m->out_fd[2]);
   keep_fd (m->listen_fd);
   keep_fd (m->container_dirfd);
+  keep_fd (m->exe_fd);
   keep_fd (m->jf.fd);
   keep_fd (m->sl.fd);
   if (m->sig_fd >= 0)
@@ -465,7 +447,7 @@ int
 monitor_finish_main (int argc, char **argv)
 {
   /* berth-monitor --finish EXEC_DIR id=… state_root=… init=… code=… cdir=FD */
-  struct monitor m = { .container_dirfd = -1 };
+  struct monitor m = { .container_dirfd = -1, .exe_fd = -1 };
   const char *id = kv (argc, argv, "id");
   const char *sr = kv (argc, argv, "state_root");
   const char *init = kv (argc, argv, "init");
@@ -485,5 +467,52 @@ monitor_finish_main (int argc, char **argv)
   if (runtime_container_delete (&m.rt, m.id, true, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "monitor %s: delete: %s", m.id, err->msg);
   unlink (MONITOR_ATTACH_SOCKET);
+  return 0;
+}
+
+/* ------------------------------------------------------------- exec -- */
+
+int
+monitor_exec_helper_main (int argc, char **argv)
+{
+  /* berth-monitor --exec EXEC_DIR ID, a child of the monitor: stdio on
+   * 0-2 (or the console socket on 3), the report on 4 */
+  const int report = 4;
+  _cleanup_error_ struct berth_error *err = NULL;
+  struct monitor m = { .container_dirfd = -1, .exe_fd = -1 };
+  _cleanup_json_ json_t *cfg = NULL, *rec = NULL;
+  pid_t pid = 0;
+  if (argc < 4 || chdir (argv[2]) < 0)
+    {
+      sync_send (report, "error berth-monitor --exec: bad arguments");
+      return 2;
+    }
+  /* our diagnostics must not land in the exec's stderr */
+  int logfd = open ("monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (logfd >= 0)
+    berth_log_configure (logfd, false, BERTH_LOG_WARNING);
+  _cleanup_free_ char *name = xasprintf (MONITOR_EXEC_DIR "/%s.json", argv[3]);
+  if (config_load (&m, argv[2], &cfg, &err) < 0
+      || (rec = json_load_path (AT_FDCWD, name, &err)) == NULL)
+    {
+      sync_send (report, "error %s", err->msg);
+      return 1;
+    }
+  json_t *process = json_object_get (rec, "Process");
+  bool tty = json_is_true (json_object_get (process, "terminal"));
+  struct runtime_exec_options opts = { .id = m.id,
+                                       .process = process,
+                                       .console_socket_fd = tty ? 3 : -1,
+                                       .stdio_fds = { -1, -1, -1 } };
+  if (!tty)
+    for (int i = 0; i < 3; i++)
+      opts.stdio_fds[i] = i;
+  if (runtime_container_exec (&m.rt, &opts, &pid, &err) < 0)
+    {
+      sync_send (report, "error %s", err->msg);
+      return 1;
+    }
+  /* we exit now: the process becomes the monitor's (its subreaper) */
+  sync_send (report, "pid %d", (int)pid);
   return 0;
 }

@@ -407,7 +407,11 @@ int image_snapshot_image (struct image_store *store, const char *id, char **imag
 /* Every snapshot id (sorted), e.g. for the daemon to find ones no
  * container owns after a crash. */
 int image_snapshot_list (struct image_store *store, char ***ids_out, struct berth_error **err);
-/* docker's SizeRw (bytes of regular files in the upper dir) and SizeRootFs
+/* docker's GraphDriver.Data of a container's snapshot (overlay2's shape):
+ * {LowerDir (top first, ':'-joined), MergedDir, UpperDir, WorkDir}. */
+json_t *image_snapshot_graph_data (struct image_store *store, const char *id,
+                                   struct berth_error **err);
+/* docker's SizeRw (bytes of the non-directories in the upper dir) and SizeRootFs
  * (SizeRw plus the image's layers). Either pointer may be NULL. */
 int image_snapshot_size (struct image_store *store, const char *id, int64_t *size_rw,
                          int64_t *size_rootfs, struct berth_error **err);

@@ -440,7 +440,10 @@ resolve_in_db (json_t *db, const char *s, char **id_out, struct berth_error **er
     }
   if (perr && !is_hex (hexpart))
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s", perr->msg);
-  return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "No such image: %s", s);
+  /* docker names the reference as it looked it up: "nosuch:latest" */
+  _cleanup_free_ char *familiar = ref ? image_ref_familiar (ref) : NULL;
+  return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "No such image: %s",
+                               familiar ? familiar : s);
 }
 
 int

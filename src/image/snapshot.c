@@ -187,6 +187,52 @@ overlay_mount (char **lowers, size_t n, const char *upper, const char *work, con
   return 0;
 }
 
+/* The overlay lowerdirs of a snapshot, top layer first (overlay's order). */
+static char **
+snapshot_lowers (struct image_store *s, const char *id, json_t *meta, const char *dir,
+                 struct berth_error **err)
+{
+  _cleanup_strv_ char **lowers = calloc (1, sizeof (char *));
+  json_t *layers = json_object_get (meta, "layers");
+  for (size_t i = json_array_size (layers); i-- > 0;)
+    {
+      const char *d = json_string_value (json_array_get (layers, i));
+      if (!layer_present (s, d))
+        {
+          berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "snapshot %s: layer %s is missing", id,
+                                d);
+          return NULL;
+        }
+      _cleanup_free_ char *p = xasprintf ("%s/layers/%s/diff", s->root, d + 7);
+      strv_append (&lowers, p);
+    }
+  if (strv_len (lowers) == 0)
+    {
+      _cleanup_free_ char *p = xasprintf ("%s/empty", dir);
+      strv_append (&lowers, p);
+    }
+  return steal_pointer (&lowers);
+}
+
+json_t *
+image_snapshot_graph_data (struct image_store *s, const char *id, struct berth_error **err)
+{
+  _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
+  if (meta == NULL)
+    return NULL;
+  _cleanup_free_ char *dir = xasprintf ("%s/snapshots/%s", s->root, id);
+  _cleanup_strv_ char **lowers = snapshot_lowers (s, id, meta, dir, err);
+  if (lowers == NULL)
+    return NULL;
+  _cleanup_free_ char *lower = strv_join (lowers, ":");
+  const char *mp = json_string_value (json_object_get (meta, "mountpoint"));
+  _cleanup_free_ char *merged = mp ? xstrdup (mp) : xasprintf ("%s/merged", dir);
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
+  _cleanup_free_ char *work = xasprintf ("%s/work", dir);
+  return json_pack ("{s:s,s:s,s:s,s:s}", "LowerDir", lower, "MergedDir", merged, "UpperDir",
+                    upper, "WorkDir", work);
+}
+
 int
 image_snapshot_mount (struct image_store *s, const char *id, const char *target,
                       char **mountpoint_out, struct berth_error **err)
@@ -199,23 +245,9 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   if (is_mountpoint (mp))
     return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "snapshot %s: `%s` is already mounted",
                                  id, mp);
-  /* overlay lists the top layer first */
-  _cleanup_strv_ char **lowers = calloc (1, sizeof (char *));
-  json_t *layers = json_object_get (meta, "layers");
-  for (size_t i = json_array_size (layers); i-- > 0;)
-    {
-      const char *d = json_string_value (json_array_get (layers, i));
-      if (!layer_present (s, d))
-        return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "snapshot %s: layer %s is missing",
-                                     id, d);
-      _cleanup_free_ char *p = xasprintf ("%s/layers/%s/diff", s->root, d + 7);
-      strv_append (&lowers, p);
-    }
-  if (strv_len (lowers) == 0)
-    {
-      _cleanup_free_ char *p = xasprintf ("%s/empty", dir);
-      strv_append (&lowers, p);
-    }
+  _cleanup_strv_ char **lowers = snapshot_lowers (s, id, meta, dir, err);
+  if (lowers == NULL)
+    return -1;
   _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0)
     return berth_error_set (err, errno, "snapshot %s", id);
@@ -491,9 +523,11 @@ tree_size (int dirfd, int64_t *total, struct berth_error **err)
       struct stat st;
       if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue; /* changed under us (a running container): not an error */
-      if (S_ISREG (st.st_mode))
+      /* docker's directory.Size: every non-directory (symlinks count their
+       * target's length) */
+      if (!S_ISDIR (st.st_mode))
         *total += st.st_size;
-      else if (S_ISDIR (st.st_mode))
+      else
         {
           _cleanup_close_ int sub
               = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -270,6 +270,12 @@ network_manager_create (struct network_manager *m, const struct network_create_o
                                  "invalid network name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
                                  "allowed",
                                  opts->name ? opts->name : "");
+  static const char *const docker_drivers[]
+      = { "bridge", "host", "null", "none", "overlay", "macvlan", "ipvlan", NULL };
+  if (opts->driver && *opts->driver
+      && !strv_contains ((char *const *)docker_drivers, opts->driver))
+    return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0, "plugin \"%s\" not found",
+                                 opts->driver); /* dockerd's answer: a driver plugin */
   if (opts->driver && *opts->driver && strcmp (opts->driver, "bridge") != 0)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                  "network %s: driver `%s` is not supported (only bridge)", opts->name,

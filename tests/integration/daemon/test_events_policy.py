@@ -35,7 +35,7 @@ def test_events_since_until_and_filters(berthd):
     r = berthd.api("GET", "/v1.41/events", query={"since": "yesterday"})
     assert r.status == 400 and "invalid timestamp" in r.json()["message"]
     r = berthd.api("GET", "/v1.41/events", query={"filters": '{"colour":{"red":true}}'})
-    assert r.status == 400 and r.json()["message"] == "invalid filter 'colour'"
+    assert r.status == 400 and r.json()["message"] == "Invalid filter 'colour'"
 
 
 def test_events_stream_live(berthd):

@@ -95,7 +95,7 @@ def test_filters_and_prune(berthd, busybox, rootfs_tar):
     assert other in out
     assert other not in image_ids(berthd, "-a")
     r = berthd.api("GET", "/v1.41/images/json", query={"filters": '{"bogus":{"x":true}}'})
-    assert r.status == 400 and r.json()["message"] == "invalid filter 'bogus'"
+    assert r.status == 400 and r.json()["message"] == "Invalid filter 'bogus'"
 
 
 def test_system_df(berthd, busybox):
@@ -107,7 +107,7 @@ def test_system_df(berthd, busybox):
     assert raw["Images"][0]["Id"] == busybox
     assert [v["Name"] for v in raw["Volumes"]] == ["dfvol"]
     assert raw["Volumes"][0]["UsageData"] == {"Size": 0, "RefCount": 0}
-    assert raw["BuildCache"] == []
+    assert raw["BuildCache"] is None and raw["BuilderSize"] == 0  # dockerd 20.10: no BuildKit cache
 
 
 def test_image_errors(berthd, busybox, tmpdir_berth):

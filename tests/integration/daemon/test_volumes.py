@@ -48,7 +48,7 @@ def test_labels_filters_and_prune(berthd):
     assert q("--filter", "dangling=true") == sorted([anon, "va", "vb"])
     assert q("--filter", "driver=local") == sorted([anon, "va", "vb"])
     res = berthd.docker("volume", "ls", "--filter", "colour=red", check=False)
-    assert res.returncode == 1 and "invalid filter 'colour'" in res.stderr
+    assert res.returncode == 1 and "Invalid filter 'colour'" in res.stderr
     # CLI 28 (API 1.47): prune takes anonymous volumes only, unless --all
     out = berthd.docker("volume", "prune", "-f").stdout
     assert anon in out and "va" not in out

@@ -92,14 +92,32 @@ test_defaults_and_flags (void **state)
   assert_string_equal (json_string_value (json_object_get (c.file, "default-runtime")), "crun");
   config_free (&c);
 
-  /* a flag beats the file */
+  /* dockerd: a setting given both ways is refused, naming both values
+   * in the keys' order */
   assert_int_equal (parse_args (&c, &err, "--config-file", path, "--live-restore",
                                 "--data-root", "/d", NULL),
-                    0);
-  assert_true (c.live_restore);
-  assert_string_equal (c.data_root, "/d");
+                    -1);
+  assert_non_null (strstr (err->msg, "the following directives are specified both as a flag "
+                                     "and in the configuration file: data-root: (from flag: /d, "
+                                     "from file: /srv/berth), live-restore: (from flag: true, "
+                                     "from file: false)"));
+  berth_error_freep (&err);
   config_free (&c);
   unlink (path);
+
+  /* a key neither dockerd nor berthd knows is refused too */
+  char bad[] = "/tmp/berth-unit-cfg-XXXXXX";
+  fd = mkstemp (bad);
+  assert_true (fd >= 0);
+  const char *unknown = "{\"iptables\":false,\"colour\":1}";
+  assert_int_equal (write (fd, unknown, strlen (unknown)), (ssize_t) strlen (unknown));
+  close (fd);
+  assert_int_equal (parse_args (&c, &err, "--config-file", bad, NULL), -1);
+  assert_non_null (
+      strstr (err->msg, "the following directives don't match any configuration option: colour"));
+  berth_error_freep (&err);
+  config_free (&c);
+  unlink (bad);
 }
 
 static void

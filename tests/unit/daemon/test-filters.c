@@ -49,7 +49,7 @@ test_empty_and_bad (void **state)
     const char *text;
     const char *msg_part;
   } bad[] = {
-    { "{\"bogus\":{\"x\":true}}", "invalid filter 'bogus'" },
+    { "{\"bogus\":{\"x\":true}}", "Invalid filter 'bogus'" },
     { "{\"label\":", "invalid filters" },
     { "[1,2]", "expected a JSON object" },
     { "{\"label\":\"a\"}", "expected an object or an array" },

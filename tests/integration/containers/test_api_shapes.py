@@ -1,0 +1,57 @@
+"""Answers where berthd matched dockerd 20.10 only after a request-by-request
+diff against the reference engine: the stats of a stopped container, the
+nulls of inspect, system df's builder fields, and error messages clients
+print as they are."""
+import json
+
+from conftest import IMAGE
+
+
+def test_stats_of_a_stopped_container(clean):
+    d = clean
+    d.docker("create", "--name", "st", IMAGE, "true")
+    s = d.api("GET", "/v1.41/containers/st/stats?stream=0").json()
+    assert s["read"] == s["preread"] == "0001-01-01T00:00:00Z"
+    assert "networks" not in s and s["memory_stats"] == {} and s["num_procs"] == 0
+    assert s["cpu_stats"]["cpu_usage"]["total_usage"] == 0
+    assert s["cpu_stats"]["throttling_data"] == {"periods": 0, "throttled_periods": 0,
+                                                 "throttled_time": 0}
+    assert s["blkio_stats"]["io_service_bytes_recursive"] is None
+    assert s["name"] == "/st"
+
+
+def test_inspect_nulls_and_df(clean):
+    d = clean
+    # the CLI sends MemorySwappiness -1 and PidsLimit 0: "unset" for dockerd
+    d.docker("create", "--name", "nl", IMAGE, "true")
+    c = json.loads(d.docker("inspect", "nl").stdout)[0]
+    assert c["HostConfig"]["MemorySwappiness"] is None and c["HostConfig"]["PidsLimit"] is None
+    assert c["HostConfig"]["KernelMemory"] == 0
+    assert c["Config"]["Volumes"] is None
+    df = d.api("GET", "/v1.41/system/df").json()
+    assert df["BuildCache"] is None and df["BuilderSize"] == 0
+
+
+def test_error_messages(clean):
+    d = clean
+    r = d.api("GET", "/v1.41/images/nosuch/json")
+    assert r.status == 404 and r.json()["message"] == "no such image: nosuch: No such image: nosuch:latest"
+    r = d.api("DELETE", "/v1.41/images/nosuch")
+    assert r.status == 404 and r.json()["message"] == "No such image: nosuch:latest"
+    r = d.api("POST", "/v1.41/containers/create", {"Image": "nosuch"})
+    assert r.status == 404 and r.json()["message"] == "No such image: nosuch:latest"
+    r = d.api("GET", '/v1.41/containers/json?filters={"bogus":["x"]}')
+    assert r.status == 400 and r.json()["message"] == "Invalid filter 'bogus'"
+    d.docker("run", "-d", "--name", "ps1", IMAGE, "sleep", "300")
+    r = d.api("POST", "/v1.41/containers/ps1/rename")
+    assert r.status == 400 and r.json()["message"] == "Neither old nor new names may be empty"
+    d.docker("pause", "ps1")
+    r = d.api("POST", "/v1.41/containers/ps1/exec", {"Cmd": ["true"]})
+    assert r.status == 409
+    assert r.json()["message"] == "Container ps1 is paused, unpause the container before exec"
+    d.docker("unpause", "ps1")
+    r = d.api("POST", "/v1.41/volumes/create", {"Name": "v1", "Driver": "nosuch"})
+    assert r.status == 404
+    assert r.json()["message"] == 'create v1: error looking up volume plugin nosuch: plugin "nosuch" not found'
+    r = d.api("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "nosuchdriver"})
+    assert r.status == 404 and r.json()["message"] == 'plugin "nosuchdriver" not found'

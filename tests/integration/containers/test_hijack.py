@@ -1,0 +1,96 @@
+"""The head of hijacked attach and exec start as dockerd writes it: "101"
+with Upgrade: tcp for clients that ask for the upgrade (raw-stream, or
+multiplexed-stream from API 1.42 without a tty), "200 OK" with the
+raw-stream type and the stream until close for clients that do not
+(checked against dockerd 20.10 with the same raw requests)."""
+import json
+import socket
+
+from conftest import IMAGE, wait_for
+
+
+def raw_request(d, method, path, body=b"", headers=()):
+    """Send one request on a fresh socket; return (head lines, body bytes)
+    read until the server closes the connection."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(d.socket))
+    s.settimeout(10)
+    head = [f"{method} {path} HTTP/1.1", "Host: docker", f"Content-Length: {len(body)}"]
+    if body:
+        head.append("Content-Type: application/json")
+    head += list(headers)
+    s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    top, _, rest = data.partition(b"\r\n\r\n")
+    return top.decode().split("\r\n"), rest
+
+
+def header(lines, name):
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name.lower():
+            return v.strip()
+    return None
+
+
+def exec_create(d, version, cmd, tty=False):
+    r = d.api("POST", f"/{version}/containers/hj/exec",
+              {"Cmd": cmd, "AttachStdout": True, "AttachStderr": True, "Tty": tty})
+    assert r.status == 201, r
+    return r.json()["Id"]
+
+
+UPGRADE = ("Connection: Upgrade", "Upgrade: tcp")
+FRAMES = b"\x01\x00\x00\x00\x00\x00\x00\x04out\n" + b"\x02\x00\x00\x00\x00\x00\x00\x04err\n"
+CMD = ["sh", "-c", "echo out; sleep 0.1; echo err >&2"]
+
+
+def test_exec_start_without_upgrade_is_200_and_the_raw_stream(clean):
+    d = clean
+    d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+    eid = exec_create(d, "v1.41", CMD)
+    lines, body = raw_request(d, "POST", f"/v1.41/exec/{eid}/start",
+                              json.dumps({"Detach": False, "Tty": False}).encode())
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert header(lines, "Content-Type") == "application/vnd.docker.raw-stream"
+    assert header(lines, "Content-Length") is None
+    assert header(lines, "Transfer-Encoding") is None
+    assert body == FRAMES
+    wait_for(lambda: d.api("GET", f"/v1.41/exec/{eid}/json").json()["ExitCode"] == 0,
+             what="exec exit code")
+
+
+def test_exec_start_upgrade_content_type_by_version(clean):
+    d = clean
+    d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+    for version, tty, ctype in (("v1.41", False, "application/vnd.docker.raw-stream"),
+                                ("v1.43", False, "application/vnd.docker.multiplexed-stream"),
+                                ("v1.43", True, "application/vnd.docker.raw-stream")):
+        eid = exec_create(d, version, ["echo", "out"], tty=tty)
+        lines, body = raw_request(d, "POST", f"/{version}/exec/{eid}/start",
+                                  json.dumps({"Detach": False, "Tty": tty}).encode(), UPGRADE)
+        assert lines[0].startswith("HTTP/1.1 101 "), lines
+        assert header(lines, "Upgrade") == "tcp"
+        assert header(lines, "Connection").lower() == "upgrade"
+        assert header(lines, "Content-Type") == ctype, (version, tty)
+        if tty:
+            assert body == b"out\r\n"
+        else:
+            assert body == b"\x01\x00\x00\x00\x00\x00\x00\x04out\n"
+
+
+def test_attach_without_upgrade_is_200_and_the_raw_stream(clean):
+    d = clean
+    d.docker("create", "--name", "hj", IMAGE, "sh", "-c", "echo out; sleep 0.1; echo err >&2")
+    # the logs of a finished container, then the end of the stream
+    d.docker("start", "-a", "hj")
+    lines, body = raw_request(d, "POST", "/v1.41/containers/hj/attach?logs=1&stdout=1&stderr=1")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert header(lines, "Content-Type") == "application/vnd.docker.raw-stream"
+    assert body == FRAMES
