@@ -195,7 +195,8 @@ exec_spawn (struct monitor *m, struct monitor_exec *e, uint8_t flags, int *conso
           dup2 (hi[i], i);
       if (exe >= 0)
         exe = dup3 (exe, 5, O_CLOEXEC);
-      close_range (6, ~0u, 0);
+      /* the raw call: musl (the hold's libc) has no close_range wrapper */
+      syscall (SYS_close_range, 6, ~0u, 0);
       sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
