@@ -9,9 +9,11 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <ctype.h>
+#include <inttypes.h>
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -541,6 +543,8 @@ read_dockerfile (struct builder *b, char **text, size_t *len, struct berth_error
       berth_error_free (e);
       return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Cannot locate specified Dockerfile: %s", name);
     }
+  if (context_index_fill (&b->ctx, fd, err) < 0)
+    return -1;
   _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
   return fs_read_file (AT_FDCWD, p, text, len, err);
 }
@@ -556,6 +560,8 @@ load_ignore (struct builder *b, struct build_ignore **ig, struct berth_error **e
       berth_error_free (e);
       return 0;
     }
+  if (context_index_fill (&b->ctx, fd, err) < 0)
+    return -1;
   _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
@@ -575,6 +581,9 @@ builder_cleanup (struct builder *b)
     close (b->tmpfd);
   if (b->cachefd >= 0)
     close (b->cachefd);
+  context_index_release (&b->ctx);
+  if (b->ctx_mounted && umount2 (b->ctx_path, MNT_DETACH) < 0)
+    berth_log (BERTH_LOG_WARNING, "build: unmount %s: %s", b->ctx_path, strerror (errno));
   if (b->work_dir)
     {
       struct berth_error *e = NULL;
@@ -607,7 +616,6 @@ builder_cleanup (struct builder *b)
     }
   free (b->stages);
   strv_freep (&b->consumed);
-  context_sums_free (&b->sums);
   json_decref (b->cache_from);
   if (b->df)
     dockerfile_free (b->df);
@@ -633,6 +641,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   if (build_tags_check (opts, err) < 0 || platform_check (opts->platform, err) < 0)
     return -1;
   struct builder b = { .store = store, .o = opts, .ctxfd = -1, .tmpfd = -1, .cachefd = -1 };
+  context_index_init (&b.ctx, -1);
   b.consumed = calloc (1, sizeof (char *));
   char hex[SHA256_HEX_LEN + 1];
   random_id_hex (hex);
@@ -645,8 +654,14 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   uint64_t t0 = time_now_ns ();
   if (fs_mkdir_p (b.ctx_path, 0700, err) < 0)
     goto out;
+  /* The context's tree (sized files, data in the spool) lives in a tmpfs
+   * of the build's own: creating and removing thousands of inodes there
+   * costs nothing like a disk filesystem's allocation. Without the right
+   * to mount, a plain directory does. */
+  b.ctx_mounted = mount ("tmpfs", b.ctx_path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") == 0;
   b.ctxfd = open (b.ctx_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   b.tmpfd = open (b.work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  b.ctx.tmpdirfd = b.tmpfd;
   if (b.ctxfd < 0 || b.tmpfd < 0)
     {
       berth_error_set (err, errno, "open %s", b.work_dir);
@@ -654,7 +669,7 @@ build_run (struct image_store *store, int context_fd, const struct build_options
     }
   {
     _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (wfd < 0 || context_extract (context_fd, wfd, false, &b.sums, err) < 0)
+    if (wfd < 0 || context_receive (context_fd, wfd, &b.ctx, err) < 0)
       {
         if (wfd < 0)
           berth_error_set (err, errno, "open %s", b.ctx_path);
@@ -662,7 +677,8 @@ build_run (struct image_store *store, int context_fd, const struct build_options
         goto out;
       }
   }
-  berth_log (BERTH_LOG_DEBUG, "build: context extracted in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
+  berth_log (BERTH_LOG_DEBUG, "build: context received in %.1f ms (%zu files, %" PRIu64 " bytes spooled)",
+             (double) (time_now_ns () - t0) / 1e6, b.ctx.n, b.ctx.spool_len[0] + b.ctx.spool_len[1]);
   if (opts->client_gone && opts->client_gone (opts->progress_data))
     {
       berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled: the client went away during the upload");
@@ -733,6 +749,11 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   *image_id = xstrdup (id);
   r = 0;
 out:
-  builder_cleanup (&b);
+  {
+    uint64_t t_clean = time_now_ns ();
+    builder_cleanup (&b);
+    berth_log (BERTH_LOG_DEBUG, "build: tagged, cleaned up in %.1f ms (total %.1f ms)",
+               (double) (time_now_ns () - t_clean) / 1e6, (double) (time_now_ns () - t0) / 1e6);
+  }
   return r;
 }

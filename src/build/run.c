@@ -95,6 +95,9 @@ run_mount_parse (const struct run_request *req, const char *spec, struct berth_e
           berth_error_free (e);
           return NULL;
         }
+      /* the container reads the files: their data must be there */
+      if (context_index_fill_tree (req->context_index, fd, err) < 0)
+        return berth_error_prefix (err, "--mount=%s", spec), NULL;
       _cleanup_free_ char *fdp = xasprintf ("/proc/self/fd/%d", fd);
       char real[4096];
       ssize_t n = readlink (fdp, real, sizeof real - 1);

@@ -210,6 +210,7 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       .quiet = b->o->quiet,
       .mounts = mounts,
       .context_fd = b->ctxfd,
+      .context_index = &b->ctx,
       .context_path = b->ctx_path,
       .cache_root = cache_root,
     };
@@ -338,7 +339,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     .inline_contents = inline_contents,
     .what = inst->name,
     .src_rootfd = b->ctxfd,
-    .sums = &b->sums,
+    .ctx = &b->ctx,
   };
   _cleanup_strv_ char **fetched = calloc (1, sizeof (char *));
   req.fetched_dirs = &fetched;
@@ -361,7 +362,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
       if (builder_source_open (b, from_x, &src_snap, &src_rootfd, &src_image, err) < 0)
         return -1;
       req.src_rootfd = src_rootfd;
-      req.sums = NULL;
+      req.ctx = NULL;
       /* the snapshot is read only in practice; it must not count as
        * the step's live snapshot */
       free (b->live_snapshot);

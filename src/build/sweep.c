@@ -1,12 +1,14 @@
 /* Crash cleanup: a builder killed mid-build (berthd SIGKILLed) leaves a
  * build container, a mounted "build-*" snapshot and a context dir; the next
- * start removes them, so a build never leaves anything behind for long. */
+ * start removes them (the context's tmpfs unmounted first), so a build
+ * never leaves anything behind for long. */
 #include "build/build-internal.h"
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 
 void
 build_sweep (struct image_store *store, const char *run_state)
@@ -44,6 +46,14 @@ build_sweep (struct image_store *store, const char *run_state)
         err = NULL;
       }
   _cleanup_free_ char *tmp = xasprintf ("%s/build/tmp", image_store_root (store));
+  /* each build's context tmpfs first: removal must not cross a mount */
+  _cleanup_closedir_ DIR *td = opendir (tmp);
+  while (td && (de = readdir (td)))
+    if (de->d_name[0] != '.')
+      {
+        _cleanup_free_ char *cdir = xasprintf ("%s/%s/context", tmp, de->d_name);
+        umount2 (cdir, MNT_DETACH);
+      }
   if (fs_rm_rf_at (AT_FDCWD, tmp, &err) < 0)
     {
       berth_log (BERTH_LOG_WARNING, "build sweep: %s", err->msg);

@@ -219,6 +219,30 @@ def test_add_extracts_local_tar(b):
     assert b.run("t-add", "cat", "/opt/pkg/file.txt", "/opt/plain.txt") == "inside the tar\nplain\n"
 
 
+def test_context_data_reaches_every_reader(b):
+    """The context arrives as sized files whose bytes wait in a spool: every
+    way a step reads them must see the real content (COPY of a file, of a
+    symlink to one, of a hard link, of a directory; a bind mount; the
+    Dockerfile itself), and the cache must follow content, not size."""
+    ctx = b.ctx({"Dockerfile": f"FROM {BASE}\nCOPY real.txt link.txt hard.txt /c/\nCOPY dir /d\n"
+                               "RUN --mount=type=bind,source=dir,target=/m cat /m/sub/deep.txt > /from-mount\n",
+                 "real.txt": "real content\n", "dir/sub/deep.txt": "deep\n"})
+    os.symlink("real.txt", ctx / "link.txt")
+    os.link(ctx / "real.txt", ctx / "hard.txt")
+    b.build(ctx, "-t", "t-ctxdata")
+    assert b.run("t-ctxdata", "cat", "/c/real.txt", "/c/link.txt", "/c/hard.txt", "/d/sub/deep.txt",
+                 "/from-mount") == "real content\n" * 3 + "deep\ndeep\n"
+    # same size, other bytes: the COPY and what follows rerun
+    (ctx / "real.txt").write_text("REAL CONTENT\n")
+    res = b.build(ctx, "-t", "t-ctxdata")
+    assert res.stdout.count("Using cache") == 0, res.stdout
+    assert b.run("t-ctxdata", "cat", "/c/link.txt", "/c/hard.txt") == "REAL CONTENT\n" * 2
+    (ctx / "dir" / "sub" / "deep.txt").write_text("DEEP\n")
+    res = b.build(ctx, "-t", "t-ctxdata")
+    assert res.stdout.count("Using cache") == 1, res.stdout
+    assert b.run("t-ctxdata", "cat", "/from-mount") == "DEEP\n"
+
+
 def test_build_args_scoping_and_unused_warning(b):
     df = """ARG TAG=local
 FROM busybox:${TAG}

@@ -123,10 +123,40 @@ test_hostile_entries_stay_inside (void **state)
     { "hard", 'h', "dir/a.txt" },
   };
   int tfd = make_tar (es, sizeof es / sizeof es[0], true);
-  struct context_sums sums = { 0 };
+  struct context_index ix;
+  context_index_init (&ix, -1);
   struct berth_error *err = NULL;
-  if (context_extract (tfd, dfd, false, &sums, &err) < 0)
+  if (context_receive (tfd, dfd, &ix, &err) < 0)
     fail_msg ("%s", err->msg);
+  /* received, not written: the files have their sizes and no data yet */
+  struct stat sb;
+  assert_int_equal (fstatat (dfd, "dir/a.txt", &sb, 0), 0);
+  assert_int_equal (sb.st_size, 6);
+  assert_int_equal (sb.st_blocks, 0);
+  /* the streamed sum is the content's sha256, under every name */
+  char hex[SHA256_HEX_LEN + 1];
+  sha256_hex ("second", 6, hex);
+  assert_string_equal (context_index_sum (&ix, &sb), hex);
+  assert_int_equal (fstatat (dfd, "hard", &sb, 0), 0);
+  assert_string_equal (context_index_sum (&ix, &sb), hex);
+  {
+    /* copied straight from the spool, the file itself untouched */
+    int out = memfd_create ("out", MFD_CLOEXEC);
+    bool done = false;
+    assert_int_equal (context_index_copy (&ix, &sb, out, &done, &err), 0);
+    assert_true (done);
+    char buf[16] = { 0 };
+    assert_int_equal (pread (out, buf, sizeof buf, 0), 6);
+    assert_string_equal (buf, "second");
+    close (out);
+  }
+  /* filled before reading */
+  int all = openat (dfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (context_index_fill_tree (&ix, all, &err) < 0)
+    fail_msg ("%s", err->msg);
+  close (all);
+  assert_int_equal (fstatat (dfd, "dir/a.txt", &sb, 0), 0);
+  assert_int_equal (sb.st_mtim.tv_sec, 1000); /* the mtime it came with */
   /* nothing was written next to the context dir */
   _cleanup_free_ char *esc = xasprintf ("%s/escape.txt", outer);
   _cleanup_free_ char *thr = xasprintf ("%s/through.txt", outer);
@@ -142,12 +172,7 @@ test_hostile_entries_stay_inside (void **state)
   assert_string_equal (c, "through");
   assert_string_equal (d, "second");
   assert_string_equal (h, "second");
-  /* the streamed sum is the content's sha256 */
-  char hex[SHA256_HEX_LEN + 1];
-  sha256_hex ("second", 6, hex);
-  assert_string_equal (context_sums_get (&sums, "dir/a.txt"), hex);
-  assert_null (context_sums_get (&sums, "hard")); /* links are re-read */
-  context_sums_free (&sums);
+  context_index_free (&ix);
   close (tfd);
   close (dfd);
   rmroot (outer);
@@ -170,7 +195,7 @@ test_unterminated_tar_from_the_cli (void **state)
    * (libarchive pads the archive to 10240 bytes) */
   assert_int_equal (ftruncate (tfd, 512 * 3 + 27), 0);
   struct berth_error *err = NULL;
-  if (context_extract (tfd, dfd, false, NULL, &err) < 0)
+  if (context_extract (tfd, dfd, false, &err) < 0)
     fail_msg ("%s", err->msg);
   _cleanup_free_ char *c = read_at (dfd, ".dockerignore");
   assert_string_equal (c, "last entry, 26 bytes long\n");
@@ -181,13 +206,13 @@ test_unterminated_tar_from_the_cli (void **state)
   int dfd2 = open (ctx2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   assert_int_equal (ftruncate (tfd, 512 * 3 + 10), 0);
   lseek (tfd, 0, SEEK_SET);
-  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  assert_int_equal (context_extract (tfd, dfd2, false, &err), -1);
   berth_error_free (err);
   err = NULL;
   /* cut inside a header */
   assert_int_equal (ftruncate (tfd, 512 * 2 + 100), 0);
   lseek (tfd, 0, SEEK_SET);
-  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  assert_int_equal (context_extract (tfd, dfd2, false, &err), -1);
   berth_error_free (err);
   close (dfd2);
   close (tfd);
@@ -207,7 +232,7 @@ test_not_a_tar (void **state)
     write (fd, "this is not a tar archive, no header here\n", 43);
   lseek (fd, 0, SEEK_SET);
   struct berth_error *err = NULL;
-  assert_int_equal (context_extract (fd, dfd, false, NULL, &err), -1);
+  assert_int_equal (context_extract (fd, dfd, false, &err), -1);
   assert_int_equal (err->kind, BERTH_E_INVALID);
   berth_error_free (err);
   close (fd);
@@ -228,7 +253,7 @@ test_ignore_and_copy_sources (void **state)
   };
   int tfd = make_tar (es, sizeof es / sizeof es[0], false);
   struct berth_error *err = NULL;
-  assert_int_equal (context_extract (tfd, dfd, false, NULL, &err), 0);
+  assert_int_equal (context_extract (tfd, dfd, false, &err), 0);
   struct build_ignore *ig = NULL;
   const char *pat = "*.log\n!keep.log\n**/tmp\n";
   assert_int_equal (build_ignore_parse (pat, strlen (pat), &ig, &err), 0);
@@ -329,7 +354,7 @@ test_mutated_tars_stay_inside (void **state)
       e = NULL;
       mkdir (ctx, 0755);
       int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (context_extract (mfd, dfd, false, NULL, &e) < 0)
+      if (context_extract (mfd, dfd, false, &e) < 0)
         {
           assert_non_null (e->msg);
           berth_error_free (e);
