@@ -1,6 +1,8 @@
 /* POST /build (traces 07, 08): the classic builder endpoint the stock docker
  * CLI falls back to, docker-py and docker-compose use. The tar body is read
- * by the build on a worker thread as it streams in; progress goes out as
+ * by the build on a thread of its own as it streams in (a build lasts as
+ * long as its RUN steps: it must not hold one of the few pool workers that
+ * pulls, commits and removals need); progress goes out as
  * docker's chunked JSON lines; a client that goes away cancels the build
  * (its container is killed, its snapshot removed). At start, leftovers of a
  * berthd that died mid-build are swept. */
@@ -21,6 +23,9 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+/* RUN output, copies and tar walks use 64-128 KiB buffers on the stack */
+#define BUILD_STACK_BYTES (2 << 20)
 
 struct build_job
 {
@@ -44,7 +49,12 @@ struct build_job
   int run_exit_code;
   char *image_id;
   struct berth_error *err;
+  pthread_t thread;
+  bool joined;
+  struct build_job *next, *prev; /* running builds (loop thread) */
 };
+
+static struct build_job *running_builds;
 
 static void
 job_free (struct build_job *j)
@@ -326,11 +336,15 @@ pull_cb (const char *ref, void *data, struct berth_error **err)
 
 /* ---------------------------------------------------------------- work -- */
 
-static void
-build_work (void *arg)
+static void build_done (void *arg);
+
+static void *
+build_thread (void *arg)
 {
   struct build_job *j = arg;
   build_run (j->d->images, j->in_fd, &j->o, &j->image_id, &j->err);
+  loop_post (j->d->loop, build_done, j);
+  return NULL;
 }
 
 static void
@@ -338,6 +352,14 @@ build_done (void *arg)
 {
   struct build_job *j = arg;
   struct api_request *req = j->req;
+  if (!j->joined)
+    pthread_join (j->thread, NULL); /* it posted this as its last act */
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    running_builds = j->next;
+  if (j->next)
+    j->next->prev = j->prev;
   api_request_body_close (req);
   if (j->err && j->stream == NULL)
     api_respond_error (req, j->err);
@@ -484,12 +506,23 @@ handle_build (struct api_request *req)
     .cancelled = &j->cancelled,
     .run_exit_code = &j->run_exit_code,
   };
-  if (loop_worker_submit (d->loop, build_work, build_done, j, &err) < 0)
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setstacksize (&attr, BUILD_STACK_BYTES);
+  int r = pthread_create (&j->thread, &attr, build_thread, j);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
     {
+      berth_error_set (&err, r, "start the build thread");
       api_request_body_close (req);
       api_respond_error (req, err);
       job_free (j);
+      return;
     }
+  j->next = running_builds;
+  if (running_builds)
+    running_builds->prev = j;
+  running_builds = j;
 }
 
 /* POST /build/prune: the build cache (the index only; images stay). */
@@ -529,9 +562,26 @@ build_init (struct berthd *d, struct berth_error **err)
   return 0;
 }
 
+/* After the server ended its requests (which cancelled their builds):
+ * wait for the build threads before the image store goes away. Their
+ * answers are never delivered (the loop has stopped); the jobs stay
+ * allocated until the process exits. */
+static void
+build_shutdown (struct berthd *d)
+{
+  (void) d;
+  for (struct build_job *j = running_builds; j; j = j->next)
+    {
+      __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
+      pthread_join (j->thread, NULL);
+      j->joined = true;
+    }
+}
+
 BERTHD_MODULE (build_module) = {
   .name = "build",
   .order = 65,
   .init = build_init,
   .register_routes = build_register,
+  .shutdown = build_shutdown,
 };

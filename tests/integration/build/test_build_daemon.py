@@ -1,0 +1,55 @@
+"""The builder inside berthd: builds run on threads of their own (a long
+RUN never starves pulls or other builds), FROM pulls with docker's
+progress lines, RUN on the default bridge network, intermediate
+containers (--rm / --force-rm), RUN --mount=type=secret|ssh refused as
+the classic builder does, and independent stages in parallel."""
+import json
+import subprocess
+import threading
+
+import pytest
+
+from conftest import HoldServer, load_regutil
+
+BASE = "busybox:local"
+
+
+def _popen_build(b, files, *args):
+    ctx = b.ctx(files)
+    return subprocess.Popen(["/usr/local/bin/docker", "build", *args, str(ctx)], env=b.d.env({"DOCKER_BUILDKIT": "0"}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_long_builds_do_not_starve_pulls_or_other_builds(b, tmp_path):
+    """More builds than the daemon's worker pool has threads, all inside a
+    RUN that waits on the test's server: a pull, an image removal and a
+    quick build still complete while they wait."""
+    reg = load_regutil().Registry(tmp_path).start()
+    hold = HoldServer()
+    procs = []
+    try:
+        ref = f"{reg.host}/team/bb:1"
+        b.d.docker("tag", BASE, ref)
+        b.d.docker("push", ref)
+        b.d.docker("rmi", ref)
+        for i in range(6):
+            procs.append(_popen_build(b, {"Dockerfile": f"FROM {BASE}\nRUN echo {i} && wget -q -O- http://127.0.0.1:{hold.port}/hold\n"},
+                                      "--network", "host", "-t", f"t-long{i}"))
+        assert hold.wait_seen(6), "the builds did not all reach their RUN step"
+        b.d.docker("pull", ref, timeout=60)
+        b.d.docker("rmi", ref, timeout=60)
+        quick = b.build({"Dockerfile": f"FROM {BASE}\nRUN echo quick > /q\n"}, "-t", "t-quick", timeout=60)
+        assert "Successfully tagged t-quick:latest" in quick.stdout
+        assert all(p.poll() is None for p in procs), "a held build ended early"
+        hold.release()
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, (out, err)
+            assert "released" in out
+    finally:
+        hold.stop()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        reg.stop()
