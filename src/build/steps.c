@@ -117,6 +117,35 @@ done:
 
 /* ----------------------------------------------------------------- RUN -- */
 
+/* A --mount this builder cannot honour fails at its line, before anything
+ * runs. Secrets and SSH agents reach a build only through BuildKit's
+ * session: the classic API (POST /build) has no field for them and the
+ * docker CLI without buildx has no --secret/--ssh flags; docker's classic
+ * builder refuses every RUN --mount with "the --mount option requires
+ * BuildKit". Running the step without the secret would succeed silently
+ * with an empty file, so it is refused the same way, by name. */
+static int
+run_mount_check (struct builder *b, const struct df_instruction *inst, const char *spec,
+                 struct berth_error **err)
+{
+  _cleanup_strv_ char **kv = strv_split (spec, ',');
+  const char *type = "bind";
+  for (char **p = kv; *p; p++)
+    if (str_has_prefix (*p, "type="))
+      type = *p + 5;
+  if (strcmp (type, "secret") == 0 || strcmp (type, "ssh") == 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "%s:%u: RUN --mount=%s: the --mount=type=%s option requires BuildKit "
+                                 "(the classic builder API has no %s). Refer to https://docs.docker.com/go/buildkit/ "
+                                 "to learn how to build images with BuildKit enabled",
+                                 b->df->filename, inst->line, spec, type,
+                                 strcmp (type, "ssh") == 0 ? "SSH agent forwarding" : "build secrets");
+  if (strcmp (type, "bind") && strcmp (type, "cache") && strcmp (type, "tmpfs"))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s:%u: RUN --mount=%s: unknown mount type %s (bind, cache and tmpfs are supported)",
+                                 b->df->filename, inst->line, spec, type);
+  return 0;
+}
+
 static int
 step_run (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
           struct berth_error **err)
@@ -169,7 +198,11 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   _cleanup_strv_ char **mounts = calloc (1, sizeof (char *));
   for (size_t i = 0; i < inst->n_flags; i++)
     if (strcmp (inst->flags[i].name, "mount") == 0 && inst->flags[i].value)
-      strv_append (&mounts, inst->flags[i].value);
+      {
+        if (run_mount_check (b, inst, inst->flags[i].value, err) < 0)
+          return -1;
+        strv_append (&mounts, inst->flags[i].value);
+      }
   _cleanup_free_ char *mounts_text = strv_join (mounts, "\n");
   _cleanup_free_ char *extra = xasprintf ("net=%s\nmounts=%s", net ? net : "", mounts_text);
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, args, extra);

@@ -53,3 +53,18 @@ def test_long_builds_do_not_starve_pulls_or_other_builds(b, tmp_path):
                 p.kill()
                 p.wait()
         reg.stop()
+
+
+@pytest.mark.parametrize("mount,what", [("type=secret,id=tok", "build secrets"),
+                                        ("type=ssh", "SSH agent forwarding")])
+def test_secret_and_ssh_mounts_need_buildkit(b, mount, what):
+    """POST /build carries no secrets and no SSH agent (the CLI without
+    buildx has no --secret/--ssh): the step fails at its line, before
+    anything runs, never silently without the secret."""
+    res = b.build({"Dockerfile": f"FROM {BASE}\nRUN echo before\nRUN --mount={mount} cat /run/secrets/tok\n"}, check=False)
+    assert res.returncode != 0
+    assert f"Dockerfile:3: RUN --mount={mount}: the --mount=type={mount.split(',')[0][5:]} option requires BuildKit" in res.stderr
+    assert what in res.stderr
+    assert "Running in" not in res.stdout.split("Step 3/3")[1]
+    res = b.build({"Dockerfile": f"FROM {BASE}\nRUN --mount=type=nfs,target=/x true\n"}, check=False)
+    assert "Dockerfile:2: RUN --mount=type=nfs,target=/x: unknown mount type nfs" in res.stderr

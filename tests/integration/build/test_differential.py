@@ -151,3 +151,14 @@ def test_same_config_as_docker_classic_builder(b, ref, name):
     if name == "copy":
         cmd = ["sh", "-c", "cd / && find d1 d2 texts owned w -exec stat -c '%n %u:%g %a %s' {} + | sort"]
         assert b.run(f"diff-{name}", *cmd) == ref("run", "--rm", "--network", "none", f"diff-{name}", *cmd).stdout
+
+
+def test_secret_mount_refused_like_docker(b, ref):
+    """Docker's classic builder refuses RUN --mount ("requires BuildKit");
+    berth runs cache/bind/tmpfs mounts but refuses secrets the same way."""
+    ctx = b.ctx({"Dockerfile": "FROM busybox:local\nRUN --mount=type=secret,id=x cat /run/secrets/x\n"})
+    mine = b.build(ctx, check=False)
+    theirs = ref("build", ctx, check=False)
+    assert mine.returncode != 0 and theirs.returncode != 0
+    assert "requires BuildKit" in theirs.stdout + theirs.stderr
+    assert "requires BuildKit" in mine.stderr
