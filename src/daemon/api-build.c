@@ -315,6 +315,23 @@ auth_for (struct build_job *j, const char *ref, struct registry_auth *out)
   image_ref_free (r);
 }
 
+static int progress_cb (json_t *msg, void *data);
+
+/* docker's classic builder streams a FROM pull's progress into the build
+ * output as the pull's own JSON lines ("Pulling from …", per layer
+ * "Downloading" with progressDetail, "Digest: …", "Status: Downloaded
+ * newer image for …"); the CLI renders them like docker pull's. */
+static int
+pull_progress_cb (const struct registry_progress *ev, void *opaque)
+{
+  struct build_job *j = opaque;
+  if (j->quiet)
+    return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
+  json_t *line = registry_progress_json (ev);
+  json_object_del (line, "aux");
+  return progress_cb (line, j);
+}
+
 static int
 pull_cb (const char *ref, void *data, struct berth_error **err)
 {
@@ -323,6 +340,8 @@ pull_cb (const char *ref, void *data, struct berth_error **err)
   o.config_dir = j->no_credentials_dir;
   o.insecure_registries = j->insecure;
   o.platform = j->platform;
+  o.progress = pull_progress_cb;
+  o.progress_opaque = j;
   struct registry_auth auth;
   auth_for (j, ref, &auth);
   if (auth.username || auth.identity_token || auth.registry_token)

@@ -68,3 +68,27 @@ def test_secret_and_ssh_mounts_need_buildkit(b, mount, what):
     assert "Running in" not in res.stdout.split("Step 3/3")[1]
     res = b.build({"Dockerfile": f"FROM {BASE}\nRUN --mount=type=nfs,target=/x true\n"}, check=False)
     assert "Dockerfile:2: RUN --mount=type=nfs,target=/x: unknown mount type nfs" in res.stderr
+
+
+def test_from_pull_progress_in_the_build_stream(b, tmp_path):
+    """FROM of an image that is not local: the pull's progress appears in
+    the build output as docker's classic builder shows it."""
+    reg = load_regutil().Registry(tmp_path).start()
+    try:
+        b.build({"Dockerfile": f"FROM {BASE}\nRUN head -c 300000 /dev/urandom > /blob\n"}, "-t", "t-pullsrc")
+        ref = f"{reg.host}/team/layered:1"
+        b.d.docker("tag", "t-pullsrc", ref)
+        b.d.docker("push", ref)
+        b.d.docker("rmi", "t-pullsrc", ref)
+        res = b.build({"Dockerfile": f"FROM {ref}\nRUN test -s /blob\n"}, "-t", "t-pulled-progress")
+        out = res.stdout
+        head = out.split("Step 2/2")[0]
+        assert f"Step 1/2 : FROM {ref}\n1: Pulling from team/layered\n" in head, out
+        assert ": Pull complete" in head or ": Already exists" in head, out
+        assert "Digest: sha256:" in head and f"Status: Downloaded newer image for {ref}" in head, out
+        # -q: only the id
+        b.d.docker("rmi", "t-pulled-progress", ref)
+        res = b.build({"Dockerfile": f"FROM {ref}\n"}, "-q")
+        assert "Pulling" not in res.stdout and res.stdout.strip().startswith("sha256:")
+    finally:
+        reg.stop()
