@@ -142,7 +142,11 @@ struct run_request
   char **env;
   const char *cwd;
   const char *user;       /* config User */
-  const char *network;    /* "none", "host", default host */
+  const char *network;    /* "none", "host", else a network ("default": the bridge) */
+  int (*net_attach) (void *data, const char *network, const char *id, const char *netns_path,
+                     char **resolv_conf, char **hosts, struct berth_error **err);
+  void (*net_detach) (void *data, const char *network, const char *id);
+  void *net_data;
   const char *runtime_path;
   const char *run_root;
   const int *cancelled;

@@ -173,6 +173,15 @@ struct build_options
   /* Asked once the context is in (may be NULL): true when the client went
    * away, so a body cut at an entry boundary is never built. */
   bool (*client_gone) (void *progress_data);
+  /* RUN on a network other than host/none ("default" is the bridge), as
+   * docker's classic builder does (may be NULL: such RUNs share the
+   * host's network). Called on the build's thread: give the network
+   * namespace at netns_path an endpoint on network for id; *resolv_conf
+   * and *hosts get the container's /etc files. net_detach undoes it. */
+  int (*net_attach) (void *data, const char *network, const char *id, const char *netns_path,
+                     char **resolv_conf, char **hosts, struct berth_error **err);
+  void (*net_detach) (void *data, const char *network, const char *id);
+  void *net_data;
   const int *cancelled; /* read atomically; non-zero cancels */
   int *run_exit_code;   /* out (optional): a failed RUN's exit code */
 };
@@ -190,6 +199,7 @@ char *build_cache_key (const char *parent_id, const char *instruction, char *con
                        const char *content_sum);
 
 /* Remove what a builder killed mid-build left: build containers under
- * run_state (berth-runtime state root of RUN steps), "build-*" snapshots,
- * and <data-root>/build/tmp. Call before serving builds. */
-void build_sweep (struct image_store *store, const char *run_state);
+ * run_root/state (berth-runtime state root of RUN steps), their network
+ * namespaces under run_root/netns, "build-*" snapshots, and
+ * <data-root>/build/tmp. Call before serving builds. */
+void build_sweep (struct image_store *store, const char *run_root);

@@ -193,8 +193,6 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   const char *net = df_instruction_flag (inst, "network", NULL);
   if (net == NULL)
     net = b->o->network_mode;
-  if (net && strcmp (net, "none") && strcmp (net, "host") && strcmp (net, "default") && strcmp (net, "bridge") && net[0])
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "RUN --network=%s: only default, host and none are supported", net);
   _cleanup_strv_ char **mounts = calloc (1, sizeof (char *));
   for (size_t i = 0; i < inst->n_flags; i++)
     if (strcmp (inst->flags[i].name, "mount") == 0 && inst->flags[i].value)
@@ -235,6 +233,9 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       .cwd = json_string_value (json_object_get (cfg, "WorkingDir")),
       .user = json_string_value (json_object_get (cfg, "User")),
       .network = net,
+      .net_attach = b->o->net_attach,
+      .net_detach = b->o->net_detach,
+      .net_data = b->o->net_data,
       .runtime_path = b->o->runtime_path,
       .run_root = b->o->run_root,
       .cancelled = b->o->cancelled,

@@ -8,7 +8,9 @@
  * berthd that died mid-build are swept. */
 #include "build/build.h"
 #include "daemon/api.h"
+#include "daemon/container-network.h"
 #include "daemon/daemon.h"
+#include "network/network.h"
 #include "image/image.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
@@ -145,70 +147,202 @@ progress_cb (json_t *msg, void *data)
   return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
 }
 
-/* Ask the loop (the owner of the connection) whether the client is gone,
- * and wait for the answer. */
-struct gone_check
+/* Work the build thread needs done on the loop (the owner of the
+ * connection and of the network manager): posted, then waited for. A loop
+ * that stopped (berthd shutting down) never answers: once the build is
+ * cancelled the caller gives up after a grace period, and a late answer
+ * finds `job` cleared and does nothing. */
+struct loop_call
 {
   struct build_job *job;
+  void (*fn) (struct loop_call *c); /* on the loop, under lock */
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  bool answered, gone;
-  int refs; /* the worker and the loop: the last one frees */
+  bool answered;
+  int refs; /* the build thread and the loop: the last one frees */
+  /* in */
+  const char *network, *id, *netns_path;
+  /* out */
+  bool gone;
+  char *resolv_conf, *hosts;
+  struct berth_error *err;
 };
 
 static void
-gone_unref (struct gone_check *g)
+call_unref (struct loop_call *c)
 {
-  pthread_mutex_lock (&g->lock);
-  bool last = --g->refs == 0;
-  pthread_mutex_unlock (&g->lock);
+  pthread_mutex_lock (&c->lock);
+  bool last = --c->refs == 0;
+  pthread_mutex_unlock (&c->lock);
   if (last)
     {
-      pthread_mutex_destroy (&g->lock);
-      pthread_cond_destroy (&g->cond);
-      free (g);
+      pthread_mutex_destroy (&c->lock);
+      pthread_cond_destroy (&c->cond);
+      free (c->resolv_conf);
+      free (c->hosts);
+      berth_error_free (c->err);
+      free (c);
     }
 }
 
 static void
-gone_on_loop (void *arg)
+call_on_loop (void *arg)
 {
-  struct gone_check *g = arg;
-  pthread_mutex_lock (&g->lock);
-  g->gone = g->job ? api_request_client_gone (g->job->req) : false;
-  g->answered = true;
-  pthread_cond_signal (&g->cond);
-  pthread_mutex_unlock (&g->lock);
-  gone_unref (g);
+  struct loop_call *c = arg;
+  pthread_mutex_lock (&c->lock);
+  if (c->job)
+    c->fn (c);
+  c->answered = true;
+  pthread_cond_signal (&c->cond);
+  pthread_mutex_unlock (&c->lock);
+  call_unref (c);
+}
+
+static struct loop_call *
+call_new (struct build_job *j, void (*fn) (struct loop_call *c))
+{
+  struct loop_call *c = calloc (1, sizeof *c);
+  if (c == NULL)
+    abort ();
+  c->job = j;
+  c->fn = fn;
+  c->refs = 2;
+  pthread_mutex_init (&c->lock, NULL);
+  pthread_cond_init (&c->cond, NULL);
+  return c;
+}
+
+/* Post c and wait; false when the loop did not answer (c->job cleared). */
+static bool
+call_wait (struct loop_call *c)
+{
+  struct build_job *j = c->job;
+  loop_post (j->d->loop, call_on_loop, c);
+  unsigned cancelled_waits = 0;
+  pthread_mutex_lock (&c->lock);
+  while (!c->answered)
+    {
+      struct timespec until;
+      clock_gettime (CLOCK_REALTIME, &until);
+      until.tv_nsec += 200 * 1000000L;
+      if (until.tv_nsec >= 1000000000L)
+        {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000L;
+        }
+      if (pthread_cond_timedwait (&c->cond, &c->lock, &until) != 0
+          && __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED) && ++cancelled_waits >= 10)
+        break;
+    }
+  bool answered = c->answered;
+  if (!answered)
+    c->job = NULL;
+  pthread_mutex_unlock (&c->lock);
+  return answered;
+}
+
+static void
+gone_on_loop (struct loop_call *c)
+{
+  c->gone = api_request_client_gone (c->job->req);
 }
 
 static bool
 client_gone_cb (void *data)
 {
   struct build_job *j = data;
-  struct gone_check *g = calloc (1, sizeof *g);
-  if (g == NULL)
-    abort ();
-  g->job = j;
-  g->refs = 2;
-  pthread_mutex_init (&g->lock, NULL);
-  pthread_cond_init (&g->cond, NULL);
-  loop_post (j->d->loop, gone_on_loop, g);
-  struct timespec until;
-  clock_gettime (CLOCK_REALTIME, &until);
-  until.tv_sec += 5; /* a loop that is shutting down may never answer */
-  pthread_mutex_lock (&g->lock);
-  while (!g->answered)
-    if (pthread_cond_timedwait (&g->cond, &g->lock, &until) != 0)
-      break;
-  bool gone = g->answered ? g->gone : true;
-  if (!g->answered)
-    g->job = NULL; /* the late answer must not touch the request */
-  pthread_mutex_unlock (&g->lock);
-  gone_unref (g);
+  struct loop_call *c = call_new (j, gone_on_loop);
+  bool gone = call_wait (c) ? c->gone : true;
+  call_unref (c);
   if (gone)
     __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
   return gone || __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
+}
+
+/* --------------------------------------------------------------- network -- */
+
+/* RUN on a network, as docker's classic builder runs its containers on the
+ * default bridge (or --network): the build made the netns, the network
+ * manager gives it an endpoint; /etc/resolv.conf and /etc/hosts as a
+ * container on that network gets them. */
+static void
+net_attach_on_loop (struct loop_call *c)
+{
+  struct network_manager *m = daemon_network_manager (c->job->d, &c->err);
+  if (m == NULL)
+    return;
+  struct network_endpoint_opts o = { .container_id = c->id, .container_name = NULL, .netns_path = c->netns_path };
+  struct network_endpoint_info info;
+  if (network_manager_connect (m, c->network, &o, &info, &c->err) < 0)
+    return;
+  char hostname[13];
+  snprintf (hostname, sizeof hostname, "%.12s", c->id);
+  _cleanup_free_ char *host_resolv = NULL;
+  if (fs_read_file (AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
+    host_resolv = xstrdup ("");
+  c->hosts = network_hosts_file (hostname, "", &info, 1, NULL, info.gateway, &c->err);
+  c->resolv_conf = c->hosts ? network_resolv_conf (host_resolv, info.dns_server[0] ? info.dns_server : NULL, NULL,
+                                                   NULL, NULL, &c->err)
+                            : NULL;
+  if (c->resolv_conf == NULL)
+    {
+      struct berth_error *e = NULL;
+      network_manager_disconnect (m, c->network, c->id, &e);
+      berth_error_free (e);
+    }
+}
+
+static int
+net_attach_cb (void *data, const char *network, const char *id, const char *netns_path, char **resolv_conf,
+               char **hosts, struct berth_error **err)
+{
+  struct build_job *j = data;
+  struct loop_call *c = call_new (j, net_attach_on_loop);
+  c->network = network;
+  c->id = id;
+  c->netns_path = netns_path;
+  int r = 0;
+  if (!call_wait (c))
+    r = berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "network %s: the daemon is shutting down", network);
+  else if (c->err)
+    {
+      *err = c->err;
+      c->err = NULL;
+      r = -1;
+    }
+  else
+    {
+      *resolv_conf = steal_pointer (&c->resolv_conf);
+      *hosts = steal_pointer (&c->hosts);
+    }
+  call_unref (c);
+  return r;
+}
+
+static void
+net_detach_on_loop (struct loop_call *c)
+{
+  struct berth_error *e = NULL;
+  struct network_manager *m = daemon_network_manager (c->job->d, &e);
+  if (m && network_manager_disconnect (m, c->network, c->id, &e) < 0 && e->kind == BERTH_E_NOT_FOUND)
+    {
+      berth_error_free (e);
+      e = NULL;
+    }
+  if (e)
+    berth_log (BERTH_LOG_WARNING, "build: network %s: detach %.12s: %s", c->network, c->id, e->msg);
+  berth_error_free (e);
+}
+
+static void
+net_detach_cb (void *data, const char *network, const char *id)
+{
+  struct loop_call *c = call_new (data, net_detach_on_loop);
+  c->network = network;
+  c->id = id;
+  /* not answered: the endpoint goes at the next start (orphan cleanup) */
+  call_wait (c);
+  call_unref (c);
 }
 
 /* ------------------------------------------------------------------ pull -- */
@@ -522,6 +656,9 @@ handle_build (struct api_request *req)
     .progress = progress_cb,
     .progress_data = j,
     .client_gone = client_gone_cb,
+    .net_attach = net_attach_cb,
+    .net_detach = net_detach_cb,
+    .net_data = j,
     .cancelled = &j->cancelled,
     .run_exit_code = &j->run_exit_code,
   };
@@ -576,8 +713,7 @@ build_init (struct berthd *d, struct berth_error **err)
   if (d->images == NULL)
     return 0;
   _cleanup_free_ char *run_root = xasprintf ("%s/build", d->config.exec_root);
-  _cleanup_free_ char *state = xasprintf ("%s/state", run_root);
-  build_sweep (d->images, state);
+  build_sweep (d->images, run_root);
   return 0;
 }
 

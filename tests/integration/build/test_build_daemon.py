@@ -92,3 +92,60 @@ def test_from_pull_progress_in_the_build_stream(b, tmp_path):
         assert "Pulling" not in res.stdout and res.stdout.strip().startswith("sha256:")
     finally:
         reg.stop()
+
+
+def _bridge_state(b):
+    """Endpoints, veths on the daemon's bridge device, RUN network namespaces."""
+    net = json.loads(b.d.docker("network", "inspect", "bridge").stdout)[0]
+    dev = b.d.network["bridge"]
+    links = subprocess.run(["ip", "-o", "link", "show", "master", dev], capture_output=True, text=True).stdout.split("\n")
+    nsdir = b.d.exec_root / "build" / "netns"
+    return {"endpoints": sorted(net.get("Containers") or {}), "veths": [l for l in links if l.strip()],
+            "netns": sorted(p.name for p in nsdir.iterdir()) if nsdir.exists() else []}
+
+
+def _wait_for(cond, timeout=60):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
+def test_run_on_the_default_bridge(b):
+    """RUN containers get an endpoint on the default bridge as docker's
+    classic builder gives them (--network chooses: none, host); the
+    endpoint, veth and namespace go after success, failure and cancel."""
+    gw = json.loads(b.d.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    hold = HoldServer()
+    try:
+        df = (f"FROM {BASE}\nRUN wget -q -O- http://{gw}:{hold.port}/hello && grep -c . /proc/net/route "
+              "&& awk '$2 == \"00000000\" {{ print \"default via \" $1 }}' /proc/net/route && tail -1 /etc/hosts\n")
+        res = b.build({"Dockerfile": df}, "--no-cache", "-t", "t-bridge")
+        assert "released" in res.stdout, res.stdout
+        assert "default via eth0" in res.stdout, res.stdout
+        assert _bridge_state(b) == {"endpoints": [], "veths": [], "netns": []}
+        # --network none: only loopback, the gateway unreachable
+        res = b.build({"Dockerfile": f"FROM {BASE}\nRUN grep -q lo: /proc/net/dev && ! grep -q eth0 /proc/net/dev && echo isolated\n"},
+                      "--network", "none")
+        assert "isolated" in res.stdout
+        # a failing RUN on the bridge
+        res = b.build({"Dockerfile": f"FROM {BASE}\nRUN wget -q -O- http://{gw}:{hold.port}/hello && exit 7\n"}, check=False)
+        assert res.returncode == 7 and "released" in res.stdout
+        assert _bridge_state(b) == {"endpoints": [], "veths": [], "netns": []}
+        # an unknown network
+        res = b.build({"Dockerfile": f"FROM {BASE}\nRUN true\n"}, "--network", "nosuchnet", check=False)
+        assert res.returncode != 0 and "nosuchnet" in res.stderr
+        # cancelled while the RUN waits on the server: the client goes away
+        p = _popen_build(b, {"Dockerfile": f"FROM {BASE}\nRUN wget -q -O- http://{gw}:{hold.port}/hold\n"}, "--no-cache")
+        assert hold.wait_seen(hold.seen + 1)
+        assert len(_bridge_state(b)["endpoints"]) == 1
+        p.kill()
+        p.wait()
+        assert _wait_for(lambda: _bridge_state(b) == {"endpoints": [], "veths": [], "netns": []}), _bridge_state(b)
+        from conftest import build_leftovers
+        assert _wait_for(lambda: build_leftovers(b.d) == []), build_leftovers(b.d)
+    finally:
+        hold.stop()
