@@ -50,7 +50,8 @@ def write_context(root, files):
 
 def build_leftovers(d):
     """What a finished build must not leave: build snapshots, context dirs,
-    build containers' state, mounts under the daemon's roots."""
+    build containers' state and network namespaces, mounts under the
+    daemon's roots."""
     left = []
     snaps = d.data_root / "snapshots"
     if snaps.exists():
@@ -61,6 +62,9 @@ def build_leftovers(d):
     state = d.exec_root / "build" / "state"
     if state.exists():
         left += [f"container {c}" for c in os.listdir(state)]
+    netns = d.exec_root / "build" / "netns"
+    if netns.exists():
+        left += [f"netns {n}" for n in os.listdir(netns)]
     with open("/proc/self/mountinfo") as f:
         left += [f"mount {l.split()[4]}" for l in f if str(d.root) in l.split()[4]]
     return left
