@@ -5,6 +5,7 @@
 #include "build/build.h"
 #include "image/image.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 /* ----------------------------------------------------------- cache.c -- */
@@ -46,6 +47,7 @@ struct context_index
   void *raw_map[2];
   uint64_t raw_map_size[2];
   bool raw_is_file; /* the input is not a pipe: read + write, no splice */
+  pthread_mutex_t fill_lock; /* stages fill files concurrently */
   int tmpdirfd;     /* not owned; -1: memory only */
 };
 void context_index_init (struct context_index *ix, int tmpdirfd);
@@ -150,6 +152,7 @@ struct run_request
   const char *runtime_path;
   const char *run_root;
   const int *cancelled;
+  const int *stop; /* the build stopped (another stage failed) */
   build_progress_fn progress;
   void *progress_data;
   bool quiet;
@@ -187,7 +190,14 @@ struct build_stage
   struct build_arg *args;
   size_t n_args;
   bool cmd_set;
-  bool done;
+  bool done;     /* built (b->lock) */
+  bool finished; /* done or failed (b->lock) */
+  struct berth_error *err;
+  size_t fail_seq;       /* the order it failed in, 1 first */
+  char *live_snapshot;   /* the snapshot a step has open, removed on failure */
+  json_t *out;           /* output held while an earlier stage streams */
+  pthread_t thread;
+  bool has_thread;
 };
 
 struct builder
@@ -207,12 +217,32 @@ struct builder
   struct build_stage *stages;
   size_t n_stages;     /* built: up to the target */
   size_t n_stages_all; /* allocated */
-  size_t step, n_steps;
+  size_t n_steps;
   struct context_index ctx;
   json_t *cache_from; /* configs of the --cache-from images */
-  char *live_snapshot; /* the snapshot a step has open, removed on failure */
+  char *live_snapshot; /* outside a stage: the snapshot a step has open */
   int exit_code;       /* a failed RUN's code (errorDetail.code) */
+  pthread_mutex_t lock; /* stages' state and output order, consumed */
+  pthread_cond_t cond;  /* a stage finished */
+  size_t head;          /* the stage whose output streams live */
+  size_t n_failed;
+  int stop;             /* __atomic: a stage failed, the others stop */
 };
+
+/* stages.c: stages on threads of their own, output in docker's order. */
+typedef int (*builder_stage_fn) (struct builder *b, struct build_stage *st, struct berth_error **err);
+int builder_run_stages (struct builder *b, builder_stage_fn fn, struct berth_error **err);
+/* The stage this thread runs (NULL outside the stages). */
+struct build_stage *builder_current_stage (void);
+/* Wait until st was built; fails when it failed or the build stops. */
+int builder_stage_wait (struct builder *b, struct build_stage *st, struct berth_error **err);
+bool builder_cancelled (struct builder *b);
+/* Output, held back while an earlier stage still streams. Steals j. */
+void builder_emit_json (struct builder *b, json_t *j);
+/* A build_progress_fn for RUN output (data: the builder). */
+int builder_progress (json_t *msg, void *data);
+/* A build-arg some ARG declared. */
+void builder_consume (struct builder *b, const char *name);
 
 void builder_emit (struct builder *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* The stage's run config (image config "config"), created when missing. */
@@ -241,6 +271,8 @@ int builder_snapshot_open (struct builder *b, struct build_stage *st, char **id,
 int builder_snapshot_commit (struct builder *b, const char *id, char **diff_id,
                              struct berth_error **err);
 void builder_snapshot_drop (struct builder *b, const char *id);
+/* Where the open snapshot of this thread's step is recorded. */
+char **builder_live_snapshot (struct builder *b);
 /* Mount the image a COPY --from names (stage name, index, or image). */
 int builder_source_open (struct builder *b, const char *from, char **snap_id, int *rootfd,
                          char **image_id, struct berth_error **err);

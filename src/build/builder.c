@@ -26,10 +26,7 @@ static const char *const proxy_args[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PRO
 static void
 emit_json (struct builder *b, json_t *j)
 {
-  if (b->o->progress)
-    b->o->progress (j, b->o->progress_data);
-  else
-    json_decref (j);
+  builder_emit_json (b, j);
 }
 
 void
@@ -223,13 +220,8 @@ int
 builder_source_open (struct builder *b, const char *from, char **snap_id, int *rootfd,
                      char **image_id, struct berth_error **err)
 {
-  size_t cur = b->n_stages;
-  for (size_t i = 0; i < b->n_stages; i++)
-    if (!b->stages[i].done)
-      {
-        cur = i;
-        break;
-      }
+  struct build_stage *self = builder_current_stage ();
+  size_t cur = self ? self->index : b->n_stages;
   const char *id = NULL;
   _cleanup_free_ char *resolved = NULL;
   struct build_stage *src = stage_by_name (b, from, cur);
@@ -242,7 +234,12 @@ builder_source_open (struct builder *b, const char *from, char **snap_id, int *r
       src = &b->stages[idx];
     }
   if (src)
-    id = src->image_id;
+    {
+      /* built on another thread: wait for it */
+      if (builder_stage_wait (b, src, err) < 0)
+        return berth_error_prefix (err, "COPY --from=%s", from);
+      id = src->image_id;
+    }
   else
     {
       if (resolve_image (b, from, false, &resolved, err) < 0)
@@ -284,8 +281,7 @@ meta_lookup (const char *name, void *data)
 static void
 consume (struct builder *b, const char *name)
 {
-  if (!strv_contains (b->consumed, name))
-    strv_append (&b->consumed, name);
+  builder_consume (b, name);
 }
 
 /* ARG in the global scope (before the first FROM). */
@@ -335,6 +331,8 @@ stage_from (struct builder *b, struct build_stage *st, const struct df_instructi
     }
   else if (prev)
     {
+      if (builder_stage_wait (b, prev, err) < 0)
+        return -1;
       if (prev->image_id)
         {
           if (builder_stage_load (b, st, prev->image_id, err) < 0)
@@ -462,10 +460,33 @@ label_step (struct builder *b, struct build_stage *st, struct berth_error **err)
   struct df_instruction inst;
   if (dockerfile_parse_line (line, '\\', "--label", 1, &inst, err) < 0)
     return -1;
-  builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, line);
+  builder_emit (b, "Step %zu/%zu : %s\n", b->n_steps, b->n_steps, line);
   int r = step_dispatch (b, st, &inst, err);
   df_instruction_clear (&inst);
   return r;
+}
+
+/* One stage, on its own thread (stages.c): its step numbers are its
+ * instructions' places in the Dockerfile, as when stages run in order. */
+static int
+stage_run (struct builder *b, struct build_stage *st, struct berth_error **err)
+{
+  for (size_t i = st->first; i < st->end; i++)
+    {
+      if (builder_cancelled (b))
+        return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
+      const struct df_instruction *inst = &b->df->insts[i];
+      builder_emit (b, "Step %zu/%zu : %s\n", i + 1, b->n_steps, inst->original);
+      uint64_t t_step = time_now_ns ();
+      int r = i == st->first ? stage_from (b, st, inst, err) : step_dispatch (b, st, inst, err);
+      berth_log (BERTH_LOG_DEBUG, "build: step %zu (%s) took %.1f ms", i + 1, inst->name,
+                 (double) (time_now_ns () - t_step) / 1e6);
+      if (r < 0)
+        return -1;
+    }
+  if (st->index + 1 == b->n_stages && json_object_size (b->o->labels) > 0 && label_step (b, st, err) < 0)
+    return -1;
+  return 0;
 }
 
 static int
@@ -474,30 +495,12 @@ builder_run_all (struct builder *b, struct berth_error **err)
   for (size_t i = 0; i < b->stages[0].first; i++)
     {
       const struct df_instruction *inst = &b->df->insts[i];
-      builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, inst->original);
+      builder_emit (b, "Step %zu/%zu : %s\n", i + 1, b->n_steps, inst->original);
       if (meta_arg (b, inst, err) < 0)
         return -1;
     }
-  for (size_t s = 0; s < b->n_stages; s++)
-    {
-      struct build_stage *st = &b->stages[s];
-      for (size_t i = st->first; i < st->end; i++)
-        {
-          if (build_is_cancelled (b->o->cancelled))
-            return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
-          const struct df_instruction *inst = &b->df->insts[i];
-          builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, inst->original);
-          uint64_t t_step = time_now_ns ();
-          int r = i == st->first ? stage_from (b, st, inst, err) : step_dispatch (b, st, inst, err);
-          berth_log (BERTH_LOG_DEBUG, "build: step %zu (%s) took %.1f ms", b->step, inst->name,
-                     (double) (time_now_ns () - t_step) / 1e6);
-          if (r < 0)
-            return -1;
-        }
-      if (s + 1 == b->n_stages && json_object_size (b->o->labels) > 0 && label_step (b, st, err) < 0)
-        return -1;
-      st->done = true;
-    }
+  if (builder_run_stages (b, stage_run, err) < 0)
+    return -1;
   struct build_stage *last = &b->stages[b->n_stages - 1];
   /* a stage of only FROM (or only empty config) still needs an image */
   if (last->image_id == NULL)
@@ -575,6 +578,13 @@ builder_cleanup (struct builder *b)
 {
   if (b->live_snapshot)
     builder_snapshot_drop (b, b->live_snapshot);
+  for (size_t s = 0; b->stages && s < b->n_stages_all; s++)
+    if (b->stages[s].live_snapshot)
+      {
+        builder_snapshot_drop (b, b->stages[s].live_snapshot);
+        free (b->stages[s].live_snapshot);
+        b->stages[s].live_snapshot = NULL;
+      }
   if (b->ctxfd >= 0)
     close (b->ctxfd);
   if (b->tmpfd >= 0)
@@ -607,6 +617,9 @@ builder_cleanup (struct builder *b)
       free (st->name);
       free (st->image_id);
       json_decref (st->img);
+      json_decref (st->out);
+      berth_error_free (st->err);
+      free (st->live_snapshot);
       for (size_t i = 0; i < st->n_args; i++)
         {
           free (st->args[i].name);
@@ -619,6 +632,8 @@ builder_cleanup (struct builder *b)
   json_decref (b->cache_from);
   if (b->df)
     dockerfile_free (b->df);
+  pthread_mutex_destroy (&b->lock);
+  pthread_cond_destroy (&b->cond);
 }
 
 static int
@@ -642,6 +657,8 @@ build_run (struct image_store *store, int context_fd, const struct build_options
     return -1;
   struct builder b = { .store = store, .o = opts, .ctxfd = -1, .tmpfd = -1, .cachefd = -1 };
   context_index_init (&b.ctx, -1);
+  pthread_mutex_init (&b.lock, NULL);
+  pthread_cond_init (&b.cond, NULL);
   b.consumed = calloc (1, sizeof (char *));
   char hex[SHA256_HEX_LEN + 1];
   random_id_hex (hex);

@@ -22,6 +22,7 @@ context_index_init (struct context_index *ix, int tmpdirfd)
   for (int i = 0; i < SPOOL_N; i++)
     ix->spool[i] = -1;
   ix->tmpdirfd = tmpdirfd;
+  pthread_mutex_init (&ix->fill_lock, NULL);
 }
 
 void
@@ -35,6 +36,7 @@ context_index_free (struct context_index *ix)
     if (ix->raw_map[i])
       munmap (ix->raw_map[i], ix->raw_map_size[i]);
   int t = ix->tmpdirfd;
+  pthread_mutex_destroy (&ix->fill_lock);
   context_index_init (ix, t);
 }
 
@@ -197,20 +199,27 @@ context_index_fill (struct context_index *ix, int fd, struct berth_error **err)
   if (fstat (fd, &st) < 0)
     return berth_error_set (err, errno, "context: stat");
   struct context_file *f = index_find (ix, &st);
-  if (f == NULL || f->filled)
+  if (f == NULL)
     return 0;
-  char p[64];
-  snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
-  _cleanup_close_ int w = open (p, O_WRONLY | O_CLOEXEC);
-  if (w < 0)
-    return berth_error_set (err, errno, "context: fill");
-  if (spool_send (ix, f, w, err) < 0)
-    return -1;
-  /* the file keeps the mtime it came with */
-  struct timespec ts[2] = { st.st_mtim, st.st_mtim };
-  futimens (w, ts);
-  f->filled = true;
-  return 0;
+  pthread_mutex_lock (&ix->fill_lock);
+  int r = 0;
+  if (!f->filled)
+    {
+      char p[64];
+      snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
+      _cleanup_close_ int w = open (p, O_WRONLY | O_CLOEXEC);
+      if (w < 0)
+        r = berth_error_set (err, errno, "context: fill");
+      else
+        r = spool_send (ix, f, w, err);
+      /* the file keeps the mtime it came with */
+      struct timespec ts[2] = { st.st_mtim, st.st_mtim };
+      if (r == 0)
+        futimens (w, ts);
+      __atomic_store_n (&f->filled, r == 0, __ATOMIC_RELEASE);
+    }
+  pthread_mutex_unlock (&ix->fill_lock);
+  return r;
 }
 
 int
@@ -219,7 +228,7 @@ context_index_copy (const struct context_index *ix, const struct stat *st, int o
 {
   *done = false;
   struct context_file *f = index_find (ix, st);
-  if (f == NULL || f->filled)
+  if (f == NULL || __atomic_load_n (&f->filled, __ATOMIC_ACQUIRE))
     return 0;
   if (spool_send (ix, f, out, err) < 0)
     return -1;

@@ -424,7 +424,7 @@ run_spawn (const struct run_request *req, const char *bundle, const char *state,
     {
       struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
       int pr = poll (&p, 1, 200);
-      if (!killed && build_is_cancelled (req->cancelled))
+      if (!killed && (build_is_cancelled (req->cancelled) || build_is_cancelled (req->stop)))
         {
           struct runtime_context ctx = { .state_root = state };
           struct berth_error *ke = NULL;

@@ -239,8 +239,9 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       .runtime_path = b->o->runtime_path,
       .run_root = b->o->run_root,
       .cancelled = b->o->cancelled,
-      .progress = b->o->progress,
-      .progress_data = b->o->progress_data,
+      .stop = &b->stop,
+      .progress = builder_progress,
+      .progress_data = b,
       .quiet = b->o->quiet,
       .mounts = mounts,
       .context_fd = b->ctxfd,
@@ -256,11 +257,11 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
     if (r == 0 && code != 0)
       {
         /* -q hid the output: show it with the failure, as docker does */
-        if (captured && captured[0] && b->o->progress)
+        if (captured && captured[0])
           {
             json_t *t = json_string (captured);
             if (t)
-              b->o->progress (json_pack ("{s:o}", "stream", t), b->o->progress_data);
+              builder_emit_json (b, json_pack ("{s:o}", "stream", t));
           }
         if (b->o->run_exit_code)
           *b->o->run_exit_code = code;
@@ -399,8 +400,9 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
       req.ctx = NULL;
       /* the snapshot is read only in practice; it must not count as
        * the step's live snapshot */
-      free (b->live_snapshot);
-      b->live_snapshot = NULL;
+      char **live = builder_live_snapshot (b);
+      free (*live);
+      *live = NULL;
     }
   if (copy_sources_resolve (&req, &paths, err) < 0)
     goto out;

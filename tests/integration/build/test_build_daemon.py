@@ -149,3 +149,61 @@ def test_run_on_the_default_bridge(b):
         assert _wait_for(lambda: build_leftovers(b.d) == []), build_leftovers(b.d)
     finally:
         hold.stop()
+
+
+def test_independent_stages_build_in_parallel(b):
+    """Two stages that do not use each other run at once (each RUN waits on
+    the test's server until both arrived: in order, the second would never
+    start); the output stays in docker's step order; the last stage copies
+    from both."""
+    hold = HoldServer()
+    try:
+        df = f"""FROM {BASE} AS one
+RUN wget -q -O- http://127.0.0.1:{hold.port}/hold > /one
+FROM {BASE} AS two
+RUN wget -q -O- http://127.0.0.1:{hold.port}/hold > /two
+FROM {BASE}
+COPY --from=one /one /one
+COPY --from=two /two /two
+"""
+        p = _popen_build(b, {"Dockerfile": df}, "--network", "host", "-t", "t-par")
+        assert hold.wait_seen(2), "the second stage did not start while the first ran"
+        hold.release()
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (out, err)
+        steps = [l for l in out.splitlines() if l.startswith("Step ")]
+        assert [s.split()[1] for s in steps] == [f"{i}/7" for i in range(1, 8)], out
+        # each step's lines directly follow it: stage two's RUN output is
+        # not inside stage one's
+        first_run = out.index("Step 2/7")
+        assert out.index("Step 3/7") > out.index("Removing intermediate container", first_run)
+        assert b.run("t-par", "cat", "/one", "/two") == "released\nreleased\n"
+        # cached: the same image
+        again = b.build({"Dockerfile": df}, "--network", "host", "-t", "t-par2")
+        assert again.stdout.count("Using cache") == 4
+        assert b.inspect("t-par2")["Id"] == b.inspect("t-par")["Id"]
+    finally:
+        hold.stop()
+
+
+def test_a_failing_stage_stops_the_others(b):
+    """A stage fails while another waits in its RUN: the build fails at
+    once with the failing step's error; the waiting RUN is killed and
+    nothing is left behind (the fixture checks)."""
+    hold = HoldServer()
+    try:
+        df = f"""FROM {BASE} AS slow
+RUN wget -q -O- http://127.0.0.1:{hold.port}/hold
+FROM {BASE} AS broken
+RUN echo failing && exit 5
+FROM {BASE}
+COPY --from=slow /etc/hostname /a
+"""
+        p = _popen_build(b, {"Dockerfile": df}, "--network", "host", "--no-cache")
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 5, (out, err)
+        assert "The command '/bin/sh -c echo failing && exit 5' returned a non-zero code: 5" in err
+        assert "Step 4/6 : RUN echo failing && exit 5" in out and "Step 5/6" not in out
+        assert hold.seen <= 1 and not hold.release_event.is_set()
+    finally:
+        hold.stop()
