@@ -160,7 +160,12 @@ struct build_options
   char **cache_from;      /* --cache-from images (NULL-terminated or NULL) */
   bool pull;
   bool quiet;        /* -q: only the image id at the end */
-  bool force_rm;     /* remove intermediate containers even after failure (always done) */
+  /* Intermediate containers, as docker's classic builder: a RUN's
+   * container is removed after it succeeded unless keep_intermediate
+   * (--rm=false); a failed one is kept unless force_rm. Kept ones become
+   * containers (ps -a) through keep_container; without it all go. */
+  bool keep_intermediate;
+  bool force_rm;
   const char *network_mode; /* "default", "host", "none", "bridge" */
   const char *platform;     /* must be the host's */
   const char *runtime_path; /* berth-runtime binary (RUN steps) */
@@ -182,6 +187,14 @@ struct build_options
                      char **resolv_conf, char **hosts, struct berth_error **err);
   void (*net_detach) (void *data, const char *network, const char *id);
   void *net_data;
+  /* Make the snapshot snapshot_id (unmounted, over body's Image) the root
+   * of a new exited container id (64 hex) with body as POST
+   * /containers/create's (Cmd, Env, WorkingDir, User, Entrypoint,
+   * HostConfig.NetworkMode) and exit_code. Called on the build's thread;
+   * on failure the snapshot is the caller's still (or gone). */
+  int (*keep_container) (void *data, const char *snapshot_id, const char *id, json_t *body,
+                         int exit_code, struct berth_error **err);
+  void *keep_data;
   const int *cancelled; /* read atomically; non-zero cancels */
   int *run_exit_code;   /* out (optional): a failed RUN's exit code */
 };

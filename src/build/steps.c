@@ -117,6 +117,30 @@ done:
 
 /* ----------------------------------------------------------------- RUN -- */
 
+/* --rm=false, or a failed RUN without --force-rm: the step's container
+ * stays, as a container the daemon lists (exited with its code, over the
+ * image it ran on, its changes in its root). Keeping is best effort: the
+ * build's outcome does not depend on it. */
+static void
+run_keep_container (struct builder *b, const char *sid, const char *parent, char **argv, char **env,
+                    const struct run_request *rq, int code)
+{
+  char tail[SHA256_HEX_LEN + 1];
+  random_id_hex (tail);
+  _cleanup_free_ char *id = xasprintf ("%.40s%.24s", sid + 6, tail);
+  _cleanup_json_ json_t *body = json_pack ("{s:s,s:o,s:o,s:s,s:s,s:[],s:{s:s}}", "Image", parent, "Cmd",
+                                           step_strv_json (argv), "Env", step_strv_json (env), "WorkingDir",
+                                           rq->cwd ? rq->cwd : "", "User", rq->user ? rq->user : "",
+                                           "Entrypoint", "HostConfig", "NetworkMode",
+                                           rq->network && rq->network[0] ? rq->network : "default");
+  struct berth_error *e = NULL;
+  if (b->o->keep_container (b->o->keep_data, sid, id, body, code, &e) < 0)
+    {
+      berth_log (BERTH_LOG_WARNING, "build: keep intermediate container %.12s: %s", id, e->msg);
+      berth_error_free (e);
+    }
+}
+
 /* A --mount this builder cannot honour fails at its line, before anything
  * runs. Secrets and SSH agents reach a build only through BuildKit's
  * session: the classic API (POST /build) has no field for them and the
@@ -253,7 +277,14 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
     if (b->o->quiet)
       rq.captured = &captured;
     int code = 0;
+    _cleanup_free_ char *parent = st->image_id ? xstrdup (st->image_id) : NULL;
     int r = run_container (&rq, &code, err);
+    bool ran = r == 0;
+    /* docker keeps a failed RUN's container unless --force-rm, and every
+     * one with --rm=false */
+    bool keep = ran && parent && b->o->keep_container && !b->o->force_rm && (code != 0 || b->o->keep_intermediate);
+    if (ran && code != 0 && !keep)
+      builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
     if (r == 0 && code != 0)
       {
         /* -q hid the output: show it with the failure, as docker does */
@@ -269,10 +300,13 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       }
     if (r == 0)
       r = builder_snapshot_commit (b, sid, &diff, err);
+    if (keep)
+      run_keep_container (b, sid, parent, argv, env, &rq, code);
     builder_snapshot_drop (b, sid);
     if (r < 0)
       return -1;
-    builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
+    if (!keep)
+      builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
     if (builder_commit (b, st, created_by, diff, full, err) < 0)
       return -1;
     builder_cache_put (b, key, st->image_id);

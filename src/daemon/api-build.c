@@ -9,6 +9,7 @@
 #include "build/build.h"
 #include "daemon/api.h"
 #include "daemon/container-network.h"
+#include "daemon/containers-internal.h"
 #include "daemon/daemon.h"
 #include "network/network.h"
 #include "image/image.h"
@@ -161,7 +162,9 @@ struct loop_call
   bool answered;
   int refs; /* the build thread and the loop: the last one frees */
   /* in */
-  const char *network, *id, *netns_path;
+  const char *network, *id, *netns_path, *snapshot_id;
+  json_t *body;
+  int exit_code;
   /* out */
   bool gone;
   char *resolv_conf, *hosts;
@@ -343,6 +346,55 @@ net_detach_cb (void *data, const char *network, const char *id)
   /* not answered: the endpoint goes at the next start (orphan cleanup) */
   call_wait (c);
   call_unref (c);
+}
+
+/* ------------------------------------------------- intermediate containers -- */
+
+/* A RUN's container kept (--rm=false, or failed without --force-rm): its
+ * snapshot becomes a container's root, the container exited with the
+ * RUN's code, listed by ps -a as docker lists the classic builder's. */
+static void
+keep_on_loop (struct loop_call *c)
+{
+  struct berthd *d = c->job->d;
+  struct containers *cs = containers_get (d);
+  if (cs == NULL)
+    {
+      berth_error_set_kind (&c->err, BERTH_E_UNAVAILABLE, 0, "containers are not available");
+      return;
+    }
+  if (image_snapshot_rename (d->images, c->snapshot_id, c->id, &c->err) < 0)
+    return;
+  struct container *k = containers_create_with (cs, c->body, NULL, c->id, &c->err);
+  if (k == NULL)
+    return;
+  container_event (k, "create", NULL);
+  container_set_exited (k, c->exit_code, false, time_now_ns ());
+  if (container_save (k, &c->err) < 0)
+    berth_log (BERTH_LOG_WARNING, "build: save container %.12s: %s", c->id, c->err->msg);
+  berth_error_freep (&c->err);
+}
+
+static int
+keep_container_cb (void *data, const char *snapshot_id, const char *id, json_t *body, int exit_code,
+                   struct berth_error **err)
+{
+  struct loop_call *c = call_new (data, keep_on_loop);
+  c->snapshot_id = snapshot_id;
+  c->id = id;
+  c->body = body;
+  c->exit_code = exit_code;
+  int r = 0;
+  if (!call_wait (c))
+    r = berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "the daemon is shutting down");
+  else if (c->err)
+    {
+      *err = c->err;
+      c->err = NULL;
+      r = -1;
+    }
+  call_unref (c);
+  return r;
 }
 
 /* ------------------------------------------------------------------ pull -- */
@@ -647,6 +699,9 @@ handle_build (struct api_request *req)
     .pull = api_request_query_bool (req, "pull", false),
     .quiet = j->quiet,
     .force_rm = api_request_query_bool (req, "forcerm", false),
+    .keep_intermediate = !api_request_query_bool (req, "rm", true),
+    .keep_container = keep_container_cb,
+    .keep_data = j,
     .network_mode = j->network,
     .platform = j->platform,
     .runtime_path = j->runtime_path,

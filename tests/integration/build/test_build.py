@@ -134,7 +134,10 @@ def test_failed_run_reports_command_output_and_code(b):
     assert "about to fail" in res.stdout
     assert "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3" in res.stderr
     assert b.d.docker("image", "inspect", "t-fail", check=False).returncode != 0
-    assert b.d.docker("ps", "-aq").stdout.split() == []
+    # the failed step's container stays, exited, as docker keeps it (no --force-rm)
+    kept = b.d.docker("ps", "-a", "--format", "{{.Status}}").stdout.split("\n")
+    assert [k[:10] for k in kept if k] == ["Exited (3)"]
+    b.d.docker("rm", *b.d.docker("ps", "-aq").stdout.split())
     # -q hides the output, except when the step fails
     res = b.build({"Dockerfile": f"FROM {BASE}\nRUN echo quiet failure && exit 4\n"}, "-q", check=False)
     assert res.returncode == 4 and "quiet failure" in res.stdout + res.stderr

@@ -207,3 +207,50 @@ COPY --from=slow /etc/hostname /a
         assert hold.seen <= 1 and not hold.release_event.is_set()
     finally:
         hold.stop()
+
+
+def _ps_a(b):
+    out = b.d.docker("ps", "-a", "--no-trunc", "--format", "{{.ID}}|{{.Status}}|{{.Command}}|{{.Image}}").stdout
+    return [l.split("|") for l in out.splitlines() if l]
+
+
+def test_intermediate_containers_rm_and_force_rm(b):
+    """docker's classic builder: a failed RUN's container stays (ps -a,
+    exited with its code, its changes in it) unless --force-rm; with
+    --rm=false every RUN's container stays; by default successful ones go."""
+    df = f"FROM {BASE}\nRUN echo ok > /ok\nRUN echo bad > /bad && exit 3\n"
+    earlier = b.d.docker("ps", "-aq").stdout.split()  # other tests' failed RUNs
+    if earlier:
+        b.d.docker("rm", *earlier)
+    try:
+        res = b.build({"Dockerfile": df}, "--no-cache", check=False)
+        assert res.returncode == 3
+        assert res.stdout.count("Removing intermediate container") == 1, res.stdout
+        kept = _ps_a(b)
+        assert len(kept) == 1, kept
+        cid, status, cmd, image = kept[0]
+        assert status.startswith("Exited (3)") and "echo bad > /bad && exit 3" in cmd
+        running_in = res.stdout.split(" ---> Running in ")[-1][:12]
+        assert cid.startswith(running_in)
+        # the image it ran on is the previous step's; its changes are in it
+        assert b.d.docker("diff", cid).stdout.split().count("/bad") == 1
+        b.d.docker("rm", cid)
+        # --force-rm: nothing stays, the removal is announced before the error
+        res = b.build({"Dockerfile": df}, "--no-cache", "--force-rm", check=False)
+        assert res.returncode == 3 and res.stdout.count("Removing intermediate container") == 2
+        assert _ps_a(b) == []
+        # --rm=false: both stay, no removal lines
+        res = b.build({"Dockerfile": df}, "--no-cache", "--rm=false", check=False)
+        assert "Removing intermediate container" not in res.stdout
+        kept = sorted(_ps_a(b), key=lambda k: k[1])
+        assert sorted(k[1][:10] for k in kept) == ["Exited (0)", "Exited (3)"], kept
+        ok = [k for k in kept if "echo ok" in k[2]][0]
+        assert b.d.docker("start", "-a", ok[0]).returncode == 0
+        assert b.d.docker("diff", ok[0]).stdout.split().count("/ok") == 1
+        # a successful build with --rm=false keeps its containers too
+        res = b.build({"Dockerfile": f"FROM {BASE}\nRUN true\n"}, "--no-cache", "--rm=false")
+        assert len(_ps_a(b)) == 3
+    finally:
+        ids = b.d.docker("ps", "-aq").stdout.split()
+        if ids:
+            b.d.docker("rm", "-f", *ids)

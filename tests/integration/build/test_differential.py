@@ -190,3 +190,24 @@ def test_from_pull_output_like_docker(b, ref, tmp_path):
         assert base(mine) == base(theirs)
     finally:
         reg.stop()
+
+
+@pytest.mark.parametrize("flags", [[], ["--rm=false"], ["--force-rm"]])
+def test_intermediate_containers_like_docker(b, ref, flags):
+    """Which RUN containers stay after a build whose last RUN fails, with
+    their exit codes and commands, and which removals are announced."""
+    ctx = b.ctx({"Dockerfile": "FROM busybox:local\nRUN echo ok\nRUN echo bad && exit 3\n"})
+
+    def run(engine_build, engine_docker):
+        before = set(engine_docker("ps", "-aq").stdout.split())
+        res = engine_build(ctx)
+        after = engine_docker("ps", "-a", "--format", "{{.ID}}|{{.Status}}|{{.Command}}").stdout.splitlines()
+        kept = sorted((l.split("|")[1][:10], l.split("|")[2]) for l in after if l.split("|")[0] not in before)
+        new_ids = [l.split("|")[0] for l in after if l.split("|")[0] not in before]
+        if new_ids:
+            engine_docker("rm", *new_ids)
+        return res.stdout.count("Removing intermediate container"), res.returncode, kept
+
+    mine = run(lambda c: b.build(c, "--network", "host", "--no-cache", *flags, check=False), b.d.docker)
+    theirs = run(lambda c: ref("build", "--network", "host", "--no-cache", *flags, c, check=False), ref)
+    assert mine == theirs
