@@ -32,7 +32,7 @@ struct context_file
 };
 enum
 {
-  SPOOL_RAW_MEM,   /* the stream as it came: a memfd, mapped … */
+  SPOOL_RAW_MEM,   /* the stream as it came: anonymous memory (no fd) … */
   SPOOL_RAW_DISK,  /* … then an O_TMPFILE in tmpdirfd, mapped */
   SPOOL_COPY_MEM,  /* data not in one piece there: a memfd … */
   SPOOL_COPY_DISK, /* … then an O_TMPFILE */
@@ -49,6 +49,7 @@ struct context_index
   bool raw_is_file; /* the input is not a pipe: read + write, no splice */
   pthread_mutex_t fill_lock; /* stages fill files concurrently */
   int tmpdirfd;     /* not owned; -1: memory only */
+  uint64_t raw_mem_max; /* memory for the stream before the temp file */
 };
 void context_index_init (struct context_index *ix, int tmpdirfd);
 void context_index_free (struct context_index *ix);

@@ -180,6 +180,65 @@ test_hostile_entries_stay_inside (void **state)
 
 /* What the docker CLI sends with -f outside the context: no padding after
  * the last entry's data and no end-of-archive blocks (dockerd accepts it). */
+/* A context larger than the spool's memory: the rest of the stream goes
+ * to a temp file; a file across the two is copied whole; every byte and
+ * sum comes back, plain and gzipped. */
+static void
+test_spool_spills_to_disk (void **state)
+{
+  (void) state;
+  for (int gz = 0; gz < 2; gz++)
+    {
+      char *outer = mkroot ();
+      _cleanup_free_ char *ctx = xasprintf ("%s/ctx", outer);
+      int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      int tmpd = open (outer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      char *big[4];
+      struct entry es[4];
+      for (int i = 0; i < 4; i++)
+        {
+          big[i] = malloc (5000);
+          for (int k = 0; k < 4999; k++)
+            big[i][k] = (char) ('a' + (k * 7 + i) % 26);
+          big[i][4999] = '\0';
+          es[i] = (struct entry){ xasprintf ("f%d", i), 'f', big[i] };
+        }
+      int tfd = make_tar (es, 4, gz);
+      struct context_index ix;
+      context_index_init (&ix, tmpd);
+      ix.raw_mem_max = 8192; /* the second file straddles memory and disk */
+      struct berth_error *err = NULL;
+      if (context_receive (tfd, dfd, &ix, &err) < 0)
+        fail_msg ("%s", err->msg);
+      if (!gz)
+        assert_true (ix.spool_len[SPOOL_RAW_DISK] > 0);
+      for (int i = 0; i < 4; i++)
+        {
+          struct stat sb;
+          assert_int_equal (fstatat (dfd, es[i].path, &sb, 0), 0);
+          char hex[SHA256_HEX_LEN + 1];
+          sha256_hex (big[i], 4999, hex);
+          assert_string_equal (context_index_sum (&ix, &sb), hex);
+          int out = memfd_create ("out", MFD_CLOEXEC);
+          bool done = false;
+          assert_int_equal (context_index_copy (&ix, &sb, out, &done, &err), 0);
+          assert_true (done);
+          char *back = calloc (1, 5000);
+          assert_int_equal (pread (out, back, 4999, 0), 4999);
+          assert_memory_equal (back, big[i], 4999);
+          free (back);
+          close (out);
+          free ((char *) es[i].path);
+          free (big[i]);
+        }
+      context_index_release (&ix);
+      close (tfd);
+      close (tmpd);
+      close (dfd);
+      rmroot (outer);
+    }
+}
+
 static void
 test_unterminated_tar_from_the_cli (void **state)
 {
@@ -380,6 +439,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_hostile_entries_stay_inside),
+    cmocka_unit_test (test_spool_spills_to_disk),
     cmocka_unit_test (test_unterminated_tar_from_the_cli),
     cmocka_unit_test (test_not_a_tar),
     cmocka_unit_test (test_ignore_and_copy_sources),
