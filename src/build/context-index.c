@@ -31,27 +31,33 @@ context_index_init (struct context_index *ix, int tmpdirfd)
   pthread_mutex_init (&ix->fill_lock, NULL);
 }
 
-void
-context_index_free (struct context_index *ix)
-{
-  free (ix->files);
-  for (int i = 0; i < SPOOL_N; i++)
-    if (ix->spool[i] >= 0)
-      close (ix->spool[i]);
-  for (int i = 0; i < 2; i++)
-    if (ix->raw_map[i])
-      munmap (ix->raw_map[i], ix->raw_map_size[i]);
-  int t = ix->tmpdirfd;
-  pthread_mutex_destroy (&ix->fill_lock);
-  context_index_init (ix, t);
-}
-
 struct spool_release
 {
   int fd[SPOOL_N];
   void *map[2];
   uint64_t map_size[2];
 };
+
+/* Move the spool's fds and maps out of ix; false when there are none. */
+static bool
+spool_take (struct context_index *ix, struct spool_release *r)
+{
+  bool any = false;
+  for (int i = 0; i < SPOOL_N; i++)
+    {
+      r->fd[i] = ix->spool[i];
+      any |= ix->spool[i] >= 0;
+      ix->spool[i] = -1;
+    }
+  for (int i = 0; i < 2; i++)
+    {
+      r->map[i] = ix->raw_map[i];
+      r->map_size[i] = ix->raw_map_size[i];
+      any |= ix->raw_map[i] != NULL;
+      ix->raw_map[i] = NULL;
+    }
+  return any;
+}
 
 static void *
 spool_release_run (void *arg)
@@ -63,7 +69,28 @@ spool_release_run (void *arg)
   for (int i = 0; i < 2; i++)
     if (r->map[i])
       munmap (r->map[i], r->map_size[i]);
-  free (r);
+  return NULL;
+}
+
+void
+context_index_free (struct context_index *ix)
+{
+  struct spool_release r;
+  spool_take (ix, &r);
+  spool_release_run (&r);
+  free (ix->files);
+  int t = ix->tmpdirfd;
+  uint64_t mem_max = ix->raw_mem_max;
+  pthread_mutex_destroy (&ix->fill_lock);
+  context_index_init (ix, t);
+  ix->raw_mem_max = mem_max;
+}
+
+static void *
+spool_release_thread (void *arg)
+{
+  spool_release_run (arg);
+  free (arg);
   return NULL;
 }
 
@@ -74,31 +101,22 @@ context_index_release (struct context_index *ix)
    * not on the way to the build's answer. The spool has no name: nothing
    * of it is visible once the index lets go. */
   struct spool_release *r = malloc (sizeof *r);
-  bool any = false;
-  for (int i = 0; r && i < SPOOL_N; i++)
+  if (r && spool_take (ix, r))
     {
-      r->fd[i] = ix->spool[i];
-      any |= ix->spool[i] >= 0;
-      ix->spool[i] = -1;
+      pthread_t t;
+      pthread_attr_t attr;
+      if (pthread_attr_init (&attr) == 0)
+        {
+          pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+          int e = pthread_create (&t, &attr, spool_release_thread, r);
+          pthread_attr_destroy (&attr);
+          if (e == 0)
+            r = NULL;
+        }
+      if (r)
+        spool_release_run (r);
     }
-  for (int i = 0; r && i < 2; i++)
-    {
-      r->map[i] = ix->raw_map[i];
-      r->map_size[i] = ix->raw_map_size[i];
-      ix->raw_map[i] = NULL;
-    }
-  pthread_t t;
-  pthread_attr_t attr;
-  if (r && any && pthread_attr_init (&attr) == 0)
-    {
-      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      int e = pthread_create (&t, &attr, spool_release_run, r);
-      pthread_attr_destroy (&attr);
-      if (e == 0)
-        r = NULL;
-    }
-  if (r)
-    spool_release_run (r);
+  free (r);
   context_index_free (ix);
 }
 
