@@ -695,7 +695,9 @@ build_run (struct image_store *store, int context_fd, const struct build_options
       }
   }
   berth_log (BERTH_LOG_DEBUG, "build: context received in %.1f ms (%zu files, %" PRIu64 " bytes spooled)",
-             (double) (time_now_ns () - t0) / 1e6, b.ctx.n, b.ctx.spool_len[0] + b.ctx.spool_len[1]);
+             (double) (time_now_ns () - t0) / 1e6, b.ctx.n,
+             b.ctx.spool_len[SPOOL_RAW_MEM] + b.ctx.spool_len[SPOOL_RAW_DISK] + b.ctx.spool_len[SPOOL_COPY_MEM]
+                 + b.ctx.spool_len[SPOOL_COPY_DISK]);
   if (opts->client_gone && opts->client_gone (opts->progress_data))
     {
       berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled: the client went away during the upload");

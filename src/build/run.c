@@ -336,12 +336,16 @@ run_net_setup (const struct run_request *req, const char *bundle, struct run_net
   if (req->net_attach (req->net_data, n->name, ep, n->netns, &resolv, &hosts, err) < 0)
     return berth_error_prefix (err, "RUN on network %s", n->name);
   n->attached = true;
-  _cleanup_close_ int bfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (bfd < 0)
-    return berth_error_set (err, errno, "open %s", bundle);
-  if (fs_write_file_atomic (bfd, "resolv.conf", resolv, strlen (resolv), 0644, err) < 0
-      || fs_write_file_atomic (bfd, "hosts", hosts, strlen (hosts), 0644, err) < 0)
-    return -1;
+  /* throw-away files of the bundle: no fsync */
+  const char *names[] = { "resolv.conf", "hosts" };
+  const char *texts[] = { resolv, hosts };
+  for (int i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *p = xasprintf ("%s/%s", bundle, names[i]);
+      _cleanup_close_ int fd = open (p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 || fs_write_all (fd, texts[i], strlen (texts[i])) < 0)
+        return berth_error_set (err, errno, "write %s", p);
+    }
   return 0;
 }
 
