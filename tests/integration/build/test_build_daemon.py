@@ -254,3 +254,23 @@ def test_intermediate_containers_rm_and_force_rm(b):
         ids = b.d.docker("ps", "-aq").stdout.split()
         if ids:
             b.d.docker("rm", "-f", *ids)
+
+
+def test_berthd_killed_during_a_bridge_run_leaves_nothing_after_restart(b):
+    """berthd SIGKILLed while a RUN on the bridge waits: the next start
+    removes the build container, its network namespace, its endpoint and
+    veth, its snapshot and context."""
+    from conftest import build_leftovers
+    gw = json.loads(b.d.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    hold = HoldServer()
+    try:
+        p = _popen_build(b, {"Dockerfile": f"FROM {BASE}\nRUN wget -q -O- http://{gw}:{hold.port}/hold\n"}, "--no-cache")
+        assert hold.wait_seen(1)
+        assert len(_bridge_state(b)["veths"]) == 1
+        b.d.kill()
+        p.wait(30)
+        b.d.start()
+        assert _bridge_state(b) == {"endpoints": [], "veths": [], "netns": []}
+        assert build_leftovers(b.d) == []
+    finally:
+        hold.stop()
