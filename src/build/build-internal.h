@@ -49,6 +49,13 @@ struct context_index
   bool raw_is_file; /* the input is not a pipe: read + write, no splice */
   pthread_mutex_t fill_lock; /* stages fill files concurrently */
   int tmpdirfd;     /* not owned; -1: memory only */
+  /* the entry at capture_path (a regular file, its first occurrence, up
+   * to 1 MiB) handed to capture_fn as it completes; capture_seen counts
+   * the entries of that name */
+  const char *capture_path;
+  void (*capture_fn) (void *data, char *text, size_t len);
+  void *capture_data;
+  unsigned capture_seen;
   uint64_t raw_mem_max; /* memory for the stream before the temp file */
 };
 void context_index_init (struct context_index *ix, int tmpdirfd);
@@ -228,7 +235,23 @@ struct builder
   size_t head;          /* the stage whose output streams live */
   size_t n_failed;
   int stop;             /* __atomic: a stage failed, the others stop */
+  /* receive.c (b->lock): the context arriving on its own thread */
+  pthread_t receiver;
+  bool receiving;
+  bool recv_done;             /* all of it in, .dockerignore applied */
+  struct berth_error *recv_err;
+  char *df_text;              /* the Dockerfile, until the build takes it */
+  size_t df_len;
+  bool df_taken;
 };
+
+/* receive.c */
+int builder_receive_start (struct builder *b, int context_fd, struct berth_error **err);
+/* The Dockerfile's text, as soon as its entry arrived (or the error). */
+int builder_dockerfile_wait (struct builder *b, char **text, size_t *len, struct berth_error **err);
+/* Before reading the context: all of it arrived (or its error). */
+int builder_context_wait (struct builder *b, struct berth_error **err);
+void builder_receive_join (struct builder *b);
 
 /* stages.c: stages on threads of their own, output in docker's order. */
 typedef int (*builder_stage_fn) (struct builder *b, struct build_stage *st, struct berth_error **err);

@@ -529,53 +529,13 @@ warn_unused_args (struct builder *b)
   builder_emit (b, "[Warning] One or more build-args [%s] were not consumed\n", list);
 }
 
-static int
-read_dockerfile (struct builder *b, char **text, size_t *len, struct berth_error **err)
-{
-  const char *name = b->o->dockerfile && b->o->dockerfile[0] ? b->o->dockerfile : "Dockerfile";
-  struct berth_error *e = NULL;
-  _cleanup_close_ int fd = fs_open_in_root (b->ctxfd, name, O_RDONLY, 0, &e);
-  if (fd < 0 && strcmp (name, "Dockerfile") == 0)
-    {
-      berth_error_free (e);
-      e = NULL;
-      fd = fs_open_in_root (b->ctxfd, "dockerfile", O_RDONLY, 0, &e);
-    }
-  if (fd < 0)
-    {
-      berth_error_free (e);
-      return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Cannot locate specified Dockerfile: %s", name);
-    }
-  if (context_index_fill (&b->ctx, fd, err) < 0)
-    return -1;
-  _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
-  return fs_read_file (AT_FDCWD, p, text, len, err);
-}
-
-static int
-load_ignore (struct builder *b, struct build_ignore **ig, struct berth_error **err)
-{
-  *ig = NULL;
-  struct berth_error *e = NULL;
-  _cleanup_close_ int fd = fs_open_in_root (b->ctxfd, ".dockerignore", O_RDONLY, 0, &e);
-  if (fd < 0)
-    {
-      berth_error_free (e);
-      return 0;
-    }
-  if (context_index_fill (&b->ctx, fd, err) < 0)
-    return -1;
-  _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  if (fs_read_file (AT_FDCWD, p, &text, &len, err) < 0)
-    return -1;
-  return build_ignore_parse (text, len, ig, err);
-}
-
 static void
 builder_cleanup (struct builder *b)
 {
+  /* the receiver writes into the context: done before it goes */
+  builder_receive_join (b);
+  free (b->df_text);
+  berth_error_free (b->recv_err);
   if (b->live_snapshot)
     builder_snapshot_drop (b, b->live_snapshot);
   for (size_t s = 0; b->stages && s < b->n_stages_all; s++)
@@ -667,7 +627,6 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   int r = -1;
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
-  struct build_ignore *ig = NULL;
   uint64_t t0 = time_now_ns ();
   if (fs_mkdir_p (b.ctx_path, 0700, err) < 0)
     goto out;
@@ -684,35 +643,10 @@ build_run (struct image_store *store, int context_fd, const struct build_options
       berth_error_set (err, errno, "open %s", b.work_dir);
       goto out;
     }
-  {
-    _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (wfd < 0 || context_receive (context_fd, wfd, &b.ctx, err) < 0)
-      {
-        if (wfd < 0)
-          berth_error_set (err, errno, "open %s", b.ctx_path);
-        berth_error_prefix (err, "error processing tar file");
-        goto out;
-      }
-  }
-  berth_log (BERTH_LOG_DEBUG, "build: context received in %.1f ms (%zu files, %" PRIu64 " bytes spooled)",
-             (double) (time_now_ns () - t0) / 1e6, b.ctx.n,
-             b.ctx.spool_len[SPOOL_RAW_MEM] + b.ctx.spool_len[SPOOL_RAW_DISK] + b.ctx.spool_len[SPOOL_COPY_MEM]
-                 + b.ctx.spool_len[SPOOL_COPY_DISK]);
-  if (opts->client_gone && opts->client_gone (opts->progress_data))
-    {
-      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled: the client went away during the upload");
-      goto out;
-    }
-  if (load_ignore (&b, &ig, err) < 0 || read_dockerfile (&b, &text, &len, err) < 0)
+  /* the context streams in on its own thread; the build starts as soon
+   * as the Dockerfile arrived (receive.c) */
+  if (builder_receive_start (&b, context_fd, err) < 0 || builder_dockerfile_wait (&b, &text, &len, err) < 0)
     goto out;
-  if (ig)
-    {
-      _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      int ir = wfd < 0 ? -1 : context_apply_ignore (wfd, ig, err);
-      build_ignore_free (ig);
-      if (ir < 0)
-        goto out;
-    }
   {
     const char *name = opts->dockerfile && opts->dockerfile[0] ? opts->dockerfile : "Dockerfile";
     const char *slash = strrchr (name, '/');
@@ -741,7 +675,9 @@ build_run (struct image_store *store, int context_fd, const struct build_options
         }
       berth_error_free (e);
     }
-  if (builder_run_all (&b, err) < 0)
+  /* a build that never read the context still needs all of it (a cut
+   * upload fails the build) */
+  if (builder_run_all (&b, err) < 0 || builder_context_wait (&b, err) < 0)
     goto out;
   berth_log (BERTH_LOG_DEBUG, "build: done in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
   warn_unused_args (&b);

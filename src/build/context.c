@@ -294,6 +294,10 @@ receive_data (struct archive *a, struct context_index *ix, int fd, const char *p
   EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
   struct file_data data = { .which = -1 };
   uint64_t expect = 0;
+  /* the Dockerfile, taken as it goes by (small: else read at the end) */
+  bool capture = ix->capture_fn && ix->capture_seen == 1 && strcmp (path, ix->capture_path) == 0
+                 && size <= (1u << 20);
+  _cleanup_free_ char *copy = capture ? calloc (1, (size_t) size + 1) : NULL;
   for (;;)
     {
       const void *buf;
@@ -311,6 +315,13 @@ receive_data (struct archive *a, struct context_index *ix, int fd, const char *p
       EVP_DigestUpdate (md, buf, n);
       if (file_data_add (ix, &data, buf, n, size, err) < 0)
         return -1;
+      if (copy && (uint64_t) off + n <= size)
+        memcpy (copy + off, buf, n);
+      else if (copy)
+        {
+          free (copy);
+          copy = NULL;
+        }
       expect = (uint64_t) off + n;
     }
   /* a trailing hole */
@@ -324,6 +335,11 @@ receive_data (struct archive *a, struct context_index *ix, int fd, const char *p
   char hex[SHA256_HEX_LEN + 1];
   sum_hex (md, hex);
   context_index_add (ix, &st, data.which, data.start, data.have, hex);
+  if (copy && expect == size)
+    {
+      copy[size] = '\0';
+      ix->capture_fn (ix->capture_data, steal_pointer (&copy), (size_t) size);
+    }
   return 0;
 }
 
@@ -393,6 +409,8 @@ tar_unpack (int in_fd, int dirfd, bool keep_owner, struct context_index *ix,
         continue;
       mode_t type = archive_entry_filetype (e);
       mode_t perm = archive_entry_perm (e) & 07777;
+      if (ix && ix->capture_path && strcmp (path, ix->capture_path) == 0)
+        ix->capture_seen++;
       if (type == AE_IFDIR)
         {
           _cleanup_close_ int d = fs_mkdir_p_in_root (dirfd, path, 0755, err);

@@ -230,6 +230,9 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, args, extra);
   if (builder_cache_try (b, st, key, created_by))
     goto done;
+  /* a bind mount reads the context: all of it must have arrived */
+  if (mounts[0] && builder_context_wait (b, err) < 0)
+    return -1;
   {
     _cleanup_free_ char *sid = NULL, *path = NULL, *diff = NULL;
     _cleanup_close_ int rootfd = -1;
@@ -438,6 +441,9 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
       free (*live);
       *live = NULL;
     }
+  /* from the context: all of it must have arrived */
+  if (from_x == NULL && builder_context_wait (b, err) < 0)
+    goto out;
   if (copy_sources_resolve (&req, &paths, err) < 0)
     goto out;
   sum = copy_sources_checksum (req.src_rootfd, paths, &req, err);

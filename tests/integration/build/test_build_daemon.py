@@ -274,3 +274,93 @@ def test_berthd_killed_during_a_bridge_run_leaves_nothing_after_restart(b):
         assert build_leftovers(b.d) == []
     finally:
         hold.stop()
+
+
+def _tar_bytes(entries):
+    """entries: [(name, bytes)] in this order, as a plain tar."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _upload(b, query):
+    """A POST /build whose body the test sends chunk by chunk."""
+    import importlib.util
+    from berthtest import ROOT
+    spec = importlib.util.spec_from_file_location("berth_daemon_conftest_upload", ROOT / "tests" / "integration" / "daemon" / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    conn = mod.UnixHTTPConnection(b.d.socket, timeout=120)
+    conn.putrequest("POST", f"/v1.41/build?{query}")
+    conn.putheader("Content-Type", "application/x-tar")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+
+    def send(data):
+        conn.send(b"%x\r\n%s\r\n" % (len(data), data))
+    return conn, send
+
+
+def test_steps_before_the_first_copy_overlap_the_upload(b):
+    """The build starts when the Dockerfile's entry arrived: a RUN before
+    any COPY runs while the rest of the context is still on its way; the
+    COPY then waits for all of it, and gets all of it."""
+    hold = HoldServer()
+    try:
+        df = (f"FROM {BASE}\nRUN wget -q -O- http://127.0.0.1:{hold.port}/early > /early\n"
+              "COPY big.bin /big.bin\nRUN test $(wc -c < /big.bin) = 3000000\n").encode()
+        body = _tar_bytes([("Dockerfile", df), ("big.bin", b"x" * 3000000)])
+        conn, send = _upload(b, "t=t-early&networkmode=host&nocache=1")
+        send(body[:4096])  # the Dockerfile's entry and the start of the next
+        assert hold.wait_seen(1), "the RUN did not start before the upload ended"
+        for i in range(4096, len(body), 65536):
+            send(body[i:i + 65536])
+        send(b"")
+        res = conn.getresponse()
+        lines = [json.loads(l) for l in res.read().decode().splitlines() if l.strip()]
+        conn.close()
+        assert not [l for l in lines if "error" in l], lines
+        assert b.run("t-early", "cat", "/early") == "released\n"
+    finally:
+        hold.stop()
+
+
+def test_a_cut_upload_fails_a_build_that_started(b):
+    """The client goes away after the Dockerfile arrived: the build that
+    started fails, no tag, nothing left (the fixture checks)."""
+    df = f"FROM {BASE}\nRUN echo started\nCOPY big.bin /big.bin\n".encode()
+    body = _tar_bytes([("Dockerfile", df), ("big.bin", b"y" * 2000000)])
+    conn, send = _upload(b, "t=t-cut&networkmode=host&nocache=1")
+    send(body[:600000])
+    conn.close()  # mid-upload
+    from conftest import build_leftovers
+
+    def settled():
+        return build_leftovers(b.d) == []
+    import time
+    deadline = time.time() + 30
+    while not settled() and time.time() < deadline:
+        time.sleep(0.1)
+    assert settled(), build_leftovers(b.d)
+    assert b.d.docker("image", "inspect", "t-cut", check=False).returncode != 0
+
+
+def test_a_dockerfile_given_twice_in_the_tar(b):
+    """Two entries named Dockerfile: when the first one already started the
+    build, the build fails and says why (docker would use the last)."""
+    first = f"FROM {BASE}\nRUN echo first\n".encode()
+    second = f"FROM {BASE}\nRUN echo second\n".encode()
+    conn, send = _upload(b, "t=t-twice&nocache=1")
+    send(_tar_bytes([("Dockerfile", first), ("pad", b"z" * 100000), ("Dockerfile", second)]))
+    send(b"")
+    res = conn.getresponse()
+    text = res.read().decode()
+    conn.close()
+    assert "the context holds Dockerfile more than once" in text, text
+    assert b.d.docker("image", "inspect", "t-twice", check=False).returncode != 0
