@@ -62,21 +62,29 @@ load_ignore (struct builder *b, struct build_ignore **ig, struct berth_error **e
   return build_ignore_parse (text, len, ig, err);
 }
 
+/* Under b->lock: offer the Dockerfile's text (stolen) unless the build
+ * has one already; wake the waiters. */
+static void
+dockerfile_offer (struct builder *b, char *text, size_t len)
+{
+  if (text && b->df_text == NULL && !b->df_taken)
+    {
+      b->df_text = text;
+      b->df_len = len;
+      text = NULL;
+    }
+  free (text);
+  pthread_cond_broadcast (&b->cond);
+}
+
 /* The receiver saw the whole Dockerfile entry go by (context.c). */
 static void
 dockerfile_captured (void *data, char *text, size_t len)
 {
   struct builder *b = data;
   pthread_mutex_lock (&b->lock);
-  if (b->df_text == NULL && !b->df_taken && !b->recv_done)
-    {
-      b->df_text = text;
-      b->df_len = len;
-      text = NULL;
-    }
-  pthread_cond_broadcast (&b->cond);
+  dockerfile_offer (b, text, len);
   pthread_mutex_unlock (&b->lock);
-  free (text);
 }
 
 /* All that follows the upload: the client still there, .dockerignore
@@ -146,15 +154,10 @@ receive_thread (void *arg)
   pthread_mutex_lock (&b->lock);
   b->recv_done = true;
   b->recv_err = r < 0 ? e : NULL;
-  if (r == 0 && b->df_text == NULL && !b->df_taken)
-    {
-      b->df_text = text;
-      b->df_len = len;
-      text = NULL;
-    }
-  pthread_cond_broadcast (&b->cond);
+  dockerfile_offer (b, r == 0 ? text : NULL, len);
   pthread_mutex_unlock (&b->lock);
-  free (text);
+  if (r < 0)
+    free (text);
   return NULL;
 }
 
