@@ -150,7 +150,7 @@ run_keep_container (struct builder *b, const char *sid, const char *parent, char
  * with an empty file, so it is refused the same way, by name. */
 static int
 run_mount_check (struct builder *b, const struct df_instruction *inst, const char *spec,
-                 struct berth_error **err)
+                 bool *reads_context, struct berth_error **err)
 {
   _cleanup_strv_ char **kv = strv_split (spec, ',');
   const char *type = "bind";
@@ -167,6 +167,7 @@ run_mount_check (struct builder *b, const struct df_instruction *inst, const cha
   if (strcmp (type, "bind") && strcmp (type, "cache") && strcmp (type, "tmpfs"))
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s:%u: RUN --mount=%s: unknown mount type %s (bind, cache and tmpfs are supported)",
                                  b->df->filename, inst->line, spec, type);
+  *reads_context |= strcmp (type, "bind") == 0;
   return 0;
 }
 
@@ -218,10 +219,11 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   if (net == NULL)
     net = b->o->network_mode;
   _cleanup_strv_ char **mounts = calloc (1, sizeof (char *));
+  bool reads_context = false;
   for (size_t i = 0; i < inst->n_flags; i++)
     if (strcmp (inst->flags[i].name, "mount") == 0 && inst->flags[i].value)
       {
-        if (run_mount_check (b, inst, inst->flags[i].value, err) < 0)
+        if (run_mount_check (b, inst, inst->flags[i].value, &reads_context, err) < 0)
           return -1;
         strv_append (&mounts, inst->flags[i].value);
       }
@@ -231,7 +233,7 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   if (builder_cache_try (b, st, key, created_by))
     goto done;
   /* a bind mount reads the context: all of it must have arrived */
-  if (mounts[0] && builder_context_wait (b, err) < 0)
+  if (reads_context && builder_context_wait (b, err) < 0)
     return -1;
   {
     _cleanup_free_ char *sid = NULL, *path = NULL, *diff = NULL;
