@@ -364,3 +364,15 @@ def test_a_dockerfile_given_twice_in_the_tar(b):
     conn.close()
     assert "the context holds Dockerfile more than once" in text, text
     assert b.d.docker("image", "inspect", "t-twice", check=False).returncode != 0
+
+
+def test_run_cache_and_tmpfs_mounts(b):
+    """RUN --mount=type=cache keeps its directory across builds (by id);
+    type=tmpfs is empty and leaves nothing in the layer."""
+    df1 = f"FROM {BASE}\nRUN --mount=type=cache,id=bb-cache,target=/c echo kept > /c/f\n"
+    df2 = (f"FROM {BASE}\nRUN --mount=type=cache,id=bb-cache,target=/var/cache/x cat /var/cache/x/f > /seen\n"
+           "RUN --mount=type=tmpfs,target=/t test -z \"$(ls -A /t)\" && echo scratch > /t/s && mount | grep -q ' /t type tmpfs'\n")
+    b.build({"Dockerfile": df1}, "--no-cache")
+    b.build({"Dockerfile": df2}, "--no-cache", "-t", "t-mounts")
+    assert b.run("t-mounts", "cat", "/seen") == "kept\n"
+    assert b.run("t-mounts", "sh", "-c", "ls -A /t 2>/dev/null | wc -l").strip() == "0"
