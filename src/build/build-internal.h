@@ -5,6 +5,9 @@
 #include "build/build.h"
 #include "image/image.h"
 
+#include <pthread.h>
+#include <sys/stat.h>
+
 /* ----------------------------------------------------------- cache.c -- */
 int cache_open (struct image_store *store, struct berth_error **err);
 /* Image id for key when the image still exists, else NULL. */
@@ -12,22 +15,82 @@ char *cache_lookup (int cachefd, struct image_store *store, const char *key);
 void cache_store (int cachefd, const char *key, const char *image_id);
 
 /* --------------------------------------------------------- context.c -- */
-/* sha256 of each regular file's content, taken while the context streams
- * in, so COPY's checksums need not read the files again. */
-struct context_sums
+/* The received context: every regular file of the context dir is created
+ * at its size without data; its bytes wait in a spool (memory up to a
+ * limit, then a temp file) with the sha256 taken as they streamed in, so
+ * a cached step never touches them. Looked up by inode (hard links and
+ * symlinks reach the same entry). A file without an entry is real. */
+struct context_file
 {
-  char **paths; /* sorted after context_sums_seal */
-  char **sums;  /* "<hex>" */
-  size_t n, cap;
+  dev_t dev;
+  ino_t ino;
+  size_t seq;         /* creation order: a reused inode number's last file wins */
+  uint64_t off, size; /* in spool[spool] */
+  int spool; /* SPOOL_*, -1 for an empty file */
+  bool filled; /* the data was written to the file */
+  char sum[SHA256_HEX_LEN + 1];
 };
-void context_sums_free (struct context_sums *s);
-/* The content sum of path (relative, cleaned), or NULL. */
-const char *context_sums_get (const struct context_sums *s, const char *path);
-/* Extract a tar stream (any compression libarchive reads) under dirfd;
- * every entry is resolved inside dirfd. sums (optional) records the
- * content sha256 of every regular file. */
-int context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sums,
-                     struct berth_error **err);
+enum
+{
+  SPOOL_RAW_MEM,   /* the stream as it came: anonymous memory (no fd) … */
+  SPOOL_RAW_DISK,  /* … then an O_TMPFILE in tmpdirfd, mapped */
+  SPOOL_COPY_MEM,  /* data not in one piece there: a memfd … */
+  SPOOL_COPY_DISK, /* … then an O_TMPFILE */
+  SPOOL_N
+};
+struct context_index
+{
+  struct context_file *files; /* sorted by (dev, ino) once received */
+  size_t n, cap;
+  int spool[SPOOL_N];
+  uint64_t spool_len[SPOOL_N];
+  void *raw_map[2];
+  uint64_t raw_map_size[2];
+  bool raw_is_file; /* the input is not a pipe: read + write, no splice */
+  pthread_mutex_t fill_lock; /* stages fill files concurrently */
+  int tmpdirfd;     /* not owned; -1: memory only */
+  /* the entry at capture_path (a regular file, its first occurrence, up
+   * to 1 MiB) handed to capture_fn as it completes; capture_seen counts
+   * the entries of that name */
+  const char *capture_path;
+  void (*capture_fn) (void *data, char *text, size_t len);
+  void *capture_data;
+  unsigned capture_seen;
+  uint64_t raw_mem_max; /* memory for the stream before the temp file */
+};
+void context_index_init (struct context_index *ix, int tmpdirfd);
+void context_index_free (struct context_index *ix);
+/* Free, the spool's memory given back on a thread of its own. */
+void context_index_release (struct context_index *ix);
+/* Receive the client's tar stream (any compression libarchive reads)
+ * under dirfd, every entry resolved inside dirfd. */
+int context_receive (int in_fd, int dirfd, struct context_index *ix, struct berth_error **err);
+/* Extract a tar (ADD of a local archive) under dirfd for real. */
+int context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err);
+/* context-index.c, for context.c: the stream into the raw spool (-1 with
+ * errno 0: none, read into buf), where a piece of it is, the copy spool,
+ * an entry, and the index sorted once all came in. */
+ssize_t context_spool_read (struct context_index *ix, int fd, char *buf, size_t len,
+                            const char **out);
+bool context_spool_locate (const struct context_index *ix, const void *p, size_t n, int *which,
+                           uint64_t *off);
+int context_spool_copy_open (struct context_index *ix, uint64_t size, int *which,
+                             struct berth_error **err);
+int context_spool_write (struct context_index *ix, int which, const void *buf, size_t len,
+                         struct berth_error **err);
+void context_index_add (struct context_index *ix, const struct stat *st, int which, uint64_t off,
+                        uint64_t size, const char *sum);
+void context_index_seal (struct context_index *ix);
+/* The content sha256 of a context file (its stat), NULL when not indexed. */
+const char *context_index_sum (const struct context_index *ix, const struct stat *st);
+/* Before reading a context file through fd: write its data (once). */
+int context_index_fill (struct context_index *ix, int fd, struct berth_error **err);
+/* Everything below fd (a file or a directory of the context). */
+int context_index_fill_tree (struct context_index *ix, int fd, struct berth_error **err);
+/* Copy a not yet filled file's data from the spool straight to out;
+ * *done false: read the file itself. */
+int context_index_copy (const struct context_index *ix, const struct stat *st, int out, bool *done,
+                        struct berth_error **err);
 /* Remove what .dockerignore excludes (walk below dirfd). keep: paths
  * never removed (NULL-terminated, may be NULL). */
 int context_apply_ignore (int dirfd, const struct build_ignore *ig, struct berth_error **err);
@@ -59,7 +122,7 @@ struct copy_request
   char **inline_names;
   char **inline_contents;
   const char *what; /* "COPY" or "ADD", for messages */
-  const struct context_sums *sums; /* when the sources are the context */
+  struct context_index *ctx; /* when the sources are the context */
   char ***fetched_dirs; /* ADD <url>: dirs in the context to remove after */
 };
 
@@ -89,16 +152,22 @@ struct run_request
   char **env;
   const char *cwd;
   const char *user;       /* config User */
-  const char *network;    /* "none", "host", default host */
+  const char *network;    /* "none", "host", else a network ("default": the bridge) */
+  int (*net_attach) (void *data, const char *network, const char *id, const char *netns_path,
+                     char **resolv_conf, char **hosts, struct berth_error **err);
+  void (*net_detach) (void *data, const char *network, const char *id);
+  void *net_data;
   const char *runtime_path;
   const char *run_root;
   const int *cancelled;
+  const int *stop; /* the build stopped (another stage failed) */
   build_progress_fn progress;
   void *progress_data;
   bool quiet;
   /* --mount=type=tmpfs|cache|bind|secret specs (raw) */
   char **mounts;
   int context_fd;          /* for bind mounts from the context */
+  struct context_index *context_index;
   const char *context_path;
   const char *cache_root;  /* <data-root>/build/mounts */
   /* quiet builds: the output is kept here (up to 1 MiB, the end of it) so
@@ -129,7 +198,14 @@ struct build_stage
   struct build_arg *args;
   size_t n_args;
   bool cmd_set;
-  bool done;
+  bool done;     /* built (b->lock) */
+  bool finished; /* done or failed (b->lock) */
+  struct berth_error *err;
+  size_t fail_seq;       /* the order it failed in, 1 first */
+  char *live_snapshot;   /* the snapshot a step has open, removed on failure */
+  json_t *out;           /* output held while an earlier stage streams */
+  pthread_t thread;
+  bool has_thread;
 };
 
 struct builder
@@ -139,6 +215,7 @@ struct builder
   struct dockerfile *df;
   int ctxfd;
   char *ctx_path;
+  bool ctx_mounted; /* a tmpfs at ctx_path */
   char *work_dir; /* <root>/build/tmp/<rand> */
   int tmpfd;      /* O_PATH of work_dir, for temp layer files */
   int cachefd;
@@ -148,12 +225,48 @@ struct builder
   struct build_stage *stages;
   size_t n_stages;     /* built: up to the target */
   size_t n_stages_all; /* allocated */
-  size_t step, n_steps;
-  struct context_sums sums;
+  size_t n_steps;
+  struct context_index ctx;
   json_t *cache_from; /* configs of the --cache-from images */
-  char *live_snapshot; /* the snapshot a step has open, removed on failure */
+  char *live_snapshot; /* outside a stage: the snapshot a step has open */
   int exit_code;       /* a failed RUN's code (errorDetail.code) */
+  pthread_mutex_t lock; /* stages' state and output order, consumed */
+  pthread_cond_t cond;  /* a stage finished */
+  size_t head;          /* the stage whose output streams live */
+  size_t n_failed;
+  int stop;             /* __atomic: a stage failed, the others stop */
+  /* receive.c (b->lock): the context arriving on its own thread */
+  pthread_t receiver;
+  bool receiving;
+  bool recv_done;             /* all of it in, .dockerignore applied */
+  struct berth_error *recv_err;
+  char *df_text;              /* the Dockerfile, until the build takes it */
+  size_t df_len;
+  bool df_taken;
 };
+
+/* receive.c */
+int builder_receive_start (struct builder *b, int context_fd, struct berth_error **err);
+/* The Dockerfile's text, as soon as its entry arrived (or the error). */
+int builder_dockerfile_wait (struct builder *b, char **text, size_t *len, struct berth_error **err);
+/* Before reading the context: all of it arrived (or its error). */
+int builder_context_wait (struct builder *b, struct berth_error **err);
+void builder_receive_join (struct builder *b);
+
+/* stages.c: stages on threads of their own, output in docker's order. */
+typedef int (*builder_stage_fn) (struct builder *b, struct build_stage *st, struct berth_error **err);
+int builder_run_stages (struct builder *b, builder_stage_fn fn, struct berth_error **err);
+/* The stage this thread runs (NULL outside the stages). */
+struct build_stage *builder_current_stage (void);
+/* Wait until st was built; fails when it failed or the build stops. */
+int builder_stage_wait (struct builder *b, struct build_stage *st, struct berth_error **err);
+bool builder_cancelled (struct builder *b);
+/* Output, held back while an earlier stage still streams. Steals j. */
+void builder_emit_json (struct builder *b, json_t *j);
+/* A build_progress_fn for RUN output (data: the builder). */
+int builder_progress (json_t *msg, void *data);
+/* A build-arg some ARG declared. */
+void builder_consume (struct builder *b, const char *name);
 
 void builder_emit (struct builder *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* The stage's run config (image config "config"), created when missing. */
@@ -182,6 +295,8 @@ int builder_snapshot_open (struct builder *b, struct build_stage *st, char **id,
 int builder_snapshot_commit (struct builder *b, const char *id, char **diff_id,
                              struct berth_error **err);
 void builder_snapshot_drop (struct builder *b, const char *id);
+/* Where the open snapshot of this thread's step is recorded. */
+char **builder_live_snapshot (struct builder *b);
 /* Mount the image a COPY --from names (stage name, index, or image). */
 int builder_source_open (struct builder *b, const char *from, char **snap_id, int *rootfd,
                          char **image_id, struct berth_error **err);

@@ -160,7 +160,12 @@ struct build_options
   char **cache_from;      /* --cache-from images (NULL-terminated or NULL) */
   bool pull;
   bool quiet;        /* -q: only the image id at the end */
-  bool force_rm;     /* remove intermediate containers even after failure (always done) */
+  /* Intermediate containers, as docker's classic builder: a RUN's
+   * container is removed after it succeeded unless keep_intermediate
+   * (--rm=false); a failed one is kept unless force_rm. Kept ones become
+   * containers (ps -a) through keep_container; without it all go. */
+  bool keep_intermediate;
+  bool force_rm;
   const char *network_mode; /* "default", "host", "none", "bridge" */
   const char *platform;     /* must be the host's */
   const char *runtime_path; /* berth-runtime binary (RUN steps) */
@@ -173,6 +178,23 @@ struct build_options
   /* Asked once the context is in (may be NULL): true when the client went
    * away, so a body cut at an entry boundary is never built. */
   bool (*client_gone) (void *progress_data);
+  /* RUN on a network other than host/none ("default" is the bridge), as
+   * docker's classic builder does (may be NULL: such RUNs share the
+   * host's network). Called on the build's thread: give the network
+   * namespace at netns_path an endpoint on network for id; *resolv_conf
+   * and *hosts get the container's /etc files. net_detach undoes it. */
+  int (*net_attach) (void *data, const char *network, const char *id, const char *netns_path,
+                     char **resolv_conf, char **hosts, struct berth_error **err);
+  void (*net_detach) (void *data, const char *network, const char *id);
+  void *net_data;
+  /* Make the snapshot snapshot_id (unmounted, over body's Image) the root
+   * of a new exited container id (64 hex) with body as POST
+   * /containers/create's (Cmd, Env, WorkingDir, User, Entrypoint,
+   * HostConfig.NetworkMode) and exit_code. Called on the build's thread;
+   * on failure the snapshot is the caller's still (or gone). */
+  int (*keep_container) (void *data, const char *snapshot_id, const char *id, json_t *body,
+                         int exit_code, struct berth_error **err);
+  void *keep_data;
   const int *cancelled; /* read atomically; non-zero cancels */
   int *run_exit_code;   /* out (optional): a failed RUN's exit code */
 };
@@ -190,6 +212,7 @@ char *build_cache_key (const char *parent_id, const char *instruction, char *con
                        const char *content_sum);
 
 /* Remove what a builder killed mid-build left: build containers under
- * run_state (berth-runtime state root of RUN steps), "build-*" snapshots,
- * and <data-root>/build/tmp. Call before serving builds. */
-void build_sweep (struct image_store *store, const char *run_state);
+ * run_root/state (berth-runtime state root of RUN steps), their network
+ * namespaces under run_root/netns, "build-*" snapshots, and
+ * <data-root>/build/tmp. Call before serving builds. */
+void build_sweep (struct image_store *store, const char *run_root);

@@ -181,6 +181,13 @@ builder_cache_put (struct builder *b, const char *key, const char *image_id)
 
 /* ---------------------------------------------------------- snapshots -- */
 
+char **
+builder_live_snapshot (struct builder *b)
+{
+  struct build_stage *st = builder_current_stage ();
+  return st ? &st->live_snapshot : &b->live_snapshot;
+}
+
 int
 builder_snapshot_open (struct builder *b, struct build_stage *st, char **id, char **path,
                        int *rootfd, struct berth_error **err)
@@ -190,8 +197,9 @@ builder_snapshot_open (struct builder *b, struct build_stage *st, char **id, cha
   _cleanup_free_ char *sid = xasprintf ("build-%.40s", hex);
   if (image_snapshot_create (b->store, sid, st ? st->image_id : NULL, err) < 0)
     return -1;
-  free (b->live_snapshot);
-  b->live_snapshot = xstrdup (sid);
+  char **live = builder_live_snapshot (b);
+  free (*live);
+  *live = xstrdup (sid);
   _cleanup_free_ char *mp = NULL;
   if (image_snapshot_mount (b->store, sid, NULL, &mp, err) < 0)
     {
@@ -220,10 +228,11 @@ builder_snapshot_drop (struct builder *b, const char *id)
       berth_log (BERTH_LOG_WARNING, "build: remove snapshot %s: %s", id, err->msg);
       berth_error_free (err);
     }
-  if (b->live_snapshot && strcmp (b->live_snapshot, id) == 0)
+  char **live = builder_live_snapshot (b);
+  if (*live && strcmp (*live, id) == 0)
     {
-      free (b->live_snapshot);
-      b->live_snapshot = NULL;
+      free (*live);
+      *live = NULL;
     }
 }
 

@@ -9,9 +9,11 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <ctype.h>
+#include <inttypes.h>
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -24,10 +26,7 @@ static const char *const proxy_args[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PRO
 static void
 emit_json (struct builder *b, json_t *j)
 {
-  if (b->o->progress)
-    b->o->progress (j, b->o->progress_data);
-  else
-    json_decref (j);
+  builder_emit_json (b, j);
 }
 
 void
@@ -221,13 +220,8 @@ int
 builder_source_open (struct builder *b, const char *from, char **snap_id, int *rootfd,
                      char **image_id, struct berth_error **err)
 {
-  size_t cur = b->n_stages;
-  for (size_t i = 0; i < b->n_stages; i++)
-    if (!b->stages[i].done)
-      {
-        cur = i;
-        break;
-      }
+  struct build_stage *self = builder_current_stage ();
+  size_t cur = self ? self->index : b->n_stages;
   const char *id = NULL;
   _cleanup_free_ char *resolved = NULL;
   struct build_stage *src = stage_by_name (b, from, cur);
@@ -240,7 +234,12 @@ builder_source_open (struct builder *b, const char *from, char **snap_id, int *r
       src = &b->stages[idx];
     }
   if (src)
-    id = src->image_id;
+    {
+      /* built on another thread: wait for it */
+      if (builder_stage_wait (b, src, err) < 0)
+        return berth_error_prefix (err, "COPY --from=%s", from);
+      id = src->image_id;
+    }
   else
     {
       if (resolve_image (b, from, false, &resolved, err) < 0)
@@ -282,8 +281,7 @@ meta_lookup (const char *name, void *data)
 static void
 consume (struct builder *b, const char *name)
 {
-  if (!strv_contains (b->consumed, name))
-    strv_append (&b->consumed, name);
+  builder_consume (b, name);
 }
 
 /* ARG in the global scope (before the first FROM). */
@@ -333,6 +331,8 @@ stage_from (struct builder *b, struct build_stage *st, const struct df_instructi
     }
   else if (prev)
     {
+      if (builder_stage_wait (b, prev, err) < 0)
+        return -1;
       if (prev->image_id)
         {
           if (builder_stage_load (b, st, prev->image_id, err) < 0)
@@ -460,10 +460,33 @@ label_step (struct builder *b, struct build_stage *st, struct berth_error **err)
   struct df_instruction inst;
   if (dockerfile_parse_line (line, '\\', "--label", 1, &inst, err) < 0)
     return -1;
-  builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, line);
+  builder_emit (b, "Step %zu/%zu : %s\n", b->n_steps, b->n_steps, line);
   int r = step_dispatch (b, st, &inst, err);
   df_instruction_clear (&inst);
   return r;
+}
+
+/* One stage, on its own thread (stages.c): its step numbers are its
+ * instructions' places in the Dockerfile, as when stages run in order. */
+static int
+stage_run (struct builder *b, struct build_stage *st, struct berth_error **err)
+{
+  for (size_t i = st->first; i < st->end; i++)
+    {
+      if (builder_cancelled (b))
+        return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
+      const struct df_instruction *inst = &b->df->insts[i];
+      builder_emit (b, "Step %zu/%zu : %s\n", i + 1, b->n_steps, inst->original);
+      uint64_t t_step = time_now_ns ();
+      int r = i == st->first ? stage_from (b, st, inst, err) : step_dispatch (b, st, inst, err);
+      berth_log (BERTH_LOG_DEBUG, "build: step %zu (%s) took %.1f ms", i + 1, inst->name,
+                 (double) (time_now_ns () - t_step) / 1e6);
+      if (r < 0)
+        return -1;
+    }
+  if (st->index + 1 == b->n_stages && json_object_size (b->o->labels) > 0 && label_step (b, st, err) < 0)
+    return -1;
+  return 0;
 }
 
 static int
@@ -472,30 +495,12 @@ builder_run_all (struct builder *b, struct berth_error **err)
   for (size_t i = 0; i < b->stages[0].first; i++)
     {
       const struct df_instruction *inst = &b->df->insts[i];
-      builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, inst->original);
+      builder_emit (b, "Step %zu/%zu : %s\n", i + 1, b->n_steps, inst->original);
       if (meta_arg (b, inst, err) < 0)
         return -1;
     }
-  for (size_t s = 0; s < b->n_stages; s++)
-    {
-      struct build_stage *st = &b->stages[s];
-      for (size_t i = st->first; i < st->end; i++)
-        {
-          if (build_is_cancelled (b->o->cancelled))
-            return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
-          const struct df_instruction *inst = &b->df->insts[i];
-          builder_emit (b, "Step %zu/%zu : %s\n", ++b->step, b->n_steps, inst->original);
-          uint64_t t_step = time_now_ns ();
-          int r = i == st->first ? stage_from (b, st, inst, err) : step_dispatch (b, st, inst, err);
-          berth_log (BERTH_LOG_DEBUG, "build: step %zu (%s) took %.1f ms", b->step, inst->name,
-                     (double) (time_now_ns () - t_step) / 1e6);
-          if (r < 0)
-            return -1;
-        }
-      if (s + 1 == b->n_stages && json_object_size (b->o->labels) > 0 && label_step (b, st, err) < 0)
-        return -1;
-      st->done = true;
-    }
+  if (builder_run_stages (b, stage_run, err) < 0)
+    return -1;
   struct build_stage *last = &b->stages[b->n_stages - 1];
   /* a stage of only FROM (or only empty config) still needs an image */
   if (last->image_id == NULL)
@@ -524,57 +529,31 @@ warn_unused_args (struct builder *b)
   builder_emit (b, "[Warning] One or more build-args [%s] were not consumed\n", list);
 }
 
-static int
-read_dockerfile (struct builder *b, char **text, size_t *len, struct berth_error **err)
-{
-  const char *name = b->o->dockerfile && b->o->dockerfile[0] ? b->o->dockerfile : "Dockerfile";
-  struct berth_error *e = NULL;
-  _cleanup_close_ int fd = fs_open_in_root (b->ctxfd, name, O_RDONLY, 0, &e);
-  if (fd < 0 && strcmp (name, "Dockerfile") == 0)
-    {
-      berth_error_free (e);
-      e = NULL;
-      fd = fs_open_in_root (b->ctxfd, "dockerfile", O_RDONLY, 0, &e);
-    }
-  if (fd < 0)
-    {
-      berth_error_free (e);
-      return berth_error_set_kind (err, BERTH_E_INVALID, 0, "Cannot locate specified Dockerfile: %s", name);
-    }
-  _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
-  return fs_read_file (AT_FDCWD, p, text, len, err);
-}
-
-static int
-load_ignore (struct builder *b, struct build_ignore **ig, struct berth_error **err)
-{
-  *ig = NULL;
-  struct berth_error *e = NULL;
-  _cleanup_close_ int fd = fs_open_in_root (b->ctxfd, ".dockerignore", O_RDONLY, 0, &e);
-  if (fd < 0)
-    {
-      berth_error_free (e);
-      return 0;
-    }
-  _cleanup_free_ char *p = xasprintf ("/proc/self/fd/%d", fd);
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  if (fs_read_file (AT_FDCWD, p, &text, &len, err) < 0)
-    return -1;
-  return build_ignore_parse (text, len, ig, err);
-}
-
 static void
 builder_cleanup (struct builder *b)
 {
+  /* the receiver writes into the context: done before it goes */
+  builder_receive_join (b);
+  free (b->df_text);
+  berth_error_free (b->recv_err);
   if (b->live_snapshot)
     builder_snapshot_drop (b, b->live_snapshot);
+  for (size_t s = 0; b->stages && s < b->n_stages_all; s++)
+    if (b->stages[s].live_snapshot)
+      {
+        builder_snapshot_drop (b, b->stages[s].live_snapshot);
+        free (b->stages[s].live_snapshot);
+        b->stages[s].live_snapshot = NULL;
+      }
   if (b->ctxfd >= 0)
     close (b->ctxfd);
   if (b->tmpfd >= 0)
     close (b->tmpfd);
   if (b->cachefd >= 0)
     close (b->cachefd);
+  context_index_release (&b->ctx);
+  if (b->ctx_mounted && umount2 (b->ctx_path, MNT_DETACH) < 0)
+    berth_log (BERTH_LOG_WARNING, "build: unmount %s: %s", b->ctx_path, strerror (errno));
   if (b->work_dir)
     {
       struct berth_error *e = NULL;
@@ -598,6 +577,9 @@ builder_cleanup (struct builder *b)
       free (st->name);
       free (st->image_id);
       json_decref (st->img);
+      json_decref (st->out);
+      berth_error_free (st->err);
+      free (st->live_snapshot);
       for (size_t i = 0; i < st->n_args; i++)
         {
           free (st->args[i].name);
@@ -607,10 +589,11 @@ builder_cleanup (struct builder *b)
     }
   free (b->stages);
   strv_freep (&b->consumed);
-  context_sums_free (&b->sums);
   json_decref (b->cache_from);
   if (b->df)
     dockerfile_free (b->df);
+  pthread_mutex_destroy (&b->lock);
+  pthread_cond_destroy (&b->cond);
 }
 
 static int
@@ -633,6 +616,9 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   if (build_tags_check (opts, err) < 0 || platform_check (opts->platform, err) < 0)
     return -1;
   struct builder b = { .store = store, .o = opts, .ctxfd = -1, .tmpfd = -1, .cachefd = -1 };
+  context_index_init (&b.ctx, -1);
+  pthread_mutex_init (&b.lock, NULL);
+  pthread_cond_init (&b.cond, NULL);
   b.consumed = calloc (1, sizeof (char *));
   char hex[SHA256_HEX_LEN + 1];
   random_id_hex (hex);
@@ -641,43 +627,26 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   int r = -1;
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
-  struct build_ignore *ig = NULL;
   uint64_t t0 = time_now_ns ();
   if (fs_mkdir_p (b.ctx_path, 0700, err) < 0)
     goto out;
+  /* The context's tree (sized files, data in the spool) lives in a tmpfs
+   * of the build's own: creating and removing thousands of inodes there
+   * costs nothing like a disk filesystem's allocation. Without the right
+   * to mount, a plain directory does. */
+  b.ctx_mounted = mount ("tmpfs", b.ctx_path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") == 0;
   b.ctxfd = open (b.ctx_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   b.tmpfd = open (b.work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  b.ctx.tmpdirfd = b.tmpfd;
   if (b.ctxfd < 0 || b.tmpfd < 0)
     {
       berth_error_set (err, errno, "open %s", b.work_dir);
       goto out;
     }
-  {
-    _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (wfd < 0 || context_extract (context_fd, wfd, false, &b.sums, err) < 0)
-      {
-        if (wfd < 0)
-          berth_error_set (err, errno, "open %s", b.ctx_path);
-        berth_error_prefix (err, "error processing tar file");
-        goto out;
-      }
-  }
-  berth_log (BERTH_LOG_DEBUG, "build: context extracted in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
-  if (opts->client_gone && opts->client_gone (opts->progress_data))
-    {
-      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled: the client went away during the upload");
-      goto out;
-    }
-  if (load_ignore (&b, &ig, err) < 0 || read_dockerfile (&b, &text, &len, err) < 0)
+  /* the context streams in on its own thread; the build starts as soon
+   * as the Dockerfile arrived (receive.c) */
+  if (builder_receive_start (&b, context_fd, err) < 0 || builder_dockerfile_wait (&b, &text, &len, err) < 0)
     goto out;
-  if (ig)
-    {
-      _cleanup_close_ int wfd = open (b.ctx_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      int ir = wfd < 0 ? -1 : context_apply_ignore (wfd, ig, err);
-      build_ignore_free (ig);
-      if (ir < 0)
-        goto out;
-    }
   {
     const char *name = opts->dockerfile && opts->dockerfile[0] ? opts->dockerfile : "Dockerfile";
     const char *slash = strrchr (name, '/');
@@ -706,7 +675,9 @@ build_run (struct image_store *store, int context_fd, const struct build_options
         }
       berth_error_free (e);
     }
-  if (builder_run_all (&b, err) < 0)
+  /* a build that never read the context still needs all of it (a cut
+   * upload fails the build) */
+  if (builder_run_all (&b, err) < 0 || builder_context_wait (&b, err) < 0)
     goto out;
   berth_log (BERTH_LOG_DEBUG, "build: done in %.1f ms", (double) (time_now_ns () - t0) / 1e6);
   warn_unused_args (&b);
@@ -733,6 +704,11 @@ build_run (struct image_store *store, int context_fd, const struct build_options
   *image_id = xstrdup (id);
   r = 0;
 out:
-  builder_cleanup (&b);
+  {
+    uint64_t t_clean = time_now_ns ();
+    builder_cleanup (&b);
+    berth_log (BERTH_LOG_DEBUG, "build: tagged, cleaned up in %.1f ms (total %.1f ms)",
+               (double) (time_now_ns () - t_clean) / 1e6, (double) (time_now_ns () - t0) / 1e6);
+  }
   return r;
 }

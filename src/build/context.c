@@ -1,6 +1,10 @@
 /* The build context: the tar stream the client sends (plain or compressed)
- * extracted under a private directory, every entry resolved inside it
- * (openat2 RESOLVE_IN_ROOT), then what .dockerignore excludes removed. */
+ * received as a tree of directories, links and empty files of the right
+ * sizes under a private directory (every entry resolved inside it, openat2
+ * RESOLVE_IN_ROOT), while each file's bytes go to a spool (memory, then a
+ * temp file) and its sha256 is taken: a cached step never needs the data,
+ * a step that reads a file fills it from the spool. Then what
+ * .dockerignore excludes is removed. ADD's local tars extract here too. */
 #include "build/build-internal.h"
 
 #include <archive.h>
@@ -9,6 +13,12 @@
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
+
+static void
+EVP_MD_CTX_freep (EVP_MD_CTX **md)
+{
+  EVP_MD_CTX_free (*md);
+}
 
 static void
 archive_freep (struct archive **a)
@@ -52,90 +62,6 @@ split_parent (int dirfd, const char *path, int *parentfd, const char **base,
   return *parentfd < 0 ? -1 : 0;
 }
 
-void
-context_sums_free (struct context_sums *s)
-{
-  for (size_t i = 0; i < s->n; i++)
-    {
-      free (s->paths[i]);
-      free (s->sums[i]);
-    }
-  free (s->paths);
-  free (s->sums);
-  memset (s, 0, sizeof *s);
-}
-
-static void
-sums_put (struct context_sums *s, const char *path, const char *hex)
-{
-  /* a later entry of the same name replaces the earlier one */
-  for (size_t i = s->n; i-- > 0;)
-    if (strcmp (s->paths[i], path) == 0)
-      {
-        free (s->sums[i]);
-        s->sums[i] = xstrdup (hex);
-        return;
-      }
-  if (s->n == s->cap)
-    {
-      s->cap = s->cap ? s->cap * 2 : 64;
-      s->paths = realloc (s->paths, s->cap * sizeof (char *));
-      s->sums = realloc (s->sums, s->cap * sizeof (char *));
-      if (s->paths == NULL || s->sums == NULL)
-        abort ();
-    }
-  s->paths[s->n] = xstrdup (path);
-  s->sums[s->n] = xstrdup (hex);
-  s->n++;
-}
-
-static void
-sums_drop (struct context_sums *s, const char *path)
-{
-  for (size_t i = s->n; i-- > 0;)
-    if (strcmp (s->paths[i], path) == 0)
-      {
-        free (s->sums[i]);
-        s->sums[i] = NULL;
-      }
-}
-
-const char *
-context_sums_get (const struct context_sums *s, const char *path)
-{
-  if (s == NULL)
-    return NULL;
-  for (size_t i = s->n; i-- > 0;)
-    if (strcmp (s->paths[i], path) == 0)
-      return s->sums[i];
-  return NULL;
-}
-
-static int
-write_data (struct archive *a, int fd, const char *path, EVP_MD_CTX *md, bool *hash_ok,
-            struct berth_error **err)
-{
-  const void *buf;
-  size_t size;
-  la_int64_t off;
-  la_int64_t expect = 0;
-  for (;;)
-    {
-      int r = archive_read_data_block (a, &buf, &size, &off);
-      if (r == ARCHIVE_EOF)
-        return 0;
-      if (off != expect)
-        *hash_ok = false; /* a sparse hole: the streamed hash is not the content's */
-      expect = off + (la_int64_t) size;
-      if (md && *hash_ok)
-        EVP_DigestUpdate (md, buf, size);
-      if (r < ARCHIVE_WARN)
-        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: %s", path, archive_error_string (a));
-      if (pwrite (fd, buf, size, off) != (ssize_t) size)
-        return berth_error_set (err, errno, "context %s: write", path);
-    }
-}
-
 /* The stock docker CLI, with a Dockerfile outside the context, rewrites
  * the tar and ends it without the last entry's padding and without the
  * end-of-archive blocks (Go's tar writer is never closed); dockerd accepts
@@ -144,6 +70,7 @@ write_data (struct archive *a, int fd, const char *path, EVP_MD_CTX *md, bool *h
 struct padded_input
 {
   int fd;
+  struct context_index *ix; /* receiving: the stream lands in the raw spool */
   uint64_t total;
   bool plain_tar; /* decided from the first block */
   bool decided;
@@ -233,10 +160,17 @@ padded_read (struct archive *a, void *data, const void **out)
       *out = in->buf;
       return (la_ssize_t) n;
     }
-  ssize_t n;
-  do
-    n = read (in->fd, in->buf, sizeof in->buf);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = -1;
+  const char *p = in->buf;
+  if (in->ix)
+    n = context_spool_read (in->ix, in->fd, in->buf, sizeof in->buf, &p);
+  if (n == -1)
+    {
+      p = in->buf;
+      do
+        n = read (in->fd, in->buf, sizeof in->buf);
+      while (n < 0 && errno == EINTR);
+    }
   if (n < 0)
     {
       archive_set_error (a, errno, "read the context");
@@ -245,7 +179,7 @@ padded_read (struct archive *a, void *data, const void **out)
   if (!in->decided && n > 0)
     {
       in->decided = true;
-      in->plain_tar = n >= 263 && memcmp (in->buf + 257, "ustar", 5) == 0;
+      in->plain_tar = n >= 263 && memcmp (p + 257, "ustar", 5) == 0;
     }
   if (n == 0)
     {
@@ -256,14 +190,191 @@ padded_read (struct archive *a, void *data, const void **out)
     }
   in->total += (uint64_t) n;
   if (in->plain_tar)
-    tar_track (in, (const unsigned char *) in->buf, (size_t) n);
-  *out = in->buf;
+    tar_track (in, (const unsigned char *) p, (size_t) n);
+  *out = p;
   return n;
 }
 
-int
-context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sums,
-                 struct berth_error **err)
+/* ------------------------------------------------------------ entries -- */
+
+static void
+sum_hex (EVP_MD_CTX *md, char hex[SHA256_HEX_LEN + 1])
+{
+  unsigned char d[32];
+  unsigned int dl = 0;
+  EVP_DigestFinal_ex (md, d, &dl);
+  static const char digits[] = "0123456789abcdef";
+  for (unsigned k = 0; k < 32; k++)
+    {
+      hex[2 * k] = digits[d[k] >> 4];
+      hex[2 * k + 1] = digits[d[k] & 15];
+    }
+  hex[64] = '\0';
+}
+
+/* Where one file's data is kept while it streams in: in place in the raw
+ * spool while its pieces follow each other there, else in the copy spool
+ * (what came in place so far copied over first). */
+struct file_data
+{
+  int which; /* -1: nothing yet */
+  uint64_t start, have;
+  bool copying;
+};
+
+static int
+file_data_to_copy (struct context_index *ix, struct file_data *fd, uint64_t size,
+                   struct berth_error **err)
+{
+  int raw = fd->which;
+  if (context_spool_copy_open (ix, size, &fd->which, err) < 0)
+    return -1;
+  uint64_t start = ix->spool_len[fd->which];
+  if (raw >= 0 && fd->have > 0
+      && context_spool_write (ix, fd->which, (const char *) ix->raw_map[raw] + fd->start, (size_t) fd->have, err) < 0)
+    return -1;
+  fd->start = start;
+  fd->copying = true;
+  return 0;
+}
+
+static int
+file_data_add (struct context_index *ix, struct file_data *fd, const void *buf, size_t n,
+               uint64_t size, struct berth_error **err)
+{
+  if (!fd->copying)
+    {
+      int w;
+      uint64_t off;
+      if (context_spool_locate (ix, buf, n, &w, &off) && (fd->which < 0 || (w == fd->which && off == fd->start + fd->have)))
+        {
+          if (fd->which < 0)
+            {
+              fd->which = w;
+              fd->start = off;
+            }
+          fd->have += n;
+          return 0;
+        }
+      if (file_data_to_copy (ix, fd, size, err) < 0)
+        return -1;
+    }
+  if (context_spool_write (ix, fd->which, buf, n, err) < 0)
+    return -1;
+  fd->have += n;
+  return 0;
+}
+
+static int
+file_data_zeros (struct context_index *ix, struct file_data *fd, EVP_MD_CTX *md, uint64_t n,
+                 uint64_t size, struct berth_error **err)
+{
+  static const char zeros[65536];
+  while (n > 0)
+    {
+      size_t k = n < sizeof zeros ? (size_t) n : sizeof zeros;
+      EVP_DigestUpdate (md, zeros, k);
+      if (file_data_add (ix, fd, zeros, k, size, err) < 0)
+        return -1;
+      n -= k;
+    }
+  return 0;
+}
+
+/* A regular file of the context: its bytes stay in the spool (holes of a
+ * sparse entry as zeros) and its sha256 is taken on the way; the file in
+ * the context dir is created at its size without data. */
+static int
+receive_data (struct archive *a, struct context_index *ix, int fd, const char *path,
+              uint64_t size, struct berth_error **err)
+{
+  _cleanup_ (EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  if (md == NULL)
+    abort ();
+  EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
+  struct file_data data = { .which = -1 };
+  uint64_t expect = 0;
+  /* the Dockerfile, taken as it goes by (small: else read at the end) */
+  bool capture = ix->capture_fn && ix->capture_seen == 1 && strcmp (path, ix->capture_path) == 0
+                 && size <= (1u << 20);
+  _cleanup_free_ char *copy = capture ? calloc (1, (size_t) size + 1) : NULL;
+  for (;;)
+    {
+      const void *buf;
+      size_t n;
+      la_int64_t off;
+      int r = archive_read_data_block (a, &buf, &n, &off);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r < ARCHIVE_WARN)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: %s", path, archive_error_string (a));
+      if (off < 0 || (uint64_t) off < expect)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: data out of order", path);
+      if ((uint64_t) off > expect && file_data_zeros (ix, &data, md, (uint64_t) off - expect, size, err) < 0)
+        return -1;
+      EVP_DigestUpdate (md, buf, n);
+      if (file_data_add (ix, &data, buf, n, size, err) < 0)
+        return -1;
+      if (copy && (uint64_t) off + n <= size)
+        memcpy (copy + off, buf, n);
+      else if (copy)
+        {
+          free (copy);
+          copy = NULL;
+        }
+      expect = (uint64_t) off + n;
+    }
+  /* a trailing hole */
+  if (expect < size && file_data_zeros (ix, &data, md, size - expect, size, err) < 0)
+    return -1;
+  if (ftruncate (fd, (off_t) data.have) < 0)
+    return berth_error_set (err, errno, "context %s: size", path);
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return berth_error_set (err, errno, "context %s: stat", path);
+  char hex[SHA256_HEX_LEN + 1];
+  sum_hex (md, hex);
+  context_index_add (ix, &st, data.which, data.start, data.have, hex);
+  if (copy && expect == size)
+    {
+      copy[size] = '\0';
+      ix->capture_fn (ix->capture_data, steal_pointer (&copy), (size_t) size);
+    }
+  return 0;
+}
+
+/* A regular file extracted for real (ADD of a local tar). */
+static int
+extract_data (struct archive *a, int fd, const char *path, struct berth_error **err)
+{
+  for (;;)
+    {
+      const void *buf;
+      size_t size;
+      la_int64_t off;
+      int r = archive_read_data_block (a, &buf, &size, &off);
+      if (r == ARCHIVE_EOF)
+        return 0;
+      if (r < ARCHIVE_WARN)
+        return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: %s", path, archive_error_string (a));
+      if (pwrite (fd, buf, size, off) != (ssize_t) size)
+        return berth_error_set (err, errno, "context %s: write", path);
+    }
+}
+
+static void
+entry_times (int fd, struct archive_entry *e)
+{
+  struct timespec ts[2] = { { archive_entry_mtime (e), archive_entry_mtime_nsec (e) },
+                            { archive_entry_mtime (e), archive_entry_mtime_nsec (e) } };
+  futimens (fd, ts);
+}
+
+/* Walk the tar on in_fd into dirfd: with ix, regular files are spooled
+ * and indexed (the build context); without, extracted (ADD). */
+static int
+tar_unpack (int in_fd, int dirfd, bool keep_owner, struct context_index *ix,
+            struct berth_error **err)
 {
   _cleanup_ (archive_freep) struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
@@ -274,6 +385,7 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
   if (in == NULL)
     abort ();
   in->fd = in_fd;
+  in->ix = ix;
   if (archive_read_open (a, in, NULL, padded_read, NULL) != ARCHIVE_OK)
     {
       /* an empty body is an empty context */
@@ -297,6 +409,8 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
         continue;
       mode_t type = archive_entry_filetype (e);
       mode_t perm = archive_entry_perm (e) & 07777;
+      if (ix && ix->capture_path && strcmp (path, ix->capture_path) == 0)
+        ix->capture_seen++;
       if (type == AE_IFDIR)
         {
           _cleanup_close_ int d = fs_mkdir_p_in_root (dirfd, path, 0755, err);
@@ -308,9 +422,7 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
               if (keep_owner)
                 fchown (rd, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e));
               fchmod (rd, perm);
-              struct timespec ts[2] = { { archive_entry_mtime (e), archive_entry_mtime_nsec (e) },
-                                        { archive_entry_mtime (e), archive_entry_mtime_nsec (e) } };
-              futimens (rd, ts);
+              entry_times (rd, e);
             }
           continue;
         }
@@ -324,8 +436,6 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
           if (fs_rm_rf_at (pfd, base, err) < 0)
             return -1;
         }
-      if (sums)
-        sums_drop (sums, path);
       const char *hl = archive_entry_hardlink (e);
       if (type == AE_IFLNK)
         {
@@ -340,6 +450,7 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
         }
       if (hl)
         {
+          /* the same inode: its index entry (sum, data) serves both names */
           _cleanup_free_ char *target = entry_path_clean (hl);
           if (target == NULL)
             return berth_error_set_kind (err, BERTH_E_INVALID, 0, "context %s: bad hard link", path);
@@ -355,45 +466,30 @@ context_extract (int in_fd, int dirfd, bool keep_owner, struct context_sums *sum
       _cleanup_close_ int fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0)
         return berth_error_set (err, errno, "context %s: create", path);
-      EVP_MD_CTX *md = NULL;
-      if (sums)
-        {
-          md = EVP_MD_CTX_new ();
-          if (md == NULL)
-            abort ();
-          EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
-        }
-      bool hash_ok = true;
-      int wr = write_data (a, fd, path, md, &hash_ok, err);
-      if (wr < 0 || (md && !hash_ok))
-        {
-          if (md)
-            EVP_MD_CTX_free (md);
-          md = NULL;
-          if (wr < 0)
-            return -1;
-        }
-      if (md)
-        {
-          unsigned char d[32];
-          unsigned int dl = 0;
-          char hex[65];
-          EVP_DigestFinal_ex (md, d, &dl);
-          EVP_MD_CTX_free (md);
-          for (unsigned k = 0; k < 32; k++)
-            sprintf (hex + 2 * k, "%02x", d[k]);
-          sums_put (sums, path, hex);
-        }
-      else if (sums)
-        sums_drop (sums, path);
+      la_int64_t size = archive_entry_size (e);
+      if (ix ? receive_data (a, ix, fd, path, size > 0 ? (uint64_t) size : 0, err) < 0
+             : extract_data (a, fd, path, err) < 0)
+        return -1;
       if (keep_owner)
         fchown (fd, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e));
       fchmod (fd, perm);
-      struct timespec ts[2] = { { archive_entry_mtime (e), archive_entry_mtime_nsec (e) },
-                                { archive_entry_mtime (e), archive_entry_mtime_nsec (e) } };
-      futimens (fd, ts);
+      entry_times (fd, e);
     }
+  if (ix)
+    context_index_seal (ix);
   return 0;
+}
+
+int
+context_extract (int in_fd, int dirfd, bool keep_owner, struct berth_error **err)
+{
+  return tar_unpack (in_fd, dirfd, keep_owner, NULL, err);
+}
+
+int
+context_receive (int in_fd, int dirfd, struct context_index *ix, struct berth_error **err)
+{
+  return tar_unpack (in_fd, dirfd, false, ix, err);
 }
 
 static int

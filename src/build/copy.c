@@ -189,7 +189,7 @@ hash_fd (EVP_MD_CTX *ctx, int fd)
 
 static int
 hash_tree (EVP_MD_CTX *ctx, int dirfd, const char *name, const char *rel, bool follow,
-           const struct context_sums *sums, struct berth_error **err)
+           const struct context_index *sums, struct berth_error **err)
 {
   struct stat st;
   if (fstatat (dirfd, name, &st, (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (name[0] ? 0 : AT_EMPTY_PATH)) < 0)
@@ -210,7 +210,7 @@ hash_tree (EVP_MD_CTX *ctx, int dirfd, const char *name, const char *rel, bool f
         EVP_DigestUpdate (ctx, target, (size_t) n);
       return 0;
     }
-  const char *known = S_ISREG (st.st_mode) ? context_sums_get (sums, rel) : NULL;
+  const char *known = context_index_sum (sums, &st);
   if (known)
     {
       /* hashed as the context streamed in */
@@ -258,8 +258,6 @@ copy_sources_checksum (int src_rootfd, char *const *paths, const struct copy_req
     abort ();
   EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
   int r = 0;
-  const struct context_sums *sums = req->sums;
-  (void) sums;
   for (char *const *p = paths; r == 0 && p && *p; p++)
     {
       struct berth_error *e2 = NULL;
@@ -270,7 +268,7 @@ copy_sources_checksum (int src_rootfd, char *const *paths, const struct copy_req
           berth_error_free (e2);
           break;
         }
-      r = hash_tree (ctx, fd, "", *p, true, req->sums, err);
+      r = hash_tree (ctx, fd, "", *p, true, req->ctx, err);
     }
   for (size_t i = 0; r == 0 && req->inline_names && req->inline_names[i]; i++)
     {
@@ -298,6 +296,7 @@ copy_sources_checksum (int src_rootfd, char *const *paths, const struct copy_req
 
 struct owner
 {
+  struct context_index *ctx; /* the sources are the context's */
   bool chown;
   uid_t uid;
   gid_t gid;
@@ -421,7 +420,10 @@ copy_entry (int src_dirfd, const char *name, int dst_dirfd, const char *dst_name
   _cleanup_close_ int out = openat (dst_dirfd, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
     return berth_error_set (err, errno, "create %s", rel);
-  if (copy_file_data (in, out) < 0)
+  bool done = false;
+  if (o->ctx && context_index_copy (o->ctx, &st, out, &done, err) < 0)
+    return berth_error_prefix (err, "copy %s", rel);
+  if (!done && copy_file_data (in, out) < 0)
     return berth_error_set (err, errno, "copy %s", rel);
   apply_meta (out, &st, o, false);
   return 0;
@@ -485,7 +487,7 @@ int
 copy_run (int dst_rootfd, char *const *paths, const struct copy_request *req,
           struct berth_error **err)
 {
-  struct owner o = { req->has_chown, req->uid, req->gid, req->has_chmod, req->chmod };
+  struct owner o = { req->ctx, req->has_chown, req->uid, req->gid, req->has_chmod, req->chmod };
   size_t n_src = strv_len (paths) + strv_len (req->inline_names);
   bool any_glob = false;
   for (char **s = req->sources; s && *s; s++)
@@ -533,6 +535,8 @@ copy_run (int dst_rootfd, char *const *paths, const struct copy_request *req,
       if (req->is_add && S_ISREG (st.st_mode) && !str_has_prefix (*p, ".berth-url-"))
         {
           _cleanup_close_ int in = reopen_at (src, "", O_RDONLY);
+          if (in >= 0 && context_index_fill (req->ctx, in, err) < 0)
+            return berth_error_prefix (err, "ADD %s", *p);
           if (in >= 0 && is_local_archive (in))
             {
               _cleanup_close_ int dd = fs_mkdir_p_in_root (dst_rootfd, req->dest, 0755, err);
@@ -541,7 +545,7 @@ copy_run (int dst_rootfd, char *const *paths, const struct copy_request *req,
               _cleanup_close_ int ddr = openat (dd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
               if (ddr < 0)
                 return berth_error_set (err, errno, "ADD %s", req->dest);
-              if (context_extract (in, ddr, true, NULL, err) < 0)
+              if (context_extract (in, ddr, true, err) < 0)
                 return berth_error_prefix (err, "ADD %s", *p);
               continue;
             }

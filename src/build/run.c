@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -95,6 +97,9 @@ run_mount_parse (const struct run_request *req, const char *spec, struct berth_e
           berth_error_free (e);
           return NULL;
         }
+      /* the container reads the files: their data must be there */
+      if (context_index_fill_tree (req->context_index, fd, err) < 0)
+        return berth_error_prefix (err, "--mount=%s", spec), NULL;
       _cleanup_free_ char *fdp = xasprintf ("/proc/self/fd/%d", fd);
       char real[4096];
       ssize_t n = readlink (fdp, real, sizeof real - 1);
@@ -110,8 +115,63 @@ run_mount_parse (const struct run_request *req, const char *spec, struct berth_e
   return berth_error_set_kind (err, BERTH_E_INVALID, 0, "--mount=type=%s is not supported by this builder", type), NULL;
 }
 
+/* A network namespace of the RUN's own, bind-mounted at path so the
+ * network manager can give it an endpoint before the container starts:
+ * made on this thread (unshare only changes the calling thread), which
+ * then goes back to the daemon's namespace. */
+static int
+netns_create (const char *path, struct berth_error **err)
+{
+  _cleanup_close_ int self = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    return berth_error_set (err, errno, "open the network namespace");
+  _cleanup_close_ int mp = open (path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (mp < 0)
+    return berth_error_set (err, errno, "create %s", path);
+  if (unshare (CLONE_NEWNET) < 0)
+    {
+      unlink (path);
+      return berth_error_set (err, errno, "new network namespace");
+    }
+  int r = mount ("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL);
+  int e = errno;
+  if (setns (self, CLONE_NEWNET) < 0)
+    {
+      /* this thread cannot be trusted with anything network any more */
+      berth_log (BERTH_LOG_ERROR, "build: cannot return to the daemon's network namespace: %s", strerror (errno));
+      abort ();
+    }
+  if (r < 0)
+    {
+      unlink (path);
+      return berth_error_set (err, e, "bind the network namespace at %s", path);
+    }
+  return 0;
+}
+
+static void
+netns_remove (const char *path)
+{
+  if (umount2 (path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    berth_log (BERTH_LOG_WARNING, "build: unmount %s: %s", path, strerror (errno));
+  unlink (path);
+}
+
+/* "none" and "host" are what they say; anything else is a network (the
+ * default bridge for "", "default" and "bridge"). */
+static const char *
+run_network_name (const char *net)
+{
+  if (net == NULL || net[0] == '\0' || strcmp (net, "default") == 0 || strcmp (net, "bridge") == 0)
+    return "bridge";
+  if (strcmp (net, "none") == 0 || strcmp (net, "host") == 0)
+    return NULL;
+  return net;
+}
+
 static json_t *
-run_oci_config (const struct run_request *req, const char *id, struct berth_error **err)
+run_oci_config (const struct run_request *req, const char *id, const char *netns_path,
+                const char *etc_dir, struct berth_error **err)
 {
   _cleanup_close_ int rootfd = open (req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
@@ -152,14 +212,17 @@ run_oci_config (const struct run_request *req, const char *id, struct berth_erro
   bool isolated_net = req->network && strcmp (req->network, "none") == 0;
   if (!isolated_net)
     {
-      /* default/host: the host's network (no bridge area in builds yet) */
+      /* a network: the namespace made for it; host: the host's */
       json_t *ns = json_object_get (lx, "namespaces");
       size_t i;
       json_t *v;
       json_array_foreach (ns, i, v)
         if (strcmp (json_string_value (json_object_get (v, "type")), "network") == 0)
           {
-            json_array_remove (ns, i);
+            if (netns_path)
+              json_object_set_new (v, "path", json_string (netns_path));
+            else
+              json_array_remove (ns, i);
             break;
           }
     }
@@ -175,10 +238,12 @@ run_oci_config (const struct run_request *req, const char *id, struct berth_erro
    * mount point created here would end up in the layer) */
   if (!isolated_net)
     {
+      _cleanup_free_ char *resolv = etc_dir ? xasprintf ("%s/resolv.conf", etc_dir) : xstrdup ("/etc/resolv.conf");
+      _cleanup_free_ char *hosts = etc_dir ? xasprintf ("%s/hosts", etc_dir) : xstrdup ("/etc/hosts");
       if (file_in_root (rootfd, "/etc/resolv.conf"))
-        json_array_append_new (mounts, bind_mount ("/etc/resolv.conf", "/etc/resolv.conf", true));
+        json_array_append_new (mounts, bind_mount (resolv, "/etc/resolv.conf", true));
       if (file_in_root (rootfd, "/etc/hosts"))
-        json_array_append_new (mounts, bind_mount ("/etc/hosts", "/etc/hosts", true));
+        json_array_append_new (mounts, bind_mount (hosts, "/etc/hosts", true));
     }
   for (char **m = req->mounts; m && *m; m++)
     {
@@ -240,6 +305,64 @@ emit_output (const struct run_request *req, const char *buf, size_t len)
     req->progress (json_pack ("{s:o}", "stream", s), req->progress_data);
 }
 
+/* The container's network: for a network, a namespace with an endpoint
+ * on it and the /etc files that go with it in the bundle. */
+struct run_net
+{
+  const char *name; /* the network; NULL: host or none */
+  char *netns;      /* bind-mounted namespace, NULL when none was made */
+  bool attached;
+};
+
+static int
+run_net_setup (const struct run_request *req, const char *bundle, struct run_net *n,
+               struct berth_error **err)
+{
+  n->name = req->net_attach ? run_network_name (req->network) : NULL;
+  if (n->name == NULL)
+    return 0;
+  _cleanup_free_ char *dir = xasprintf ("%s/netns", req->run_root);
+  if (fs_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  n->netns = xasprintf ("%s/%s", dir, req->snapshot_id);
+  if (netns_create (n->netns, err) < 0)
+    {
+      free (n->netns);
+      n->netns = NULL;
+      return -1;
+    }
+  _cleanup_free_ char *resolv = NULL, *hosts = NULL;
+  const char *ep = req->snapshot_id + strlen ("build-");
+  if (req->net_attach (req->net_data, n->name, ep, n->netns, &resolv, &hosts, err) < 0)
+    return berth_error_prefix (err, "RUN on network %s", n->name);
+  n->attached = true;
+  /* throw-away files of the bundle: no fsync */
+  const char *names[] = { "resolv.conf", "hosts" };
+  const char *texts[] = { resolv, hosts };
+  for (int i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *p = xasprintf ("%s/%s", bundle, names[i]);
+      _cleanup_close_ int fd = open (p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 || fs_write_all (fd, texts[i], strlen (texts[i])) < 0)
+        return berth_error_set (err, errno, "write %s", p);
+    }
+  return 0;
+}
+
+static void
+run_net_teardown (const struct run_request *req, struct run_net *n)
+{
+  if (n->attached)
+    req->net_detach (req->net_data, n->name, req->snapshot_id + strlen ("build-"));
+  if (n->netns)
+    netns_remove (n->netns);
+  free (n->netns);
+  memset (n, 0, sizeof *n);
+}
+
+static int run_spawn (const struct run_request *req, const char *bundle, const char *state,
+                      int *exit_code, struct berth_error **err);
+
 int
 run_container (const struct run_request *req, int *exit_code, struct berth_error **err)
 {
@@ -248,18 +371,27 @@ run_container (const struct run_request *req, int *exit_code, struct berth_error
   _cleanup_free_ char *state = xasprintf ("%s/state", req->run_root);
   if (fs_mkdir_p (bundle, 0700, err) < 0 || fs_mkdir_p (state, 0700, err) < 0)
     return -1;
-  _cleanup_json_ json_t *spec = run_oci_config (req, id, err);
-  if (spec == NULL)
-    {
-      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
-      return -1;
-    }
+  struct run_net net = { 0 };
+  int r = run_net_setup (req, bundle, &net, err);
+  _cleanup_json_ json_t *spec = r < 0 ? NULL : run_oci_config (req, id, net.netns, net.netns ? bundle : NULL, err);
   _cleanup_free_ char *cfg_path = xasprintf ("%s/config.json", bundle);
-  if (json_dump_file (spec, cfg_path, JSON_COMPACT) < 0)
-    {
-      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
-      return berth_error_set (err, errno, "write %s", cfg_path);
-    }
+  if (spec == NULL)
+    r = -1;
+  else if (json_dump_file (spec, cfg_path, JSON_COMPACT) < 0)
+    r = berth_error_set (err, errno, "write %s", cfg_path);
+  if (r == 0)
+    r = run_spawn (req, bundle, state, exit_code, err);
+  run_net_teardown (req, &net);
+  fs_rm_rf_at (AT_FDCWD, bundle, NULL);
+  return r;
+}
+
+/* berth-runtime run of the bundle, output streamed, killed on cancel. */
+static int
+run_spawn (const struct run_request *req, const char *bundle, const char *state, int *exit_code,
+           struct berth_error **err)
+{
+  const char *id = req->snapshot_id;
   int pipefd[2];
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
     return berth_error_set (err, errno, "pipe");
@@ -277,8 +409,8 @@ run_container (const struct run_request *req, int *exit_code, struct berth_error
   sigfillset (&def);
   posix_spawnattr_setsigdefault (&attr, &def);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *argv[] = { (char *) req->runtime_path, (char *) "--root", state, (char *) "run", (char *) "--bundle",
-                   bundle, (char *) id, NULL };
+  char *argv[] = { (char *) req->runtime_path, (char *) "--root", (char *) state, (char *) "run", (char *) "--bundle",
+                   (char *) bundle, (char *) id, NULL };
   pid_t pid;
   int r = posix_spawn (&pid, req->runtime_path, &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy (&fa);
@@ -287,7 +419,6 @@ run_container (const struct run_request *req, int *exit_code, struct berth_error
   if (r != 0)
     {
       close (pipefd[0]);
-      fs_rm_rf_at (AT_FDCWD, bundle, NULL);
       return berth_error_set (err, r, "spawn %s", req->runtime_path);
     }
   char buf[65536];
@@ -297,7 +428,7 @@ run_container (const struct run_request *req, int *exit_code, struct berth_error
     {
       struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
       int pr = poll (&p, 1, 200);
-      if (!killed && build_is_cancelled (req->cancelled))
+      if (!killed && (build_is_cancelled (req->cancelled) || build_is_cancelled (req->stop)))
         {
           struct runtime_context ctx = { .state_root = state };
           struct berth_error *ke = NULL;
@@ -331,7 +462,6 @@ run_container (const struct run_request *req, int *exit_code, struct berth_error
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  fs_rm_rf_at (AT_FDCWD, bundle, NULL);
   if (killed)
     return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "build cancelled");
   *exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);

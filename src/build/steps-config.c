@@ -377,8 +377,7 @@ step_arg (struct builder *b, struct build_stage *st, const struct df_instruction
       st->args[st->n_args].name = xstrdup (word);
       st->args[st->n_args].value = value;
       st->n_args++;
-      if (!strv_contains (b->consumed, word))
-        strv_append (&b->consumed, word);
+      builder_consume (b, word);
       char *n = eq ? xasprintf ("%s %s=%s", what, word, eq + 1) : xasprintf ("%s %s", what, word);
       free (what);
       what = n;

@@ -117,6 +117,60 @@ done:
 
 /* ----------------------------------------------------------------- RUN -- */
 
+/* --rm=false, or a failed RUN without --force-rm: the step's container
+ * stays, as a container the daemon lists (exited with its code, over the
+ * image it ran on, its changes in its root). Keeping is best effort: the
+ * build's outcome does not depend on it. */
+static void
+run_keep_container (struct builder *b, const char *sid, const char *parent, char **argv, char **env,
+                    const struct run_request *rq, int code)
+{
+  char tail[SHA256_HEX_LEN + 1];
+  random_id_hex (tail);
+  _cleanup_free_ char *id = xasprintf ("%.40s%.24s", sid + 6, tail);
+  _cleanup_json_ json_t *body = json_pack ("{s:s,s:o,s:o,s:s,s:s,s:[],s:{s:s}}", "Image", parent, "Cmd",
+                                           step_strv_json (argv), "Env", step_strv_json (env), "WorkingDir",
+                                           rq->cwd ? rq->cwd : "", "User", rq->user ? rq->user : "",
+                                           "Entrypoint", "HostConfig", "NetworkMode",
+                                           rq->network && rq->network[0] ? rq->network : "default");
+  struct berth_error *e = NULL;
+  if (b->o->keep_container (b->o->keep_data, sid, id, body, code, &e) < 0)
+    {
+      berth_log (BERTH_LOG_WARNING, "build: keep intermediate container %.12s: %s", id, e->msg);
+      berth_error_free (e);
+    }
+}
+
+/* A --mount this builder cannot honour fails at its line, before anything
+ * runs. Secrets and SSH agents reach a build only through BuildKit's
+ * session: the classic API (POST /build) has no field for them and the
+ * docker CLI without buildx has no --secret/--ssh flags; docker's classic
+ * builder refuses every RUN --mount with "the --mount option requires
+ * BuildKit". Running the step without the secret would succeed silently
+ * with an empty file, so it is refused the same way, by name. */
+static int
+run_mount_check (struct builder *b, const struct df_instruction *inst, const char *spec,
+                 bool *reads_context, struct berth_error **err)
+{
+  _cleanup_strv_ char **kv = strv_split (spec, ',');
+  const char *type = "bind";
+  for (char **p = kv; *p; p++)
+    if (str_has_prefix (*p, "type="))
+      type = *p + 5;
+  if (strcmp (type, "secret") == 0 || strcmp (type, "ssh") == 0)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                                 "%s:%u: RUN --mount=%s: the --mount=type=%s option requires BuildKit "
+                                 "(the classic builder API has no %s). Refer to https://docs.docker.com/go/buildkit/ "
+                                 "to learn how to build images with BuildKit enabled",
+                                 b->df->filename, inst->line, spec, type,
+                                 strcmp (type, "ssh") == 0 ? "SSH agent forwarding" : "build secrets");
+  if (strcmp (type, "bind") && strcmp (type, "cache") && strcmp (type, "tmpfs"))
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s:%u: RUN --mount=%s: unknown mount type %s (bind, cache and tmpfs are supported)",
+                                 b->df->filename, inst->line, spec, type);
+  *reads_context |= strcmp (type, "bind") == 0;
+  return 0;
+}
+
 static int
 step_run (struct builder *b, struct build_stage *st, const struct df_instruction *inst,
           struct berth_error **err)
@@ -164,17 +218,23 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
   const char *net = df_instruction_flag (inst, "network", NULL);
   if (net == NULL)
     net = b->o->network_mode;
-  if (net && strcmp (net, "none") && strcmp (net, "host") && strcmp (net, "default") && strcmp (net, "bridge") && net[0])
-    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "RUN --network=%s: only default, host and none are supported", net);
   _cleanup_strv_ char **mounts = calloc (1, sizeof (char *));
+  bool reads_context = false;
   for (size_t i = 0; i < inst->n_flags; i++)
     if (strcmp (inst->flags[i].name, "mount") == 0 && inst->flags[i].value)
-      strv_append (&mounts, inst->flags[i].value);
+      {
+        if (run_mount_check (b, inst, inst->flags[i].value, &reads_context, err) < 0)
+          return -1;
+        strv_append (&mounts, inst->flags[i].value);
+      }
   _cleanup_free_ char *mounts_text = strv_join (mounts, "\n");
   _cleanup_free_ char *extra = xasprintf ("net=%s\nmounts=%s", net ? net : "", mounts_text);
   _cleanup_free_ char *key = build_cache_key (st->image_id, created_by, args, extra);
   if (builder_cache_try (b, st, key, created_by))
     goto done;
+  /* a bind mount reads the context: all of it must have arrived */
+  if (reads_context && builder_context_wait (b, err) < 0)
+    return -1;
   {
     _cleanup_free_ char *sid = NULL, *path = NULL, *diff = NULL;
     _cleanup_close_ int rootfd = -1;
@@ -202,14 +262,19 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       .cwd = json_string_value (json_object_get (cfg, "WorkingDir")),
       .user = json_string_value (json_object_get (cfg, "User")),
       .network = net,
+      .net_attach = b->o->net_attach,
+      .net_detach = b->o->net_detach,
+      .net_data = b->o->net_data,
       .runtime_path = b->o->runtime_path,
       .run_root = b->o->run_root,
       .cancelled = b->o->cancelled,
-      .progress = b->o->progress,
-      .progress_data = b->o->progress_data,
+      .stop = &b->stop,
+      .progress = builder_progress,
+      .progress_data = b,
       .quiet = b->o->quiet,
       .mounts = mounts,
       .context_fd = b->ctxfd,
+      .context_index = &b->ctx,
       .context_path = b->ctx_path,
       .cache_root = cache_root,
     };
@@ -217,15 +282,22 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
     if (b->o->quiet)
       rq.captured = &captured;
     int code = 0;
+    _cleanup_free_ char *parent = st->image_id ? xstrdup (st->image_id) : NULL;
     int r = run_container (&rq, &code, err);
+    bool ran = r == 0;
+    /* docker keeps a failed RUN's container unless --force-rm, and every
+     * one with --rm=false */
+    bool keep = ran && parent && b->o->keep_container && !b->o->force_rm && (code != 0 || b->o->keep_intermediate);
+    if (ran && code != 0 && !keep)
+      builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
     if (r == 0 && code != 0)
       {
         /* -q hid the output: show it with the failure, as docker does */
-        if (captured && captured[0] && b->o->progress)
+        if (captured && captured[0])
           {
             json_t *t = json_string (captured);
             if (t)
-              b->o->progress (json_pack ("{s:o}", "stream", t), b->o->progress_data);
+              builder_emit_json (b, json_pack ("{s:o}", "stream", t));
           }
         if (b->o->run_exit_code)
           *b->o->run_exit_code = code;
@@ -233,10 +305,13 @@ step_run (struct builder *b, struct build_stage *st, const struct df_instruction
       }
     if (r == 0)
       r = builder_snapshot_commit (b, sid, &diff, err);
+    if (keep)
+      run_keep_container (b, sid, parent, argv, env, &rq, code);
     builder_snapshot_drop (b, sid);
     if (r < 0)
       return -1;
-    builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
+    if (!keep)
+      builder_emit (b, "Removing intermediate container %.12s\n", sid + 6);
     if (builder_commit (b, st, created_by, diff, full, err) < 0)
       return -1;
     builder_cache_put (b, key, st->image_id);
@@ -338,7 +413,7 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
     .inline_contents = inline_contents,
     .what = inst->name,
     .src_rootfd = b->ctxfd,
-    .sums = &b->sums,
+    .ctx = &b->ctx,
   };
   _cleanup_strv_ char **fetched = calloc (1, sizeof (char *));
   req.fetched_dirs = &fetched;
@@ -361,12 +436,16 @@ step_copy (struct builder *b, struct build_stage *st, const struct df_instructio
       if (builder_source_open (b, from_x, &src_snap, &src_rootfd, &src_image, err) < 0)
         return -1;
       req.src_rootfd = src_rootfd;
-      req.sums = NULL;
+      req.ctx = NULL;
       /* the snapshot is read only in practice; it must not count as
        * the step's live snapshot */
-      free (b->live_snapshot);
-      b->live_snapshot = NULL;
+      char **live = builder_live_snapshot (b);
+      free (*live);
+      *live = NULL;
     }
+  /* from the context: all of it must have arrived */
+  if (from_x == NULL && builder_context_wait (b, err) < 0)
+    goto out;
   if (copy_sources_resolve (&req, &paths, err) < 0)
     goto out;
   sum = copy_sources_checksum (req.src_rootfd, paths, &req, err);

@@ -1,10 +1,13 @@
 /* POST /build (traces 07, 08): the classic builder endpoint the stock docker
  * CLI falls back to, docker-py and docker-compose use. The tar body is read
- * by the build on a worker thread as it streams in; progress goes out as
+ * by the build on a thread of its own as it streams in (a build lasts as
+ * long as its RUN steps: it must not hold one of the few pool workers that
+ * pulls, commits and removals need); progress goes out as
  * docker's chunked JSON lines; a client that goes away cancels the build
  * (its container is killed, its snapshot removed). At start, leftovers of a
  * berthd that died mid-build are swept. */
 #include "build/build.h"
+#include "daemon/api-build-internal.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
 #include "image/image.h"
@@ -22,29 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
-struct build_job
-{
-  struct api_request *req;
-  struct berthd *d;
-  struct api_stream *stream;
-  int cancelled; /* __atomic: set on the loop, read by the worker */
-  /* back-pressure: bytes posted to the loop and not yet queued on the
-   * stream, and the stream's queue as the loop last saw it (__atomic) */
-  int64_t posted_bytes, queued_bytes;
-  int in_fd;
-  struct build_options o;
-  char **tags;
-  char **cache_from;
-  json_t *build_args, *labels;
-  char *dockerfile, *target, *network, *platform, *runtime_path, *run_root;
-  char **insecure;
-  char *no_credentials_dir;
-  bool quiet;
-  json_t *registry_config; /* X-Registry-Config: {"host": AuthConfig} */
-  int run_exit_code;
-  char *image_id;
-  struct berth_error *err;
-};
+/* RUN output, copies and tar walks use 64-128 KiB buffers on the stack */
+#define BUILD_STACK_BYTES (2 << 20)
+
+
+static struct build_job *running_builds;
 
 static void
 job_free (struct build_job *j)
@@ -133,72 +118,6 @@ progress_cb (json_t *msg, void *data)
          && !__atomic_load_n (&j->cancelled, __ATOMIC_RELAXED))
     usleep (5000);
   return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
-}
-
-/* Ask the loop (the owner of the connection) whether the client is gone,
- * and wait for the answer. */
-struct gone_check
-{
-  struct build_job *job;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool answered, gone;
-  int refs; /* the worker and the loop: the last one frees */
-};
-
-static void
-gone_unref (struct gone_check *g)
-{
-  pthread_mutex_lock (&g->lock);
-  bool last = --g->refs == 0;
-  pthread_mutex_unlock (&g->lock);
-  if (last)
-    {
-      pthread_mutex_destroy (&g->lock);
-      pthread_cond_destroy (&g->cond);
-      free (g);
-    }
-}
-
-static void
-gone_on_loop (void *arg)
-{
-  struct gone_check *g = arg;
-  pthread_mutex_lock (&g->lock);
-  g->gone = g->job ? api_request_client_gone (g->job->req) : false;
-  g->answered = true;
-  pthread_cond_signal (&g->cond);
-  pthread_mutex_unlock (&g->lock);
-  gone_unref (g);
-}
-
-static bool
-client_gone_cb (void *data)
-{
-  struct build_job *j = data;
-  struct gone_check *g = calloc (1, sizeof *g);
-  if (g == NULL)
-    abort ();
-  g->job = j;
-  g->refs = 2;
-  pthread_mutex_init (&g->lock, NULL);
-  pthread_cond_init (&g->cond, NULL);
-  loop_post (j->d->loop, gone_on_loop, g);
-  struct timespec until;
-  clock_gettime (CLOCK_REALTIME, &until);
-  until.tv_sec += 5; /* a loop that is shutting down may never answer */
-  pthread_mutex_lock (&g->lock);
-  while (!g->answered)
-    if (pthread_cond_timedwait (&g->cond, &g->lock, &until) != 0)
-      break;
-  bool gone = g->answered ? g->gone : true;
-  if (!g->answered)
-    g->job = NULL; /* the late answer must not touch the request */
-  pthread_mutex_unlock (&g->lock);
-  gone_unref (g);
-  if (gone)
-    __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
-  return gone || __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ pull -- */
@@ -305,6 +224,23 @@ auth_for (struct build_job *j, const char *ref, struct registry_auth *out)
   image_ref_free (r);
 }
 
+static int progress_cb (json_t *msg, void *data);
+
+/* docker's classic builder streams a FROM pull's progress into the build
+ * output as the pull's own JSON lines ("Pulling from …", per layer
+ * "Downloading" with progressDetail, "Digest: …", "Status: Downloaded
+ * newer image for …"); the CLI renders them like docker pull's. */
+static int
+pull_progress_cb (const struct registry_progress *ev, void *opaque)
+{
+  struct build_job *j = opaque;
+  if (j->quiet)
+    return __atomic_load_n (&j->cancelled, __ATOMIC_RELAXED);
+  json_t *line = registry_progress_json (ev);
+  json_object_del (line, "aux");
+  return progress_cb (line, j);
+}
+
 static int
 pull_cb (const char *ref, void *data, struct berth_error **err)
 {
@@ -313,6 +249,8 @@ pull_cb (const char *ref, void *data, struct berth_error **err)
   o.config_dir = j->no_credentials_dir;
   o.insecure_registries = j->insecure;
   o.platform = j->platform;
+  o.progress = pull_progress_cb;
+  o.progress_opaque = j;
   struct registry_auth auth;
   auth_for (j, ref, &auth);
   if (auth.username || auth.identity_token || auth.registry_token)
@@ -326,11 +264,15 @@ pull_cb (const char *ref, void *data, struct berth_error **err)
 
 /* ---------------------------------------------------------------- work -- */
 
-static void
-build_work (void *arg)
+static void build_done (void *arg);
+
+static void *
+build_thread (void *arg)
 {
   struct build_job *j = arg;
   build_run (j->d->images, j->in_fd, &j->o, &j->image_id, &j->err);
+  loop_post (j->d->loop, build_done, j);
+  return NULL;
 }
 
 static void
@@ -338,6 +280,14 @@ build_done (void *arg)
 {
   struct build_job *j = arg;
   struct api_request *req = j->req;
+  if (!j->joined)
+    pthread_join (j->thread, NULL); /* it posted this as its last act */
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    running_builds = j->next;
+  if (j->next)
+    j->next->prev = j->prev;
   api_request_body_close (req);
   if (j->err && j->stream == NULL)
     api_respond_error (req, j->err);
@@ -472,6 +422,9 @@ handle_build (struct api_request *req)
     .pull = api_request_query_bool (req, "pull", false),
     .quiet = j->quiet,
     .force_rm = api_request_query_bool (req, "forcerm", false),
+    .keep_intermediate = !api_request_query_bool (req, "rm", true),
+    .keep_container = build_hook_keep_container,
+    .keep_data = j,
     .network_mode = j->network,
     .platform = j->platform,
     .runtime_path = j->runtime_path,
@@ -480,16 +433,30 @@ handle_build (struct api_request *req)
     .pull_data = j,
     .progress = progress_cb,
     .progress_data = j,
-    .client_gone = client_gone_cb,
+    .client_gone = build_hook_client_gone,
+    .net_attach = build_hook_net_attach,
+    .net_detach = build_hook_net_detach,
+    .net_data = j,
     .cancelled = &j->cancelled,
     .run_exit_code = &j->run_exit_code,
   };
-  if (loop_worker_submit (d->loop, build_work, build_done, j, &err) < 0)
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setstacksize (&attr, BUILD_STACK_BYTES);
+  int r = pthread_create (&j->thread, &attr, build_thread, j);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
     {
+      berth_error_set (&err, r, "start the build thread");
       api_request_body_close (req);
       api_respond_error (req, err);
       job_free (j);
+      return;
     }
+  j->next = running_builds;
+  if (running_builds)
+    running_builds->prev = j;
+  running_builds = j;
 }
 
 /* POST /build/prune: the build cache (the index only; images stay). */
@@ -524,9 +491,24 @@ build_init (struct berthd *d, struct berth_error **err)
   if (d->images == NULL)
     return 0;
   _cleanup_free_ char *run_root = xasprintf ("%s/build", d->config.exec_root);
-  _cleanup_free_ char *state = xasprintf ("%s/state", run_root);
-  build_sweep (d->images, state);
+  build_sweep (d->images, run_root);
   return 0;
+}
+
+/* After the server ended its requests (which cancelled their builds):
+ * wait for the build threads before the image store goes away. Their
+ * answers are never delivered (the loop has stopped); the jobs stay
+ * allocated until the process exits. */
+static void
+build_shutdown (struct berthd *d)
+{
+  (void) d;
+  for (struct build_job *j = running_builds; j; j = j->next)
+    {
+      __atomic_store_n (&j->cancelled, 1, __ATOMIC_RELAXED);
+      pthread_join (j->thread, NULL);
+      j->joined = true;
+    }
 }
 
 BERTHD_MODULE (build_module) = {
@@ -534,4 +516,5 @@ BERTHD_MODULE (build_module) = {
   .order = 65,
   .init = build_init,
   .register_routes = build_register,
+  .shutdown = build_shutdown,
 };

@@ -73,6 +73,13 @@ static struct container *
 container_create (struct containers *cs, const json_t *body, const char *name,
                   struct berth_error **err)
 {
+  return containers_create_with (cs, body, name, NULL, err);
+}
+
+struct container *
+containers_create_with (struct containers *cs, const json_t *body, const char *name,
+                        const char *adopt_id, struct berth_error **err)
+{
   _cleanup_container_ struct container *c = container_new ();
   _cleanup_json_ json_t *image_cfg = NULL;
   if (container_create_body_parse (body, &c->config, &c->host_config, &c->networking, err) < 0)
@@ -107,9 +114,20 @@ container_create (struct containers *cs, const json_t *body, const char *name,
     return NULL;
   c->image_ref = xstrdup (image);
   char id[SHA256_HEX_LEN + 1];
-  do
-    random_id_hex (id);
-  while (containers_lookup (cs, id, NULL) != NULL);
+  if (adopt_id)
+    {
+      if (strlen (adopt_id) != SHA256_HEX_LEN || containers_lookup (cs, adopt_id, NULL) != NULL
+          || !image_snapshot_exists (cs->d->images, adopt_id))
+        {
+          berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "cannot adopt snapshot %s as a container", adopt_id);
+          return NULL;
+        }
+      memcpy (id, adopt_id, sizeof id);
+    }
+  else
+    do
+      random_id_hex (id);
+    while (containers_lookup (cs, id, NULL) != NULL);
   memcpy (c->id, id, sizeof id);
   c->created_ns = time_now_ns ();
   c->state.status = CONTAINER_CREATED;
@@ -132,7 +150,7 @@ container_create (struct containers *cs, const json_t *body, const char *name,
   _cleanup_free_ char *dir = container_data_dir (cs, c);
   if (strcmp (str_of (json_object_get (c->host_config, "LogConfig"), "Type"), "json-file") == 0)
     c->log_path = xasprintf ("%s/%s-json.log", dir, c->id);
-  if (c->dirfd < 0 || image_snapshot_create (cs->d->images, c->id, c->image_id, err) < 0
+  if (c->dirfd < 0 || (!adopt_id && image_snapshot_create (cs->d->images, c->id, c->image_id, err) < 0)
       || container_mounts_plan (cs, c, err) < 0 || container_save (c, err) < 0)
     {
       if (c->dirfd < 0)

@@ -203,8 +203,12 @@ container_summary_json (const struct container *c, uint64_t now_ns)
 {
   _cleanup_strv_ char **argv = NULL;
   strv_append (&argv, c->path);
+  /* docker's list.go: an argument with a space is shown in single quotes */
   for (char **a = c->args; a && *a; a++)
-    strv_append (&argv, *a);
+    {
+      _cleanup_free_ char *q = strchr (*a, ' ') ? xasprintf ("'%s'", *a) : xstrdup (*a);
+      strv_append (&argv, q);
+    }
   _cleanup_free_ char *command = strv_join (argv, " ");
   _cleanup_free_ char *status = container_status_text (c, now_ns);
   json_t *names = json_pack ("[s]", c->name);

@@ -119,6 +119,12 @@ struct container *containers_lookup (struct containers *cs, const char *ref,
                                      struct berth_error **err);
 struct container *containers_find_by_name (struct containers *cs, const char *name);
 void containers_add (struct containers *cs, struct container *c);
+/* POST /containers/create's work (body as the API's); adopt_id (NULL: a
+ * new id and snapshot) takes an existing snapshot of that id as the
+ * container's root, e.g. a build's intermediate container. Added to cs. */
+struct container *containers_create_with (struct containers *cs, const json_t *body,
+                                          const char *name, const char *adopt_id,
+                                          struct berth_error **err);
 /* Code that calls out (waiters, removal) while it works on c holds it:
  * a removal in between then frees c only at the last release. release
  * returns false once c was removed (and freed, if that was the last

@@ -400,6 +400,10 @@ int image_snapshot_mount (struct image_store *store, const char *id, const char 
 int image_snapshot_unmount (struct image_store *store, const char *id, struct berth_error **err);
 /* Unmount (if mounted) and remove the upper layer. Missing is not an error. */
 int image_snapshot_remove (struct image_store *store, const char *id, struct berth_error **err);
+/* Give a snapshot another id (unmounted first), e.g. a build step's that
+ * becomes a kept intermediate container's. The new id taken: CONFLICT. */
+int image_snapshot_rename (struct image_store *store, const char *id, const char *new_id,
+                           struct berth_error **err);
 /* Image id a snapshot was made from (NULL for scratch). */
 int image_snapshot_image (struct image_store *store, const char *id, char **image_id,
                           struct berth_error **err);

@@ -312,6 +312,24 @@ image_snapshot_remove (struct image_store *s, const char *id, struct berth_error
   return 0;
 }
 
+int
+image_snapshot_rename (struct image_store *s, const char *id, const char *new_id,
+                       struct berth_error **err)
+{
+  if (snapshot_id_check (id, err) < 0 || snapshot_id_check (new_id, err) < 0)
+    return -1;
+  /* an overlay mount and meta.json's mountpoint name the old directory */
+  if (image_snapshot_unmount (s, id, err) < 0)
+    return -1;
+  STORE_LOCKED (s);
+  struct stat st;
+  if (fstatat (s->snapshotsfd, new_id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "snapshot %s already exists", new_id);
+  if (renameat (s->snapshotsfd, id, s->snapshotsfd, new_id) < 0)
+    return berth_error_set (err, errno, "rename snapshot %s to %s", id, new_id);
+  return 0;
+}
+
 /* ----------------------------------------------------------- changes -- */
 
 struct changes

@@ -50,7 +50,8 @@ def write_context(root, files):
 
 def build_leftovers(d):
     """What a finished build must not leave: build snapshots, context dirs,
-    build containers' state, mounts under the daemon's roots."""
+    build containers' state and network namespaces, mounts under the
+    daemon's roots."""
     left = []
     snaps = d.data_root / "snapshots"
     if snaps.exists():
@@ -61,6 +62,9 @@ def build_leftovers(d):
     state = d.exec_root / "build" / "state"
     if state.exists():
         left += [f"container {c}" for c in os.listdir(state)]
+    netns = d.exec_root / "build" / "netns"
+    if netns.exists():
+        left += [f"netns {n}" for n in os.listdir(netns)]
     with open("/proc/self/mountinfo") as f:
         left += [f"mount {l.split()[4]}" for l in f if str(d.root) in l.split()[4]]
     return left
@@ -126,3 +130,59 @@ def b(bd):
     left = build_leftovers(bd)
     shutil.rmtree(work, ignore_errors=True)
     assert not left, f"left behind by a build: {left}"
+
+
+def load_regutil():
+    """tests/integration/registry/regutil.py (a docker-registry on loopback)."""
+    spec = importlib.util.spec_from_file_location(
+        "berth_regutil_for_build", ROOT / "tests" / "integration" / "registry" / "regutil.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class HoldServer:
+    """An HTTP server on 127.0.0.1 whose /hold requests wait until release():
+    a RUN step that fetches it stays running exactly as long as the test
+    wants, without sleeping. `seen` counts requests that arrived."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.release_event = threading.Event()
+        self.cond = threading.Condition()
+        self.seen = 0
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with outer.cond:
+                    outer.seen += 1
+                    outer.cond.notify_all()
+                if self.path.startswith("/hold"):
+                    outer.release_event.wait(120)
+                body = b"released\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("0.0.0.0", 0), H)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_seen(self, n, timeout=60):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.seen >= n, timeout)
+
+    def release(self):
+        self.release_event.set()
+
+    def stop(self):
+        self.release()
+        self.srv.shutdown()
+        self.srv.server_close()

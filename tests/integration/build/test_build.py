@@ -134,7 +134,10 @@ def test_failed_run_reports_command_output_and_code(b):
     assert "about to fail" in res.stdout
     assert "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3" in res.stderr
     assert b.d.docker("image", "inspect", "t-fail", check=False).returncode != 0
-    assert b.d.docker("ps", "-aq").stdout.split() == []
+    # the failed step's container stays, exited, as docker keeps it (no --force-rm)
+    kept = b.d.docker("ps", "-a", "--format", "{{.Status}}").stdout.split("\n")
+    assert [k[:10] for k in kept if k] == ["Exited (3)"]
+    b.d.docker("rm", *b.d.docker("ps", "-aq").stdout.split())
     # -q hides the output, except when the step fails
     res = b.build({"Dockerfile": f"FROM {BASE}\nRUN echo quiet failure && exit 4\n"}, "-q", check=False)
     assert res.returncode == 4 and "quiet failure" in res.stdout + res.stderr
@@ -217,6 +220,30 @@ def test_add_extracts_local_tar(b):
     b.build({"Dockerfile": f"FROM {BASE}\nADD pkg.tar.gz /opt/\nADD plain.txt /opt/plain.txt\n",
              "pkg.tar.gz": buf.getvalue(), "plain.txt": "plain\n"}, "-t", "t-add")
     assert b.run("t-add", "cat", "/opt/pkg/file.txt", "/opt/plain.txt") == "inside the tar\nplain\n"
+
+
+def test_context_data_reaches_every_reader(b):
+    """The context arrives as sized files whose bytes wait in a spool: every
+    way a step reads them must see the real content (COPY of a file, of a
+    symlink to one, of a hard link, of a directory; a bind mount; the
+    Dockerfile itself), and the cache must follow content, not size."""
+    ctx = b.ctx({"Dockerfile": f"FROM {BASE}\nCOPY real.txt link.txt hard.txt /c/\nCOPY dir /d\n"
+                               "RUN --mount=type=bind,source=dir,target=/m cat /m/sub/deep.txt > /from-mount\n",
+                 "real.txt": "real content\n", "dir/sub/deep.txt": "deep\n"})
+    os.symlink("real.txt", ctx / "link.txt")
+    os.link(ctx / "real.txt", ctx / "hard.txt")
+    b.build(ctx, "-t", "t-ctxdata")
+    assert b.run("t-ctxdata", "cat", "/c/real.txt", "/c/link.txt", "/c/hard.txt", "/d/sub/deep.txt",
+                 "/from-mount") == "real content\n" * 3 + "deep\ndeep\n"
+    # same size, other bytes: the COPY and what follows rerun
+    (ctx / "real.txt").write_text("REAL CONTENT\n")
+    res = b.build(ctx, "-t", "t-ctxdata")
+    assert res.stdout.count("Using cache") == 0, res.stdout
+    assert b.run("t-ctxdata", "cat", "/c/link.txt", "/c/hard.txt") == "REAL CONTENT\n" * 2
+    (ctx / "dir" / "sub" / "deep.txt").write_text("DEEP\n")
+    res = b.build(ctx, "-t", "t-ctxdata")
+    assert res.stdout.count("Using cache") == 1, res.stdout
+    assert b.run("t-ctxdata", "cat", "/from-mount") == "DEEP\n"
 
 
 def test_build_args_scoping_and_unused_warning(b):

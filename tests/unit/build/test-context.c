@@ -123,10 +123,40 @@ test_hostile_entries_stay_inside (void **state)
     { "hard", 'h', "dir/a.txt" },
   };
   int tfd = make_tar (es, sizeof es / sizeof es[0], true);
-  struct context_sums sums = { 0 };
+  struct context_index ix;
+  context_index_init (&ix, -1);
   struct berth_error *err = NULL;
-  if (context_extract (tfd, dfd, false, &sums, &err) < 0)
+  if (context_receive (tfd, dfd, &ix, &err) < 0)
     fail_msg ("%s", err->msg);
+  /* received, not written: the files have their sizes and no data yet */
+  struct stat sb;
+  assert_int_equal (fstatat (dfd, "dir/a.txt", &sb, 0), 0);
+  assert_int_equal (sb.st_size, 6);
+  assert_int_equal (sb.st_blocks, 0);
+  /* the streamed sum is the content's sha256, under every name */
+  char hex[SHA256_HEX_LEN + 1];
+  sha256_hex ("second", 6, hex);
+  assert_string_equal (context_index_sum (&ix, &sb), hex);
+  assert_int_equal (fstatat (dfd, "hard", &sb, 0), 0);
+  assert_string_equal (context_index_sum (&ix, &sb), hex);
+  {
+    /* copied straight from the spool, the file itself untouched */
+    int out = memfd_create ("out", MFD_CLOEXEC);
+    bool done = false;
+    assert_int_equal (context_index_copy (&ix, &sb, out, &done, &err), 0);
+    assert_true (done);
+    char buf[16] = { 0 };
+    assert_int_equal (pread (out, buf, sizeof buf, 0), 6);
+    assert_string_equal (buf, "second");
+    close (out);
+  }
+  /* filled before reading */
+  int all = openat (dfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (context_index_fill_tree (&ix, all, &err) < 0)
+    fail_msg ("%s", err->msg);
+  close (all);
+  assert_int_equal (fstatat (dfd, "dir/a.txt", &sb, 0), 0);
+  assert_int_equal (sb.st_mtim.tv_sec, 1000); /* the mtime it came with */
   /* nothing was written next to the context dir */
   _cleanup_free_ char *esc = xasprintf ("%s/escape.txt", outer);
   _cleanup_free_ char *thr = xasprintf ("%s/through.txt", outer);
@@ -142,12 +172,7 @@ test_hostile_entries_stay_inside (void **state)
   assert_string_equal (c, "through");
   assert_string_equal (d, "second");
   assert_string_equal (h, "second");
-  /* the streamed sum is the content's sha256 */
-  char hex[SHA256_HEX_LEN + 1];
-  sha256_hex ("second", 6, hex);
-  assert_string_equal (context_sums_get (&sums, "dir/a.txt"), hex);
-  assert_null (context_sums_get (&sums, "hard")); /* links are re-read */
-  context_sums_free (&sums);
+  context_index_free (&ix);
   close (tfd);
   close (dfd);
   rmroot (outer);
@@ -155,6 +180,65 @@ test_hostile_entries_stay_inside (void **state)
 
 /* What the docker CLI sends with -f outside the context: no padding after
  * the last entry's data and no end-of-archive blocks (dockerd accepts it). */
+/* A context larger than the spool's memory: the rest of the stream goes
+ * to a temp file; a file across the two is copied whole; every byte and
+ * sum comes back, plain and gzipped. */
+static void
+test_spool_spills_to_disk (void **state)
+{
+  (void) state;
+  for (int gz = 0; gz < 2; gz++)
+    {
+      char *outer = mkroot ();
+      _cleanup_free_ char *ctx = xasprintf ("%s/ctx", outer);
+      int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      int tmpd = open (outer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      char *big[4];
+      struct entry es[4];
+      for (int i = 0; i < 4; i++)
+        {
+          big[i] = malloc (5000);
+          for (int k = 0; k < 4999; k++)
+            big[i][k] = (char) ('a' + (k * 7 + i) % 26);
+          big[i][4999] = '\0';
+          es[i] = (struct entry){ xasprintf ("f%d", i), 'f', big[i] };
+        }
+      int tfd = make_tar (es, 4, gz);
+      struct context_index ix;
+      context_index_init (&ix, tmpd);
+      ix.raw_mem_max = 8192; /* the second file straddles memory and disk */
+      struct berth_error *err = NULL;
+      if (context_receive (tfd, dfd, &ix, &err) < 0)
+        fail_msg ("%s", err->msg);
+      if (!gz)
+        assert_true (ix.spool_len[SPOOL_RAW_DISK] > 0);
+      for (int i = 0; i < 4; i++)
+        {
+          struct stat sb;
+          assert_int_equal (fstatat (dfd, es[i].path, &sb, 0), 0);
+          char hex[SHA256_HEX_LEN + 1];
+          sha256_hex (big[i], 4999, hex);
+          assert_string_equal (context_index_sum (&ix, &sb), hex);
+          int out = memfd_create ("out", MFD_CLOEXEC);
+          bool done = false;
+          assert_int_equal (context_index_copy (&ix, &sb, out, &done, &err), 0);
+          assert_true (done);
+          char *back = calloc (1, 5000);
+          assert_int_equal (pread (out, back, 4999, 0), 4999);
+          assert_memory_equal (back, big[i], 4999);
+          free (back);
+          close (out);
+          free ((char *) es[i].path);
+          free (big[i]);
+        }
+      context_index_release (&ix);
+      close (tfd);
+      close (tmpd);
+      close (dfd);
+      rmroot (outer);
+    }
+}
+
 static void
 test_unterminated_tar_from_the_cli (void **state)
 {
@@ -170,7 +254,7 @@ test_unterminated_tar_from_the_cli (void **state)
    * (libarchive pads the archive to 10240 bytes) */
   assert_int_equal (ftruncate (tfd, 512 * 3 + 27), 0);
   struct berth_error *err = NULL;
-  if (context_extract (tfd, dfd, false, NULL, &err) < 0)
+  if (context_extract (tfd, dfd, false, &err) < 0)
     fail_msg ("%s", err->msg);
   _cleanup_free_ char *c = read_at (dfd, ".dockerignore");
   assert_string_equal (c, "last entry, 26 bytes long\n");
@@ -181,13 +265,13 @@ test_unterminated_tar_from_the_cli (void **state)
   int dfd2 = open (ctx2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   assert_int_equal (ftruncate (tfd, 512 * 3 + 10), 0);
   lseek (tfd, 0, SEEK_SET);
-  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  assert_int_equal (context_extract (tfd, dfd2, false, &err), -1);
   berth_error_free (err);
   err = NULL;
   /* cut inside a header */
   assert_int_equal (ftruncate (tfd, 512 * 2 + 100), 0);
   lseek (tfd, 0, SEEK_SET);
-  assert_int_equal (context_extract (tfd, dfd2, false, NULL, &err), -1);
+  assert_int_equal (context_extract (tfd, dfd2, false, &err), -1);
   berth_error_free (err);
   close (dfd2);
   close (tfd);
@@ -207,7 +291,7 @@ test_not_a_tar (void **state)
     write (fd, "this is not a tar archive, no header here\n", 43);
   lseek (fd, 0, SEEK_SET);
   struct berth_error *err = NULL;
-  assert_int_equal (context_extract (fd, dfd, false, NULL, &err), -1);
+  assert_int_equal (context_extract (fd, dfd, false, &err), -1);
   assert_int_equal (err->kind, BERTH_E_INVALID);
   berth_error_free (err);
   close (fd);
@@ -228,7 +312,7 @@ test_ignore_and_copy_sources (void **state)
   };
   int tfd = make_tar (es, sizeof es / sizeof es[0], false);
   struct berth_error *err = NULL;
-  assert_int_equal (context_extract (tfd, dfd, false, NULL, &err), 0);
+  assert_int_equal (context_extract (tfd, dfd, false, &err), 0);
   struct build_ignore *ig = NULL;
   const char *pat = "*.log\n!keep.log\n**/tmp\n";
   assert_int_equal (build_ignore_parse (pat, strlen (pat), &ig, &err), 0);
@@ -329,11 +413,18 @@ test_mutated_tars_stay_inside (void **state)
       e = NULL;
       mkdir (ctx, 0755);
       int dfd = open (ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (context_extract (mfd, dfd, false, NULL, &e) < 0)
+      /* odd mutations through the receiving path (spool, index), even
+       * ones through ADD's extraction */
+      struct context_index ix;
+      context_index_init (&ix, -1);
+      ix.raw_mem_max = 2048; /* no temp dir: the rest is read, not spooled raw */
+      int rr = i % 2 ? context_receive (mfd, dfd, &ix, &e) : context_extract (mfd, dfd, false, &e);
+      if (rr < 0)
         {
           assert_non_null (e->msg);
           berth_error_free (e);
         }
+      context_index_free (&ix);
       close (dfd);
       close (mfd);
       free (m);
@@ -355,6 +446,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_hostile_entries_stay_inside),
+    cmocka_unit_test (test_spool_spills_to_disk),
     cmocka_unit_test (test_unterminated_tar_from_the_cli),
     cmocka_unit_test (test_not_a_tar),
     cmocka_unit_test (test_ignore_and_copy_sources),
