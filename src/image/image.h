@@ -479,7 +479,39 @@ int image_export_rootfs (int rootfd, int out_fd, struct berth_error **err);
  * Layers left by a killed pull are kept until then, so a later pull of the
  * same image reuses them. *freed_bytes optional. */
 int image_store_gc (struct image_store *store, int64_t *freed_bytes, struct berth_error **err);
-/* Verify every blob's digest, every layer's tree against the manifest of
- * its files recorded at unpack, and every image's references. *problems gets
- * one string per problem (empty vector: all good). */
+/* What `check` looked at, one call per item, in this order: every blob
+ * (its sha256 against its name), every layer (its files against the
+ * listing recorded at unpack, and its kept blob), every image (its config,
+ * manifest and layers present), every tag (its image present). */
+enum image_check_kind
+{
+  IMAGE_CHECK_BLOB,
+  IMAGE_CHECK_LAYER,
+  IMAGE_CHECK_IMAGE,
+  IMAGE_CHECK_TAG,
+};
+/* "blob", "layer", "image", "tag" */
+const char *image_check_kind_name (enum image_check_kind kind);
+struct image_check_item
+{
+  enum image_check_kind kind;
+  const char *name;    /* digest, diff id, image id or "name:tag" */
+  int64_t bytes;       /* bytes read to check it (blob content, layer files) */
+  const char *problem; /* NULL when fine; else what is wrong and where
+                          ("content hashes to sha256:…", "files differ from
+                          the unpacked layer: recorded `/etc/passwd …`,
+                          found `…`") */
+};
+/* Return non-zero to stop the check (it then fails with ECANCELED). */
+typedef int (*image_check_fn) (const struct image_check_item *item, void *data);
+/* Verify the store. Safe beside concurrent pulls, loads and removals: the
+ * store's lock is held only to take a consistent look at one item (never
+ * while content is read), a blob or layer removed or replaced while it was
+ * read is skipped, not reported. fn may be NULL. *n_problems (optional)
+ * counts the items with a problem. Fails only when the store cannot be read
+ * at all (or fn stopped it). */
+int image_store_check_each (struct image_store *store, image_check_fn fn, void *data,
+                            size_t *n_problems, struct berth_error **err);
+/* The same, collected: one "<kind> <name>: <problem>" string per problem
+ * (empty vector: all good). */
 int image_store_check (struct image_store *store, char ***problems, struct berth_error **err);
