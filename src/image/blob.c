@@ -163,12 +163,15 @@ image_blob_writer_abort (struct image_blob_writer *w)
 }
 
 int
-image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct berth_error **err)
+blob_writer_commit_stamped (struct image_blob_writer *w, char **digest_out, uint64_t *stamp,
+                            struct berth_error **err)
 {
   struct image_store *s = w->store;
   _cleanup_free_ char *digest
       = w->is_hashed_by_caller ? xstrdup (w->expected_digest) : sha256_ctx_digest (w->sha);
   int ret = 0;
+  uint64_t pin = 0;
+  bool linked = false;
   if (w->expected_digest && strcmp (digest, w->expected_digest) != 0)
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "digest mismatch: expected %s, got %s (%lld bytes)",
@@ -177,25 +180,39 @@ image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct
     ret = berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                 "size mismatch for %s: expected %lld bytes, got %lld", digest,
                                 (long long)w->expected_size, (long long)w->written);
-  else if (!image_blob_exists (s, digest))
+  else if (!image_blob_exists (s, digest) && fsync (w->fd) < 0)
+    ret = berth_error_set (err, errno, "fsync blob %s", digest);
+  else
     {
+      /* Linked (or found) and pinned in one step against gc's "unpinned?
+       * unlink", so a blob found here cannot vanish before it is pinned. */
       const char *hex = digest_hex (digest);
-      if (fsync (w->fd) < 0)
-        ret = berth_error_set (err, errno, "fsync blob %s", digest);
-      else if ((w->tmpname ? linkat (s->tmpfd, w->tmpname, s->blobsfd, hex, 0)
-                           : linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH))
-                   < 0
-               && errno != EEXIST)
+      store_pins_lock (s);
+      int r = w->tmpname ? linkat (s->tmpfd, w->tmpname, s->blobsfd, hex, 0)
+                         : linkat (w->fd, "", s->blobsfd, hex, AT_EMPTY_PATH);
+      if (r == 0 || errno == EEXIST)
+        {
+          linked = r == 0;
+          pin = store_pin_locked (s, digest);
+        }
+      else
         ret = berth_error_set (err, errno, "link blob %s", digest);
-      else if (fsync (s->blobsfd) < 0)
+      store_pins_unlock (s);
+      if (ret == 0 && linked && fsync (s->blobsfd) < 0)
         ret = berth_error_set (err, errno, "fsync blobs/");
     }
   image_blob_writer_abort (w);
-  if (ret == 0)
-    store_pin (s, digest);
+  if (stamp)
+    *stamp = linked ? pin : 0;
   if (ret == 0 && digest_out)
     *digest_out = steal_pointer (&digest);
   return ret;
+}
+
+int
+image_blob_writer_commit (struct image_blob_writer *w, char **digest_out, struct berth_error **err)
+{
+  return blob_writer_commit_stamped (w, digest_out, NULL, err);
 }
 
 int
@@ -222,4 +239,25 @@ image_blob_delete (struct image_store *s, const char *digest, struct berth_error
   if (unlinkat (s->blobsfd, hex, 0) < 0 && errno != ENOENT)
     return berth_error_set (err, errno, "delete blob %s", digest);
   return 0;
+}
+
+int
+blob_remove (struct image_store *s, const char *digest, uint64_t unless_stamp, bool *removed,
+             struct berth_error **err)
+{
+  const char *hex = digest_hex (digest);
+  if (hex == NULL)
+    return blob_invalid_digest (digest, err);
+  int ret = 0;
+  store_pins_lock (s);
+  bool keep = unless_stamp ? store_pin_stamp_locked (s, digest) != unless_stamp
+                           : store_is_pinned_locked (s, digest);
+  if (!keep && unlinkat (s->blobsfd, hex, 0) < 0 && errno != ENOENT)
+    ret = berth_error_set (err, errno, "remove blob %s", digest);
+  if (!keep && ret == 0)
+    json_object_del (s->pins, digest);
+  store_pins_unlock (s);
+  if (removed)
+    *removed = !keep && ret == 0;
+  return ret;
 }

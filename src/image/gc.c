@@ -110,12 +110,15 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
         if (de->d_name[0] == '.')
           continue;
         _cleanup_free_ char *diff_id = xasprintf ("sha256:%s", de->d_name);
-        if (json_object_get (layers, diff_id) || store_is_pinned (s, diff_id))
+        if (json_object_get (layers, diff_id))
           continue;
         _cleanup_error_ struct berth_error *e = NULL;
         int64_t sz = image_layer_size (s, diff_id, &e);
-        if (layer_remove (s, diff_id, err) < 0)
+        bool removed = false;
+        if (layer_remove (s, diff_id, 0, &removed, err) < 0)
           return -1;
+        if (!removed)
+          continue; /* pinned: a pull in flight uses it */
         if (removed_layers)
           json_array_append_new (removed_layers, json_string (diff_id));
         total += sz > 0 ? sz : 0;
@@ -129,11 +132,13 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
       if (de->d_name[0] == '.')
         continue;
       _cleanup_free_ char *digest = xasprintf ("sha256:%s", de->d_name);
-      if (json_object_get (blobs, digest) || store_is_pinned (s, digest))
+      if (json_object_get (blobs, digest))
         continue;
-      total += dir_entry_size (s->blobsfd, de->d_name);
-      if (unlinkat (s->blobsfd, de->d_name, 0) < 0 && errno != ENOENT)
-        return berth_error_set (err, errno, "remove blob %s", digest);
+      int64_t sz = dir_entry_size (s->blobsfd, de->d_name);
+      bool removed = false;
+      if (digest_is_valid (digest) && blob_remove (s, digest, 0, &removed, err) < 0)
+        return -1;
+      total += removed ? sz : 0;
     }
   if (freed)
     *freed = total;

@@ -24,16 +24,35 @@ struct image_store
    * references yet (a pull between its layers and its image record): gc
    * leaves them alone for PIN_TTL_NS. Guarded by pins_mutex. */
   json_t *pins;
+  uint64_t last_pin; /* the newest pin's stamp (stamps never repeat) */
+  /* Guards pins, and makes "is it there? pin it" (a pull that finds a
+   * layer or blob) atomic against "is it pinned? remove it" (gc, discard). */
   pthread_mutex_t pins_mutex;
 };
 
 #define PIN_TTL_NS (3600ULL * 1000000000ULL)
-void store_pin (struct image_store *s, const char *digest);
+/* Pin (or re-pin) a digest; returns the pin's stamp, unique in the store. */
+uint64_t store_pin (struct image_store *s, const char *digest);
 /* An image now references it: gc may judge it by references again. */
 void store_unpin (struct image_store *s, const char *digest);
 /* Is the layer unpacked (no pin, unlike image_layer_exists). */
 bool layer_present (struct image_store *s, const char *diff_id);
 bool store_is_pinned (struct image_store *s, const char *digest);
+/* The same with pins_mutex held by the caller. */
+static inline void
+store_pins_lock (struct image_store *s)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+}
+static inline void
+store_pins_unlock (struct image_store *s)
+{
+  pthread_mutex_unlock (&s->pins_mutex);
+}
+uint64_t store_pin_locked (struct image_store *s, const char *digest);
+bool store_is_pinned_locked (struct image_store *s, const char *digest);
+/* The stamp of a digest's pin (0: none). */
+uint64_t store_pin_stamp_locked (struct image_store *s, const char *digest);
 
 #define IMAGES_FILE "images.json"
 
@@ -85,6 +104,10 @@ sha256_ctx_freep (struct sha256_ctx **c)
 /* Streaming blob writer internals shared with layer unpack. */
 struct image_blob_writer *blob_writer_new (struct image_store *s, const char *expected_digest,
                                            int64_t expected_size, struct berth_error **err);
+/* image_blob_writer_commit, also telling the stamp of the pin it set when
+ * this writer put the blob in place (0 when the blob was there already). */
+int blob_writer_commit_stamped (struct image_blob_writer *w, char **digest_out, uint64_t *stamp,
+                                struct berth_error **err);
 int64_t blob_writer_bytes (const struct image_blob_writer *w);
 /* The caller hashes every byte it writes and compares with the expected
  * digest itself before commit: the writer skips its own sha256 and commits
@@ -100,8 +123,15 @@ int images_db_save (struct image_store *s, json_t *db, struct berth_error **err)
 json_t *layer_meta_load (struct image_store *s, const char *diff_id, struct berth_error **err);
 /* Open layers/<hex>/diff as an O_PATH directory fd. */
 int layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error **err);
-/* Remove a layer directory (atomically renamed away first). */
-int layer_remove (struct image_store *s, const char *diff_id, struct berth_error **err);
+/* Remove a layer directory (atomically renamed away first) unless it is
+ * pinned: with unless_stamp 0, by any pin younger than PIN_TTL_NS; else by
+ * any pin but the one with that stamp (a claim's own). *removed (optional)
+ * tells whether it went. */
+int layer_remove (struct image_store *s, const char *diff_id, uint64_t unless_stamp, bool *removed,
+                  struct berth_error **err);
+/* The same for a blob. */
+int blob_remove (struct image_store *s, const char *digest, uint64_t unless_stamp, bool *removed,
+                 struct berth_error **err);
 
 /* Write a tar of the tree under dirfd to out (optionally compressed).
  * whiteouts_from_overlay: overlay whiteouts (0/0 char devices) and opaque

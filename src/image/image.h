@@ -264,6 +264,23 @@ int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, siz
 int image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
                                struct berth_error **err);
 void image_layer_unpack_abort (struct image_layer_unpack *u);
+/* What a finish put in place itself (zero pins: nothing, the layer was
+ * there already or another unpack won), so a caller that gives up on the
+ * whole image can take it back with image_layer_discard. */
+struct image_layer_claim
+{
+  uint64_t layer_pin;
+  uint64_t blob_pin; /* 0 when the blob was there already or shared */
+};
+/* finish, filling *claim. */
+int image_layer_unpack_finish_claim (struct image_layer_unpack *u, char **diff_id_out,
+                                     struct image_layer_claim *claim, struct berth_error **err);
+/* Take back what a claim put in place when nothing used it since: no image
+ * or snapshot references the layer and no other pull found or committed it
+ * after the claim (then it is kept, and gc judges it later). The blob goes
+ * with the layer on the same terms. */
+int image_layer_discard (struct image_store *store, const char *diff_id,
+                         const struct image_layer_claim *claim, struct berth_error **err);
 /* For a caller that already hashes every compressed byte it writes and
  * checks the result against begin's expected_digest BEFORE it calls finish
  * (the registry client does, on its network thread, in parallel with the

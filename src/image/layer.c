@@ -600,7 +600,8 @@ layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char 
 }
 
 static int
-unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_error **err)
+unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct image_layer_claim *claim,
+               struct berth_error **err)
 {
   struct image_store *s = u->store;
   if (u->failed)
@@ -628,28 +629,53 @@ unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_er
    * the layer is committed before that passes. */
   int64_t blob_size = blob_writer_bytes (u->blob);
   _cleanup_free_ char *blob_digest = NULL;
-  if (image_blob_writer_commit (steal_pointer (&u->blob), &blob_digest, err) < 0)
+  uint64_t blob_pin = 0;
+  if (blob_writer_commit_stamped (steal_pointer (&u->blob), &blob_digest, &blob_pin, err) < 0)
     return -1;
   if (u->x == NULL)
-    goto done;
+    {
+      store_pin (s, diff_id);
+      goto done;
+    }
   if (layer_meta_write (u, diff_id, blob_digest, blob_size, err) < 0)
     return -1;
   closep (&u->tmpfd);
-  if (renameat (s->tmpfd, u->tmpname, s->layersfd, digest_hex (diff_id)) < 0)
+  for (;;)
     {
-      if (errno != EEXIST && errno != ENOTEMPTY)
-        return berth_error_set (err, errno, "commit layer %s", diff_id);
-      /* Another unpack of the same layer won: keep that one. */
-    }
-  else
-    {
-      free (u->tmpname);
-      u->tmpname = NULL;
-      if (fsync (s->layersfd) < 0)
-        return berth_error_set (err, errno, "fsync layers/");
+      /* Renamed and pinned in one step against a discard or gc. */
+      store_pins_lock (s);
+      int r = renameat (s->tmpfd, u->tmpname, s->layersfd, digest_hex (diff_id));
+      int e = errno;
+      if (r == 0 || layer_present (s, diff_id))
+        {
+          uint64_t pin = store_pin_locked (s, diff_id);
+          if (r == 0 && claim)
+            {
+              /* The claim covers the blob only if nobody else pinned it
+               * since this unpack linked it in. */
+              claim->layer_pin = pin;
+              claim->blob_pin = blob_pin && store_pin_stamp_locked (s, blob_digest) == blob_pin
+                                    ? store_pin_locked (s, blob_digest)
+                                    : 0;
+            }
+        }
+      store_pins_unlock (s);
+      if (r == 0)
+        {
+          free (u->tmpname);
+          u->tmpname = NULL;
+          if (fsync (s->layersfd) < 0)
+            return berth_error_set (err, errno, "fsync layers/");
+          break;
+        }
+      if (e != EEXIST && e != ENOTEMPTY)
+        return berth_error_set (err, e, "commit layer %s", diff_id);
+      /* Another unpack of the same layer won: keep that one (unless it
+       * was discarded meanwhile: then try again). */
+      if (layer_present (s, diff_id))
+        break;
     }
 done:
-  store_pin (s, diff_id);
   if (diff_id_out)
     *diff_id_out = steal_pointer (&diff_id);
   return 0;
@@ -659,7 +685,16 @@ int
 image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
                            struct berth_error **err)
 {
-  int r = unpack_finish (u, diff_id_out, err);
+  return image_layer_unpack_finish_claim (u, diff_id_out, NULL, err);
+}
+
+int
+image_layer_unpack_finish_claim (struct image_layer_unpack *u, char **diff_id_out,
+                                 struct image_layer_claim *claim, struct berth_error **err)
+{
+  if (claim)
+    *claim = (struct image_layer_claim){ 0 };
+  int r = unpack_finish (u, diff_id_out, claim, err);
   if (r < 0)
     berth_error_prefix (err, "unpack layer");
   unpack_free (u);
@@ -717,11 +752,14 @@ layer_present (struct image_store *s, const char *diff_id)
 bool
 image_layer_exists (struct image_store *s, const char *diff_id)
 {
-  bool exists = layer_present (s, diff_id);
   /* A pull that skips a present layer records its image later: until then
-   * a concurrent rmi's gc must not take the layer away. */
+   * a concurrent rmi's gc (or a failed pull's discard) must not take the
+   * layer away; found and pinned in one step against their removal. */
+  store_pins_lock (s);
+  bool exists = layer_present (s, diff_id);
   if (exists)
-    store_pin (s, diff_id);
+    store_pin_locked (s, diff_id);
+  store_pins_unlock (s);
   return exists;
 }
 
@@ -756,20 +794,63 @@ layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error 
 }
 
 int
-layer_remove (struct image_store *s, const char *diff_id, struct berth_error **err)
+layer_remove (struct image_store *s, const char *diff_id, uint64_t unless_stamp, bool *removed,
+              struct berth_error **err)
 {
   const char *hex = digest_hex (diff_id);
+  if (removed)
+    *removed = false;
   if (hex == NULL)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", diff_id);
   /* Renamed away first: a kill -9 halfway leaves a layer that is either
-   * whole or only in tmp/ (swept on open), never half of one. */
+   * whole or only in tmp/ (swept on open), never half of one. The rename
+   * and the pin check are one step against a pull finding the layer. */
   char rnd[SHA256_HEX_LEN + 1];
   random_id_hex (rnd);
   _cleanup_free_ char *name = xasprintf ("rm-%.24s", rnd);
-  if (renameat (s->layersfd, hex, s->tmpfd, name) < 0)
-    return errno == ENOENT ? 0 : berth_error_set (err, errno, "remove layer %s", diff_id);
+  store_pins_lock (s);
+  bool keep = unless_stamp ? store_pin_stamp_locked (s, diff_id) != unless_stamp
+                           : store_is_pinned_locked (s, diff_id);
+  int r = keep ? 0 : renameat (s->layersfd, hex, s->tmpfd, name);
+  int e = errno;
+  if (!keep && r == 0)
+    json_object_del (s->pins, diff_id);
+  store_pins_unlock (s);
+  if (keep || (r < 0 && e == ENOENT))
+    return 0;
+  if (r < 0)
+    return berth_error_set (err, e, "remove layer %s", diff_id);
+  if (removed)
+    *removed = true;
   fsync (s->layersfd);
   return fs_rm_rf_at (s->tmpfd, name, err);
+}
+
+int
+image_layer_discard (struct image_store *s, const char *diff_id,
+                     const struct image_layer_claim *claim, struct berth_error **err)
+{
+  if (claim == NULL || claim->layer_pin == 0)
+    return 0;
+  /* References are judged under the store's lock (an image recorded with
+   * this layer saves images.json under it before it unpins). */
+  STORE_LOCKED (s);
+  _cleanup_json_ json_t *blobs = NULL;
+  _cleanup_json_ json_t *layers = NULL;
+  if (store_collect_refs (s, &blobs, &layers, err) < 0)
+    return berth_error_prefix (err, "discard layer %s", diff_id);
+  if (json_object_get (layers, diff_id))
+    return 0;
+  _cleanup_free_ char *blob = NULL;
+  _cleanup_error_ struct berth_error *e = NULL;
+  image_layer_blob (s, diff_id, &blob, NULL, NULL, &e);
+  bool removed = false;
+  if (layer_remove (s, diff_id, claim->layer_pin, &removed, err) < 0)
+    return berth_error_prefix (err, "discard");
+  if (removed && blob && claim->blob_pin && !json_object_get (blobs, blob)
+      && blob_remove (s, blob, claim->blob_pin, NULL, err) < 0)
+    return berth_error_prefix (err, "discard layer %s", diff_id);
+  return 0;
 }
 
 int

@@ -239,12 +239,26 @@ images_db_save (struct image_store *s, json_t *db, struct berth_error **err)
   return fs_write_file_atomic (s->rootfd, IMAGES_FILE, text, strlen (text), 0600, err);
 }
 
-void
+/* Each pin gets a stamp no other pin has (strictly increasing), so a
+ * claim can tell whether anyone pinned the same digest after it. */
+uint64_t
+store_pin_locked (struct image_store *s, const char *digest)
+{
+  uint64_t now = time_now_ns ();
+  if (now <= s->last_pin)
+    now = s->last_pin + 1;
+  s->last_pin = now;
+  json_object_set_new (s->pins, digest, json_integer ((json_int_t)now));
+  return now;
+}
+
+uint64_t
 store_pin (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
-  json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
+  uint64_t stamp = store_pin_locked (s, digest);
   pthread_mutex_unlock (&s->pins_mutex);
+  return stamp;
 }
 
 void
@@ -255,12 +269,24 @@ store_unpin (struct image_store *s, const char *digest)
   pthread_mutex_unlock (&s->pins_mutex);
 }
 
+uint64_t
+store_pin_stamp_locked (struct image_store *s, const char *digest)
+{
+  return (uint64_t)json_integer_value (json_object_get (s->pins, digest));
+}
+
+bool
+store_is_pinned_locked (struct image_store *s, const char *digest)
+{
+  uint64_t t = store_pin_stamp_locked (s, digest);
+  return t && time_now_ns () - t < PIN_TTL_NS;
+}
+
 bool
 store_is_pinned (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
-  json_t *t = json_object_get (s->pins, digest);
-  bool pinned = t && time_now_ns () - (uint64_t)json_integer_value (t) < PIN_TTL_NS;
+  bool pinned = store_is_pinned_locked (s, digest);
   pthread_mutex_unlock (&s->pins_mutex);
   return pinned;
 }

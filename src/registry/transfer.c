@@ -49,9 +49,10 @@ struct xfer
   uint64_t head, tail; /* monotonic: written, consumed */
   bool is_eof, is_aborted, is_paused, needs_unpause;
   bool has_thread, is_consumer_done;
-  /* The unpack holds its commit until every download of the image has
-   * arrived and matched its digest, so a bad blob keeps nothing of it. */
-  bool may_finish;
+  /* What the unpack committed (each layer commits as soon as its own blob
+   * and diff_id are verified, so a kill -9 keeps the finished ones): taken
+   * back if the image fails for bad content. Read after the join. */
+  struct image_layer_claim claim;
   EVP_MD_CTX *sha; /* of the bytes handed to the unpack (network thread) */
   int consumer_rc;
   struct berth_error *consumer_err;
@@ -68,7 +69,10 @@ struct transfer
   struct xfer *x;
   size_t n;
   bool is_canceled;
-  bool is_released; /* the unpacks may commit */
+  /* The registry sent bad content (digest, size, range) or an unpack
+   * refused it: what this pull committed is taken back. Transport
+   * failures and cancels keep finished layers for the next pull. */
+  bool is_content_bad;
 };
 
 /* ----------------------------------------------------------- unpack side -- */
@@ -117,21 +121,14 @@ unpack_thread (void *opaque)
     }
   if (rc == 0)
     {
-      /* The stream is in; the ring is not needed any more. */
+      /* The stream is in and its digest matched (is_eof is set only after
+       * that check): the ring is not needed any more, the layer commits. */
       pthread_mutex_lock (&x->mu);
       char *ring = steal_pointer (&x->ring);
-      curl_multi_wakeup (x->t->multi);
-      while (!x->may_finish && !x->is_aborted)
-        pthread_cond_wait (&x->cond, &x->mu);
-      if (x->is_aborted)
-        rc = -1;
       pthread_mutex_unlock (&x->mu);
       free (ring);
-    }
-  if (rc == 0)
-    {
       _cleanup_free_ char *diff_id = NULL;
-      rc = image_layer_unpack_finish (x->unpack, &diff_id, &e);
+      rc = image_layer_unpack_finish_claim (x->unpack, &diff_id, &x->claim, &e);
     }
   else
     image_layer_unpack_abort (x->unpack);
@@ -332,7 +329,10 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
   consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
   pthread_mutex_unlock (&x->mu);
   if (consumer_failed)
-    return -1; /* the unpack's error is reported by the caller */
+    {
+      x->t->is_content_bad = true;
+      return -1; /* the unpack's error is reported by the caller */
+    }
   bool is_complete = rc == CURLE_OK && (status == 200 || status == 206)
                      && (x->job->size < 0 || x->received == x->job->size);
   if (is_complete)
@@ -347,10 +347,13 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
         snprintf (hex + 2 * i, 3, "%02x", md[i]);
       const char *want_hex = strchr (x->job->digest, ':') + 1;
       if (strcmp (hex, want_hex) != 0)
-        return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+        {
+          x->t->is_content_bad = true;
+          return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
                                      "layer %s: digest mismatch: the registry sent content hashing "
                                      "to sha256:%s",
                                      x->job->digest, hex);
+        }
       x->state = XFER_DRAINING;
       if (xfer_emit (x, "Download complete", true, -1, -1) != 0)
         x->t->is_canceled = true;
@@ -390,6 +393,8 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
       return 0;
     }
   x->state = XFER_FAILED;
+  if (is_too_long || (is_http_answer && status == 206 && rc == CURLE_WRITE_ERROR))
+    x->t->is_content_bad = true;
   if (is_too_long)
     return berth_error_set_kind (
         err, BERTH_E_INTERNAL, 0,
@@ -468,30 +473,6 @@ transfer_cleanup (struct transfer *t, bool abort_all)
     curl_multi_cleanup (t->multi);
 }
 
-/* Once no download is pending or running, every layer verified its
- * compressed digest: let the unpacks commit. */
-static void
-transfer_release_finishes (struct transfer *t)
-{
-  if (t->is_released)
-    return;
-  for (size_t i = 0; i < t->n; i++)
-    {
-      enum xfer_state st = t->x[i].state;
-      if (st == XFER_QUEUED || st == XFER_ACTIVE || st == XFER_BACKOFF)
-        return;
-    }
-  t->is_released = true;
-  for (size_t i = 0; i < t->n; i++)
-    {
-      struct xfer *x = &t->x[i];
-      pthread_mutex_lock (&x->mu);
-      x->may_finish = true;
-      pthread_cond_signal (&x->cond);
-      pthread_mutex_unlock (&x->mu);
-    }
-}
-
 static int
 transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
 {
@@ -539,6 +520,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
           pthread_mutex_unlock (&x->mu);
           if (consumer_done && consumer_rc < 0)
             {
+              t->is_content_bad = true;
               if (x->consumer_err)
                 {
                   registry_error_move (err, &x->consumer_err);
@@ -565,7 +547,6 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
                 t->is_canceled = true;
             }
         }
-      transfer_release_finishes (t);
       int running = 0;
       curl_multi_perform (t->multi, &running);
       CURLMsg *msg;
@@ -625,7 +606,22 @@ registry_layers_fetch (struct registry_client *c, struct image_store *store, con
   for (size_t i = max_active; i < n_jobs; i++)
     registry_progress_emit (c->opts, "Waiting", jobs[i].short_id, true, -1, -1);
   int r = transfer_run (&t, max_active, err);
+  /* the unpack threads are joined in cleanup: their claims are final */
+  struct image_layer_claim *claims = calloc (n_jobs, sizeof *claims);
+  if (claims == NULL)
+    abort ();
+  for (size_t i = 0; i < n_jobs; i++)
+    claims[i] = t.x[i].claim;
   transfer_cleanup (&t, r < 0);
+  /* A bad blob keeps nothing of the image: the layers this pull put in
+   * place go again, unless another pull or image uses them meanwhile. */
+  for (size_t i = 0; r < 0 && t.is_content_bad && i < n_jobs; i++)
+    {
+      _cleanup_error_ struct berth_error *e = NULL;
+      if (image_layer_discard (store, jobs[i].diff_id, &claims[i], &e) < 0)
+        berth_log (BERTH_LOG_WARNING, "%s (left for gc)", e->msg);
+    }
+  free (claims);
   return r;
 }
 
