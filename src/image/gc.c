@@ -140,6 +140,8 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
         return -1;
       total += removed ? sz : 0;
     }
+  /* downloads a killed or failed pull left and nobody resumed */
+  store_sweep_partials (s, PIN_TTL_NS);
   if (freed)
     *freed = total;
   return 0;

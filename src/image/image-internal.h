@@ -14,6 +14,8 @@ struct image_store
   int layersfd;    /* <root>/layers */
   int snapshotsfd; /* <root>/snapshots */
   int tmpfd;       /* <root>/tmp */
+  int partialfd;   /* <root>/partial: layer blobs being downloaded, kept
+                      across a crash so a later pull resumes them */
   int lockfd;      /* <root>/lock, flock'ed for the store's lifetime */
   /* Serializes read-modify-write of images.json and removals. Recursive so
    * a public entry point can call another while holding it. */
@@ -31,6 +33,12 @@ struct image_store
 };
 
 #define PIN_TTL_NS (3600ULL * 1000000000ULL)
+/* A partial download nobody resumed for this long is swept when the store
+ * opens; gc takes those idle for PIN_TTL_NS. */
+#define PARTIAL_TTL_NS (24ULL * 3600ULL * 1000000000ULL)
+/* Remove partial downloads not in use, older than max_age_ns, or whose
+ * blob is already complete. */
+void store_sweep_partials (struct image_store *s, uint64_t max_age_ns);
 /* Pin (or re-pin) a digest; returns the pin's stamp, unique in the store. */
 uint64_t store_pin (struct image_store *s, const char *digest);
 /* An image now references it: gc may judge it by references again. */
@@ -114,6 +122,18 @@ int64_t blob_writer_bytes (const struct image_blob_writer *w);
  * under the expected digest (size is still checked). Only before the first
  * write and only with an expected digest; false otherwise. */
 bool blob_writer_hashed_by_caller (struct image_blob_writer *w);
+/* A writer into partial/<hex> (expected digest and size required): what an
+ * earlier writer of the same blob left there is kept (*kept bytes, to be
+ * replayed by the caller) and appended to. Falls back to an unnamed file
+ * (*kept = 0) when another writer of this process holds the partial. */
+struct image_blob_writer *blob_writer_new_partial (struct image_store *s,
+                                                   const char *expected_digest,
+                                                   int64_t expected_size, int64_t *kept,
+                                                   struct berth_error **err);
+/* The writer's file (for reading back kept bytes). */
+int blob_writer_fd (const struct image_blob_writer *w);
+/* On abort, leave a partial file for a later resume (default: removed). */
+void blob_writer_keep_partial (struct image_blob_writer *w);
 
 /* images.json: {"images": {id: record}, "tags": {"name:tag": id}}. */
 json_t *images_db_load (struct image_store *s, struct berth_error **err);

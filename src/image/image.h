@@ -257,6 +257,28 @@ struct image_layer_unpack *
 image_layer_unpack_begin_verified (struct image_store *store, const char *expected_digest,
                                    int64_t expected_size, const char *media_type,
                                    const char *expected_diff_id, struct berth_error **err);
+/* Like begin_verified (expected_digest and expected_size required), with
+ * the compressed bytes kept under <root>/partial/<hex> as they arrive
+ * (instead of an unnamed file), so a pull killed or cut off half-way can
+ * resume: image_layer_unpack_kept_bytes says how many bytes an earlier
+ * unpack left, image_layer_unpack_replay feeds them through decompression
+ * and extraction again (calling fn with each chunk, for the caller's
+ * hash), and the caller writes the rest (asked for with a Range). The
+ * digest is verified at the end as always; a failure drops the kept bytes,
+ * image_layer_unpack_abort_keep keeps them. Stale ones are swept (24 h at
+ * open, 1 h in gc). Not twice at once for one blob in one process: a
+ * second unpack of the same blob starts from zero in an unnamed file. */
+struct image_layer_unpack *
+image_layer_unpack_begin_resumable (struct image_store *store, const char *expected_digest,
+                                    int64_t expected_size, const char *media_type,
+                                    const char *expected_diff_id, struct berth_error **err);
+int64_t image_layer_unpack_kept_bytes (const struct image_layer_unpack *u);
+int image_layer_unpack_replay (struct image_layer_unpack *u,
+                               void (*fn) (void *data, const void *buf, size_t len), void *data,
+                               struct berth_error **err);
+/* abort, keeping the bytes received so far for a later resume (resumable
+ * unpacks that did not fail; plain abort drops them). Frees u. */
+void image_layer_unpack_abort_keep (struct image_layer_unpack *u);
 int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t len,
                               struct berth_error **err);
 /* Verify and commit; frees u in every case. *diff_id_out (optional) gets

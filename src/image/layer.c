@@ -61,6 +61,7 @@ struct image_layer_unpack
   char *tmpname;       /* tmp/<tmpname>/diff */
   int tmpfd;
   char *expected_diff_id;
+  int64_t kept; /* compressed bytes kept from an earlier, interrupted pull */
   bool failed;
   /* Nobody named the blob (load, import): a plain tar is kept as a gzip
    * blob (ISA-L deflate, same pass), not as a second uncompressed copy, and
@@ -281,10 +282,10 @@ compression_of_media_type (const char *mt)
                                    : IMAGE_COMPRESSION_NONE;
 }
 
-struct image_layer_unpack *
-image_layer_unpack_begin_verified (struct image_store *s, const char *expected_digest,
-                                   int64_t expected_size, const char *media_type,
-                                   const char *expected_diff_id, struct berth_error **err)
+static struct image_layer_unpack *
+unpack_begin (struct image_store *s, const char *expected_digest, int64_t expected_size,
+              const char *media_type, const char *expected_diff_id, bool is_resumable,
+              struct berth_error **err)
 {
   if (expected_diff_id && !digest_is_valid (expected_diff_id))
     {
@@ -305,7 +306,9 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
   u->media_type = media_type ? xstrdup (media_type) : NULL;
   u->expected_diff_id = expected_diff_id ? xstrdup (expected_diff_id) : NULL;
   u->recompress = expected_digest == NULL && expected_size < 0;
-  u->blob = blob_writer_new (s, expected_digest, expected_size, err);
+  u->blob = is_resumable
+                ? blob_writer_new_partial (s, expected_digest, expected_size, &u->kept, err)
+                : blob_writer_new (s, expected_digest, expected_size, err);
   if (u->blob == NULL)
     {
       unpack_free (u);
@@ -338,6 +341,43 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
       return NULL;
     }
   return u;
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin_verified (struct image_store *s, const char *expected_digest,
+                                   int64_t expected_size, const char *media_type,
+                                   const char *expected_diff_id, struct berth_error **err)
+{
+  return unpack_begin (s, expected_digest, expected_size, media_type, expected_diff_id, false,
+                       err);
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin_resumable (struct image_store *s, const char *expected_digest,
+                                    int64_t expected_size, const char *media_type,
+                                    const char *expected_diff_id, struct berth_error **err)
+{
+  if (expected_digest == NULL || expected_size < 0)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                            "a resumable unpack needs the blob's digest and size");
+      return NULL;
+    }
+  return unpack_begin (s, expected_digest, expected_size, media_type, expected_diff_id, true, err);
+}
+
+int64_t
+image_layer_unpack_kept_bytes (const struct image_layer_unpack *u)
+{
+  return u->kept;
+}
+
+void
+image_layer_unpack_abort_keep (struct image_layer_unpack *u)
+{
+  if (u && u->blob && !u->failed)
+    blob_writer_keep_partial (u->blob);
+  unpack_free (u);
 }
 
 struct image_layer_unpack *
@@ -573,6 +613,41 @@ image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t 
     {
       u->failed = true;
       return -1;
+    }
+  return 0;
+}
+
+int
+image_layer_unpack_replay (struct image_layer_unpack *u,
+                           void (*fn) (void *data, const void *buf, size_t len), void *data,
+                           struct berth_error **err)
+{
+  if (u->failed)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
+  int fd = blob_writer_fd (u->blob);
+  _cleanup_free_ unsigned char *buf = malloc (OUT_BUF_SIZE);
+  if (buf == NULL)
+    abort ();
+  for (int64_t off = 0; off < u->kept;)
+    {
+      size_t want = u->kept - off < OUT_BUF_SIZE ? (size_t)(u->kept - off) : OUT_BUF_SIZE;
+      ssize_t n = pread (fd, buf, want, off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          u->failed = true;
+          return berth_error_set (err, n < 0 ? errno : EIO, "read the kept part of the layer");
+        }
+      if (fn)
+        fn (data, buf, (size_t)n);
+      /* through inflate and extraction again; the blob file has them */
+      if (unpack_write (u, buf, (size_t)n, err) < 0)
+        {
+          u->failed = true;
+          return -1;
+        }
+      off += n;
     }
   return 0;
 }

@@ -60,7 +60,8 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
   struct image_store *s = calloc (1, sizeof *s);
   if (s == NULL)
     abort ();
-  s->rootfd = s->blobsfd = s->layersfd = s->snapshotsfd = s->tmpfd = s->lockfd = -1;
+  s->rootfd = s->blobsfd = s->layersfd = s->snapshotsfd = s->tmpfd = s->partialfd = s->lockfd
+      = -1;
   pthread_mutexattr_t attr;
   pthread_mutexattr_init (&attr);
   pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -102,11 +103,13 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
   close (blobs);
   if (s->blobsfd < 0 || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
       || (s->snapshotsfd = open_subdir (s->rootfd, "snapshots", err)) < 0
-      || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0)
+      || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0
+      || (s->partialfd = open_subdir (s->rootfd, "partial", err)) < 0)
     goto fail;
   if (sweep_tmp (s, err) < 0)
     goto fail;
   sweep_root_temps (s);
+  store_sweep_partials (s, PARTIAL_TTL_NS);
   return steal_pointer (&guard);
 
 fail:
@@ -119,7 +122,8 @@ image_store_close (struct image_store *s)
 {
   if (s == NULL)
     return;
-  int *fds[] = { &s->rootfd, &s->blobsfd, &s->layersfd, &s->snapshotsfd, &s->tmpfd, &s->lockfd };
+  int *fds[] = { &s->rootfd,  &s->blobsfd,    &s->layersfd,
+                 &s->snapshotsfd, &s->tmpfd, &s->partialfd, &s->lockfd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   pthread_mutex_destroy (&s->mutex);

@@ -121,6 +121,12 @@ def test_kill9_mid_pull_then_pull_reuses_finished_layers(berthd, image, proxy):
     for layer in image.layers[:5]:
         assert layer_present(berthd, layer), layer.diff_id
     assert not layer_present(berthd, big)
+    # what arrived of the big layer is kept for the resume, nothing else
+    partial = berthd.data_root / "partial" / big.digest[7:]
+    assert [p.name for p in (berthd.data_root / "partial").iterdir()] == [partial.name]
+    kept = partial.stat().st_size
+    assert 0 < kept < big.size
+    assert partial.read_bytes() == big.blob[:kept]
 
     proxy.slow_blobs.clear()
     gets_before = {l.digest: len(proxy.blob_gets(l.digest)) for l in image.layers}
@@ -129,6 +135,10 @@ def test_kill9_mid_pull_then_pull_reuses_finished_layers(berthd, image, proxy):
         assert {"status": "Already exists", "progressDetail": {}, "id": short(layer)} in events
         assert len(proxy.blob_gets(layer.digest)) == gets_before[layer.digest]
     assert {"status": "Pull complete", "progressDetail": {}, "id": short(big)} in events
+    # the big layer went on from its kept bytes, with a Range request
+    last = proxy.blob_gets(big.digest)[-1]
+    assert last[2].get("Range") == f"bytes={kept}-", last
+    assert list((berthd.data_root / "partial").iterdir()) == []
     assert events[-1]["status"] == f"Status: Downloaded newer image for {ref}"
     info = json.loads(berthd.docker("image", "inspect", ref).stdout)[0]
     assert info["Id"] == image.config_digest
@@ -160,3 +170,4 @@ def test_kill9_at_many_instants_then_pull_completes(berthd, image, proxy, kill_a
     assert reused | pulled == {short(l) for l in image.layers} and not reused & pulled
     ids = assert_store_consistent(berthd, image)
     assert ids == [image.config_digest]
+    assert list((berthd.data_root / "partial").iterdir()) == []
