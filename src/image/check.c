@@ -209,7 +209,7 @@ check_layer (struct check *c, const char *hex)
       _cleanup_error_ struct berth_error *e = NULL;
       _cleanup_free_ char *got = NULL;
       bool bad = false;
-      if (tree_listing (diff, NULL, NULL, &got, NULL, &e) < 0)
+      if (tree_listing (diff, NULL, &got, NULL, &e) < 0)
         {
           _cleanup_free_ char *m = xasprintf ("layers/%s/diff: %s", hex, e->msg);
           bad = true;

@@ -661,7 +661,10 @@ layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char 
     return berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
   _cleanup_free_ char *tree = NULL;
   size_t tree_len = 0;
-  if (tree_listing (diff, extractor_crc_lookup, u->x, &tree, &tree_len, err) < 0)
+  /* the walk also gives each directory its recorded time, last */
+  struct tree_hooks hooks
+      = { .crc_lookup = extractor_crc_lookup, .dir_done = extractor_dir_done, .data = u->x };
+  if (tree_listing (diff, &hooks, &tree, &tree_len, err) < 0)
     return berth_error_prefix (err, "list layer");
   _cleanup_free_ char *tree_digest = sha256_digest (tree, tree_len);
   if (fs_write_file_atomic (u->tmpfd, "tree", tree, tree_len, 0600, err) < 0)
