@@ -46,23 +46,18 @@ report (struct check *c, enum image_check_kind kind, const char *name, int64_t b
     c->is_stopped = true;
 }
 
-/* "a; b": several problems of one item in one line. */
-static void problem_add (char **acc, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* "a; b": several problems of one item in one line. Takes m. */
 static void
-problem_add (char **acc, const char *fmt, ...)
+problem_add (char **acc, char *m)
 {
-  va_list ap;
-  va_start (ap, fmt);
-  char *m = NULL;
-  if (vasprintf (&m, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  char *joined = *acc ? xasprintf ("%s; %s", *acc, m) : m;
-  if (*acc)
+  if (*acc == NULL)
     {
-      free (*acc);
-      free (m);
+      *acc = m;
+      return;
     }
+  char *joined = xasprintf ("%s; %s", *acc, m);
+  free (*acc);
+  free (m);
   *acc = joined;
 }
 
@@ -183,24 +178,24 @@ check_layer (struct check *c, const char *hex)
     _cleanup_error_ struct berth_error *e = NULL;
     _cleanup_json_ json_t *meta = NULL;
     if (!digest_is_valid (diff_id))
-      problem_add (&problem, "layers/%s: not a diff id", hex);
+      problem_add (&problem, xasprintf ("layers/%s: not a diff id", hex));
     else if ((meta = layer_meta_load (s, diff_id, &e)) == NULL)
-      problem_add (&problem, "layers/%s/meta.json: %s", hex, e->msg);
+      problem_add (&problem, xasprintf ("layers/%s/meta.json: %s", hex, e->msg));
     else
       {
         size = json_integer_value (json_object_get (meta, "size"));
         const char *bd
             = json_string_value (json_object_get (json_object_get (meta, "blob"), "digest"));
         if (bd && !image_blob_exists (s, bd))
-          problem_add (&problem, "its blob %s is missing", bd);
+          problem_add (&problem, xasprintf ("its blob %s is missing", bd));
       }
     _cleanup_free_ char *tree_path = xasprintf ("%s/tree", hex);
     berth_error_freep (&e);
     if (fs_read_file (s->layersfd, tree_path, &want, NULL, &e) < 0)
-      problem_add (&problem, "layers/%s/tree: %s", hex, e->msg);
+      problem_add (&problem, xasprintf ("layers/%s/tree: %s", hex, e->msg));
     diff = openat (s->layersfd, diff_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (diff < 0 || fstat (diff, &diff_st) < 0)
-      problem_add (&problem, "layers/%s/diff: %s", hex, strerror (errno));
+      problem_add (&problem, xasprintf ("layers/%s/diff: %s", hex, strerror (errno)));
   }
   if (diff >= 0 && want)
     {
@@ -215,7 +210,7 @@ check_layer (struct check *c, const char *hex)
           bad = true;
           STORE_LOCKED (s);
           if (same_dir (s->layersfd, diff_path, &diff_st))
-            problem_add (&problem, "%s", m);
+            problem_add (&problem, steal_pointer (&m));
         }
       else if (strcmp (want, got) != 0)
         {
@@ -223,7 +218,7 @@ check_layer (struct check *c, const char *hex)
           bad = true;
           STORE_LOCKED (s);
           if (same_dir (s->layersfd, diff_path, &diff_st))
-            problem_add (&problem, "files differ from the unpacked layer: %s", d);
+            problem_add (&problem, xasprintf ("files differ from the unpacked layer: %s", d));
         }
       if (bad && problem == NULL)
         return; /* removed or replaced while it was read */
@@ -251,17 +246,17 @@ check_records (struct check *c, struct berth_error **err)
     {
       char *p = NULL;
       if (!image_blob_exists (s, id))
-        problem_add (&p, "config blob %s missing", id);
+        problem_add (&p, xasprintf ("config blob %s missing", id));
       const char *m = json_string_value (json_object_get (rec, "manifest"));
       if (m && !image_blob_exists (s, m))
-        problem_add (&p, "manifest %s missing", m);
+        problem_add (&p, xasprintf ("manifest %s missing", m));
       size_t i;
       json_t *v;
       json_array_foreach (json_object_get (rec, "layers"), i, v)
       {
         const char *l = json_string_value (v);
         if (l == NULL || !layer_present (s, l))
-          problem_add (&p, "layer %s missing", l ? l : "(not a string)");
+          problem_add (&p, xasprintf ("layer %s missing", l ? l : "(not a string)"));
       }
       json_object_set_new (rec, "__problem", p ? json_string (p) : json_null ());
       free (p);

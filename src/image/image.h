@@ -48,6 +48,7 @@ struct image_store_options
  *   <root>/images.json              image records + tags (one atomic file)
  *   <root>/snapshots/<id>/          upper/, work/, merged/, meta.json
  *   <root>/tmp/                     in-progress work, swept on open
+ *   <root>/partial/<hex>            layer blobs being pulled, kept for a resume
  * Interrupted work (tmp/) from a killed process is removed on open. */
 struct image_store *image_store_open (const struct image_store_options *opts,
                                       struct berth_error **err);

@@ -322,7 +322,7 @@ unpack_begin (struct image_store *s, const char *expected_digest, int64_t expect
         {
           if (u->tmpfd >= 0)
             berth_error_set (err, errno, "mkdir tmp/%s/diff", u->tmpname);
-          unpack_free (u);
+          image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
           return NULL;
         }
       _cleanup_close_ int diff = openat (u->tmpfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -330,14 +330,14 @@ unpack_begin (struct image_store *s, const char *expected_digest, int64_t expect
         {
           if (diff < 0)
             berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
-          unpack_free (u);
+          image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
           return NULL;
         }
       u->tar = tar_parser_new (&extractor_callbacks, u->x);
     }
   if (stage_start (u, err) < 0)
     {
-      unpack_free (u);
+      image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
       return NULL;
     }
   return u;
