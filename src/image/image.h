@@ -241,7 +241,8 @@ enum image_compression
  * already unpacked, the stream is only verified (and its blob kept); with
  * plain begin it is extracted again into tmp/ and the existing layer kept.
  * Contexts are independent: any number may be open at once, in any threads
- * (the registry holds every finish until a whole image has arrived). */
+ * (the registry finishes each layer as soon as its blob verified, and takes
+ * back what it committed with image_layer_discard if the image fails). */
 struct image_layer_unpack;
 /* expected_digest: digest of the bytes that will be written (the
  * manifest's layer digest), or NULL to accept any (load/import compute it;
