@@ -275,8 +275,10 @@ image_layer_unpack_begin_resumable (struct image_store *store, const char *expec
                                     int64_t expected_size, const char *media_type,
                                     const char *expected_diff_id, struct berth_error **err);
 int64_t image_layer_unpack_kept_bytes (const struct image_layer_unpack *u);
+/* fn returns non-zero to stop the replay (it then fails with ECANCELED,
+ * keeping the bytes). */
 int image_layer_unpack_replay (struct image_layer_unpack *u,
-                               void (*fn) (void *data, const void *buf, size_t len), void *data,
+                               int (*fn) (void *data, const void *buf, size_t len), void *data,
                                struct berth_error **err);
 /* abort, keeping the bytes received so far for a later resume (resumable
  * unpacks that did not fail; plain abort drops them). Frees u. */

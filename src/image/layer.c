@@ -619,7 +619,7 @@ image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t 
 
 int
 image_layer_unpack_replay (struct image_layer_unpack *u,
-                           void (*fn) (void *data, const void *buf, size_t len), void *data,
+                           int (*fn) (void *data, const void *buf, size_t len), void *data,
                            struct berth_error **err)
 {
   if (u->failed)
@@ -639,8 +639,8 @@ image_layer_unpack_replay (struct image_layer_unpack *u,
           u->failed = true;
           return berth_error_set (err, n < 0 ? errno : EIO, "read the kept part of the layer");
         }
-      if (fn)
-        fn (data, buf, (size_t)n);
+      if (fn && fn (data, buf, (size_t)n) != 0)
+        return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "replay canceled");
       /* through inflate and extraction again; the blob file has them */
       if (unpack_write (u, buf, (size_t)n, err) < 0)
         {

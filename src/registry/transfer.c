@@ -83,11 +83,16 @@ struct transfer
 
 /* ----------------------------------------------------------- unpack side -- */
 
-static void
+static int
 replay_hash (void *opaque, const void *buf, size_t len)
 {
   struct xfer *x = opaque;
   EVP_DigestUpdate (x->sha, buf, len);
+  /* a cancel or a failure elsewhere need not wait for a long replay */
+  pthread_mutex_lock (&x->mu);
+  bool stop = x->is_aborted;
+  pthread_mutex_unlock (&x->mu);
+  return stop;
 }
 
 static void *
