@@ -458,6 +458,7 @@ int cmd_info (struct cli_ctx *, int, char **);
 int cmd_events (struct cli_ctx *, int, char **);
 int cmd_system_df (struct cli_ctx *, int, char **);
 int cmd_system_prune (struct cli_ctx *, int, char **);
+int cmd_system_check (struct cli_ctx *, int, char **);
 int cmd_dial_stdio (struct cli_ctx *, int, char **);
 int cmd_volume_create (struct cli_ctx *, int, char **);
 int cmd_volume_ls (struct cli_ctx *, int, char **);
@@ -488,6 +489,7 @@ extern const struct cli_opt cli_run_opts[], cli_create_opts[], cli_start_opts[],
     cli_save_opts[], cli_load_opts[], cli_import_opts[], cli_history_opts[],
     cli_image_prune_opts[], cli_login_opts[], cli_search_opts[], cli_version_opts[],
     cli_info_opts[], cli_events_opts[], cli_df_opts[], cli_system_prune_opts[],
+    cli_system_check_opts[],
     cli_volume_create_opts[], cli_volume_ls_opts[], cli_volume_rm_opts[],
     cli_network_create_opts[], cli_network_ls_opts[], cli_network_connect_opts[],
     cli_network_rm_opts[], cli_context_create_opts[], cli_context_ls_opts[],

@@ -1,5 +1,7 @@
-/* berth cli: version, info, events, system df, system prune and system
- * dial-stdio (the far end of ssh:// endpoints: stdio <-> daemon socket). */
+/* berth cli: version, info, events, system df, system prune, system check
+ * (berth's own: the image store verified, POST /berth/system/check) and
+ * system dial-stdio (the far end of ssh:// endpoints: stdio <-> daemon
+ * socket). */
 #include "cli/cli-internal.h"
 #include "cli/rows.h"
 
@@ -38,6 +40,11 @@ const struct cli_opt cli_system_prune_opts[] = {
   { "filter", 0, CLI_OPT_LIST, "Provide filter values (e.g. \"label=<key>=<value>\")", NULL },
   { "force", 'f', CLI_OPT_BOOL, "Do not prompt for confirmation", NULL },
   { "volumes", 0, CLI_OPT_BOOL, "Prune anonymous volumes", NULL },
+  { NULL, 0, 0, NULL, NULL },
+};
+
+const struct cli_opt cli_system_check_opts[] = {
+  { "verbose", 'v', CLI_OPT_BOOL, "Show every item checked, not only the problems", NULL },
   { NULL, 0, 0, NULL, NULL },
 };
 
@@ -559,6 +566,86 @@ cmd_system_prune (struct cli_ctx *ctx, int argc, char **argv)
   _cleanup_free_ char *hs = human_size (total, 4);
   printf ("Total reclaimed space: %s\n", hs);
   return 0;
+}
+
+/* --------------------------------------------------------- system check -- */
+
+struct check_state
+{
+  struct line_splitter ls;
+  bool is_verbose;
+  bool has_summary;
+  long long n_problems;
+  char *error;
+};
+
+static int
+check_line (void *ud, const char *line, size_t len)
+{
+  struct check_state *st = ud;
+  json_error_t jerr;
+  _cleanup_json_ json_t *j = json_loadb (line, len, 0, &jerr);
+  if (j == NULL)
+    return 0;
+  json_t *detail = json_object_get (j, "errorDetail");
+  json_t *checked = json_object_get (j, "Checked");
+  if (detail)
+    {
+      free (st->error);
+      st->error = xstrdup (js (detail, "message"));
+    }
+  else if (checked)
+    {
+      st->has_summary = true;
+      st->n_problems = json_integer_value (json_object_get (j, "Problems"));
+      _cleanup_free_ char *bytes
+          = human_size ((double)json_integer_value (json_object_get (j, "Bytes")), 4);
+      printf ("Checked %lld blobs, %lld layers (%s read), %lld images, %lld tags: ",
+              json_integer_value (json_object_get (checked, "Blobs")),
+              json_integer_value (json_object_get (checked, "Layers")), bytes,
+              json_integer_value (json_object_get (checked, "Images")),
+              json_integer_value (json_object_get (checked, "Tags")));
+      if (st->n_problems == 0)
+        printf ("no problems\n");
+      else
+        printf ("%lld problem%s\n", st->n_problems, st->n_problems == 1 ? "" : "s");
+    }
+  else if (json_object_get (j, "Problem"))
+    printf ("%s %s %s: %s\n", js (j, "Status"), js (j, "Type"), js (j, "ID"), js (j, "Problem"));
+  else if (st->is_verbose)
+    printf ("%s %s %s\n", js (j, "Status"), js (j, "Type"), js (j, "ID"));
+  fflush (stdout);
+  return 0;
+}
+
+int
+cmd_system_check (struct cli_ctx *ctx, int argc, char **argv)
+{
+  CLI_PARSE ("system check");
+  CLI_CLIENT ();
+  struct check_state st = { .is_verbose = cli_args_bool (&a, "verbose") };
+  st.ls.fn = check_line;
+  st.ls.ud = &st;
+  struct cli_request req = { .method = "POST", .path = "/berth/system/check",
+                             .on_chunk = line_splitter_feed, .userdata = &st.ls };
+  struct cli_response resp;
+  int rc = cli_call (c, &req, &resp, &err);
+  cli_response_clear (&resp);
+  line_splitter_free (&st.ls);
+  _cleanup_free_ char *error = steal_pointer (&st.error);
+  if (rc < 0)
+    return cli_fail (err, 1);
+  if (error)
+    {
+      fprintf (stderr, "Error: %s\n", error);
+      return 1;
+    }
+  if (!st.has_summary)
+    {
+      fprintf (stderr, "Error: the check ended without its summary\n");
+      return 1;
+    }
+  return st.n_problems ? 1 : 0;
 }
 
 /* --------------------------------------------------------- dial-stdio -- */

@@ -21,7 +21,14 @@ struct dir_time
 {
   char *path;
   struct timespec mtime;
+  size_t seq; /* stream order */
 };
+
+static int
+dir_time_cmp_path (const void *a, const void *b)
+{
+  return strcmp (((const struct dir_time *)a)->path, ((const struct dir_time *)b)->path);
+}
 
 struct crc_slot
 {
@@ -30,13 +37,24 @@ struct crc_slot
   bool used;
 };
 
+/* Directories entries were recently put into (and just made), by path: a
+ * sorted tar comes back to a parent after each subdirectory, and the first
+ * entries of a new directory follow it, so most entries find their parent
+ * here instead of resolving it again with openat2. */
+#define PARENT_SLOTS 16
+struct parent_slot
+{
+  char *path; /* NULL: free */
+  int fd;
+  uint64_t last_use;
+};
+
 struct extractor
 {
   int rootfd;
   bool is_root;
-  /* cached parent directory of the previous entry */
-  char *parent_path;
-  int parentfd;
+  struct parent_slot parents[PARENT_SLOTS];
+  uint64_t parent_tick;
   /* regular file being written */
   int filefd;
   char *file_path;
@@ -47,6 +65,7 @@ struct extractor
   size_t n_dirs, cap_dirs;
   struct crc_slot *crcs;
   size_t cap_crcs, n_crcs;
+  bool is_finished; /* dirs sorted and unique by path */
 };
 
 struct extractor *
@@ -62,7 +81,9 @@ extractor_new (int rootfd, struct berth_error **err)
       berth_error_set (err, errno, "dup layer root");
       return NULL;
     }
-  x->parentfd = x->filefd = -1;
+  x->filefd = -1;
+  for (size_t i = 0; i < PARENT_SLOTS; i++)
+    x->parents[i].fd = -1;
   x->is_root = geteuid () == 0;
   return x;
 }
@@ -87,9 +108,12 @@ extractor_free (struct extractor *x)
   if (x == NULL)
     return;
   closep (&x->rootfd);
-  closep (&x->parentfd);
+  for (size_t i = 0; i < PARENT_SLOTS; i++)
+    {
+      closep (&x->parents[i].fd);
+      free (x->parents[i].path);
+    }
   closep (&x->filefd);
-  free (x->parent_path);
   free (x->file_path);
   entry_clear (&x->cur);
   for (size_t i = 0; i < x->n_dirs; i++)
@@ -182,22 +206,53 @@ path_split (const char *path, char **parent, const char **base)
   *base = slash + 1;
 }
 
-/* An entry at path replaces what was there: a cached parent at or below it
- * may now be gone or be a symlink, so it is resolved afresh next time. */
+static void
+parent_slot_clear (struct parent_slot *slot)
+{
+  closep (&slot->fd);
+  free (slot->path);
+  slot->path = NULL;
+}
+
+/* An entry at path replaces what was there: cached parents at or below it
+ * may now be gone or be a symlink, so they are resolved afresh next time. */
 static void
 parent_cache_invalidate (struct extractor *x, const char *path)
 {
-  if (x->parent_path == NULL)
-    return;
   size_t n = strlen (path);
-  if (n == 0
-      || (strncmp (x->parent_path, path, n) == 0
-          && (x->parent_path[n] == '\0' || x->parent_path[n] == '/')))
+  for (size_t i = 0; i < PARENT_SLOTS; i++)
     {
-      closep (&x->parentfd);
-      free (x->parent_path);
-      x->parent_path = NULL;
+      const char *p = x->parents[i].path;
+      if (p && (n == 0 || (strncmp (p, path, n) == 0 && (p[n] == '\0' || p[n] == '/'))))
+        parent_slot_clear (&x->parents[i]);
     }
+}
+
+/* Keep fd (a directory resolved inside the root) as path's; takes it. The
+ * least recently used slot goes, never the one of the current entry's
+ * parent (it was just used). */
+static int
+parent_cache_put (struct extractor *x, const char *path, int fd)
+{
+  struct parent_slot *victim = NULL;
+  for (size_t i = 0; i < PARENT_SLOTS && victim == NULL; i++)
+    if (x->parents[i].path && strcmp (x->parents[i].path, path) == 0)
+      victim = &x->parents[i];
+  for (size_t i = 0; i < PARENT_SLOTS && victim == NULL; i++)
+    if (x->parents[i].path == NULL)
+      victim = &x->parents[i];
+  if (victim == NULL)
+    {
+      victim = &x->parents[0];
+      for (size_t i = 1; i < PARENT_SLOTS; i++)
+        if (x->parents[i].last_use < victim->last_use)
+          victim = &x->parents[i];
+    }
+  parent_slot_clear (victim);
+  victim->path = xstrdup (path);
+  victim->fd = fd;
+  victim->last_use = ++x->parent_tick;
+  return fd;
 }
 
 /* The directory an entry goes into, resolved inside the root (missing
@@ -205,11 +260,12 @@ parent_cache_invalidate (struct extractor *x, const char *path)
 static int
 parent_open (struct extractor *x, const char *parent, struct berth_error **err)
 {
-  if (x->parent_path && strcmp (x->parent_path, parent) == 0)
-    return x->parentfd;
-  closep (&x->parentfd);
-  free (x->parent_path);
-  x->parent_path = NULL;
+  for (size_t i = 0; i < PARENT_SLOTS; i++)
+    if (x->parents[i].path && strcmp (x->parents[i].path, parent) == 0)
+      {
+        x->parents[i].last_use = ++x->parent_tick;
+        return x->parents[i].fd;
+      }
   _cleanup_error_ struct berth_error *local = NULL;
   int fd = fs_open_in_root (x->rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0, &local);
   if (fd < 0 && local->errnum == ENOENT)
@@ -218,9 +274,7 @@ parent_open (struct extractor *x, const char *parent, struct berth_error **err)
     berth_error_set (err, local->errnum, "%s", local->msg);
   if (fd < 0)
     return -1;
-  x->parentfd = fd;
-  x->parent_path = xstrdup (parent);
-  return fd;
+  return parent_cache_put (x, parent, fd);
 }
 
 /* Make room for a new entry named base in dirfd: whatever is there goes,
@@ -326,16 +380,26 @@ entry_dir (struct extractor *x, int dirfd, const char *base, const char *path,
         return fd < 0 ? berth_error_set (err, errno, "open layer root") : -1;
       return dir_time_defer (x, "", e->mtime);
     }
-  int kept = slot_clear (dirfd, base, true, err);
-  if (kept < 0)
-    return -1;
-  if (kept == 0 && mkdirat (dirfd, base, 0700) < 0)
-    return berth_error_set (err, errno, "mkdir `%s`", path);
+  /* made first, looked at only when something is there (most entries are
+   * new: one syscall instead of two) */
+  if (mkdirat (dirfd, base, 0700) < 0)
+    {
+      if (errno != EEXIST)
+        return berth_error_set (err, errno, "mkdir `%s`", path);
+      int kept = slot_clear (dirfd, base, true, err);
+      if (kept < 0)
+        return -1;
+      if (kept == 0 && mkdirat (dirfd, base, 0700) < 0)
+        return berth_error_set (err, errno, "mkdir `%s`", path);
+    }
   _cleanup_close_ int fd = openat (dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return berth_error_set (err, errno, "open directory `%s`", path);
   if (meta_apply_fd (x, fd, e, err) < 0)
     return -1;
+  /* its entries come next: opened here (beneath a parent resolved in the
+   * root, O_NOFOLLOW), so they need no openat2 */
+  parent_cache_put (x, path, steal_fd (&fd));
   return dir_time_defer (x, path, e->mtime);
 }
 
@@ -350,11 +414,17 @@ static int
 entry_symlink (struct extractor *x, int dirfd, const char *base, const char *path,
                const struct tar_entry *e, struct berth_error **err)
 {
-  if (slot_clear (dirfd, base, false, err) < 0)
-    return -1;
   /* The target is stored verbatim: it is only ever resolved later, inside
-   * the container's root or with RESOLVE_IN_ROOT. */
-  if (symlinkat (e->linkname, dirfd, base) < 0)
+   * the container's root or with RESOLVE_IN_ROOT. Whatever is in the way
+   * is removed only when the first try finds it. */
+  int r = symlinkat (e->linkname, dirfd, base);
+  if (r < 0 && errno == EEXIST)
+    {
+      if (slot_clear (dirfd, base, false, err) < 0)
+        return -1;
+      r = symlinkat (e->linkname, dirfd, base);
+    }
+  if (r < 0)
     return berth_error_set (err, errno, "symlink `%s`", path);
   /* A layer's size is what docker's DiffSize counts: the lstat size of
    * every non-directory, and a symlink's size is its target's length. */
@@ -571,22 +641,54 @@ const struct tar_callbacks extractor_callbacks = {
   .entry_end = extractor_entry_end,
 };
 
+static int
+dir_time_cmp (const void *a, const void *b)
+{
+  const struct dir_time *x = a, *y = b;
+  int r = strcmp (x->path, y->path);
+  /* equal paths keep their stream order: the last record wins below */
+  return r ? r : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 int
 extractor_finish (struct extractor *x, struct berth_error **err)
 {
-  /* Children change their directory's mtime, so directories get theirs
-   * last, deepest first. */
-  for (size_t i = x->n_dirs; i-- > 0;)
+  (void)err;
+  /* Sorted by path for extractor_dir_done's lookups; a directory recorded
+   * twice gets its last record, as docker's applyLayer does. */
+  for (size_t i = 0; i < x->n_dirs; i++)
+    x->dirs[i].seq = i;
+  if (x->n_dirs > 1)
+    qsort (x->dirs, x->n_dirs, sizeof *x->dirs, dir_time_cmp);
+  size_t n = 0;
+  for (size_t i = 0; i < x->n_dirs; i++)
     {
-      const char *p = *x->dirs[i].path ? x->dirs[i].path : "/";
-      _cleanup_error_ struct berth_error *local = NULL;
-      _cleanup_close_ int fd
-          = fs_open_in_root (x->rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &local);
-      if (fd < 0)
-        continue; /* replaced or whited out later in the layer */
-      struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };
-      if (futimens (fd, ts) < 0)
-        return berth_error_set (err, errno, "set times of `%s`", p);
+      if (n > 0 && strcmp (x->dirs[n - 1].path, x->dirs[i].path) == 0)
+        {
+          free (x->dirs[n - 1].path);
+          x->dirs[n - 1] = x->dirs[i];
+          continue;
+        }
+      x->dirs[n++] = x->dirs[i];
     }
+  x->n_dirs = n;
+  x->is_finished = true;
+  return 0;
+}
+
+int
+extractor_dir_done (void *data, int fd, const char *path, struct berth_error **err)
+{
+  struct extractor *x = data;
+  if (!x->is_finished || x->n_dirs == 0)
+    return 0;
+  struct dir_time key = { .path = (char *)path };
+  const struct dir_time *d
+      = bsearch (&key, x->dirs, x->n_dirs, sizeof *x->dirs, dir_time_cmp_path);
+  if (d == NULL)
+    return 0; /* made as a missing parent: its time is whatever it got */
+  struct timespec ts[2] = { d->mtime, d->mtime };
+  if (futimens (fd, ts) < 0)
+    return berth_error_set (err, errno, "set times of `%s`", *path ? path : "/");
   return 0;
 }

@@ -1,9 +1,7 @@
-/* Garbage collection and `check`: what images and snapshots reference
- * (configs, manifests, layer blobs, index blobs, layers), removal of
- * everything else, and verification of every blob digest and every layer
- * tree against the listing recorded when it was unpacked. */
+/* Garbage collection: what images and snapshots reference (configs,
+ * manifests, layer blobs, index blobs, layers) and removal of everything
+ * else. */
 #include "image/image-internal.h"
-#include "image/tar-internal.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -112,12 +110,15 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
         if (de->d_name[0] == '.')
           continue;
         _cleanup_free_ char *diff_id = xasprintf ("sha256:%s", de->d_name);
-        if (json_object_get (layers, diff_id) || store_is_pinned (s, diff_id))
+        if (json_object_get (layers, diff_id))
           continue;
         _cleanup_error_ struct berth_error *e = NULL;
         int64_t sz = image_layer_size (s, diff_id, &e);
-        if (layer_remove (s, diff_id, err) < 0)
+        bool removed = false;
+        if (layer_remove (s, diff_id, 0, &removed, err) < 0)
           return -1;
+        if (!removed)
+          continue; /* pinned: a pull in flight uses it */
         if (removed_layers)
           json_array_append_new (removed_layers, json_string (diff_id));
         total += sz > 0 ? sz : 0;
@@ -131,12 +132,16 @@ store_gc_locked (struct image_store *s, int64_t *freed, json_t *removed_layers,
       if (de->d_name[0] == '.')
         continue;
       _cleanup_free_ char *digest = xasprintf ("sha256:%s", de->d_name);
-      if (json_object_get (blobs, digest) || store_is_pinned (s, digest))
+      if (json_object_get (blobs, digest))
         continue;
-      total += dir_entry_size (s->blobsfd, de->d_name);
-      if (unlinkat (s->blobsfd, de->d_name, 0) < 0 && errno != ENOENT)
-        return berth_error_set (err, errno, "remove blob %s", digest);
+      int64_t sz = dir_entry_size (s->blobsfd, de->d_name);
+      bool removed = false;
+      if (digest_is_valid (digest) && blob_remove (s, digest, 0, &removed, err) < 0)
+        return -1;
+      total += removed ? sz : 0;
     }
+  /* downloads a killed or failed pull left and nobody resumed */
+  store_sweep_partials (s, PIN_TTL_NS);
   if (freed)
     *freed = total;
   return 0;
@@ -148,156 +153,5 @@ image_store_gc (struct image_store *s, int64_t *freed, struct berth_error **err)
   STORE_LOCKED (s);
   if (store_gc_locked (s, freed, NULL, err) < 0)
     return berth_error_prefix (err, "gc");
-  return 0;
-}
-
-/* ------------------------------------------------------------- check -- */
-
-static void problem (char ***v, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void
-problem (char ***v, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *m = NULL;
-  if (vasprintf (&m, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  strv_append (v, m);
-  free (m);
-}
-
-static void
-check_blob (struct image_store *s, const char *hex, char ***problems)
-{
-  _cleanup_close_ int fd = openat (s->blobsfd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    {
-      problem (problems, "blob sha256:%s: %s", hex, strerror (errno));
-      return;
-    }
-  _cleanup_sha256_ struct sha256_ctx *c = sha256_ctx_new ();
-  /* heap, not TLS: a __thread buffer costs every thread its size */
-  const size_t buf_size = 1 << 17;
-  _cleanup_free_ unsigned char *buf = malloc (buf_size);
-  if (buf == NULL)
-    {
-      problem (problems, "blob sha256:%s: out of memory", hex);
-      return;
-    }
-  ssize_t n;
-  while ((n = read (fd, buf, buf_size)) > 0)
-    sha256_ctx_update (c, buf, (size_t)n);
-  _cleanup_free_ char *got = sha256_ctx_digest (c);
-  if (n < 0)
-    problem (problems, "blob sha256:%s: read: %s", hex, strerror (errno));
-  else if (strcmp (got + 7, hex) != 0)
-    problem (problems, "blob sha256:%s: content hashes to %s (corrupt)", hex, got);
-}
-
-/* First differing line of two listings, for a message a human can act on. */
-static char *
-listing_diff (const char *want, const char *got)
-{
-  while (*want && *got)
-    {
-      size_t a = strcspn (want, "\n"), b = strcspn (got, "\n");
-      if (a != b || memcmp (want, got, a) != 0)
-        return xasprintf ("recorded `%.*s`, found `%.*s`", (int)a, want, (int)b, got);
-      want += a + (want[a] != 0);
-      got += b + (got[b] != 0);
-    }
-  if (*want)
-    return xasprintf ("missing `%.*s`", (int)strcspn (want, "\n"), want);
-  return xasprintf ("unexpected `%.*s`", (int)strcspn (got, "\n"), got);
-}
-
-static void
-check_layer (struct image_store *s, const char *hex, char ***problems)
-{
-  _cleanup_free_ char *diff_id = xasprintf ("sha256:%s", hex);
-  _cleanup_error_ struct berth_error *e = NULL;
-  _cleanup_json_ json_t *meta = layer_meta_load (s, diff_id, &e);
-  if (meta == NULL)
-    {
-      problem (problems, "layer %s: %s", diff_id, e->msg);
-      return;
-    }
-  _cleanup_free_ char *tree_path = xasprintf ("%s/tree", hex);
-  _cleanup_free_ char *want = NULL;
-  if (fs_read_file (s->layersfd, tree_path, &want, NULL, &e) < 0)
-    {
-      problem (problems, "layer %s: %s", diff_id, e->msg);
-      return;
-    }
-  _cleanup_close_ int diff = layer_diff_open (s, diff_id, &e);
-  _cleanup_free_ char *got = NULL;
-  if (diff < 0 || tree_listing (diff, NULL, NULL, &got, NULL, &e) < 0)
-    {
-      problem (problems, "layer %s: %s", diff_id, e->msg);
-      return;
-    }
-  if (strcmp (want, got) != 0)
-    {
-      _cleanup_free_ char *d = listing_diff (want, got);
-      problem (problems, "layer %s: files differ from the unpacked layer: %s", diff_id, d);
-    }
-  const char *bd = json_string_value (json_object_get (json_object_get (meta, "blob"), "digest"));
-  if (bd && !image_blob_exists (s, bd))
-    problem (problems, "layer %s: its blob %s is missing", diff_id, bd);
-}
-
-int
-image_store_check (struct image_store *s, char ***problems_out, struct berth_error **err)
-{
-  STORE_LOCKED (s);
-  _cleanup_strv_ char **problems = calloc (1, sizeof (char *));
-  if (problems == NULL)
-    abort ();
-  {
-    _cleanup_closedir_ DIR *d
-        = fdopendir (openat (s->blobsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d == NULL)
-      return berth_error_set (err, errno, "read blobs/");
-    struct dirent *de;
-    while ((de = readdir (d)) != NULL)
-      if (de->d_name[0] != '.')
-        check_blob (s, de->d_name, &problems);
-  }
-  {
-    _cleanup_closedir_ DIR *d
-        = fdopendir (openat (s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d == NULL)
-      return berth_error_set (err, errno, "read layers/");
-    struct dirent *de;
-    while ((de = readdir (d)) != NULL)
-      if (de->d_name[0] != '.')
-        check_layer (s, de->d_name, &problems);
-  }
-  _cleanup_json_ json_t *db = images_db_load (s, err);
-  if (db == NULL)
-    return -1;
-  const char *id;
-  json_t *rec;
-  json_object_foreach (json_object_get (db, "images"), id, rec)
-  {
-    if (!image_blob_exists (s, id))
-      problem (&problems, "image %s: config blob missing", id);
-    const char *m = json_string_value (json_object_get (rec, "manifest"));
-    if (m && !image_blob_exists (s, m))
-      problem (&problems, "image %s: manifest %s missing", id, m);
-    size_t i;
-    json_t *v;
-    json_array_foreach (json_object_get (rec, "layers"), i,
-                        v) if (!layer_present (s, json_string_value (v)))
-        problem (&problems, "image %s: layer %s missing", id, json_string_value (v));
-  }
-  const char *tag;
-  json_t *v;
-  json_object_foreach (
-      json_object_get (db, "tags"), tag,
-      v) if (!json_object_get (json_object_get (db, "images"), json_string_value (v)))
-      problem (&problems, "tag %s: points to missing image %s", tag, json_string_value (v));
-  *problems_out = steal_pointer (&problems);
   return 0;
 }

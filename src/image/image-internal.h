@@ -14,6 +14,8 @@ struct image_store
   int layersfd;    /* <root>/layers */
   int snapshotsfd; /* <root>/snapshots */
   int tmpfd;       /* <root>/tmp */
+  int partialfd;   /* <root>/partial: layer blobs being downloaded, kept
+                      across a crash so a later pull resumes them */
   int lockfd;      /* <root>/lock, flock'ed for the store's lifetime */
   /* Serializes read-modify-write of images.json and removals. Recursive so
    * a public entry point can call another while holding it. */
@@ -24,16 +26,41 @@ struct image_store
    * references yet (a pull between its layers and its image record): gc
    * leaves them alone for PIN_TTL_NS. Guarded by pins_mutex. */
   json_t *pins;
+  uint64_t last_pin; /* the newest pin's stamp (stamps never repeat) */
+  /* Guards pins, and makes "is it there? pin it" (a pull that finds a
+   * layer or blob) atomic against "is it pinned? remove it" (gc, discard). */
   pthread_mutex_t pins_mutex;
 };
 
 #define PIN_TTL_NS (3600ULL * 1000000000ULL)
-void store_pin (struct image_store *s, const char *digest);
+/* A partial download nobody resumed for this long is swept when the store
+ * opens; gc takes those idle for PIN_TTL_NS. */
+#define PARTIAL_TTL_NS (24ULL * 3600ULL * 1000000000ULL)
+/* Remove partial downloads not in use, older than max_age_ns, or whose
+ * blob is already complete. */
+void store_sweep_partials (struct image_store *s, uint64_t max_age_ns);
+/* Pin (or re-pin) a digest; returns the pin's stamp, unique in the store. */
+uint64_t store_pin (struct image_store *s, const char *digest);
 /* An image now references it: gc may judge it by references again. */
 void store_unpin (struct image_store *s, const char *digest);
 /* Is the layer unpacked (no pin, unlike image_layer_exists). */
 bool layer_present (struct image_store *s, const char *diff_id);
 bool store_is_pinned (struct image_store *s, const char *digest);
+/* The same with pins_mutex held by the caller. */
+static inline void
+store_pins_lock (struct image_store *s)
+{
+  pthread_mutex_lock (&s->pins_mutex);
+}
+static inline void
+store_pins_unlock (struct image_store *s)
+{
+  pthread_mutex_unlock (&s->pins_mutex);
+}
+uint64_t store_pin_locked (struct image_store *s, const char *digest);
+bool store_is_pinned_locked (struct image_store *s, const char *digest);
+/* The stamp of a digest's pin (0: none). */
+uint64_t store_pin_stamp_locked (struct image_store *s, const char *digest);
 
 #define IMAGES_FILE "images.json"
 
@@ -85,12 +112,28 @@ sha256_ctx_freep (struct sha256_ctx **c)
 /* Streaming blob writer internals shared with layer unpack. */
 struct image_blob_writer *blob_writer_new (struct image_store *s, const char *expected_digest,
                                            int64_t expected_size, struct berth_error **err);
+/* image_blob_writer_commit, also telling the stamp of the pin it set when
+ * this writer put the blob in place (0 when the blob was there already). */
+int blob_writer_commit_stamped (struct image_blob_writer *w, char **digest_out, uint64_t *stamp,
+                                struct berth_error **err);
 int64_t blob_writer_bytes (const struct image_blob_writer *w);
 /* The caller hashes every byte it writes and compares with the expected
  * digest itself before commit: the writer skips its own sha256 and commits
  * under the expected digest (size is still checked). Only before the first
  * write and only with an expected digest; false otherwise. */
 bool blob_writer_hashed_by_caller (struct image_blob_writer *w);
+/* A writer into partial/<hex> (expected digest and size required): what an
+ * earlier writer of the same blob left there is kept (*kept bytes, to be
+ * replayed by the caller) and appended to. Falls back to an unnamed file
+ * (*kept = 0) when another writer of this process holds the partial. */
+struct image_blob_writer *blob_writer_new_partial (struct image_store *s,
+                                                   const char *expected_digest,
+                                                   int64_t expected_size, int64_t *kept,
+                                                   struct berth_error **err);
+/* The writer's file (for reading back kept bytes). */
+int blob_writer_fd (const struct image_blob_writer *w);
+/* On abort, leave a partial file for a later resume (default: removed). */
+void blob_writer_keep_partial (struct image_blob_writer *w);
 
 /* images.json: {"images": {id: record}, "tags": {"name:tag": id}}. */
 json_t *images_db_load (struct image_store *s, struct berth_error **err);
@@ -100,8 +143,15 @@ int images_db_save (struct image_store *s, json_t *db, struct berth_error **err)
 json_t *layer_meta_load (struct image_store *s, const char *diff_id, struct berth_error **err);
 /* Open layers/<hex>/diff as an O_PATH directory fd. */
 int layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error **err);
-/* Remove a layer directory (atomically renamed away first). */
-int layer_remove (struct image_store *s, const char *diff_id, struct berth_error **err);
+/* Remove a layer directory (atomically renamed away first) unless it is
+ * pinned: with unless_stamp 0, by any pin younger than PIN_TTL_NS; else by
+ * any pin but the one with that stamp (a claim's own). *removed (optional)
+ * tells whether it went. */
+int layer_remove (struct image_store *s, const char *diff_id, uint64_t unless_stamp, bool *removed,
+                  struct berth_error **err);
+/* The same for a blob. */
+int blob_remove (struct image_store *s, const char *digest, uint64_t unless_stamp, bool *removed,
+                 struct berth_error **err);
 
 /* Write a tar of the tree under dirfd to out (optionally compressed).
  * whiteouts_from_overlay: overlay whiteouts (0/0 char devices) and opaque

@@ -48,6 +48,7 @@ struct image_store_options
  *   <root>/images.json              image records + tags (one atomic file)
  *   <root>/snapshots/<id>/          upper/, work/, merged/, meta.json
  *   <root>/tmp/                     in-progress work, swept on open
+ *   <root>/partial/<hex>            layer blobs being pulled, kept for a resume
  * Interrupted work (tmp/) from a killed process is removed on open. */
 struct image_store *image_store_open (const struct image_store_options *opts,
                                       struct berth_error **err);
@@ -240,7 +241,8 @@ enum image_compression
  * already unpacked, the stream is only verified (and its blob kept); with
  * plain begin it is extracted again into tmp/ and the existing layer kept.
  * Contexts are independent: any number may be open at once, in any threads
- * (the registry holds every finish until a whole image has arrived). */
+ * (the registry finishes each layer as soon as its blob verified, and takes
+ * back what it committed with image_layer_discard if the image fails). */
 struct image_layer_unpack;
 /* expected_digest: digest of the bytes that will be written (the
  * manifest's layer digest), or NULL to accept any (load/import compute it;
@@ -257,6 +259,30 @@ struct image_layer_unpack *
 image_layer_unpack_begin_verified (struct image_store *store, const char *expected_digest,
                                    int64_t expected_size, const char *media_type,
                                    const char *expected_diff_id, struct berth_error **err);
+/* Like begin_verified (expected_digest and expected_size required), with
+ * the compressed bytes kept under <root>/partial/<hex> as they arrive
+ * (instead of an unnamed file), so a pull killed or cut off half-way can
+ * resume: image_layer_unpack_kept_bytes says how many bytes an earlier
+ * unpack left, image_layer_unpack_replay feeds them through decompression
+ * and extraction again (calling fn with each chunk, for the caller's
+ * hash), and the caller writes the rest (asked for with a Range). The
+ * digest is verified at the end as always; a failure drops the kept bytes,
+ * image_layer_unpack_abort_keep keeps them. Stale ones are swept (24 h at
+ * open, 1 h in gc). Not twice at once for one blob in one process: a
+ * second unpack of the same blob starts from zero in an unnamed file. */
+struct image_layer_unpack *
+image_layer_unpack_begin_resumable (struct image_store *store, const char *expected_digest,
+                                    int64_t expected_size, const char *media_type,
+                                    const char *expected_diff_id, struct berth_error **err);
+int64_t image_layer_unpack_kept_bytes (const struct image_layer_unpack *u);
+/* fn returns non-zero to stop the replay (it then fails with ECANCELED,
+ * keeping the bytes). */
+int image_layer_unpack_replay (struct image_layer_unpack *u,
+                               int (*fn) (void *data, const void *buf, size_t len), void *data,
+                               struct berth_error **err);
+/* abort, keeping the bytes received so far for a later resume (resumable
+ * unpacks that did not fail; plain abort drops them). Frees u. */
+void image_layer_unpack_abort_keep (struct image_layer_unpack *u);
 int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t len,
                               struct berth_error **err);
 /* Verify and commit; frees u in every case. *diff_id_out (optional) gets
@@ -264,6 +290,23 @@ int image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, siz
 int image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
                                struct berth_error **err);
 void image_layer_unpack_abort (struct image_layer_unpack *u);
+/* What a finish put in place itself (zero pins: nothing, the layer was
+ * there already or another unpack won), so a caller that gives up on the
+ * whole image can take it back with image_layer_discard. */
+struct image_layer_claim
+{
+  uint64_t layer_pin;
+  uint64_t blob_pin; /* 0 when the blob was there already or shared */
+};
+/* finish, filling *claim. */
+int image_layer_unpack_finish_claim (struct image_layer_unpack *u, char **diff_id_out,
+                                     struct image_layer_claim *claim, struct berth_error **err);
+/* Take back what a claim put in place when nothing used it since: no image
+ * or snapshot references the layer and no other pull found or committed it
+ * after the claim (then it is kept, and gc judges it later). The blob goes
+ * with the layer on the same terms. */
+int image_layer_discard (struct image_store *store, const char *diff_id,
+                         const struct image_layer_claim *claim, struct berth_error **err);
 /* For a caller that already hashes every compressed byte it writes and
  * checks the result against begin's expected_digest BEFORE it calls finish
  * (the registry client does, on its network thread, in parallel with the
@@ -487,7 +530,39 @@ int image_export_rootfs (int rootfd, int out_fd, struct berth_error **err);
  * Layers left by a killed pull are kept until then, so a later pull of the
  * same image reuses them. *freed_bytes optional. */
 int image_store_gc (struct image_store *store, int64_t *freed_bytes, struct berth_error **err);
-/* Verify every blob's digest, every layer's tree against the manifest of
- * its files recorded at unpack, and every image's references. *problems gets
- * one string per problem (empty vector: all good). */
+/* What `check` looked at, one call per item, in this order: every blob
+ * (its sha256 against its name), every layer (its files against the
+ * listing recorded at unpack, and its kept blob), every image (its config,
+ * manifest and layers present), every tag (its image present). */
+enum image_check_kind
+{
+  IMAGE_CHECK_BLOB,
+  IMAGE_CHECK_LAYER,
+  IMAGE_CHECK_IMAGE,
+  IMAGE_CHECK_TAG,
+};
+/* "blob", "layer", "image", "tag" */
+const char *image_check_kind_name (enum image_check_kind kind);
+struct image_check_item
+{
+  enum image_check_kind kind;
+  const char *name;    /* digest, diff id, image id or "name:tag" */
+  int64_t bytes;       /* bytes read to check it (blob content, layer files) */
+  const char *problem; /* NULL when fine; else what is wrong and where
+                          ("content hashes to sha256:…", "files differ from
+                          the unpacked layer: recorded `/etc/passwd …`,
+                          found `…`") */
+};
+/* Return non-zero to stop the check (it then fails with ECANCELED). */
+typedef int (*image_check_fn) (const struct image_check_item *item, void *data);
+/* Verify the store. Safe beside concurrent pulls, loads and removals: the
+ * store's lock is held only to take a consistent look at one item (never
+ * while content is read), a blob or layer removed or replaced while it was
+ * read is skipped, not reported. fn may be NULL. *n_problems (optional)
+ * counts the items with a problem. Fails only when the store cannot be read
+ * at all (or fn stopped it). */
+int image_store_check_each (struct image_store *store, image_check_fn fn, void *data,
+                            size_t *n_problems, struct berth_error **err);
+/* The same, collected: one "<kind> <name>: <problem>" string per problem
+ * (empty vector: all good). */
 int image_store_check (struct image_store *store, char ***problems, struct berth_error **err);

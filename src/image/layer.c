@@ -61,6 +61,7 @@ struct image_layer_unpack
   char *tmpname;       /* tmp/<tmpname>/diff */
   int tmpfd;
   char *expected_diff_id;
+  int64_t kept; /* compressed bytes kept from an earlier, interrupted pull */
   bool failed;
   /* Nobody named the blob (load, import): a plain tar is kept as a gzip
    * blob (ISA-L deflate, same pass), not as a second uncompressed copy, and
@@ -281,10 +282,10 @@ compression_of_media_type (const char *mt)
                                    : IMAGE_COMPRESSION_NONE;
 }
 
-struct image_layer_unpack *
-image_layer_unpack_begin_verified (struct image_store *s, const char *expected_digest,
-                                   int64_t expected_size, const char *media_type,
-                                   const char *expected_diff_id, struct berth_error **err)
+static struct image_layer_unpack *
+unpack_begin (struct image_store *s, const char *expected_digest, int64_t expected_size,
+              const char *media_type, const char *expected_diff_id, bool is_resumable,
+              struct berth_error **err)
 {
   if (expected_diff_id && !digest_is_valid (expected_diff_id))
     {
@@ -305,7 +306,9 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
   u->media_type = media_type ? xstrdup (media_type) : NULL;
   u->expected_diff_id = expected_diff_id ? xstrdup (expected_diff_id) : NULL;
   u->recompress = expected_digest == NULL && expected_size < 0;
-  u->blob = blob_writer_new (s, expected_digest, expected_size, err);
+  u->blob = is_resumable
+                ? blob_writer_new_partial (s, expected_digest, expected_size, &u->kept, err)
+                : blob_writer_new (s, expected_digest, expected_size, err);
   if (u->blob == NULL)
     {
       unpack_free (u);
@@ -319,7 +322,7 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
         {
           if (u->tmpfd >= 0)
             berth_error_set (err, errno, "mkdir tmp/%s/diff", u->tmpname);
-          unpack_free (u);
+          image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
           return NULL;
         }
       _cleanup_close_ int diff = openat (u->tmpfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -327,17 +330,54 @@ image_layer_unpack_begin_verified (struct image_store *s, const char *expected_d
         {
           if (diff < 0)
             berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
-          unpack_free (u);
+          image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
           return NULL;
         }
       u->tar = tar_parser_new (&extractor_callbacks, u->x);
     }
   if (stage_start (u, err) < 0)
     {
-      unpack_free (u);
+      image_layer_unpack_abort_keep (u); /* kept bytes are not at fault */
       return NULL;
     }
   return u;
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin_verified (struct image_store *s, const char *expected_digest,
+                                   int64_t expected_size, const char *media_type,
+                                   const char *expected_diff_id, struct berth_error **err)
+{
+  return unpack_begin (s, expected_digest, expected_size, media_type, expected_diff_id, false,
+                       err);
+}
+
+struct image_layer_unpack *
+image_layer_unpack_begin_resumable (struct image_store *s, const char *expected_digest,
+                                    int64_t expected_size, const char *media_type,
+                                    const char *expected_diff_id, struct berth_error **err)
+{
+  if (expected_digest == NULL || expected_size < 0)
+    {
+      berth_error_set_kind (err, BERTH_E_INVALID, 0,
+                            "a resumable unpack needs the blob's digest and size");
+      return NULL;
+    }
+  return unpack_begin (s, expected_digest, expected_size, media_type, expected_diff_id, true, err);
+}
+
+int64_t
+image_layer_unpack_kept_bytes (const struct image_layer_unpack *u)
+{
+  return u->kept;
+}
+
+void
+image_layer_unpack_abort_keep (struct image_layer_unpack *u)
+{
+  if (u && u->blob && !u->failed)
+    blob_writer_keep_partial (u->blob);
+  unpack_free (u);
 }
 
 struct image_layer_unpack *
@@ -577,6 +617,41 @@ image_layer_unpack_write (struct image_layer_unpack *u, const void *buf, size_t 
   return 0;
 }
 
+int
+image_layer_unpack_replay (struct image_layer_unpack *u,
+                           int (*fn) (void *data, const void *buf, size_t len), void *data,
+                           struct berth_error **err)
+{
+  if (u->failed)
+    return berth_error_set_kind (err, BERTH_E_INVALID, 0, "layer unpack already failed");
+  int fd = blob_writer_fd (u->blob);
+  _cleanup_free_ unsigned char *buf = malloc (OUT_BUF_SIZE);
+  if (buf == NULL)
+    abort ();
+  for (int64_t off = 0; off < u->kept;)
+    {
+      size_t want = u->kept - off < OUT_BUF_SIZE ? (size_t)(u->kept - off) : OUT_BUF_SIZE;
+      ssize_t n = pread (fd, buf, want, off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          u->failed = true;
+          return berth_error_set (err, n < 0 ? errno : EIO, "read the kept part of the layer");
+        }
+      if (fn && fn (data, buf, (size_t)n) != 0)
+        return berth_error_set_kind (err, BERTH_E_INTERNAL, ECANCELED, "replay canceled");
+      /* through inflate and extraction again; the blob file has them */
+      if (unpack_write (u, buf, (size_t)n, err) < 0)
+        {
+          u->failed = true;
+          return -1;
+        }
+      off += n;
+    }
+  return 0;
+}
+
 static int
 layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char *blob_digest,
                   int64_t blob_size, struct berth_error **err)
@@ -586,7 +661,10 @@ layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char 
     return berth_error_set (err, errno, "open tmp/%s/diff", u->tmpname);
   _cleanup_free_ char *tree = NULL;
   size_t tree_len = 0;
-  if (tree_listing (diff, extractor_crc_lookup, u->x, &tree, &tree_len, err) < 0)
+  /* the walk also gives each directory its recorded time, last */
+  struct tree_hooks hooks
+      = { .crc_lookup = extractor_crc_lookup, .dir_done = extractor_dir_done, .data = u->x };
+  if (tree_listing (diff, &hooks, &tree, &tree_len, err) < 0)
     return berth_error_prefix (err, "list layer");
   _cleanup_free_ char *tree_digest = sha256_digest (tree, tree_len);
   if (fs_write_file_atomic (u->tmpfd, "tree", tree, tree_len, 0600, err) < 0)
@@ -600,7 +678,8 @@ layer_meta_write (struct image_layer_unpack *u, const char *diff_id, const char 
 }
 
 static int
-unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_error **err)
+unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct image_layer_claim *claim,
+               struct berth_error **err)
 {
   struct image_store *s = u->store;
   if (u->failed)
@@ -628,28 +707,53 @@ unpack_finish (struct image_layer_unpack *u, char **diff_id_out, struct berth_er
    * the layer is committed before that passes. */
   int64_t blob_size = blob_writer_bytes (u->blob);
   _cleanup_free_ char *blob_digest = NULL;
-  if (image_blob_writer_commit (steal_pointer (&u->blob), &blob_digest, err) < 0)
+  uint64_t blob_pin = 0;
+  if (blob_writer_commit_stamped (steal_pointer (&u->blob), &blob_digest, &blob_pin, err) < 0)
     return -1;
   if (u->x == NULL)
-    goto done;
+    {
+      store_pin (s, diff_id);
+      goto done;
+    }
   if (layer_meta_write (u, diff_id, blob_digest, blob_size, err) < 0)
     return -1;
   closep (&u->tmpfd);
-  if (renameat (s->tmpfd, u->tmpname, s->layersfd, digest_hex (diff_id)) < 0)
+  for (;;)
     {
-      if (errno != EEXIST && errno != ENOTEMPTY)
-        return berth_error_set (err, errno, "commit layer %s", diff_id);
-      /* Another unpack of the same layer won: keep that one. */
-    }
-  else
-    {
-      free (u->tmpname);
-      u->tmpname = NULL;
-      if (fsync (s->layersfd) < 0)
-        return berth_error_set (err, errno, "fsync layers/");
+      /* Renamed and pinned in one step against a discard or gc. */
+      store_pins_lock (s);
+      int r = renameat (s->tmpfd, u->tmpname, s->layersfd, digest_hex (diff_id));
+      int e = errno;
+      if (r == 0 || layer_present (s, diff_id))
+        {
+          uint64_t pin = store_pin_locked (s, diff_id);
+          if (r == 0 && claim)
+            {
+              /* The claim covers the blob only if nobody else pinned it
+               * since this unpack linked it in. */
+              claim->layer_pin = pin;
+              claim->blob_pin = blob_pin && store_pin_stamp_locked (s, blob_digest) == blob_pin
+                                    ? store_pin_locked (s, blob_digest)
+                                    : 0;
+            }
+        }
+      store_pins_unlock (s);
+      if (r == 0)
+        {
+          free (u->tmpname);
+          u->tmpname = NULL;
+          if (fsync (s->layersfd) < 0)
+            return berth_error_set (err, errno, "fsync layers/");
+          break;
+        }
+      if (e != EEXIST && e != ENOTEMPTY)
+        return berth_error_set (err, e, "commit layer %s", diff_id);
+      /* Another unpack of the same layer won: keep that one (unless it
+       * was discarded meanwhile: then try again). */
+      if (layer_present (s, diff_id))
+        break;
     }
 done:
-  store_pin (s, diff_id);
   if (diff_id_out)
     *diff_id_out = steal_pointer (&diff_id);
   return 0;
@@ -659,7 +763,16 @@ int
 image_layer_unpack_finish (struct image_layer_unpack *u, char **diff_id_out,
                            struct berth_error **err)
 {
-  int r = unpack_finish (u, diff_id_out, err);
+  return image_layer_unpack_finish_claim (u, diff_id_out, NULL, err);
+}
+
+int
+image_layer_unpack_finish_claim (struct image_layer_unpack *u, char **diff_id_out,
+                                 struct image_layer_claim *claim, struct berth_error **err)
+{
+  if (claim)
+    *claim = (struct image_layer_claim){ 0 };
+  int r = unpack_finish (u, diff_id_out, claim, err);
   if (r < 0)
     berth_error_prefix (err, "unpack layer");
   unpack_free (u);
@@ -724,11 +837,14 @@ layer_present (struct image_store *s, const char *diff_id)
 bool
 image_layer_exists (struct image_store *s, const char *diff_id)
 {
-  bool exists = layer_present (s, diff_id);
   /* A pull that skips a present layer records its image later: until then
-   * a concurrent rmi's gc must not take the layer away. */
+   * a concurrent rmi's gc (or a failed pull's discard) must not take the
+   * layer away; found and pinned in one step against their removal. */
+  store_pins_lock (s);
+  bool exists = layer_present (s, diff_id);
   if (exists)
-    store_pin (s, diff_id);
+    store_pin_locked (s, diff_id);
+  store_pins_unlock (s);
   return exists;
 }
 
@@ -763,20 +879,63 @@ layer_diff_open (struct image_store *s, const char *diff_id, struct berth_error 
 }
 
 int
-layer_remove (struct image_store *s, const char *diff_id, struct berth_error **err)
+layer_remove (struct image_store *s, const char *diff_id, uint64_t unless_stamp, bool *removed,
+              struct berth_error **err)
 {
   const char *hex = digest_hex (diff_id);
+  if (removed)
+    *removed = false;
   if (hex == NULL)
     return berth_error_set_kind (err, BERTH_E_INVALID, 0, "invalid diff id `%s`", diff_id);
   /* Renamed away first: a kill -9 halfway leaves a layer that is either
-   * whole or only in tmp/ (swept on open), never half of one. */
+   * whole or only in tmp/ (swept on open), never half of one. The rename
+   * and the pin check are one step against a pull finding the layer. */
   char rnd[SHA256_HEX_LEN + 1];
   random_id_hex (rnd);
   _cleanup_free_ char *name = xasprintf ("rm-%.24s", rnd);
-  if (renameat (s->layersfd, hex, s->tmpfd, name) < 0)
-    return errno == ENOENT ? 0 : berth_error_set (err, errno, "remove layer %s", diff_id);
+  store_pins_lock (s);
+  bool keep = unless_stamp ? store_pin_stamp_locked (s, diff_id) != unless_stamp
+                           : store_is_pinned_locked (s, diff_id);
+  int r = keep ? 0 : renameat (s->layersfd, hex, s->tmpfd, name);
+  int e = errno;
+  if (!keep && r == 0)
+    json_object_del (s->pins, diff_id);
+  store_pins_unlock (s);
+  if (keep || (r < 0 && e == ENOENT))
+    return 0;
+  if (r < 0)
+    return berth_error_set (err, e, "remove layer %s", diff_id);
+  if (removed)
+    *removed = true;
   fsync (s->layersfd);
   return fs_rm_rf_at (s->tmpfd, name, err);
+}
+
+int
+image_layer_discard (struct image_store *s, const char *diff_id,
+                     const struct image_layer_claim *claim, struct berth_error **err)
+{
+  if (claim == NULL || claim->layer_pin == 0)
+    return 0;
+  /* References are judged under the store's lock (an image recorded with
+   * this layer saves images.json under it before it unpins). */
+  STORE_LOCKED (s);
+  _cleanup_json_ json_t *blobs = NULL;
+  _cleanup_json_ json_t *layers = NULL;
+  if (store_collect_refs (s, &blobs, &layers, err) < 0)
+    return berth_error_prefix (err, "discard layer %s", diff_id);
+  if (json_object_get (layers, diff_id))
+    return 0;
+  _cleanup_free_ char *blob = NULL;
+  _cleanup_error_ struct berth_error *e = NULL;
+  image_layer_blob (s, diff_id, &blob, NULL, NULL, &e);
+  bool removed = false;
+  if (layer_remove (s, diff_id, claim->layer_pin, &removed, err) < 0)
+    return berth_error_prefix (err, "discard");
+  if (removed && blob && claim->blob_pin && !json_object_get (blobs, blob)
+      && blob_remove (s, blob, claim->blob_pin, NULL, err) < 0)
+    return berth_error_prefix (err, "discard layer %s", diff_id);
+  return 0;
 }
 
 int

@@ -60,7 +60,8 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
   struct image_store *s = calloc (1, sizeof *s);
   if (s == NULL)
     abort ();
-  s->rootfd = s->blobsfd = s->layersfd = s->snapshotsfd = s->tmpfd = s->lockfd = -1;
+  s->rootfd = s->blobsfd = s->layersfd = s->snapshotsfd = s->tmpfd = s->partialfd = s->lockfd
+      = -1;
   pthread_mutexattr_t attr;
   pthread_mutexattr_init (&attr);
   pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -102,11 +103,13 @@ image_store_open (const struct image_store_options *opts, struct berth_error **e
   close (blobs);
   if (s->blobsfd < 0 || (s->layersfd = open_subdir (s->rootfd, "layers", err)) < 0
       || (s->snapshotsfd = open_subdir (s->rootfd, "snapshots", err)) < 0
-      || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0)
+      || (s->tmpfd = open_subdir (s->rootfd, "tmp", err)) < 0
+      || (s->partialfd = open_subdir (s->rootfd, "partial", err)) < 0)
     goto fail;
   if (sweep_tmp (s, err) < 0)
     goto fail;
   sweep_root_temps (s);
+  store_sweep_partials (s, PARTIAL_TTL_NS);
   return steal_pointer (&guard);
 
 fail:
@@ -119,7 +122,8 @@ image_store_close (struct image_store *s)
 {
   if (s == NULL)
     return;
-  int *fds[] = { &s->rootfd, &s->blobsfd, &s->layersfd, &s->snapshotsfd, &s->tmpfd, &s->lockfd };
+  int *fds[] = { &s->rootfd,  &s->blobsfd,    &s->layersfd,
+                 &s->snapshotsfd, &s->tmpfd, &s->partialfd, &s->lockfd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     closep (fds[i]);
   pthread_mutex_destroy (&s->mutex);
@@ -239,12 +243,26 @@ images_db_save (struct image_store *s, json_t *db, struct berth_error **err)
   return fs_write_file_atomic (s->rootfd, IMAGES_FILE, text, strlen (text), 0600, err);
 }
 
-void
+/* Each pin gets a stamp no other pin has (strictly increasing), so a
+ * claim can tell whether anyone pinned the same digest after it. */
+uint64_t
+store_pin_locked (struct image_store *s, const char *digest)
+{
+  uint64_t now = time_now_ns ();
+  if (now <= s->last_pin)
+    now = s->last_pin + 1;
+  s->last_pin = now;
+  json_object_set_new (s->pins, digest, json_integer ((json_int_t)now));
+  return now;
+}
+
+uint64_t
 store_pin (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
-  json_object_set_new (s->pins, digest, json_integer ((json_int_t)time_now_ns ()));
+  uint64_t stamp = store_pin_locked (s, digest);
   pthread_mutex_unlock (&s->pins_mutex);
+  return stamp;
 }
 
 void
@@ -255,12 +273,24 @@ store_unpin (struct image_store *s, const char *digest)
   pthread_mutex_unlock (&s->pins_mutex);
 }
 
+uint64_t
+store_pin_stamp_locked (struct image_store *s, const char *digest)
+{
+  return (uint64_t)json_integer_value (json_object_get (s->pins, digest));
+}
+
+bool
+store_is_pinned_locked (struct image_store *s, const char *digest)
+{
+  uint64_t t = store_pin_stamp_locked (s, digest);
+  return t && time_now_ns () - t < PIN_TTL_NS;
+}
+
 bool
 store_is_pinned (struct image_store *s, const char *digest)
 {
   pthread_mutex_lock (&s->pins_mutex);
-  json_t *t = json_object_get (s->pins, digest);
-  bool pinned = t && time_now_ns () - (uint64_t)json_integer_value (t) < PIN_TTL_NS;
+  bool pinned = store_is_pinned_locked (s, digest);
   pthread_mutex_unlock (&s->pins_mutex);
   return pinned;
 }

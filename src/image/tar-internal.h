@@ -95,8 +95,12 @@ struct extractor;
 extern const struct tar_callbacks extractor_callbacks;
 /* rootfd is duplicated; the extractor never leaves it. */
 struct extractor *extractor_new (int rootfd, struct berth_error **err);
-/* Apply the deferred directory times. */
+/* End of the stream: the directory times (deferred, as children change
+ * them) are made ready for extractor_dir_done, which the tree listing's
+ * walk calls on every directory once its children are done, deepest
+ * first (the walk opens each directory anyway: no second resolution). */
 int extractor_finish (struct extractor *x, struct berth_error **err);
+int extractor_dir_done (void *x, int fd, const char *path, struct berth_error **err);
 void extractor_free (struct extractor *x);
 int64_t extractor_bytes (const struct extractor *x);
 /* crc64 of a regular file written by this extractor, by inode. */
@@ -104,7 +108,14 @@ bool extractor_crc_lookup (void *x, ino_t ino, uint64_t *crc);
 
 /* The manifest of a tree (tree.c): one line per entry, sorted by path:
  * "<path>\t<type><mode>\t<uid>:<gid>\t<size>\t<crc64|target|rdev>\t<opaque>".
- * crc_lookup (optional) supplies checksums known from extraction; files
- * not found there are read. */
-int tree_listing (int dirfd, bool (*crc_lookup) (void *, ino_t, uint64_t *), void *data, char **out,
-                  size_t *len, struct berth_error **err);
+ * hooks (optional): crc_lookup supplies checksums known from extraction
+ * (files not found there are read); dir_done runs on each directory after
+ * its entries were listed (path "" is the root, "usr/bin" others). */
+struct tree_hooks
+{
+  bool (*crc_lookup) (void *data, ino_t ino, uint64_t *crc);
+  int (*dir_done) (void *data, int fd, const char *path, struct berth_error **err);
+  void *data;
+};
+int tree_listing (int dirfd, const struct tree_hooks *hooks, char **out, size_t *len,
+                  struct berth_error **err);

@@ -15,8 +15,7 @@ struct listing
 {
   char **lines;
   size_t n, cap;
-  bool (*crc_lookup) (void *, ino_t, uint64_t *);
-  void *data;
+  const struct tree_hooks *hooks;
 };
 
 static void
@@ -87,7 +86,8 @@ walk (struct listing *l, int dirfd, const char *prefix, struct berth_error **err
       if (S_ISREG (st.st_mode))
         {
           uint64_t crc;
-          if (!(l->crc_lookup && l->crc_lookup (l->data, st.st_ino, &crc))
+          if (!(l->hooks && l->hooks->crc_lookup
+                && l->hooks->crc_lookup (l->hooks->data, st.st_ino, &crc))
               && file_crc (dirfd, de->d_name, &crc, err) < 0)
             return -1;
           size = st.st_size;
@@ -120,6 +120,9 @@ walk (struct listing *l, int dirfd, const char *prefix, struct berth_error **err
                                  (long long)size, extra, opaque ? "opaque" : "-"));
       if (sub >= 0 && walk (l, sub, path, err) < 0)
         return -1;
+      if (sub >= 0 && l->hooks && l->hooks->dir_done
+          && l->hooks->dir_done (l->hooks->data, sub, path + 1, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -131,15 +134,22 @@ line_cmp (const void *a, const void *b)
 }
 
 int
-tree_listing (int dirfd, bool (*crc_lookup) (void *, ino_t, uint64_t *), void *data, char **out,
-              size_t *len, struct berth_error **err)
+tree_listing (int dirfd, const struct tree_hooks *hooks, char **out, size_t *len,
+              struct berth_error **err)
 {
-  struct listing l = { .crc_lookup = crc_lookup, .data = data };
+  struct listing l = { .hooks = hooks };
   int r = walk (&l, dirfd, "", err);
+  if (r == 0 && hooks && hooks->dir_done)
+    {
+      _cleanup_close_ int root = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      r = root < 0 ? berth_error_set (err, errno, "open the tree's root")
+                   : hooks->dir_done (hooks->data, root, "", err);
+    }
   char *text = NULL;
   if (r == 0)
     {
-      qsort (l.lines, l.n, sizeof *l.lines, line_cmp);
+      if (l.n > 1)
+        qsort (l.lines, l.n, sizeof *l.lines, line_cmp);
       size_t total = 1;
       for (size_t i = 0; i < l.n; i++)
         total += strlen (l.lines[i]) + 1;

@@ -16,7 +16,8 @@
 enum xfer_state
 {
   XFER_QUEUED = 0,
-  XFER_ACTIVE,   /* in the multi handle */
+  XFER_REPLAYING, /* the unpack replays bytes kept by an interrupted pull */
+  XFER_ACTIVE,    /* in the multi handle */
   XFER_BACKOFF,  /* waiting to retry */
   XFER_DRAINING, /* all bytes received, the unpack thread finishes */
   XFER_DONE,
@@ -36,6 +37,11 @@ struct xfer
   uint64_t retry_at_ns;
   /* Bytes handed to the unpack so far (the Range resume point). */
   int64_t received;
+  /* Bytes an earlier, interrupted pull kept (partial/<hex>), replayed by
+   * the unpack thread before the download goes on from there; once. */
+  int64_t resumed_from;
+  bool is_replayed, did_restart;
+  bool keep_partial; /* an abort keeps what arrived, for the next pull */
   /* Bytes of the current response still to discard (a 200 to a Range). */
   int64_t discard;
   bool is_response_checked;
@@ -49,9 +55,10 @@ struct xfer
   uint64_t head, tail; /* monotonic: written, consumed */
   bool is_eof, is_aborted, is_paused, needs_unpause;
   bool has_thread, is_consumer_done;
-  /* The unpack holds its commit until every download of the image has
-   * arrived and matched its digest, so a bad blob keeps nothing of it. */
-  bool may_finish;
+  /* What the unpack committed (each layer commits as soon as its own blob
+   * and diff_id are verified, so a kill -9 keeps the finished ones): taken
+   * back if the image fails for bad content. Read after the join. */
+  struct image_layer_claim claim;
   EVP_MD_CTX *sha; /* of the bytes handed to the unpack (network thread) */
   int consumer_rc;
   struct berth_error *consumer_err;
@@ -68,10 +75,25 @@ struct transfer
   struct xfer *x;
   size_t n;
   bool is_canceled;
-  bool is_released; /* the unpacks may commit */
+  /* The registry sent bad content (digest, size, range) or an unpack
+   * refused it: what this pull committed is taken back. Transport
+   * failures and cancels keep finished layers for the next pull. */
+  bool is_content_bad;
 };
 
 /* ----------------------------------------------------------- unpack side -- */
+
+static int
+replay_hash (void *opaque, const void *buf, size_t len)
+{
+  struct xfer *x = opaque;
+  EVP_DigestUpdate (x->sha, buf, len);
+  /* a cancel or a failure elsewhere need not wait for a long replay */
+  pthread_mutex_lock (&x->mu);
+  bool stop = x->is_aborted;
+  pthread_mutex_unlock (&x->mu);
+  return stop;
+}
 
 static void *
 unpack_thread (void *opaque)
@@ -79,8 +101,20 @@ unpack_thread (void *opaque)
   struct xfer *x = opaque;
   struct berth_error *e = NULL;
   int rc = 0;
+  if (x->resumed_from > 0)
+    {
+      /* x->sha is this thread's until is_replayed is set (the network
+       * side starts this layer's download only then). */
+      rc = image_layer_unpack_replay (x->unpack, replay_hash, x, &e);
+      pthread_mutex_lock (&x->mu);
+      x->is_replayed = true;
+      pthread_mutex_unlock (&x->mu);
+      curl_multi_wakeup (x->t->multi);
+    }
   for (;;)
     {
+      if (rc < 0)
+        break;
       pthread_mutex_lock (&x->mu);
       while (x->head == x->tail && !x->is_eof && !x->is_aborted)
         pthread_cond_wait (&x->cond, &x->mu);
@@ -112,29 +146,28 @@ unpack_thread (void *opaque)
           curl_multi_wakeup (x->t->multi);
         }
       pthread_mutex_unlock (&x->mu);
-      if (rc < 0)
-        break;
     }
   if (rc == 0)
     {
-      /* The stream is in; the ring is not needed any more. */
+      /* The stream is in and its digest matched (is_eof is set only after
+       * that check): the ring is not needed any more, the layer commits. */
       pthread_mutex_lock (&x->mu);
       char *ring = steal_pointer (&x->ring);
-      curl_multi_wakeup (x->t->multi);
-      while (!x->may_finish && !x->is_aborted)
-        pthread_cond_wait (&x->cond, &x->mu);
-      if (x->is_aborted)
-        rc = -1;
       pthread_mutex_unlock (&x->mu);
       free (ring);
-    }
-  if (rc == 0)
-    {
       _cleanup_free_ char *diff_id = NULL;
-      rc = image_layer_unpack_finish (x->unpack, &diff_id, &e);
+      rc = image_layer_unpack_finish_claim (x->unpack, &diff_id, &x->claim, &e);
     }
   else
-    image_layer_unpack_abort (x->unpack);
+    {
+      pthread_mutex_lock (&x->mu);
+      bool keep = x->keep_partial;
+      pthread_mutex_unlock (&x->mu);
+      if (keep)
+        image_layer_unpack_abort_keep (x->unpack);
+      else
+        image_layer_unpack_abort (x->unpack);
+    }
   x->unpack = NULL;
   if (rc < 0 && e != NULL)
     berth_error_prefix (&e, "layer %s", x->job->digest);
@@ -153,18 +186,30 @@ consumer_start (struct xfer *x, struct berth_error **err)
   x->ring = malloc (RING_BYTES);
   if (x->ring == NULL)
     return berth_error_set (err, ENOMEM, "layer %s: buffer", x->job->digest);
-  x->unpack = image_layer_unpack_begin_verified (x->t->store, x->job->digest, x->job->size,
-                                                 x->job->media_type, x->job->diff_id, err);
+  /* Resumable when the manifest gives the size (it always does for a
+   * registry pull): a layer cut off by a crash, a kill or a failure goes
+   * on from its kept bytes next time. */
+  x->unpack = x->job->size >= 0
+                  ? image_layer_unpack_begin_resumable (x->t->store, x->job->digest, x->job->size,
+                                                        x->job->media_type, x->job->diff_id, err)
+                  : image_layer_unpack_begin_verified (x->t->store, x->job->digest, x->job->size,
+                                                       x->job->media_type, x->job->diff_id, err);
   if (x->unpack == NULL)
     return berth_error_prefix (err, "layer %s", x->job->digest);
-  /* xfer_write hashes every byte it puts in the ring, and xfer_done checks
-   * that digest before it sets is_eof, the only way to a finish (an abort
-   * never finishes): the store need not hash the same bytes a second time. */
+  /* xfer_write hashes every byte it puts in the ring (and the replay every
+   * kept byte), and xfer_complete checks that digest before it sets
+   * is_eof, the only way to a finish (an abort never finishes): the store
+   * need not hash the same bytes a second time. */
   image_layer_unpack_blob_hashed_by_caller (x->unpack);
+  x->resumed_from = image_layer_unpack_kept_bytes (x->unpack);
+  x->received = x->resumed_from;
+  if (x->resumed_from > 0)
+    berth_log (BERTH_LOG_INFO, "layer %s: resuming at byte %lld of %lld (kept by an interrupted pull)",
+               x->job->digest, (long long)x->resumed_from, (long long)x->job->size);
   int r = pthread_create (&x->thread, NULL, unpack_thread, x);
   if (r != 0)
     {
-      image_layer_unpack_abort (x->unpack);
+      image_layer_unpack_abort_keep (x->unpack);
       x->unpack = NULL;
       return berth_error_set (err, r, "layer %s: start unpack thread", x->job->digest);
     }
@@ -319,6 +364,72 @@ xfer_start (struct xfer *x, struct berth_error **err)
   return 0;
 }
 
+static int xfer_restart (struct xfer *x, struct berth_error **err);
+
+/* Every byte is in: the digest decides (the only check of the compressed
+ * bytes in a pull), then the unpack may finish. */
+static int
+xfer_complete (struct xfer *x, struct berth_error **err)
+{
+  if (xfer_emit (x, "Verifying Checksum", true, -1, -1) != 0)
+    x->t->is_canceled = true;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EVP_DigestFinal_ex (x->sha, md, &md_len);
+  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  for (unsigned i = 0; i < md_len; i++)
+    snprintf (hex + 2 * i, 3, "%02x", md[i]);
+  const char *want_hex = strchr (x->job->digest, ':') + 1;
+  if (strcmp (hex, want_hex) != 0)
+    {
+      if (x->resumed_from > 0 && !x->did_restart)
+        return xfer_restart (x, err);
+      x->t->is_content_bad = true;
+      return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
+                                   "layer %s: digest mismatch: the registry sent content hashing "
+                                   "to sha256:%s",
+                                   x->job->digest, hex);
+    }
+  x->state = XFER_DRAINING;
+  if (xfer_emit (x, "Download complete", true, -1, -1) != 0)
+    x->t->is_canceled = true;
+  pthread_mutex_lock (&x->mu);
+  x->is_eof = true;
+  pthread_cond_signal (&x->cond);
+  pthread_mutex_unlock (&x->mu);
+  return 0;
+}
+
+/* A layer resumed from kept bytes did not verify (a torn write after a
+ * power loss, say): the kept bytes are dropped (the unpack's abort removes
+ * them) and the layer is downloaded again from its first byte, once. */
+static int
+xfer_restart (struct xfer *x, struct berth_error **err)
+{
+  berth_log (BERTH_LOG_WARNING,
+             "layer %s: the %lld bytes kept by an interrupted pull did not verify; downloading "
+             "it again from the start",
+             x->job->digest, (long long)x->resumed_from);
+  if (x->state == XFER_ACTIVE)
+    curl_multi_remove_handle (x->t->multi, x->easy);
+  x->keep_partial = false;
+  consumer_stop (x, true);
+  free (x->ring);
+  x->ring = NULL;
+  berth_error_free (steal_pointer (&x->consumer_err));
+  x->head = x->tail = 0;
+  x->is_eof = x->is_aborted = x->is_paused = x->needs_unpause = x->is_consumer_done = false;
+  x->consumer_rc = 0;
+  x->received = x->discard = x->resumed_from = 0;
+  x->is_replayed = false;
+  x->did_restart = true;
+  x->claim = (struct image_layer_claim){ 0 };
+  EVP_DigestInit_ex (x->sha, EVP_sha256 (), NULL);
+  if (consumer_start (x, err) < 0)
+    return -1;
+  return xfer_start (x, err);
+}
+
 /* A transfer ended: decide between done, retry and failure. */
 static int
 xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
@@ -332,34 +443,16 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
   consumer_failed = x->is_consumer_done && x->consumer_rc < 0;
   pthread_mutex_unlock (&x->mu);
   if (consumer_failed)
-    return -1; /* the unpack's error is reported by the caller */
+    {
+      if (x->resumed_from > 0 && !x->did_restart)
+        return xfer_restart (x, err);
+      x->t->is_content_bad = true;
+      return -1; /* the unpack's error is reported by the caller */
+    }
   bool is_complete = rc == CURLE_OK && (status == 200 || status == 206)
                      && (x->job->size < 0 || x->received == x->job->size);
   if (is_complete)
-    {
-      if (xfer_emit (x, "Verifying Checksum", true, -1, -1) != 0)
-        x->t->is_canceled = true;
-      unsigned char md[EVP_MAX_MD_SIZE];
-      unsigned int md_len = 0;
-      EVP_DigestFinal_ex (x->sha, md, &md_len);
-      char hex[2 * EVP_MAX_MD_SIZE + 1];
-      for (unsigned i = 0; i < md_len; i++)
-        snprintf (hex + 2 * i, 3, "%02x", md[i]);
-      const char *want_hex = strchr (x->job->digest, ':') + 1;
-      if (strcmp (hex, want_hex) != 0)
-        return berth_error_set_kind (err, BERTH_E_INTERNAL, 0,
-                                     "layer %s: digest mismatch: the registry sent content hashing "
-                                     "to sha256:%s",
-                                     x->job->digest, hex);
-      x->state = XFER_DRAINING;
-      if (xfer_emit (x, "Download complete", true, -1, -1) != 0)
-        x->t->is_canceled = true;
-      pthread_mutex_lock (&x->mu);
-      x->is_eof = true;
-      pthread_cond_signal (&x->cond);
-      pthread_mutex_unlock (&x->mu);
-      return 0;
-    }
+    return xfer_complete (x, err);
   /* The write callback refuses the body of an error status: that is an
    * HTTP answer, not a transport failure. */
   bool is_http_answer = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && !x->is_response_checked);
@@ -390,6 +483,8 @@ xfer_done (struct xfer *x, CURLcode rc, struct berth_error **err)
       return 0;
     }
   x->state = XFER_FAILED;
+  if (is_too_long || (is_http_answer && status == 206 && rc == CURLE_WRITE_ERROR))
+    x->t->is_content_bad = true;
   if (is_too_long)
     return berth_error_set_kind (
         err, BERTH_E_INTERNAL, 0,
@@ -439,8 +534,10 @@ xfer_progress (struct xfer *x, uint64_t now)
 
 /* ------------------------------------------------------------------ loop -- */
 
+/* Stops every transfer and joins every unpack thread; claims_out (n
+ * entries) gets what each unpack committed, final once joined. */
 static void
-transfer_cleanup (struct transfer *t, bool abort_all)
+transfer_cleanup (struct transfer *t, bool abort_all, struct image_layer_claim *claims_out)
 {
   for (size_t i = 0; i < t->n; i++)
     {
@@ -451,7 +548,13 @@ transfer_cleanup (struct transfer *t, bool abort_all)
             curl_multi_remove_handle (t->multi, x->easy);
           curl_easy_cleanup (x->easy);
         }
+      /* a download cut off by a transport failure or a cancel is kept for
+       * the next pull to resume; bad content is not */
+      pthread_mutex_lock (&x->mu);
+      x->keep_partial = !t->is_content_bad;
+      pthread_mutex_unlock (&x->mu);
       consumer_stop (x, abort_all);
+      claims_out[i] = x->claim;
       if (x->unpack)
         image_layer_unpack_abort (x->unpack);
       if (x->headers)
@@ -468,30 +571,6 @@ transfer_cleanup (struct transfer *t, bool abort_all)
     curl_multi_cleanup (t->multi);
 }
 
-/* Once no download is pending or running, every layer verified its
- * compressed digest: let the unpacks commit. */
-static void
-transfer_release_finishes (struct transfer *t)
-{
-  if (t->is_released)
-    return;
-  for (size_t i = 0; i < t->n; i++)
-    {
-      enum xfer_state st = t->x[i].state;
-      if (st == XFER_QUEUED || st == XFER_ACTIVE || st == XFER_BACKOFF)
-        return;
-    }
-  t->is_released = true;
-  for (size_t i = 0; i < t->n; i++)
-    {
-      struct xfer *x = &t->x[i];
-      pthread_mutex_lock (&x->mu);
-      x->may_finish = true;
-      pthread_cond_signal (&x->cond);
-      pthread_mutex_unlock (&x->mu);
-    }
-}
-
 static int
 transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
 {
@@ -502,7 +581,7 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
       for (size_t i = 0; i < t->n; i++)
         {
           struct xfer *x = &t->x[i];
-          if (x->state == XFER_ACTIVE || x->state == XFER_BACKOFF)
+          if (x->state == XFER_ACTIVE || x->state == XFER_BACKOFF || x->state == XFER_REPLAYING)
             active++;
           if (x->state != XFER_DONE)
             pending++;
@@ -517,9 +596,25 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
           struct xfer *x = &t->x[i];
           if (x->state == XFER_QUEUED && active < max_active)
             {
-              if (consumer_start (x, err) < 0 || xfer_start (x, err) < 0)
+              if (consumer_start (x, err) < 0)
+                return -1;
+              if (x->resumed_from > 0)
+                x->state = XFER_REPLAYING;
+              else if (xfer_start (x, err) < 0)
                 return -1;
               active++;
+            }
+          else if (x->state == XFER_REPLAYING)
+            {
+              pthread_mutex_lock (&x->mu);
+              bool go = x->is_replayed && !x->is_consumer_done;
+              pthread_mutex_unlock (&x->mu);
+              /* the rest from where the kept bytes end (none left: the
+               * digest decides at once) */
+              if (go
+                  && (x->received == x->job->size ? xfer_complete (x, err) : xfer_start (x, err))
+                         < 0)
+                return -1;
             }
           else if (x->state == XFER_BACKOFF && now >= x->retry_at_ns)
             {
@@ -537,8 +632,15 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
           bool consumer_done = x->is_consumer_done;
           int consumer_rc = x->consumer_rc;
           pthread_mutex_unlock (&x->mu);
+          if (consumer_done && consumer_rc < 0 && x->resumed_from > 0 && !x->did_restart)
+            {
+              if (xfer_restart (x, err) < 0)
+                return -1;
+              continue;
+            }
           if (consumer_done && consumer_rc < 0)
             {
+              t->is_content_bad = true;
               if (x->consumer_err)
                 {
                   registry_error_move (err, &x->consumer_err);
@@ -565,7 +667,6 @@ transfer_run (struct transfer *t, unsigned max_active, struct berth_error **err)
                 t->is_canceled = true;
             }
         }
-      transfer_release_finishes (t);
       int running = 0;
       curl_multi_perform (t->multi, &running);
       CURLMsg *msg;
@@ -625,7 +726,19 @@ registry_layers_fetch (struct registry_client *c, struct image_store *store, con
   for (size_t i = max_active; i < n_jobs; i++)
     registry_progress_emit (c->opts, "Waiting", jobs[i].short_id, true, -1, -1);
   int r = transfer_run (&t, max_active, err);
-  transfer_cleanup (&t, r < 0);
+  struct image_layer_claim *claims = calloc (n_jobs, sizeof *claims);
+  if (claims == NULL)
+    abort ();
+  transfer_cleanup (&t, r < 0, claims);
+  /* A bad blob keeps nothing of the image: the layers this pull put in
+   * place go again, unless another pull or image uses them meanwhile. */
+  for (size_t i = 0; r < 0 && t.is_content_bad && i < n_jobs; i++)
+    {
+      _cleanup_error_ struct berth_error *e = NULL;
+      if (image_layer_discard (store, jobs[i].diff_id, &claims[i], &e) < 0)
+        berth_log (BERTH_LOG_WARNING, "%s (left for gc)", e->msg);
+    }
+  free (claims);
   return r;
 }
 

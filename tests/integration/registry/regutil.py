@@ -365,6 +365,7 @@ class FaultProxy:
         self.active_blobs = 0
         self.max_active_blobs = 0
         self.delay_per_chunk = 0.0       # seconds between 64 KiB chunks of a blob
+        self.slow_blobs = {}             # digest -> its own delay_per_chunk
         self.reset_after = {}            # digest -> bytes to send before a reset (once)
         self.fail_503 = {}               # path substring -> times to answer 503
         self.fail_401 = {}               # path substring -> times to answer 401 (token expired)
@@ -479,9 +480,10 @@ class FaultProxy:
                             return
                         self.wfile.write(chunk)
                         sent += len(chunk)
-                        if proxy.delay_per_chunk:
+                        delay = proxy.slow_blobs.get(digest, proxy.delay_per_chunk)
+                        if delay:
                             self.wfile.flush()
-                            time.sleep(proxy.delay_per_chunk)
+                            time.sleep(delay)
                 finally:
                     with proxy.lock:
                         proxy.active_blobs -= 1

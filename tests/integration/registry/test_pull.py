@@ -291,6 +291,61 @@ def test_kill9_mid_pull_then_repull_completes(tool, reg, images, proxy):
     assert_store_tmp_empty(tool)
 
 
+def test_kept_bytes_that_do_not_verify_are_downloaded_again(tool, reg, images, proxy):
+    """A partial download whose bytes are not the blob's (a torn write after
+    a power loss) is resumed, fails its digest, and is fetched again from
+    the first byte — once, and the pull succeeds."""
+    img = images["test/resume:1"]
+    layer = img.layers[0]
+    partial = tool.root / "partial" / layer.digest[7:]
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    bad = bytearray(layer.blob[:600_000])
+    bad[300_000] ^= 0x40
+    partial.write_bytes(bytes(bad))
+    res = tool.run("pull", f"{proxy.host}/test/resume:1")
+    assert res.result["image_id"] == img.config_digest
+    gets = proxy.blob_gets(layer.digest)
+    assert [g[2].get("Range") for g in gets] == ["bytes=600000-", None], gets
+    assert "did not verify" in res.stderr, res.stderr
+    assert_store_has_image(tool, img, f"{proxy.host}/test/resume:1")
+    assert not partial.exists()
+
+
+def test_canceled_download_is_resumed_by_the_next_pull(tool, reg, images, proxy):
+    """A pull stopped half-way (berthd's client went away) keeps what
+    arrived of a layer; the next pull asks only for the rest."""
+    img = images["test/noresume:1"]
+    layer = img.layers[0]
+    proxy.delay_per_chunk = 0.03
+    res = tool.run("pull", f"{proxy.host}/test/noresume:1", opts=["--cancel-after", "6"], check=False)
+    assert res.returncode == 1 and "cancel" in res.stderr.lower(), res.stderr
+    partial = tool.root / "partial" / layer.digest[7:]
+    assert partial.exists(), res.stdout
+    kept = partial.stat().st_size
+    assert 0 < kept < layer.size and partial.read_bytes() == layer.blob[:kept]
+    assert tool.images() == []
+    proxy.delay_per_chunk = 0
+    res = tool.run("pull", f"{proxy.host}/test/noresume:1")
+    assert res.result["image_id"] == img.config_digest
+    assert proxy.blob_gets(layer.digest)[-1][2].get("Range") == f"bytes={kept}-"
+    assert not partial.exists()
+    assert_store_has_image(tool, img, f"{proxy.host}/test/noresume:1")
+
+
+def test_stale_partial_downloads_are_swept(tool, reg, images):
+    """Open sweeps partial downloads older than a day and those whose blob
+    is complete; fresh ones stay for a resume."""
+    img = images["test/busybox:1"]
+    tool.run("pull", f"{reg.host}/test/busybox:1")
+    part = tool.root / "partial"
+    old, done, fresh = part / ("a" * 64), part / img.layers[0].digest[7:], part / ("b" * 64)
+    for p in (old, done, fresh):
+        p.write_bytes(b"x" * 100)
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    tool.images()  # opens the store
+    assert sorted(p.name for p in part.iterdir()) == [fresh.name]
+
+
 def test_bad_references_and_missing_things(tool, reg, images):
     cases = [
         (f"{reg.host}/Test/upper:1", "must be lowercase"),

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image/image.h"
 
@@ -108,6 +109,61 @@ test_store_pins_and_release (void **state)
   image_store_close (s);
 }
 
+static char *
+unpack_claimed (struct image_store *s, const char *name, struct image_layer_claim *claim)
+{
+  struct berth_error *err = NULL;
+  int fd = small_tar (name, "claimed");
+  char buf[8192];
+  ssize_t n = read (fd, buf, sizeof buf);
+  close (fd);
+  assert_true (n > 0);
+  struct image_layer_unpack *u = image_layer_unpack_begin (s, NULL, -1, NULL, &err);
+  assert_non_null (u);
+  assert_int_equal (image_layer_unpack_write (u, buf, (size_t)n, &err), 0);
+  char *diff_id = NULL;
+  assert_int_equal (image_layer_unpack_finish_claim (u, &diff_id, claim, &err), 0);
+  return diff_id;
+}
+
+/* A pull whose image fails takes back what it committed (its claims), but
+ * never what another pull found or committed after it. */
+static void
+test_store_claims_and_discard (void **state)
+{
+  struct berth_error *err = NULL;
+  struct image_store_options opts = { .root = root };
+  struct image_store *s = image_store_open (&opts, &err);
+  assert_non_null (s);
+
+  struct image_layer_claim claim;
+  char *diff = unpack_claimed (s, "c", &claim);
+  assert_true (claim.layer_pin != 0 && claim.blob_pin != 0);
+  assert_int_equal (image_layer_discard (s, diff, &claim, &err), 0);
+  assert_int_equal (count_entries ("layers"), 0);
+  assert_int_equal (count_entries ("blobs/sha256"), 0);
+  free (diff);
+
+  /* another pull finds the layer after the claim: it stays */
+  diff = unpack_claimed (s, "c", &claim);
+  assert_true (image_layer_exists (s, diff));
+  assert_int_equal (image_layer_discard (s, diff, &claim, &err), 0);
+  assert_int_equal (count_entries ("layers"), 1);
+  assert_int_equal (count_entries ("blobs/sha256"), 1);
+
+  /* an unpack of a layer that is there already claims nothing */
+  struct image_layer_claim second;
+  char *again = unpack_claimed (s, "c", &second);
+  assert_string_equal (again, diff);
+  assert_true (second.layer_pin == 0 && second.blob_pin == 0);
+  assert_int_equal (image_layer_discard (s, again, &second, &err), 0);
+  assert_int_equal (count_entries ("layers"), 1);
+  assert_int_equal (count_entries ("tmp"), 0);
+  free (again);
+  free (diff);
+  image_store_close (s);
+}
+
 /* Everything a daemon does, several times in one process: each round must
  * leave the store exactly as empty as it found it. */
 static void
@@ -195,6 +251,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_store_pins_and_release, setup, teardown),
     cmocka_unit_test_setup_teardown (test_store_repeated_rounds, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_store_claims_and_discard, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
