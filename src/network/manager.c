@@ -90,7 +90,7 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
 int
 manager_sync_rules (struct network_manager *m, struct berth_error **err)
 {
-  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, m->nft_table, m->nft_owner,
+  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, &m->nft_applied, m->nft_table, m->nft_owner,
                             m->networks, m->n_networks, err);
 }
 
@@ -261,6 +261,7 @@ network_manager_close (struct network_manager *m)
     }
   dns_fini (m);
   nat_ctx_free (&m->nft);
+  free (m->nft_applied);
   free (m->networks);
   free (m->pools);
   free (m->state_dir);
@@ -294,6 +295,8 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       m->n_networks--;
       network_free (n);
     }
+  free (m->nft_applied);
+  m->nft_applied = NULL;
   if (nat_table_delete (&m->nft, m->nft_table, err) < 0)
     r = -1;
   return r;

@@ -74,6 +74,7 @@ struct network_manager
   struct nft_ctx *nft; /* libnftables context, made on first use */
   char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir) */
   bool nft_owner_checked;
+  char *nft_applied;   /* the ruleset script applied last */
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
 };
