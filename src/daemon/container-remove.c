@@ -3,7 +3,9 @@
  * that still run, or record the exits that happened while it was away. */
 #include "daemon/containers-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,76 @@ str_of (const json_t *j, const char *k)
 
 /* ------------------------------------------------------------ remove -- */
 
+/* A removal answers as soon as the container is gone from the API (docker
+ * run --rm waits for exactly that); what takes time — the snapshot's
+ * unmount (overlayfs syncs the upper filesystem there), the cgroups, the
+ * directories — runs afterwards on a worker. The commit point is the
+ * rename of the record's directory to .rm-<id>: a berthd killed after it
+ * finishes the job at its next start (containers_sweep_removed), and
+ * before it the container simply still exists. */
+struct remove_job
+{
+  struct containers *cs;
+  struct container *c; /* held until the loop's part ran */
+  char id[SHA256_HEX_LEN + 1];
+};
+
+static void
+remove_files (struct containers *cs, const char *id)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (cs->d->images && image_snapshot_remove (cs->d->images, id, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "remove container %.12s: snapshot: %s", id, err->msg);
+  berth_error_freep (&err);
+  runtime_container_delete (&cs->rt, id, true, &err);
+  berth_error_freep (&err);
+  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (exec_root >= 0)
+    fs_rm_rf_at (exec_root, id, &err);
+  berth_error_freep (&err);
+  char trash[SHA256_HEX_LEN + 8];
+  snprintf (trash, sizeof trash, ".rm-%s", id);
+  if (fs_rm_rf_at (cs->dirfd, trash, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", id, err->msg);
+}
+
+static void
+remove_job_work (void *arg)
+{
+  struct remove_job *j = arg;
+  remove_files (j->cs, j->id);
+  pthread_mutex_lock (&j->cs->removals_mu);
+  j->cs->n_removals--;
+  pthread_cond_broadcast (&j->cs->removals_cond);
+  pthread_mutex_unlock (&j->cs->removals_mu);
+  free (j);
+}
+
+/* The loop's part, after the answers went out: the network endpoints
+ * (network state is the loop's), then the files on a worker. */
+static void
+remove_job_run (void *arg)
+{
+  struct remove_job *j = arg;
+  struct containers *cs = j->cs;
+  for (size_t i = 0; i < cs->n_pending_removals; i++)
+    if (cs->pending_removals[i] == j)
+      {
+        cs->pending_removals[i] = cs->pending_removals[--cs->n_pending_removals];
+        break;
+      }
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, j->c);
+  container_release (j->c);
+  j->c = NULL;
+  pthread_mutex_lock (&cs->removals_mu);
+  cs->n_removals++;
+  pthread_mutex_unlock (&cs->removals_mu);
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (loop_worker_submit (cs->d->loop, remove_job_work, NULL, j, &err) < 0)
+    remove_job_work (j); /* no worker: do it here */
+}
+
 int
 container_remove (struct containers *cs, struct container *c, bool remove_volumes,
                   struct berth_error **err)
@@ -30,8 +102,11 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
     loop_timer_cancel (rt->restart_timer);
   rt->restart_timer = NULL;
   health_stop (c);
-  if (cs->d->images && image_snapshot_remove (cs->d->images, c->id, err) < 0)
+  char trash[SHA256_HEX_LEN + 8];
+  snprintf (trash, sizeof trash, ".rm-%s", c->id);
+  if (renameat (cs->dirfd, c->id, cs->dirfd, trash) < 0)
     {
+      berth_error_set (err, errno, "rename %s/%s", cs->data_dir, c->id);
       c->state.status = CONTAINER_DEAD;
       free (c->state.error);
       c->state.error = xstrdup ((*err)->msg);
@@ -53,20 +128,59 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
           berth_log (BERTH_LOG_WARNING, "remove volume %s: %s", name, verr->msg);
       }
   }
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  runtime_container_delete (&cs->rt, c->id, true, &ignored);
-  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  berth_error_freep (&ignored);
-  if (exec_root >= 0)
-    fs_rm_rf_at (exec_root, c->id, &ignored);
-  berth_error_freep (&ignored);
-  if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
-    return berth_error_prefix (err, "remove container %.12s", c->id);
+  struct remove_job *j = calloc (1, sizeof *j);
+  if (j == NULL)
+    abort ();
+  j->cs = cs;
+  j->c = c;
+  snprintf (j->id, sizeof j->id, "%s", c->id);
+  container_hold (c); /* the network detach needs its config */
+  struct remove_job **v
+      = realloc (cs->pending_removals, (cs->n_pending_removals + 1) * sizeof *v);
+  if (v == NULL)
+    abort ();
+  cs->pending_removals = v;
+  v[cs->n_pending_removals++] = j;
+  loop_post (cs->d->loop, remove_job_run, j);
   container_event (c, "destroy", NULL);
   exec_forget_container (cs, c->id);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;
+}
+
+void
+containers_removals_finish (struct containers *cs)
+{
+  /* posted but not run (the loop stopped): run them here */
+  while (cs->n_pending_removals > 0)
+    remove_job_run (cs->pending_removals[cs->n_pending_removals - 1]);
+  free (cs->pending_removals);
+  cs->pending_removals = NULL;
+  pthread_mutex_lock (&cs->removals_mu);
+  while (cs->n_removals > 0)
+    pthread_cond_wait (&cs->removals_cond, &cs->removals_mu);
+  pthread_mutex_unlock (&cs->removals_mu);
+}
+
+void
+containers_sweep_removed (struct containers *cs)
+{
+  _cleanup_close_ int dfd = openat (cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fdopendir (steal_fd (&dfd));
+  if (dir == NULL)
+    return;
+  _cleanup_strv_ char **ids = NULL;
+  struct dirent *de;
+  while ((de = readdir (dir)))
+    if (str_has_prefix (de->d_name, ".rm-") && strlen (de->d_name) == 4 + SHA256_HEX_LEN)
+      strv_append (&ids, de->d_name + 4);
+  closedir (dir);
+  for (char **id = ids; id && *id; id++)
+    {
+      berth_log (BERTH_LOG_INFO, "containers: finishing the removal of %.12s", *id);
+      remove_files (cs, *id);
+    }
 }
 
 /* ----------------------------------------------------------- restore -- */

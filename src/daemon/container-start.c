@@ -291,6 +291,7 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
     }
   c->state.monitor_pid = pid;
   rt->starting = true;
+  rt->net_attached = false;
   return 0;
 
 fail:
@@ -321,10 +322,11 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
     return;
   if (n > 0)
     buf[n] = '\0';
-  if (n > 0 && str_has_prefix (buf, "created "))
+  bool cloned = n > 0 && str_has_prefix (buf, "cloned ");
+  if (n > 0 && (cloned || str_has_prefix (buf, "created ")))
     {
-      c->state.pid = (pid_t)atoi (buf + 8);
-      if (container_network_hooks.attach)
+      c->state.pid = (pid_t)atoi (buf + (cloned ? 7 : 8));
+      if (container_network_hooks.attach && !rt->net_attached)
         {
           _cleanup_error_ struct berth_error *nerr = NULL;
           if (container_network_hooks.attach (cs->d, c, c->state.pid, &nerr) < 0)
@@ -339,7 +341,10 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
               start_failed (cs, c, nerr->msg);
               return;
             }
+          rt->net_attached = true;
         }
+      if (cloned)
+        return;
       attach_pending_clients (cs, c);
       send (fd, "start", 5, MSG_NOSIGNAL);
       return;
@@ -557,20 +562,6 @@ container_monitor_exited (struct containers *cs, struct container *c)
   uint64_t finished;
   read_exit_record (c, &code, &oom, &finished);
   uint64_t ran_ns = finished > c->state.started_ns ? finished - c->state.started_ns : 0;
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  /* the monitor removes the runtime state; if it was killed, do it here */
-  runtime_container_delete (&cs->rt, c->id, true, &ignored);
-  berth_error_freep (&ignored);
-  container_set_exited (c, code, oom, finished);
-  if (container_network_hooks.detach)
-    container_network_hooks.detach (cs->d, c);
-  if (cs->d->images)
-    image_snapshot_unmount (cs->d->images, c->id, &ignored);
-  if (oom)
-    container_event (c, "oom", NULL);
-  _cleanup_free_ char *code_s = xasprintf ("%d", code);
-  container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
-
   json_t *rp = json_object_get (c->host_config, "RestartPolicy");
   struct restart_decision_input in = {
     .policy = str_of (rp, "Name"),
@@ -580,6 +571,30 @@ container_monitor_exited (struct containers *cs, struct container *c)
     .manually_stopped = c->state.has_been_manually_stopped || rt->stopping || rt->remove_requested,
   };
   bool again = !rt->restart_requested && restart_should_restart (&in);
+  bool auto_remove = !again && !rt->restart_requested && !rt->remove_requested
+                     && json_is_true (json_object_get (c->host_config, "AutoRemove"));
+  /* removed right away (--rm, rm -f): the removal releases the runtime
+   * state, network and snapshot after it answered, and the record it
+   * deletes needs no save */
+  bool removing = rt->remove_on_exit || rt->remove_requested || auto_remove;
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  container_set_exited (c, code, oom, finished);
+  if (!removing)
+    {
+      /* the monitor leaves the runtime state to us when the container
+       * exits at once (and when it was killed) */
+      runtime_container_delete (&cs->rt, c->id, true, &ignored);
+      berth_error_freep (&ignored);
+      if (container_network_hooks.detach)
+        container_network_hooks.detach (cs->d, c);
+      if (cs->d->images)
+        image_snapshot_unmount (cs->d->images, c->id, &ignored);
+    }
+  if (oom)
+    container_event (c, "oom", NULL);
+  _cleanup_free_ char *code_s = xasprintf ("%d", code);
+  container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
+
   if (again)
     {
       rt->backoff_ms = restart_next_backoff_ms (rt->backoff_ms, ran_ns);
@@ -588,7 +603,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
     }
   rt->stopping = false;
   _cleanup_error_ struct berth_error *err = NULL;
-  if (container_save (c, &err) < 0)
+  if (!removing && container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   container_hold (c);
   waiters_notify (c, WAIT_EXIT, NULL);
@@ -599,19 +614,24 @@ container_monitor_exited (struct containers *cs, struct container *c)
       rt->restart_requested = false;
       return; /* the restart handler's waiter starts it again */
     }
-  if (rt->remove_on_exit)
+  if (rt->remove_on_exit || auto_remove)
     {
       berth_error_freep (&err);
-      if (container_remove (cs, c, false, &err) < 0)
+      if (container_remove (cs, c, auto_remove && !rt->remove_on_exit, &err) < 0)
         berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
       return;
     }
-  if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove"))
-      && !rt->remove_requested)
+  if (removing)
     {
-      berth_error_freep (&err);
-      if (container_remove (cs, c, true, &err) < 0)
-        berth_log (BERTH_LOG_WARNING, "auto-remove %.12s: %s", c->id, err->msg);
+      /* the rm -f that waited for this exit failed to remove it: release
+       * what the removal would have */
+      runtime_container_delete (&cs->rt, c->id, true, &ignored);
+      berth_error_freep (&ignored);
+      if (container_network_hooks.detach)
+        container_network_hooks.detach (cs->d, c);
+      if (cs->d->images)
+        image_snapshot_unmount (cs->d->images, c->id, &ignored);
+      container_save (c, NULL);
     }
 }
 

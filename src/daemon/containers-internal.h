@@ -4,12 +4,15 @@
  * Loop thread only. */
 #pragma once
 
+#include <pthread.h>
+
 #include "daemon/api.h"
 #include "daemon/container.h"
 #include "runtime/runtime.h"
 
 struct relay;
 struct exec_instance;
+struct remove_job;
 
 /* The module's state (d->containers_state). */
 struct containers
@@ -29,6 +32,12 @@ struct containers
   size_t n_execs;
   struct stats_stream **stats; /* streaming GET /containers/{id}/stats */
   size_t n_stats;
+  /* removals whose loop part is posted, and how many run on workers */
+  struct remove_job **pending_removals;
+  size_t n_pending_removals;
+  pthread_mutex_t removals_mu;
+  pthread_cond_t removals_cond;
+  int n_removals;
 };
 
 /* api-stats.c: end every streaming stats response (daemon shutdown). */
@@ -75,6 +84,7 @@ struct container_rt
   char *health_output;
   size_t health_output_len;
   bool starting;
+  bool net_attached; /* this start connected the network already */
   bool stopping;
   /* a stop arrived while the monitor was starting: stop once started */
   bool stop_on_start;
@@ -145,8 +155,15 @@ void container_restore (struct containers *cs, struct container *c);
 /* The monitor exited (its pidfd fired, or it was gone at restore): state,
  * events, restart policy, auto-remove. */
 void container_monitor_exited (struct containers *cs, struct container *c);
+/* Gone from the API (and from disk, atomically) on return; the snapshot,
+ * network endpoints, cgroups and directories are released right after
+ * the answers went out. */
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
                       struct berth_error **err);
+/* Shutdown: finish every removal in flight. */
+void containers_removals_finish (struct containers *cs);
+/* Start: finish the removals a killed berthd left (.rm-<id> dirs). */
+void containers_sweep_removed (struct containers *cs);
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own).
  * 0: the exit is coming (wait for it), 1: stopped already (a pending
  * policy restart was cancelled), 2: that also removed it (c is gone). */

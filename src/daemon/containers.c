@@ -474,6 +474,8 @@ module_init (struct berthd *d, struct berth_error **err)
   if (cs == NULL)
     abort ();
   cs->d = d;
+  pthread_mutex_init (&cs->removals_mu, NULL);
+  pthread_cond_init (&cs->removals_cond, NULL);
   cs->data_dir = xasprintf ("%s/containers", d->config.data_root);
   cs->exec_dir = xasprintf ("%s/containers", d->config.exec_root);
   cs->state_root = xasprintf ("%s/runtime", d->config.exec_root);
@@ -505,6 +507,7 @@ module_init (struct berthd *d, struct berth_error **err)
       cs->opened_images = true;
     }
   image_store_set_in_use_hook (d->images, image_in_use, cs);
+  containers_sweep_removed (cs);
   load_all (cs);
   return 0;
 }
@@ -517,6 +520,7 @@ module_shutdown (struct berthd *d)
     return;
   stats_streams_end_all (cs);
   free (cs->stats);
+  containers_removals_finish (cs);
   exec_free_all (cs);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
@@ -530,6 +534,8 @@ module_shutdown (struct berthd *d)
   free (cs->state_root);
   free (cs->monitor_path);
   free (cs->init_path);
+  pthread_mutex_destroy (&cs->removals_mu);
+  pthread_cond_destroy (&cs->removals_cond);
   if (cs->opened_images && d->images)
     {
       image_store_close (d->images);
