@@ -224,7 +224,11 @@ spawn_monitor (struct containers *cs, struct container *c, const char *exec_dir,
   posix_spawnattr_setsigdefault (&attr, &all);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = { (char *)"berth-monitor", (char *)exec_dir, NULL };
-  int rc = posix_spawn (pid_out, cs->monitor_path, &fa, &attr, argv, environ);
+  char view[32];
+  if (cs->monitor_exe_fd >= 0)
+    snprintf (view, sizeof view, "/proc/self/fd/%d", cs->monitor_exe_fd);
+  int rc = posix_spawn (pid_out, cs->monitor_exe_fd >= 0 ? view : cs->monitor_path, &fa, &attr,
+                        argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   posix_spawnattr_destroy (&attr);
   if (rc != 0)

@@ -23,6 +23,7 @@ struct containers
   char *exec_dir;   /* <exec-root>/containers */
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
+  int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
   char *init_path; /* tini-static, NULL when not installed */
   struct runtime_context rt;
   bool opened_images; /* the store was opened here (and is closed here) */

@@ -487,6 +487,17 @@ module_init (struct berthd *d, struct berth_error **err)
     return berth_error_set (err, errno, "containers: open %s", cs->data_dir);
   cs->rt.state_root = cs->state_root;
   cs->monitor_path = find_monitor ();
+  cs->monitor_exe_fd = -1;
+  if (cs->monitor_path)
+    {
+      /* CVE-2019-5736 once for all monitors: started from a read-only view
+       * of their binary, they skip their protective re-exec (≈1.5 ms of
+       * every start) */
+      _cleanup_error_ struct berth_error *perr = NULL;
+      cs->monitor_exe_fd = runtime_exe_open_protected (cs->monitor_path, &perr);
+      if (cs->monitor_exe_fd < 0)
+        berth_log (BERTH_LOG_INFO, "containers: %s (monitors protect themselves)", perr->msg);
+    }
   if (cs->monitor_path == NULL)
     berth_log (BERTH_LOG_WARNING,
                "containers: berth-monitor not found next to berthd: containers cannot start");
@@ -533,6 +544,8 @@ module_shutdown (struct berthd *d)
   free (cs->exec_dir);
   free (cs->state_root);
   free (cs->monitor_path);
+  if (cs->monitor_exe_fd >= 0)
+    close (cs->monitor_exe_fd);
   free (cs->init_path);
   pthread_mutex_destroy (&cs->removals_mu);
   pthread_cond_destroy (&cs->removals_cond);
