@@ -257,7 +257,7 @@ network_manager_connect (struct network_manager *m, const char *network,
     goto fail;
   network_append_endpoint (n, e);
   in_state = true;
-  if (manager_save (m, n, err) < 0)
+  if (manager_save_endpoints (m, n, err) < 0)
     goto fail;
   if (nl_link_index (&host, n->bridge, &bridge_index, err) < 0
       || nl_veth_add (&host, e->host_ifname, bridge_index, n->mtu, e->ifname, nsfd, e->mac, err) < 0)
@@ -281,7 +281,7 @@ fail:
             memmove (&n->endpoints[idx], &n->endpoints[idx + 1],
                      (n->n_endpoints - idx - 1) * sizeof *n->endpoints);
           n->n_endpoints--;
-          manager_save (m, n, NULL);
+          manager_save_endpoints (m, n, NULL);
           if (veth_made)
             manager_sync_rules (m, NULL);
         }
@@ -308,7 +308,7 @@ network_manager_disconnect (struct network_manager *m, const char *network,
     return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
                                  "container %s is not connected to network %s",
                                  container_id ? container_id : "", n->name);
-  if (endpoint_remove (m, n, idx, err) < 0 || manager_save (m, n, err) < 0
+  if (endpoint_remove (m, n, idx, err) < 0 || manager_save_endpoints (m, n, err) < 0
       || manager_sync_rules (m, err) < 0)
     return -1;
   return 0;
@@ -324,7 +324,7 @@ network_manager_disconnect_all (struct network_manager *m, const char *container
       size_t idx;
       if (endpoint_find (n, container_id, &idx) == NULL)
         continue;
-      if (endpoint_remove (m, n, idx, err) < 0 || manager_save (m, n, err) < 0)
+      if (endpoint_remove (m, n, idx, err) < 0 || manager_save_endpoints (m, n, err) < 0)
         return -1;
     }
   return manager_sync_rules (m, err);

@@ -79,10 +79,17 @@ network_manager_resolve (struct network_manager *m, const char *id_or_name, char
 int
 manager_save (struct network_manager *m, struct network *n, struct berth_error **err)
 {
+  return manager_save_flags (m, n, 0, err);
+}
+
+int
+manager_save_flags (struct network_manager *m, struct network *n, unsigned flags,
+                    struct berth_error **err)
+{
   _cleanup_json_ json_t *j = store_network_to_json (n);
   char name[NETWORK_ID_LEN + 8];
   snprintf (name, sizeof name, "%s.json", n->id);
-  if (json_save_atomic (m->networks_fd, name, j, err) < 0)
+  if (json_save_atomic_flags (m->networks_fd, name, j, flags, err) < 0)
     return berth_error_prefix (err, "save network %s", n->name);
   return 0;
 }
