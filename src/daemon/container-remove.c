@@ -42,7 +42,20 @@ remove_files (struct containers *cs, const char *id)
   if (cs->d->images && image_snapshot_remove (cs->d->images, id, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "remove container %.12s: snapshot: %s", id, err->msg);
   berth_error_freep (&err);
-  runtime_container_delete (&cs->rt, id, true, &err);
+  if (runtime_container_delete (&cs->rt, id, true, &err) < 0)
+    {
+      if (err->kind != BERTH_E_NOT_FOUND)
+        berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", id, err->msg);
+      else
+        {
+          /* a delete cut short by a kill -9 after its state.json went (its
+           * cgroups went before): the directory is what is left */
+          _cleanup_close_ int state_root = open (cs->state_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+          berth_error_freep (&err);
+          if (state_root >= 0)
+            fs_rm_rf_at (state_root, id, &err);
+        }
+    }
   berth_error_freep (&err);
   _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (exec_root >= 0)
@@ -173,8 +186,20 @@ containers_sweep_removed (struct containers *cs)
   _cleanup_strv_ char **ids = NULL;
   struct dirent *de;
   while ((de = readdir (dir)))
-    if (str_has_prefix (de->d_name, ".rm-") && strlen (de->d_name) == 4 + SHA256_HEX_LEN)
-      strv_append (&ids, de->d_name + 4);
+    {
+      if (strlen (de->d_name) != 4 + SHA256_HEX_LEN && strlen (de->d_name) != 5 + SHA256_HEX_LEN)
+        continue;
+      if (str_has_prefix (de->d_name, ".rm-"))
+        strv_append (&ids, de->d_name + 4);
+      /* a create that never finished: its record never appeared */
+      char trash[SHA256_HEX_LEN + 8];
+      if (str_has_prefix (de->d_name, ".new-"))
+        {
+          snprintf (trash, sizeof trash, ".rm-%s", de->d_name + 5);
+          if (renameat (cs->dirfd, de->d_name, cs->dirfd, trash) == 0)
+            strv_append (&ids, de->d_name + 5);
+        }
+    }
   closedir (dir);
   for (char **id = ids; id && *id; id++)
     {
@@ -236,5 +261,7 @@ container_restore (struct containers *cs, struct container *c)
       return;
     }
   /* the monitor finished (or was killed) while berthd was away */
+  berth_log (BERTH_LOG_DEBUG, "restore: container %.12s: monitor %d is gone", c->id,
+             (int)c->state.monitor_pid);
   container_monitor_exited (cs, c);
 }

@@ -461,10 +461,23 @@ load_all (struct containers *cs)
       containers_add (cs, c);
     }
   closedir (dir);
-  /* restore after loading everything: container:<id> modes and names */
+  /* restore after loading everything: container:<id> modes and names. A
+   * restore may remove its container (auto-remove of one that exited
+   * meanwhile), which shifts cs->all: walk a held copy. */
   size_t n = cs->n_all;
-  for (size_t i = 0; i < n && i < cs->n_all; i++)
-    container_restore (cs, cs->all[i]);
+  struct container **copy = calloc (n ? n : 1, sizeof *copy);
+  if (copy == NULL)
+    abort ();
+  memcpy (copy, cs->all, n * sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    container_hold (copy[i]);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (!container_rt (copy[i])->forgotten)
+        container_restore (cs, copy[i]);
+      container_release (copy[i]);
+    }
+  free (copy);
 }
 
 static int
