@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/volumes.h"
+#include "network/network.h"
 #include "image/image.h"
 
 static const char *
@@ -31,8 +32,9 @@ str_of (const json_t *j, const char *k)
 struct remove_job
 {
   struct containers *cs;
-  struct container *c; /* held until the loop's part ran */
+  struct container *c; /* held until the network is released */
   char id[SHA256_HEX_LEN + 1];
+  char **links; /* host ends of its veths */
 };
 
 static void
@@ -67,20 +69,39 @@ remove_files (struct containers *cs, const char *id)
     berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", id, err->msg);
 }
 
+/* On a worker: the veths (deleting one waits for the kernel's RCU grace
+ * periods, tens of milliseconds under load), then the files. */
 static void
 remove_job_work (void *arg)
 {
   struct remove_job *j = arg;
+  for (char **l = j->links; l && *l; l++)
+    {
+      _cleanup_error_ struct berth_error *err = NULL;
+      if (network_link_delete (*l, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", j->id, err->msg);
+    }
   remove_files (j->cs, j->id);
   pthread_mutex_lock (&j->cs->removals_mu);
   j->cs->n_removals--;
   pthread_cond_broadcast (&j->cs->removals_cond);
   pthread_mutex_unlock (&j->cs->removals_mu);
+}
+
+/* Back on the loop: the endpoints' records (network state is the loop's);
+ * their devices are gone already. */
+static void
+remove_job_done (void *arg)
+{
+  struct remove_job *j = arg;
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (j->cs->d, j->c);
+  container_release (j->c);
+  strv_freep (&j->links);
   free (j);
 }
 
-/* The loop's part, after the answers went out: the network endpoints
- * (network state is the loop's), then the files on a worker. */
+/* The loop's part, after the answers went out. */
 static void
 remove_job_run (void *arg)
 {
@@ -92,16 +113,16 @@ remove_job_run (void *arg)
         cs->pending_removals[i] = cs->pending_removals[--cs->n_pending_removals];
         break;
       }
-  if (container_network_hooks.detach)
-    container_network_hooks.detach (cs->d, j->c);
-  container_release (j->c);
-  j->c = NULL;
+  j->links = container_network_hooks.links ? container_network_hooks.links (cs->d, j->c) : NULL;
   pthread_mutex_lock (&cs->removals_mu);
   cs->n_removals++;
   pthread_mutex_unlock (&cs->removals_mu);
   _cleanup_error_ struct berth_error *err = NULL;
-  if (loop_worker_submit (cs->d->loop, remove_job_work, NULL, j, &err) < 0)
-    remove_job_work (j); /* no worker: do it here */
+  if (loop_worker_submit (cs->d->loop, remove_job_work, remove_job_done, j, &err) < 0)
+    {
+      remove_job_work (j); /* no worker: do it here */
+      remove_job_done (j);
+    }
 }
 
 int
@@ -165,9 +186,19 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
 void
 containers_removals_finish (struct containers *cs)
 {
-  /* posted but not run (the loop stopped): run them here */
+  /* posted but not run (the loop stopped): run them here; their network
+   * records are released at the next start (cleanup_orphans) */
   while (cs->n_pending_removals > 0)
-    remove_job_run (cs->pending_removals[cs->n_pending_removals - 1]);
+    {
+      struct remove_job *j = cs->pending_removals[--cs->n_pending_removals];
+      pthread_mutex_lock (&cs->removals_mu);
+      cs->n_removals++;
+      pthread_mutex_unlock (&cs->removals_mu);
+      remove_job_work (j);
+      container_release (j->c);
+      strv_freep (&j->links);
+      free (j);
+    }
   free (cs->pending_removals);
   cs->pending_removals = NULL;
   pthread_mutex_lock (&cs->removals_mu);

@@ -330,6 +330,32 @@ network_manager_disconnect_all (struct network_manager *m, const char *container
   return manager_sync_rules (m, err);
 }
 
+char **
+network_manager_container_links (struct network_manager *m, const char *container_id)
+{
+  char **links = calloc (1, sizeof (char *));
+  if (links == NULL)
+    abort ();
+  for (size_t i = 0; container_id && i < m->n_networks; i++)
+    {
+      struct endpoint *e = endpoint_find (m->networks[i], container_id, NULL);
+      if (e)
+        strv_append (&links, e->host_ifname);
+    }
+  return links;
+}
+
+int
+network_link_delete (const char *ifname, struct berth_error **err)
+{
+  struct nl nl = { 0 };
+  if (nl_open (&nl, err) < 0)
+    return -1;
+  int r = nl_link_del (&nl, ifname, err);
+  nl_close (&nl);
+  return r < 0 ? -1 : 0;
+}
+
 static struct endpoint *
 endpoint_lookup (struct network_manager *m, const char *network, const char *container_id,
                  struct network **n_out, struct berth_error **err)
