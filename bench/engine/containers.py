@@ -1,7 +1,6 @@
 """bench/engine/run-containers: the container lifecycle measured through the
 stock docker CLI against berthd and (if installed) a reference dockerd on
 its own socket, same image, same machine, one run; prints ratios."""
-import http.client
 import json
 import os
 import pathlib
@@ -15,6 +14,8 @@ import sys
 import tarfile
 import tempfile
 import time
+
+from core import UnixConn  # bench/engine/core.py, next to this file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BERTH_BUILD_DIR", ROOT / "build"))
@@ -112,16 +113,6 @@ def import_image(e, tmp):
     e.proc, e.url, e.env = new.proc, new.url, new.env
 
 
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=60)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.unix_path)
-
-
 class Raw:
     """The docker CLI's `run --rm` request sequence over the engine's unix
     socket, timed per phase (what the engine costs without the CLI)."""
@@ -133,7 +124,7 @@ class Raw:
         marks = [time.perf_counter()]
         body = json.dumps({"Image": IMAGE, "Cmd": ["true"], "AttachStdout": True, "AttachStderr": True,
                            "HostConfig": {"AutoRemove": True, "NetworkMode": network}})
-        c = UnixHTTP(self.path)
+        c = UnixConn(self.path)
         c.request("POST", "/v1.41/containers/create", body, {"Content-Type": "application/json"})
         r = c.getresponse()
         cid = json.loads(r.read())["Id"]
@@ -147,9 +138,9 @@ class Raw:
         while b"\r\n\r\n" not in head:
             head += a.recv(4096)
         marks.append(time.perf_counter())
-        w = UnixHTTP(self.path)
+        w = UnixConn(self.path)
         w.request("POST", f"/v1.41/containers/{cid}/wait?condition=removed")
-        st = UnixHTTP(self.path)
+        st = UnixConn(self.path)
         st.request("POST", f"/v1.41/containers/{cid}/start")
         st.getresponse().read()
         st.close()

@@ -542,6 +542,21 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
 }
 
+/* What a stopped container that stays holds: the runtime state (the
+ * monitor leaves it to us when the container exits at once, and when it
+ * was killed), the network endpoints and the mounted snapshot. */
+static void
+release_stopped (struct containers *cs, struct container *c)
+{
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  runtime_container_delete (&cs->rt, c->id, true, &ignored);
+  berth_error_freep (&ignored);
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, c);
+  if (cs->d->images)
+    image_snapshot_unmount (cs->d->images, c->id, &ignored);
+}
+
 void
 container_monitor_exited (struct containers *cs, struct container *c)
 {
@@ -581,19 +596,9 @@ container_monitor_exited (struct containers *cs, struct container *c)
    * state, network and snapshot after it answered, and the record it
    * deletes needs no save */
   bool removing = rt->remove_on_exit || rt->remove_requested || auto_remove;
-  _cleanup_error_ struct berth_error *ignored = NULL;
   container_set_exited (c, code, oom, finished);
   if (!removing)
-    {
-      /* the monitor leaves the runtime state to us when the container
-       * exits at once (and when it was killed) */
-      runtime_container_delete (&cs->rt, c->id, true, &ignored);
-      berth_error_freep (&ignored);
-      if (container_network_hooks.detach)
-        container_network_hooks.detach (cs->d, c);
-      if (cs->d->images)
-        image_snapshot_unmount (cs->d->images, c->id, &ignored);
-    }
+    release_stopped (cs, c);
   if (oom)
     container_event (c, "oom", NULL);
   _cleanup_free_ char *code_s = xasprintf ("%d", code);
@@ -629,12 +634,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
     {
       /* the rm -f that waited for this exit failed to remove it: release
        * what the removal would have */
-      runtime_container_delete (&cs->rt, c->id, true, &ignored);
-      berth_error_freep (&ignored);
-      if (container_network_hooks.detach)
-        container_network_hooks.detach (cs->d, c);
-      if (cs->d->images)
-        image_snapshot_unmount (cs->d->images, c->id, &ignored);
+      release_stopped (cs, c);
       container_save (c, NULL);
     }
 }
