@@ -1,6 +1,8 @@
-/* Removing a container (snapshot, volumes, runtime state, directories,
- * `destroy`) and live restore when berthd starts: reattach to the monitors
- * that still run, or record the exits that happened while it was away. */
+/* Removing a container (answered once its record is renamed away; the
+ * veths, snapshot, runtime state and directories are released after) and
+ * live restore when berthd starts: finish the removals and creates a kill
+ * left, reattach to the monitors that still run, or record the exits that
+ * happened while it was away. */
 #include "daemon/containers-internal.h"
 
 #include <dirent.h>
@@ -214,24 +216,23 @@ containers_sweep_removed (struct containers *cs)
   DIR *dir = fdopendir (steal_fd (&dfd));
   if (dir == NULL)
     return;
-  _cleanup_strv_ char **ids = NULL;
+  _cleanup_strv_ char **ids = NULL, **unfinished = NULL;
   struct dirent *de;
   while ((de = readdir (dir)))
-    {
-      if (strlen (de->d_name) != 4 + SHA256_HEX_LEN && strlen (de->d_name) != 5 + SHA256_HEX_LEN)
-        continue;
-      if (str_has_prefix (de->d_name, ".rm-"))
-        strv_append (&ids, de->d_name + 4);
-      /* a create that never finished: its record never appeared */
-      char trash[SHA256_HEX_LEN + 8];
-      if (str_has_prefix (de->d_name, ".new-"))
-        {
-          snprintf (trash, sizeof trash, ".rm-%s", de->d_name + 5);
-          if (renameat (cs->dirfd, de->d_name, cs->dirfd, trash) == 0)
-            strv_append (&ids, de->d_name + 5);
-        }
-    }
+    if (str_has_prefix (de->d_name, ".rm-") && strlen (de->d_name) == 4 + SHA256_HEX_LEN)
+      strv_append (&ids, de->d_name + 4);
+    else if (str_has_prefix (de->d_name, ".new-") && strlen (de->d_name) == 5 + SHA256_HEX_LEN)
+      strv_append (&unfinished, de->d_name + 5);
   closedir (dir);
+  /* a create that never finished: its record never appeared */
+  for (char **id = unfinished; id && *id; id++)
+    {
+      char from[SHA256_HEX_LEN + 8], to[SHA256_HEX_LEN + 8];
+      snprintf (from, sizeof from, ".new-%s", *id);
+      snprintf (to, sizeof to, ".rm-%s", *id);
+      if (renameat (cs->dirfd, from, cs->dirfd, to) == 0)
+        strv_append (&ids, *id);
+    }
   for (char **id = ids; id && *id; id++)
     {
       berth_log (BERTH_LOG_INFO, "containers: finishing the removal of %.12s", *id);

@@ -626,14 +626,14 @@ container_monitor_exited (struct containers *cs, struct container *c)
   if (rt->remove_on_exit || auto_remove)
     {
       berth_error_freep (&err);
-      if (container_remove (cs, c, auto_remove && !rt->remove_on_exit, &err) < 0)
-        berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
-      return;
+      if (container_remove (cs, c, auto_remove && !rt->remove_on_exit, &err) == 0)
+        return;
+      berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
     }
   if (removing)
     {
-      /* the rm -f that waited for this exit failed to remove it: release
-       * what the removal would have */
+      /* the removal that was to follow this exit failed (or the rm -f
+       * that waited for it did): release what it would have */
       release_stopped (cs, c);
       container_save (c, NULL);
     }
