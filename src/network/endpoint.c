@@ -47,14 +47,9 @@ endpoint_remove (struct network_manager *m, struct network *n, size_t index,
                  struct berth_error **err)
 {
   struct endpoint *e = n->endpoints[index];
-  struct nl nl = { 0 };
-  if (nl_open (&nl, err) < 0)
-    return -1;
   /* Deleting the host end deletes its peer in the container too; when the
    * netns is already gone so is the pair, and that is not an error. */
-  int r = nl_link_del (&nl, e->host_ifname, err);
-  nl_close (&nl);
-  if (r < 0)
+  if (network_link_delete (e->host_ifname, err) < 0)
     return berth_error_prefix (err, "disconnect container %.12s", e->container_id);
   ipam_release (&n->ipam, e->ip);
   memmove (&n->endpoints[index], &n->endpoints[index + 1],
