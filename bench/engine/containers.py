@@ -4,8 +4,10 @@ its own socket, same image, same machine, one run; prints ratios."""
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import tempfile
 import time
 
 import smaps
+from core import UnixConn  # bench/engine/core.py, next to this file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BERTH_BUILD_DIR", ROOT / "build"))
@@ -34,23 +37,34 @@ class Engine:
         return sh([DOCKER, *args], self.env, check=check, **kw)
 
 
-# Its own bridge device and nftables table: another berthd on the host
-# (berth0, table berth) must not make this one's default network unusable.
-NETWORK = {"bridge": f"bbench{os.getpid() % 100000}", "nft-table": f"berth_bench_{os.getpid()}"}
+# berthd's default bridge, nft table and address pool of this run: never
+# another berthd's (other runs, tests) on the same host
+TAG = secrets.token_hex(2)
+NET_CONFIG = {"bridge": f"bbench{TAG}", "nft-table": f"berth_bench_{TAG}",
+              "default-address-pools": [{"base": f"10.{160 + secrets.randbelow(90)}.0.0/16", "size": 24}]}
 
 
-def network_cleanup():
-    """berthd leaves its bridge and table for the next start; the bench's are
-    removed."""
-    subprocess.run(["ip", "link", "del", NETWORK["bridge"]], capture_output=True)
-    subprocess.run(["nft", "delete", "table", "ip", NETWORK["nft-table"]], capture_output=True)
+def destroy_network():
+    subprocess.run(["ip", "link", "del", NET_CONFIG["bridge"]], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", NET_CONFIG["nft-table"]], capture_output=True)
+
+
+# Both engines' exec roots (runtime state, bundles, sockets) on a tmpfs,
+# as /run/berth and /run/docker are on every host: on a disk they would
+# cost each run a dozen inode creations and deletions, which this host's
+# ext4 (no journal) makes slow. Set by main(); None: under the temp dir.
+RUN = None
+
+
+def exec_root(tmp, name):
+    return (RUN / name) if RUN else (tmp / name)
 
 
 def start_berthd(tmp):
     tmp.mkdir(parents=True, exist_ok=True)
-    data, execr = tmp / "data", tmp / "exec"
+    data, execr = tmp / "data", exec_root(tmp, "exec")
     cfg = tmp / "daemon.json"
-    cfg.write_text(json.dumps(NETWORK))
+    cfg.write_text(json.dumps(NET_CONFIG))
     sock = execr / "berth.sock"
     log = open(tmp / "berthd.log", "ab")
     proc = subprocess.Popen([BUILD / "src" / "cmd" / "berthd", "--data-root", data, "--exec-root", execr,
@@ -71,7 +85,7 @@ def start_dockerd(tmp):
     tmp.mkdir(parents=True, exist_ok=True)
     sock = tmp / "docker.sock"
     log = open(tmp / "dockerd.log", "ab")
-    proc = subprocess.Popen([dockerd, "--data-root", tmp / "docker-data", "--exec-root", tmp / "docker-exec",
+    proc = subprocess.Popen([dockerd, "--data-root", tmp / "docker-data", "--exec-root", exec_root(tmp, "docker-exec"),
                              "-H", f"unix://{sock}", "--pidfile", tmp / "dockerd.pid", "--bridge", "none",
                              "--iptables=false"], stdout=log, stderr=subprocess.STDOUT)
     e = Engine("docker", f"unix://{sock}", proc)
@@ -98,6 +112,62 @@ def import_image(e, tmp):
         tmp / "bb.tar", IMAGE], os.environ)
     new = start_berthd(tmp)
     e.proc, e.url, e.env = new.proc, new.url, new.env
+
+
+class Raw:
+    """The docker CLI's `run --rm` request sequence over the engine's unix
+    socket, timed per phase (what the engine costs without the CLI)."""
+
+    def __init__(self, url):
+        self.path = url[len("unix://"):]
+
+    def run_rm(self, network):
+        marks = [time.perf_counter()]
+        body = json.dumps({"Image": IMAGE, "Cmd": ["true"], "AttachStdout": True, "AttachStderr": True,
+                           "HostConfig": {"AutoRemove": True, "NetworkMode": network}})
+        c = UnixConn(self.path)
+        c.request("POST", "/v1.41/containers/create", body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        cid = json.loads(r.read())["Id"]
+        c.close()
+        marks.append(time.perf_counter())
+        a = socket.socket(socket.AF_UNIX)
+        a.connect(self.path)
+        a.sendall(f"POST /v1.41/containers/{cid}/attach?stderr=1&stdout=1&stream=1 HTTP/1.1\r\n"
+                  "Host: x\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += a.recv(4096)
+        marks.append(time.perf_counter())
+        w = UnixConn(self.path)
+        w.request("POST", f"/v1.41/containers/{cid}/wait?condition=removed")
+        st = UnixConn(self.path)
+        st.request("POST", f"/v1.41/containers/{cid}/start")
+        st.getresponse().read()
+        st.close()
+        marks.append(time.perf_counter())
+        while a.recv(65536):  # the stream ends with the container
+            pass
+        a.close()
+        marks.append(time.perf_counter())
+        out = w.getresponse().read()
+        w.close()
+        marks.append(time.perf_counter())
+        if json.loads(out).get("StatusCode") != 0:
+            raise SystemExit(f"run --rm through the API failed: {out!r}")
+        return [1000 * (marks[i + 1] - marks[i]) for i in range(len(marks) - 1)] + \
+            [1000 * (marks[-1] - marks[0])]
+
+
+PHASES = ["create", "attach (101)", "wait sent, start answered", "attach stream end",
+          "wait answer (removed)", "total"]
+
+
+def phases(e, network, n=15):
+    raw = Raw(e.url)
+    raw.run_rm(network)
+    rows = [raw.run_rm(network) for _ in range(n)]
+    return [statistics.median(r[i] for r in rows) for i in range(len(PHASES))]
 
 
 def timed(fn, n):
@@ -153,6 +223,10 @@ def measure(e, tmp):
     r["  docker CLI user+sys per run (ms)"] = (client_cpu_ms() - c0) / n
     if e.name == "berth":
         r["  engine user+sys per run (ms)"] = (cpu_ms(e.proc.pid) - d0) / n
+        # the reference dockerd runs without a bridge (--bridge none): the
+        # same run without a network, for the like-for-like ratio
+        r["run --rm --network none true (ms)"] = 1000 * timed(
+            lambda: e.docker("run", "--rm", "--network", "none", IMAGE, "true"), n)
     # 50 containers, 8 clients
     t = time.perf_counter()
     subprocess.run(f"seq 50 | xargs -P8 -I{{}} {DOCKER} run --rm {IMAGE} true", shell=True, env=e.env,
@@ -204,7 +278,7 @@ def crun_run_ms(tmp, rootfs):
     crun, hyperfine = shutil.which("crun"), shutil.which("hyperfine")
     if not crun or not hyperfine:
         return None, "crun or hyperfine not installed (deps/bench.txt)"
-    bundle, state = tmp / "crun-bundle", tmp / "crun-state"
+    bundle, state = tmp / "crun-bundle", exec_root(tmp, "crun-state")
     bundle.mkdir(parents=True, exist_ok=True)
     sh([BUILD / "src" / "cmd" / "berth-runtime", "spec", "--bundle", bundle], os.environ)
     cfg = json.loads((bundle / "config.json").read_text())
@@ -235,13 +309,37 @@ def berth_cli_run(b):
     return med, (client_cpu_ms() - c0) / n, (cpu_ms(b.proc.pid) - d0) / n
 
 
+def interleaved(b, d, n=15):
+    """run --rm once more, round by round across the engines and CLIs: the
+    host's load drifts, and blocks measured a minute apart (measure()) do
+    not make a fair ratio on a shared machine."""
+    berth = BUILD / "src" / "cmd" / "berth"
+    benv = dict(b.env, BERTH_HOST=b.url)
+    runs = {"docker CLI -> berthd": lambda: b.docker("run", "--rm", IMAGE, "true"),
+            "berth CLI  -> berthd": lambda: sh([berth, "run", "--rm", IMAGE, "true"], benv)}
+    if d:
+        runs["docker CLI -> dockerd"] = lambda: d.docker("run", "--rm", IMAGE, "true")
+    times = {k: [] for k in runs}
+    for _ in range(n):
+        for k, fn in runs.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(1000 * (time.perf_counter() - t))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def loadavg():
     return open("/proc/loadavg").read().split()[:3]
 
 
 def main():
+    global RUN
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="berth-bench-engine-"))
     engines = []
+    run = tmp / "run"
+    run.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0755", "tmpfs", run]).returncode == 0:
+        RUN = run
     try:
         b = start_berthd(tmp / "b")
         engines.append(b)
@@ -252,7 +350,11 @@ def main():
             import_image(d, tmp / "b")
         load0 = loadavg()
         results = {e.name: measure(e, tmp) for e in engines}
+        # where an engine's time goes: docker run's requests without the CLI
+        breakdown = {e.name: phases(e, "default") for e in engines}
+        breakdown["berth, --network none"] = phases(b, "none")
         cli = berth_cli_run(b)
+        mixed = interleaved(b, d)
         crun, crun_note = crun_run_ms(tmp, tmp / "b" / "rootfs")
         load1 = loadavg()
         keys = list(results["berth"].keys())
@@ -280,10 +382,27 @@ def main():
             print(f"  crun run of a prepared bundle              {crun[0]:9.1f}   {crun[1]:.1f} ({crun_note})")
         else:
             print(f"  crun run of a prepared bundle              n/a ({crun_note})")
+        print("  interleaved round by round (15 rounds, median ms): "
+              + ", ".join(f"{k.strip()} {v:.1f}" for k, v in mixed.items()))
         if d:
-            print(f"docker -> dockerd / docker -> berthd = {results['docker']['run --rm true (ms)'] / results['berth']['run --rm true (ms)']:.1f}x  (goal >= 10x)")
+            print(f"docker -> dockerd / docker -> berthd = {results['docker']['run --rm true (ms)'] / results['berth']['run --rm true (ms)']:.1f}x"
+                  f" (interleaved: {mixed['docker CLI -> dockerd'] / mixed['docker CLI -> berthd']:.1f}x)  (goal >= 10x)")
         if crun:
-            print(f"berth CLI / crun run                 = {cli[0] / crun[0]:.2f}   (goal <= 2.0)")
+            print(f"berth CLI / crun run                 = {cli[0] / crun[0]:.2f}"
+                  f" (interleaved berth CLI: {mixed['berth CLI  -> berthd'] / crun[0]:.2f})   (goal <= 2.0)")
+        print()
+        print("run --rm through the API, docker CLI's request sequence without the CLI (median ms)")
+        names = list(breakdown)
+        print(f"  {'phase':30} " + " ".join(f"{n:>22}" for n in names))
+        for i, ph in enumerate(PHASES):
+            print(f"  {ph:30} " + " ".join(f"{breakdown[n][i]:22.1f}" for n in names))
+        if d:
+            print(f"  (dockerd runs with --bridge none: its containers get no network; berth's default"
+                  f" bridge network costs {breakdown['berth'][-1] - breakdown['berth, --network none'][-1]:.1f} ms here)")
+            print(f"docker -> dockerd / docker -> berthd --network none = "
+                  f"{results['docker']['run --rm true (ms)'] / results['berth']['run --rm --network none true (ms)']:.1f}x")
+        print(f"exec roots (runtime state, bundles, sockets) on {'a tmpfs, as /run is' if RUN else 'the temp dir (tmpfs mount failed)'};"
+              " data roots on the temp dir's disk")
         print(f"load average: {' '.join(load0)} before, {' '.join(load1)} after (2 cores shared with other work)")
         print("goals: run --rm through the docker CLI >= 10x faster than Docker; monitor <= 600 KiB per container")
     finally:
@@ -294,7 +413,9 @@ def main():
                     e.docker("rm", "-f", *ids, check=False)
             e.proc.send_signal(signal.SIGTERM)
             e.proc.wait()
-        network_cleanup()
+        destroy_network()
+        if RUN:
+            subprocess.run(["umount", "-l", RUN])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

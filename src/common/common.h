@@ -110,6 +110,13 @@ int fs_mkdir_p (const char *path, mode_t mode, struct berth_error **err);
  * fsync dirfd. A kill -9 at any instant leaves the old or the new content. */
 int fs_write_file_atomic (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                           struct berth_error **err);
+/* The same without the directory's fsync (docker's atomic writer): the
+ * content is durable before the rename, and a power loss may undo the
+ * rename itself, bringing back the previous version (or no file). For
+ * records whose older version is as consistent as the new one. */
+#define FS_ATOMIC_NO_DIR_SYNC 0x1
+int fs_write_file_atomic_flags (int dirfd, const char *name, const void *data, size_t len,
+                                mode_t mode, unsigned flags, struct berth_error **err);
 /* Read a whole file (relative to dirfd, or absolute with AT_FDCWD); *out is
  * NUL-terminated, *len (if not NULL) excludes the NUL. */
 int fs_read_file (int dirfd, const char *path, char **out, size_t *len, struct berth_error **err);
@@ -130,6 +137,8 @@ char *fs_fd_path (int fd);
 json_t *json_load_path (int dirfd, const char *path, struct berth_error **err);
 /* Serialize compactly and write crash-safely (fs_write_file_atomic). */
 int json_save_atomic (int dirfd, const char *name, const json_t *j, struct berth_error **err);
+int json_save_atomic_flags (int dirfd, const char *name, const json_t *j, unsigned flags,
+                            struct berth_error **err);
 
 /* -------------------------------------------------------------- digests -- */
 

@@ -125,6 +125,13 @@ int
 fs_write_file_atomic (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                       struct berth_error **err)
 {
+  return fs_write_file_atomic_flags (dirfd, name, data, len, mode, 0, err);
+}
+
+int
+fs_write_file_atomic_flags (int dirfd, const char *name, const void *data, size_t len,
+                            mode_t mode, unsigned flags, struct berth_error **err)
+{
   char tmp[64];
   char rnd[SHA256_HEX_LEN + 1];
   random_id_hex (rnd);
@@ -145,6 +152,8 @@ fs_write_file_atomic (int dirfd, const char *name, const void *data, size_t len,
       unlinkat (dirfd, tmp, 0);
       return berth_error_set (err, saved, "rename to `%s`", name);
     }
+  if (flags & FS_ATOMIC_NO_DIR_SYNC)
+    return 0;
   /* The rename is durable only once the directory itself is synced. An
    * O_PATH directory fd cannot be fsynced (EBADF): reopen it for that. */
   if (fsync (dirfd) < 0)

@@ -23,8 +23,15 @@ json_load_path (int dirfd, const char *path, struct berth_error **err)
 int
 json_save_atomic (int dirfd, const char *name, const json_t *j, struct berth_error **err)
 {
+  return json_save_atomic_flags (dirfd, name, j, 0, err);
+}
+
+int
+json_save_atomic_flags (int dirfd, const char *name, const json_t *j, unsigned flags,
+                        struct berth_error **err)
+{
   _cleanup_free_ char *text = json_dumps (j, JSON_COMPACT);
   if (text == NULL)
     return berth_error_set (err, ENOMEM, "serialize `%s`", name);
-  return fs_write_file_atomic (dirfd, name, text, strlen (text), 0600, err);
+  return fs_write_file_atomic_flags (dirfd, name, text, strlen (text), 0600, flags, err);
 }

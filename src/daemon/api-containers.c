@@ -66,7 +66,11 @@ create_cleanup (struct containers *cs, struct container *c, bool dir_made)
   }
   berth_error_freep (&ignored);
   if (dir_made)
-    fs_rm_rf_at (cs->dirfd, c->id, &ignored);
+    {
+      char tmp[SHA256_HEX_LEN + 8];
+      snprintf (tmp, sizeof tmp, ".new-%s", c->id);
+      fs_rm_rf_at (cs->dirfd, tmp, &ignored);
+    }
 }
 
 static struct container *
@@ -141,20 +145,26 @@ containers_create_with (struct containers *cs, const json_t *body, const char *n
           c->state.health.log = json_array ();
         }
     }
-  if (mkdirat (cs->dirfd, c->id, 0710) < 0)
+  /* The record is made under .new-<id> and appears by one rename once
+   * whole: a berthd killed before that leaves a .new- dir (and maybe the
+   * snapshot) that the next start removes, never a record it cannot read. */
+  char tmp[SHA256_HEX_LEN + 8];
+  snprintf (tmp, sizeof tmp, ".new-%s", c->id);
+  if (mkdirat (cs->dirfd, tmp, 0710) < 0)
     {
       berth_error_set (err, errno, "create the container's directory");
       return NULL;
     }
-  c->dirfd = openat (cs->dirfd, c->id, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  c->dirfd = openat (cs->dirfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
   _cleanup_free_ char *dir = container_data_dir (cs, c);
   if (strcmp (str_of (json_object_get (c->host_config, "LogConfig"), "Type"), "json-file") == 0)
     c->log_path = xasprintf ("%s/%s-json.log", dir, c->id);
   if (c->dirfd < 0 || (!adopt_id && image_snapshot_create (cs->d->images, c->id, c->image_id, err) < 0)
-      || container_mounts_plan (cs, c, err) < 0 || container_save (c, err) < 0)
+      || container_mounts_plan (cs, c, err) < 0 || container_save (c, err) < 0
+      || renameat (cs->dirfd, tmp, cs->dirfd, c->id) < 0)
     {
-      if (c->dirfd < 0)
-        berth_error_set (err, errno, "open the container's directory");
+      if (c->dirfd < 0 || (err && *err == NULL))
+        berth_error_set (err, errno, "create the container's directory");
       create_cleanup (cs, c, true);
       return NULL;
     }

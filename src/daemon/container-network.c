@@ -334,6 +334,16 @@ network_detach (struct berthd *d, struct container *c)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
 }
 
+static char **
+network_links (struct berthd *d, struct container *c)
+{
+  if (!mode_has_endpoints (jstr (c->host_config, "NetworkMode")))
+    return NULL;
+  _cleanup_error_ struct berth_error *err = NULL;
+  struct network_manager *m = daemon_network_manager (d, &err);
+  return m ? network_manager_container_links (m, c->id) : NULL;
+}
+
 /* After a connect/disconnect of a running container: /etc/hosts lists
  * its addresses on the networks it is on now (docker does the same;
  * resolv.conf stays as the start made it). */
@@ -618,6 +628,7 @@ container_network_init (struct berthd *d, struct network_manager *m)
   container_network_hooks = (struct container_network_hooks){
     .attach = network_attach,
     .detach = network_detach,
+    .links = network_links,
     .settings = network_settings,
     .validate = network_validate,
   };

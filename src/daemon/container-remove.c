@@ -1,13 +1,18 @@
-/* Removing a container (snapshot, volumes, runtime state, directories,
- * `destroy`) and live restore when berthd starts: reattach to the monitors
- * that still run, or record the exits that happened while it was away. */
+/* Removing a container (answered once its record is renamed away; the
+ * veths, snapshot, runtime state and directories are released after) and
+ * live restore when berthd starts: finish the removals and creates a kill
+ * left, reattach to the monitors that still run, or record the exits that
+ * happened while it was away. */
 #include "daemon/containers-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/volumes.h"
+#include "network/network.h"
 #include "image/image.h"
 
 static const char *
@@ -18,6 +23,109 @@ str_of (const json_t *j, const char *k)
 }
 
 /* ------------------------------------------------------------ remove -- */
+
+/* A removal answers as soon as the container is gone from the API (docker
+ * run --rm waits for exactly that); what takes time — the snapshot's
+ * unmount (overlayfs syncs the upper filesystem there), the cgroups, the
+ * directories — runs afterwards on a worker. The commit point is the
+ * rename of the record's directory to .rm-<id>: a berthd killed after it
+ * finishes the job at its next start (containers_sweep_removed), and
+ * before it the container simply still exists. */
+struct remove_job
+{
+  struct containers *cs;
+  struct container *c; /* held until the network is released */
+  char id[SHA256_HEX_LEN + 1];
+  char **links; /* host ends of its veths */
+};
+
+static void
+remove_files (struct containers *cs, const char *id)
+{
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (cs->d->images && image_snapshot_remove (cs->d->images, id, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "remove container %.12s: snapshot: %s", id, err->msg);
+  berth_error_freep (&err);
+  if (runtime_container_delete (&cs->rt, id, true, &err) < 0)
+    {
+      if (err->kind != BERTH_E_NOT_FOUND)
+        berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", id, err->msg);
+      else
+        {
+          /* a delete cut short by a kill -9 after its state.json went (its
+           * cgroups went before): the directory is what is left */
+          _cleanup_close_ int state_root = open (cs->state_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+          berth_error_freep (&err);
+          if (state_root >= 0)
+            fs_rm_rf_at (state_root, id, &err);
+        }
+    }
+  berth_error_freep (&err);
+  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (exec_root >= 0)
+    fs_rm_rf_at (exec_root, id, &err);
+  berth_error_freep (&err);
+  char trash[SHA256_HEX_LEN + 8];
+  snprintf (trash, sizeof trash, ".rm-%s", id);
+  if (fs_rm_rf_at (cs->dirfd, trash, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", id, err->msg);
+}
+
+/* On a worker: the veths (deleting one waits for the kernel's RCU grace
+ * periods, tens of milliseconds under load), then the files. */
+static void
+remove_job_work (void *arg)
+{
+  struct remove_job *j = arg;
+  for (char **l = j->links; l && *l; l++)
+    {
+      _cleanup_error_ struct berth_error *err = NULL;
+      if (network_link_delete (*l, &err) < 0)
+        berth_log (BERTH_LOG_WARNING, "remove container %.12s: %s", j->id, err->msg);
+    }
+  remove_files (j->cs, j->id);
+  pthread_mutex_lock (&j->cs->removals_mu);
+  j->cs->n_removals--;
+  pthread_cond_broadcast (&j->cs->removals_cond);
+  pthread_mutex_unlock (&j->cs->removals_mu);
+}
+
+/* Back on the loop: the endpoints' records (network state is the loop's);
+ * their devices are gone already. */
+static void
+remove_job_done (void *arg)
+{
+  struct remove_job *j = arg;
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (j->cs->d, j->c);
+  container_release (j->c);
+  strv_freep (&j->links);
+  free (j);
+}
+
+/* The loop's part, after the answers went out. */
+static void
+remove_job_run (void *arg)
+{
+  struct remove_job *j = arg;
+  struct containers *cs = j->cs;
+  for (size_t i = 0; i < cs->n_pending_removals; i++)
+    if (cs->pending_removals[i] == j)
+      {
+        cs->pending_removals[i] = cs->pending_removals[--cs->n_pending_removals];
+        break;
+      }
+  j->links = container_network_hooks.links ? container_network_hooks.links (cs->d, j->c) : NULL;
+  pthread_mutex_lock (&cs->removals_mu);
+  cs->n_removals++;
+  pthread_mutex_unlock (&cs->removals_mu);
+  _cleanup_error_ struct berth_error *err = NULL;
+  if (loop_worker_submit (cs->d->loop, remove_job_work, remove_job_done, j, &err) < 0)
+    {
+      remove_job_work (j); /* no worker: do it here */
+      remove_job_done (j);
+    }
+}
 
 int
 container_remove (struct containers *cs, struct container *c, bool remove_volumes,
@@ -30,8 +138,11 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
     loop_timer_cancel (rt->restart_timer);
   rt->restart_timer = NULL;
   health_stop (c);
-  if (cs->d->images && image_snapshot_remove (cs->d->images, c->id, err) < 0)
+  char trash[SHA256_HEX_LEN + 8];
+  snprintf (trash, sizeof trash, ".rm-%s", c->id);
+  if (renameat (cs->dirfd, c->id, cs->dirfd, trash) < 0)
     {
+      berth_error_set (err, errno, "rename %s/%s", cs->data_dir, c->id);
       c->state.status = CONTAINER_DEAD;
       free (c->state.error);
       c->state.error = xstrdup ((*err)->msg);
@@ -53,20 +164,80 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
           berth_log (BERTH_LOG_WARNING, "remove volume %s: %s", name, verr->msg);
       }
   }
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  runtime_container_delete (&cs->rt, c->id, true, &ignored);
-  _cleanup_close_ int exec_root = open (cs->exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  berth_error_freep (&ignored);
-  if (exec_root >= 0)
-    fs_rm_rf_at (exec_root, c->id, &ignored);
-  berth_error_freep (&ignored);
-  if (fs_rm_rf_at (cs->dirfd, c->id, err) < 0)
-    return berth_error_prefix (err, "remove container %.12s", c->id);
+  struct remove_job *j = calloc (1, sizeof *j);
+  if (j == NULL)
+    abort ();
+  j->cs = cs;
+  j->c = c;
+  snprintf (j->id, sizeof j->id, "%s", c->id);
+  container_hold (c); /* the network detach needs its config */
+  struct remove_job **v
+      = realloc (cs->pending_removals, (cs->n_pending_removals + 1) * sizeof *v);
+  if (v == NULL)
+    abort ();
+  cs->pending_removals = v;
+  v[cs->n_pending_removals++] = j;
+  loop_post (cs->d->loop, remove_job_run, j);
   container_event (c, "destroy", NULL);
   exec_forget_container (cs, c->id);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;
+}
+
+void
+containers_removals_finish (struct containers *cs)
+{
+  /* posted but not run (the loop stopped): run them here; their network
+   * records are released at the next start (cleanup_orphans) */
+  while (cs->n_pending_removals > 0)
+    {
+      struct remove_job *j = cs->pending_removals[--cs->n_pending_removals];
+      pthread_mutex_lock (&cs->removals_mu);
+      cs->n_removals++;
+      pthread_mutex_unlock (&cs->removals_mu);
+      remove_job_work (j);
+      container_release (j->c);
+      strv_freep (&j->links);
+      free (j);
+    }
+  free (cs->pending_removals);
+  cs->pending_removals = NULL;
+  pthread_mutex_lock (&cs->removals_mu);
+  while (cs->n_removals > 0)
+    pthread_cond_wait (&cs->removals_cond, &cs->removals_mu);
+  pthread_mutex_unlock (&cs->removals_mu);
+}
+
+void
+containers_sweep_removed (struct containers *cs)
+{
+  _cleanup_close_ int dfd = openat (cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fdopendir (steal_fd (&dfd));
+  if (dir == NULL)
+    return;
+  _cleanup_strv_ char **ids = NULL, **unfinished = NULL;
+  struct dirent *de;
+  while ((de = readdir (dir)))
+    if (str_has_prefix (de->d_name, ".rm-") && strlen (de->d_name) == 4 + SHA256_HEX_LEN)
+      strv_append (&ids, de->d_name + 4);
+    else if (str_has_prefix (de->d_name, ".new-") && strlen (de->d_name) == 5 + SHA256_HEX_LEN)
+      strv_append (&unfinished, de->d_name + 5);
+  closedir (dir);
+  /* a create that never finished: its record never appeared */
+  for (char **id = unfinished; id && *id; id++)
+    {
+      char from[SHA256_HEX_LEN + 8], to[SHA256_HEX_LEN + 8];
+      snprintf (from, sizeof from, ".new-%s", *id);
+      snprintf (to, sizeof to, ".rm-%s", *id);
+      if (renameat (cs->dirfd, from, cs->dirfd, to) == 0)
+        strv_append (&ids, *id);
+    }
+  for (char **id = ids; id && *id; id++)
+    {
+      berth_log (BERTH_LOG_INFO, "containers: finishing the removal of %.12s", *id);
+      remove_files (cs, *id);
+    }
 }
 
 /* ----------------------------------------------------------- restore -- */
@@ -131,5 +302,7 @@ container_restore (struct containers *cs, struct container *c)
       return;
     }
   /* the monitor finished (or was killed) while berthd was away */
+  berth_log (BERTH_LOG_DEBUG, "restore: container %.12s: monitor %d is gone", c->id,
+             (int)c->state.monitor_pid);
   container_monitor_exited (cs, c);
 }

@@ -224,7 +224,11 @@ spawn_monitor (struct containers *cs, struct container *c, const char *exec_dir,
   posix_spawnattr_setsigdefault (&attr, &all);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = { (char *)"berth-monitor", (char *)exec_dir, NULL };
-  int rc = posix_spawn (pid_out, cs->monitor_path, &fa, &attr, argv, environ);
+  char view[32];
+  if (cs->monitor_exe_fd >= 0)
+    snprintf (view, sizeof view, "/proc/self/fd/%d", cs->monitor_exe_fd);
+  int rc = posix_spawn (pid_out, cs->monitor_exe_fd >= 0 ? view : cs->monitor_path, &fa, &attr,
+                        argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   posix_spawnattr_destroy (&attr);
   if (rc != 0)
@@ -291,6 +295,7 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
     }
   c->state.monitor_pid = pid;
   rt->starting = true;
+  rt->net_attached = false;
   return 0;
 
 fail:
@@ -321,10 +326,11 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
     return;
   if (n > 0)
     buf[n] = '\0';
-  if (n > 0 && str_has_prefix (buf, "created "))
+  bool cloned = n > 0 && str_has_prefix (buf, "cloned ");
+  if (n > 0 && (cloned || str_has_prefix (buf, "created ")))
     {
-      c->state.pid = (pid_t)atoi (buf + 8);
-      if (container_network_hooks.attach)
+      c->state.pid = (pid_t)atoi (buf + (cloned ? 7 : 8));
+      if (container_network_hooks.attach && !rt->net_attached)
         {
           _cleanup_error_ struct berth_error *nerr = NULL;
           if (container_network_hooks.attach (cs->d, c, c->state.pid, &nerr) < 0)
@@ -339,7 +345,10 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
               start_failed (cs, c, nerr->msg);
               return;
             }
+          rt->net_attached = true;
         }
+      if (cloned)
+        return;
       attach_pending_clients (cs, c);
       send (fd, "start", 5, MSG_NOSIGNAL);
       return;
@@ -533,6 +542,21 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
 }
 
+/* What a stopped container that stays holds: the runtime state (the
+ * monitor leaves it to us when the container exits at once, and when it
+ * was killed), the network endpoints and the mounted snapshot. */
+static void
+release_stopped (struct containers *cs, struct container *c)
+{
+  _cleanup_error_ struct berth_error *ignored = NULL;
+  runtime_container_delete (&cs->rt, c->id, true, &ignored);
+  berth_error_freep (&ignored);
+  if (container_network_hooks.detach)
+    container_network_hooks.detach (cs->d, c);
+  if (cs->d->images)
+    image_snapshot_unmount (cs->d->images, c->id, &ignored);
+}
+
 void
 container_monitor_exited (struct containers *cs, struct container *c)
 {
@@ -557,20 +581,6 @@ container_monitor_exited (struct containers *cs, struct container *c)
   uint64_t finished;
   read_exit_record (c, &code, &oom, &finished);
   uint64_t ran_ns = finished > c->state.started_ns ? finished - c->state.started_ns : 0;
-  _cleanup_error_ struct berth_error *ignored = NULL;
-  /* the monitor removes the runtime state; if it was killed, do it here */
-  runtime_container_delete (&cs->rt, c->id, true, &ignored);
-  berth_error_freep (&ignored);
-  container_set_exited (c, code, oom, finished);
-  if (container_network_hooks.detach)
-    container_network_hooks.detach (cs->d, c);
-  if (cs->d->images)
-    image_snapshot_unmount (cs->d->images, c->id, &ignored);
-  if (oom)
-    container_event (c, "oom", NULL);
-  _cleanup_free_ char *code_s = xasprintf ("%d", code);
-  container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
-
   json_t *rp = json_object_get (c->host_config, "RestartPolicy");
   struct restart_decision_input in = {
     .policy = str_of (rp, "Name"),
@@ -580,6 +590,20 @@ container_monitor_exited (struct containers *cs, struct container *c)
     .manually_stopped = c->state.has_been_manually_stopped || rt->stopping || rt->remove_requested,
   };
   bool again = !rt->restart_requested && restart_should_restart (&in);
+  bool auto_remove = !again && !rt->restart_requested && !rt->remove_requested
+                     && json_is_true (json_object_get (c->host_config, "AutoRemove"));
+  /* removed right away (--rm, rm -f): the removal releases the runtime
+   * state, network and snapshot after it answered, and the record it
+   * deletes needs no save */
+  bool removing = rt->remove_on_exit || rt->remove_requested || auto_remove;
+  container_set_exited (c, code, oom, finished);
+  if (!removing)
+    release_stopped (cs, c);
+  if (oom)
+    container_event (c, "oom", NULL);
+  _cleanup_free_ char *code_s = xasprintf ("%d", code);
+  container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
+
   if (again)
     {
       rt->backoff_ms = restart_next_backoff_ms (rt->backoff_ms, ran_ns);
@@ -588,7 +612,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
     }
   rt->stopping = false;
   _cleanup_error_ struct berth_error *err = NULL;
-  if (container_save (c, &err) < 0)
+  if (!removing && container_save (c, &err) < 0)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   container_hold (c);
   waiters_notify (c, WAIT_EXIT, NULL);
@@ -599,19 +623,19 @@ container_monitor_exited (struct containers *cs, struct container *c)
       rt->restart_requested = false;
       return; /* the restart handler's waiter starts it again */
     }
-  if (rt->remove_on_exit)
+  if (rt->remove_on_exit || auto_remove)
     {
       berth_error_freep (&err);
-      if (container_remove (cs, c, false, &err) < 0)
-        berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
-      return;
+      if (container_remove (cs, c, auto_remove && !rt->remove_on_exit, &err) == 0)
+        return;
+      berth_log (BERTH_LOG_WARNING, "remove %.12s: %s", c->id, err->msg);
     }
-  if (!again && json_is_true (json_object_get (c->host_config, "AutoRemove"))
-      && !rt->remove_requested)
+  if (removing)
     {
-      berth_error_freep (&err);
-      if (container_remove (cs, c, true, &err) < 0)
-        berth_log (BERTH_LOG_WARNING, "auto-remove %.12s: %s", c->id, err->msg);
+      /* the removal that was to follow this exit failed (or the rm -f
+       * that waited for it did): release what it would have */
+      release_stopped (cs, c);
+      container_save (c, NULL);
     }
 }
 

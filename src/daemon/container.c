@@ -364,11 +364,17 @@ container_save (struct container *c, struct berth_error **err)
   /* hostconfig first: a crash between the two writes leaves a record
    * whose config.v2.json is the older one, never a missing hostconfig.
    * It only changes on create and update: state saves skip it. */
+  /* The content is synced before each rename, the directory is not (as
+   * docker's atomic writer): a power loss that undoes a rename brings back
+   * the record before it, and what changes between saves is the state,
+   * which the next start reconciles with what runs (nothing, then). */
   if (!c->host_config_saved
-      && json_save_atomic (c->dirfd, "hostconfig.json", c->host_config, err) < 0)
+      && json_save_atomic_flags (c->dirfd, "hostconfig.json", c->host_config,
+                                 FS_ATOMIC_NO_DIR_SYNC, err)
+             < 0)
     return berth_error_prefix (err, "save container %.12s", c->id);
   c->host_config_saved = true;
-  if (json_save_atomic (c->dirfd, "config.v2.json", j, err) < 0)
+  if (json_save_atomic_flags (c->dirfd, "config.v2.json", j, FS_ATOMIC_NO_DIR_SYNC, err) < 0)
     return berth_error_prefix (err, "save container %.12s", c->id);
   return 0;
 }

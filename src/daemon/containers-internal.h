@@ -4,12 +4,15 @@
  * Loop thread only. */
 #pragma once
 
+#include <pthread.h>
+
 #include "daemon/api.h"
 #include "daemon/container.h"
 #include "runtime/runtime.h"
 
 struct relay;
 struct exec_instance;
+struct remove_job;
 
 /* The module's state (d->containers_state). */
 struct containers
@@ -20,6 +23,7 @@ struct containers
   char *exec_dir;   /* <exec-root>/containers */
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
+  int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
   char *init_path; /* tini-static, NULL when not installed */
   struct runtime_context rt;
   bool opened_images; /* the store was opened here (and is closed here) */
@@ -29,6 +33,12 @@ struct containers
   size_t n_execs;
   struct stats_stream **stats; /* streaming GET /containers/{id}/stats */
   size_t n_stats;
+  /* removals whose loop part is posted, and how many run on workers */
+  struct remove_job **pending_removals;
+  size_t n_pending_removals;
+  pthread_mutex_t removals_mu;
+  pthread_cond_t removals_cond;
+  int n_removals;
 };
 
 /* api-stats.c: end every streaming stats response (daemon shutdown). */
@@ -75,6 +85,7 @@ struct container_rt
   char *health_output;
   size_t health_output_len;
   bool starting;
+  bool net_attached; /* this start connected the network already */
   bool stopping;
   /* a stop arrived while the monitor was starting: stop once started */
   bool stop_on_start;
@@ -100,6 +111,8 @@ struct container_network_hooks
 {
   int (*attach) (struct berthd *d, struct container *c, pid_t init_pid, struct berth_error **err);
   void (*detach) (struct berthd *d, struct container *c);
+  /* The host ends of its veths (removal deletes them on a worker first). */
+  char **(*links) (struct berthd *d, struct container *c);
   json_t *(*settings) (struct berthd *d, const struct container *c);
   /* At create: the shape of NetworkingConfig.EndpointsConfig (a 400 that
    * names the field). */
@@ -151,8 +164,15 @@ void container_restore (struct containers *cs, struct container *c);
 /* The monitor exited (its pidfd fired, or it was gone at restore): state,
  * events, restart policy, auto-remove. */
 void container_monitor_exited (struct containers *cs, struct container *c);
+/* Gone from the API (and from disk, atomically) on return; the snapshot,
+ * network endpoints, cgroups and directories are released right after
+ * the answers went out. */
 int container_remove (struct containers *cs, struct container *c, bool remove_volumes,
                       struct berth_error **err);
+/* Shutdown: finish every removal in flight. */
+void containers_removals_finish (struct containers *cs);
+/* Start: finish the removals a killed berthd left (.rm-<id> dirs). */
+void containers_sweep_removed (struct containers *cs);
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own).
  * 0: the exit is coming (wait for it), 1: stopped already (a pending
  * policy restart was cancelled), 2: that also removed it (c is gone). */

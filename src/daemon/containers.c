@@ -462,10 +462,23 @@ load_all (struct containers *cs)
       containers_add (cs, c);
     }
   closedir (dir);
-  /* restore after loading everything: container:<id> modes and names */
+  /* restore after loading everything: container:<id> modes and names. A
+   * restore may remove its container (auto-remove of one that exited
+   * meanwhile), which shifts cs->all: walk a held copy. */
   size_t n = cs->n_all;
-  for (size_t i = 0; i < n && i < cs->n_all; i++)
-    container_restore (cs, cs->all[i]);
+  struct container **copy = calloc (n ? n : 1, sizeof *copy);
+  if (copy == NULL)
+    abort ();
+  memcpy (copy, cs->all, n * sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    container_hold (copy[i]);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (!container_rt (copy[i])->forgotten)
+        container_restore (cs, copy[i]);
+      container_release (copy[i]);
+    }
+  free (copy);
 }
 
 static int
@@ -475,6 +488,8 @@ module_init (struct berthd *d, struct berth_error **err)
   if (cs == NULL)
     abort ();
   cs->d = d;
+  pthread_mutex_init (&cs->removals_mu, NULL);
+  pthread_cond_init (&cs->removals_cond, NULL);
   cs->data_dir = xasprintf ("%s/containers", d->config.data_root);
   cs->exec_dir = xasprintf ("%s/containers", d->config.exec_root);
   cs->state_root = xasprintf ("%s/runtime", d->config.exec_root);
@@ -486,6 +501,17 @@ module_init (struct berthd *d, struct berth_error **err)
     return berth_error_set (err, errno, "containers: open %s", cs->data_dir);
   cs->rt.state_root = cs->state_root;
   cs->monitor_path = find_monitor ();
+  cs->monitor_exe_fd = -1;
+  if (cs->monitor_path)
+    {
+      /* CVE-2019-5736 once for all monitors: started from a read-only view
+       * of their binary, they skip their protective re-exec (≈1.5 ms of
+       * every start) */
+      _cleanup_error_ struct berth_error *perr = NULL;
+      cs->monitor_exe_fd = runtime_exe_open_protected (cs->monitor_path, &perr);
+      if (cs->monitor_exe_fd < 0)
+        berth_log (BERTH_LOG_INFO, "containers: %s (monitors protect themselves)", perr->msg);
+    }
   if (cs->monitor_path == NULL)
     berth_log (BERTH_LOG_WARNING,
                "containers: berth-monitor not found next to berthd: containers cannot start");
@@ -506,6 +532,7 @@ module_init (struct berthd *d, struct berth_error **err)
       cs->opened_images = true;
     }
   image_store_set_in_use_hook (d->images, image_in_use, cs);
+  containers_sweep_removed (cs);
   load_all (cs);
   return 0;
 }
@@ -580,6 +607,7 @@ module_shutdown (struct berthd *d)
     stop_all_at_shutdown (cs);
   stats_streams_end_all (cs);
   free (cs->stats);
+  containers_removals_finish (cs);
   exec_free_all (cs);
   /* live restore: the monitors keep the containers running; we only let
    * go of our side */
@@ -592,7 +620,11 @@ module_shutdown (struct berthd *d)
   free (cs->exec_dir);
   free (cs->state_root);
   free (cs->monitor_path);
+  if (cs->monitor_exe_fd >= 0)
+    close (cs->monitor_exe_fd);
   free (cs->init_path);
+  pthread_mutex_destroy (&cs->removals_mu);
+  pthread_cond_destroy (&cs->removals_cond);
   if (cs->opened_images && d->images)
     {
       image_store_close (d->images);

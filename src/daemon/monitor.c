@@ -118,6 +118,14 @@ attach_listen (struct monitor *m, struct berth_error **err)
   return 0;
 }
 
+/* berthd connects the network while the runtime sets up the root */
+static void
+init_cloned (pid_t pid, void *data)
+{
+  struct monitor *m = data;
+  sync_send (m->sync_fd, "cloned %d", (int)pid);
+}
+
 static int
 container_create (struct monitor *m, json_t *cfg, struct berth_error **err)
 {
@@ -129,6 +137,8 @@ container_create (struct monitor *m, json_t *cfg, struct berth_error **err)
     .bundle = cwd,
     .console_socket_fd = -1,
     .stdio_fds = { -1, -1, -1 },
+    .on_init_cloned = init_cloned,
+    .on_init_cloned_data = m,
   };
   _cleanup_close_ int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   _cleanup_close_ int in_r = -1, out_w = -1, err_w = -1, console_ours = -1, console_theirs = -1;
@@ -189,15 +199,19 @@ was_oom_killed (struct monitor *m)
   return runtime_container_oom_kills (&m->rt, m->id, &kills, &err) == 0 && kills > 0;
 }
 
+/* delete_runtime false: berthd deletes the runtime state (cgroups, state
+ * dir) once it saw us exit — off the path of its answer when the
+ * container is removed right away; it does the same for a monitor that
+ * was killed, and at its next start if it is away. */
 static void
-finish (struct monitor *m)
+finish (struct monitor *m, bool delete_runtime)
 {
   monitor_log_flush (m);
   monitor_clients_close (m);
   bool oom = was_oom_killed (m);
   monitor_write_exit_file (m, oom);
   _cleanup_error_ struct berth_error *err = NULL;
-  if (runtime_container_delete (&m->rt, m->id, true, &err) < 0)
+  if (delete_runtime && runtime_container_delete (&m->rt, m->id, true, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "monitor %s: delete: %s", m->id, err->msg);
   unlink (MONITOR_ATTACH_SOCKET);
   if (m->log_driver == LOG_JSON_FILE)
@@ -329,10 +343,11 @@ monitor_main (int argc, char **argv)
    * is already gone (`run --rm … true`) is finished right here: the exec
    * of the hold and its exec back into this program for --finish would
    * both sit on the path of `docker run`. */
-  if (!init_exited_soon (&m, INIT_EXIT_GRACE_MS))
+  bool exited_soon = init_exited_soon (&m, INIT_EXIT_GRACE_MS);
+  if (!exited_soon)
     monitor_exec_hold (&m, argv[1]);
   monitor_serve (&m);
-  finish (&m);
+  finish (&m, !exited_soon);
   return 0;
 }
 

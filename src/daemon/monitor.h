@@ -7,6 +7,8 @@
  * and exits. It does not depend on berthd staying alive (live restore).
  *
  * Start handshake on fd 3 (a SOCK_SEQPACKET pair with berthd):
+ *   monitor → "cloned <init pid>" (its namespaces exist: berthd connects
+ *             the network while the runtime sets up the root)
  *   monitor → "created <init pid>" | "error <message>"
  *   berthd  → "start" (after connecting the attach clients that wait)
  *   monitor → "started" | "error <message>"

@@ -8,7 +8,8 @@
  * save (the daemon's fsync) commits, on a journaling filesystem, the
  * earlier mkdirs and renames with it. So create fsyncs only meta.json's
  * content (its blocks are not ordered by other files' fsyncs on xfs), not
- * the directories; the "mountpoint" field is state of this boot (mounts
+ * the directories; the "mountpoint" field (only for a mount elsewhere than
+ * merged/) is state of this boot (mounts
  * do not survive a reboot) and is written atomically without any fsync;
  * and remove needs no fsync: a removal undone by a power loss leaves a
  * snapshot nothing names, never a name without a snapshot. A kill -9 at
@@ -260,11 +261,16 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   _cleanup_free_ char *work = xasprintf ("%s/work", dir);
   if (overlay_mount (lowers, strv_len (lowers), upper, work, mp, err) < 0)
     return berth_error_prefix (err, "mount snapshot %s", id);
-  json_object_set_new (meta, "mountpoint", json_string (mp));
-  if (meta_write (sfd, meta, false, err) < 0)
+  /* Only a mount elsewhere than merged/ is recorded (unmount finds merged/
+   * without it): a container's start and stop write no meta.json. */
+  if (target)
     {
-      umount2 (mp, MNT_DETACH);
-      return berth_error_prefix (err, "snapshot %s", id);
+      json_object_set_new (meta, "mountpoint", json_string (mp));
+      if (meta_write (sfd, meta, false, err) < 0)
+        {
+          umount2 (mp, MNT_DETACH);
+          return berth_error_prefix (err, "snapshot %s", id);
+        }
     }
   if (mountpoint_out)
     *mountpoint_out = steal_pointer (&mp);
@@ -277,14 +283,18 @@ image_snapshot_unmount (struct image_store *s, const char *id, struct berth_erro
   _cleanup_json_ json_t *meta = snapshot_meta (s, id, err);
   if (meta == NULL)
     return -1;
-  const char *mp = json_string_value (json_object_get (meta, "mountpoint"));
-  if (mp == NULL || !is_mountpoint (mp))
+  const char *recorded = json_string_value (json_object_get (meta, "mountpoint"));
+  _cleanup_free_ char *mp
+      = recorded ? xstrdup (recorded) : xasprintf ("%s/snapshots/%s/merged", s->root, id);
+  if (!is_mountpoint (mp))
     return 0;
   if (umount2 (mp, UMOUNT_NOFOLLOW) < 0)
     {
       if (errno != EBUSY || umount2 (mp, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
         return berth_error_set (err, errno, "unmount snapshot %s at `%s`", id, mp);
     }
+  if (recorded == NULL)
+    return 0;
   json_object_del (meta, "mountpoint");
   _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd >= 0)

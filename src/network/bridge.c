@@ -58,12 +58,7 @@ out:
 int
 bridge_delete (struct network *n, struct berth_error **err)
 {
-  struct nl nl = { 0 };
-  if (nl_open (&nl, err) < 0)
-    return -1;
-  int r = nl_link_del (&nl, n->bridge, err);
-  nl_close (&nl);
-  return r < 0 ? -1 : 0;
+  return network_link_delete (n->bridge, err);
 }
 
 int

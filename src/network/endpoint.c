@@ -47,14 +47,9 @@ endpoint_remove (struct network_manager *m, struct network *n, size_t index,
                  struct berth_error **err)
 {
   struct endpoint *e = n->endpoints[index];
-  struct nl nl = { 0 };
-  if (nl_open (&nl, err) < 0)
-    return -1;
   /* Deleting the host end deletes its peer in the container too; when the
    * netns is already gone so is the pair, and that is not an error. */
-  int r = nl_link_del (&nl, e->host_ifname, err);
-  nl_close (&nl);
-  if (r < 0)
+  if (network_link_delete (e->host_ifname, err) < 0)
     return berth_error_prefix (err, "disconnect container %.12s", e->container_id);
   ipam_release (&n->ipam, e->ip);
   memmove (&n->endpoints[index], &n->endpoints[index + 1],
@@ -257,7 +252,7 @@ network_manager_connect (struct network_manager *m, const char *network,
     goto fail;
   network_append_endpoint (n, e);
   in_state = true;
-  if (manager_save (m, n, err) < 0)
+  if (manager_save_endpoints (m, n, err) < 0)
     goto fail;
   if (nl_link_index (&host, n->bridge, &bridge_index, err) < 0
       || nl_veth_add (&host, e->host_ifname, bridge_index, n->mtu, e->ifname, nsfd, e->mac, err) < 0)
@@ -281,7 +276,7 @@ fail:
             memmove (&n->endpoints[idx], &n->endpoints[idx + 1],
                      (n->n_endpoints - idx - 1) * sizeof *n->endpoints);
           n->n_endpoints--;
-          manager_save (m, n, NULL);
+          manager_save_endpoints (m, n, NULL);
           if (veth_made)
             manager_sync_rules (m, NULL);
         }
@@ -308,7 +303,7 @@ network_manager_disconnect (struct network_manager *m, const char *network,
     return berth_error_set_kind (err, BERTH_E_NOT_FOUND, 0,
                                  "container %s is not connected to network %s",
                                  container_id ? container_id : "", n->name);
-  if (endpoint_remove (m, n, idx, err) < 0 || manager_save (m, n, err) < 0
+  if (endpoint_remove (m, n, idx, err) < 0 || manager_save_endpoints (m, n, err) < 0
       || manager_sync_rules (m, err) < 0)
     return -1;
   return 0;
@@ -324,10 +319,36 @@ network_manager_disconnect_all (struct network_manager *m, const char *container
       size_t idx;
       if (endpoint_find (n, container_id, &idx) == NULL)
         continue;
-      if (endpoint_remove (m, n, idx, err) < 0 || manager_save (m, n, err) < 0)
+      if (endpoint_remove (m, n, idx, err) < 0 || manager_save_endpoints (m, n, err) < 0)
         return -1;
     }
   return manager_sync_rules (m, err);
+}
+
+char **
+network_manager_container_links (struct network_manager *m, const char *container_id)
+{
+  char **links = calloc (1, sizeof (char *));
+  if (links == NULL)
+    abort ();
+  for (size_t i = 0; container_id && i < m->n_networks; i++)
+    {
+      struct endpoint *e = endpoint_find (m->networks[i], container_id, NULL);
+      if (e)
+        strv_append (&links, e->host_ifname);
+    }
+  return links;
+}
+
+int
+network_link_delete (const char *ifname, struct berth_error **err)
+{
+  struct nl nl = { 0 };
+  if (nl_open (&nl, err) < 0)
+    return -1;
+  int r = nl_link_del (&nl, ifname, err);
+  nl_close (&nl);
+  return r < 0 ? -1 : 0;
 }
 
 static struct endpoint *

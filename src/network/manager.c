@@ -79,10 +79,17 @@ network_manager_resolve (struct network_manager *m, const char *id_or_name, char
 int
 manager_save (struct network_manager *m, struct network *n, struct berth_error **err)
 {
+  return manager_save_flags (m, n, 0, err);
+}
+
+int
+manager_save_flags (struct network_manager *m, struct network *n, unsigned flags,
+                    struct berth_error **err)
+{
   _cleanup_json_ json_t *j = store_network_to_json (n);
   char name[NETWORK_ID_LEN + 8];
   snprintf (name, sizeof name, "%s.json", n->id);
-  if (json_save_atomic (m->networks_fd, name, j, err) < 0)
+  if (json_save_atomic_flags (m->networks_fd, name, j, flags, err) < 0)
     return berth_error_prefix (err, "save network %s", n->name);
   return 0;
 }
@@ -99,7 +106,7 @@ manager_sync_rules (struct network_manager *m, struct berth_error **err)
       memcpy (m->nft_owner, hex, 16);
       m->nft_owner[16] = '\0';
     }
-  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, m->nft_table, m->nft_owner,
+  return nat_ruleset_apply (&m->nft, &m->nft_owner_checked, &m->nft_applied, m->nft_table, m->nft_owner,
                             m->networks, m->n_networks, err);
 }
 
@@ -290,6 +297,7 @@ network_manager_close (struct network_manager *m)
     }
   dns_fini (m);
   nat_ctx_free (&m->nft);
+  free (m->nft_applied);
   free (m->networks);
   free (m->pools);
   free (m->state_dir);
@@ -323,6 +331,8 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       m->n_networks--;
       network_free (n);
     }
+  free (m->nft_applied);
+  m->nft_applied = NULL;
   if (nat_table_delete (&m->nft, m->nft_table, err) < 0)
     r = -1;
   return r;

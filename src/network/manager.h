@@ -74,6 +74,7 @@ struct network_manager
   struct nft_ctx *nft; /* libnftables context, made on first use */
   char nft_owner[17];  /* marks our table: 16 hex of sha256(state dir), made on first use */
   bool nft_owner_checked;
+  char *nft_applied;   /* the ruleset script applied last */
   void (*on_dns_fd) (int fd, bool added, void *userdata);
   void *userdata;
 };
@@ -82,6 +83,13 @@ struct network_manager
 struct network *manager_find (struct network_manager *m, const char *id_or_name,
                               struct berth_error **err);
 int manager_save (struct network_manager *m, struct network *n, struct berth_error **err);
+/* Endpoint changes (connect, disconnect): without the directory's fsync.
+ * A power loss that undoes the rename brings back the endpoints of
+ * before, and cleanup_orphans releases those of containers that do not
+ * run at the next start (nothing runs after a power loss). */
+#define manager_save_endpoints(m, n, err) manager_save_flags (m, n, FS_ATOMIC_NO_DIR_SYNC, err)
+int manager_save_flags (struct network_manager *m, struct network *n, unsigned flags,
+                        struct berth_error **err);
 int manager_sync_rules (struct network_manager *m, struct berth_error **err);
 /* The same in a short-lived child while this process has no nftables
  * context yet (for syncs that happen once, not per container). */

@@ -235,7 +235,7 @@ nat_table_check_owner (struct nft_ctx **cache, const char *table, const char *ow
 }
 
 int
-nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, const char *table,
+nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, char **applied, const char *table,
                    const char *owner, struct network *const *networks, size_t n,
                    struct berth_error **err)
 {
@@ -246,8 +246,19 @@ nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, const char *tabl
       *owner_checked = true;
     }
   _cleanup_free_ char *script = nat_ruleset_render (table, owner, networks, n);
+  /* Most connects and disconnects (no published port) leave the rules as
+   * they are: libnftables' cache fill and commit (milliseconds on the
+   * path of every `docker run`) are skipped then. The table is ours
+   * alone, so what we applied last is what it holds. */
+  if (*applied && strcmp (*applied, script) == 0)
+    return 0;
+  free (*applied);
+  *applied = NULL;
   _cleanup_free_ char *what = xasprintf ("replace nftables table ip %s", table);
-  return nft_run (cache, script, what, err);
+  if (nft_run (cache, script, what, err) < 0)
+    return -1;
+  *applied = steal_pointer (&script);
+  return 0;
 }
 
 int

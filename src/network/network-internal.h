@@ -139,8 +139,9 @@ struct nft_ctx;
 char *nat_ruleset_render (const char *table, const char *owner, struct network *const *networks,
                           size_t n);
 /* The first apply of a manager checks that an existing table carries our
- * owner mark (a hash of the state dir). */
-int nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, const char *table,
+ * owner mark (a hash of the state dir). *applied keeps the last script
+ * applied: the same script again is not sent (NULL: always send). */
+int nat_ruleset_apply (struct nft_ctx **cache, bool *owner_checked, char **applied, const char *table,
                        const char *owner, struct network *const *networks, size_t n,
                        struct berth_error **err);
 /* Delete the table (and only it). */

@@ -56,12 +56,21 @@ int
 cgroup_write (int dirfd, const char *file, const char *value, const char *field,
               struct berth_error **err)
 {
-  _cleanup_close_ int fd = openat (dirfd, file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  _cleanup_close_ int fd = -1;
+  return cgroup_write_keep (dirfd, file, &fd, value, field, err);
+}
+
+int
+cgroup_write_keep (int dirfd, const char *file, int *fd, const char *value, const char *field,
+                   struct berth_error **err)
+{
+  if (*fd < 0)
+    *fd = openat (dirfd, file, O_WRONLY | O_TRUNC | O_CLOEXEC);
   int saved = 0;
-  if (fd >= 0)
+  if (*fd >= 0)
     {
       /* One write(2): cgroupfs parses each write as a whole value. */
-      ssize_t n = write (fd, value, strlen (value));
+      ssize_t n = write (*fd, value, strlen (value));
       if (n >= 0 && (size_t)n == strlen (value))
         return 0;
       saved = n < 0 ? errno : EIO;

@@ -182,6 +182,10 @@ int cgroup_convert_swap_to_v2 (int64_t swap, int64_t limit, int64_t *out, bool *
  * controller or feature). field names the OCI field in the error. */
 int cgroup_write (int dirfd, const char *file, const char *value, const char *field,
                   struct berth_error **err);
+/* The same with the file kept open in *fd across calls (-1: opened on the
+ * first one; the caller closes it): a list of one-write values. */
+int cgroup_write_keep (int dirfd, const char *file, int *fd, const char *value, const char *field,
+                       struct berth_error **err);
 int cgroup_writef (int dirfd, const char *file, const char *field, struct berth_error **err,
                    const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 /* Read dirfd/file whole (NUL-terminated); trailing newline kept. */

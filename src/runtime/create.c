@@ -229,6 +229,8 @@ parent_setup_init (struct create_ctx *c, pid_t pid, bool run_mode, struct berth_
     }
   if (sync_send (c->sync_parent, SYNC_GO, pid, NULL) < 0)
     return berth_error_set (err, errno, "signal the container init");
+  if (c->opts->on_init_cloned)
+    c->opts->on_init_cloned (pid, c->opts->on_init_cloned_data);
   if (rlimits_apply (pid, s->process.rlimits, s->process.n_rlimits, err) < 0)
     return berth_error_prefix (err, "process.rlimits");
   if (s->process.has_oom_score_adj && write_oom_score_adj (pid, s->process.oom_score_adj, err) < 0)

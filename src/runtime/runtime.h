@@ -82,6 +82,11 @@ struct runtime_create_options
   unsigned int preserve_fds; /* fds 3 .. 3+n-1 of the caller stay open in the container */
   bool no_pivot;             /* chroot (after MS_MOVE) instead of pivot_root */
   bool no_new_keyring;       /* keep the caller's session keyring */
+  /* Called in the caller as soon as the init exists (its namespaces do)
+   * and goes on with its setup: what the caller does to the namespaces
+   * from outside (berthd: the network) overlaps with the root setup. */
+  void (*on_init_cloned) (pid_t init_pid, void *data);
+  void *on_init_cloned_data;
 };
 
 /* Create the container: namespaces, cgroup, mounts, pivot_root, devices,
