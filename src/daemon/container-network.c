@@ -335,13 +335,18 @@ network_detach (struct berthd *d, struct container *c)
 }
 
 static char **
-network_links (struct berthd *d, struct container *c)
+network_release (struct berthd *d, struct container *c)
 {
   if (!mode_has_endpoints (jstr (c->host_config, "NetworkMode")))
     return NULL;
   _cleanup_error_ struct berth_error *err = NULL;
   struct network_manager *m = daemon_network_manager (d, &err);
-  return m ? network_manager_container_links (m, c->id) : NULL;
+  if (m == NULL)
+    return NULL;
+  char **links = NULL;
+  if (network_manager_release_all (m, c->id, &links, &err) < 0)
+    berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+  return links;
 }
 
 /* After a connect/disconnect of a running container: /etc/hosts lists
@@ -628,7 +633,7 @@ container_network_init (struct berthd *d, struct network_manager *m)
   container_network_hooks = (struct container_network_hooks){
     .attach = network_attach,
     .detach = network_detach,
-    .links = network_links,
+    .release = network_release,
     .settings = network_settings,
     .validate = network_validate,
   };

@@ -34,9 +34,8 @@ str_of (const json_t *j, const char *k)
 struct remove_job
 {
   struct containers *cs;
-  struct container *c; /* held until the network is released */
   char id[SHA256_HEX_LEN + 1];
-  char **links; /* host ends of its veths */
+  char **links; /* host ends of its veths, released already */
 };
 
 static void
@@ -90,15 +89,10 @@ remove_job_work (void *arg)
   pthread_mutex_unlock (&j->cs->removals_mu);
 }
 
-/* Back on the loop: the endpoints' records (network state is the loop's);
- * their devices are gone already. */
 static void
-remove_job_done (void *arg)
+remove_job_free (void *arg)
 {
   struct remove_job *j = arg;
-  if (container_network_hooks.detach)
-    container_network_hooks.detach (j->cs->d, j->c);
-  container_release (j->c);
   strv_freep (&j->links);
   free (j);
 }
@@ -115,15 +109,14 @@ remove_job_run (void *arg)
         cs->pending_removals[i] = cs->pending_removals[--cs->n_pending_removals];
         break;
       }
-  j->links = container_network_hooks.links ? container_network_hooks.links (cs->d, j->c) : NULL;
   pthread_mutex_lock (&cs->removals_mu);
   cs->n_removals++;
   pthread_mutex_unlock (&cs->removals_mu);
   _cleanup_error_ struct berth_error *err = NULL;
-  if (loop_worker_submit (cs->d->loop, remove_job_work, remove_job_done, j, &err) < 0)
+  if (loop_worker_submit (cs->d->loop, remove_job_work, remove_job_free, j, &err) < 0)
     {
       remove_job_work (j); /* no worker: do it here */
-      remove_job_done (j);
+      remove_job_free (j);
     }
 }
 
@@ -168,9 +161,12 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
   if (j == NULL)
     abort ();
   j->cs = cs;
-  j->c = c;
   snprintf (j->id, sizeof j->id, "%s", c->id);
-  container_hold (c); /* the network detach needs its config */
+  /* Its addresses, published ports and names go before the answer, as
+   * docker's do: `rm -f x && run -p <same port>` and `network rm` right
+   * after must work. Only deleting the veths waits for the worker. */
+  if (container_network_hooks.release)
+    j->links = container_network_hooks.release (cs->d, c);
   struct remove_job **v
       = realloc (cs->pending_removals, (cs->n_pending_removals + 1) * sizeof *v);
   if (v == NULL)
@@ -197,9 +193,7 @@ containers_removals_finish (struct containers *cs)
       cs->n_removals++;
       pthread_mutex_unlock (&cs->removals_mu);
       remove_job_work (j);
-      container_release (j->c);
-      strv_freep (&j->links);
-      free (j);
+      remove_job_free (j);
     }
   free (cs->pending_removals);
   cs->pending_removals = NULL;

@@ -111,8 +111,9 @@ struct container_network_hooks
 {
   int (*attach) (struct berthd *d, struct container *c, pid_t init_pid, struct berth_error **err);
   void (*detach) (struct berthd *d, struct container *c);
-  /* The host ends of its veths (removal deletes them on a worker first). */
-  char **(*links) (struct berthd *d, struct container *c);
+  /* Removal: release its endpoints but not their devices; returns the
+   * host ends of its veths for a worker to delete (NULL: none). */
+  char **(*release) (struct berthd *d, struct container *c);
   json_t *(*settings) (struct berthd *d, const struct container *c);
   /* At create: the shape of NetworkingConfig.EndpointsConfig (a 400 that
    * names the field). */

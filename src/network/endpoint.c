@@ -42,6 +42,19 @@ endpoint_find (struct network *n, const char *container_id, size_t *index)
   return NULL;
 }
 
+/* The endpoint's records only: its address, port reservations and names
+ * go; its devices are left to the caller. */
+static void
+endpoint_forget (struct network *n, size_t index)
+{
+  struct endpoint *e = n->endpoints[index];
+  ipam_release (&n->ipam, e->ip);
+  memmove (&n->endpoints[index], &n->endpoints[index + 1],
+           (n->n_endpoints - index - 1) * sizeof *n->endpoints);
+  n->n_endpoints--;
+  endpoint_free (e); /* closes the port reservations */
+}
+
 int
 endpoint_remove (struct network_manager *m, struct network *n, size_t index,
                  struct berth_error **err)
@@ -51,11 +64,7 @@ endpoint_remove (struct network_manager *m, struct network *n, size_t index,
    * netns is already gone so is the pair, and that is not an error. */
   if (network_link_delete (e->host_ifname, err) < 0)
     return berth_error_prefix (err, "disconnect container %.12s", e->container_id);
-  ipam_release (&n->ipam, e->ip);
-  memmove (&n->endpoints[index], &n->endpoints[index + 1],
-           (n->n_endpoints - index - 1) * sizeof *n->endpoints);
-  n->n_endpoints--;
-  endpoint_free (e); /* closes the port reservations */
+  endpoint_forget (n, index);
   (void) m;
   return 0;
 }
@@ -325,19 +334,27 @@ network_manager_disconnect_all (struct network_manager *m, const char *container
   return manager_sync_rules (m, err);
 }
 
-char **
-network_manager_container_links (struct network_manager *m, const char *container_id)
+int
+network_manager_release_all (struct network_manager *m, const char *container_id,
+                             char ***links_out, struct berth_error **err)
 {
   char **links = calloc (1, sizeof (char *));
   if (links == NULL)
     abort ();
-  for (size_t i = 0; container_id && i < m->n_networks; i++)
+  *links_out = links;
+  for (size_t i = 0; i < m->n_networks; i++)
     {
-      struct endpoint *e = endpoint_find (m->networks[i], container_id, NULL);
-      if (e)
-        strv_append (&links, e->host_ifname);
+      struct network *n = m->networks[i];
+      size_t idx;
+      struct endpoint *e = endpoint_find (n, container_id, &idx);
+      if (e == NULL)
+        continue;
+      strv_append (links_out, e->host_ifname);
+      endpoint_forget (n, idx);
+      if (manager_save_endpoints (m, n, err) < 0)
+        return -1;
     }
-  return links;
+  return manager_sync_rules (m, err);
 }
 
 int

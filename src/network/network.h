@@ -221,11 +221,15 @@ int network_manager_disconnect (struct network_manager *m, const char *network,
 /* Disconnect the container from every network (container stop/remove). */
 int network_manager_disconnect_all (struct network_manager *m, const char *container_id,
                                     struct berth_error **err);
-/* The host ends of the container's veths (a NULL-terminated vector, empty
- * when it has none), and their deletion — thread-safe, no manager state: a
- * remover can delete them on a worker (the kernel takes milliseconds) and
- * then disconnect_all, which finds them gone, on the manager's thread. */
-char **network_manager_container_links (struct network_manager *m, const char *container_id);
+/* Release the container's endpoints on every network — addresses, port
+ * rules, DNS names, the records — but not their devices: the host ends of
+ * its veths come back in *links (a NULL-terminated vector, always set) for
+ * network_link_delete, which is thread-safe and touches no manager state
+ * (the kernel takes milliseconds to delete a veth; a remover does it on a
+ * worker, after answering). A dead container's netns takes the pairs with
+ * it anyway. */
+int network_manager_release_all (struct network_manager *m, const char *container_id,
+                                 char ***links, struct berth_error **err);
 int network_link_delete (const char *ifname, struct berth_error **err);
 int network_manager_endpoint_get (struct network_manager *m, const char *network,
                                   const char *container_id, struct network_endpoint_info *info,

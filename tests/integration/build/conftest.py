@@ -127,7 +127,12 @@ def b(bd):
     work = bd.root / f"t{next(_ctx_counter)}"
     work.mkdir()
     yield Builder(bd, work)
-    left = build_leftovers(bd)
+    # A removal (the test's `run --rm`s) answers before its snapshot is
+    # unmounted and deleted (berthd finishes that on a worker): wait for
+    # it, with a deadline, before calling anything a leftover.
+    deadline = time.monotonic() + 10
+    while (left := build_leftovers(bd)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     shutil.rmtree(work, ignore_errors=True)
     assert not left, f"left behind by a build: {left}"
 
