@@ -230,10 +230,23 @@ def test_blkio_weight_and_throttle(tmpdir_berth):
     data = tmpdir_berth / "data"
     data.write_bytes(os.urandom(64 << 10))
     os.sync()
-    res = {"blockIO": {"weight": 300,
-                       "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 8 << 20}],
+    res = {"blockIO": {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 8 << 20}],
                        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}}
     blkio = v1_mount("blkio")
+    # A proportional weight needs an I/O scheduler that has one (bfq; cfq on
+    # old kernels): mq-deadline and none offer no weight file, and then the
+    # runtime refuses the request by name, as runc does.
+    if blkio:
+        has_weight = any(pathlib.Path(blkio, f).exists() for f in ("blkio.weight", "blkio.bfq.weight"))
+    else:
+        # cgroup2: io.weight (iocost) or io.bfq.weight in every child with io
+        has_weight = "io" in pathlib.Path(v2_mount(), "cgroup.controllers").read_text().split()
+    if has_weight:
+        res["blockIO"]["weight"] = 300
+    else:
+        refused, _ = run_probe(tmpdir_berth, {"blockIO": dict(res["blockIO"], weight=300)}, "/bin/true")
+        assert refused.returncode != 0
+        assert "linux.resources.blockIO.weight" in refused.stderr, refused.stderr
     script = (f"cat {blkio}/$(grep :blkio: /proc/self/cgroup | cut -d: -f3)/blkio.throttle.read_bps_device; "
               if blkio else "")
     script += f"dd if={data} of=/dev/null bs=4096 iflag=direct"
