@@ -1,92 +1,97 @@
-/* berth cli: hijacked connections for attach and exec start. curl connects
- * (unix, TCP, TLS or ssh) with CONNECT_ONLY; we write the upgrade request
- * ourselves, read the 101 head, and from then on the socket carries the raw
- * bidirectional stream. */
+/* berth cli: hijacked connections for attach and exec start: the upgrade
+ * request on a connection of its own (conn.c or conn-tls.c), the 101 head
+ * read by http-reader.c, and from then on the raw bidirectional stream,
+ * starting with the bytes that came in behind the head. */
 #include "cli/cli-internal.h"
 #include "cli/http-internal.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 
 struct cli_hijack
 {
-  CURL *h;
-  curl_socket_t fd;
-  bool is_tls;
+  struct cli_conn *conn;
   char *pending; /* bytes read past the response head */
   size_t pending_len, pending_off;
 };
-
-static int
-wait_fd (curl_socket_t fd, short events)
-{
-  struct pollfd p = { .fd = fd, .events = events };
-  int r;
-  do
-    r = poll (&p, 1, -1);
-  while (r < 0 && errno == EINTR);
-  return r;
-}
-
-static int
-send_all (struct cli_hijack *hj, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      size_t sent = 0;
-      CURLcode rc = curl_easy_send (hj->h, buf, len, &sent);
-      if (rc == CURLE_AGAIN)
-        {
-          wait_fd (hj->fd, POLLOUT);
-          continue;
-        }
-      if (rc != CURLE_OK)
-        return -1;
-      buf += sent;
-      len -= sent;
-    }
-  return 0;
-}
 
 void
 cli_hijack_free (struct cli_hijack *h)
 {
   if (h == NULL)
     return;
-  curl_easy_cleanup (h->h);
+  cli_conn_free (h->conn);
   free (h->pending);
   free (h);
+}
+
+static enum berth_error_kind
+kind_of_status (long status)
+{
+  switch (status)
+    {
+    case 400: return BERTH_E_INVALID;
+    case 404: return BERTH_E_NOT_FOUND;
+    case 409: return BERTH_E_CONFLICT;
+    default: return BERTH_E_INTERNAL;
+    }
+}
+
+/* Read the answer's head (and, for an error, its body). On an upgrade,
+ * the bytes behind the head are kept in hj->pending. */
+static int
+read_head (struct cli_hijack *hj, struct cli_http_reader *r, const char *path,
+           struct berth_error **err)
+{
+  char buf[16384];
+  while (!r->done)
+    {
+      ssize_t n = hj->conn->ops->recv (hj->conn, buf, sizeof buf);
+      if (n == -2)
+        {
+          if (cli_conn_wait (hj->conn, POLLIN) < 0)
+            return cli_conn_error (hj->conn, "poll", err);
+          continue;
+        }
+      if (n < 0 && !r->head_done)
+        return cli_conn_error (hj->conn, "read", err);
+      if (n <= 0)
+        {
+          if (!r->head_done)
+            return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0,
+                                         "%s: the daemon closed the connection", path);
+          return cli_http_reader_eof (r, err);
+        }
+      ssize_t used = cli_http_reader_feed (r, buf, (size_t) n, err);
+      if (used < 0)
+        return -1;
+      if (r->upgraded)
+        {
+          hj->pending_len = (size_t) (n - used);
+          hj->pending = malloc (hj->pending_len + 1);
+          if (hj->pending == NULL)
+            abort ();
+          memcpy (hj->pending, buf + used, hj->pending_len);
+          return 0;
+        }
+    }
+  return 0;
 }
 
 struct cli_hijack *
 cli_hijack_open (struct cli_client *c, const char *path, const char *query, const char *json_body,
                  struct berth_error **err)
 {
+  struct cli_conn *conn = cli_conn_open (c, err);
+  if (conn == NULL)
+    return NULL;
   struct cli_hijack *hj = calloc (1, sizeof *hj);
-  hj->h = curl_easy_init ();
-  hj->is_tls = c->ep.tls;
-  cli_client_setup_handle (c, hj->h);
-  _cleanup_free_ char *url = cli_client_url (c, path, query);
-  curl_easy_setopt (hj->h, CURLOPT_URL, url);
-  curl_easy_setopt (hj->h, CURLOPT_CONNECT_ONLY, 1L);
-  char errbuf[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt (hj->h, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode code = curl_easy_perform (hj->h);
-  if (code != CURLE_OK)
-    {
-      cli_connect_error (c, code, errbuf, err);
-      cli_hijack_free (hj);
-      return NULL;
-    }
-  curl_easy_getinfo (hj->h, CURLINFO_ACTIVESOCKET, &hj->fd);
+  if (hj == NULL)
+    abort ();
+  hj->conn = conn;
   const char *body = json_body ? json_body : "";
-  _cleanup_free_ char *reqline = NULL;
-  if (query && *query)
-    reqline = xasprintf ("/v%s%s?%s", c->api_version, path, query);
-  else
-    reqline = xasprintf ("/v%s%s", c->api_version, path);
+  _cleanup_free_ char *target = cli_client_target (c, path, query);
   _cleanup_free_ char *head = xasprintf ("POST %s HTTP/1.1\r\n"
                                          "Host: docker\r\n"
                                          "User-Agent: berth/" BERTH_VERSION "\r\n"
@@ -94,92 +99,44 @@ cli_hijack_open (struct cli_client *c, const char *path, const char *query, cons
                                          "Connection: Upgrade\r\n"
                                          "Upgrade: tcp\r\n"
                                          "Content-Length: %zu\r\n\r\n%s",
-                                         reqline, json_body ? "application/json" : "text/plain",
+                                         target, json_body ? "application/json" : "text/plain",
                                          strlen (body), body);
-  if (send_all (hj, head, strlen (head)) < 0)
+  if (cli_conn_send_all (conn, head, strlen (head)) < 0)
     {
       berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "%s: sending the upgrade request failed",
                             path);
       cli_hijack_free (hj);
       return NULL;
     }
-  /* Read the response head (and keep what follows it). */
-  size_t cap = 4096, len = 0;
-  char *buf = malloc (cap);
-  char *end = NULL;
-  for (;;)
+  struct cli_http_reader r;
+  cli_http_reader_init (&r, false, true);
+  if (read_head (hj, &r, path, err) < 0)
     {
-      if (len + 1024 > cap)
-        buf = realloc (buf, cap *= 2);
-      size_t got = 0;
-      CURLcode rc = curl_easy_recv (hj->h, buf + len, cap - len - 1, &got);
-      if (rc == CURLE_AGAIN)
-        {
-          wait_fd (hj->fd, POLLIN);
-          continue;
-        }
-      if (rc != CURLE_OK || got == 0)
-        break;
-      len += got;
-      buf[len] = '\0';
-      end = strstr (buf, "\r\n\r\n");
-      if (end)
-        break;
-    }
-  if (end == NULL)
-    {
-      free (buf);
-      berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "%s: the daemon closed the connection", path);
+      cli_http_reader_clear (&r);
       cli_hijack_free (hj);
       return NULL;
     }
-  int status = 0;
-  sscanf (buf, "HTTP/1.%*d %d", &status);
-  size_t head_len = (size_t) (end + 4 - buf);
-  if (status != 101 && status != 200)
+  if (!r.upgraded)
     {
-      /* An error answer: read its body (Content-Length) for the message. */
-      long clen = -1;
-      for (char *p = buf; p < end; p++)
-        if ((p == buf || p[-1] == '\n') && strncasecmp (p, "content-length:", 15) == 0)
-          clen = strtol (p + 15, NULL, 10);
-      while (clen >= 0 && (long) (len - head_len) < clen)
-        {
-          if (len + 1024 > cap)
-            buf = realloc (buf, cap *= 2);
-          size_t got = 0;
-          CURLcode rc = curl_easy_recv (hj->h, buf + len, cap - len - 1, &got);
-          if (rc == CURLE_AGAIN)
-            {
-              wait_fd (hj->fd, POLLIN);
-              continue;
-            }
-          if (rc != CURLE_OK || got == 0)
-            break;
-          len += got;
-        }
-      struct cli_response r = { .status = status, .body = buf + head_len, .len = len - head_len };
-      _cleanup_free_ char *msg = cli_error_message (&r);
-      enum berth_error_kind kind = status == 404 ? BERTH_E_NOT_FOUND
-                                   : status == 409 ? BERTH_E_CONFLICT
-                                   : status == 400 ? BERTH_E_INVALID
-                                                   : BERTH_E_INTERNAL;
-      berth_error_set_kind (err, kind, 0, "Error response from daemon: %s", msg);
-      free (buf);
+      /* an error answer: its body carries the message */
+      struct cli_response resp = { 0 };
+      cli_http_reader_take (&r, &resp);
+      _cleanup_free_ char *msg = cli_error_message (&resp);
+      berth_error_set_kind (err, kind_of_status (resp.status), 0, "Error response from daemon: %s",
+                            msg);
+      cli_response_clear (&resp);
+      cli_http_reader_clear (&r);
       cli_hijack_free (hj);
       return NULL;
     }
-  hj->pending_len = len - head_len;
-  hj->pending = malloc (hj->pending_len + 1);
-  memcpy (hj->pending, buf + head_len, hj->pending_len);
-  free (buf);
+  cli_http_reader_clear (&r);
   return hj;
 }
 
 int
 cli_hijack_fd (struct cli_hijack *h)
 {
-  return (int) h->fd;
+  return h->conn->fd;
 }
 
 /* Returns bytes read, 0 at EOF, -1 on error, -2 when nothing is ready. */
@@ -195,13 +152,7 @@ cli_hijack_read (struct cli_hijack *h, void *buf, size_t len)
       h->pending_off += n;
       return (ssize_t) n;
     }
-  size_t got = 0;
-  CURLcode rc = curl_easy_recv (h->h, buf, len, &got);
-  if (rc == CURLE_AGAIN)
-    return -2;
-  if (rc != CURLE_OK)
-    return -1;
-  return (ssize_t) got;
+  return h->conn->ops->recv (h->conn, buf, len);
 }
 
 bool
@@ -213,15 +164,13 @@ cli_hijack_has_pending (struct cli_hijack *h)
 int
 cli_hijack_write_all (struct cli_hijack *h, const void *buf, size_t len)
 {
-  return send_all (h, buf, len);
+  return cli_conn_send_all (h->conn, buf, len);
 }
 
 void
 cli_hijack_close_write (struct cli_hijack *h)
 {
   /* As the docker CLI does (CloseWrite): the container sees EOF on stdin
-   * while we keep reading its output. Over TLS the record layer cannot be
-   * half-closed by curl, so stdin stays open there until the stream ends. */
-  if (!h->is_tls)
-    shutdown (h->fd, SHUT_WR);
+   * while we keep reading its output (not over TLS: conn-tls.c). */
+  h->conn->ops->close_write (h->conn);
 }

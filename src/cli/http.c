@@ -1,7 +1,8 @@
-/* berth cli: the HTTP/1.1 transport to the daemon over libcurl: one kept-
- * alive connection per client (unix socket, TCP, TCP+TLS, or an ssh pipe to
- * `berth system dial-stdio`), buffered and streamed responses, chunked
- * uploads from a file descriptor, and asynchronous requests (wait). */
+/* berth cli: HTTP/1.1 requests to the daemon over a cli_conn (conn.c,
+ * conn-tls.c): the request head, JSON bodies and chunked uploads from a
+ * file descriptor, responses read by http-reader.c into a buffer or a
+ * streaming sink, connection reuse (TCP, TLS, ssh), and asynchronous
+ * requests (wait) that run alongside attach. */
 #include "cli/cli-internal.h"
 #include "cli/http-internal.h"
 
@@ -10,14 +11,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <pthread.h>
-#include <stddef.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_API_VERSION "1.41"
+/* What one read of a response or of an upload's source takes at most. */
+#define IO_CHUNK (256 * 1024)
 
 void
 cli_response_clear (struct cli_response *r)
@@ -28,109 +29,15 @@ cli_response_clear (struct cli_response *r)
   memset (r, 0, sizeof *r);
 }
 
-/* ------------------------------------------------------------- ssh pipe -- */
-
-/* ssh:// endpoints: every connection is a fresh `ssh host berth system
- * dial-stdio` (as the docker CLI does with its own). curl connects to a
- * private abstract unix socket of ours; a thread accepts each connection
- * (only from this very process: SO_PEERCRED, since abstract sockets have
- * no file permissions) and starts ssh with the accepted socket as its
- * stdin and stdout. */
-static void
-ssh_spawn (struct cli_client *c, int fd)
-{
-  pid_t pid = fork ();
-  if (pid == 0)
-    {
-      /* the accept thread runs with every signal blocked: not ssh */
-      sigset_t none;
-      sigemptyset (&none);
-      sigprocmask (SIG_SETMASK, &none, NULL);
-      dup2 (fd, STDIN_FILENO);
-      dup2 (fd, STDOUT_FILENO);
-      char port[16];
-      snprintf (port, sizeof port, "%d", c->ep.ssh_port ? c->ep.ssh_port : 22);
-      const char *remote = getenv ("BERTH_SSH_REMOTE_COMMAND");
-      if (remote == NULL)
-        remote = "berth system dial-stdio";
-      execlp ("ssh", "ssh", "-o", "ConnectTimeout=30", "-T", "-p", port, "--", c->ep.ssh_target,
-              remote, (char *) NULL);
-      _exit (127);
-    }
-  if (pid > 0)
-    {
-      pthread_mutex_lock (&c->ssh_lock);
-      if (c->n_ssh_pids < sizeof c->ssh_pids / sizeof c->ssh_pids[0])
-        c->ssh_pids[c->n_ssh_pids++] = pid;
-      pthread_mutex_unlock (&c->ssh_lock);
-    }
-}
-
-static void *
-ssh_accept_loop (void *arg)
-{
-  struct cli_client *c = arg;
-  for (;;)
-    {
-      int fd = accept4 (c->ssh_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd < 0)
-        {
-          if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-          return NULL;
-        }
-      struct ucred cred;
-      socklen_t len = sizeof cred;
-      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == getpid ())
-        ssh_spawn (c, fd);
-      close (fd);
-    }
-}
-
-static int
-ssh_listener_start (struct cli_client *c, struct berth_error **err)
-{
-  char rnd[SHA256_HEX_LEN + 1];
-  random_id_hex (rnd);
-  c->ssh_abstract = xasprintf ("berth-ssh-%d-%.16s", (int) getpid (), rnd);
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  size_t n = strlen (c->ssh_abstract);
-  memcpy (sa.sun_path + 1, c->ssh_abstract, n);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + n)) < 0
-      || listen (fd, 16) < 0)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return berth_error_set (err, e, "ssh endpoint: listen");
-    }
-  c->ssh_listen_fd = fd;
-  pthread_mutex_init (&c->ssh_lock, NULL);
-  sigset_t all, old;
-  sigfillset (&all);
-  pthread_sigmask (SIG_BLOCK, &all, &old);
-  int rc = pthread_create (&c->ssh_thread, NULL, ssh_accept_loop, c);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  if (rc != 0)
-    return berth_error_set (err, rc, "ssh endpoint: thread");
-  pthread_detach (c->ssh_thread);
-  return 0;
-}
-
 /* -------------------------------------------------------------- client -- */
 
 struct cli_client *
 cli_client_new (const struct cli_endpoint *ep, struct berth_error **err)
 {
-  static bool inited;
-  if (!inited)
-    {
-      /* OpenSSL initialization costs milliseconds: only for TLS. */
-      curl_global_init (ep->tls ? CURL_GLOBAL_DEFAULT : CURL_GLOBAL_NOTHING);
-      inited = true;
-    }
+  (void) err;
   struct cli_client *c = calloc (1, sizeof *c);
+  if (c == NULL)
+    abort ();
   c->ep = *ep;
   c->ep.host = ep->host ? xstrdup (ep->host) : NULL;
   c->ep.unix_path = ep->unix_path ? xstrdup (ep->unix_path) : NULL;
@@ -144,32 +51,17 @@ cli_client_new (const struct cli_endpoint *ep, struct berth_error **err)
     v = getenv ("DOCKER_API_VERSION");
   c->api_version = xstrdup (v && *v ? v : DEFAULT_API_VERSION);
   if (ep->kind == CLI_EP_TCP)
-    c->base = xasprintf ("%s://%s:%d", ep->tls ? "https" : "http", ep->tcp_host, ep->tcp_port);
+    c->host_header = xasprintf ("%s:%d", ep->tcp_host, ep->tcp_port);
   else
-    c->base = xstrdup ("http://localhost");
-  c->ssh_listen_fd = -1;
-  if (ep->kind == CLI_EP_SSH && ssh_listener_start (c, err) < 0)
-    {
-      cli_client_free (c);
-      return NULL;
-    }
-  c->h = curl_easy_init ();
-  if (c->h == NULL)
-    {
-      cli_client_free (c);
-      berth_error_set (err, 0, "curl_easy_init failed");
-      return NULL;
-    }
+    c->host_header = xstrdup ("localhost");
   return c;
 }
 
 void
 cli_client_free (struct cli_client *c)
 {
-  if (c->h)
-    curl_easy_cleanup (c->h);
-  if (c->ssh_listen_fd >= 0)
-    shutdown (c->ssh_listen_fd, SHUT_RDWR); /* ends the accept thread */
+  cli_conn_free (c->kept);
+  /* an ssh pipe ends when its socket closes; one that does not is ended */
   for (size_t i = 0; i < c->n_ssh_pids; i++)
     {
       int st;
@@ -180,9 +72,8 @@ cli_client_free (struct cli_client *c)
         }
     }
   cli_endpoint_clear (&c->ep);
-  free (c->base);
   free (c->api_version);
-  free (c->ssh_abstract);
+  free (c->host_header);
   free (c);
 }
 
@@ -199,133 +90,210 @@ cli_client_api_version (struct cli_client *c)
 }
 
 char *
-cli_client_url (struct cli_client *c, const char *path, const char *query)
+cli_client_target (struct cli_client *c, const char *path, const char *query)
 {
   if (query && *query)
-    return xasprintf ("%s/v%s%s?%s", c->base, c->api_version, path, query);
-  return xasprintf ("%s/v%s%s", c->base, c->api_version, path);
-}
-
-/* Set the connection options (endpoint, TLS) on a handle. */
-void
-cli_client_setup_handle (struct cli_client *c, CURL *h)
-{
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "berth/" BERTH_VERSION);
-  if (c->ep.kind == CLI_EP_UNIX)
-    curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->ep.unix_path);
-  else if (c->ep.kind == CLI_EP_SSH)
-    curl_easy_setopt (h, CURLOPT_ABSTRACT_UNIX_SOCKET, c->ssh_abstract);
-  if (c->ep.tls)
-    {
-      if (c->ep.ca_path)
-        curl_easy_setopt (h, CURLOPT_CAINFO, c->ep.ca_path);
-      if (c->ep.cert_path)
-        curl_easy_setopt (h, CURLOPT_SSLCERT, c->ep.cert_path);
-      if (c->ep.key_path)
-        curl_easy_setopt (h, CURLOPT_SSLKEY, c->ep.key_path);
-      curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, c->ep.tls_verify ? 1L : 0L);
-      curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, c->ep.tls_verify ? 2L : 0L);
-    }
-}
-
-int
-cli_connect_error (struct cli_client *c, CURLcode code, const char *errbuf, struct berth_error **err)
-{
-  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST
-      || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)
-    {
-      const char *where = c->ep.host ? c->ep.host : "";
-      if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
-        return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0,
-                                     "Cannot connect to the berth daemon at %s. Is the berth daemon "
-                                     "running?",
-                                     where);
-    }
-  return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "error during connect: %s",
-                               errbuf && *errbuf ? errbuf : curl_easy_strerror (code));
+    return xasprintf ("/v%s%s?%s", c->api_version, path, query);
+  return xasprintf ("/v%s%s", c->api_version, path);
 }
 
 /* ------------------------------------------------------------ requests -- */
 
-struct req_state
+static char *
+request_head (struct cli_client *c, const struct cli_request *req, const char *method,
+              size_t *len)
 {
-  struct cli_client *c;
-  const struct cli_request *req;
-  struct cli_response *resp;
-  FILE *buf;
-  char *bufdata;
-  size_t buflen;
-  int sink_rc;
-  int body_fd;
-  bool complete; /* the sink saw the end of the body */
-};
-
-static size_t
-on_write (char *data, size_t size, size_t nmemb, void *ud)
-{
-  struct req_state *st = ud;
-  size_t n = size * nmemb;
-  long status = 0;
-  curl_easy_getinfo (st->c->h, CURLINFO_RESPONSE_CODE, &status);
-  if (st->req->on_chunk && status < 300)
-    {
-      int r = st->req->on_chunk (st->req->userdata, data, n);
-      if (r < 0)
-        {
-          st->sink_rc = -1;
-          return 0; /* aborts the transfer */
-        }
-      if (r == 1)
-        {
-          st->complete = true;
-          return 0; /* done: stop reading */
-        }
-      return n;
-    }
-  fwrite (data, 1, n, st->buf);
-  return n;
+  char *buf = NULL;
+  FILE *f = open_memstream (&buf, len);
+  if (f == NULL)
+    abort ();
+  _cleanup_free_ char *target = cli_client_target (c, req->path, req->query);
+  fprintf (f, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: berth/" BERTH_VERSION "\r\n", method,
+           target, c->host_header);
+  if (req->registry_auth)
+    fprintf (f, "X-Registry-Auth: %s\r\n", req->registry_auth);
+  if (req->registry_config)
+    fprintf (f, "X-Registry-Config: %s\r\n", req->registry_config);
+  if (strcmp (method, "HEAD") == 0)
+    ;
+  else if (req->json_body)
+    fprintf (f, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+             strlen (req->json_body));
+  else if (req->stream_body)
+    fprintf (f, "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n",
+             req->body_content_type ? req->body_content_type : "application/x-tar");
+  else if (strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0)
+    fprintf (f, "Content-Length: 0\r\n");
+  fputs ("\r\n", f);
+  if (req->json_body && strcmp (method, "HEAD") != 0)
+    fputs (req->json_body, f);
+  fclose (f);
+  return buf;
 }
 
-static size_t
-on_header (char *data, size_t size, size_t nmemb, void *ud)
+/* Read what the connection has (waiting for it when `wait`) into the
+ * reader; 1 when the stream ended, 0 otherwise, -1 on an error. */
+static int
+response_pump (struct cli_conn *conn, struct cli_http_reader *r, char *buf, size_t cap, bool wait,
+               bool *got_bytes, struct berth_error **err)
 {
-  struct req_state *st = ud;
-  size_t n = size * nmemb;
-  static const char stat_hdr[] = "x-docker-container-path-stat:";
-  if (n > sizeof stat_hdr && strncasecmp (data, stat_hdr, sizeof stat_hdr - 1) == 0)
-    {
-      const char *v = data + sizeof stat_hdr - 1;
-      while (*v == ' ')
-        v++;
-      size_t l = n - (size_t) (v - data);
-      while (l && (v[l - 1] == '\r' || v[l - 1] == '\n'))
-        l--;
-      free (st->resp->header_stat);
-      st->resp->header_stat = strndup (v, l);
-    }
-  return n;
-}
-
-static size_t
-on_read (char *buf, size_t size, size_t nmemb, void *ud)
-{
-  struct req_state *st = ud;
   for (;;)
     {
-      ssize_t n = read (st->body_fd, buf, size * nmemb);
+      ssize_t n = conn->ops->recv (conn, buf, cap);
+      if (n == -2)
+        {
+          if (!wait)
+            return 0;
+          if (cli_conn_wait (conn, POLLIN) < 0)
+            return cli_conn_error (conn, "poll", err);
+          continue;
+        }
+      if (n < 0 && errno == ECONNRESET && !conn->is_tls)
+        n = 0; /* the daemon closed without reading all we sent */
+      if (n < 0)
+        return cli_conn_error (conn, "read", err);
+      if (n == 0)
+        return cli_http_reader_eof (r, err) < 0 ? -1 : 1;
+      *got_bytes = true;
+      ssize_t used = cli_http_reader_feed (r, buf, (size_t) n, err);
+      if (used < 0)
+        return -1;
+      if (used < n)
+        r->keep_alive = false; /* bytes past the answer: not a clean connection */
+      return 0;
+    }
+}
+
+/* Send len bytes, reading whatever the daemon answers meanwhile (an early
+ * error answer while an upload is still going). 0 when sent, 1 when the
+ * answer is complete (stop sending), -1 with *err when the answer is
+ * malformed, -2 when sending failed (errno; the answer may still come). */
+static int
+send_duplex (struct cli_conn *conn, struct cli_http_reader *r, const char *p, size_t len,
+             char *rbuf, bool *got_bytes, struct berth_error **err)
+{
+  while (len > 0)
+    {
+      ssize_t n = conn->ops->send (conn, p, len);
+      if (n == -2)
+        {
+          struct pollfd pf = { .fd = conn->fd, .events = POLLIN | POLLOUT };
+          if (poll (&pf, 1, -1) < 0 && errno != EINTR)
+            return -2;
+          if (pf.revents & (POLLIN | POLLHUP))
+            {
+              int rc = response_pump (conn, r, rbuf, IO_CHUNK, false, got_bytes, err);
+              if (rc < 0)
+                return -1;
+              if (rc == 1 || r->done)
+                return 1;
+            }
+          continue;
+        }
+      if (n < 0)
+        return -2;
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+/* Stream req->body_fd to its end as chunks (Transfer-Encoding: chunked);
+ * the same results as send_duplex, and -1 when the source fails. */
+static int
+upload_body (struct cli_conn *conn, const struct cli_request *req, struct cli_http_reader *r,
+             char *rbuf, bool *got_bytes, struct berth_error **err)
+{
+  enum { ROOM = 16 }; /* for the chunk's size line in front of its bytes */
+  _cleanup_free_ char *buf = malloc (ROOM + IO_CHUNK + 2);
+  if (buf == NULL)
+    abort ();
+  for (;;)
+    {
+      ssize_t n = read (req->body_fd, buf + ROOM, IO_CHUNK);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return CURL_READFUNC_ABORT;
-      if (st->req->body_sent)
+        return berth_error_set (err, errno, "read the request body");
+      if (n > 0 && req->body_sent)
         {
-          *st->req->body_sent += (uint64_t) n;
-          if (st->req->on_body_progress)
-            st->req->on_body_progress (st->req->userdata, *st->req->body_sent);
+          *req->body_sent += (uint64_t) n;
+          if (req->on_body_progress)
+            req->on_body_progress (req->userdata, *req->body_sent);
         }
-      return (size_t) n;
+      const char *p = "0\r\n\r\n";
+      size_t len = 5;
+      if (n > 0)
+        {
+          char size_line[ROOM];
+          int h = snprintf (size_line, sizeof size_line, "%zx\r\n", (size_t) n);
+          memcpy (buf + ROOM - h, size_line, (size_t) h);
+          memcpy (buf + ROOM + n, "\r\n", 2);
+          p = buf + ROOM - h;
+          len = (size_t) h + (size_t) n + 2;
+        }
+      int rc = send_duplex (conn, r, p, len, rbuf, got_bytes, err);
+      if (rc != 0 || n == 0)
+        return rc;
     }
+}
+
+/* One request on conn, its answer in r. -1 with *err on failure; *silent
+ * tells that the daemon said nothing at all (a kept-alive connection it
+ * had closed: the request may be sent again on a new one). */
+static int
+exchange (struct cli_conn *conn, const struct cli_request *req, const char *head, size_t head_len,
+          struct cli_http_reader *r, bool *silent, struct berth_error **err)
+{
+  _cleanup_free_ char *rbuf = malloc (IO_CHUNK);
+  if (rbuf == NULL)
+    abort ();
+  bool got_bytes = false;
+  int rc = send_duplex (conn, r, head, head_len, rbuf, &got_bytes, err);
+  if (rc == 0 && req->stream_body)
+    rc = upload_body (conn, req, r, rbuf, &got_bytes, err);
+  if (rc == -1)
+    return -1;
+  int send_errno = rc == -2 ? errno : 0;
+  while (!r->done)
+    {
+      struct berth_error *e = NULL;
+      if (response_pump (conn, r, rbuf, IO_CHUNK, true, &got_bytes, &e) < 0)
+        {
+          *silent = !got_bytes;
+          if (send_errno && !got_bytes)
+            {
+              berth_error_free (e);
+              errno = send_errno;
+              return cli_conn_error (conn, "write", err);
+            }
+          if (err && *err == NULL)
+            *err = e;
+          else
+            berth_error_free (e);
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* The kept-alive connection, unless the daemon has closed it meanwhile. */
+static struct cli_conn *
+take_kept (struct cli_client *c)
+{
+  struct cli_conn *k = c->kept;
+  c->kept = NULL;
+  if (k && !k->is_tls)
+    {
+      /* idle, nothing may be readable: that is an EOF (or junk) */
+      struct pollfd p = { .fd = k->fd, .events = POLLIN };
+      if (poll (&p, 1, 0) != 0)
+        {
+          cli_conn_free (k);
+          k = NULL;
+        }
+    }
+  return k;
 }
 
 int
@@ -333,90 +301,48 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
           struct berth_error **err)
 {
   memset (resp, 0, sizeof *resp);
-  CURL *h = c->h;
-  curl_easy_reset (h);
-  cli_client_setup_handle (c, h);
-  _cleanup_free_ char *url = cli_client_url (c, req->path, req->query);
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  struct req_state st = { .c = c, .req = req, .resp = resp, .body_fd = req->body_fd };
-  st.buf = open_memstream (&st.bufdata, &st.buflen);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, &st);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, &st);
-  struct curl_slist *hdrs = NULL;
-  hdrs = curl_slist_append (hdrs, "Expect:");
-  _cleanup_free_ char *auth_hdr = NULL;
-  if (req->registry_auth)
-    {
-      auth_hdr = xasprintf ("X-Registry-Auth: %s", req->registry_auth);
-      hdrs = curl_slist_append (hdrs, auth_hdr);
-    }
-  _cleanup_free_ char *config_hdr = NULL;
-  if (req->registry_config)
-    {
-      config_hdr = xasprintf ("X-Registry-Config: %s", req->registry_config);
-      hdrs = curl_slist_append (hdrs, config_hdr);
-    }
   const char *method = req->method ? req->method : "GET";
-  if (strcmp (method, "HEAD") == 0)
-    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-  else if (req->json_body)
+  size_t head_len = 0;
+  _cleanup_free_ char *head = request_head (c, req, method, &head_len);
+  for (;;)
     {
-      hdrs = curl_slist_append (hdrs, "Content-Type: application/json");
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, req->json_body);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, (long) strlen (req->json_body));
+      struct cli_conn *conn = take_kept (c);
+      bool reused = conn != NULL;
+      if (conn == NULL && (conn = cli_conn_open (c, err)) == NULL)
+        return -1;
+      struct cli_http_reader r;
+      cli_http_reader_init (&r, strcmp (method, "HEAD") == 0, false);
+      r.sink = req->on_chunk;
+      r.sink_data = req->userdata;
+      bool silent = false;
+      _cleanup_error_ struct berth_error *e = NULL;
+      int rc = exchange (conn, req, head, head_len, &r, &silent, &e);
+      /* A unix connection costs microseconds; a kept-alive one met daemons
+       * that leave the next request unanswered after a delayed response
+       * (berthd's DELETE ?force=1), so locally each request gets its own,
+       * as the docker CLI mostly does. TCP, TLS and ssh keep theirs. */
+      if (rc == 0 && r.keep_alive && c->ep.kind != CLI_EP_UNIX)
+        c->kept = conn;
+      else
+        cli_conn_free (conn);
+      if (rc < 0 && silent && reused && !req->stream_body)
+        {
+          cli_http_reader_clear (&r);
+          continue;
+        }
+      cli_http_reader_take (&r, resp);
+      int sink_rc = r.sink_rc;
+      cli_http_reader_clear (&r);
+      if (sink_rc < 0)
+        return berth_error_set (err, 0, "output closed");
+      if (rc < 0)
+        {
+          if (err && *err == NULL)
+            *err = steal_pointer (&e);
+          return -1;
+        }
+      return 0;
     }
-  else if (req->stream_body)
-    {
-      _cleanup_free_ char *ct = xasprintf ("Content-Type: %s",
-                                           req->body_content_type ? req->body_content_type
-                                                                  : "application/x-tar");
-      hdrs = curl_slist_append (hdrs, ct);
-      hdrs = curl_slist_append (hdrs, "Transfer-Encoding: chunked");
-      curl_easy_setopt (h, CURLOPT_POST, 1L);
-      curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt (h, CURLOPT_READDATA, &st);
-    }
-  else if (strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0)
-    {
-      hdrs = curl_slist_append (hdrs, "Content-Type:");
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-  if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0 && strcmp (method, "HEAD") != 0)
-    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
-  /* A unix connection costs microseconds; a kept-alive one met daemons that
-   * leave the next request unanswered after a delayed response (berthd's
-   * DELETE ?force=1), so locally each request gets its own, as the docker
-   * CLI mostly does. TCP/TLS and ssh keep theirs (handshakes, ssh spawns). */
-  if (c->ep.kind == CLI_EP_UNIX)
-    curl_easy_setopt (h, CURLOPT_FORBID_REUSE, 1L);
-  char errbuf[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode code = curl_easy_perform (h);
-  curl_slist_free_all (hdrs);
-  fclose (st.buf);
-  resp->body = st.bufdata;
-  resp->len = st.buflen;
-  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &resp->status);
-  char *ct = NULL;
-  curl_easy_getinfo (h, CURLINFO_CONTENT_TYPE, &ct);
-  if (ct)
-    resp->content_type = xstrdup (ct);
-  if (st.sink_rc < 0)
-    return berth_error_set (err, 0, "output closed");
-  if (st.complete)
-    return 0; /* curl drops a connection whose body was not read to its end */
-  if (code != CURLE_OK)
-    {
-      /* A streamed body that the daemon ends by closing is complete. */
-      if (code == CURLE_PARTIAL_FILE && resp->status > 0)
-        return 0;
-      return cli_connect_error (c, code, errbuf, err);
-    }
-  return 0;
 }
 
 char *
@@ -501,99 +427,53 @@ cli_call_json (struct cli_client *c, const char *method, const char *path, const
   return j;
 }
 
+
 /* --------------------------------------------------------------- async -- */
 
 struct cli_async
 {
-  struct cli_client *c;
-  CURL *h;
-  CURLM *m;
-  bool head_done;
-  bool done;
-  CURLcode result;
-  FILE *buf;
-  char *data;
-  size_t len;
-  char errbuf[CURL_ERROR_SIZE];
+  struct cli_conn *conn;
+  struct cli_http_reader r;
+  char *rbuf;
 };
 
-static size_t
-async_header (char *data, size_t size, size_t nmemb, void *ud)
+/* Wait for more of the answer; -1 with *err when the connection failed. */
+static int
+async_step (struct cli_async *a, struct berth_error **err)
 {
-  struct cli_async *a = ud;
-  size_t n = size * nmemb;
-  if (n <= 2 && (data[0] == '\r' || data[0] == '\n'))
-    {
-      long status = 0;
-      curl_easy_getinfo (a->h, CURLINFO_RESPONSE_CODE, &status);
-      if (status >= 200)
-        a->head_done = true;
-    }
-  return n;
-}
-
-static size_t
-async_write (char *data, size_t size, size_t nmemb, void *ud)
-{
-  struct cli_async *a = ud;
-  fwrite (data, 1, size * nmemb, a->buf);
-  return size * nmemb;
-}
-
-static void
-async_step (struct cli_async *a, int timeout_ms)
-{
-  int running = 0;
-  fflush (a->buf);
-  size_t before = a->len;
-  bool head_before = a->head_done;
-  curl_multi_perform (a->m, &running);
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read (a->m, &left)))
-    if (msg->msg == CURLMSG_DONE)
-      {
-        a->done = true;
-        a->result = msg->data.result;
-      }
-  fflush (a->buf);
-  /* progress made: let the caller look at it before waiting again */
-  if (a->done || a->len != before || a->head_done != head_before)
-    return;
-  curl_multi_poll (a->m, NULL, 0, timeout_ms, NULL);
+  bool got = false;
+  int rc = response_pump (a->conn, &a->r, a->rbuf, IO_CHUNK, true, &got, err);
+  return rc < 0 ? -1 : 0;
 }
 
 struct cli_async *
 cli_async_begin (struct cli_client *c, const char *method, const char *path, const char *query,
                  struct berth_error **err)
 {
+  struct cli_request req = { .method = method, .path = path, .query = query };
+  size_t head_len = 0;
+  _cleanup_free_ char *head = request_head (c, &req, method, &head_len);
+  struct cli_conn *conn = cli_conn_open (c, err);
+  if (conn == NULL)
+    return NULL;
   struct cli_async *a = calloc (1, sizeof *a);
-  a->c = c;
-  a->h = curl_easy_init ();
-  a->m = curl_multi_init ();
-  a->buf = open_memstream (&a->data, &a->len);
-  cli_client_setup_handle (c, a->h);
-  _cleanup_free_ char *url = cli_client_url (c, path, query);
-  curl_easy_setopt (a->h, CURLOPT_URL, url);
-  if (strcmp (method, "POST") == 0)
+  if (a == NULL || (a->rbuf = malloc (IO_CHUNK)) == NULL)
+    abort ();
+  a->conn = conn;
+  cli_http_reader_init (&a->r, false, false);
+  if (cli_conn_send_all (conn, head, head_len) < 0)
     {
-      curl_easy_setopt (a->h, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt (a->h, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-  curl_easy_setopt (a->h, CURLOPT_HEADERFUNCTION, async_header);
-  curl_easy_setopt (a->h, CURLOPT_HEADERDATA, a);
-  curl_easy_setopt (a->h, CURLOPT_WRITEFUNCTION, async_write);
-  curl_easy_setopt (a->h, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt (a->h, CURLOPT_ERRORBUFFER, a->errbuf);
-  curl_multi_add_handle (a->m, a->h);
-  while (!a->head_done && !a->done)
-    async_step (a, 1000);
-  if (a->done && a->result != CURLE_OK)
-    {
-      cli_connect_error (c, a->result, a->errbuf, err);
+      cli_conn_error (conn, "write", err);
       cli_async_free (a);
       return NULL;
     }
+  /* the daemon answers the head at once: from then on the request runs */
+  while (!a->r.head_done && !a->r.done)
+    if (async_step (a, err) < 0)
+      {
+        cli_async_free (a);
+        return NULL;
+      }
   return a;
 }
 
@@ -602,11 +482,10 @@ cli_async_begin (struct cli_client *c, const char *method, const char *path, con
 static bool
 async_has_value (struct cli_async *a)
 {
-  fflush (a->buf);
-  if (a->len == 0)
+  if (a->r.len == 0)
     return false;
   json_error_t jerr;
-  json_t *j = json_loadb (a->data, a->len, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+  json_t *j = json_loadb (a->r.body, a->r.len, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
   json_decref (j);
   return j != NULL;
 }
@@ -615,14 +494,10 @@ int
 cli_async_finish (struct cli_async *a, struct cli_response *resp, struct berth_error **err)
 {
   memset (resp, 0, sizeof *resp);
-  while (!a->done && !async_has_value (a))
-    async_step (a, 1000);
-  fflush (a->buf);
-  curl_easy_getinfo (a->h, CURLINFO_RESPONSE_CODE, &resp->status);
-  resp->body = strndup (a->data ? a->data : "", a->len);
-  resp->len = a->len;
-  if (a->result != CURLE_OK && a->result != CURLE_PARTIAL_FILE)
-    return cli_connect_error (a->c, a->result, a->errbuf, err);
+  while (!a->r.done && !async_has_value (a))
+    if (async_step (a, err) < 0)
+      return -1;
+  cli_http_reader_take (&a->r, resp);
   return 0;
 }
 
@@ -631,10 +506,8 @@ cli_async_free (struct cli_async *a)
 {
   if (a == NULL)
     return;
-  curl_multi_remove_handle (a->m, a->h);
-  curl_easy_cleanup (a->h);
-  curl_multi_cleanup (a->m);
-  fclose (a->buf);
-  free (a->data);
+  cli_conn_free (a->conn);
+  cli_http_reader_clear (&a->r);
+  free (a->rbuf);
   free (a);
 }
