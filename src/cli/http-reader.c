@@ -122,7 +122,7 @@ on_headers_complete (http_parser *p)
   if (p->status_code < 100)
     return -1; /* "HTTP/1.1 000": no status the CLI could act on */
   if (p->status_code / 100 == 1 && p->status_code != 101)
-    return 0; /* an interim answer (100 Continue): the real one follows */
+    return 1; /* an interim answer (100 Continue): no body, the real one follows */
   r->head_done = true;
   if (r->stop_at_head && (p->status_code == 101 || p->status_code == 200))
     {
@@ -138,6 +138,8 @@ static int
 on_body (http_parser *p, const char *at, size_t n)
 {
   struct cli_http_reader *r = reader_of (p);
+  if (!r->head_done)
+    return 0; /* an interim answer has no body to keep */
   if (r->sink && r->status < 300)
     {
       int rc = r->sink (r->sink_data, at, n);

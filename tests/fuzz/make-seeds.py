@@ -301,6 +301,32 @@ def seeds_cli():
     put('fuzz-cli-envfile', 'bad', 'BAD NAME=1\n=novar\n')
 
 
+def seeds_cli_http():
+    """Daemon answers as berthd (libmicrohttpd) and dockerd send them; the
+    first byte is the target's mode (bit 0 HEAD, bit 1 hijack, bits 2-3 a
+    sink that stops or fails, bits 4-7 the read size)."""
+    mhd = 'HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nApi-Version: 1.47\r\nServer: Docker/0.1.0 (linux)\r\n'
+    answers = [
+        (0x00, mhd + 'Content-Type: application/json\r\nContent-Length: 36\r\n\r\n[{"Id":"0123abcd","Names":["/web"]}]'),
+        (0x34, mhd + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'
+               '1f\r\n{"status":"Pulling fs layer"}\n\r\n1a;ext=1\r\n{"stream":"Step 1/3 : X"}\n\r\n0\r\nTrailer: x\r\n\r\n'),
+        (0x18, mhd + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'
+               '1d\r\n{"StatusCode":0,"Error":null}\r\n'),
+        (0x01, 'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nX-Docker-Container-Path-Stat: '
+               'eyJuYW1lIjoiZXRjIiwic2l6ZSI6NDA5NiwibW9kZSI6MjE0NzQ4NDY1Mn0=\r\n\r\n'),
+        (0x02, 'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n'
+               'Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\x00\x00\x00\x00\x00\x00\x03hi\n'),
+        (0x22, 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nraw'),
+        (0x52, 'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 45\r\n\r\n'
+               '{"message":"No such container: 0123456789ab"}'),
+        (0x70, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'),
+        (0x90, 'HTTP/1.0 200 OK\r\nContent-Type: application/x-tar\r\n\r\n' + 'tar bytes until the end'),
+        (0xf0, 'HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\n\r\n'),
+    ]
+    for i, (mode, wire) in enumerate(answers):
+        put('fuzz-cli-http', '%02d' % i, bytes([mode]) + wire.encode('latin-1'))
+
+
 def seeds_daemon(traces):
     for i, (m, p) in enumerate([('GET', '/v1.41/containers/json?all=1'), ('POST', '/v1.43/containers/create'),
                                 ('HEAD', '/_ping'), ('DELETE', '/v1.41/images/127.0.0.1:5055/team/app:1'),
@@ -383,5 +409,5 @@ if __name__ == '__main__':
     ap.add_argument('--traces', default='/work/shared/reference/traces')
     a = ap.parse_args()
     seeds_image_reference(); seeds_image_manifest(); seeds_image_config(); seeds_image_tar(); seeds_image_load()
-    seeds_registry(); seeds_runtime(a.spec, a.seccomp); seeds_network(); seeds_cli()
+    seeds_registry(); seeds_runtime(a.spec, a.seccomp); seeds_network(); seeds_cli(); seeds_cli_http()
     seeds_daemon(a.traces if os.path.isdir(a.traces) else None); seeds_build()

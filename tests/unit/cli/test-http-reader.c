@@ -50,6 +50,10 @@ static const struct row rows[] = {
   { "interim-100",
     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}",
     .status = 201, .body = "{}", .keep_alive = true },
+  /* an interim answer has no body, whatever its headers say (fuzz) */
+  { "interim-chunked",
+    "HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+    .status = 200, .body = "x", .keep_alive = true },
   /* attach: the raw stream follows the 101 head in the same read */
   { "upgrade-101",
     "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\0\0\0\0\0\0\x02hi",
