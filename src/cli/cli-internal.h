@@ -241,6 +241,23 @@ const struct cli_endpoint *cli_client_endpoint (struct cli_client *c);
 /* Returns 0 to go on, 1 when the body is complete (stop reading), -1 on error. */
 typedef int (*cli_chunk_fn) (void *userdata, const char *data, size_t len);
 
+/* Where a request body the caller writes itself goes (sent chunked): bytes,
+ * and the next len bytes of a file, which a plain connection sends with
+ * sendfile (the bytes never pass through the process). Both return 0, 1
+ * when the request ends early (the daemon answered, or the connection
+ * failed: stop writing, the answer or error comes from the request), or -1
+ * with *err when the source failed (a read error, a file that shrank). */
+struct cli_body_out
+{
+  int (*write) (void *ud, const void *data, size_t len, struct berth_error **err);
+  int (*send_file) (void *ud, int fd, uint64_t len, struct berth_error **err);
+  void *ud;
+};
+/* Writes the whole body: 0, 1 (stopped early, as above) or -1 with *err;
+ * on -1 the request is abandoned without ending its body. */
+typedef int (*cli_body_fn) (void *body_data, const struct cli_body_out *out,
+                            struct berth_error **err);
+
 struct cli_request
 {
   const char *method;
@@ -249,6 +266,8 @@ struct cli_request
   const char *json_body; /* sent as application/json */
   bool stream_body;    /* stream body_fd chunked as the request body */
   int body_fd;
+  cli_body_fn body_fn; /* or: write the body chunked with body_fn (body_data) */
+  void *body_data;
   const char *body_content_type;
   const char *registry_auth; /* X-Registry-Auth header value */
   const char *registry_config; /* X-Registry-Config header value (build) */
@@ -548,6 +567,31 @@ int cli_build_context_select (int rootfd, const char *dockerignore, size_t ignor
                               const char *dockerfile, struct cli_build_context *out,
                               struct berth_error **err);
 void cli_build_context_clear (struct cli_build_context *ctx);
+/* The build context as a tar stream (build-tar.c): the selected entries
+ * below rootfd, then the extra Dockerfile under extra_name (and a
+ * .dockerignore naming it, unless keep_ignore), as the docker CLI sends
+ * them. Returns as cli_body_fn does. */
+struct cli_build_tar
+{
+  int rootfd;
+  const struct cli_build_context *ctx;
+  const char *extra_name, *extra_data;
+  size_t extra_len;
+  bool keep_ignore;
+  const char *ignore_data; /* the context's .dockerignore, or NULL */
+  size_t ignore_len;
+};
+int cli_build_tar_write (const struct cli_build_tar *t, const struct cli_body_out *out,
+                         struct berth_error **err);
+/* A tar on stdin: the bytes read to recognise it, then the rest of in_fd. */
+int cli_build_tar_passthrough (const char *prefix, size_t prefix_len, int in_fd,
+                               const struct cli_body_out *out, struct berth_error **err);
+/* One entry's header: ustar, with a pax header in front for what ustar
+ * cannot carry (type: '0' file, '1' hard link, '2' symlink, '5' directory,
+ * '6' fifo; link: the link's target). */
+int cli_tar_write_header (const struct cli_body_out *out, const char *name, mode_t perm,
+                          uint64_t size, int64_t mtime, char type, const char *link,
+                          struct berth_error **err);
 /* Is a build context read from stdin an archive (gzip, bzip2, xz, zstd or
  * a tar header) rather than a Dockerfile? (the first up to 512 bytes) */
 bool cli_build_is_archive (const unsigned char *b, size_t n);

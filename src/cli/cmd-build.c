@@ -1,14 +1,11 @@
 /* berth cli: `berth build` / `image build` (docker's classic-builder client)
- * and `builder prune`. Owns the flag → POST /build query mapping, the tar of
- * the context (selected by build-context.c) streamed as the request body,
- * and the output. */
+ * and `builder prune`. Owns the flag → POST /build query mapping, the plan
+ * of the context (selected by build-context.c, written as a tar straight
+ * into the request body by build-tar.c), and the output. */
 #include "cli/cli-internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,190 +135,6 @@ cli_build_query (const struct cli_args *a, const char *dockerfile, struct berth_
   return steal_pointer (&q);
 }
 
-/* ------------------------------------------------------------- tar -- */
-
-struct tar_job
-{
-  int rootfd;
-  int out_fd;
-  struct cli_build_context *ctx;
-  /* An extra Dockerfile (from -f outside the context or -f -): added under
-   * extra_name, and appended to .dockerignore as the docker CLI does. */
-  const char *extra_name;
-  const char *extra_data;
-  size_t extra_len;
-  bool keep_ignore;        /* do not list extra_name in .dockerignore */
-  const char *ignore_data; /* the context's .dockerignore, or NULL */
-  size_t ignore_len;
-  /* a tar on stdin: the bytes already read to recognise it, then in_fd */
-  const char *prefix;
-  size_t prefix_len;
-  int in_fd;
-  struct berth_error *err;
-};
-
-static struct archive_entry *
-entry_new (const char *path, mode_t mode, int64_t size, time_t mtime)
-{
-  struct archive_entry *e = archive_entry_new ();
-  archive_entry_set_pathname (e, path);
-  archive_entry_set_filetype (e, mode & S_IFMT);
-  archive_entry_set_perm (e, mode & 07777);
-  archive_entry_set_size (e, size);
-  archive_entry_set_mtime (e, mtime, 0);
-  archive_entry_set_uid (e, 0); /* docker's ChownOpts 0:0 */
-  archive_entry_set_gid (e, 0);
-  return e;
-}
-
-static int
-tar_write_memory (struct archive *w, const char *name, const char *data, size_t len,
-                  struct berth_error **err)
-{
-  struct archive_entry *e = entry_new (name, S_IFREG | 0600, (int64_t) len, time (NULL));
-  int r = archive_write_header (w, e);
-  archive_entry_free (e);
-  if (r < ARCHIVE_WARN || (len && archive_write_data (w, data, len) < 0))
-    return berth_error_set (err, 0, "tar %s: %s", name, archive_error_string (w));
-  return 0;
-}
-
-/* The first sent path of a file with several links (same device and
- * inode), or NULL: later ones are sent as hard links, as docker's tar does. */
-static const char *
-hardlink_target (const struct tar_job *j, const struct cli_build_entry *en)
-{
-  if (!S_ISREG (en->st.st_mode) || en->st.st_nlink < 2)
-    return NULL;
-  for (const struct cli_build_entry *p = j->ctx->entries; p < en; p++)
-    if (S_ISREG (p->st.st_mode) && p->st.st_ino == en->st.st_ino && p->st.st_dev == en->st.st_dev)
-      return p->path;
-  return NULL;
-}
-
-static int
-tar_write_entry (struct tar_job *j, struct archive *w, const struct cli_build_entry *en,
-                 struct berth_error **err)
-{
-  const char *hl = hardlink_target (j, en);
-  if (hl)
-    {
-      struct archive_entry *e = entry_new (en->path, en->st.st_mode, 0, en->st.st_mtime);
-      archive_entry_set_hardlink (e, hl);
-      int r = archive_write_header (w, e);
-      archive_entry_free (e);
-      if (r < ARCHIVE_WARN)
-        return berth_error_set (err, 0, "tar %s: %s", en->path, archive_error_string (w));
-      return 0;
-    }
-  bool is_reg = S_ISREG (en->st.st_mode);
-  _cleanup_close_ int fd = -1;
-  if (is_reg)
-    {
-      fd = fs_open_in_root (j->rootfd, en->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, err);
-      if (fd < 0)
-        return berth_error_prefix (err, "open %s", en->path);
-    }
-  _cleanup_free_ char *name = S_ISDIR (en->st.st_mode) ? xasprintf ("%s/", en->path) : NULL;
-  struct archive_entry *e = entry_new (name ? name : en->path, en->st.st_mode,
-                                       is_reg ? en->st.st_size : 0, en->st.st_mtime);
-  if (en->link)
-    archive_entry_set_symlink (e, en->link);
-  int r = archive_write_header (w, e);
-  archive_entry_free (e);
-  if (r < ARCHIVE_WARN)
-    return berth_error_set (err, 0, "tar %s: %s", en->path, archive_error_string (w));
-  if (!is_reg)
-    return 0;
-  char buf[65536];
-  int64_t left = en->st.st_size;
-  while (left > 0)
-    {
-      ssize_t n = read (fd, buf, (size_t) (left < (int64_t) sizeof buf ? left : (int64_t) sizeof buf));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_error_set (err, errno, "read %s", en->path);
-      if (n == 0)
-        return berth_error_set (err, 0, "read %s: the file shrank while sending the context",
-                                en->path);
-      if (archive_write_data (w, buf, (size_t) n) < 0)
-        return berth_error_set (err, 0, "tar %s: %s", en->path, archive_error_string (w));
-      left -= n;
-    }
-  return 0;
-}
-
-static void *
-tar_thread (void *ud)
-{
-  struct tar_job *j = ud;
-  struct archive *w = archive_write_new ();
-  archive_write_set_format_pax_restricted (w);
-  /* end after the two zero blocks, like Go's archive/tar (docker's size) */
-  archive_write_set_bytes_in_last_block (w, 1);
-  if (archive_write_open_fd (w, j->out_fd) != ARCHIVE_OK)
-    {
-      berth_error_set (&j->err, 0, "tar: %s", archive_error_string (w));
-      goto out;
-    }
-  for (size_t i = 0; i < j->ctx->n; i++)
-    {
-      const struct cli_build_entry *en = &j->ctx->entries[i];
-      if (j->extra_name && !j->keep_ignore && strcmp (en->path, ".dockerignore") == 0)
-        continue; /* rewritten below */
-      if (tar_write_entry (j, w, en, &j->err) < 0)
-        goto out;
-    }
-  if (j->extra_name)
-    {
-      if (tar_write_memory (w, j->extra_name, j->extra_data, j->extra_len, &j->err) < 0)
-        goto out;
-    }
-  if (j->extra_name && !j->keep_ignore)
-    {
-      _cleanup_free_ char *ign = xasprintf ("%.*s\n%s\n", (int) j->ignore_len,
-                                            j->ignore_data ? j->ignore_data : "", j->extra_name);
-      if (tar_write_memory (w, ".dockerignore", ign, strlen (ign), &j->err) < 0)
-        goto out;
-    }
-  if (archive_write_close (w) != ARCHIVE_OK)
-    berth_error_set (&j->err, 0, "tar: %s", archive_error_string (w));
-out:
-  archive_write_free (w);
-  close (j->out_fd);
-  j->out_fd = -1;
-  return NULL;
-}
-
-/* A tar (or compressed tar) context on stdin: the bytes read to recognise
- * it, then the rest, as they come. */
-static void *
-passthrough_thread (void *ud)
-{
-  struct tar_job *j = ud;
-  if (fs_write_all (j->out_fd, j->prefix, j->prefix_len) < 0)
-    goto out;
-  char buf[65536];
-  for (;;)
-    {
-      ssize_t n = read (j->in_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          berth_error_set (&j->err, errno, "read the build context from stdin");
-          break;
-        }
-      if (n == 0 || fs_write_all (j->out_fd, buf, (size_t) n) < 0)
-        break;
-    }
-out:
-  close (j->out_fd);
-  j->out_fd = -1;
-  return NULL;
-}
-
 /* ------------------------------------------------------------ command -- */
 
 static char *
@@ -362,7 +175,7 @@ struct build_plan
   size_t ignore_len;
   int rootfd;        /* the context directory, or -1 */
   struct cli_build_context ctx;
-  void *(*writer) (void *); /* the thread producing the body, or NULL */
+  bool is_passthrough; /* stdin is a tar, sent as it is */
   bool keep_ignore;
   char *prefix;      /* stdin tar: the bytes read to recognise it */
   size_t prefix_len;
@@ -455,7 +268,6 @@ plan_local (struct build_plan *p, const char *dir, const char *file, struct bert
   if (cli_build_context_select (p->rootfd, p->ignore_data, p->ignore_len,
                                 p->extra_name ? NULL : p->dockerfile, &p->ctx, err) < 0)
     return -1;
-  p->writer = tar_thread;
   return 0;
 }
 
@@ -482,7 +294,7 @@ plan_stdin (struct build_plan *p, const char *file, struct berth_error **err)
   if (cli_build_is_archive ((const unsigned char *) p->prefix, p->prefix_len))
     {
       p->dockerfile = file ? xstrdup (file) : NULL;
-      p->writer = passthrough_thread;
+      p->is_passthrough = true;
       return 0;
     }
   size_t rest_len;
@@ -498,7 +310,6 @@ plan_stdin (struct build_plan *p, const char *file, struct berth_error **err)
   p->extra_name = xstrdup ("Dockerfile");
   p->dockerfile = xstrdup ("Dockerfile");
   p->keep_ignore = true;
-  p->writer = tar_thread;
   return 0;
 }
 
@@ -548,6 +359,20 @@ build_output_feed (void *ud, const char *data, size_t len)
   return jsonmsg_display_feed (o->d, data, len);
 }
 
+/* The request's body: the context's tar, or the tar from stdin. */
+static int
+build_body (void *ud, const struct cli_body_out *out, struct berth_error **err)
+{
+  struct build_plan *p = ud;
+  if (p->is_passthrough)
+    return cli_build_tar_passthrough (p->prefix, p->prefix_len, STDIN_FILENO, out, err);
+  const struct cli_build_tar t = { .rootfd = p->rootfd, .ctx = &p->ctx,
+                                   .extra_name = p->extra_name, .extra_data = p->extra_data,
+                                   .extra_len = p->extra_len, .keep_ignore = p->keep_ignore,
+                                   .ignore_data = p->ignore_data, .ignore_len = p->ignore_len };
+  return cli_build_tar_write (&t, out, err);
+}
+
 /* The daemon's answer, rendered as the docker CLI does. */
 static int
 build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p,
@@ -558,29 +383,6 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
   if (q == NULL)
     return -1;
   _cleanup_free_ char *regcfg = cli_registry_config_header ();
-  pthread_t th;
-  bool thread_started = false;
-  struct tar_job job = { .rootfd = p->rootfd, .out_fd = -1, .ctx = &p->ctx,
-                         .extra_name = p->extra_name, .extra_data = p->extra_data,
-                         .extra_len = p->extra_len, .ignore_data = p->ignore_data,
-                         .ignore_len = p->ignore_len, .keep_ignore = p->keep_ignore,
-                         .prefix = p->prefix, .prefix_len = p->prefix_len,
-                         .in_fd = STDIN_FILENO };
-  _cleanup_close_ int rd = -1;
-  if (p->writer)
-    {
-      int pfd[2];
-      if (pipe2 (pfd, O_CLOEXEC) < 0)
-        return berth_error_set (err, errno, "pipe");
-      rd = pfd[0];
-      job.out_fd = pfd[1];
-      if (pthread_create (&th, NULL, p->writer, &job) != 0)
-        {
-          close (pfd[1]);
-          return berth_error_set (err, 0, "cannot start the context writer");
-        }
-      thread_started = true;
-    }
   FILE *out = quiet ? NULL : stdout;
   FILE *buffered = NULL;
   char *bufdata = NULL;
@@ -589,8 +391,8 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
     out = buffered = open_memstream (&bufdata, &buflen);
   struct jsonmsg_display *d = jsonmsg_display_new (out, !quiet && isatty (STDOUT_FILENO), false);
   struct build_output o = { .d = d, .out = out, .is_tty = !quiet && isatty (STDOUT_FILENO) };
-  struct cli_request req = { .method = "POST", .path = "/build", .query = q, .stream_body = true,
-                             .body_fd = rd >= 0 ? rd : STDIN_FILENO,
+  struct cli_request req = { .method = "POST", .path = "/build", .query = q,
+                             .body_fn = build_body, .body_data = p,
                              .body_content_type = "application/x-tar",
                              .registry_config = regcfg, .body_sent = &o.sent,
                              .on_body_progress = build_output_progress,
@@ -598,12 +400,6 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
   struct cli_response resp;
   int rc = cli_call (c, &req, &resp, err);
   cli_response_clear (&resp);
-  /* the daemon may answer before reading the whole context: unblock the
-   * writer (EPIPE) and collect its result */
-  if (rd >= 0)
-    close (steal_fd (&rd));
-  if (thread_started)
-    pthread_join (th, NULL);
   int code = 1;
   if (rc == 0 && jsonmsg_display_error (d))
     {
@@ -611,11 +407,6 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
       if (code == 0)
         code = 1;
       rc = berth_error_set (err, 0, "%s", jsonmsg_display_error (d));
-    }
-  else if (rc == 0 && job.err)
-    {
-      rc = -1;
-      *err = steal_pointer (&job.err);
     }
   const char *id = jsonmsg_display_aux_id (d);
   if (buffered)
@@ -633,7 +424,6 @@ build_send (struct cli_client *c, const struct cli_args *a, struct build_plan *p
         rc = berth_error_set (err, errno, "write image ID to file %s", path);
     }
   jsonmsg_display_free (d);
-  berth_error_free (job.err);
   return rc < 0 ? -code : 0;
 }
 

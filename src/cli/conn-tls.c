@@ -65,7 +65,7 @@ tls_free (struct cli_conn *c)
 static const struct cli_conn_ops tls_ops = {
   .recv = tls_recv,
   .send = tls_send,
-  .splice_from = NULL, /* the bytes are encrypted on the way */
+  .send_file = NULL, /* the bytes are encrypted on the way */
   .close_write = tls_close_write,
   .free = tls_free,
 };

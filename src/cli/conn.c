@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -48,11 +49,11 @@ sock_send (struct cli_conn *c, const void *buf, size_t len)
 }
 
 static ssize_t
-sock_splice_from (struct cli_conn *c, int pipe_fd, size_t len)
+sock_send_file (struct cli_conn *c, int fd, size_t len)
 {
   for (;;)
     {
-      ssize_t n = splice (pipe_fd, NULL, c->fd, NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MORE);
+      ssize_t n = sendfile (c->fd, fd, NULL, len);
       if (n >= 0)
         return n;
       if (errno == EINTR)
@@ -77,7 +78,7 @@ sock_free (struct cli_conn *c)
 static const struct cli_conn_ops sock_ops = {
   .recv = sock_recv,
   .send = sock_send,
-  .splice_from = sock_splice_from,
+  .send_file = sock_send_file,
   .close_write = sock_close_write,
   .free = sock_free,
 };
@@ -90,6 +91,8 @@ sock_conn (int fd)
     abort ();
   c->ops = &sock_ops;
   c->fd = fd;
+  /* sendfile has no MSG_DONTWAIT: the socket itself never blocks */
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
   return c;
 }
 

@@ -21,9 +21,9 @@ struct cli_conn_ops
 {
   ssize_t (*recv) (struct cli_conn *c, void *buf, size_t len);
   ssize_t (*send) (struct cli_conn *c, const void *buf, size_t len);
-  /* Splice len bytes of the pipe pipe_fd into the connection (only where
-   * the bytes go to the socket as they are), or NULL. */
-  ssize_t (*splice_from) (struct cli_conn *c, int pipe_fd, size_t len);
+  /* Send up to len bytes of the file fd from its offset (sendfile), where
+   * the bytes go to the socket as they are; NULL on TLS. */
+  ssize_t (*send_file) (struct cli_conn *c, int fd, size_t len);
   void (*close_write) (struct cli_conn *c);
   void (*free) (struct cli_conn *c);
 };
@@ -63,6 +63,40 @@ int cli_connect_refused (struct cli_client *c, struct berth_error **err);
 
 /* The request line's target: /vX.Y/path?query. */
 char *cli_client_target (struct cli_client *c, const char *path, const char *query);
+
+/* ------------------------------------------------------------ exchange -- */
+
+#define CLI_READ_CHUNK (64 * 1024)    /* one read of an answer */
+#define CLI_UPLOAD_CHUNK (256 * 1024) /* one chunk of a request body */
+
+struct cli_http_reader;
+
+/* One request in flight on a connection (http.c, http-upload.c). */
+struct cli_http_exchange
+{
+  struct cli_conn *conn;
+  struct cli_http_reader *r;
+  char *rbuf; /* CLI_READ_CHUNK bytes to read the answer into */
+  bool *got_bytes; /* set once the daemon sent anything */
+};
+
+/* Read what the connection has (waiting for it when `wait`) into the
+ * reader; 1 when the stream ended, 0 otherwise, -1 on an error. */
+int cli_http_pump (struct cli_conn *conn, struct cli_http_reader *r, char *buf, size_t cap,
+                   bool wait, bool *got_bytes, struct berth_error **err);
+/* Send len bytes, reading whatever the daemon answers meanwhile (an early
+ * error answer while an upload is still going). 0 when sent, 1 when the
+ * answer is complete (stop sending), -1 with *err when the answer is
+ * malformed, -2 when sending failed (errno; the answer may still come). */
+int cli_http_send_duplex (struct cli_http_exchange *x, const char *p, size_t len,
+                          struct berth_error **err);
+/* The request's body, chunked: from req->body_fd to its end, or written
+ * by req->body_fn. The results of cli_http_send_duplex; -1 also when the
+ * source failed (the body is then left unfinished). */
+int cli_http_upload_fd (struct cli_http_exchange *x, const struct cli_request *req,
+                        struct berth_error **err);
+int cli_http_upload_fn (struct cli_http_exchange *x, const struct cli_request *req,
+                        struct berth_error **err);
 
 /* ------------------------------------------------------ response reader -- */
 

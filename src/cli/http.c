@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #define DEFAULT_API_VERSION "1.41"
-/* What one read of a response or of an upload's source takes at most. */
-#define IO_CHUNK (256 * 1024)
 
 void
 cli_response_clear (struct cli_response *r)
@@ -119,7 +117,7 @@ request_head (struct cli_client *c, const struct cli_request *req, const char *m
   else if (req->json_body)
     fprintf (f, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
              strlen (req->json_body));
-  else if (req->stream_body)
+  else if (req->stream_body || req->body_fn)
     fprintf (f, "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n",
              req->body_content_type ? req->body_content_type : "application/x-tar");
   else if (strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0)
@@ -131,10 +129,8 @@ request_head (struct cli_client *c, const struct cli_request *req, const char *m
   return buf;
 }
 
-/* Read what the connection has (waiting for it when `wait`) into the
- * reader; 1 when the stream ended, 0 otherwise, -1 on an error. */
-static int
-response_pump (struct cli_conn *conn, struct cli_http_reader *r, char *buf, size_t cap, bool wait,
+int
+cli_http_pump (struct cli_conn *conn, struct cli_http_reader *r, char *buf, size_t cap, bool wait,
                bool *got_bytes, struct berth_error **err)
 {
   for (;;)
@@ -164,80 +160,6 @@ response_pump (struct cli_conn *conn, struct cli_http_reader *r, char *buf, size
     }
 }
 
-/* Send len bytes, reading whatever the daemon answers meanwhile (an early
- * error answer while an upload is still going). 0 when sent, 1 when the
- * answer is complete (stop sending), -1 with *err when the answer is
- * malformed, -2 when sending failed (errno; the answer may still come). */
-static int
-send_duplex (struct cli_conn *conn, struct cli_http_reader *r, const char *p, size_t len,
-             char *rbuf, bool *got_bytes, struct berth_error **err)
-{
-  while (len > 0)
-    {
-      ssize_t n = conn->ops->send (conn, p, len);
-      if (n == -2)
-        {
-          struct pollfd pf = { .fd = conn->fd, .events = POLLIN | POLLOUT };
-          if (poll (&pf, 1, -1) < 0 && errno != EINTR)
-            return -2;
-          if (pf.revents & (POLLIN | POLLHUP))
-            {
-              int rc = response_pump (conn, r, rbuf, IO_CHUNK, false, got_bytes, err);
-              if (rc < 0)
-                return -1;
-              if (rc == 1 || r->done)
-                return 1;
-            }
-          continue;
-        }
-      if (n < 0)
-        return -2;
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
-/* Stream req->body_fd to its end as chunks (Transfer-Encoding: chunked);
- * the same results as send_duplex, and -1 when the source fails. */
-static int
-upload_body (struct cli_conn *conn, const struct cli_request *req, struct cli_http_reader *r,
-             char *rbuf, bool *got_bytes, struct berth_error **err)
-{
-  enum { ROOM = 16 }; /* for the chunk's size line in front of its bytes */
-  _cleanup_free_ char *buf = malloc (ROOM + IO_CHUNK + 2);
-  if (buf == NULL)
-    abort ();
-  for (;;)
-    {
-      ssize_t n = read (req->body_fd, buf + ROOM, IO_CHUNK);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_error_set (err, errno, "read the request body");
-      if (n > 0 && req->body_sent)
-        {
-          *req->body_sent += (uint64_t) n;
-          if (req->on_body_progress)
-            req->on_body_progress (req->userdata, *req->body_sent);
-        }
-      const char *p = "0\r\n\r\n";
-      size_t len = 5;
-      if (n > 0)
-        {
-          char size_line[ROOM];
-          int h = snprintf (size_line, sizeof size_line, "%zx\r\n", (size_t) n);
-          memcpy (buf + ROOM - h, size_line, (size_t) h);
-          memcpy (buf + ROOM + n, "\r\n", 2);
-          p = buf + ROOM - h;
-          len = (size_t) h + (size_t) n + 2;
-        }
-      int rc = send_duplex (conn, r, p, len, rbuf, got_bytes, err);
-      if (rc != 0 || n == 0)
-        return rc;
-    }
-}
-
 /* One request on conn, its answer in r. -1 with *err on failure; *silent
  * tells that the daemon said nothing at all (a kept-alive connection it
  * had closed: the request may be sent again on a new one). */
@@ -245,20 +167,23 @@ static int
 exchange (struct cli_conn *conn, const struct cli_request *req, const char *head, size_t head_len,
           struct cli_http_reader *r, bool *silent, struct berth_error **err)
 {
-  _cleanup_free_ char *rbuf = malloc (IO_CHUNK);
+  _cleanup_free_ char *rbuf = malloc (CLI_READ_CHUNK);
   if (rbuf == NULL)
     abort ();
   bool got_bytes = false;
-  int rc = send_duplex (conn, r, head, head_len, rbuf, &got_bytes, err);
-  if (rc == 0 && req->stream_body)
-    rc = upload_body (conn, req, r, rbuf, &got_bytes, err);
+  struct cli_http_exchange x = { .conn = conn, .r = r, .rbuf = rbuf, .got_bytes = &got_bytes };
+  int rc = cli_http_send_duplex (&x, head, head_len, err);
+  if (rc == 0 && req->body_fn)
+    rc = cli_http_upload_fn (&x, req, err);
+  else if (rc == 0 && req->stream_body)
+    rc = cli_http_upload_fd (&x, req, err);
   if (rc == -1)
     return -1;
   int send_errno = rc == -2 ? errno : 0;
   while (!r->done)
     {
       struct berth_error *e = NULL;
-      if (response_pump (conn, r, rbuf, IO_CHUNK, true, &got_bytes, &e) < 0)
+      if (cli_http_pump (conn, r, rbuf, CLI_READ_CHUNK, true, &got_bytes, &e) < 0)
         {
           *silent = !got_bytes;
           if (send_errno && !got_bytes)
@@ -325,7 +250,7 @@ cli_http (struct cli_client *c, const struct cli_request *req, struct cli_respon
         c->kept = conn;
       else
         cli_conn_free (conn);
-      if (rc < 0 && silent && reused && !req->stream_body)
+      if (rc < 0 && silent && reused && !req->stream_body && !req->body_fn)
         {
           cli_http_reader_clear (&r);
           continue;
@@ -442,7 +367,7 @@ static int
 async_step (struct cli_async *a, struct berth_error **err)
 {
   bool got = false;
-  int rc = response_pump (a->conn, &a->r, a->rbuf, IO_CHUNK, true, &got, err);
+  int rc = cli_http_pump (a->conn, &a->r, a->rbuf, CLI_READ_CHUNK, true, &got, err);
   return rc < 0 ? -1 : 0;
 }
 
@@ -457,7 +382,7 @@ cli_async_begin (struct cli_client *c, const char *method, const char *path, con
   if (conn == NULL)
     return NULL;
   struct cli_async *a = calloc (1, sizeof *a);
-  if (a == NULL || (a->rbuf = malloc (IO_CHUNK)) == NULL)
+  if (a == NULL || (a->rbuf = malloc (CLI_READ_CHUNK)) == NULL)
     abort ();
   a->conn = conn;
   cli_http_reader_init (&a->r, false, false);
