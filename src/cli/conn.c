@@ -20,46 +20,33 @@
 
 /* ---------------------------------------------------------- socket ops -- */
 
+/* A non-blocking call's result as cli_conn_ops return it (EINTR retried). */
+#define CONN_IO(call)                                                                              \
+  ({                                                                                               \
+    ssize_t n_;                                                                                    \
+    do                                                                                             \
+      n_ = (call);                                                                                 \
+    while (n_ < 0 && errno == EINTR);                                                              \
+    n_ >= 0 ? n_ : (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;                            \
+  })
+
 static ssize_t
 sock_recv (struct cli_conn *c, void *buf, size_t len)
 {
-  for (;;)
-    {
-      ssize_t n = recv (c->fd, buf, len, MSG_DONTWAIT);
-      if (n >= 0)
-        return n;
-      if (errno == EINTR)
-        continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
-    }
+  return CONN_IO (recv (c->fd, buf, len, MSG_DONTWAIT));
 }
 
 static ssize_t
 sock_send (struct cli_conn *c, const void *buf, size_t len)
 {
-  for (;;)
-    {
-      ssize_t n = send (c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n >= 0)
-        return n;
-      if (errno == EINTR)
-        continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
-    }
+  return CONN_IO (send (c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL));
 }
 
 static ssize_t
 sock_send_file (struct cli_conn *c, int fd, size_t len)
 {
-  for (;;)
-    {
-      ssize_t n = sendfile (c->fd, fd, NULL, len);
-      if (n >= 0)
-        return n;
-      if (errno == EINTR)
-        continue;
-      return errno == EAGAIN ? -2 : -1;
-    }
+  /* sendfile has no MSG_DONTWAIT: the socket is O_NONBLOCK (sock_conn) */
+  return CONN_IO (sendfile (c->fd, fd, NULL, len));
 }
 
 static void

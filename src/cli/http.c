@@ -11,8 +11,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,6 +177,8 @@ exchange (struct cli_conn *conn, const struct cli_request *req, const char *head
     rc = cli_http_upload_fd (&x, req, err);
   if (rc == -1)
     return -1;
+  if (rc == 1)
+    r->keep_alive = false; /* answered before the body's end: the framing is lost */
   int send_errno = rc == -2 ? errno : 0;
   while (!r->done)
     {
@@ -351,7 +351,6 @@ cli_call_json (struct cli_client *c, const char *method, const char *path, const
   cli_response_clear (&resp);
   return j;
 }
-
 
 /* --------------------------------------------------------------- async -- */
 
