@@ -160,7 +160,7 @@ cli_tar_write_header (const struct cli_body_out *out, const char *name, mode_t p
                       struct berth_error **err)
 {
   /* what ustar cannot carry goes into a pax header in front (Go's rules) */
-  char *pax = NULL;
+  _cleanup_free_ char *pax = NULL;
   size_t pax_len = 0;
   FILE *f = open_memstream (&pax, &pax_len);
   if (f == NULL)
@@ -183,7 +183,6 @@ cli_tar_write_header (const struct cli_body_out *out, const char *name, mode_t p
       pax_record (f, "mtime", v);
     }
   fclose (f);
-  _cleanup_free_ char *pax_owned = pax;
   struct ustar h;
   if (pax_len)
     {

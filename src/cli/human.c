@@ -81,7 +81,10 @@ parse_size (const char *s, double base, int64_t *out, struct berth_error **err)
   if (*p && strchr ("kKmMgGtTpP", *p))
     {
       int exp = 1 + (int) (strchr ("kmgtp", tolower ((unsigned char) *p)) - "kmgtp");
-      mul = pow (base, exp);
+      /* base^exp by hand: exact for 1000^n and 1024^n, and no libm to
+       * load at every start for this one call */
+      for (int i = 0; i < exp; i++)
+        mul *= base;
       p++;
     }
   if (*p == 'i' || *p == 'I')

@@ -4,7 +4,6 @@
 #include "cli/cli-internal.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <string.h>
 
 enum targ_kind

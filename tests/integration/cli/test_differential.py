@@ -81,7 +81,9 @@ def test_lists_and_inspect_match(ref):
     for args in (["ps", "-a"], ["ps", "--format", "{{.Names}} {{.Command}} {{.Labels}}"],
                  ["images"], ["images", "--format", "{{json .}}"], ["volume", "ls"],
                  ["inspect", "-f", "{{.Config.Labels}} {{json .State.Running}}", "df-a"],
-                 ["top", "df-a"], ["diff", "df-a"], ["port", "df-a"], ["ps", "-q"], ["images", "-q"],
+                 # ps's default columns include %CPU and TIME, which change
+                 # between the two calls: the stable ones
+                 ["top", "df-a", "-o", "pid,user,args"], ["diff", "df-a"], ["port", "df-a"], ["ps", "-q"], ["images", "-q"],
                  ["system", "df"], ["history", "busybox:local"], ["volume", "ls", "-q"],
                  ["inspect", "--format", "{{.Id}} {{.Os}} {{.Size}}", "busybox:local"]):
         b, d = ref.berth(*args), ref.docker(*args)
