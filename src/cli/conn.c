@@ -128,7 +128,7 @@ dial_tcp (struct cli_client *c, struct berth_error **err)
   char port[16];
   snprintf (port, sizeof port, "%d", c->ep.tcp_port);
   struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                            .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+                            .ai_flags = AI_NUMERICSERV };
   struct addrinfo *res = NULL;
   if (getaddrinfo (host, port, &hints, &res) != 0)
     return cli_connect_refused (c, err);

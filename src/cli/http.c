@@ -1,13 +1,12 @@
 /* berth cli: HTTP/1.1 requests to the daemon over a cli_conn (conn.c,
- * conn-tls.c): the request head, JSON bodies and chunked uploads from a
- * file descriptor, responses read by http-reader.c into a buffer or a
- * streaming sink, connection reuse (TCP, TLS, ssh), and asynchronous
- * requests (wait) that run alongside attach. */
+ * conn-tls.c): the request head and JSON bodies (chunked ones are
+ * http-upload.c's), answers read by http-reader.c into a buffer or a
+ * streaming sink, connection reuse (TCP, TLS, ssh), error statuses, and
+ * asynchronous requests (wait) that run alongside attach. */
 #include "cli/cli-internal.h"
 #include "cli/http-internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
