@@ -14,12 +14,10 @@ struct tls_conn
   CURL *h;
 };
 
+/* A curl_easy_recv/send result as cli_conn_ops return it. */
 static ssize_t
-tls_recv (struct cli_conn *c, void *buf, size_t len)
+tls_result (struct cli_conn *c, CURLcode rc, size_t n)
 {
-  struct tls_conn *t = (struct tls_conn *) c;
-  size_t got = 0;
-  CURLcode rc = curl_easy_recv (t->h, buf, len, &got);
   if (rc == CURLE_AGAIN)
     return -2;
   if (rc != CURLE_OK)
@@ -27,23 +25,23 @@ tls_recv (struct cli_conn *c, void *buf, size_t len)
       snprintf (c->errmsg, sizeof c->errmsg, "%s", curl_easy_strerror (rc));
       return -1;
     }
-  return (ssize_t) got;
+  return (ssize_t) n;
+}
+
+static ssize_t
+tls_recv (struct cli_conn *c, void *buf, size_t len)
+{
+  size_t got = 0;
+  CURLcode rc = curl_easy_recv (((struct tls_conn *) c)->h, buf, len, &got);
+  return tls_result (c, rc, got);
 }
 
 static ssize_t
 tls_send (struct cli_conn *c, const void *buf, size_t len)
 {
-  struct tls_conn *t = (struct tls_conn *) c;
   size_t sent = 0;
-  CURLcode rc = curl_easy_send (t->h, buf, len, &sent);
-  if (rc == CURLE_AGAIN)
-    return -2;
-  if (rc != CURLE_OK)
-    {
-      snprintf (c->errmsg, sizeof c->errmsg, "%s", curl_easy_strerror (rc));
-      return -1;
-    }
-  return (ssize_t) sent;
+  CURLcode rc = curl_easy_send (((struct tls_conn *) c)->h, buf, len, &sent);
+  return tls_result (c, rc, sent);
 }
 
 static void
