@@ -103,6 +103,9 @@ ARCHIVE_FN (int, archive_write_set_bytes_in_last_block, (struct archive * a0, in
 ARCHIVE_FN (int, archive_write_set_bytes_per_block, (struct archive * a0, int a1), (a0, a1))
 ARCHIVE_FN (int, archive_write_set_format, (struct archive * a0, int a1), (a0, a1))
 ARCHIVE_FN (int, archive_write_set_format_pax_restricted, (struct archive * a0), (a0))
+ARCHIVE_FN (int, archive_write_set_format_option,
+            (struct archive * a0, const char *a1, const char *a2, const char *a3),
+            (a0, a1, a2, a3))
 
 /* printf-like: formatted here, handed over as "%s". */
 void

@@ -210,6 +210,8 @@ archive_tar_path (int rootfd, const char *path, int out_fd, struct berth_error *
     return -1;
   struct archive *a = archive_write_new ();
   archive_write_set_format_pax_restricted (a);
+  /* names as bytes, whatever the locale (see image/pack.c) */
+  archive_write_set_format_option (a, "pax", "hdrcharset", "BINARY");
   archive_write_set_bytes_in_last_block (a, 1);
   int fd = out_fd;
   archive_write_open (a, &fd, NULL, fd_writer, NULL);

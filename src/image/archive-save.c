@@ -270,6 +270,8 @@ image_save (struct image_store *s, char *const *names, int out_fd, struct berth_
 
   struct archive *a = archive_write_new ();
   archive_write_set_format_pax_restricted (a);
+  /* names as bytes, whatever the locale (see image/pack.c) */
+  archive_write_set_format_option (a, "pax", "hdrcharset", "BINARY");
   archive_write_set_bytes_in_last_block (a, 1);
   if (archive_write_open_fd (a, out_fd) != ARCHIVE_OK)
     {

@@ -355,7 +355,12 @@ tar_write_tree (int dirfd, int out_fd, enum image_compression compression,
     abort ();
   w.a = archive_write_new ();
   int r = -1;
+  /* hdrcharset=BINARY: names are bytes, written as they are. Otherwise
+   * libarchive converts them from the locale (berthd's is "C") to UTF-8
+   * and refuses any non-ASCII name ("Can't translate pathname"); docker's
+   * Go tar writes any name. */
   if (archive_write_set_format_pax_restricted (w.a) != ARCHIVE_OK
+      || archive_write_set_format_option (w.a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK
       || archive_write_set_bytes_per_block (w.a, 10240) != ARCHIVE_OK
       || archive_write_open2 (w.a, &o, NULL, archive_write_cb, NULL, NULL) != ARCHIVE_OK)
     ar_error (&w, "(open)", err);

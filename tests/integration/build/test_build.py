@@ -530,3 +530,10 @@ def test_flooding_run_output_is_streamed_with_bounded_memory(b):
     assert p.returncode == 0, p.stderr.read()
     print("peak RSS KiB", peak, "before", before)
     assert peak - before < 20 * 1024, f"berthd RSS grew from {before} to {peak} KiB"
+
+
+def test_non_ascii_file_names_in_the_context(b):
+    # berthd packs the COPY layer with libarchive: its "C" locale must not
+    # refuse the name (docker's Go tar writes any name)
+    b.build({"Dockerfile": f"FROM {BASE}\nCOPY café.txt /\n", "café.txt": "crème\n"}, "-t", "t-utf8")
+    assert b.run("t-utf8", "cat", "/café.txt") == "crème\n"

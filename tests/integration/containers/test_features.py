@@ -168,6 +168,28 @@ def test_cp_both_ways_and_escapes(clean, tmp_path):
     assert r.status == 404
 
 
+def test_non_ascii_names_through_cp_commit_and_export(clean, tmp_path):
+    """Names are bytes, as in docker (Go's tar): berthd's "C" locale must
+    not make libarchive refuse to write a non-ASCII (or non-UTF-8) name."""
+    d = clean
+    d.docker("run", "-d", "--name", "na", IMAGE, "sh", "-c",
+             "mkdir -p /data && echo a > /data/café.txt && echo b > \"/data/$(printf 'x\\377y')\"; sleep 300")
+    wait_for(lambda: d.docker("exec", "na", "ls", "/data", check=False).stdout.count("\n") == 2,
+             what="files written")
+    d.docker("cp", "na:/data", tmp_path / "out")
+    assert (tmp_path / "out" / "café.txt").read_text() == "a\n"
+    assert (tmp_path / "out" / os.fsdecode(b"x\xffy")).read_text() == "b\n"
+    d.docker("commit", "na", "na-img:1")
+    assert d.docker("run", "--rm", "na-img:1", "cat", "/data/café.txt").stdout == "a\n"
+    exported = tmp_path / "na.tar"
+    d.docker("export", "-o", exported, "na")
+    with tarfile.open(exported) as t:
+        names = t.getnames()
+    assert "data/café.txt" in names, names
+    d.docker("rm", "-f", "na")
+    d.docker("rmi", "na-img:1")
+
+
 def test_diff_commit_export(clean, tmp_path):
     d = clean
     d.docker("run", "-d", "--name", "dc", IMAGE, "sh", "-c", "echo x > /tmp/new; rm /etc/hostname.bak 2>/dev/null; sleep 300")
