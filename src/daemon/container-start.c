@@ -296,6 +296,7 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
   c->state.monitor_pid = pid;
   rt->starting = true;
   rt->net_attached = false;
+  rt->running_saved = false;
   return 0;
 
 fail:
@@ -347,6 +348,28 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
             }
           rt->net_attached = true;
         }
+      /* The record says running before the container does: saving it
+       * (an fsync) here overlaps the runtime's root setup instead of
+       * delaying the answer to the start. A start that fails after this
+       * saves the failure over it; a berthd killed before "started" finds
+       * the record running and its monitor gone or going (the monitor
+       * deletes a created container whose berthd went away): exited. */
+      if (!rt->running_saved)
+        {
+          _cleanup_error_ struct berth_error *serr = NULL;
+          uint64_t now = time_now_ns ();
+          if (container_save_as_running (c, c->state.pid, c->state.monitor_pid,
+                                         rt->stop_on_start, now, &serr)
+              == 0)
+            {
+              rt->running_saved = true;
+              rt->running_saved_stop = rt->stop_on_start;
+              rt->running_saved_at = c->saves;
+              rt->running_saved_ns = now;
+            }
+          else
+            berth_log (BERTH_LOG_WARNING, "%s", serr->msg);
+        }
       if (cloned)
         return;
       attach_pending_clients (cs, c);
@@ -361,10 +384,15 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
   if (n > 0 && strcmp (buf, "started") == 0)
     {
       pid_t init = c->state.pid;
-      container_set_running (c, init, c->state.monitor_pid, time_now_ns ());
+      /* saved already unless something was saved since, or a stop came */
+      bool saved = rt->running_saved && rt->running_saved_at == c->saves
+                   && rt->running_saved_stop == rt->stop_on_start;
+      container_set_running (c, init, c->state.monitor_pid,
+                             rt->running_saved ? rt->running_saved_ns : time_now_ns ());
       c->state.has_been_manually_stopped = rt->stop_on_start;
+      rt->running_saved = false;
       _cleanup_error_ struct berth_error *err = NULL;
-      if (container_save (c, &err) < 0)
+      if (!saved && container_save (c, &err) < 0)
         berth_log (BERTH_LOG_ERROR, "%s", err->msg);
       container_event (c, "start", NULL);
       container_watch_monitor (cs, c, c->state.monitor_pid);
@@ -410,6 +438,7 @@ static void
 start_failed (struct containers *cs, struct container *c, const char *msg)
 {
   struct container_rt *rt = container_rt (c);
+  rt->running_saved = false; /* the save below records the failure */
   if (rt->pidfd >= 0)
     {
       siginfo_t si;

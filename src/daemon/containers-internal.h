@@ -86,6 +86,13 @@ struct container_rt
   size_t health_output_len;
   bool starting;
   bool net_attached; /* this start connected the network already */
+  /* the record was saved as running while the runtime set up the root
+   * (at c->saves == running_saved_at, started at running_saved_ns, with
+   * HasBeenManuallyStopped = running_saved_stop) */
+  bool running_saved;
+  bool running_saved_stop;
+  unsigned running_saved_at;
+  uint64_t running_saved_ns;
   bool stopping;
   /* a stop arrived while the monitor was starting: stop once started */
   bool stop_on_start;
