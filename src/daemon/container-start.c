@@ -273,7 +273,8 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
       goto fail;
     }
   populate_volumes (cs, c);
-  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
+  unlinkat (exec_dirfd, MONITOR_EXIT_FILE, 0);
+  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0); /* an older berth's monitor wrote it there */
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     {
       berth_error_set (err, errno, "socketpair");
@@ -554,10 +555,23 @@ restart_fire (void *data)
  * (killed) leaves the container's fate unknown: 255, as docker reports
  * for a lost task. */
 static void
-read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
+read_exit_record (struct containers *cs, struct container *c, int *code, bool *oom,
+                  uint64_t *finished)
 {
+  /* in the exec dir (a tmpfs); a monitor of an older berth wrote it into
+   * the container's dir */
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  _cleanup_close_ int exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dirfd = exec_dirfd;
   _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_json_ json_t *j = json_load_path (c->dirfd, MONITOR_EXIT_FILE, &err);
+  _cleanup_json_ json_t *j
+      = exec_dirfd >= 0 ? json_load_path (exec_dirfd, MONITOR_EXIT_FILE, &err) : NULL;
+  if (j == NULL)
+    {
+      berth_error_freep (&err);
+      dirfd = c->dirfd;
+      j = json_load_path (c->dirfd, MONITOR_EXIT_FILE, &err);
+    }
   *code = 255;
   *oom = false;
   *finished = time_now_ns ();
@@ -568,7 +582,7 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   json_int_t f = json_integer_value (json_object_get (j, "FinishedAt"));
   if (f > 0)
     *finished = (uint64_t)f;
-  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
+  unlinkat (dirfd, MONITOR_EXIT_FILE, 0);
 }
 
 /* What a stopped container that stays holds: the runtime state (the
@@ -608,7 +622,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
   int code;
   bool oom;
   uint64_t finished;
-  read_exit_record (c, &code, &oom, &finished);
+  read_exit_record (cs, c, &code, &oom, &finished);
   uint64_t ran_ns = finished > c->state.started_ns ? finished - c->state.started_ns : 0;
   json_t *rp = json_object_get (c->host_config, "RestartPolicy");
   struct restart_decision_input in = {

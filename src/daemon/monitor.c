@@ -359,20 +359,19 @@ monitor_write_exit_file (struct monitor *m, bool oom_killed)
                     "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
                     m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
                     (int)m->init_pid);
-  /* Atomic (berthd reads it whole or not at all) but not synced: it is a
-   * hand-off to berthd, which records the exit in the container's config
-   * (synced) as soon as it reads it; after a power loss nothing runs and
-   * the container is exited whatever this file said. */
-  int fd = openat (m->container_dirfd, ".exit.json.tmp",
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* Atomic (berthd reads it whole or not at all) but not synced, in the
+   * exec dir (our cwd, a tmpfs): it is a hand-off to berthd, which records
+   * the exit in the container's config (synced) as soon as it reads it;
+   * after a reboot nothing runs and the container is exited whatever this
+   * file said. */
+  int fd = openat (AT_FDCWD, ".exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
   if (fd < 0)
     return;
   bool ok = fs_write_all (fd, buf, (size_t)n) == 0;
   close (fd);
-  if (!ok
-      || renameat (m->container_dirfd, ".exit.json.tmp", m->container_dirfd, MONITOR_EXIT_FILE)
-             < 0)
-    unlinkat (m->container_dirfd, ".exit.json.tmp", 0);
+  if (!ok || renameat (AT_FDCWD, ".exit.json.tmp", AT_FDCWD, MONITOR_EXIT_FILE) < 0)
+    unlinkat (AT_FDCWD, ".exit.json.tmp", 0);
 }
 
 /* ------------------------------------------------------- hold, finish -- */
@@ -468,7 +467,7 @@ monitor_finish_main (int argc, char **argv)
   const char *init = kv (argc, argv, "init");
   const char *code = kv (argc, argv, "code");
   const char *cdir = kv (argc, argv, "cdir");
-  if (argc < 3 || !id || !sr || !init || !code || !cdir)
+  if (argc < 3 || !id || !sr || !init || !code || !cdir || chdir (argv[2]) < 0)
     return 2;
   snprintf (m.id, sizeof m.id, "%s", id);
   snprintf (m.state_root, sizeof m.state_root, "%s", sr);
