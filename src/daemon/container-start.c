@@ -71,7 +71,7 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
   if (caps == NULL)
     return -1;
   _cleanup_json_ json_t *seccomp = default_seccomp (caps);
-  _cleanup_free_ char *dir = container_data_dir (cs, c);
+  _cleanup_free_ char *dir = container_exec_dir (cs, c); /* container_write_etc_files */
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);

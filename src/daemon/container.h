@@ -131,7 +131,8 @@ json_t *container_time_json (uint64_t ns);
 /* The State object of inspect. */
 json_t *container_state_json (const struct container_state *s);
 /* Inspect shape (GET /containers/{id}/json). */
-json_t *container_inspect_json (const struct container *c);
+/* etc_dir: where its hostname, hosts and resolv.conf are */
+json_t *container_inspect_json (const struct container *c, const char *etc_dir);
 /* One entry of GET /containers/json. */
 json_t *container_summary_json (const struct container *c, uint64_t now_ns);
 /* "Up 3 minutes", "Exited (0) 2 seconds ago", "Created" … as docker prints. */

@@ -197,6 +197,11 @@ void container_graph_data_apply (struct containers *cs, const struct container *
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);
+/* Where the container's hostname, hosts and resolv.conf are (regenerated
+ * at every start, bind-mounted into it): its exec dir (a tmpfs: no inode
+ * of the data root's disk per start), or its data dir when a berthd of
+ * before wrote them there and the container has not started since. */
+char *container_etc_dir (struct containers *cs, const struct container *c);
 /* Resolve Config.User ("uid", "name", "uid:gid", "name:group") in the
  * container's /etc/passwd and /etc/group (inside rootfd). */
 int container_user_resolve (int rootfd, const char *user, char *const *group_add, uid_t *uid,

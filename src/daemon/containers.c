@@ -319,6 +319,19 @@ container_data_dir (struct containers *cs, const struct container *c)
   return xasprintf ("%s/%s", cs->data_dir, c->id);
 }
 
+char *
+container_etc_dir (struct containers *cs, const struct container *c)
+{
+  char *exec_dir = container_exec_dir (cs, c);
+  if (faccessat (c->dirfd, "hosts", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return exec_dir;
+  _cleanup_free_ char *mine = xasprintf ("%s/hosts", exec_dir);
+  if (access (mine, F_OK) == 0)
+    return exec_dir;
+  free (exec_dir);
+  return container_data_dir (cs, c);
+}
+
 static bool
 is_executable (const char *path)
 {
