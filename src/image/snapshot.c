@@ -156,8 +156,9 @@ image_snapshot_create (struct image_store *s, const char *id, const char *image_
   _cleanup_close_ int tfd = store_tmpdir_create (s, "snap", &tmpname, err);
   if (tfd < 0)
     return -1;
-  static const char *const dirs[] = { "upper", "work", "merged", "empty" };
-  for (size_t i = 0; i < 4; i++)
+  /* "empty" (the lowerdir of a root without layers) is made by mount */
+  static const char *const dirs[] = { "upper", "work", "merged" };
+  for (size_t i = 0; i < 3; i++)
     if (mkdirat (tfd, dirs[i], 0755) < 0)
       {
         berth_error_set (err, errno, "mkdir %s", dirs[i]);
@@ -287,9 +288,11 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0)
     return berth_error_set (err, errno, "snapshot %s", id);
-  /* create did not sync these empty dirs: a power loss may have lost them */
+  /* create did not sync these empty dirs: a power loss may have lost
+   * them; "empty" only a root without layers needs */
   static const char *const dirs[] = { "upper", "work", "merged", "empty" };
-  for (size_t i = 0; i < 4; i++)
+  size_t n_dirs = json_array_size (json_object_get (meta, "layers")) > 0 ? 3 : 4;
+  for (size_t i = 0; i < n_dirs; i++)
     if (mkdirat (sfd, dirs[i], 0755) < 0 && errno != EEXIST)
       return berth_error_set (err, errno, "snapshot %s: mkdir %s", id, dirs[i]);
   _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
