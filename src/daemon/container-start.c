@@ -36,10 +36,61 @@ static void start_failed (struct containers *cs, struct container *c, const char
 
 /* ----------------------------------------------------- prepare start -- */
 
+/* Docker's default profile for these capabilities (a new reference):
+ * made once per capability set, it is shared by the OCI configs. */
 static json_t *
-default_seccomp (char *const *caps)
+default_seccomp (struct containers *cs, char *const *caps)
 {
-  return runtime_default_seccomp_profile (caps);
+  _cleanup_free_ char *key = strv_join (caps, " ");
+  if (cs->seccomp_caps == NULL || strcmp (cs->seccomp_caps, key) != 0)
+    {
+      free (cs->seccomp_caps);
+      json_decref (cs->seccomp_profile);
+      free (cs->seccomp_text);
+      cs->seccomp_caps = steal_pointer (&key);
+      cs->seccomp_profile = runtime_default_seccomp_profile (caps);
+      cs->seccomp_text = json_dumps (cs->seccomp_profile, JSON_SORT_KEYS | JSON_COMPACT);
+      if (cs->seccomp_text == NULL)
+        abort ();
+    }
+  return json_incref (cs->seccomp_profile);
+}
+
+/* linux.seccomp moves to <exec dir>/seccomp.json, which the annotation
+ * RUNTIME_SECCOMP_PROFILE_ANNOTATION names: written canonical, its text is
+ * the key of the runtime's seccomp cache as it is, so the monitor neither
+ * parses nor reserializes the profile (60% of config.json). An annotation
+ * of that name from the container's labels never reaches the runtime. */
+static int
+seccomp_to_file (struct containers *cs, json_t *oci, const char *exec_dir, int exec_dirfd,
+                 struct berth_error **err)
+{
+  json_t *ann = json_object_get (oci, "annotations");
+  json_object_del (ann, RUNTIME_SECCOMP_PROFILE_ANNOTATION);
+  json_t *linux_ = json_object_get (oci, "linux");
+  json_t *sc = json_object_get (linux_, "seccomp");
+  if (!json_is_object (sc))
+    return 0;
+  _cleanup_free_ char *own = NULL;
+  const char *text = sc == cs->seccomp_profile ? cs->seccomp_text : NULL;
+  if (text == NULL)
+    {
+      own = json_dumps (sc, JSON_SORT_KEYS | JSON_COMPACT);
+      if (own == NULL)
+        return berth_error_set (err, ENOMEM, "serialize linux.seccomp");
+      text = own;
+    }
+  if (container_write_file_volatile (exec_dirfd, "seccomp.json", text, strlen (text), err) < 0)
+    return -1;
+  if (ann == NULL)
+    {
+      ann = json_object ();
+      json_object_set_new (oci, "annotations", ann);
+    }
+  _cleanup_free_ char *path = xasprintf ("%s/seccomp.json", exec_dir);
+  json_object_set_new (ann, RUNTIME_SECCOMP_PROFILE_ANNOTATION, json_string (path));
+  json_object_del (linux_, "seccomp");
+  return 0;
 }
 
 static int
@@ -70,7 +121,7 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
   _cleanup_strv_ char **caps = container_caps_compute (c->host_config, err);
   if (caps == NULL)
     return -1;
-  _cleanup_json_ json_t *seccomp = default_seccomp (caps);
+  _cleanup_json_ json_t *seccomp = default_seccomp (cs, caps);
   _cleanup_free_ char *dir = container_exec_dir (cs, c); /* container_write_etc_files */
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
@@ -144,6 +195,8 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
                                             json_object_get (e, "Hard"), "soft",
                                             json_object_get (e, "Soft")));
   }
+  if (seccomp_to_file (cs, oci, dir, exec_dirfd, err) < 0)
+    return -1;
   _cleanup_free_ char *text = json_dumps (oci, JSON_COMPACT);
   return container_write_file_volatile (exec_dirfd, "config.json", text, strlen (text), err);
 }

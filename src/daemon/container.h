@@ -192,7 +192,7 @@ struct container_oci_input
   const char *pidns_path;
   const char *cgroup_parent; /* default "/berth" */
   /* default seccomp profile (from the runtime), used unless unconfined */
-  const json_t *default_seccomp;
+  json_t *default_seccomp; /* shared by the config made (incref), never changed */
   long ncpus;
   /* Config.User resolved in the container's /etc/passwd and /etc/group */
   uid_t uid;

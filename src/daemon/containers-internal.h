@@ -25,6 +25,12 @@ struct containers
   char *monitor_path;
   int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
   char *init_path; /* tini-static, NULL when not installed */
+  /* the default seccomp profile made last (for the capability set
+   * seccomp_caps, joined by spaces) and its canonical text: the starts of
+   * containers with the same capabilities reuse both */
+  char *seccomp_caps;
+  json_t *seccomp_profile;
+  char *seccomp_text;
   struct runtime_context rt;
   bool opened_images; /* the store was opened here (and is closed here) */
   struct container **all;

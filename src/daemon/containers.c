@@ -636,6 +636,9 @@ module_shutdown (struct berthd *d)
   if (cs->monitor_exe_fd >= 0)
     close (cs->monitor_exe_fd);
   free (cs->init_path);
+  free (cs->seccomp_caps);
+  json_decref (cs->seccomp_profile);
+  free (cs->seccomp_text);
   pthread_mutex_destroy (&cs->removals_mu);
   pthread_cond_destroy (&cs->removals_cond);
   if (cs->opened_images && d->images)
