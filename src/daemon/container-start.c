@@ -303,49 +303,60 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
     return berth_error_set (err, 0, "berth-monitor is not installed next to berthd");
   if (cs->d->images == NULL)
     return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "the image store is not open");
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  if (fs_mkdir_p (exec_dir, 0700, err) < 0)
+    return berth_error_prefix (err, "start container %.12s", c->id);
+  /* The monitor starts first (exec, dynamic loader, its process setup)
+   * and waits for "go" while the root is mounted and its configs are
+   * written here: the two overlap on the host's cores. */
+  int sp[2] = { -1, -1 };
+  pid_t pid = 0;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return berth_error_set (err, errno, "start container %.12s: socketpair", c->id);
+  if (spawn_monitor (cs, c, exec_dir, sp[1], &pid, err) < 0)
+    {
+      close (sp[0]);
+      close (sp[1]);
+      return berth_error_prefix (err, "start container %.12s", c->id);
+    }
+  close (sp[1]);
+  sp[1] = -1;
+
   _cleanup_free_ char *mountpoint = NULL;
+  _cleanup_close_ int exec_dirfd = -1;
   /* an earlier crash may have left the snapshot mounted */
   _cleanup_error_ struct berth_error *ignored = NULL;
   image_snapshot_unmount (cs->d->images, c->id, &ignored);
   if (image_snapshot_mount (cs->d->images, c->id, NULL, &mountpoint, err) < 0)
-    return berth_error_prefix (err, "mount the container's root");
+    {
+      berth_error_prefix (err, "mount the container's root");
+      goto fail_mounted; /* (not mounted: its unmount below is a no-op) */
+    }
   free (c->rootfs);
   c->rootfs = xstrdup (mountpoint);
-
-  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
-  _cleanup_close_ int exec_dirfd = -1;
-  int sp[2] = { -1, -1 };
-  pid_t pid = 0;
-  if (fs_mkdir_p (exec_dir, 0700, err) < 0
-      || (exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
+  if ((exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
       || container_write_etc_files (cs, c, err) < 0 || write_oci_config (cs, c, exec_dirfd, err) < 0
       || write_monitor_config (cs, c, exec_dirfd, err) < 0)
     {
       if (exec_dirfd < 0 && *err == NULL)
         berth_error_set (err, errno, "open %s", exec_dir);
-      goto fail;
+      goto fail_mounted;
     }
   populate_volumes (cs, c);
   unlinkat (exec_dirfd, MONITOR_EXIT_FILE, 0);
   unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0); /* an older berth's monitor wrote it there */
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+  if (send (sp[0], MONITOR_GO, strlen (MONITOR_GO), MSG_NOSIGNAL) < 0)
     {
-      berth_error_set (err, errno, "socketpair");
-      goto fail;
+      berth_error_set (err, errno, "the container monitor exited during the start");
+      goto fail_mounted;
     }
-  if (spawn_monitor (cs, c, exec_dir, sp[1], &pid, err) < 0)
-    goto fail;
-  close (sp[1]);
-  sp[1] = -1;
   rt->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   rt->sync_fd = sp[0];
   rt->sync_watch = loop_fd_add (cs->d->loop, rt->sync_fd, EPOLLIN, sync_ready, c, err);
   if (rt->sync_watch == NULL)
     {
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
       rt->sync_fd = -1;
-      goto fail;
+      goto fail_mounted;
     }
   c->state.monitor_pid = pid;
   rt->starting = true;
@@ -353,11 +364,11 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
   rt->running_saved = false;
   return 0;
 
-fail:
-  if (sp[0] >= 0)
-    close (sp[0]);
-  if (sp[1] >= 0)
-    close (sp[1]);
+fail_mounted:
+  /* the monitor waits for "go": the end of the socket ends it */
+  close (sp[0]);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
   if (rt->pidfd >= 0)
     close (rt->pidfd);
   rt->pidfd = -1;

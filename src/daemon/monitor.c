@@ -237,8 +237,9 @@ init_exited_soon (struct monitor *m, int timeout_ms)
          && si.si_pid == m->init_pid;
 }
 
+/* The next message of berthd that is `what`; -1 when berthd went away. */
 static int
-wait_for_start (struct monitor *m)
+wait_for (struct monitor *m, const char *what)
 {
   char buf[64];
   for (;;)
@@ -249,7 +250,7 @@ wait_for_start (struct monitor *m)
       if (n <= 0)
         return -1;
       buf[n] = '\0';
-      if (strcmp (buf, "start") == 0)
+      if (strcmp (buf, what) == 0)
         return 0;
     }
 }
@@ -295,6 +296,9 @@ monitor_main (int argc, char **argv)
   int logfd = open ("monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (logfd >= 0)
     berth_log_configure (logfd, false, BERTH_LOG_WARNING);
+  /* berthd writes our configs while we started (monitor.h) */
+  if (wait_for (&m, MONITOR_GO) < 0)
+    return 1;
   if (config_load (&m, argv[1], &cfg, &err) < 0 || logging_open (&m, cfg, &err) < 0
       || attach_listen (&m, &err) < 0 || container_create (&m, cfg, &err) < 0)
     {
@@ -310,7 +314,7 @@ monitor_main (int argc, char **argv)
   json_decref (steal_pointer (&cfg));
   sync_send (m.sync_fd, "created %d", (int)m.init_pid);
 
-  if (wait_for_start (&m) < 0)
+  if (wait_for (&m, "start") < 0)
     {
       /* berthd went away before start: do not leave a created container */
       runtime_container_delete (&m.rt, m.id, true, &err);
