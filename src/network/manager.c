@@ -285,6 +285,18 @@ manager_restore (struct network_manager *m, struct berth_error **err)
   return manager_sync_rules_one_off (m, err);
 }
 
+/* mkdir -p path (0700), then open it as a directory */
+static int
+dir_made_open (const char *path, int flags, struct berth_error **err)
+{
+  if (fs_mkdir_p (path, 0700, err) < 0)
+    return -1;
+  int fd = open (path, flags | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    berth_error_set (err, errno, "open %s", path);
+  return fd;
+}
+
 int
 network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
                       struct berth_error **err)
@@ -329,14 +341,8 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
       berth_error_set_kind (err, BERTH_E_INVALID, 0, "no default address pool");
       goto fail;
     }
-  if (fs_mkdir_p (m->state_dir, 0700, err) < 0)
+  if ((m->state_fd = dir_made_open (m->state_dir, O_PATH, err)) < 0)
     goto fail;
-  m->state_fd = open (m->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (m->state_fd < 0)
-    {
-      berth_error_set (err, errno, "open %s", m->state_dir);
-      goto fail;
-    }
   m->lock_fd = openat (m->state_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m->lock_fd < 0 || flock (m->lock_fd, LOCK_EX | LOCK_NB) < 0)
     {
@@ -358,14 +364,8 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
   if (cfg->run_dir && *cfg->run_dir)
     {
       m->run_dir = xstrdup (cfg->run_dir);
-      if (fs_mkdir_p (m->run_dir, 0700, err) < 0)
+      if ((m->run_fd = dir_made_open (m->run_dir, O_RDONLY, err)) < 0)
         goto fail;
-      m->run_fd = open (m->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (m->run_fd < 0)
-        {
-          berth_error_set (err, errno, "open %s", m->run_dir);
-          goto fail;
-        }
     }
   if (dns_init (m, cfg, err) < 0 || manager_load (m, err) < 0 || manager_restore (m, err) < 0)
     goto fail;
