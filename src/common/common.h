@@ -115,6 +115,9 @@ int fs_write_file_atomic (int dirfd, const char *name, const void *data, size_t 
  * rename itself, bringing back the previous version (or no file). For
  * records whose older version is as consistent as the new one. */
 #define FS_ATOMIC_NO_DIR_SYNC 0x1
+/* No fsync at all (with FS_ATOMIC_NO_DIR_SYNC): atomic against a crash of
+ * the process only, for state on a tmpfs or state a reboot makes moot. */
+#define FS_ATOMIC_NO_SYNC 0x2
 int fs_write_file_atomic_flags (int dirfd, const char *name, const void *data, size_t len,
                                 mode_t mode, unsigned flags, struct berth_error **err);
 /* Read a whole file (relative to dirfd, or absolute with AT_FDCWD); *out is

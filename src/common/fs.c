@@ -140,7 +140,7 @@ fs_write_file_atomic_flags (int dirfd, const char *name, const void *data, size_
   _cleanup_close_ int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0)
     return berth_error_set (err, errno, "create `%s`", tmp);
-  if (fs_write_all (fd, data, len) < 0 || fsync (fd) < 0)
+  if (fs_write_all (fd, data, len) < 0 || (!(flags & FS_ATOMIC_NO_SYNC) && fsync (fd) < 0))
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);
@@ -152,7 +152,7 @@ fs_write_file_atomic_flags (int dirfd, const char *name, const void *data, size_
       unlinkat (dirfd, tmp, 0);
       return berth_error_set (err, saved, "rename to `%s`", name);
     }
-  if (flags & FS_ATOMIC_NO_DIR_SYNC)
+  if (flags & (FS_ATOMIC_NO_DIR_SYNC | FS_ATOMIC_NO_SYNC))
     return 0;
   /* The rename is durable only once the directory itself is synced. An
    * O_PATH directory fd cannot be fsynced (EBADF): reopen it for that. */

@@ -399,7 +399,8 @@ api_container_inspect (struct api_request *req)
   struct container *c = lookup_or_respond (req, &cs);
   if (c == NULL)
     return;
-  json_t *j = container_inspect_json (c);
+  _cleanup_free_ char *etc_dir = container_etc_dir (cs, c);
+  json_t *j = container_inspect_json (c, etc_dir);
   containers_apply_network_settings (cs, c, j, false);
   /* the exec instances of this container */
   json_t *ids = exec_ids_of (cs, c);

@@ -133,8 +133,10 @@ networks_init (struct berthd *d, struct berth_error **err)
     if (json_is_string (p))
       strv_append (&dns, json_string_value (p));
   _cleanup_free_ char *state = xasprintf ("%s/network", d->config.data_root);
+  _cleanup_free_ char *run = xasprintf ("%s/network", d->config.exec_root);
   struct network_manager_config cfg = {
     .state_dir = state,
+    .run_dir = run,
     .nft_table = config_str (d, "nft-table"),
     .default_bridge_device = config_str (d, "bridge"),
     .bip = config_str (d, "bip"),

@@ -183,7 +183,16 @@ container_write_etc_files (struct containers *cs, struct container *c, struct be
   else
     snprintf (hostname, sizeof hostname, "%.12s", c->id);
   _cleanup_free_ char *hn = xasprintf ("%s\n", hostname);
-  if (write_file (c->dirfd, "hostname", hn, err) < 0)
+  /* the exec dir: these are remade at every start */
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  _cleanup_close_ int dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berth_error_set (err, errno, "open %s", exec_dir);
+  /* a berthd of before wrote them into the data dir */
+  static const char *const old[] = { "hostname", "hosts", "resolv.conf" };
+  for (size_t k = 0; k < 3; k++)
+    unlinkat (c->dirfd, old[k], 0);
+  if (write_file (dirfd, "hostname", hn, err) < 0)
     return -1;
 
   /* hosts */
@@ -209,7 +218,7 @@ container_write_etc_files (struct containers *cs, struct container *c, struct be
     free (hosts);
     hosts = next;
   }
-  if (write_file (c->dirfd, "hosts", hosts, err) < 0)
+  if (write_file (dirfd, "hosts", hosts, err) < 0)
     return -1;
 
   /* resolv.conf: the host's, minus nameservers that only make sense on
@@ -276,7 +285,7 @@ container_write_etc_files (struct containers *cs, struct container *c, struct be
       free (out);
       out = next;
     }
-  return write_file (c->dirfd, "resolv.conf", out, err);
+  return write_file (dirfd, "resolv.conf", out, err);
 }
 
 /* ------------------------------------------------------------- users -- */

@@ -106,14 +106,12 @@ mounts_json (const struct container *c)
 }
 
 json_t *
-container_inspect_json (const struct container *c)
+container_inspect_json (const struct container *c, const char *etc_dir)
 {
   json_t *args = json_array ();
   for (char **a = c->args; a && *a; a++)
     json_array_append_new (args, json_string (*a));
-  _cleanup_free_ char *dir = c->log_path
-                                 ? strndup (c->log_path, strrchr (c->log_path, '/') - c->log_path)
-                                 : xstrdup ("");
+  const char *dir = etc_dir;
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);

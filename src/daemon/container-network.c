@@ -186,11 +186,14 @@ connect_one (struct network_manager *m, struct container *c, pid_t pid, const ch
 /* A rewrite that keeps the inode: the files are bind-mounted into the
  * container already (the runtime created it), so a rename would not show. */
 static int
-rewrite_in_place (int dirfd, const char *name, const char *text, struct berth_error **err)
+rewrite_in_place (struct container *c, const char *name, const char *text,
+                  struct berth_error **err)
 {
-  _cleanup_close_ int fd = openat (dirfd, name, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+  _cleanup_free_ char *dir = container_etc_dir (container_rt (c)->cs, c);
+  _cleanup_free_ char *path = xasprintf ("%s/%s", dir, name);
+  _cleanup_close_ int fd = open (path, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
-    return berth_error_set (err, errno, "open %s", name);
+    return berth_error_set (err, errno, "open %s", path);
   if (fs_write_all (fd, text, strlen (text)) < 0)
     return berth_error_set (err, errno, "write %s", name);
   return 0;
@@ -223,7 +226,7 @@ write_etc_files (struct container *c, const struct network_endpoint_info *eps, s
   _cleanup_free_ char *hosts
       = network_hosts_file (hostname, jstr (c->config, "Domainname"), eps, n,
                             (const char *const *)extra, gw, err);
-  if (hosts == NULL || rewrite_in_place (c->dirfd, "hosts", hosts, err) < 0)
+  if (hosts == NULL || rewrite_in_place (c, "hosts", hosts, err) < 0)
     return -1;
   if (hosts_only)
     return 0;
@@ -237,7 +240,7 @@ write_etc_files (struct container *c, const struct network_endpoint_info *eps, s
   _cleanup_free_ char *resolv = network_resolv_conf (
       host_resolv, embedded, embedded ? NULL : (const char *const *)dns,
       (const char *const *)search, (const char *const *)opts, err);
-  if (resolv == NULL || rewrite_in_place (c->dirfd, "resolv.conf", resolv, err) < 0)
+  if (resolv == NULL || rewrite_in_place (c, "resolv.conf", resolv, err) < 0)
     return -1;
   return 0;
 }
@@ -252,11 +255,13 @@ copy_etc_files_of (struct berthd *d, struct container *c, const char *ref,
   if (other == NULL)
     return berth_error_prefix (err, "HostConfig.NetworkMode");
   static const char *const files[] = { "hosts", "resolv.conf" };
+  _cleanup_free_ char *other_dir = container_etc_dir (container_rt (other)->cs, other);
   for (size_t i = 0; i < 2; i++)
     {
       _cleanup_free_ char *text = NULL;
-      if (fs_read_file (other->dirfd, files[i], &text, NULL, err) < 0
-          || rewrite_in_place (c->dirfd, files[i], text, err) < 0)
+      _cleanup_free_ char *path = xasprintf ("%s/%s", other_dir, files[i]);
+      if (fs_read_file (AT_FDCWD, path, &text, NULL, err) < 0
+          || rewrite_in_place (c, files[i], text, err) < 0)
         return berth_error_prefix (err, "the %s of container %.12s", files[i], other->id);
     }
   return 0;

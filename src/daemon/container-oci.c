@@ -694,7 +694,7 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
             }
         }
       else if (in->default_seccomp)
-        json_object_set_new (linux_, "seccomp", json_deep_copy (in->default_seccomp));
+        json_object_set_new (linux_, "seccomp", json_incref (in->default_seccomp));
     }
 
   json_t *root = json_pack ("{s:s,s:b}", "path", in->rootfs, "readonly", readonly_root);

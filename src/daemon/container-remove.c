@@ -258,6 +258,15 @@ is_our_monitor (struct containers *cs, const struct container *c, pid_t pid)
 void
 container_restore (struct containers *cs, struct container *c)
 {
+  /* a power loss soon after the create may have lost the snapshot's
+   * meta.json (written without fsync): the record names its image */
+  if (cs->d->images)
+    {
+      _cleanup_error_ struct berth_error *serr = NULL;
+      if (image_snapshot_repair (cs->d->images, c->id, *c->image_id ? c->image_id : NULL, &serr)
+          < 0)
+        berth_log (BERTH_LOG_WARNING, "restore %.12s: %s", c->id, serr->msg);
+    }
   /* the volume store keeps references in memory only: declare ours */
   size_t i;
   json_t *m;

@@ -36,10 +36,61 @@ static void start_failed (struct containers *cs, struct container *c, const char
 
 /* ----------------------------------------------------- prepare start -- */
 
+/* Docker's default profile for these capabilities (a new reference):
+ * made once per capability set, it is shared by the OCI configs. */
 static json_t *
-default_seccomp (char *const *caps)
+default_seccomp (struct containers *cs, char *const *caps)
 {
-  return runtime_default_seccomp_profile (caps);
+  _cleanup_free_ char *key = strv_join (caps, " ");
+  if (cs->seccomp_caps == NULL || strcmp (cs->seccomp_caps, key) != 0)
+    {
+      free (cs->seccomp_caps);
+      json_decref (cs->seccomp_profile);
+      free (cs->seccomp_text);
+      cs->seccomp_caps = steal_pointer (&key);
+      cs->seccomp_profile = runtime_default_seccomp_profile (caps);
+      cs->seccomp_text = json_dumps (cs->seccomp_profile, JSON_SORT_KEYS | JSON_COMPACT);
+      if (cs->seccomp_text == NULL)
+        abort ();
+    }
+  return json_incref (cs->seccomp_profile);
+}
+
+/* linux.seccomp moves to <exec dir>/seccomp.json, which the annotation
+ * RUNTIME_SECCOMP_PROFILE_ANNOTATION names: written canonical, its text is
+ * the key of the runtime's seccomp cache as it is, so the monitor neither
+ * parses nor reserializes the profile (60% of config.json). An annotation
+ * of that name from the container's labels never reaches the runtime. */
+static int
+seccomp_to_file (struct containers *cs, json_t *oci, const char *exec_dir, int exec_dirfd,
+                 struct berth_error **err)
+{
+  json_t *ann = json_object_get (oci, "annotations");
+  json_object_del (ann, RUNTIME_SECCOMP_PROFILE_ANNOTATION);
+  json_t *linux_ = json_object_get (oci, "linux");
+  json_t *sc = json_object_get (linux_, "seccomp");
+  if (!json_is_object (sc))
+    return 0;
+  _cleanup_free_ char *own = NULL;
+  const char *text = sc == cs->seccomp_profile ? cs->seccomp_text : NULL;
+  if (text == NULL)
+    {
+      own = json_dumps (sc, JSON_SORT_KEYS | JSON_COMPACT);
+      if (own == NULL)
+        return berth_error_set (err, ENOMEM, "serialize linux.seccomp");
+      text = own;
+    }
+  if (container_write_file_volatile (exec_dirfd, "seccomp.json", text, strlen (text), err) < 0)
+    return -1;
+  if (ann == NULL)
+    {
+      ann = json_object ();
+      json_object_set_new (oci, "annotations", ann);
+    }
+  _cleanup_free_ char *path = xasprintf ("%s/seccomp.json", exec_dir);
+  json_object_set_new (ann, RUNTIME_SECCOMP_PROFILE_ANNOTATION, json_string (path));
+  json_object_del (linux_, "seccomp");
+  return 0;
 }
 
 static int
@@ -70,8 +121,8 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
   _cleanup_strv_ char **caps = container_caps_compute (c->host_config, err);
   if (caps == NULL)
     return -1;
-  _cleanup_json_ json_t *seccomp = default_seccomp (caps);
-  _cleanup_free_ char *dir = container_data_dir (cs, c);
+  _cleanup_json_ json_t *seccomp = default_seccomp (cs, caps);
+  _cleanup_free_ char *dir = container_exec_dir (cs, c); /* container_write_etc_files */
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
@@ -144,6 +195,8 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
                                             json_object_get (e, "Hard"), "soft",
                                             json_object_get (e, "Soft")));
   }
+  if (seccomp_to_file (cs, oci, dir, exec_dirfd, err) < 0)
+    return -1;
   _cleanup_free_ char *text = json_dumps (oci, JSON_COMPACT);
   return container_write_file_volatile (exec_dirfd, "config.json", text, strlen (text), err);
 }
@@ -250,59 +303,72 @@ container_start (struct containers *cs, struct container *c, struct berth_error 
     return berth_error_set (err, 0, "berth-monitor is not installed next to berthd");
   if (cs->d->images == NULL)
     return berth_error_set_kind (err, BERTH_E_UNAVAILABLE, 0, "the image store is not open");
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  if (fs_mkdir_p (exec_dir, 0700, err) < 0)
+    return berth_error_prefix (err, "start container %.12s", c->id);
+  /* The monitor starts first (exec, dynamic loader, its process setup)
+   * and waits for "go" while the root is mounted and its configs are
+   * written here: the two overlap on the host's cores. */
+  int sp[2] = { -1, -1 };
+  pid_t pid = 0;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return berth_error_set (err, errno, "start container %.12s: socketpair", c->id);
+  if (spawn_monitor (cs, c, exec_dir, sp[1], &pid, err) < 0)
+    {
+      close (sp[0]);
+      close (sp[1]);
+      return berth_error_prefix (err, "start container %.12s", c->id);
+    }
+  close (sp[1]);
+  sp[1] = -1;
+
   _cleanup_free_ char *mountpoint = NULL;
+  _cleanup_close_ int exec_dirfd = -1;
   /* an earlier crash may have left the snapshot mounted */
   _cleanup_error_ struct berth_error *ignored = NULL;
   image_snapshot_unmount (cs->d->images, c->id, &ignored);
   if (image_snapshot_mount (cs->d->images, c->id, NULL, &mountpoint, err) < 0)
-    return berth_error_prefix (err, "mount the container's root");
+    {
+      berth_error_prefix (err, "mount the container's root");
+      goto fail_mounted; /* (not mounted: its unmount below is a no-op) */
+    }
   free (c->rootfs);
   c->rootfs = xstrdup (mountpoint);
-
-  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
-  _cleanup_close_ int exec_dirfd = -1;
-  int sp[2] = { -1, -1 };
-  pid_t pid = 0;
-  if (fs_mkdir_p (exec_dir, 0700, err) < 0
-      || (exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
+  if ((exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
       || container_write_etc_files (cs, c, err) < 0 || write_oci_config (cs, c, exec_dirfd, err) < 0
       || write_monitor_config (cs, c, exec_dirfd, err) < 0)
     {
       if (exec_dirfd < 0 && *err == NULL)
         berth_error_set (err, errno, "open %s", exec_dir);
-      goto fail;
+      goto fail_mounted;
     }
   populate_volumes (cs, c);
-  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+  unlinkat (exec_dirfd, MONITOR_EXIT_FILE, 0);
+  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0); /* an older berth's monitor wrote it there */
+  if (send (sp[0], MONITOR_GO, strlen (MONITOR_GO), MSG_NOSIGNAL) < 0)
     {
-      berth_error_set (err, errno, "socketpair");
-      goto fail;
+      berth_error_set (err, errno, "the container monitor exited during the start");
+      goto fail_mounted;
     }
-  if (spawn_monitor (cs, c, exec_dir, sp[1], &pid, err) < 0)
-    goto fail;
-  close (sp[1]);
-  sp[1] = -1;
   rt->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   rt->sync_fd = sp[0];
   rt->sync_watch = loop_fd_add (cs->d->loop, rt->sync_fd, EPOLLIN, sync_ready, c, err);
   if (rt->sync_watch == NULL)
     {
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
       rt->sync_fd = -1;
-      goto fail;
+      goto fail_mounted;
     }
   c->state.monitor_pid = pid;
   rt->starting = true;
   rt->net_attached = false;
+  rt->running_saved = false;
   return 0;
 
-fail:
-  if (sp[0] >= 0)
-    close (sp[0]);
-  if (sp[1] >= 0)
-    close (sp[1]);
+fail_mounted:
+  /* the monitor waits for "go": the end of the socket ends it */
+  close (sp[0]);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
   if (rt->pidfd >= 0)
     close (rt->pidfd);
   rt->pidfd = -1;
@@ -347,6 +413,28 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
             }
           rt->net_attached = true;
         }
+      /* The record says running before the container does: saving it
+       * (an fsync) here overlaps the runtime's root setup instead of
+       * delaying the answer to the start. A start that fails after this
+       * saves the failure over it; a berthd killed before "started" finds
+       * the record running and its monitor gone or going (the monitor
+       * deletes a created container whose berthd went away): exited. */
+      if (!rt->running_saved)
+        {
+          _cleanup_error_ struct berth_error *serr = NULL;
+          uint64_t now = time_now_ns ();
+          if (container_save_as_running (c, c->state.pid, c->state.monitor_pid,
+                                         rt->stop_on_start, now, &serr)
+              == 0)
+            {
+              rt->running_saved = true;
+              rt->running_saved_stop = rt->stop_on_start;
+              rt->running_saved_at = c->saves;
+              rt->running_saved_ns = now;
+            }
+          else
+            berth_log (BERTH_LOG_WARNING, "%s", serr->msg);
+        }
       if (cloned)
         return;
       attach_pending_clients (cs, c);
@@ -361,10 +449,15 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
   if (n > 0 && strcmp (buf, "started") == 0)
     {
       pid_t init = c->state.pid;
-      container_set_running (c, init, c->state.monitor_pid, time_now_ns ());
+      /* saved already unless something was saved since, or a stop came */
+      bool saved = rt->running_saved && rt->running_saved_at == c->saves
+                   && rt->running_saved_stop == rt->stop_on_start;
+      container_set_running (c, init, c->state.monitor_pid,
+                             rt->running_saved ? rt->running_saved_ns : time_now_ns ());
       c->state.has_been_manually_stopped = rt->stop_on_start;
+      rt->running_saved = false;
       _cleanup_error_ struct berth_error *err = NULL;
-      if (container_save (c, &err) < 0)
+      if (!saved && container_save (c, &err) < 0)
         berth_log (BERTH_LOG_ERROR, "%s", err->msg);
       container_event (c, "start", NULL);
       container_watch_monitor (cs, c, c->state.monitor_pid);
@@ -410,6 +503,7 @@ static void
 start_failed (struct containers *cs, struct container *c, const char *msg)
 {
   struct container_rt *rt = container_rt (c);
+  rt->running_saved = false; /* the save below records the failure */
   if (rt->pidfd >= 0)
     {
       siginfo_t si;
@@ -525,10 +619,23 @@ restart_fire (void *data)
  * (killed) leaves the container's fate unknown: 255, as docker reports
  * for a lost task. */
 static void
-read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
+read_exit_record (struct containers *cs, struct container *c, int *code, bool *oom,
+                  uint64_t *finished)
 {
+  /* in the exec dir (a tmpfs); a monitor of an older berth wrote it into
+   * the container's dir */
+  _cleanup_free_ char *exec_dir = container_exec_dir (cs, c);
+  _cleanup_close_ int exec_dirfd = open (exec_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dirfd = exec_dirfd;
   _cleanup_error_ struct berth_error *err = NULL;
-  _cleanup_json_ json_t *j = json_load_path (c->dirfd, MONITOR_EXIT_FILE, &err);
+  _cleanup_json_ json_t *j
+      = exec_dirfd >= 0 ? json_load_path (exec_dirfd, MONITOR_EXIT_FILE, &err) : NULL;
+  if (j == NULL)
+    {
+      berth_error_freep (&err);
+      dirfd = c->dirfd;
+      j = json_load_path (c->dirfd, MONITOR_EXIT_FILE, &err);
+    }
   *code = 255;
   *oom = false;
   *finished = time_now_ns ();
@@ -539,7 +646,7 @@ read_exit_record (struct container *c, int *code, bool *oom, uint64_t *finished)
   json_int_t f = json_integer_value (json_object_get (j, "FinishedAt"));
   if (f > 0)
     *finished = (uint64_t)f;
-  unlinkat (c->dirfd, MONITOR_EXIT_FILE, 0);
+  unlinkat (dirfd, MONITOR_EXIT_FILE, 0);
 }
 
 /* What a stopped container that stays holds: the runtime state (the
@@ -579,7 +686,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
   int code;
   bool oom;
   uint64_t finished;
-  read_exit_record (c, &code, &oom, &finished);
+  read_exit_record (cs, c, &code, &oom, &finished);
   uint64_t ran_ns = finished > c->state.started_ns ? finished - c->state.started_ns : 0;
   json_t *rp = json_object_get (c->host_config, "RestartPolicy");
   struct restart_decision_input in = {

@@ -376,7 +376,24 @@ container_save (struct container *c, struct berth_error **err)
   c->host_config_saved = true;
   if (json_save_atomic_flags (c->dirfd, "config.v2.json", j, FS_ATOMIC_NO_DIR_SYNC, err) < 0)
     return berth_error_prefix (err, "save container %.12s", c->id);
+  c->saves++;
   return 0;
+}
+
+int
+container_save_as_running (struct container *c, pid_t pid, pid_t monitor_pid,
+                           bool manually_stopped, uint64_t now_ns, struct berth_error **err)
+{
+  /* the state set_running makes, on a copy that owns its strings */
+  struct container_state keep = c->state;
+  c->state.error = NULL;
+  c->state.health.status = keep.health.status ? xstrdup (keep.health.status) : NULL;
+  container_set_running (c, pid, monitor_pid, now_ns);
+  c->state.has_been_manually_stopped = manually_stopped;
+  int r = container_save (c, err);
+  free (c->state.health.status);
+  c->state = keep;
+  return r;
 }
 
 int

@@ -75,6 +75,7 @@ struct container
   int dirfd; /* <data-root>/containers/<id> */
   bool auto_remove_pending;
   bool host_config_saved; /* hostconfig.json is current: skip rewriting it */
+  unsigned saves;         /* container_save calls so far (a save since a mark?) */
   void *daemon_data;      /* owned by the daemon glue (monitor watch, waiters) */
 };
 
@@ -108,6 +109,11 @@ container_freep (struct container **c)
  * (write temp + fsync + rename each): a kill -9 at any instant leaves the
  * old or the new record. */
 int container_save (struct container *c, struct berth_error **err);
+/* Save the record as container_set_running would leave it, without
+ * changing c: the start persists "running" while the runtime still sets
+ * up the root, so that the answer to the start waits for no fsync. */
+int container_save_as_running (struct container *c, pid_t pid, pid_t monitor_pid,
+                               bool manually_stopped, uint64_t now_ns, struct berth_error **err);
 /* Files berthd regenerates at every start (hostname, hosts, resolv.conf,
  * the OCI config): temp + rename without fsync — a crash loses nothing
  * that the next start does not write again, and fsyncs cost milliseconds. */
@@ -125,7 +131,8 @@ json_t *container_time_json (uint64_t ns);
 /* The State object of inspect. */
 json_t *container_state_json (const struct container_state *s);
 /* Inspect shape (GET /containers/{id}/json). */
-json_t *container_inspect_json (const struct container *c);
+/* etc_dir: where its hostname, hosts and resolv.conf are */
+json_t *container_inspect_json (const struct container *c, const char *etc_dir);
 /* One entry of GET /containers/json. */
 json_t *container_summary_json (const struct container *c, uint64_t now_ns);
 /* "Up 3 minutes", "Exited (0) 2 seconds ago", "Created" … as docker prints. */
@@ -185,7 +192,7 @@ struct container_oci_input
   const char *pidns_path;
   const char *cgroup_parent; /* default "/berth" */
   /* default seccomp profile (from the runtime), used unless unconfined */
-  const json_t *default_seccomp;
+  json_t *default_seccomp; /* shared by the config made (incref), never changed */
   long ncpus;
   /* Config.User resolved in the container's /etc/passwd and /etc/group */
   uid_t uid;

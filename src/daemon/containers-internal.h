@@ -25,6 +25,12 @@ struct containers
   char *monitor_path;
   int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
   char *init_path; /* tini-static, NULL when not installed */
+  /* the default seccomp profile made last (for the capability set
+   * seccomp_caps, joined by spaces) and its canonical text: the starts of
+   * containers with the same capabilities reuse both */
+  char *seccomp_caps;
+  json_t *seccomp_profile;
+  char *seccomp_text;
   struct runtime_context rt;
   bool opened_images; /* the store was opened here (and is closed here) */
   struct container **all;
@@ -86,6 +92,13 @@ struct container_rt
   size_t health_output_len;
   bool starting;
   bool net_attached; /* this start connected the network already */
+  /* the record was saved as running while the runtime set up the root
+   * (at c->saves == running_saved_at, started at running_saved_ns, with
+   * HasBeenManuallyStopped = running_saved_stop) */
+  bool running_saved;
+  bool running_saved_stop;
+  unsigned running_saved_at;
+  uint64_t running_saved_ns;
   bool stopping;
   /* a stop arrived while the monitor was starting: stop once started */
   bool stop_on_start;
@@ -190,6 +203,11 @@ void container_graph_data_apply (struct containers *cs, const struct container *
 /* Host paths of the container's files. */
 char *container_exec_dir (struct containers *cs, const struct container *c);
 char *container_data_dir (struct containers *cs, const struct container *c);
+/* Where the container's hostname, hosts and resolv.conf are (regenerated
+ * at every start, bind-mounted into it): its exec dir (a tmpfs: no inode
+ * of the data root's disk per start), or its data dir when a berthd of
+ * before wrote them there and the container has not started since. */
+char *container_etc_dir (struct containers *cs, const struct container *c);
 /* Resolve Config.User ("uid", "name", "uid:gid", "name:group") in the
  * container's /etc/passwd and /etc/group (inside rootfd). */
 int container_user_resolve (int rootfd, const char *user, char *const *group_add, uid_t *uid,

@@ -319,6 +319,19 @@ container_data_dir (struct containers *cs, const struct container *c)
   return xasprintf ("%s/%s", cs->data_dir, c->id);
 }
 
+char *
+container_etc_dir (struct containers *cs, const struct container *c)
+{
+  char *exec_dir = container_exec_dir (cs, c);
+  if (faccessat (c->dirfd, "hosts", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return exec_dir;
+  _cleanup_free_ char *mine = xasprintf ("%s/hosts", exec_dir);
+  if (access (mine, F_OK) == 0)
+    return exec_dir;
+  free (exec_dir);
+  return container_data_dir (cs, c);
+}
+
 static bool
 is_executable (const char *path)
 {
@@ -623,6 +636,9 @@ module_shutdown (struct berthd *d)
   if (cs->monitor_exe_fd >= 0)
     close (cs->monitor_exe_fd);
   free (cs->init_path);
+  free (cs->seccomp_caps);
+  json_decref (cs->seccomp_profile);
+  free (cs->seccomp_text);
   pthread_mutex_destroy (&cs->removals_mu);
   pthread_cond_destroy (&cs->removals_cond);
   if (cs->opened_images && d->images)

@@ -165,12 +165,11 @@ monitor_hold_main (int argc, char **argv)
   int n = snprintf (rec, sizeof rec,
                     "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":false,\"Pid\":%d}\n",
                     m.exit_code, (unsigned long long)time_now_ns (), (int)m.init_pid);
-  int fd = openat (m.container_dirfd, ".exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0600);
+  int fd = openat (AT_FDCWD, ".exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd >= 0)
     {
-      if (fs_write_all (fd, rec, (size_t)n) == 0 && fsync (fd) == 0)
-        renameat (m.container_dirfd, ".exit.json.tmp", m.container_dirfd, MONITOR_EXIT_FILE);
+      if (fs_write_all (fd, rec, (size_t)n) == 0)
+        renameat (AT_FDCWD, ".exit.json.tmp", AT_FDCWD, MONITOR_EXIT_FILE);
       close (fd);
     }
   return 1;

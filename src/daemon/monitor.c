@@ -237,8 +237,9 @@ init_exited_soon (struct monitor *m, int timeout_ms)
          && si.si_pid == m->init_pid;
 }
 
+/* The next message of berthd that is `what`; -1 when berthd went away. */
 static int
-wait_for_start (struct monitor *m)
+wait_for (struct monitor *m, const char *what)
 {
   char buf[64];
   for (;;)
@@ -249,7 +250,7 @@ wait_for_start (struct monitor *m)
       if (n <= 0)
         return -1;
       buf[n] = '\0';
-      if (strcmp (buf, "start") == 0)
+      if (strcmp (buf, what) == 0)
         return 0;
     }
 }
@@ -295,6 +296,9 @@ monitor_main (int argc, char **argv)
   int logfd = open ("monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (logfd >= 0)
     berth_log_configure (logfd, false, BERTH_LOG_WARNING);
+  /* berthd writes our configs while we started (monitor.h) */
+  if (wait_for (&m, MONITOR_GO) < 0)
+    return 1;
   if (config_load (&m, argv[1], &cfg, &err) < 0 || logging_open (&m, cfg, &err) < 0
       || attach_listen (&m, &err) < 0 || container_create (&m, cfg, &err) < 0)
     {
@@ -310,7 +314,7 @@ monitor_main (int argc, char **argv)
   json_decref (steal_pointer (&cfg));
   sync_send (m.sync_fd, "created %d", (int)m.init_pid);
 
-  if (wait_for_start (&m) < 0)
+  if (wait_for (&m, "start") < 0)
     {
       /* berthd went away before start: do not leave a created container */
       runtime_container_delete (&m.rt, m.id, true, &err);
@@ -359,20 +363,19 @@ monitor_write_exit_file (struct monitor *m, bool oom_killed)
                     "{\"ExitCode\":%d,\"FinishedAt\":%llu,\"OOMKilled\":%s,\"Pid\":%d}\n",
                     m->exit_code, (unsigned long long)time_now_ns (), oom_killed ? "true" : "false",
                     (int)m->init_pid);
-  /* Atomic (berthd reads it whole or not at all) but not synced: it is a
-   * hand-off to berthd, which records the exit in the container's config
-   * (synced) as soon as it reads it; after a power loss nothing runs and
-   * the container is exited whatever this file said. */
-  int fd = openat (m->container_dirfd, ".exit.json.tmp",
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* Atomic (berthd reads it whole or not at all) but not synced, in the
+   * exec dir (our cwd, a tmpfs): it is a hand-off to berthd, which records
+   * the exit in the container's config (synced) as soon as it reads it;
+   * after a reboot nothing runs and the container is exited whatever this
+   * file said. */
+  int fd = openat (AT_FDCWD, ".exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
   if (fd < 0)
     return;
   bool ok = fs_write_all (fd, buf, (size_t)n) == 0;
   close (fd);
-  if (!ok
-      || renameat (m->container_dirfd, ".exit.json.tmp", m->container_dirfd, MONITOR_EXIT_FILE)
-             < 0)
-    unlinkat (m->container_dirfd, ".exit.json.tmp", 0);
+  if (!ok || renameat (AT_FDCWD, ".exit.json.tmp", AT_FDCWD, MONITOR_EXIT_FILE) < 0)
+    unlinkat (AT_FDCWD, ".exit.json.tmp", 0);
 }
 
 /* ------------------------------------------------------- hold, finish -- */
@@ -468,7 +471,7 @@ monitor_finish_main (int argc, char **argv)
   const char *init = kv (argc, argv, "init");
   const char *code = kv (argc, argv, "code");
   const char *cdir = kv (argc, argv, "cdir");
-  if (argc < 3 || !id || !sr || !init || !code || !cdir)
+  if (argc < 3 || !id || !sr || !init || !code || !cdir || chdir (argv[2]) < 0)
     return 2;
   snprintf (m.id, sizeof m.id, "%s", id);
   snprintf (m.state_root, sizeof m.state_root, "%s", sr);

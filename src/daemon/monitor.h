@@ -3,10 +3,13 @@
  * and exec'd by berthd: it becomes a child subreaper, creates and starts the
  * container through the runtime library with pipes or a pty as stdio, holds
  * them, writes the logs, serves attach on <exec-dir>/attach.sock, records
- * the exit status to <container-dir>/exit.json, removes the runtime state
+ * the exit status to <exec-dir>/exit.json, removes the runtime state
  * and exits. It does not depend on berthd staying alive (live restore).
  *
  * Start handshake on fd 3 (a SOCK_SEQPACKET pair with berthd):
+ *   berthd  → "go" (monitor.json and config.json are written; the monitor
+ *             was spawned before, and its end of the pair closing before
+ *             "go" ends it)
  *   monitor → "cloned <init pid>" (its namespaces exist: berthd connects
  *             the network while the runtime sets up the root)
  *   monitor → "created <init pid>" | "error <message>"
@@ -56,6 +59,10 @@ struct monitor_exec_request
 };
 
 #define MONITOR_SYNC_FD 3
+/* berthd spawns the monitor before it writes monitor.json and config.json
+ * and says this once they are there: the monitor's exec and loading
+ * overlap the root's mount */
+#define MONITOR_GO "go"
 #define MONITOR_ATTACH_SOCKET "attach.sock"
 #define MONITOR_EXIT_FILE "exit.json"
 #define MONITOR_CONFIG_FILE "monitor.json"

@@ -436,6 +436,12 @@ int image_prune (struct image_store *store, bool all, json_t **report, struct be
 int image_snapshot_create (struct image_store *store, const char *id, const char *image_id,
                            struct berth_error **err);
 bool image_snapshot_exists (struct image_store *store, const char *id);
+/* create writes meta.json without fsync (docker's RW layers are not synced
+ * either): after a power loss the directory may be there with meta.json
+ * empty or missing. Rewrite it (synced) from image_id's layers then;
+ * returns 1 if it did, 0 if the snapshot is whole or absent. */
+int image_snapshot_repair (struct image_store *store, const char *id, const char *image_id,
+                           struct berth_error **err);
 /* Mount at target (NULL = <root>/snapshots/<id>/merged); *mountpoint_out
  * (optional) gets the path. Mounting twice is an error (BERTH_E_CONFLICT). */
 int image_snapshot_mount (struct image_store *store, const char *id, const char *target,

@@ -6,9 +6,14 @@
  * Durability (this is on the path of every `docker run`): a snapshot is
  * disposable until the container record that names it is saved, and that
  * save (the daemon's fsync) commits, on a journaling filesystem, the
- * earlier mkdirs and renames with it. So create fsyncs only meta.json's
- * content (its blocks are not ordered by other files' fsyncs on xfs), not
- * the directories; the "mountpoint" field (only for a mount elsewhere than
+ * earlier mkdirs and renames with it. create syncs nothing, as docker's
+ * layer store writes a container's mount-id and overlay2's lower without
+ * fsync: meta.json only repeats what the record names (the image, whose
+ * layers stay while a container uses it), so a power loss that leaves it
+ * empty or missing is repaired from the record at the daemon's next start
+ * (image_snapshot_repair). (The first fsync in a new tree on ext4 without
+ * a journal writes every new parent directory too: milliseconds.) The
+ * "mountpoint" field (only for a mount elsewhere than
  * merged/) is state of this boot (mounts
  * do not survive a reboot) and is written atomically without any fsync;
  * and remove needs no fsync: a removal undone by a power loss leaves a
@@ -96,22 +101,53 @@ image_snapshot_image (struct image_store *s, const char *id, char **image_id,
   return 0;
 }
 
+/* {"image": image_id, "layers": [diff ids, bottom first]} */
+static json_t *
+meta_of_image (struct image_store *s, const char *image_id, struct berth_error **err)
+{
+  _cleanup_json_ json_t *layers = json_array ();
+  if (image_id)
+    {
+      struct image_info *info = NULL;
+      if (image_get (s, image_id, &info, err) < 0)
+        return NULL;
+      for (size_t i = 0; i < info->n_layers; i++)
+        json_array_append_new (layers, json_string (info->diff_ids[i]));
+      image_info_free (info);
+    }
+  return json_pack ("{s:s?,s:O}", "image", image_id, "layers", layers);
+}
+
+int
+image_snapshot_repair (struct image_store *s, const char *id, const char *image_id,
+                       struct berth_error **err)
+{
+  if (snapshot_id_check (id, err) < 0)
+    return -1;
+  _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sfd < 0)
+    return 0; /* absent: nothing to repair */
+  _cleanup_error_ struct berth_error *merr = NULL;
+  _cleanup_json_ json_t *cur = snapshot_meta (s, id, &merr);
+  if (cur != NULL)
+    return 0;
+  _cleanup_json_ json_t *meta = meta_of_image (s, image_id, err);
+  if (meta == NULL || meta_write (sfd, meta, true, err) < 0)
+    return berth_error_prefix (err, "repair snapshot %s (%s)", id, merr->msg);
+  berth_log (BERTH_LOG_WARNING, "snapshot %s: %s; rewritten from image %s", id, merr->msg,
+             image_id ? image_id : "(none)");
+  return 1;
+}
+
 int
 image_snapshot_create (struct image_store *s, const char *id, const char *image_id,
                        struct berth_error **err)
 {
   if (snapshot_id_check (id, err) < 0)
     return -1;
-  _cleanup_json_ json_t *layers = json_array ();
-  if (image_id)
-    {
-      struct image_info *info = NULL;
-      if (image_get (s, image_id, &info, err) < 0)
-        return berth_error_prefix (err, "create snapshot %s", id);
-      for (size_t i = 0; i < info->n_layers; i++)
-        json_array_append_new (layers, json_string (info->diff_ids[i]));
-      image_info_free (info);
-    }
+  _cleanup_json_ json_t *meta = meta_of_image (s, image_id, err);
+  if (meta == NULL)
+    return berth_error_prefix (err, "create snapshot %s", id);
   STORE_LOCKED (s);
   struct stat st;
   if (fstatat (s->snapshotsfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -120,16 +156,16 @@ image_snapshot_create (struct image_store *s, const char *id, const char *image_
   _cleanup_close_ int tfd = store_tmpdir_create (s, "snap", &tmpname, err);
   if (tfd < 0)
     return -1;
-  static const char *const dirs[] = { "upper", "work", "merged", "empty" };
-  for (size_t i = 0; i < 4; i++)
+  /* "empty" (the lowerdir of a root without layers) is made by mount */
+  static const char *const dirs[] = { "upper", "work", "merged" };
+  for (size_t i = 0; i < 3; i++)
     if (mkdirat (tfd, dirs[i], 0755) < 0)
       {
         berth_error_set (err, errno, "mkdir %s", dirs[i]);
         fs_rm_rf_at (s->tmpfd, tmpname, NULL);
         return -1;
       }
-  _cleanup_json_ json_t *meta = json_pack ("{s:s?,s:O}", "image", image_id, "layers", layers);
-  if (meta_write (tfd, meta, true, err) < 0)
+  if (meta_write (tfd, meta, false, err) < 0)
     {
       fs_rm_rf_at (s->tmpfd, tmpname, NULL);
       return berth_error_prefix (err, "create snapshot %s", id);
@@ -252,9 +288,11 @@ image_snapshot_mount (struct image_store *s, const char *id, const char *target,
   _cleanup_close_ int sfd = openat (s->snapshotsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0)
     return berth_error_set (err, errno, "snapshot %s", id);
-  /* create did not sync these empty dirs: a power loss may have lost them */
+  /* create did not sync these empty dirs: a power loss may have lost
+   * them; "empty" only a root without layers needs */
   static const char *const dirs[] = { "upper", "work", "merged", "empty" };
-  for (size_t i = 0; i < 4; i++)
+  size_t n_dirs = json_array_size (json_object_get (meta, "layers")) > 0 ? 3 : 4;
+  for (size_t i = 0; i < n_dirs; i++)
     if (mkdirat (sfd, dirs[i], 0755) < 0 && errno != EEXIST)
       return berth_error_set (err, errno, "snapshot %s: mkdir %s", id, dirs[i]);
   _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
@@ -307,10 +345,22 @@ image_snapshot_remove (struct image_store *s, const char *id, struct berth_error
 {
   if (snapshot_id_check (id, err) < 0)
     return -1;
-  if (!image_snapshot_exists (s, id))
+  struct stat st;
+  if (fstatat (s->snapshotsfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return 0;
-  if (image_snapshot_unmount (s, id, err) < 0)
-    return -1;
+  if (image_snapshot_exists (s, id))
+    {
+      if (image_snapshot_unmount (s, id, err) < 0)
+        return -1;
+    }
+  else
+    {
+      /* meta.json lost (a power loss soon after create): only merged/
+       * can be its mountpoint */
+      _cleanup_free_ char *mp = xasprintf ("%s/snapshots/%s/merged", s->root, id);
+      if (is_mountpoint (mp) && umount2 (mp, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+        return berth_error_set (err, errno, "unmount snapshot %s at `%s`", id, mp);
+    }
   STORE_LOCKED (s);
   char rnd[SHA256_HEX_LEN + 1];
   random_id_hex (rnd);

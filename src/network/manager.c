@@ -82,6 +82,28 @@ manager_save (struct network_manager *m, struct network *n, struct berth_error *
   return manager_save_flags (m, n, 0, err);
 }
 
+/* The part of a network's state that lives in the run dir. */
+static const char *const volatile_keys[] = { "endpoints", "ipam_last" };
+
+static int
+save_endpoints_run (struct network_manager *m, struct network *n, json_t *full,
+                    struct berth_error **err)
+{
+  _cleanup_json_ json_t *v = json_object ();
+  for (size_t i = 0; i < 2; i++)
+    {
+      json_t *x = json_object_get (full, volatile_keys[i]);
+      if (x)
+        json_object_set (v, volatile_keys[i], x);
+    }
+  char name[NETWORK_ID_LEN + 8];
+  snprintf (name, sizeof name, "%s.json", n->id);
+  if (json_save_atomic_flags (m->run_fd, name, v, FS_ATOMIC_NO_SYNC, err) < 0)
+    return berth_error_prefix (err, "save the endpoints of network %s in %s", n->name,
+                               m->run_dir);
+  return 0;
+}
+
 int
 manager_save_flags (struct network_manager *m, struct network *n, unsigned flags,
                     struct berth_error **err)
@@ -89,9 +111,65 @@ manager_save_flags (struct network_manager *m, struct network *n, unsigned flags
   _cleanup_json_ json_t *j = store_network_to_json (n);
   char name[NETWORK_ID_LEN + 8];
   snprintf (name, sizeof name, "%s.json", n->id);
+  if (m->run_fd >= 0 && save_endpoints_run (m, n, j, err) < 0)
+    return -1;
+  if (m->run_fd >= 0)
+    for (size_t i = 0; i < 2; i++)
+      json_object_del (j, volatile_keys[i]);
   if (json_save_atomic_flags (m->networks_fd, name, j, flags, err) < 0)
     return berth_error_prefix (err, "save network %s", n->name);
   return 0;
+}
+
+int
+manager_save_endpoints (struct network_manager *m, struct network *n, struct berth_error **err)
+{
+  if (m->run_fd < 0)
+    return manager_save_flags (m, n, FS_ATOMIC_NO_DIR_SYNC, err);
+  _cleanup_json_ json_t *j = store_network_to_json (n);
+  return save_endpoints_run (m, n, j, err);
+}
+
+void
+manager_unlink_state (struct network_manager *m, const struct network *n)
+{
+  char name[NETWORK_ID_LEN + 8];
+  snprintf (name, sizeof name, "%s.json", n->id);
+  unlinkat (m->networks_fd, name, 0);
+  if (m->run_fd >= 0)
+    unlinkat (m->run_fd, name, 0);
+}
+
+/* With a run dir, the endpoints and IPAM cursor are those of
+ * <run_dir>/<id>.json when it exists; else those the network's file
+ * carries (written by a berthd without a run dir: its containers may run
+ * still), or none (a reboot cleared the run dir). *legacy: the network's
+ * file carries endpoints. */
+static void
+merge_run_state (struct network_manager *m, const char *name, json_t *j, bool *legacy)
+{
+  *legacy = json_object_get (j, "endpoints") != NULL;
+  if (m->run_fd < 0)
+    return;
+  _cleanup_error_ struct berth_error *rerr = NULL;
+  _cleanup_json_ json_t *v = json_load_path (m->run_fd, name, &rerr);
+  if (v == NULL)
+    {
+      /* cannot happen short of someone writing there (it is replaced by
+       * rename): its containers' endpoints are lost, networking stays up */
+      if (rerr->kind != BERTH_E_NOT_FOUND)
+        berth_log (BERTH_LOG_ERROR, "network endpoints %s/%s: %s (ignored)", m->run_dir, name,
+                   rerr->msg);
+      return;
+    }
+  for (size_t i = 0; i < 2; i++)
+    {
+      json_t *x = json_object_get (v, volatile_keys[i]);
+      if (x)
+        json_object_set (j, volatile_keys[i], x);
+      else
+        json_object_del (j, volatile_keys[i]);
+    }
 }
 
 int
@@ -155,6 +233,8 @@ manager_load (struct network_manager *m, struct berth_error **err)
       _cleanup_json_ json_t *j = json_load_path (m->networks_fd, de->d_name, err);
       if (j == NULL)
         return berth_error_prefix (err, "load %s", path);
+      bool legacy = false;
+      merge_run_state (m, de->d_name, j, &legacy);
       struct network *n = store_network_from_json (j, path, err);
       if (n == NULL)
         return -1;
@@ -163,6 +243,11 @@ manager_load (struct network_manager *m, struct berth_error **err)
         abort ();
       m->networks = v;
       v[m->n_networks++] = n;
+      /* written by a berthd without a run dir: its endpoints (of
+       * containers gone at the last reboot, or now in the run dir) leave
+       * the network's file once */
+      if (legacy && m->run_fd >= 0 && manager_save (m, n, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -200,6 +285,18 @@ manager_restore (struct network_manager *m, struct berth_error **err)
   return manager_sync_rules_one_off (m, err);
 }
 
+/* mkdir -p path (0700), then open it as a directory */
+static int
+dir_made_open (const char *path, int flags, struct berth_error **err)
+{
+  if (fs_mkdir_p (path, 0700, err) < 0)
+    return -1;
+  int fd = open (path, flags | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    berth_error_set (err, errno, "open %s", path);
+  return fd;
+}
+
 int
 network_manager_open (const struct network_manager_config *cfg, struct network_manager **out,
                       struct berth_error **err)
@@ -215,7 +312,7 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
   struct network_manager *m = calloc (1, sizeof *m);
   if (m == NULL)
     abort ();
-  m->state_fd = m->networks_fd = m->lock_fd = -1;
+  m->state_fd = m->networks_fd = m->lock_fd = m->run_fd = -1;
   m->dns.upstream_fd = -1;
   m->dns.job_fds[0] = m->dns.job_fds[1] = -1;
   m->state_dir = xstrdup (cfg->state_dir);
@@ -244,14 +341,8 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
       berth_error_set_kind (err, BERTH_E_INVALID, 0, "no default address pool");
       goto fail;
     }
-  if (fs_mkdir_p (m->state_dir, 0700, err) < 0)
+  if ((m->state_fd = dir_made_open (m->state_dir, O_PATH, err)) < 0)
     goto fail;
-  m->state_fd = open (m->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (m->state_fd < 0)
-    {
-      berth_error_set (err, errno, "open %s", m->state_dir);
-      goto fail;
-    }
   m->lock_fd = openat (m->state_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m->lock_fd < 0 || flock (m->lock_fd, LOCK_EX | LOCK_NB) < 0)
     {
@@ -269,6 +360,12 @@ network_manager_open (const struct network_manager_config *cfg, struct network_m
     {
       berth_error_set (err, errno, "open %s/networks", m->state_dir);
       goto fail;
+    }
+  if (cfg->run_dir && *cfg->run_dir)
+    {
+      m->run_dir = xstrdup (cfg->run_dir);
+      if ((m->run_fd = dir_made_open (m->run_dir, O_RDONLY, err)) < 0)
+        goto fail;
     }
   if (dns_init (m, cfg, err) < 0 || manager_load (m, err) < 0 || manager_restore (m, err) < 0)
     goto fail;
@@ -306,6 +403,8 @@ network_manager_close (struct network_manager *m)
   free (m->bip);
   free (m->fixed_cidr);
   closep (&m->networks_fd);
+  closep (&m->run_fd);
+  free (m->run_dir);
   closep (&m->state_fd);
   closep (&m->lock_fd);
   free (m);
@@ -328,6 +427,8 @@ network_manager_destroy_all (struct network_manager *m, struct berth_error **err
       snprintf (name, sizeof name, "%s.json", n->id);
       if (unlinkat (m->networks_fd, name, 0) < 0 && errno != ENOENT)
         return berth_error_set (err, errno, "remove %s/networks/%s", m->state_dir, name);
+      if (m->run_fd >= 0 && unlinkat (m->run_fd, name, 0) < 0 && errno != ENOENT)
+        return berth_error_set (err, errno, "remove %s/%s", m->run_dir, name);
       m->n_networks--;
       network_free (n);
     }

@@ -67,6 +67,8 @@ struct network_manager
   bool no_ip_forward;
   int state_fd;    /* O_PATH of state_dir */
   int networks_fd; /* state_dir/networks */
+  int run_fd;      /* run_dir (endpoints), -1: in networks/ */
+  char *run_dir;
   int lock_fd;
   struct network **networks;
   size_t n_networks;
@@ -83,13 +85,17 @@ struct network_manager
 struct network *manager_find (struct network_manager *m, const char *id_or_name,
                               struct berth_error **err);
 int manager_save (struct network_manager *m, struct network *n, struct berth_error **err);
-/* Endpoint changes (connect, disconnect): without the directory's fsync.
- * A power loss that undoes the rename brings back the endpoints of
- * before, and cleanup_orphans releases those of containers that do not
- * run at the next start (nothing runs after a power loss). */
-#define manager_save_endpoints(m, n, err) manager_save_flags (m, n, FS_ATOMIC_NO_DIR_SYNC, err)
+/* Endpoint changes (connect, disconnect): with a run dir, only the
+ * volatile <run_dir>/<id>.json (no fsync); without, the network's file
+ * without the directory's fsync. A power loss that undoes either brings
+ * back the endpoints of before (or none), and cleanup_orphans releases
+ * those of containers that do not run at the next start (nothing runs
+ * after a power loss). */
+int manager_save_endpoints (struct network_manager *m, struct network *n, struct berth_error **err);
 int manager_save_flags (struct network_manager *m, struct network *n, unsigned flags,
                         struct berth_error **err);
+/* Remove the network's files (definition and endpoints). */
+void manager_unlink_state (struct network_manager *m, const struct network *n);
 int manager_sync_rules (struct network_manager *m, struct berth_error **err);
 /* The same in a short-lived child while this process has no nftables
  * context yet (for syncs that happen once, not per container). */

@@ -50,6 +50,12 @@ struct network_manager_config
   /* <data-root>/network: networks/<id>.json live here (created if missing).
    * One manager per state dir: open takes an exclusive lock on it. */
   const char *state_dir;
+  /* Where the endpoints of each network live (<exec-root>/network, a tmpfs
+   * on hosts: /run): <id>.json with the network's endpoints and its IPAM
+   * cursor, written atomically without fsync. They die with the containers
+   * at a reboot, as they should; a connect or disconnect then never syncs
+   * the disk. NULL: endpoints are kept in networks/<id>.json (synced). */
+  const char *run_dir;
   /* nftables table (family ip) that holds every rule; default "berth".
    * Tests use their own name. Other tables are never read or written. */
   const char *nft_table;

@@ -223,13 +223,6 @@ manager_drop (struct network_manager *m, struct network *n)
       }
 }
 
-static void
-network_unlink_state (struct network_manager *m, struct network *n)
-{
-  char name[NETWORK_ID_LEN + 8];
-  snprintf (name, sizeof name, "%s.json", n->id);
-  unlinkat (m->networks_fd, name, 0);
-}
 
 /* Persist, then make the devices: a crash in between leaves a network in
  * state whose bridge the next open creates, never a bridge nobody knows. */
@@ -254,7 +247,7 @@ undo:
   dns_network_close (m, n);
   if (n->kind == NETWORK_KIND_BRIDGE)
     bridge_delete (n, NULL);
-  network_unlink_state (m, n);
+  manager_unlink_state (m, n);
   manager_drop (m, n);
   if (n->kind == NETWORK_KIND_BRIDGE)
     manager_sync_rules (m, NULL);
@@ -361,7 +354,7 @@ network_manager_remove (struct network_manager *m, const char *id_or_name,
       dns_network_listen (m, n, NULL);
       return berth_error_prefix (err, "remove network %s", n->name);
     }
-  network_unlink_state (m, n);
+  manager_unlink_state (m, n);
   network_free (n);
   return 0;
 }

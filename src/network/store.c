@@ -278,7 +278,9 @@ store_network_from_json (const json_t *j, const char *file, struct berth_error *
       if (!l.failed
           && ipam_init (&n->ipam, &n->subnet, n->gateway, n->has_range ? &n->range : NULL, err) < 0)
         l.failed = true;
-      if (!l.failed)
+      /* kept in the run dir with the endpoints: absent after a reboot,
+       * when allocation starts over from ipam_init's cursor */
+      if (!l.failed && json_object_get (j, "ipam_last"))
         n->ipam.last = get_ip (&l, j, "ipam_last", "");
       const json_t *eps = json_object_get (j, "endpoints");
       size_t count = json_array_size (eps);

@@ -118,6 +118,11 @@ static int
 parse_mount_line (char *line, char **self_lines, const char *v2_controllers,
                   struct cgroup_hosts *out, struct berth_error **err)
 {
+  /* most lines are other file systems: " - " then the type ends the
+   * optional fields (a space in a path is escaped as \040), so a cgroup
+   * line has " - cgroup" and any other is skipped before splitting */
+  if (strstr (line, " - cgroup") == NULL)
+    return 0;
   _cleanup_strv_ char **f = strv_split (line, ' ');
   size_t n = strv_len (f), sep = 0;
   for (size_t i = 6; i < n; i++)

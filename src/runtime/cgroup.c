@@ -280,9 +280,10 @@ cgroup_dir_is_berth_created (int dfd)
 }
 
 /* mkdir -p of d->path below the mountpoint. Marks the parents it creates;
- * the leaf may exist already only if it has no process in it. */
+ * the leaf may exist already only if it has no process in it. *leaf_out:
+ * the leaf, opened (on the cgroupfs checked at the mountpoint). */
 static int
-dir_make (const struct cgroup_dir *d, struct berth_error **err)
+dir_make (const struct cgroup_dir *d, int *leaf_out, struct berth_error **err)
 {
   _cleanup_close_ int cur = open (d->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cur < 0)
@@ -330,15 +331,14 @@ dir_make (const struct cgroup_dir *d, struct berth_error **err)
       closep (&cur);
       cur = steal_fd (&next);
     }
+  *leaf_out = steal_fd (&cur);
   return 0;
 }
 
 static int
-dir_apply (const struct cgroup_dir *d, const struct cgroup_resources *r, struct berth_error **err)
+dir_apply (const struct cgroup_dir *d, int dfd, const struct cgroup_resources *r,
+           struct berth_error **err)
 {
-  _cleanup_close_ int dfd = cgroup_dir_open (d, err);
-  if (dfd < 0)
-    return -1;
   if (d->is_v2)
     {
       if (cgroup_v2_apply (dfd, d->controllers, true, r, err) < 0)
@@ -451,17 +451,18 @@ cgroup_create_on (const struct cgroup_hosts *hosts, const char *id, const char *
       /* A racing destroy may remove a shared parent (/berth) between our
        * mkdirs; retry the chain then. */
       int rc = -1;
+      _cleanup_close_ int leaf = -1;
       for (int attempt = 0; attempt < 3 && rc < 0; attempt++)
         {
           _cleanup_error_ struct berth_error *e = NULL;
-          rc = dir_make (d, &e);
+          rc = dir_make (d, &leaf, &e);
           if (rc < 0 && (e->errnum != ENOENT || attempt == 2))
             {
               *err = steal_pointer (&e);
               break;
             }
         }
-      if (rc < 0 || dir_apply (d, &r, err) < 0)
+      if (rc < 0 || dir_apply (d, leaf, &r, err) < 0)
         {
           /* Remove what this call made; a leaf that turned out to be
            * another container's (busy) is not ours to touch. */
@@ -541,7 +542,10 @@ cgroup_update (struct cgroup *cg, const json_t *resources, struct berth_error **
   if (rc == 0 && r.check_before_update && r.has_memory_limit && r.memory_limit > 0)
     rc = check_memory_usage (cg, r.memory_limit, err);
   for (size_t i = 0; rc == 0 && i < cg->n_dirs; i++)
-    rc = dir_apply (&cg->dirs[i], &r, err);
+    {
+      _cleanup_close_ int dfd = cgroup_dir_open (&cg->dirs[i], err);
+      rc = dfd < 0 ? -1 : dir_apply (&cg->dirs[i], dfd, &r, err);
+    }
   cgroup_resources_clear (&r);
   return rc < 0 ? berth_error_prefix (err, "update cgroup") : 0;
 }

@@ -314,12 +314,30 @@ create_prepare (const struct runtime_context *ctx, const struct runtime_create_o
                                  "(--console-socket)");
   if (plan_namespaces (c, err) < 0)
     return -1;
+  if (s->seccomp_profile_path)
+    {
+      _cleanup_free_ char *cache = state_seccomp_cache_dir (ctx);
+      _cleanup_json_ json_t *profile = NULL;
+      c->seccomp = seccomp_filter_compile_cached_file (s->seccomp_profile_path, cache, &profile, err);
+      if (c->seccomp == NULL)
+        return berth_error_prefix (err, "annotations." RUNTIME_SECCOMP_PROFILE_ANNOTATION);
+      /* parsed when the program wants a listener: its path is in there */
+      const char *lp = json_string_value (json_object_get (profile, "listenerPath"));
+      const char *lm = json_string_value (json_object_get (profile, "listenerMetadata"));
+      if (lp && *lp)
+        c->spec->seccomp_listener_path = xstrdup (lp);
+      if (lm && *lm)
+        c->spec->seccomp_listener_metadata = xstrdup (lm);
+    }
   if (s->seccomp)
     {
       _cleanup_free_ char *cache = state_seccomp_cache_dir (ctx);
       c->seccomp = seccomp_filter_compile_cached (s->seccomp, cache, NULL, err);
       if (c->seccomp == NULL)
         return berth_error_prefix (err, "linux.seccomp");
+    }
+  if (c->seccomp)
+    {
       if (seccomp_filter_wants_listener (c->seccomp) && s->seccomp_listener_path == NULL)
         return berth_error_set_kind (err, BERTH_E_INVALID, 0,
                                      "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");

@@ -306,6 +306,18 @@ runtime_container_exec (const struct runtime_context *ctx, const struct runtime_
       if ((x.seccomp = seccomp_filter_compile_cached (x.spec->seccomp, cache, NULL, err)) == NULL)
         goto out;
     }
+  else if (x.spec->seccomp_profile_path)
+    {
+      _cleanup_free_ char *cache = state_seccomp_cache_dir (ctx);
+      _cleanup_json_ json_t *profile = NULL;
+      x.seccomp
+          = seccomp_filter_compile_cached_file (x.spec->seccomp_profile_path, cache, &profile, err);
+      if (x.seccomp == NULL)
+        {
+          berth_error_prefix (err, "annotations." RUNTIME_SECCOMP_PROFILE_ANNOTATION);
+          goto out;
+        }
+    }
   x.pidfd = (int)syscall (SYS_pidfd_open, st.pid, 0);
   if (x.pidfd < 0 || !state_pid_alive (&st))
     {

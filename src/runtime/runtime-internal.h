@@ -177,6 +177,9 @@ struct spec
   struct spec_time_offset time_offset_monotonic, time_offset_boottime;
   const json_t *resources; /* borrowed: linux.resources */
   const json_t *seccomp;   /* borrowed: linux.seccomp */
+  /* without linux.seccomp: the profile in this file (the annotation
+   * RUNTIME_SECCOMP_PROFILE_ANNOTATION; see runtime.h) */
+  char *seccomp_profile_path;
   char *seccomp_listener_path;
   char *seccomp_listener_metadata;
   char *cgroups_path;

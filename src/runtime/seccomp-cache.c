@@ -44,17 +44,24 @@ fnv1a64 (const void *data, size_t len)
   return h;
 }
 
-/* Everything that changes what libseccomp makes of the profile. */
+/* Everything that changes what libseccomp makes of the profile: its
+ * text (canonical JSON), the format, the arch, libseccomp's version. */
+static char *
+cache_material_of_text (const char *canon)
+{
+  const struct scmp_version *v = seccomp_version ();
+  return xasprintf ("%s\nformat=%s arch=%u libseccomp=%u.%u.%u\n", canon, CACHE_MAGIC,
+                    seccomp_arch_native (), v ? v->major : 0, v ? v->minor : 0,
+                    v ? v->micro : 0);
+}
+
 static char *
 cache_material (const json_t *profile)
 {
   _cleanup_free_ char *canon = json_dumps (profile, JSON_SORT_KEYS | JSON_COMPACT);
   if (canon == NULL)
     return NULL;
-  const struct scmp_version *v = seccomp_version ();
-  return xasprintf ("%s\nformat=%s arch=%u libseccomp=%u.%u.%u\n", canon, CACHE_MAGIC,
-                    seccomp_arch_native (), v ? v->major : 0, v ? v->minor : 0,
-                    v ? v->micro : 0);
+  return cache_material_of_text (canon);
 }
 
 /* NULL on any mismatch: the caller recompiles. */
@@ -121,19 +128,12 @@ cache_write (int dirfd, const char *name, const char *material, const struct sec
   return fs_write_file_atomic (dirfd, name, buf, total, 0600, err);
 }
 
-struct seccomp_filter *
-seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, bool *hit,
-                               struct berth_error **err)
+/* The cache dir (made when missing), or -1 when there is none to use. */
+static int
+cache_dir_open (const char *cache_dir)
 {
-  if (hit)
-    *hit = false;
-  _cleanup_free_ char *material = NULL;
-  if (cache_dir == NULL || cache_dir[0] == '\0' || !json_is_object (seccomp)
-      || (material = cache_material (seccomp)) == NULL)
-    return seccomp_filter_compile (seccomp, err);
-  char key[17];
-  snprintf (key, sizeof key, "%016llx",
-            (unsigned long long)fnv1a64 (material, strlen (material)));
+  if (cache_dir == NULL || cache_dir[0] == '\0')
+    return -1;
   _cleanup_close_ int dirfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dirfd < 0 && errno == ENOENT && fs_mkdir_p (cache_dir, 0700, NULL) == 0)
     dirfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -146,6 +146,70 @@ seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, boo
                  cache_dir);
       closep (&dirfd);
     }
+  return steal_fd (&dirfd);
+}
+
+static void
+cache_key (const char *material, char key[17])
+{
+  snprintf (key, 17, "%016llx", (unsigned long long)fnv1a64 (material, strlen (material)));
+}
+
+struct seccomp_filter *
+seccomp_filter_compile_cached_file (const char *path, const char *cache_dir, json_t **profile_out,
+                                    struct berth_error **err)
+{
+  *profile_out = NULL;
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  if (fs_read_file (AT_FDCWD, path, &text, &len, err) < 0)
+    return NULL;
+  _cleanup_free_ char *material = cache_material_of_text (text);
+  char key[17];
+  cache_key (material, key);
+  _cleanup_close_ int dirfd = cache_dir_open (cache_dir);
+  struct seccomp_filter *f = dirfd >= 0 ? cache_read (dirfd, key, material) : NULL;
+  if (f && !f->wants_listener)
+    return f;
+  json_error_t jerr;
+  json_t *profile = json_loadb (text, len, 0, &jerr);
+  if (profile == NULL)
+    {
+      if (f)
+        seccomp_filter_free (f);
+      berth_error_set_kind (err, BERTH_E_INVALID, 0, "%s: line %d column %d: %s", path, jerr.line,
+                            jerr.column, jerr.text);
+      return NULL;
+    }
+  if (f == NULL)
+    {
+      f = seccomp_filter_compile (profile, err);
+      if (f == NULL)
+        {
+          json_decref (profile);
+          return NULL;
+        }
+      _cleanup_error_ struct berth_error *werr = NULL;
+      if (dirfd >= 0 && cache_write (dirfd, key, material, f, &werr) < 0)
+        berth_log (BERTH_LOG_WARNING, "seccomp cache %s: %s", cache_dir, werr->msg);
+    }
+  *profile_out = profile;
+  return f;
+}
+
+struct seccomp_filter *
+seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir, bool *hit,
+                               struct berth_error **err)
+{
+  if (hit)
+    *hit = false;
+  _cleanup_free_ char *material = NULL;
+  if (cache_dir == NULL || cache_dir[0] == '\0' || !json_is_object (seccomp)
+      || (material = cache_material (seccomp)) == NULL)
+    return seccomp_filter_compile (seccomp, err);
+  char key[17];
+  cache_key (material, key);
+  _cleanup_close_ int dirfd = cache_dir_open (cache_dir);
   if (dirfd < 0)
     return seccomp_filter_compile (seccomp, err);
   struct seccomp_filter *f = cache_read (dirfd, key, material);

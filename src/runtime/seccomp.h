@@ -24,6 +24,14 @@ struct seccomp_filter *seccomp_filter_compile (const json_t *seccomp, struct ber
  * from the cache. */
 struct seccomp_filter *seccomp_filter_compile_cached (const json_t *seccomp, const char *cache_dir,
                                                       bool *hit, struct berth_error **err);
+/* The same for a profile in a file (RUNTIME_SECCOMP_PROFILE_ANNOTATION):
+ * its text is the key, so a cached program is found without parsing it.
+ * *profile_out gets the parsed profile when it had to be parsed (a miss,
+ * or a program that wants a listener, whose path is in the profile), else
+ * NULL. Errors name the file. */
+struct seccomp_filter *seccomp_filter_compile_cached_file (const char *path, const char *cache_dir,
+                                                           json_t **profile_out,
+                                                           struct berth_error **err);
 /* True when the profile uses SCMP_ACT_NOTIFY (needs listenerPath). */
 bool seccomp_filter_wants_listener (const struct seccomp_filter *f);
 /* Install in the calling process (async-signal-safe apart from the

@@ -721,6 +721,7 @@ spec_free (struct spec *s)
   free (s->namespaces);
   free (s->uid_maps);
   free (s->gid_maps);
+  free (s->seccomp_profile_path);
   free (s->seccomp_listener_path);
   free (s->seccomp_listener_metadata);
   free (s->cgroups_path);
@@ -808,6 +809,20 @@ spec_parse (json_t *json, struct berth_error **err)
   if (hooks && !json_is_null (hooks) && hooks_parse (hooks, s, err) < 0)
     return NULL;
   s->annotations = json_object_get (json, "annotations");
+  json_t *profile = json_object_get (s->annotations, RUNTIME_SECCOMP_PROFILE_ANNOTATION);
+  if (profile && s->seccomp)
+    return invalid (err, "annotations." RUNTIME_SECCOMP_PROFILE_ANNOTATION
+                         ": linux.seccomp is given too"),
+           NULL;
+  if (profile)
+    {
+      const char *p = json_string_value (profile);
+      if (p == NULL || p[0] != '/')
+        return invalid (err, "annotations." RUNTIME_SECCOMP_PROFILE_ANNOTATION
+                             ": must be an absolute path"),
+               NULL;
+      s->seccomp_profile_path = xstrdup (p);
+    }
   json_t *pers = lx ? json_object_get (lx, "personality") : NULL;
   if (pers && !json_is_null (pers))
     {

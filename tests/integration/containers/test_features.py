@@ -112,6 +112,25 @@ def test_security_options(clean):
     assert user == "65534"
 
 
+def test_seccomp_default_unconfined_and_a_label_posing_as_the_profile(clean):
+    """Docker's default profile reaches the runtime through a file (the
+    org.berth.seccomp.profile annotation); a container label of that name
+    never does."""
+    d = clean
+
+    def mode(*args):
+        out = d.docker("run", "--rm", *args, IMAGE, "grep", "^Seccomp:", "/proc/self/status").stdout
+        return out.split()[1]
+    assert mode() == "2"
+    assert mode("--security-opt", "seccomp=unconfined") == "0"
+    assert mode("--label", "org.berth.seccomp.profile=/etc/passwd") == "2"
+    assert mode("--label", "org.berth.seccomp.profile=/etc/passwd", "--security-opt", "seccomp=unconfined") == "0"
+    # docker exec gets the container's filter too
+    cid = d.docker("run", "-d", IMAGE, "sleep", "60").stdout.strip()
+    assert d.docker("exec", cid, "grep", "^Seccomp:", "/proc/self/status").stdout.split()[1] == "2"
+    d.docker("rm", "-f", cid)
+
+
 def test_init_reaps_and_forwards(clean):
     d = clean
     res = d.docker("run", "--rm", "--init", IMAGE, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '", check=False)

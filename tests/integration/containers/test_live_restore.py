@@ -55,3 +55,34 @@ def test_sigterm_leaves_containers_running_too(clean):
     assert inspect(d, "lr2")["State"]["Running"]
     d.docker("rm", "-f", "lr2")
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), what="container gone")
+
+
+def test_exit_recorded_by_an_older_monitor_in_the_data_dir_is_read(clean):
+    """The monitor writes exit.json into the container's exec dir; one of
+    an older berth (still running across an upgrade) wrote it into the
+    container's data dir: a new berthd reads it there too."""
+    d = clean
+    cid = d.docker("run", "-d", IMAGE, "sleep", "300").stdout.strip()
+    pid = inspect(d, cid)["State"]["Pid"]
+    mons = monitors_of(d)
+    d.kill()
+    for p in mons + [pid]:
+        os.kill(p, 9)  # gone without a word, as if it had written elsewhere
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}/cmdline") or not open(f"/proc/{pid}/cmdline").read(),
+             what="the container exited")
+    assert not (d.exec_root / "containers" / cid / "exit.json").exists()
+    (d.root / "data" / "containers" / cid / "exit.json").write_text(
+        '{"ExitCode":42,"FinishedAt":1796000000000000000,"OOMKilled":false,"Pid":%d}\n' % pid)
+    d.start()
+    st = inspect(d, cid)["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 42
+    assert not (d.root / "data" / "containers" / cid / "exit.json").exists()
+    d.docker("rm", cid)
+
+
+def test_exit_is_recorded_in_the_exec_dir(clean):
+    d = clean
+    cid = d.docker("run", "-d", IMAGE, "sh", "-c", "exit 7").stdout.strip()
+    assert d.docker("wait", cid).stdout.strip() == "7"
+    assert not (d.root / "data" / "containers" / cid / "exit.json").exists()
+    d.docker("rm", cid)

@@ -133,3 +133,24 @@ def test_create_cut_short_by_a_crash_is_swept_at_start(clean):
     d.start()
     assert cid not in d.docker("ps", "-aq", "--no-trunc").stdout
     assert leftovers(d, [cid]) == []
+
+
+def test_snapshot_meta_lost_to_a_power_loss_is_rewritten_at_start(clean):
+    """create writes the snapshot's meta.json without fsync (as docker its
+    RW layer's files): a power loss may leave it empty or missing while the
+    synced record survives. The next berthd rewrites it from the record's
+    image: the container starts, and rm releases everything."""
+    d = clean
+    empty = d.docker("create", IMAGE, "echo", "still here").stdout.strip()
+    gone = d.docker("create", IMAGE, "echo", "me too").stdout.strip()
+    d.kill()
+    snaps = d.root / "data" / "snapshots"
+    (snaps / empty / "meta.json").write_text("")
+    (snaps / gone / "meta.json").unlink()
+    d.start()
+    assert d.docker("start", "-a", empty).stdout == "still here\n"
+    assert d.docker("start", "-a", gone).stdout == "me too\n"
+    assert json.loads((snaps / empty / "meta.json").read_text())["layers"]
+    d.docker("rm", empty, gone)
+    wait_for(lambda: leftovers(d, [empty, gone]) == [],
+             what=f"released: {leftovers(d, [empty, gone])}")

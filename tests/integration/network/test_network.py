@@ -2,6 +2,7 @@
 namespaces stand in for containers (and for another host), traffic goes
 only between them and over loopback. Each test ends with nothing left
 behind (checked by the nettool fixture)."""
+import json
 import secrets
 import socket
 import time
@@ -503,6 +504,45 @@ def test_state_survives_restart_and_cleanup_after_kill9(nettool, netns, tmpdir_b
     assert live["host_ifname"] not in links()
     rules = run(["nft", "list", "table", "ip", TABLE]).stdout
     assert str(port) not in rules
+
+
+def test_endpoints_live_in_the_run_dir_and_die_with_a_reboot(nettool, netns, tmpdir_berth):
+    """With a run dir (berthd: <exec-root>/network, a tmpfs) a connect writes
+    the endpoints there, never the network's synced file; a restart finds
+    them, a reboot (the run dir emptied) finds none. A network file written
+    without a run dir (an older berthd) gives its endpoints up once."""
+    run_dir = tmpdir_berth / "run"
+    state = tmpdir_berth / "state" / "networks"
+    tool = nettool(args=["--run", run_dir])
+    net = create(tool, f"runst{TAG}", bridge=bridge_name(0))
+    netfile = state / f"{net['Id']}.json"
+    before = netfile.read_bytes()
+    cid = container_id()
+    ep = connect(tool, net["Name"], netns.add(), "--name", "r1", cid=cid)
+    assert netfile.read_bytes() == before  # the definition was not rewritten
+    saved = json.loads((run_dir / f"{net['Id']}.json").read_text())
+    assert [e["container_id"] for e in saved["endpoints"]] == [cid]
+    assert "endpoints" not in json.loads(before)
+    tool.kill9()
+    tool2 = nettool(args=["--run", run_dir])
+    assert set(tool2.ok("inspect", net["Name"])["Containers"]) == {cid}
+    tool2.kill9()
+    # a reboot: the veth and the run dir's files are gone
+    run(["ip", "link", "del", ep["host_ifname"]], check=False)
+    for f in run_dir.iterdir():
+        f.unlink()
+    tool3 = nettool(args=["--run", run_dir])
+    assert tool3.ok("inspect", net["Name"])["Containers"] == {}
+    # an older berthd's file: endpoints inside it
+    tool3.kill9()
+    old = json.loads(netfile.read_text())
+    old["endpoints"] = saved["endpoints"]
+    netfile.write_text(json.dumps(old))
+    tool4 = nettool(args=["--run", run_dir])
+    assert set(tool4.ok("inspect", net["Name"])["Containers"]) == {cid}
+    assert "endpoints" not in json.loads(netfile.read_text())
+    assert tool4.ok("cleanup") == 1  # not running: released, recorded in the run dir
+    assert json.loads((run_dir / f"{net['Id']}.json").read_text())["endpoints"] == []
 
 
 def test_subnet_choice_avoids_host_addresses_and_routes(nettool):

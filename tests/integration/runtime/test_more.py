@@ -56,25 +56,36 @@ class NotifyAgent:
         self.sock.close()
 
 
-def test_seccomp_notify_listener(rt, cid):
+@pytest.mark.parametrize("in_file", [False, True], ids=["inline", "profile-file"])
+def test_seccomp_notify_listener(rt, cid, in_file):
+    """inline, or in the file org.berth.seccomp.profile names (read for the
+    listener's path on a cache hit too: run twice)"""
     cfg = rt.set_process(["sh", "-c", "mkdir /tmp/x 2>&1 || echo denied; test -d /tmp/x && echo exists; true"])
     cfg["root"]["readonly"] = False
-    cfg["linux"]["seccomp"] = {
+    profile = {
         "defaultAction": "SCMP_ACT_ALLOW",
         "listenerPath": str(rt.bundle / "agent.sock"),
         "listenerMetadata": "meta-data",
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}],
     }
+    if in_file:
+        (rt.bundle / "profile.json").write_text(json.dumps(profile, sort_keys=True, separators=(",", ":")))
+        cfg["annotations"] = {"org.berth.seccomp.profile": str(rt.bundle / "profile.json")}
+    else:
+        cfg["linux"]["seccomp"] = profile
     rt.write_config(cfg)
-    agent = NotifyAgent(rt.bundle / "agent.sock")
-    try:
-        out = rt("run", "--bundle", rt.bundle, cid).stdout
-    finally:
-        agent.close()
-    assert "denied" in out and "exists" not in out, out
-    assert agent.state["fds"] == ["seccompFd"] and agent.state["metadata"] == "meta-data"
-    assert agent.state["state"]["id"] == cid and agent.state["pid"] > 0
-    assert agent.notified, "the agent saw no syscall"
+    for i in range(2 if in_file else 1):
+        if (rt.bundle / "agent.sock").exists():
+            (rt.bundle / "agent.sock").unlink()
+        agent = NotifyAgent(rt.bundle / "agent.sock")
+        try:
+            out = rt("run", "--bundle", rt.bundle, cid + str(i)).stdout
+        finally:
+            agent.close()
+        assert "denied" in out and "exists" not in out, out
+        assert agent.state["fds"] == ["seccompFd"] and agent.state["metadata"] == "meta-data"
+        assert agent.state["state"]["id"] == cid + str(i) and agent.state["pid"] > 0
+        assert agent.notified, "the agent saw no syscall"
 
 
 def test_notify_without_listener_path_is_an_error(rt, cid):

@@ -87,21 +87,75 @@ def test_corrupted_entry_is_recompiled(tmpdir_berth):
     assert "seccomp-cache hit" in err and out == ["EXDEV", "exit 0"]
 
 
-def test_runtime_caches_next_to_its_root(rt, cid):
+def mkdir_config(rt):
     cfg = rt.set_process(["sh", "-c", "mkdir /tmp/x 2>&1 || echo denied; test -d /tmp/x && echo exists; true"])
     cfg["root"]["readonly"] = False
-    cfg["linux"]["seccomp"] = DENY_MKDIR
-    rt.write_config(cfg)
+    return cfg
+
+
+def run_denied(rt, cid):
     out = rt("run", "--bundle", rt.bundle, cid).stdout
     assert "denied" in out and "exists" not in out, out
+
+
+def inline_run(rt, cid):
+    """A run with DENY_MKDIR in linux.seccomp: its config, the cache dir
+    next to --root and the one entry there."""
+    cfg = mkdir_config(rt)
+    cfg["linux"]["seccomp"] = DENY_MKDIR
+    rt.write_config(cfg)
+    run_denied(rt, cid)
     cache = rt.root.parent / (rt.root.name + ".seccomp-cache")
     (entry,) = entries(cache)
+    return cfg, cache, entry
+
+
+def test_runtime_caches_next_to_its_root(rt, cid):
+    cfg, cache, entry = inline_run(rt, cid)
     good = entry.read_bytes()
     first = entry.stat()
-    out = rt("run", "--bundle", rt.bundle, cid + "b").stdout
-    assert "denied" in out and "exists" not in out, out
+    run_denied(rt, cid + "b")
     assert entry.stat().st_ino == first.st_ino, "a valid entry was rewritten instead of read"
     corrupt(entry)
-    out = rt("run", "--bundle", rt.bundle, cid + "c").stdout
-    assert "denied" in out and "exists" not in out, out
+    run_denied(rt, cid + "c")
     assert entry.read_bytes() == good
+
+
+def test_profile_from_a_file_named_by_the_annotation(rt, cid, tmpdir_berth):
+    """berthd's bundles carry the profile in a file the annotation
+    org.berth.seccomp.profile names (canonical JSON: its text is the cache
+    key, the profile is not parsed on a hit). It is the same program as the
+    inline profile's, from the same cache entry; a file that is not
+    canonical still works; the annotation next to linux.seccomp, or a
+    relative path, is refused naming it."""
+    cfg, cache, entry = inline_run(rt, cid)
+    first = entry.stat()
+    canon = tmpdir_berth / "canon.json"
+    canon.write_text(json.dumps(DENY_MKDIR, sort_keys=True, separators=(",", ":")))
+    del cfg["linux"]["seccomp"]
+    cfg["annotations"] = {"org.berth.seccomp.profile": str(canon)}
+    rt.write_config(cfg)
+    run_denied(rt, cid + "b")
+    assert entries(cache) == [entry] and entry.stat().st_ino == first.st_ino
+    # written by hand: another key, the same filter
+    loose = tmpdir_berth / "loose.json"
+    loose.write_text(json.dumps(DENY_MKDIR, indent=2))
+    cfg["annotations"] = {"org.berth.seccomp.profile": str(loose)}
+    rt.write_config(cfg)
+    run_denied(rt, cid + "c")
+    assert len(entries(cache)) == 2
+    cfg["annotations"] = {"org.berth.seccomp.profile": "loose.json"}
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, cid + "d", check=False)
+    assert res.returncode != 0 and "org.berth.seccomp.profile: must be an absolute path" in res.stderr
+    cfg["annotations"] = {"org.berth.seccomp.profile": str(canon)}
+    cfg["linux"]["seccomp"] = DENY_MKDIR
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, cid + "e", check=False)
+    assert res.returncode != 0 and "linux.seccomp is given too" in res.stderr
+    (tmpdir_berth / "broken.json").write_text("{")
+    del cfg["linux"]["seccomp"]
+    cfg["annotations"] = {"org.berth.seccomp.profile": str(tmpdir_berth / "broken.json")}
+    rt.write_config(cfg)
+    res = rt("run", "--bundle", rt.bundle, cid + "f", check=False)
+    assert res.returncode != 0 and "broken.json: line 1" in res.stderr, res.stderr

@@ -160,9 +160,11 @@ test_record_survives_save_and_load (void **state)
   assert_true (d->created_ns == c->created_ns);
   assert_true (d->state.started_ns == c->state.started_ns);
   assert_string_equal (d->args[0], "1");
-  _cleanup_json_ json_t *insp = container_inspect_json (d);
+  _cleanup_json_ json_t *insp = container_inspect_json (d, "/run/berth/containers/x");
   assert_string_equal (
       json_string_value (json_object_get (json_object_get (insp, "State"), "Status")), "running");
+  assert_string_equal (json_string_value (json_object_get (insp, "HostsPath")),
+                       "/run/berth/containers/x/hosts");
   assert_string_equal (
       json_string_value (json_object_get (json_object_get (insp, "State"), "StartedAt")),
       "2026-11-22T15:50:02Z");

@@ -264,6 +264,7 @@ main (int argc, char **argv)
   _cleanup_strv_ char **pools = NULL, **upstreams = NULL;
   static const struct option longopts[] = {
     { "state", required_argument, NULL, 's' },  { "table", required_argument, NULL, 't' },
+    { "run", required_argument, NULL, 'r' },
     { "device", required_argument, NULL, 'd' }, { "bip", required_argument, NULL, 'b' },
     { "fixed-cidr", required_argument, NULL, 'f' }, { "pool", required_argument, NULL, 'P' },
     { "upstream", required_argument, NULL, 'u' }, { "defaults", no_argument, NULL, 'D' },
@@ -275,6 +276,7 @@ main (int argc, char **argv)
     switch (c)
       {
       case 's': cfg.state_dir = optarg; break;
+      case 'r': cfg.run_dir = optarg; break;
       case 't': cfg.nft_table = optarg; break;
       case 'd': cfg.default_bridge_device = optarg; break;
       case 'b': cfg.bip = optarg; break;
@@ -285,7 +287,7 @@ main (int argc, char **argv)
       case 'm': cfg.default_mtu = atoi (optarg); break;
       case 'T': cfg.dns_timeout_ms = atoi (optarg); break;
       default:
-        fprintf (stderr, "usage: berth-net-tool --state DIR [--table T] [options] COMMAND ...\n");
+        fprintf (stderr, "usage: berth-net-tool --state DIR [--run DIR] [--table T] [options] COMMAND ...\n");
         return 2;
       }
   if (optind >= argc)
