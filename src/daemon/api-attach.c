@@ -376,6 +376,9 @@ relay_new (struct containers *cs, struct api_hijack *h, const struct relay_optio
   r->cs = cs;
   r->h = h;
   r->cfd = api_hijack_fd (h);
+  size_t n_unsent = 0;
+  const void *unsent = api_hijack_unsent (h, &n_unsent);
+  relay_queue (r, unsent, n_unsent);
   r->sink_fd = -1;
   r->o = *o;
   const char *keys = o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q";

@@ -235,6 +235,12 @@ api_request_answer_ready (struct api_request *req)
     }
 }
 
+bool
+api_request_is_tls (struct api_request *req)
+{
+  return req->listener->tls_verify;
+}
+
 static void
 peer_credentials (struct api_request *req)
 {

@@ -1,8 +1,9 @@
 """The head of hijacked attach and exec start as dockerd writes it: "101"
 with Upgrade: tcp for clients that ask for the upgrade (raw-stream, or
 multiplexed-stream from API 1.42 without a tty), "200 OK" with the
-raw-stream type and the stream until close for clients that do not
-(checked against dockerd 20.10 with the same raw requests)."""
+raw-stream type and its usual headers (no Date, Connection or length) for
+clients that do not, whose connection is then raw both ways: their bytes
+are stdin (checked against dockerd 20.10 with the same raw requests)."""
 import json
 import socket
 
@@ -94,3 +95,69 @@ def test_attach_without_upgrade_is_200_and_the_raw_stream(clean):
     assert lines[0] == "HTTP/1.1 200 OK"
     assert header(lines, "Content-Type") == "application/vnd.docker.raw-stream"
     assert body == FRAMES
+
+
+def hijack(d, method, path, body=b"", headers=(), stdin=b""):
+    """Send one request, read the response head, then send stdin and shut
+    down our writing side (stdin EOF); return (head lines, the bytes read
+    after the head until the server closed the connection)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(d.socket))
+    s.settimeout(10)
+    head = [f"{method} {path} HTTP/1.1", "Host: docker", f"Content-Length: {len(body)}"]
+    if body:
+        head.append("Content-Type: application/json")
+    head += list(headers)
+    s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, f"closed before the end of the head: {data!r}"
+        data += chunk
+    s.sendall(stdin)
+    s.shutdown(socket.SHUT_WR)
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    top, _, rest = data.partition(b"\r\n\r\n")
+    return top.decode().split("\r\n"), rest
+
+
+def test_exec_start_without_upgrade_has_dockerds_head_and_reads_stdin(clean):
+    """dockerd hijacks the connection right after its 200 head: the head
+    has no Date, Connection or length, and the client's bytes are stdin."""
+    d = clean
+    d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+    r = d.api("POST", "/v1.41/containers/hj/exec",
+              {"Cmd": ["sh", "-c", "cat; echo err >&2"], "AttachStdin": True,
+               "AttachStdout": True, "AttachStderr": True})
+    eid = r.json()["Id"]
+    lines, body = hijack(d, "POST", f"/v1.41/exec/{eid}/start",
+                         json.dumps({"Detach": False, "Tty": False}).encode(), stdin=b"in\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "Content-Type", "Api-Version", "Docker-Experimental", "Ostype", "Server"], lines
+    assert header(lines, "Content-Type") == "application/vnd.docker.raw-stream"
+    assert body == b"\x01\x00\x00\x00\x00\x00\x00\x03in\n" + b"\x02\x00\x00\x00\x00\x00\x00\x04err\n"
+    wait_for(lambda: d.api("GET", f"/v1.41/exec/{eid}/json").json()["ExitCode"] == 0,
+             what="exec exit code")
+
+
+def test_attach_without_upgrade_reads_stdin(clean):
+    d = clean
+    r = d.api("POST", "/v1.41/containers/create?name=hj",
+              {"Image": IMAGE, "Cmd": ["cat"], "OpenStdin": True, "StdinOnce": True,
+               "AttachStdin": True})
+    assert r.status == 201, r
+    d.docker("start", "hj")
+    lines, body = hijack(d, "POST", "/v1.41/containers/hj/attach?stream=1&stdin=1&stdout=1",
+                         stdin=b"typed\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert header(lines, "Date") is None and header(lines, "Connection") is None
+    assert body == b"\x01\x00\x00\x00\x00\x00\x00\x06typed\n"
+    # StdinOnce: the client's EOF closed cat's stdin
+    assert d.docker("wait", "hj").stdout.strip() == "0"
+
