@@ -115,7 +115,7 @@ buf_consume (char *buf, size_t *len, size_t n)
 static void
 flush_to_client (struct relay *r)
 {
-  while (r->out_len > 0)
+  while (!r->done && r->out_len > 0)
     {
       ssize_t n = send (r->cfd, r->out, r->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0 && errno == EINTR)
@@ -134,7 +134,7 @@ flush_to_client (struct relay *r)
 static void
 flush_to_sink (struct relay *r)
 {
-  while (r->in_len > 0 && r->sink_fd >= 0)
+  while (!r->done && r->in_len > 0 && r->sink_fd >= 0)
     {
       ssize_t n = write (r->sink_fd, r->in, r->in_len);
       if (n < 0 && errno == EINTR)
@@ -149,8 +149,13 @@ flush_to_sink (struct relay *r)
         }
       buf_consume (r->in, &r->in_len, (size_t)n);
     }
-  if (r->in_len == 0 && r->client_eof && r->sink_fd >= 0)
+  if (!r->done && r->in_len == 0 && r->client_eof && r->sink_fd >= 0)
     {
+      if (r->o.end_on_stdin_eof)
+        {
+          relay_finish (r, false);
+          return;
+        }
       /* stdin EOF reaches the container only after every byte did */
       if (r->sink_is_socket)
         shutdown (r->sink_fd, SHUT_WR);
@@ -327,11 +332,11 @@ pending_remove (struct relay *r)
   r->pending_for = NULL;
 }
 
+/* Close everything; the memory stays until relay_finish's timer or
+ * relay_abort frees it. */
 static void
-relay_finish (struct relay *r, bool client_gone)
+relay_close (struct relay *r, bool client_gone)
 {
-  if (r->done)
-    return;
   r->done = true;
   pending_remove (r);
   for (int i = 0; i < r->n_src; i++)
@@ -361,8 +366,21 @@ relay_finish (struct relay *r, bool client_gone)
   if (r->o.on_done)
     r->o.on_done (r->o.done_data);
   free (r->out);
+  r->out = NULL;
+  r->out_len = 0;
   free (r->in);
-  free (r);
+  r->in = NULL;
+  r->in_len = 0;
+}
+
+static void
+relay_finish (struct relay *r, bool client_gone)
+{
+  if (r->done)
+    return;
+  relay_close (r, client_gone);
+  /* freed from the loop: the callbacks up the stack still look at done */
+  loop_timer_add (r->cs->d->loop, 0, free, r);
 }
 
 /* ---------------------------------------------------------------- API -- */
@@ -444,7 +462,10 @@ relay_release (struct relay *r)
 void
 relay_abort (struct relay *r)
 {
-  relay_finish (r, true);
+  if (r->done)
+    return; /* its timer frees it */
+  relay_close (r, true);
+  free (r);
 }
 
 uint8_t relay_monitor_want (struct relay *r);
@@ -542,7 +563,12 @@ attach_ready (struct api_hijack *h, void *data)
     }
   bool tty = json_is_true (json_object_get (c->config, "Tty"));
   bool stdin_ok = a->want_stdin && json_is_true (json_object_get (c->config, "OpenStdin"));
-  struct relay_options o = { .tty = tty, .want_stdin = stdin_ok, .detach_keys = a->detach_keys };
+  struct relay_options o = { .tty = tty,
+                             .want_stdin = stdin_ok,
+                             .end_on_stdin_eof
+                             = stdin_ok
+                               && (tty || !json_is_true (json_object_get (c->config, "StdinOnce"))),
+                             .detach_keys = a->detach_keys };
   struct relay *r = relay_new (cs, h, &o);
   r->monitor_want = (uint8_t)((stdin_ok ? MONITOR_ATTACH_STDIN : 0)
                               | (a->want_stdout ? MONITOR_ATTACH_STDOUT : 0)

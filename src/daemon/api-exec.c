@@ -323,6 +323,7 @@ exec_start_attached (struct exec_start_ctx *x, int rc, struct berth_error *err)
   /* the monitor frames the output as on attach */
   struct relay_options o = { .tty = x->tty,
                              .want_stdin = attach_stdin && rc == 0,
+                             .end_on_stdin_eof = attach_stdin && x->tty,
                              .detach_keys = str_of (e->config, "DetachKeys"),
                              .on_done = exec_relay_done,
                              .done_data = e };

@@ -218,6 +218,10 @@ struct relay_options
   bool tty;
   bool frame_sources; /* exec pipes: add docker's 8-byte headers */
   bool want_stdin;
+  /* the client's stdin EOF ends the stream (the process keeps its stdin
+   * open): docker's attach with a tty or without StdinOnce, exec with a
+   * tty (its stdin copy closes stdout and stderr instead of stdin) */
+  bool end_on_stdin_eof;
   const char *detach_keys; /* "ctrl-p,ctrl-q" by default */
   /* keep the client open after the output ended until relay_release (an
    * exec's exit code must be known before the client inspects it) */

@@ -161,3 +161,28 @@ def test_attach_without_upgrade_reads_stdin(clean):
     # StdinOnce: the client's EOF closed cat's stdin
     assert d.docker("wait", "hj").stdout.strip() == "0"
 
+
+def test_stdin_eof_ends_the_stream_where_docker_keeps_stdin_open(clean):
+    """docker's stdin copy closes the container's stdin only for exec
+    without a tty and for attach with StdinOnce; otherwise the client's EOF
+    ends the stream and the process keeps running with its stdin open."""
+    d = clean
+    for name, tty, once in (("hj-tty", True, True), ("hj-keep", False, False)):
+        r = d.api("POST", f"/v1.41/containers/create?name={name}",
+                  {"Image": IMAGE, "Cmd": ["cat"], "OpenStdin": True, "StdinOnce": once,
+                   "Tty": tty, "AttachStdin": True})
+        assert r.status == 201, r
+        d.docker("start", name)
+        lines, _ = hijack(d, "POST", f"/v1.41/containers/{name}/attach?stream=1&stdin=1&stdout=1",
+                          headers=UPGRADE, stdin=b"x\n")
+        assert lines[0].startswith("HTTP/1.1 101 ")
+        assert d.api("GET", f"/v1.41/containers/{name}/json").json()["State"]["Running"], name
+    # exec with a tty: the stream ends, the process runs on
+    d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+    eid = d.api("POST", "/v1.41/containers/hj/exec",
+                {"Cmd": ["cat"], "Tty": True, "AttachStdin": True,
+                 "AttachStdout": True}).json()["Id"]
+    lines, _ = hijack(d, "POST", f"/v1.41/exec/{eid}/start",
+                      json.dumps({"Detach": False, "Tty": True}).encode(), UPGRADE, stdin=b"x\n")
+    assert lines[0].startswith("HTTP/1.1 101 ")
+    assert d.api("GET", f"/v1.41/exec/{eid}/json").json()["Running"]
