@@ -179,6 +179,7 @@ struct exec_start_ctx
   bool tty;
   uint8_t flags; /* MONITOR_EXEC_* */
   json_t *body;
+  json_t *rec; /* execs/<exec-id>.json as written */
   int fd; /* the monitor connection */
   struct loop_fd *w;
   struct loop_timer *timeout; /* a monitor that never answers */
@@ -200,6 +201,7 @@ exec_start_ctx_free (struct exec_start_ctx *x)
   if (x->e && x->e->pending == x)
     x->e->pending = NULL;
   json_decref (x->body);
+  json_decref (x->rec);
   free (x);
 }
 
@@ -237,8 +239,9 @@ exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_e
   _cleanup_json_ json_t *rec
       = json_pack ("{s:s,s:O,s:O,s:I}", "ID", e->id, "Config", e->config, "Process", process,
                    "ContainerStartedNs", (json_int_t)c->state.started_ns);
-  if (json_save_atomic (dfd, name, rec, err) < 0)
+  if (exec_record_save (dfd, e->id, rec, err) < 0)
     return -1;
+  x->rec = json_incref (rec);
   unsigned rows = e->resize_rows, cols = e->resize_cols;
   json_t *size = json_object_get (x->body, "ConsoleSize");
   if (json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
@@ -286,12 +289,12 @@ exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
       _cleanup_error_ struct berth_error *ignored = NULL;
       monitor_exec_call (e, c, 'R', 0, e->resize_rows, e->resize_cols, NULL, 0, &ignored);
     }
-  _cleanup_json_ json_t *rec = dfd >= 0 ? json_load_path (dfd, name, NULL) : NULL;
-  if (rec)
+  if (dfd >= 0 && x->rec)
     {
-      json_object_set_new (rec, "Pid", json_integer (e->pid));
+      /* the pid of an exec that ends while berthd is away */
+      json_object_set_new (x->rec, "Pid", json_integer (e->pid));
       _cleanup_error_ struct berth_error *ignored = NULL;
-      json_save_atomic (dfd, name, rec, &ignored);
+      exec_record_save (dfd, e->id, x->rec, &ignored);
     }
   exec_event (e, "exec_start", NULL);
   return 0;

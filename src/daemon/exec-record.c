@@ -222,6 +222,16 @@ exec_watch (struct exec_instance *e, struct container *c)
   exec_ended (e); /* gone already: its record says how */
 }
 
+int
+exec_record_save (int dfd, const char *exec_id, const json_t *rec, struct berth_error **err)
+{
+  _cleanup_free_ char *name = xasprintf ("%s.json", exec_id);
+  _cleanup_free_ char *text = json_dumps (rec, JSON_COMPACT);
+  if (text == NULL)
+    return berth_error_set (err, ENOMEM, "serialize %s", name);
+  return container_write_file_volatile (dfd, name, text, strlen (text), err);
+}
+
 /* ---------------------------------------------------------- restore -- */
 
 /* berthd (re)started with c running: learn the execs its monitor has run
