@@ -186,3 +186,27 @@ def test_stdin_eof_ends_the_stream_where_docker_keeps_stdin_open(clean):
                       json.dumps({"Detach": False, "Tty": True}).encode(), UPGRADE, stdin=b"x\n")
     assert lines[0].startswith("HTTP/1.1 101 ")
     assert d.api("GET", f"/v1.41/exec/{eid}/json").json()["Running"]
+
+
+def test_exec_start_refusals_as_dockerd_answers_them(clean):
+    """A start of an exec that already ran: an attached start gets its 101
+    and then the error in the stream (a stdout frame ending in \\r\\n), a
+    detached one a 409. A command that cannot be found: 400 when detached,
+    exit code 127 (docker 23+; dockerd 20.10 said 126)."""
+    d = clean
+    d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+    eid = exec_create(d, "v1.41", ["true"])
+    start = json.dumps({"Detach": False, "Tty": False}).encode()
+    raw_request(d, "POST", f"/v1.41/exec/{eid}/start", start, UPGRADE)
+    lines, body = raw_request(d, "POST", f"/v1.41/exec/{eid}/start", start, UPGRADE)
+    assert lines[0].startswith("HTTP/1.1 101 "), lines
+    msg = f"Error: Exec command {eid} has already run\r\n".encode()
+    assert body == b"\x01\x00\x00\x00" + len(msg).to_bytes(4, "big") + msg
+    r = d.api("POST", f"/v1.41/exec/{eid}/start", {"Detach": True})
+    assert r.status == 409, r
+    eid = d.api("POST", "/v1.41/containers/hj/exec", {"Cmd": ["nonexist"]}).json()["Id"]
+    r = d.api("POST", f"/v1.41/exec/{eid}/start", {"Detach": True})
+    assert r.status == 400 and "nonexist" in r.json()["message"], r
+    info = d.api("GET", f"/v1.41/exec/{eid}/json").json()
+    assert info["ExitCode"] == 127 and not info["Running"]
+    assert "user" not in info["ProcessConfig"]  # omitempty, as dockerd
