@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +18,8 @@
 
 #define OUT_HIGH_WATER (1u << 20) /* stop reading the container above this */
 #define IN_HIGH_WATER (64u << 10)
+/* how long the first output waits for the client to read the head */
+#define HEAD_READ_WAIT_MS 200
 
 struct relay_source
 {
@@ -42,6 +46,10 @@ struct relay
   bool client_eof;
   bool started;
   bool done;
+  /* the response head is still unread by the client (see head_unread) */
+  bool head_unread;
+  struct loop_timer *head_timer;
+  unsigned head_waited_ms;
   struct relay_options o;
   uint8_t keys[16];
   size_t n_keys, matched;
@@ -112,9 +120,47 @@ buf_consume (char *buf, size_t *len, size_t n)
 
 /* ------------------------------------------------------------ client -- */
 
+static void flush_to_client (struct relay *r);
+
+static void
+head_check (void *data)
+{
+  struct relay *r = data;
+  r->head_timer = NULL;
+  r->head_waited_ms++;
+  flush_to_client (r);
+  relay_update (r);
+}
+
+/* docker-py reads the response head through a buffered reader, then reads
+ * the stream from the socket beneath it: bytes that arrived with the head
+ * are lost. dockerd gets away with it by being slow; we hold the first
+ * output until the client has read the head — on a unix socket SIOCOUTQ
+ * counts what the peer has not read yet — or HEAD_READ_WAIT_MS passed
+ * (a client that reads nothing yet). Polled each millisecond: the peer's
+ * read raises no event here. */
+static bool
+head_unread (struct relay *r)
+{
+  if (!r->head_unread)
+    return false;
+  int queued = 0;
+  if (r->head_waited_ms < HEAD_READ_WAIT_MS && ioctl (r->cfd, SIOCOUTQ, &queued) == 0
+      && queued > 0)
+    {
+      if (r->head_timer == NULL)
+        r->head_timer = loop_timer_add (r->cs->d->loop, 1, head_check, r);
+      return true;
+    }
+  r->head_unread = false;
+  return false;
+}
+
 static void
 flush_to_client (struct relay *r)
 {
+  if (r->done || head_unread (r))
+    return;
   while (!r->done && r->out_len > 0)
     {
       ssize_t n = send (r->cfd, r->out, r->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -299,7 +345,7 @@ relay_update (struct relay *r)
   uint32_t cev = 0;
   if (!r->client_eof && r->in_len < IN_HIGH_WATER)
     cev |= EPOLLIN | EPOLLRDHUP;
-  if (r->out_len > 0)
+  if (r->out_len > 0 && !r->head_unread) /* else head_check polls */
     cev |= EPOLLOUT;
   loop_fd_modify (r->cw, cev, NULL);
   for (int i = 0; i < r->n_src; i++)
@@ -338,6 +384,9 @@ static void
 relay_close (struct relay *r, bool client_gone)
 {
   r->done = true;
+  if (r->head_timer)
+    loop_timer_cancel (r->head_timer);
+  r->head_timer = NULL;
   pending_remove (r);
   for (int i = 0; i < r->n_src; i++)
     {
@@ -394,6 +443,7 @@ relay_new (struct containers *cs, struct api_hijack *h, const struct relay_optio
   r->cs = cs;
   r->h = h;
   r->cfd = api_hijack_fd (h);
+  r->head_unread = true;
   size_t n_unsent = 0;
   const void *unsent = api_hijack_unsent (h, &n_unsent);
   relay_queue (r, unsent, n_unsent);

@@ -210,3 +210,28 @@ def test_exec_start_refusals_as_dockerd_answers_them(clean):
     info = d.api("GET", f"/v1.41/exec/{eid}/json").json()
     assert info["ExitCode"] == 127 and not info["Running"]
     assert "user" not in info["ProcessConfig"]  # omitempty, as dockerd
+
+
+def test_docker_py_reads_output_that_is_ready_at_once(clean):
+    """docker-py reads the head through a buffered reader and then the
+    socket beneath it: output queued right behind the head (attach logs=1
+    of a finished container) must wait until the head was read."""
+    d = clean
+    d.docker("run", "--name", "hj", IMAGE, "sh", "-c", "echo a; echo b >&2")
+    api = d.client().api
+    for _ in range(5):
+        assert api.attach("hj", logs=True, stream=False) == b"a\nb\n"
+    # exec_start(socket=True): the connection is the stream, stdin included
+    d.docker("run", "-d", "--name", "hj2", IMAGE, "sleep", "300")
+    eid = api.exec_create("hj2", ["sh", "-c", "cat; echo done"], stdin=True)["Id"]
+    sock = api.exec_start(eid, socket=True)._sock
+    sock.sendall(b"in\n")
+    sock.shutdown(socket.SHUT_WR)
+    sock.settimeout(10)
+    got = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    assert got == b"\x01\x00\x00\x00\x00\x00\x00\x03in\n\x01\x00\x00\x00\x00\x00\x00\x05done\n"
