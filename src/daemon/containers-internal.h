@@ -24,6 +24,9 @@ struct containers
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
   int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
+  /* read-only view of berth-monitor-exec next to it, handed to every
+   * monitor for its exec processes (-1: they use berth-monitor --exec) */
+  int exec_helper_fd;
   char *init_path; /* tini-static, NULL when not installed */
   struct runtime_context rt;
   bool opened_images; /* the store was opened here (and is closed here) */

@@ -76,6 +76,9 @@ struct monitor
    * view, CVE-2019-5736): the exec helper starts from it without the
    * re-exec of runtime_exe_protect; -1 falls back to monitor_path */
   int exe_fd;
+  /* berth-monitor-exec, the static exec helper (an O_PATH fd of a
+   * protected view from berthd); -1: berth-monitor --exec from exe_fd */
+  int exec_helper_fd;
   char hold_path[4096];    /* berth-monitor-hold */
   struct monitor_exec execs[MAX_EXECS];
 };
