@@ -142,7 +142,8 @@ head_add_header (void *cls, enum MHD_ValueKind kind, const char *key, const char
 static char *
 held_head (struct api_request *req)
 {
-  struct MHD_Response *resp = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *resp
+      = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
   if (resp == NULL)
     abort ();
   api_request_apply_headers (req, resp);

@@ -13,11 +13,11 @@
 
 #include "runtime/runtime.h"
 
-static void report (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-report (int fd, const char *fmt, ...)
+void
+monitor_report (int fd, const char *fmt, ...)
 {
+  if (fd < 0)
+    return;
   char buf[4096];
   va_list ap;
   va_start (ap, fmt);
@@ -37,7 +37,7 @@ monitor_exec_helper_run (const char *exec_dir, const char *exec_id)
   _cleanup_json_ json_t *cfg = NULL, *rec = NULL;
   if (chdir (exec_dir) < 0)
     {
-      report (report_fd, "error exec helper: chdir %s: %s", exec_dir, strerror (errno));
+      monitor_report (report_fd, "error exec helper: chdir %s: %s", exec_dir, strerror (errno));
       return 2;
     }
   /* our diagnostics must not land in the exec's stderr */
@@ -48,35 +48,34 @@ monitor_exec_helper_run (const char *exec_dir, const char *exec_id)
   if ((cfg = json_load_path (AT_FDCWD, MONITOR_CONFIG_FILE, &err)) == NULL
       || (rec = json_load_path (AT_FDCWD, name, &err)) == NULL)
     {
-      report (report_fd, "error %s", err->msg);
+      monitor_report (report_fd, "error %s", err->msg);
       return 1;
     }
   const char *id = json_string_value (json_object_get (cfg, "id"));
   const char *state_root = json_string_value (json_object_get (cfg, "state_root"));
   if (id == NULL || state_root == NULL)
     {
-      report (report_fd, "error %s/%s: id and state_root are required", exec_dir,
-              MONITOR_CONFIG_FILE);
+      monitor_report (report_fd, "error %s/%s: id and state_root are required", exec_dir,
+                      MONITOR_CONFIG_FILE);
       return 1;
     }
   struct runtime_context rt = { .state_root = state_root };
   json_t *process = json_object_get (rec, "Process");
   bool tty = json_is_true (json_object_get (process, "terminal"));
-  struct runtime_exec_options opts = { .id = id,
-                                       .process = process,
-                                       .console_socket_fd = tty ? 3 : -1,
-                                       .stdio_fds = { -1, -1, -1 } };
+  struct runtime_exec_options opts = {
+    .id = id, .process = process, .console_socket_fd = tty ? 3 : -1, .stdio_fds = { -1, -1, -1 }
+  };
   if (!tty)
     for (int i = 0; i < 3; i++)
       opts.stdio_fds[i] = i;
   pid_t pid = 0;
   if (runtime_container_exec (&rt, &opts, &pid, &err) < 0)
     {
-      report (report_fd, "error %s", err->msg);
+      monitor_report (report_fd, "error %s", err->msg);
       return 1;
     }
   /* we exit now: the process becomes the monitor's (its subreaper) */
-  report (report_fd, "pid %d", (int)pid);
+  monitor_report (report_fd, "pid %d", (int)pid);
   return 0;
 }
 
@@ -85,7 +84,7 @@ monitor_exec_helper_main (int argc, char **argv)
 {
   if (argc < 4)
     {
-      report (4, "error berth-monitor --exec: bad arguments");
+      monitor_report (4, "error berth-monitor --exec: bad arguments");
       return 2;
     }
   return monitor_exec_helper_run (argv[2], argv[3]);

@@ -99,6 +99,10 @@ nfds_t monitor_exec_pollfds (struct monitor *m, struct pollfd *p, int *map, nfds
 void monitor_exec_event (struct monitor *m, int tag, short revents);
 bool monitor_exec_reaped (struct monitor *m, pid_t pid, int status);
 void monitor_exec_finish_all (struct monitor *m);
+/* One message on a SOCK_SEQPACKET socket to berthd or the monitor (the
+ * start handshake, the exec helper's report); fd < 0: nothing
+ * (monitor-exec-helper.c). */
+void monitor_report (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* Receive an fd sent with SCM_RIGHTS (the runtime's pty master). */
 int monitor_recv_fd (int sock);
 

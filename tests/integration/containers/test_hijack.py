@@ -10,9 +10,20 @@ import socket
 from conftest import IMAGE, wait_for
 
 
-def raw_request(d, method, path, body=b"", headers=()):
-    """Send one request on a fresh socket; return (head lines, body bytes)
-    read until the server closes the connection."""
+def read_to_eof(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def raw_request(d, method, path, body=b"", headers=(), stdin=None):
+    """Send one request on a fresh socket; return (head lines, the bytes
+    after the head) read until the server closes the connection. With
+    stdin: once the head is in, send it and shut down our writing side
+    (stdin EOF)."""
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(d.socket))
     s.settimeout(10)
@@ -22,11 +33,14 @@ def raw_request(d, method, path, body=b"", headers=()):
     head += list(headers)
     s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
     data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    if stdin is not None:
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            assert chunk, f"closed before the end of the head: {data!r}"
+            data += chunk
+        s.sendall(stdin)
+        s.shutdown(socket.SHUT_WR)
+    data += read_to_eof(s)
     s.close()
     top, _, rest = data.partition(b"\r\n\r\n")
     return top.decode().split("\r\n"), rest
@@ -97,35 +111,6 @@ def test_attach_without_upgrade_is_200_and_the_raw_stream(clean):
     assert body == FRAMES
 
 
-def hijack(d, method, path, body=b"", headers=(), stdin=b""):
-    """Send one request, read the response head, then send stdin and shut
-    down our writing side (stdin EOF); return (head lines, the bytes read
-    after the head until the server closed the connection)."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(str(d.socket))
-    s.settimeout(10)
-    head = [f"{method} {path} HTTP/1.1", "Host: docker", f"Content-Length: {len(body)}"]
-    if body:
-        head.append("Content-Type: application/json")
-    head += list(headers)
-    s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, f"closed before the end of the head: {data!r}"
-        data += chunk
-    s.sendall(stdin)
-    s.shutdown(socket.SHUT_WR)
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    top, _, rest = data.partition(b"\r\n\r\n")
-    return top.decode().split("\r\n"), rest
-
-
 def test_exec_start_without_upgrade_has_dockerds_head_and_reads_stdin(clean):
     """dockerd hijacks the connection right after its 200 head: the head
     has no Date, Connection or length, and the client's bytes are stdin."""
@@ -135,8 +120,8 @@ def test_exec_start_without_upgrade_has_dockerds_head_and_reads_stdin(clean):
               {"Cmd": ["sh", "-c", "cat; echo err >&2"], "AttachStdin": True,
                "AttachStdout": True, "AttachStderr": True})
     eid = r.json()["Id"]
-    lines, body = hijack(d, "POST", f"/v1.41/exec/{eid}/start",
-                         json.dumps({"Detach": False, "Tty": False}).encode(), stdin=b"in\n")
+    lines, body = raw_request(d, "POST", f"/v1.41/exec/{eid}/start",
+                              json.dumps({"Detach": False, "Tty": False}).encode(), stdin=b"in\n")
     assert lines[0] == "HTTP/1.1 200 OK"
     assert [line.split(":")[0] for line in lines[1:]] == [
         "Content-Type", "Api-Version", "Docker-Experimental", "Ostype", "Server"], lines
@@ -153,8 +138,8 @@ def test_attach_without_upgrade_reads_stdin(clean):
                "AttachStdin": True})
     assert r.status == 201, r
     d.docker("start", "hj")
-    lines, body = hijack(d, "POST", "/v1.41/containers/hj/attach?stream=1&stdin=1&stdout=1",
-                         stdin=b"typed\n")
+    lines, body = raw_request(d, "POST", "/v1.41/containers/hj/attach?stream=1&stdin=1&stdout=1",
+                              stdin=b"typed\n")
     assert lines[0] == "HTTP/1.1 200 OK"
     assert header(lines, "Date") is None and header(lines, "Connection") is None
     assert body == b"\x01\x00\x00\x00\x00\x00\x00\x06typed\n"
@@ -173,8 +158,9 @@ def test_stdin_eof_ends_the_stream_where_docker_keeps_stdin_open(clean):
                    "Tty": tty, "AttachStdin": True})
         assert r.status == 201, r
         d.docker("start", name)
-        lines, _ = hijack(d, "POST", f"/v1.41/containers/{name}/attach?stream=1&stdin=1&stdout=1",
-                          headers=UPGRADE, stdin=b"x\n")
+        lines, _ = raw_request(d, "POST",
+                               f"/v1.41/containers/{name}/attach?stream=1&stdin=1&stdout=1",
+                               headers=UPGRADE, stdin=b"x\n")
         assert lines[0].startswith("HTTP/1.1 101 ")
         assert d.api("GET", f"/v1.41/containers/{name}/json").json()["State"]["Running"], name
     # exec with a tty: the stream ends, the process runs on
@@ -182,8 +168,9 @@ def test_stdin_eof_ends_the_stream_where_docker_keeps_stdin_open(clean):
     eid = d.api("POST", "/v1.41/containers/hj/exec",
                 {"Cmd": ["cat"], "Tty": True, "AttachStdin": True,
                  "AttachStdout": True}).json()["Id"]
-    lines, _ = hijack(d, "POST", f"/v1.41/exec/{eid}/start",
-                      json.dumps({"Detach": False, "Tty": True}).encode(), UPGRADE, stdin=b"x\n")
+    lines, _ = raw_request(d, "POST", f"/v1.41/exec/{eid}/start",
+                           json.dumps({"Detach": False, "Tty": True}).encode(), UPGRADE,
+                           stdin=b"x\n")
     assert lines[0].startswith("HTTP/1.1 101 ")
     assert d.api("GET", f"/v1.41/exec/{eid}/json").json()["Running"]
 
@@ -228,10 +215,4 @@ def test_docker_py_reads_output_that_is_ready_at_once(clean):
     sock.sendall(b"in\n")
     sock.shutdown(socket.SHUT_WR)
     sock.settimeout(10)
-    got = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        got += chunk
-    assert got == b"\x01\x00\x00\x00\x00\x00\x00\x03in\n\x01\x00\x00\x00\x00\x00\x00\x05done\n"
+    assert read_to_eof(sock) == b"\x01\x00\x00\x00\x00\x00\x00\x03in\n\x01\x00\x00\x00\x00\x00\x00\x05done\n"
