@@ -14,18 +14,26 @@
 #include "runtime/runtime.h"
 
 void
-monitor_report (int fd, const char *fmt, ...)
+monitor_vreport (int fd, const char *fmt, va_list ap)
 {
   if (fd < 0)
     return;
   char buf[4096];
-  va_list ap;
-  va_start (ap, fmt);
   int n = vsnprintf (buf, sizeof buf, fmt, ap);
-  va_end (ap);
   if (n > (int)sizeof buf - 1)
     n = sizeof buf - 1;
   send (fd, buf, (size_t)n, MSG_NOSIGNAL);
+}
+
+static void report (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+report (int fd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  monitor_vreport (fd, fmt, ap);
+  va_end (ap);
 }
 
 int
@@ -37,7 +45,7 @@ monitor_exec_helper_run (const char *exec_dir, const char *exec_id)
   _cleanup_json_ json_t *cfg = NULL, *rec = NULL;
   if (chdir (exec_dir) < 0)
     {
-      monitor_report (report_fd, "error exec helper: chdir %s: %s", exec_dir, strerror (errno));
+      report (report_fd, "error exec helper: chdir %s: %s", exec_dir, strerror (errno));
       return 2;
     }
   /* our diagnostics must not land in the exec's stderr */
@@ -48,14 +56,14 @@ monitor_exec_helper_run (const char *exec_dir, const char *exec_id)
   if ((cfg = json_load_path (AT_FDCWD, MONITOR_CONFIG_FILE, &err)) == NULL
       || (rec = json_load_path (AT_FDCWD, name, &err)) == NULL)
     {
-      monitor_report (report_fd, "error %s", err->msg);
+      report (report_fd, "error %s", err->msg);
       return 1;
     }
   const char *id = json_string_value (json_object_get (cfg, "id"));
   const char *state_root = json_string_value (json_object_get (cfg, "state_root"));
   if (id == NULL || state_root == NULL)
     {
-      monitor_report (report_fd, "error %s/%s: id and state_root are required", exec_dir,
+      report (report_fd, "error %s/%s: id and state_root are required", exec_dir,
                       MONITOR_CONFIG_FILE);
       return 1;
     }
@@ -71,11 +79,11 @@ monitor_exec_helper_run (const char *exec_dir, const char *exec_id)
   pid_t pid = 0;
   if (runtime_container_exec (&rt, &opts, &pid, &err) < 0)
     {
-      monitor_report (report_fd, "error %s", err->msg);
+      report (report_fd, "error %s", err->msg);
       return 1;
     }
   /* we exit now: the process becomes the monitor's (its subreaper) */
-  monitor_report (report_fd, "pid %d", (int)pid);
+  report (report_fd, "pid %d", (int)pid);
   return 0;
 }
 
@@ -84,7 +92,7 @@ monitor_exec_helper_main (int argc, char **argv)
 {
   if (argc < 4)
     {
-      monitor_report (4, "error berth-monitor --exec: bad arguments");
+      report (4, "error berth-monitor --exec: bad arguments");
       return 2;
     }
   return monitor_exec_helper_run (argv[2], argv[3]);

@@ -5,6 +5,8 @@
  * its child), a fraction of the memory. */
 #pragma once
 
+#include <stdarg.h>
+
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -102,7 +104,7 @@ void monitor_exec_finish_all (struct monitor *m);
 /* One message on a SOCK_SEQPACKET socket to berthd or the monitor (the
  * start handshake, the exec helper's report); fd < 0: nothing
  * (monitor-exec-helper.c). */
-void monitor_report (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+void monitor_vreport (int fd, const char *fmt, va_list ap) __attribute__ ((format (printf, 2, 0)));
 /* Receive an fd sent with SCM_RIGHTS (the runtime's pty master). */
 int monitor_recv_fd (int sock);
 

@@ -21,6 +21,17 @@
 #include "daemon/logs.h"
 #include "runtime/runtime.h"
 
+static void sync_send (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+sync_send (int fd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  monitor_vreport (fd, fmt, ap);
+  va_end (ap);
+}
+
 /* ------------------------------------------------------------- config -- */
 
 static int
@@ -106,7 +117,7 @@ static void
 init_cloned (pid_t pid, void *data)
 {
   struct monitor *m = data;
-  monitor_report (m->sync_fd, "cloned %d", (int)pid);
+  sync_send (m->sync_fd, "cloned %d", (int)pid);
 }
 
 static int
@@ -277,7 +288,7 @@ monitor_main (int argc, char **argv)
   _cleanup_json_ json_t *cfg = NULL;
   if (chdir (argv[1]) < 0)
     {
-      monitor_report (m.sync_fd, "error chdir %s: %s", argv[1], strerror (errno));
+      sync_send (m.sync_fd, "error chdir %s: %s", argv[1], strerror (errno));
       return 1;
     }
   /* our own diagnostics go next to the bundle */
@@ -287,7 +298,7 @@ monitor_main (int argc, char **argv)
   if (config_load (&m, argv[1], &cfg, &err) < 0 || logging_open (&m, cfg, &err) < 0
       || attach_listen (&m, &err) < 0 || container_create (&m, cfg, &err) < 0)
     {
-      monitor_report (m.sync_fd, "error %s", err->msg);
+      sync_send (m.sync_fd, "error %s", err->msg);
       if (m.init_pid > 0)
         {
           berth_error_freep (&err);
@@ -297,7 +308,7 @@ monitor_main (int argc, char **argv)
       return 1;
     }
   json_decref (steal_pointer (&cfg));
-  monitor_report (m.sync_fd, "created %d", (int)m.init_pid);
+  sync_send (m.sync_fd, "created %d", (int)m.init_pid);
 
   if (wait_for_start (&m) < 0)
     {
@@ -317,13 +328,13 @@ monitor_main (int argc, char **argv)
     }
   if (runtime_container_start (&m.rt, m.id, &err) < 0)
     {
-      monitor_report (m.sync_fd, "error %s", err->msg);
+      sync_send (m.sync_fd, "error %s", err->msg);
       berth_error_freep (&err);
       runtime_container_delete (&m.rt, m.id, true, &err);
       unlink (MONITOR_ATTACH_SOCKET);
       return 1;
     }
-  monitor_report (m.sync_fd, "started");
+  sync_send (m.sync_fd, "started");
   close (m.sync_fd);
   m.sync_fd = -1;
 
