@@ -6,7 +6,11 @@
  * it relays), and we hand it to the container side. libmicrohttpd always
  * writes the reason phrase "Switching Protocols"; clients only read the
  * status code. A client that did not ask for an upgrade gets "200 OK" and
- * then the same raw connection both ways, as from dockerd. */
+ * then the same raw connection both ways, as from dockerd.
+ * Over TLS libmicrohttpd's relay has no half-close: the client's
+ * close_notify (Go's CloseWrite, docker's stdin EOF) stops its reading
+ * but never reaches our socket, so there a client's stdin EOF is not seen
+ * (0.9.75's process_urh sets in_buffer_size to 0 and nothing more). */
 #include "daemon/api-internal.h"
 
 #include <fcntl.h>

@@ -574,6 +574,20 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ----------------------------------------------------------- listeners -- */
 
+/* Over TLS libmicrohttpd relays a hijacked connection itself; when that
+ * relay ends (the handler closed it and its last bytes went out) it
+ * resumes the connection from inside MHD_run, and only the next run closes
+ * it — but with the epoll driven from outside nothing wakes us for that
+ * run: the client would wait for the end of its stream for ever. A second
+ * run on TLS listeners does it (one cheap epoll_wait when idle). */
+static void
+listener_run (struct api_listener *l)
+{
+  MHD_run (l->mhd);
+  if (l->tls_verify)
+    MHD_run (l->mhd);
+}
+
 static void
 listener_ready (struct loop_fd *w, int fd, uint32_t events, void *userdata)
 {
@@ -581,7 +595,7 @@ listener_ready (struct loop_fd *w, int fd, uint32_t events, void *userdata)
   (void) w;
   (void) fd;
   (void) events;
-  MHD_run (l->mhd);
+  listener_run (l);
 }
 
 void
@@ -612,7 +626,7 @@ server_prepare (void *userdata)
            * epoll is edge-triggered): run it now, the fd will not wake us. */
           if (all || (has_timeout && t == 0))
             {
-              MHD_run (l->mhd);
+              listener_run (l);
               ran = true;
               has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
             }

@@ -216,3 +216,46 @@ def test_docker_py_reads_output_that_is_ready_at_once(clean):
     sock.shutdown(socket.SHUT_WR)
     sock.settimeout(10)
     assert read_to_eof(sock) == b"\x01\x00\x00\x00\x00\x00\x00\x03in\n\x01\x00\x00\x00\x00\x00\x00\x05done\n"
+
+
+def test_exec_over_tls_ends_with_the_process(clean):
+    """Over TLS libmicrohttpd relays the hijacked connection; the end of the
+    stream must reach the client when the process exits (a docker exec
+    through tcp:// with --tlsverify used to wait for ever), and a client
+    without Upgrade gets the 200 and the output."""
+    import subprocess
+    import urllib.request
+    import ssl
+    from berthtest import make_tls_certs
+    d = clean
+    certs = make_tls_certs(d.root / "certs")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    saved = list(d.args)
+    d.stop()
+    d.args += ["-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
+               "--tlscert", str(certs / "server.pem"), "--tlskey", str(certs / "server.key")]
+    d.start()
+    try:
+        d.docker("run", "-d", "--name", "hj", IMAGE, "sleep", "300")
+        env = d.env({"DOCKER_HOST": f"tcp://127.0.0.1:{port}"})
+        tls = ["--tlsverify", "--tlscacert", str(certs / "ca.pem"),
+               "--tlscert", str(certs / "client.pem"), "--tlskey", str(certs / "client.key")]
+        r = subprocess.run(["/usr/local/bin/docker", *tls, "exec", "hj", "sh", "-c", "echo tls; exit 3"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (3, "tls\n"), r.stderr
+        eid = exec_create(d, "v1.41", ["echo", "plain"])
+        ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        ctx.load_cert_chain(str(certs / "client.pem"), str(certs / "client.key"))
+        req = urllib.request.Request(f"https://127.0.0.1:{port}/v1.41/exec/{eid}/start",
+                                     data=b'{"Detach":false}', method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            assert resp.status == 200
+            assert resp.read() == b"\x01\x00\x00\x00\x00\x00\x00\x06plain\n"
+    finally:
+        d.stop()
+        d.args = saved
+        d.start()
