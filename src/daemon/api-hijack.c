@@ -24,6 +24,7 @@ struct api_hijack
   struct api_request *req;
   int fd;
   struct MHD_UpgradeResponseHandle *urh; /* NULL: a 200 (no upgrade) */
+  struct api_conn *tls_conn;             /* over TLS: libmicrohttpd relays */
   bool is_held; /* 200 on libmicrohttpd's socket, the connection suspended */
   char *pending;
   size_t n_pending;
@@ -52,7 +53,6 @@ upgrade_handler (void *cls, struct MHD_Connection *connection, void *con_cls,
                  struct MHD_UpgradeResponseHandle *urh)
 {
   struct api_request *req = cls;
-  (void) connection;
   (void) con_cls;
   struct api_hijack *h = calloc (1, sizeof *h);
   if (h == NULL)
@@ -60,6 +60,7 @@ upgrade_handler (void *cls, struct MHD_Connection *connection, void *con_cls,
   h->req = req;
   h->fd = sock;
   h->urh = urh;
+  h->tls_conn = api_conn_of (connection);
   if (extra_in_size > 0)
     {
       h->pending = malloc (extra_in_size);
@@ -334,6 +335,7 @@ api_hijack_close (struct api_hijack *h)
       return;
     }
   MHD_upgrade_action (h->urh, MHD_UPGRADE_ACTION_CLOSE);
+  api_conn_closing (h->tls_conn);
   free (h->pending);
   free (h);
   req->answered = true;
