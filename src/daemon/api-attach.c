@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +18,8 @@
 
 #define OUT_HIGH_WATER (1u << 20) /* stop reading the container above this */
 #define IN_HIGH_WATER (64u << 10)
+/* how long the first output waits for the client to read the head */
+#define HEAD_READ_WAIT_MS 200
 
 struct relay_source
 {
@@ -42,6 +46,10 @@ struct relay
   bool client_eof;
   bool started;
   bool done;
+  /* the response head is still unread by the client (see head_unread) */
+  bool head_unread;
+  struct loop_timer *head_timer;
+  unsigned head_waited_ms;
   struct relay_options o;
   uint8_t keys[16];
   size_t n_keys, matched;
@@ -112,10 +120,48 @@ buf_consume (char *buf, size_t *len, size_t n)
 
 /* ------------------------------------------------------------ client -- */
 
+static void flush_to_client (struct relay *r);
+
+static void
+head_check (void *data)
+{
+  struct relay *r = data;
+  r->head_timer = NULL;
+  r->head_waited_ms++;
+  flush_to_client (r);
+  relay_update (r);
+}
+
+/* docker-py reads the response head through a buffered reader, then reads
+ * the stream from the socket beneath it: bytes that arrived with the head
+ * are lost. dockerd gets away with it by being slow; we hold the first
+ * output until the client has read the head — on a unix socket SIOCOUTQ
+ * counts what the peer has not read yet — or HEAD_READ_WAIT_MS passed
+ * (a client that reads nothing yet). Polled each millisecond: the peer's
+ * read raises no event here. */
+static bool
+head_unread (struct relay *r)
+{
+  if (!r->head_unread)
+    return false;
+  int queued = 0;
+  if (r->head_waited_ms < HEAD_READ_WAIT_MS && ioctl (r->cfd, SIOCOUTQ, &queued) == 0
+      && queued > 0)
+    {
+      if (r->head_timer == NULL)
+        r->head_timer = loop_timer_add (r->cs->d->loop, 1, head_check, r);
+      return true;
+    }
+  r->head_unread = false;
+  return false;
+}
+
 static void
 flush_to_client (struct relay *r)
 {
-  while (r->out_len > 0)
+  if (r->done || head_unread (r))
+    return;
+  while (!r->done && r->out_len > 0)
     {
       ssize_t n = send (r->cfd, r->out, r->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0 && errno == EINTR)
@@ -134,7 +180,7 @@ flush_to_client (struct relay *r)
 static void
 flush_to_sink (struct relay *r)
 {
-  while (r->in_len > 0 && r->sink_fd >= 0)
+  while (!r->done && r->in_len > 0 && r->sink_fd >= 0)
     {
       ssize_t n = write (r->sink_fd, r->in, r->in_len);
       if (n < 0 && errno == EINTR)
@@ -149,8 +195,13 @@ flush_to_sink (struct relay *r)
         }
       buf_consume (r->in, &r->in_len, (size_t)n);
     }
-  if (r->in_len == 0 && r->client_eof && r->sink_fd >= 0)
+  if (!r->done && r->in_len == 0 && r->client_eof && r->sink_fd >= 0)
     {
+      if (r->o.end_on_stdin_eof)
+        {
+          relay_finish (r, false);
+          return;
+        }
       /* stdin EOF reaches the container only after every byte did */
       if (r->sink_is_socket)
         shutdown (r->sink_fd, SHUT_WR);
@@ -294,7 +345,7 @@ relay_update (struct relay *r)
   uint32_t cev = 0;
   if (!r->client_eof && r->in_len < IN_HIGH_WATER)
     cev |= EPOLLIN | EPOLLRDHUP;
-  if (r->out_len > 0)
+  if (r->out_len > 0 && !r->head_unread) /* else head_check polls */
     cev |= EPOLLOUT;
   loop_fd_modify (r->cw, cev, NULL);
   for (int i = 0; i < r->n_src; i++)
@@ -327,12 +378,15 @@ pending_remove (struct relay *r)
   r->pending_for = NULL;
 }
 
+/* Close everything; the memory stays until relay_finish's timer or
+ * relay_abort frees it. */
 static void
-relay_finish (struct relay *r, bool client_gone)
+relay_close (struct relay *r, bool client_gone)
 {
-  if (r->done)
-    return;
   r->done = true;
+  if (r->head_timer)
+    loop_timer_cancel (r->head_timer);
+  r->head_timer = NULL;
   pending_remove (r);
   for (int i = 0; i < r->n_src; i++)
     {
@@ -361,8 +415,21 @@ relay_finish (struct relay *r, bool client_gone)
   if (r->o.on_done)
     r->o.on_done (r->o.done_data);
   free (r->out);
+  r->out = NULL;
+  r->out_len = 0;
   free (r->in);
-  free (r);
+  r->in = NULL;
+  r->in_len = 0;
+}
+
+static void
+relay_finish (struct relay *r, bool client_gone)
+{
+  if (r->done)
+    return;
+  relay_close (r, client_gone);
+  /* freed from the loop: the callbacks up the stack still look at done */
+  loop_timer_add (r->cs->d->loop, 0, free, r);
 }
 
 /* ---------------------------------------------------------------- API -- */
@@ -376,6 +443,10 @@ relay_new (struct containers *cs, struct api_hijack *h, const struct relay_optio
   r->cs = cs;
   r->h = h;
   r->cfd = api_hijack_fd (h);
+  r->head_unread = true;
+  size_t n_unsent = 0;
+  const void *unsent = api_hijack_unsent (h, &n_unsent);
+  relay_queue (r, unsent, n_unsent);
   r->sink_fd = -1;
   r->o = *o;
   const char *keys = o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q";
@@ -441,7 +512,10 @@ relay_release (struct relay *r)
 void
 relay_abort (struct relay *r)
 {
-  relay_finish (r, true);
+  if (r->done)
+    return; /* its timer frees it */
+  relay_close (r, true);
+  free (r);
 }
 
 uint8_t relay_monitor_want (struct relay *r);
@@ -539,7 +613,12 @@ attach_ready (struct api_hijack *h, void *data)
     }
   bool tty = json_is_true (json_object_get (c->config, "Tty"));
   bool stdin_ok = a->want_stdin && json_is_true (json_object_get (c->config, "OpenStdin"));
-  struct relay_options o = { .tty = tty, .want_stdin = stdin_ok, .detach_keys = a->detach_keys };
+  struct relay_options o = { .tty = tty,
+                             .want_stdin = stdin_ok,
+                             .end_on_stdin_eof
+                             = stdin_ok
+                               && (tty || !json_is_true (json_object_get (c->config, "StdinOnce"))),
+                             .detach_keys = a->detach_keys };
   struct relay *r = relay_new (cs, h, &o);
   r->monitor_want = (uint8_t)((stdin_ok ? MONITOR_ATTACH_STDIN : 0)
                               | (a->want_stdout ? MONITOR_ATTACH_STDOUT : 0)

@@ -179,6 +179,7 @@ struct exec_start_ctx
   bool tty;
   uint8_t flags; /* MONITOR_EXEC_* */
   json_t *body;
+  json_t *rec; /* execs/<exec-id>.json as written */
   int fd; /* the monitor connection */
   struct loop_fd *w;
   struct loop_timer *timeout; /* a monitor that never answers */
@@ -200,6 +201,7 @@ exec_start_ctx_free (struct exec_start_ctx *x)
   if (x->e && x->e->pending == x)
     x->e->pending = NULL;
   json_decref (x->body);
+  json_decref (x->rec);
   free (x);
 }
 
@@ -237,8 +239,9 @@ exec_start_send (struct containers *cs, struct exec_start_ctx *x, struct berth_e
   _cleanup_json_ json_t *rec
       = json_pack ("{s:s,s:O,s:O,s:I}", "ID", e->id, "Config", e->config, "Process", process,
                    "ContainerStartedNs", (json_int_t)c->state.started_ns);
-  if (json_save_atomic (dfd, name, rec, err) < 0)
+  if (exec_record_save (dfd, e->id, rec, err) < 0)
     return -1;
+  x->rec = json_incref (rec);
   unsigned rows = e->resize_rows, cols = e->resize_cols;
   json_t *size = json_object_get (x->body, "ConsoleSize");
   if (json_array_size (size) == 2 && json_integer_value (json_array_get (size, 0)) > 0)
@@ -275,8 +278,12 @@ exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
       if (dfd >= 0)
         unlinkat (dfd, name, 0);
       e->exited = true;
-      e->exit_code
-          = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found") ? 127 : 126;
+      /* docker: 127 for a command not found, 126 when it cannot be run;
+       * either is the request's fault (400), as dockerd answers */
+      bool not_found = strstr ((*err)->msg, "No such file") || strstr ((*err)->msg, "not found");
+      e->exit_code = not_found ? 127 : 126;
+      if (not_found || strstr ((*err)->msg, "Permission denied"))
+        (*err)->kind = BERTH_E_INVALID;
       return berth_error_prefix (err, "OCI runtime exec failed");
     }
   e->pid = (pid_t)atoi (x->answer + 4);
@@ -286,12 +293,12 @@ exec_start_result (struct exec_start_ctx *x, struct berth_error **err)
       _cleanup_error_ struct berth_error *ignored = NULL;
       monitor_exec_call (e, c, 'R', 0, e->resize_rows, e->resize_cols, NULL, 0, &ignored);
     }
-  _cleanup_json_ json_t *rec = dfd >= 0 ? json_load_path (dfd, name, NULL) : NULL;
-  if (rec)
+  if (dfd >= 0 && x->rec)
     {
-      json_object_set_new (rec, "Pid", json_integer (e->pid));
+      /* the pid of an exec that ends while berthd is away */
+      json_object_set_new (x->rec, "Pid", json_integer (e->pid));
       _cleanup_error_ struct berth_error *ignored = NULL;
-      json_save_atomic (dfd, name, rec, &ignored);
+      exec_record_save (dfd, e->id, x->rec, &ignored);
     }
   exec_event (e, "exec_start", NULL);
   return 0;
@@ -313,34 +320,45 @@ exec_relay_done (void *data)
     exec_watch (e, c);
 }
 
+/* dockerd writes a failed attached start into the stream (after its
+ * 101): the message and "\r\n", as stdout. */
+static void
+exec_stream_error (struct relay *r, bool tty, const char *text)
+{
+  _cleanup_free_ char *msg = xasprintf ("%s\r\n", text);
+  if (!tty)
+    {
+      uint8_t hdr[8];
+      logs_frame_header (hdr, LOG_STREAM_STDOUT, (uint32_t)strlen (msg));
+      relay_queue (r, hdr, 8);
+    }
+  relay_queue (r, msg, strlen (msg));
+  relay_start (r); /* no source: the relay flushes and closes */
+}
+
 /* Attached: relay the client and the monitor's stream; a failure to start
- * is written into the stream, as dockerd does. */
+ * is written into the stream. */
 static void
 exec_start_attached (struct exec_start_ctx *x, int rc, struct berth_error *err)
 {
   struct exec_instance *e = x->e;
+  if (rc < 0)
+    {
+      struct relay_options eo = { .tty = x->tty };
+      struct relay *r = relay_new (e->cs, x->h, &eo);
+      exec_start_ctx_free (x);
+      exec_stream_error (r, eo.tty, err->msg);
+      return;
+    }
   bool attach_stdin = json_is_true (json_object_get (e->config, "AttachStdin"));
   /* the monitor frames the output as on attach */
   struct relay_options o = { .tty = x->tty,
-                             .want_stdin = attach_stdin && rc == 0,
+                             .want_stdin = attach_stdin,
+                             .end_on_stdin_eof = attach_stdin && x->tty,
                              .detach_keys = str_of (e->config, "DetachKeys"),
                              .on_done = exec_relay_done,
                              .done_data = e };
   struct relay *r = relay_new (e->cs, x->h, &o);
-  if (rc < 0)
-    {
-      _cleanup_free_ char *msg = xasprintf ("%s\r\n", err->msg);
-      if (!x->tty)
-        {
-          uint8_t hdr[8];
-          logs_frame_header (hdr, LOG_STREAM_STDOUT, (uint32_t)strlen (msg));
-          relay_queue (r, hdr, 8);
-        }
-      relay_queue (r, msg, strlen (msg));
-      exec_start_ctx_free (x);
-      relay_start (r);
-      return;
-    }
   e->relay = r;
   if (attach_stdin)
     relay_set_sink (r, dup (x->fd), true);
@@ -474,6 +492,49 @@ exec_start_cancel (struct exec_start_ctx *x)
   exec_start_ctx_free (x);
 }
 
+/* A start refused once the exec was found (already run, container not
+ * running): dockerd hijacks an attached start first, then writes the
+ * error into the stream; a detached one gets the error's status. */
+struct exec_refusal
+{
+  struct containers *cs;
+  bool tty;
+  char *msg;
+};
+
+static void
+exec_refusal_free (void *data)
+{
+  struct exec_refusal *f = data;
+  free (f->msg);
+  free (f);
+}
+
+static void
+exec_refusal_ready (struct api_hijack *h, void *data)
+{
+  struct exec_refusal *f = data;
+  struct relay_options o = { .tty = f->tty };
+  exec_stream_error (relay_new (f->cs, h, &o), f->tty, f->msg);
+  exec_refusal_free (f);
+}
+
+static void
+exec_start_refuse (struct api_request *req, struct containers *cs, bool detach, bool tty,
+                   struct berth_error *err)
+{
+  if (detach)
+    {
+      api_respond_error (req, err);
+      return;
+    }
+  struct exec_refusal *f = calloc (1, sizeof *f);
+  if (f == NULL)
+    abort ();
+  *f = (struct exec_refusal){ .cs = cs, .tty = tty, .msg = xstrdup (err->msg) };
+  api_respond_hijack (req, !tty, exec_refusal_ready, exec_refusal_free, f);
+}
+
 void api_exec_start (struct api_request *req);
 
 void
@@ -493,25 +554,22 @@ api_exec_start (struct api_request *req)
       api_respond_error (req, err);
       return;
     }
-  if (e->started)
-    {
-      api_respond_errorf (req, 409, "Error: Exec command %s has already run", e->id);
-      return;
-    }
-  struct container *c = containers_lookup (cs, e->container_id, &err);
-  if (c == NULL)
-    {
-      api_respond_error (req, err);
-      return;
-    }
-  if (container_can_exec (c, &err) < 0)
-    {
-      api_respond_error (req, err);
-      return;
-    }
   bool detach = json_is_true (json_object_get (body, "Detach"));
   bool tty = json_is_true (json_object_get (e->config, "Tty"))
              || json_is_true (json_object_get (body, "Tty"));
+  if (e->started)
+    {
+      berth_error_set_kind (&err, BERTH_E_CONFLICT, 0, "Error: Exec command %s has already run",
+                            e->id);
+      exec_start_refuse (req, cs, detach, tty, err);
+      return;
+    }
+  struct container *c = containers_lookup (cs, e->container_id, &err);
+  if (c == NULL || container_can_exec (c, &err) < 0)
+    {
+      exec_start_refuse (req, cs, detach, tty, err);
+      return;
+    }
   struct exec_start_ctx *x = calloc (1, sizeof *x);
   if (x == NULL)
     abort ();
@@ -561,9 +619,12 @@ api_exec_inspect (struct api_request *req)
   for (size_t i = 1; i < json_array_size (cmd); i++)
     json_array_append (args, json_array_get (cmd, i));
   json_t *pc = json_pack (
-      "{s:b,s:s,s:o,s:b,s:s}", "tty", json_is_true (json_object_get (e->config, "Tty")),
-      "entrypoint", json_string_value (json_array_get (cmd, 0)), "arguments", args, "privileged",
-      json_is_true (json_object_get (e->config, "Privileged")), "user", str_of (e->config, "User"));
+      "{s:b,s:s,s:o,s:b}", "tty", json_is_true (json_object_get (e->config, "Tty")), "entrypoint",
+      json_string_value (json_array_get (cmd, 0)), "arguments", args, "privileged",
+      json_is_true (json_object_get (e->config, "Privileged")));
+  /* docker's omitempty */
+  if (*str_of (e->config, "User"))
+    json_object_set_new (pc, "user", json_string (str_of (e->config, "User")));
   json_t *j = json_pack (
       "{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID", e->id, "Running", e->running,
       "ExitCode", e->exited ? json_integer (e->exit_code) : json_null (), "ProcessConfig", pc,

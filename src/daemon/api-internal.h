@@ -99,6 +99,7 @@ struct api_request
   void *hijack_data;
   bool hijack_started;
   bool hijack_multiplexed; /* docker's frames: no tty */
+  bool hijack_held;        /* no upgrade asked for: 200 on the suspended connection */
 
   /* life */
   int refs;
@@ -132,6 +133,13 @@ void api_stream_free (struct api_stream *s);
 bool api_stream_is_ended (const struct api_stream *s);
 /* api-hijack.c: queue the upgrade answer (called from the access handler). */
 enum MHD_Result api_hijack_queue (struct api_request *req);
+/* A TLS connection (api-server.c): its socket carries libmicrohttpd's session. */
+bool api_request_is_tls (struct api_request *req);
+/* A TLS listener's connection (NULL on others); a hijacked one that is
+ * closing keeps its listener running until libmicrohttpd closed it. */
+struct api_conn;
+struct api_conn *api_conn_of (struct MHD_Connection *conn);
+void api_conn_closing (struct api_conn *c);
 /* Shutdown, after the modules: close the hijacks they left open. */
 void api_hijack_close_all (void);
 

@@ -230,14 +230,15 @@ api_container_kill (struct api_request *req)
 static void
 wait_write (struct api_stream *s, const struct container *c, const struct berth_error *err)
 {
+  /* dockerd's field order: {"Error":…,"StatusCode":…} */
   json_t *j = json_object ();
-  json_object_set_new (j, "StatusCode", json_integer (c ? c->state.exit_code : 0));
   if (err)
     json_object_set_new (j, "Error", json_pack ("{s:s}", "Message", err->msg));
   else if (c && c->state.error && *c->state.error)
     json_object_set_new (j, "Error", json_pack ("{s:s}", "Message", c->state.error));
   else
     json_object_set_new (j, "Error", json_null ());
+  json_object_set_new (j, "StatusCode", json_integer (c ? c->state.exit_code : 0));
   api_stream_write_json (s, j);
   api_stream_end (s);
 }

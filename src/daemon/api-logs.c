@@ -175,8 +175,10 @@ api_container_logs (struct api_request *req)
       return;
     }
   pthread_attr_destroy (&attr);
+  /* dockerd 23+: the frames are named from API 1.42 on */
   api_respond_fd (req, 200,
-                  o.tty ? "application/vnd.docker.raw-stream"
-                        : "application/vnd.docker.multiplexed-stream",
+                  !o.tty && api_request_version (req) >= 142
+                      ? "application/vnd.docker.multiplexed-stream"
+                      : "application/vnd.docker.raw-stream",
                   p[0]);
 }

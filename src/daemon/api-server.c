@@ -35,7 +35,15 @@ struct api_listener
   bool is_unix;
   char *unix_path;
   bool tls_verify;
+  unsigned n_closing; /* hijacked TLS connections on their way out */
   struct api_listener *next;
+};
+
+/* A connection of a TLS listener (its libmicrohttpd socket context). */
+struct api_conn
+{
+  struct api_listener *listener;
+  bool closing;
 };
 
 struct api_server
@@ -233,6 +241,12 @@ api_request_answer_ready (struct api_request *req)
       api_request_unwatch_gone (req);
       api_request_resume (req);
     }
+}
+
+bool
+api_request_is_tls (struct api_request *req)
+{
+  return req->listener->tls_verify;
 }
 
 static void
@@ -568,6 +582,65 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ----------------------------------------------------------- listeners -- */
 
+/* Over TLS libmicrohttpd relays a hijacked connection itself; when that
+ * relay ends (the handler closed it and its last bytes went out) it
+ * resumes the connection from inside MHD_run, and only a later run closes
+ * it — but with the epoll driven from outside nothing wakes us for that
+ * run: the client would wait for the end of its stream for ever. A second
+ * run on TLS listeners does it at once (one cheap epoll_wait when idle);
+ * a closing hijack also keeps its listener running every few
+ * milliseconds until libmicrohttpd reports the connection closed
+ * (api_conn_closing). */
+#define TLS_CLOSING_POLL_MS 5
+
+static void
+listener_run (struct api_listener *l)
+{
+  MHD_run (l->mhd);
+  if (l->tls_verify)
+    MHD_run (l->mhd);
+}
+
+static void
+connection_notify (void *cls, struct MHD_Connection *conn, void **socket_context,
+                   enum MHD_ConnectionNotificationCode code)
+{
+  struct api_listener *l = cls;
+  (void) conn;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    {
+      struct api_conn *c = calloc (1, sizeof *c);
+      if (c == NULL)
+        abort ();
+      c->listener = l;
+      *socket_context = c;
+      return;
+    }
+  struct api_conn *c = *socket_context;
+  if (c && c->closing)
+    l->n_closing--;
+  free (c);
+  *socket_context = NULL;
+}
+
+struct api_conn *
+api_conn_of (struct MHD_Connection *conn)
+{
+  const union MHD_ConnectionInfo *ci
+      = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+void
+api_conn_closing (struct api_conn *c)
+{
+  if (c == NULL || c->closing)
+    return;
+  c->closing = true;
+  c->listener->n_closing++;
+  api_server_kick (c->listener->server);
+}
+
 static void
 listener_ready (struct loop_fd *w, int fd, uint32_t events, void *userdata)
 {
@@ -575,7 +648,7 @@ listener_ready (struct loop_fd *w, int fd, uint32_t events, void *userdata)
   (void) w;
   (void) fd;
   (void) events;
-  MHD_run (l->mhd);
+  listener_run (l);
 }
 
 void
@@ -604,11 +677,16 @@ server_prepare (void *userdata)
           bool has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
           /* A zero timeout means libmicrohttpd has buffered work (its
            * epoll is edge-triggered): run it now, the fd will not wake us. */
-          if (all || (has_timeout && t == 0))
+          if (all || (has_timeout && t == 0) || l->n_closing > 0)
             {
-              MHD_run (l->mhd);
+              listener_run (l);
               ran = true;
               has_timeout = MHD_get_timeout (l->mhd, &t) == MHD_YES;
+            }
+          if (l->n_closing > 0 && (!has_timeout || t > TLS_CLOSING_POLL_MS))
+            {
+              has_timeout = true;
+              t = TLS_CLOSING_POLL_MS;
             }
           if (has_timeout)
             {
@@ -846,6 +924,7 @@ listener_start (struct api_server *s, const char *address, struct berth_error **
           MHD_OPTION_LISTEN_SOCKET, fd,
           MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
           CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
+          MHD_OPTION_NOTIFY_CONNECTION, connection_notify, l,
           MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
           MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_TRUST, s->tls_ca,
           MHD_OPTION_END);

@@ -297,9 +297,9 @@ struct api_stream *api_respond_fd (struct api_request *req, unsigned status,
 /* attach and exec start: answer "101 UPGRADED" with Content-Type
  * application/vnd.docker.raw-stream (multiplexed-stream from API 1.42
  * when the stream carries docker's frames), Connection: Upgrade, Upgrade:
- * tcp (clients that did not ask for an upgrade get 200, the raw-stream
- * type and the stream until close, with stdin at EOF), then hand the
- * connection to on_ready. If the client is gone before that, on_abort
+ * tcp (clients that did not ask for an upgrade get dockerd's "200 OK" and
+ * the raw-stream type, then the same raw connection; over TLS their
+ * input is not read), then hand the connection to on_ready. If the client is gone before that, on_abort
  * (userdata) runs instead. Exactly one of them runs. */
 struct api_hijack;
 typedef void (*api_hijack_fn) (struct api_hijack *h, void *userdata);
@@ -313,6 +313,9 @@ int api_hijack_fd (struct api_hijack *h);
 /* Bytes the client sent after the request head that the server had
  * already read: handle them before reading the fd. */
 const void *api_hijack_pending (struct api_hijack *h, size_t *len);
+/* The end of the response head the socket did not take yet: write it
+ * before any output. */
+const void *api_hijack_unsent (struct api_hijack *h, size_t *len);
 /* The request's query and headers stay readable until close. */
 struct api_request *api_hijack_request (struct api_hijack *h);
 /* Shut down our writing side (the client then sees EOF) but keep reading. */

@@ -270,6 +270,8 @@ spawn_monitor (struct containers *cs, struct container *c, const char *exec_dir,
   posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2 (&fa, child_sync, MONITOR_SYNC_FD);
+  if (cs->exec_helper_fd >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, cs->exec_helper_fd, MONITOR_EXEC_HELPER_FD);
   sigset_t none, all;
   sigemptyset (&none);
   sigfillset (&all);

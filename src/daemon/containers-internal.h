@@ -24,6 +24,9 @@ struct containers
   char *state_root; /* <exec-root>/runtime: the runtime library's state */
   char *monitor_path;
   int monitor_exe_fd; /* read-only view of monitor_path (-1: none) */
+  /* read-only view of berth-monitor-exec next to it, handed to every
+   * monitor for its exec processes (-1: they use berth-monitor --exec) */
+  int exec_helper_fd;
   char *init_path; /* tini-static, NULL when not installed */
   /* the default seccomp profile made last (for the capability set
    * seccomp_caps, joined by spaces) and its canonical text: the starts of
@@ -236,6 +239,10 @@ struct relay_options
   bool tty;
   bool frame_sources; /* exec pipes: add docker's 8-byte headers */
   bool want_stdin;
+  /* the client's stdin EOF ends the stream (the process keeps its stdin
+   * open): docker's attach with a tty or without StdinOnce, exec with a
+   * tty (its stdin copy closes stdout and stderr instead of stdin) */
+  bool end_on_stdin_eof;
   const char *detach_keys; /* "ctrl-p,ctrl-q" by default */
   /* keep the client open after the output ended until relay_release (an
    * exec's exit code must be known before the client inspects it) */

@@ -515,6 +515,7 @@ module_init (struct berthd *d, struct berth_error **err)
   cs->rt.state_root = cs->state_root;
   cs->monitor_path = find_monitor ();
   cs->monitor_exe_fd = -1;
+  cs->exec_helper_fd = -1;
   if (cs->monitor_path)
     {
       /* CVE-2019-5736 once for all monitors: started from a read-only view
@@ -524,6 +525,20 @@ module_init (struct berthd *d, struct berth_error **err)
       cs->monitor_exe_fd = runtime_exe_open_protected (cs->monitor_path, &perr);
       if (cs->monitor_exe_fd < 0)
         berth_log (BERTH_LOG_INFO, "containers: %s (monitors protect themselves)", perr->msg);
+      /* the same for the exec helper; without one the monitors fall back
+       * to berth-monitor --exec */
+      _cleanup_free_ char *helper = xasprintf ("%s-exec", cs->monitor_path);
+      berth_error_freep (&perr);
+      if (access (helper, X_OK) == 0)
+        {
+          /* above the fds spawn_monitor dup2s onto, so no dup2 clobbers it */
+          _cleanup_close_ int view = runtime_exe_open_protected (helper, &perr);
+          if (view >= 0)
+            cs->exec_helper_fd = fcntl (view, F_DUPFD_CLOEXEC, 10);
+        }
+      if (perr)
+        berth_log (BERTH_LOG_INFO, "containers: %s (exec processes start through berth-monitor)",
+                   perr->msg);
     }
   if (cs->monitor_path == NULL)
     berth_log (BERTH_LOG_WARNING,
@@ -635,6 +650,8 @@ module_shutdown (struct berthd *d)
   free (cs->monitor_path);
   if (cs->monitor_exe_fd >= 0)
     close (cs->monitor_exe_fd);
+  if (cs->exec_helper_fd >= 0)
+    close (cs->exec_helper_fd);
   free (cs->init_path);
   free (cs->seccomp_caps);
   json_decref (cs->seccomp_profile);

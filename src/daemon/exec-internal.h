@@ -31,6 +31,10 @@ void exec_event (struct exec_instance *e, const char *action, json_t *extra);
 void exec_unwatch (struct exec_instance *e);
 /* <exec-dir>/execs of c (its monitor made it). */
 int execs_dir_open (struct containers *cs, const struct container *c, struct berth_error **err);
+/* Write execs/<exec-id>.json atomically, without fsync: the exec dir is
+ * in the exec root (tmpfs on real hosts), whose processes die with the
+ * machine anyway. */
+int exec_record_save (int dfd, const char *exec_id, const json_t *rec, struct berth_error **err);
 /* The exit code the monitor recorded, -1 when none (yet). */
 int exec_read_exit (struct exec_instance *e, struct container *c);
 /* The process is gone: record its code (255 without a record), exec_die. */

@@ -29,15 +29,18 @@ exec_ids_of (struct containers *cs, const struct container *c)
   return out;
 }
 
+/* docker's "<entrypoint> <args joined>": the space stays when there are
+ * no arguments ("exec_create: true "). */
 static char *
 exec_command (const struct exec_instance *e)
 {
-  _cleanup_strv_ char **v = NULL;
-  size_t i;
-  json_t *a;
-  json_array_foreach (json_object_get (e->config, "Cmd"), i, a)
-      strv_append (&v, json_string_value (a));
-  return v ? strv_join (v, " ") : xstrdup ("");
+  json_t *cmd = json_object_get (e->config, "Cmd");
+  _cleanup_strv_ char **args = NULL;
+  for (size_t i = 1; i < json_array_size (cmd); i++)
+    strv_append (&args, json_string_value (json_array_get (cmd, i)));
+  _cleanup_free_ char *joined = strv_join (args, " ");
+  const char *entry = json_string_value (json_array_get (cmd, 0));
+  return xasprintf ("%s %s", entry ? entry : "", joined);
 }
 
 void
@@ -49,8 +52,9 @@ exec_event (struct exec_instance *e, const char *action, json_t *extra)
       json_decref (extra);
       return;
     }
-  _cleanup_free_ char *cmd = exec_command (e);
-  _cleanup_free_ char *a = xasprintf ("%s: %s", action, cmd);
+  /* exec_die names no command */
+  _cleanup_free_ char *cmd = strcmp (action, "exec_die") != 0 ? exec_command (e) : NULL;
+  _cleanup_free_ char *a = cmd ? xasprintf ("%s: %s", action, cmd) : xstrdup (action);
   json_t *attrs = extra ? extra : json_object ();
   json_object_set_new (attrs, "execID", json_string (e->id));
   container_event (c, a, attrs);
@@ -220,6 +224,16 @@ exec_watch (struct exec_instance *e, struct container *c)
   if (fd >= 0 && e->watch_fd != fd)
     close (fd);
   exec_ended (e); /* gone already: its record says how */
+}
+
+int
+exec_record_save (int dfd, const char *exec_id, const json_t *rec, struct berth_error **err)
+{
+  _cleanup_free_ char *name = xasprintf ("%s.json", exec_id);
+  _cleanup_free_ char *text = json_dumps (rec, JSON_COMPACT);
+  if (text == NULL)
+    return berth_error_set (err, ENOMEM, "serialize %s", name);
+  return container_write_file_volatile (dfd, name, text, strlen (text), err);
 }
 
 /* ---------------------------------------------------------- restore -- */

@@ -1,5 +1,6 @@
 /* The monitor's exec processes (protocol in monitor.h): made by a
- * `berth-monitor --exec` child (the runtime library lives there, not here),
+ * berth-monitor-exec child (monitor-exec-helper.c: the runtime library
+ * lives there, not here; `berth-monitor --exec` without it),
  * inherited by the monitor as their subreaper, their stdio held here and
  * their exit recorded in execs/<id>.exit, so that they outlive berthd like
  * the container does. No runtime and no JSON: berth-monitor-hold links this
@@ -189,7 +190,10 @@ exec_spawn (struct monitor *m, struct monitor_exec *e, uint8_t flags, int *conso
       int hi[5];
       for (int i = 0; i < 5; i++)
         hi[i] = fcntl (child[i] >= 0 ? child[i] : null_fd, F_DUPFD, 10);
-      int exe = m->exe_fd >= 0 ? fcntl (m->exe_fd, F_DUPFD, 10) : -1;
+      /* the static helper when berthd gave us one, else ourselves */
+      bool own = m->exec_helper_fd < 0;
+      int from = own ? m->exe_fd : m->exec_helper_fd;
+      int exe = from >= 0 ? fcntl (from, F_DUPFD, 10) : -1;
       for (int i = 0; i < 5; i++)
         if (i < 3 || child[i] >= 0)
           dup2 (hi[i], i);
@@ -202,8 +206,9 @@ exec_spawn (struct monitor *m, struct monitor_exec *e, uint8_t flags, int *conso
       sigprocmask (SIG_SETMASK, &none, NULL);
       signal (SIGPIPE, SIG_DFL);
       char *argv[] = { (char *)"berth-monitor", (char *)"--exec", (char *)".", e->id, NULL };
+      char *helper_argv[] = { (char *)"berth-monitor-exec", (char *)".", e->id, NULL };
       if (exe >= 0)
-        syscall (SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
+        syscall (SYS_execveat, exe, "", own ? argv : helper_argv, environ, AT_EMPTY_PATH);
       execv (m->monitor_path, argv);
       static const char msg[] = "error cannot run berth-monitor --exec";
       send (4, msg, sizeof msg - 1, MSG_NOSIGNAL);

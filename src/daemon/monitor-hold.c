@@ -52,6 +52,7 @@ monitor_hold_main (int argc, char **argv)
 {
   static struct monitor m; /* static: no large stack frame, zeroed */
   m.stdin_fd = m.listen_fd = m.sig_fd = m.sync_fd = m.container_dirfd = m.exe_fd = -1;
+  m.exec_helper_fd = -1;
   m.out_fd[0] = m.out_fd[1] = m.out_fd[2] = -1;
   m.jf.fd = m.sl.fd = -1;
   for (int i = 0; i < MAX_CLIENTS; i++)
@@ -80,9 +81,11 @@ monitor_hold_main (int argc, char **argv)
   m.out_fd[2] = (int)v[2];
   m.listen_fd = (int)v[3];
   m.container_dirfd = (int)v[4];
-  const char *exe = kv (argc, argv, "exe");
+  const char *exe = kv (argc, argv, "exe"), *helper = kv (argc, argv, "exec_helper");
   if (exe)
     m.exe_fd = atoi (exe);
+  if (helper)
+    m.exec_helper_fd = atoi (helper);
   const char *jf = kv (argc, argv, "jf"), *sl = kv (argc, argv, "sl");
   m.log_driver = LOG_NONE;
   if (jf)
@@ -127,7 +130,8 @@ monitor_hold_main (int argc, char **argv)
           }
       }
   /* everything we hold goes away on the final exec unless passed on */
-  int keep[] = { m.stdin_fd, m.out_fd[1], m.out_fd[2], m.listen_fd, m.jf.fd, m.sl.fd, m.exe_fd };
+  int keep[] = { m.stdin_fd, m.out_fd[1], m.out_fd[2], m.listen_fd,
+                 m.jf.fd,    m.sl.fd,    m.exe_fd,   m.exec_helper_fd };
   for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
     if (keep[i] >= 0)
       fcntl (keep[i], F_SETFD, FD_CLOEXEC);

@@ -5,6 +5,8 @@
  * its child), a fraction of the memory. */
 #pragma once
 
+#include <stdarg.h>
+
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -76,6 +78,9 @@ struct monitor
    * view, CVE-2019-5736): the exec helper starts from it without the
    * re-exec of runtime_exe_protect; -1 falls back to monitor_path */
   int exe_fd;
+  /* berth-monitor-exec, the static exec helper (an O_PATH fd of a
+   * protected view from berthd); -1: berth-monitor --exec from exe_fd */
+  int exec_helper_fd;
   char hold_path[4096];    /* berth-monitor-hold */
   struct monitor_exec execs[MAX_EXECS];
 };
@@ -96,6 +101,10 @@ nfds_t monitor_exec_pollfds (struct monitor *m, struct pollfd *p, int *map, nfds
 void monitor_exec_event (struct monitor *m, int tag, short revents);
 bool monitor_exec_reaped (struct monitor *m, pid_t pid, int status);
 void monitor_exec_finish_all (struct monitor *m);
+/* One message on a SOCK_SEQPACKET socket to berthd or the monitor (the
+ * start handshake, the exec helper's report); fd < 0: nothing
+ * (monitor-exec-helper.c). */
+void monitor_vreport (int fd, const char *fmt, va_list ap) __attribute__ ((format (printf, 2, 0)));
 /* Receive an fd sent with SCM_RIGHTS (the runtime's pty master). */
 int monitor_recv_fd (int sock);
 

@@ -26,16 +26,10 @@ static void sync_send (int fd, const char *fmt, ...) __attribute__ ((format (pri
 static void
 sync_send (int fd, const char *fmt, ...)
 {
-  if (fd < 0)
-    return;
-  char buf[4096];
   va_list ap;
   va_start (ap, fmt);
-  int n = vsnprintf (buf, sizeof buf, fmt, ap);
+  monitor_vreport (fd, fmt, ap);
   va_end (ap);
-  if (n > (int)sizeof buf - 1)
-    n = sizeof buf - 1;
-  send (fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
 
 /* ------------------------------------------------------------- config -- */
@@ -263,13 +257,19 @@ monitor_main (int argc, char **argv)
       fprintf (stderr, "usage: berth-monitor EXEC_DIR\n");
       return 2;
     }
+  /* berthd passes berth-monitor-exec's protected view on this fd when it
+   * has one: looked at before we open anything that could land there */
+  int exec_helper_fd = -1;
+  if (fcntl (MONITOR_EXEC_HELPER_FD, F_SETFD, FD_CLOEXEC) == 0)
+    exec_helper_fd = MONITOR_EXEC_HELPER_FD;
   struct monitor m = { .stdin_fd = -1,
                        .out_fd = { -1, -1, -1 },
                        .listen_fd = -1,
                        .sig_fd = -1,
                        .sync_fd = MONITOR_SYNC_FD,
                        .container_dirfd = -1,
-                       .exe_fd = open ("/proc/self/exe", O_PATH | O_CLOEXEC) };
+                       .exe_fd = open ("/proc/self/exe", O_PATH | O_CLOEXEC),
+                       .exec_helper_fd = exec_helper_fd };
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i].fd = -1;
   fcntl (m.sync_fd, F_SETFD, FD_CLOEXEC);
@@ -416,6 +416,8 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   arg_add (&argv, "init=%d", (int)m->init_pid);
   if (m->exe_fd >= 0)
     arg_add (&argv, "exe=%d", m->exe_fd);
+  if (m->exec_helper_fd >= 0)
+    arg_add (&argv, "exec_helper=%d", m->exec_helper_fd);
   arg_add (&argv, "flags=%d%d%d", m->tty, m->open_stdin, m->stdin_once);
   arg_add (&argv, "fds=%d,%d,%d,%d,%d", m->stdin_fd, m->out_fd[1], m->out_fd[2], m->listen_fd,
            m->container_dirfd);
@@ -437,6 +439,7 @@ monitor_exec_hold (struct monitor *m, const char *exec_dir)
   keep_fd (m->listen_fd);
   keep_fd (m->container_dirfd);
   keep_fd (m->exe_fd);
+  keep_fd (m->exec_helper_fd);
   keep_fd (m->jf.fd);
   keep_fd (m->sl.fd);
   if (m->sig_fd >= 0)
@@ -485,52 +488,5 @@ monitor_finish_main (int argc, char **argv)
   if (runtime_container_delete (&m.rt, m.id, true, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "monitor %s: delete: %s", m.id, err->msg);
   unlink (MONITOR_ATTACH_SOCKET);
-  return 0;
-}
-
-/* ------------------------------------------------------------- exec -- */
-
-int
-monitor_exec_helper_main (int argc, char **argv)
-{
-  /* berth-monitor --exec EXEC_DIR ID, a child of the monitor: stdio on
-   * 0-2 (or the console socket on 3), the report on 4 */
-  const int report = 4;
-  _cleanup_error_ struct berth_error *err = NULL;
-  struct monitor m = { .container_dirfd = -1, .exe_fd = -1 };
-  _cleanup_json_ json_t *cfg = NULL, *rec = NULL;
-  pid_t pid = 0;
-  if (argc < 4 || chdir (argv[2]) < 0)
-    {
-      sync_send (report, "error berth-monitor --exec: bad arguments");
-      return 2;
-    }
-  /* our diagnostics must not land in the exec's stderr */
-  int logfd = open ("monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (logfd >= 0)
-    berth_log_configure (logfd, false, BERTH_LOG_WARNING);
-  _cleanup_free_ char *name = xasprintf (MONITOR_EXEC_DIR "/%s.json", argv[3]);
-  if (config_load (&m, argv[2], &cfg, &err) < 0
-      || (rec = json_load_path (AT_FDCWD, name, &err)) == NULL)
-    {
-      sync_send (report, "error %s", err->msg);
-      return 1;
-    }
-  json_t *process = json_object_get (rec, "Process");
-  bool tty = json_is_true (json_object_get (process, "terminal"));
-  struct runtime_exec_options opts = { .id = m.id,
-                                       .process = process,
-                                       .console_socket_fd = tty ? 3 : -1,
-                                       .stdio_fds = { -1, -1, -1 } };
-  if (!tty)
-    for (int i = 0; i < 3; i++)
-      opts.stdio_fds[i] = i;
-  if (runtime_container_exec (&m.rt, &opts, &pid, &err) < 0)
-    {
-      sync_send (report, "error %s", err->msg);
-      return 1;
-    }
-  /* we exit now: the process becomes the monitor's (its subreaper) */
-  sync_send (report, "pid %d", (int)pid);
   return 0;
 }

@@ -63,6 +63,8 @@ struct monitor_exec_request
  * and says this once they are there: the monitor's exec and loading
  * overlap the root's mount */
 #define MONITOR_GO "go"
+/* berthd may pass berth-monitor-exec (an O_PATH fd of a read-only view) */
+#define MONITOR_EXEC_HELPER_FD 4
 #define MONITOR_ATTACH_SOCKET "attach.sock"
 #define MONITOR_EXIT_FILE "exit.json"
 #define MONITOR_CONFIG_FILE "monitor.json"
@@ -70,7 +72,9 @@ struct monitor_exec_request
 /* berth-monitor's main: argv[1] is the exec dir holding monitor.json and
  * config.json. */
 int monitor_main (int argc, char **argv);
-/* berth-monitor --exec EXEC_DIR ID: make exec ID's process (stdio on fds
- * 0-2, or the console socket on fd 3) and report "pid <n>" or
- * "error <message>" on fd 4. */
+/* berth-monitor --exec EXEC_DIR ID, or berth-monitor-exec EXEC_DIR ID
+ * (monitor_exec_helper_run): make exec ID's process (stdio on fds 0-2, or
+ * the console socket on fd 3) and report "pid <n>" or "error <message>"
+ * on fd 4. */
 int monitor_exec_helper_main (int argc, char **argv);
+int monitor_exec_helper_run (const char *exec_dir, const char *exec_id);

@@ -23,6 +23,29 @@ LEAK_SCOPE = os.environ.get("BERTH_LEAK_SCOPE", "strict")
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def make_tls_certs(d):
+    """A CA, a server certificate for 127.0.0.1, a client certificate it
+    signed and a rogue one it did not (ca.pem, server.pem/.key,
+    client.pem/.key, rogue.pem/.key in d) for --tlsverify daemons."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    d.mkdir(parents=True, exist_ok=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "1", "-subj", "/CN=berth test CA")
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client", "rogue"):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}.key", "-out", f"{who}.csr",
+                "-subj", f"/CN={who}")
+    for who in ("server", "client"):
+        openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{who}.pem", "-days", "1", "-extfile", f"{who}.ext")
+    # a client certificate signed by nobody we trust
+    openssl("x509", "-req", "-in", "rogue.csr", "-signkey", "rogue.key", "-out", "rogue.pem",
+            "-days", "1")
+    return d
+
+
 def binary(name):
     """Path of a built binary; skips the test when that area is not built."""
     path = BUILD / "src" / "cmd" / name

@@ -55,3 +55,17 @@ def test_error_messages(clean):
     assert r.json()["message"] == 'create v1: error looking up volume plugin nosuch: plugin "nosuch" not found'
     r = d.api("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "nosuchdriver"})
     assert r.status == 404 and r.json()["message"] == 'plugin "nosuchdriver" not found'
+
+
+def test_wait_and_logs_as_dockerd_writes_them(clean):
+    """wait's object in dockerd's field order (Error first); the logs'
+    Content-Type names the frames only from API 1.42 (dockerd 23+)."""
+    d = clean
+    d.docker("run", "--name", "wl", IMAGE, "sh", "-c", "echo out; exit 2", check=False)
+    r = d.api("POST", "/v1.41/containers/wl/wait")
+    assert r.status == 200 and r.body == b'{"Error":null,"StatusCode":2}\n', r.body
+    for version, ctype in (("v1.41", "application/vnd.docker.raw-stream"),
+                           ("v1.42", "application/vnd.docker.multiplexed-stream")):
+        r = d.api("GET", f"/{version}/containers/wl/logs?stdout=1")
+        assert r.headers["Content-Type"] == ctype, version
+        assert r.body == b"\x01\x00\x00\x00\x00\x00\x00\x04out\n"

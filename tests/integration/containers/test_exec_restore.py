@@ -105,3 +105,29 @@ def test_exec_resize_and_stdin_through_the_monitor(clean):
     conn.close()
     assert b"33 101" in data
     assert exec_info(d, eid)["ExitCode"] == 0
+
+
+def test_monitor_starts_its_exec_helper_from_a_read_only_view(clean):
+    """The exec helper's clone sits in the container's pid namespace until
+    it execs (CVE-2019-5736): the monitor holds berth-monitor-exec as a
+    view berthd opened read-only, which cannot be reopened for writing."""
+    import errno
+    from conftest import monitors_of
+    d = clean
+    cid = d.docker("run", "-d", IMAGE, "sleep", "300").stdout.strip()
+    assert d.docker("exec", cid, "echo", "ok").stdout == "ok\n"
+    holds = [p for p in monitors_of(d)
+             if cid.encode() in open(f"/proc/{p}/cmdline", "rb").read()]
+    assert len(holds) == 1, holds
+    args = open(f"/proc/{holds[0]}/cmdline", "rb").read().split(b"\0")
+    helper = [a for a in args if a.startswith(b"exec_helper=")]
+    assert helper, args
+    view = f"/proc/{holds[0]}/fd/{int(helper[0].split(b'=')[1])}"
+    assert os.path.basename(os.readlink(f"/proc/{holds[0]}/exe")) == "berth-monitor-hold"
+    try:
+        fd = os.open(view, os.O_WRONLY)
+    except OSError as e:
+        assert e.errno in (errno.EROFS, errno.EPERM), os.strerror(e.errno)
+    else:
+        os.close(fd)
+        raise AssertionError("the exec helper's binary was opened for writing through the view")

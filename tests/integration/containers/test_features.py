@@ -422,3 +422,22 @@ def test_more_host_config(clean):
     assert res.returncode != 0 and "error gathering device information" in res.stderr
     res = d.docker("run", "--rm", "--stop-signal", "SIGNOPE", IMAGE, "true", check=False)
     assert res.returncode != 0 and "Invalid signal" in res.stderr
+
+
+def test_exec_events_as_dockerd_names_them(clean):
+    """dockerd: "exec_create: <entrypoint> <args>" (the space stays without
+    arguments), the same for exec_start, and a bare "exec_die" with the
+    exit code."""
+    d = clean
+    d.docker("run", "-d", "--name", "ev", IMAGE, "sleep", "300")
+    since = str(int(time.time()) - 1)
+    d.docker("exec", "ev", "true")
+    assert d.docker("exec", "ev", "sh", "-c", "exit 3", check=False).returncode == 3
+    until = str(int(time.time()) + 1)
+    out = d.docker("events", "--since", since, "--until", until, "--filter", "container=ev",
+                   "--format", "{{json .}}").stdout.splitlines()
+    events = [(e["Action"], e["Actor"]["Attributes"].get("exitCode")) for e in map(json.loads, out)
+              if e["Action"].startswith("exec_")]
+    assert events == [("exec_create: true ", None), ("exec_start: true ", None), ("exec_die", "0"),
+                      ("exec_create: sh -c exit 3", None), ("exec_start: sh -c exit 3", None),
+                      ("exec_die", "3")], events

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from berthtest import make_tls_certs
 from conftest import DOCKER
 
 
@@ -128,29 +129,9 @@ def free_port():
     return port
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture
 def certs(tmpdir_berth):
-    d = tmpdir_berth / "certs"
-    d.mkdir()
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-            "-days", "1", "-subj", "/CN=berth test CA", cwd=d)
-    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for who in ("server", "client", "rogue"):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}.key", "-out", f"{who}.csr",
-                "-subj", f"/CN={who}", cwd=d)
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "server.ext", cwd=d)
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "client.pem", "-days", "1", "-extfile", "client.ext", cwd=d)
-    # a client certificate signed by nobody we trust
-    openssl("x509", "-req", "-in", "rogue.csr", "-signkey", "rogue.key", "-out", "rogue.pem",
-            "-days", "1", cwd=d)
-    return d
+    return make_tls_certs(tmpdir_berth / "certs")
 
 
 def test_tcp_mutual_tls(berthd_factory, certs):
