@@ -50,6 +50,17 @@ def veths_on(bridge):
     return set(os.listdir(path)) if os.path.isdir(path) else set()
 
 
+def veths_settled(bridge, count):
+    """The veths on the bridge once a removal's deferred veth deletion is
+    done: berthd releases a removed container's addresses, ports and names
+    before it answers, and deletes the host end of its veth on a worker
+    after. Waits up to 10 s for `count` of them; returns what is there."""
+    deadline = time.time() + 10
+    while time.time() < deadline and len(veths_on(bridge)) != count:
+        time.sleep(0.02)
+    return veths_on(bridge)
+
+
 def run_in(bd, net, script, check=True, extra=()):
     return bd.docker("run", "--rm", "--network", net, *extra, IMAGE, "sh", "-c", script, check=check)
 
@@ -79,7 +90,7 @@ def test_default_bridge_addresses_hosts_resolv(bd):
     # the default bridge is berthd's own device, on the subnet it picked
     dev = bd.network["bridge"]
     assert os.path.isdir(f"/sys/class/net/{dev}")
-    assert veths_on(dev) == set(), "the run --rm container's veth stayed on the bridge"
+    assert veths_settled(dev, 0) == set(), "the run --rm container's veth stayed on the bridge"
 
 
 def test_user_network_dns_names_aliases_and_removal(bd):
@@ -108,9 +119,9 @@ def test_user_network_dns_names_aliases_and_removal(bd):
     assert ip_a not in r.stdout
     assert r.returncode != 0 or "NXDOMAIN" in r.stdout + r.stderr or "can't find" in r.stdout + r.stderr
     bridge = bridge_of(bd, net)
-    assert len(veths_on(bridge)) == 1
+    assert len(veths_settled(bridge, 1)) == 1
     bd.docker("rm", "-f", b)
-    assert veths_on(bridge) == set()
+    assert veths_settled(bridge, 0) == set()
     bd.docker("network", "rm", net)
     assert bridge not in links()
 
@@ -146,7 +157,7 @@ def test_published_port_from_host_ps_and_port(bd):
     r = bd.docker("run", "-d", "--name", bad, "--network", net, "-p", f"{port2}:80", IMAGE,
                   "/no/such/binary", check=False)
     assert r.returncode != 0
-    assert len(veths_on(bridge)) == 1, "the failed start left its veth"
+    assert len(veths_settled(bridge, 1)) == 1, "the failed start left its veth"
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port2), timeout=1).close()
     bd.docker("rm", "-f", name, other, bad)
@@ -301,16 +312,13 @@ def test_kill9_berthd_restart_no_leaks(bd):
     os.kill(pid_b, 9)  # b dies while berthd is away
     time.sleep(0.5)
     bd.start()
-    deadline = time.time() + 10
-    while time.time() < deadline and len(veths_on(bridge)) != 1:
-        time.sleep(0.1)
-    assert len(veths_on(bridge)) == 1, "the dead container's veth was not cleaned up"
+    assert len(veths_settled(bridge, 1)) == 1, "the dead container's veth was not cleaned up"
     assert "200 OK" in http_get(port, "/hostname")  # the live one still serves
     # and still resolves by name (the DNS records came back from the state)
     assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
     assert run_in(bd, net, f"nslookup {b}", check=False).returncode != 0
     bd.docker("rm", "-f", a, b)
-    assert veths_on(bridge) == set()
+    assert veths_settled(bridge, 0) == set()
     table = bd.network["nft-table"]
     rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True,
                            text=True).stdout
@@ -449,12 +457,12 @@ def test_container_mode_restart_and_primary_disconnect(bd):
     # restart: disconnected at the exit, connected again at the start
     bridge = bridge_of(bd, net)
     bd.docker("restart", "-t", "1", a)
-    assert len(veths_on(bridge)) == 1
+    assert len(veths_settled(bridge, 1)) == 1
     assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
     # disconnecting the NetworkMode network of a running container
     bd.docker("network", "disconnect", net, a)
     nets = json.loads(bd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", a).stdout)
-    assert net not in nets and veths_on(bridge) == set()
+    assert net not in nets and veths_settled(bridge, 0) == set()
     assert run_in(bd, net, f"nslookup {a}", check=False).returncode != 0
     bd.docker("network", "connect", net, a)
     assert "200 OK" in run_in(bd, net, NC_GET.format(host=a)).stdout
