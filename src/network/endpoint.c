@@ -263,7 +263,9 @@ network_manager_connect (struct network_manager *m, const char *network,
       || nl_veth_add (&host, e->host_ifname, bridge_index, n->mtu, e->ifname, nsfd, e->mac, err) < 0)
     goto fail;
   veth_made = true;
-  if (endpoint_hairpin_on (e, err) < 0 || endpoint_configure_inside (&inside, n, e, err) < 0
+  /* only a container that publishes can be DNAT'ed back to itself */
+  if ((e->n_ports > 0 && endpoint_hairpin_on (e, err) < 0)
+      || endpoint_configure_inside (&inside, n, e, err) < 0
       || manager_sync_rules (m, err) < 0)
     goto fail;
   if (info)
