@@ -398,8 +398,9 @@ int
 nl_inside_setup (struct nl *nl, int index, uint32_t addr, int prefix, bool route,
                  uint32_t gateway, struct berth_error **err)
 {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start (buf, sizeof buf);
+  /* libmnl: a batch's buffer is twice its limit (a message may pass it) */
+  char buf[2 * MNL_SOCKET_BUFFER_SIZE];
+  struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start (buf, MNL_SOCKET_BUFFER_SIZE);
   if (b == NULL)
     return berth_error_set (err, errno, "netlink batch");
   /* a veth's peer cannot come up at its creation (not paired yet): up
