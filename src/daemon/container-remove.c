@@ -234,6 +234,44 @@ containers_sweep_removed (struct containers *cs)
     }
 }
 
+/* A record that cannot be read whose synced hostconfig.json says
+ * AutoRemove: its config.v2.json is saved without fsync (container_save),
+ * so a power loss may leave it empty or torn; a container removed at its
+ * exit did not survive the power loss, so its removal finishes here. Any
+ * other unreadable record is kept (returns false). */
+bool
+container_remove_lost (struct containers *cs, const char *id)
+{
+  _cleanup_close_ int dfd = openat (cs->dirfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return false;
+  _cleanup_error_ struct berth_error *err = NULL;
+  _cleanup_json_ json_t *hc = json_load_path (dfd, "hostconfig.json", &err);
+  if (hc == NULL || !json_is_true (json_object_get (hc, "AutoRemove")))
+    return false;
+  _cleanup_json_ json_t *j = json_load_path (dfd, "config.v2.json", &err);
+  /* unreadable means lost content (no file, not JSON, not a record), not
+   * an error reading it */
+  if (j == NULL && err->errnum != ENOENT && err->kind != BERTH_E_INVALID)
+    return false;
+  if (j != NULL)
+    {
+      _cleanup_container_ struct container *c = container_from_json (j, &err);
+      if (c != NULL)
+        return false;
+    }
+  char trash[SHA256_HEX_LEN + 8];
+  snprintf (trash, sizeof trash, ".rm-%s", id);
+  if (renameat (cs->dirfd, id, cs->dirfd, trash) < 0)
+    return false;
+  berth_log (BERTH_LOG_WARNING,
+             "containers: %.12s was removed at its exit (--rm) and its record was lost "
+             "(%s): finishing its removal",
+             id, err ? err->msg : "unreadable");
+  remove_files (cs, id);
+  return true;
+}
+
 /* ----------------------------------------------------------- restore -- */
 
 /* Is pid the monitor of this container (and not a recycled pid)? */

@@ -190,6 +190,9 @@ int container_remove (struct containers *cs, struct container *c, bool remove_vo
 void containers_removals_finish (struct containers *cs);
 /* Start: finish the removals a killed berthd left (.rm-<id> dirs). */
 void containers_sweep_removed (struct containers *cs);
+/* Start: a record lost to a power loss whose hostconfig.json says
+ * AutoRemove is removed (true); any other is kept. */
+bool container_remove_lost (struct containers *cs, const char *id);
 /* Send the stop signal, SIGKILL after timeout_s (-1: the container's own).
  * 0: the exit is coming (wait for it), 1: stopped already (a pending
  * policy restart was cancelled), 2: that also removed it (c is gone). */

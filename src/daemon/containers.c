@@ -467,6 +467,8 @@ load_all (struct containers *cs)
       struct container *c = container_load (cs->dirfd, de->d_name, &err);
       if (c == NULL)
         {
+          if (container_remove_lost (cs, de->d_name))
+            continue;
           /* keep the directory: a record we cannot read is never deleted
            * behind the user's back */
           berth_log (BERTH_LOG_WARNING, "containers: skip %s: %s", de->d_name, err->msg);

@@ -85,22 +85,18 @@ endpoint_pick_ifname (struct nl *nl, char out[NETWORK_IFNAME_MAX], struct berth_
   return berth_error_set_kind (err, BERTH_E_CONFLICT, 0, "no free ethN name in the netns");
 }
 
-/* Inside the container's netns: the address, MTU (set at creation), up,
- * loopback up, and the default route if the netns has none yet (the first
- * network a container joins is its gateway, as in docker). */
+/* Inside the container's netns (the MTU was set at the link's creation):
+ * up, the address, loopback up, and the default route if the netns has none
+ * yet (the first network a container joins is its gateway, as in docker),
+ * in one netlink send. */
 static int
 endpoint_configure_inside (struct nl *nl, const struct network *n, const struct endpoint *e,
                            struct berth_error **err)
 {
-  int index = 0, lo = 0;
-  if (nl_link_index (nl, e->ifname, &index, err) < 0 || nl_addr_add (nl, index, e->ip, n->subnet.prefix, err) < 0
-      || nl_link_set_up (nl, index, err) < 0)
+  int index = 0;
+  if (nl_link_index (nl, e->ifname, &index, err) < 0)
     return -1;
-  if (nl_link_index (nl, "lo", &lo, err) < 0 || nl_link_set_up (nl, lo, err) < 0)
-    return -1;
-  if (!n->internal && nl_route_add_default (nl, n->gateway, index, err) < 0)
-    return -1;
-  return 0;
+  return nl_inside_setup (nl, index, e->ip, n->subnet.prefix, !n->internal, n->gateway, err);
 }
 
 /* A container reaching its own published port through a host address is
@@ -267,7 +263,9 @@ network_manager_connect (struct network_manager *m, const char *network,
       || nl_veth_add (&host, e->host_ifname, bridge_index, n->mtu, e->ifname, nsfd, e->mac, err) < 0)
     goto fail;
   veth_made = true;
-  if (endpoint_hairpin_on (e, err) < 0 || endpoint_configure_inside (&inside, n, e, err) < 0
+  /* only a container that publishes can be DNAT'ed back to itself */
+  if ((e->n_ports > 0 && endpoint_hairpin_on (e, err) < 0)
+      || endpoint_configure_inside (&inside, n, e, err) < 0
       || manager_sync_rules (m, err) < 0)
     goto fail;
   if (info)
@@ -463,8 +461,7 @@ network_netns_loopback_up (const char *netns_path, pid_t pid, struct berth_error
   struct nl nl = { 0 };
   if (nl_open_in_netns (&nl, nsfd, err) < 0)
     return -1;
-  int lo = 0;
-  int r = nl_link_index (&nl, "lo", &lo, err) < 0 || nl_link_set_up (&nl, lo, err) < 0 ? -1 : 0;
+  int r = nl_link_set_up (&nl, NL_LOOPBACK_INDEX, err);
   nl_close (&nl);
   return r;
 }

@@ -10,7 +10,6 @@
 #include <linux/rtnetlink.h>
 #include <linux/nsfs.h>
 #include <linux/veth.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -45,48 +44,31 @@ nl_close (struct nl *nl)
   nl->sock = NULL;
 }
 
-struct netns_thread_arg
-{
-  int netns_fd;
-  struct nl *nl;
-  int errnum;
-  const char *what;
-};
-
-static void *
-netns_thread_main (void *p)
-{
-  struct netns_thread_arg *a = p;
-  /* Only this thread enters the netns, and it ends right after: the
-   * caller's threads (berthd's event loop) never change namespace. */
-  if (setns (a->netns_fd, CLONE_NEWNET) < 0)
-    {
-      a->errnum = errno;
-      a->what = "setns into the container's network namespace";
-      return NULL;
-    }
-  struct berth_error *e = NULL;
-  if (nl_open (a->nl, &e) < 0)
-    {
-      a->errnum = e->errnum;
-      a->what = "open rtnetlink socket in the container's network namespace";
-      berth_error_free (e);
-    }
-  return NULL;
-}
-
+/* The calling thread enters the netns for the socket() alone and returns
+ * at once: a netns is per thread, and a thread of its own (created,
+ * scheduled and joined at every container start) cost up to 8 ms of
+ * waiting on a loaded host. Returning into our own netns cannot fail
+ * short of a broken kernel; if it did, the caller would go on making its
+ * sockets in a container's netns: abort instead. */
 int
 nl_open_in_netns (struct nl *nl, int netns_fd, struct berth_error **err)
 {
-  struct netns_thread_arg a = { .netns_fd = netns_fd, .nl = nl };
-  pthread_t t;
-  int r = pthread_create (&t, NULL, netns_thread_main, &a);
-  if (r != 0)
-    return berth_error_set (err, r, "start netns thread");
-  pthread_join (t, NULL);
-  if (a.errnum)
-    return berth_error_set (err, a.errnum, "%s", a.what);
-  return 0;
+  _cleanup_close_ int self = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    return berth_error_set (err, errno, "open this thread's network namespace");
+  if (setns (netns_fd, CLONE_NEWNET) < 0)
+    return berth_error_set (err, errno, "setns into the container's network namespace");
+  struct berth_error *e = NULL;
+  int r = nl_open (nl, &e);
+  if (setns (self, CLONE_NEWNET) < 0)
+    abort ();
+  if (r < 0)
+    {
+      berth_error_set (err, e->errnum,
+                       "open rtnetlink socket in the container's network namespace");
+      berth_error_free (e);
+    }
+  return r;
 }
 
 int
@@ -285,23 +267,28 @@ nl_veth_add (struct nl *nl, const char *name, int master_index, int mtu, const c
   return 0;
 }
 
-int
-nl_link_set_up (struct nl *nl, int index, struct berth_error **err)
+static struct nlmsghdr *
+msg_link_up (char *buf, int index)
 {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh = nl_msg_link (buf, RTM_NEWLINK, 0, index);
   struct ifinfomsg *ifi = mnl_nlmsg_get_payload (nlh);
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
-  if (nl_request (nl, nlh) < 0)
+  return nlh;
+}
+
+int
+nl_link_set_up (struct nl *nl, int index, struct berth_error **err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  if (nl_request (nl, msg_link_up (buf, index)) < 0)
     return berth_error_set (err, errno, "set link %d up", index);
   return 0;
 }
 
-int
-nl_addr_add (struct nl *nl, int index, uint32_t addr, int prefix, struct berth_error **err)
+static struct nlmsghdr *
+msg_addr_add (char *buf, int index, uint32_t addr, int prefix)
 {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = RTM_NEWADDR;
   nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
@@ -315,19 +302,29 @@ nl_addr_add (struct nl *nl, int index, uint32_t addr, int prefix, struct berth_e
   mnl_attr_put_u32 (nlh, IFA_ADDRESS, be);
   if (prefix < 31)
     mnl_attr_put_u32 (nlh, IFA_BROADCAST, htonl (addr | ~ipv4_mask (prefix)));
-  if (nl_request (nl, nlh) < 0)
-    {
-      char ip[INET_ADDRSTRLEN];
-      ipv4_format (addr, ip);
-      return berth_error_set (err, errno, "add address %s/%d", ip, prefix);
-    }
-  return 0;
+  return nlh;
+}
+
+static int
+addr_add_error (int errnum, uint32_t addr, int prefix, struct berth_error **err)
+{
+  char ip[INET_ADDRSTRLEN];
+  ipv4_format (addr, ip);
+  return berth_error_set (err, errnum, "add address %s/%d", ip, prefix);
 }
 
 int
-nl_route_add_default (struct nl *nl, uint32_t gateway, int index, struct berth_error **err)
+nl_addr_add (struct nl *nl, int index, uint32_t addr, int prefix, struct berth_error **err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
+  if (nl_request (nl, msg_addr_add (buf, index, addr, prefix)) < 0)
+    return addr_add_error (errno, addr, prefix, err);
+  return 0;
+}
+
+static struct nlmsghdr *
+msg_route_add_default (char *buf, uint32_t gateway, int index)
+{
   struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = RTM_NEWROUTE;
   nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
@@ -340,14 +337,99 @@ nl_route_add_default (struct nl *nl, uint32_t gateway, int index, struct berth_e
   rtm->rtm_type = RTN_UNICAST;
   mnl_attr_put_u32 (nlh, RTA_GATEWAY, htonl (gateway));
   mnl_attr_put_u32 (nlh, RTA_OIF, (uint32_t) index);
-  if (nl_request (nl, nlh) < 0)
+  return nlh;
+}
+
+static int
+route_add_error (int errnum, uint32_t gateway, struct berth_error **err)
+{
+  char ip[INET_ADDRSTRLEN];
+  ipv4_format (gateway, ip);
+  return berth_error_set (err, errnum, "add default route via %s", ip);
+}
+
+int
+nl_route_add_default (struct nl *nl, uint32_t gateway, int index, struct berth_error **err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  if (nl_request (nl, msg_route_add_default (buf, gateway, index)) < 0)
+    return errno == EEXIST ? 1 : route_add_error (errno, gateway, err);
+  return 0;
+}
+
+/* Send the n requests of a batch at once, then read their n acks: errnums[i]
+ * is request i's result (0: done). The kernel runs them in order. */
+static int
+nl_batch_run (struct nl *nl, struct mnl_nlmsg_batch *b, size_t n, int *errnums)
+{
+  uint32_t first = nl->seq + 1;
+  for (struct nlmsghdr *h = mnl_nlmsg_batch_head (b);
+       (char *) h < (char *) mnl_nlmsg_batch_head (b) + mnl_nlmsg_batch_size (b);
+       h = (struct nlmsghdr *) ((char *) h + NLMSG_ALIGN (h->nlmsg_len)))
     {
-      if (errno == EEXIST)
-        return 1;
-      char ip[INET_ADDRSTRLEN];
-      ipv4_format (gateway, ip);
-      return berth_error_set (err, errno, "add default route via %s", ip);
+      h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+      h->nlmsg_seq = ++nl->seq;
     }
+  if (mnl_socket_sendto (nl->sock, mnl_nlmsg_batch_head (b), mnl_nlmsg_batch_size (b)) < 0)
+    return -1;
+  size_t acked = 0;
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  while (acked < n)
+    {
+      ssize_t len = mnl_socket_recvfrom (nl->sock, buf, sizeof buf);
+      if (len < 0)
+        return -1;
+      int left = (int) len;
+      for (struct nlmsghdr *h = (struct nlmsghdr *) buf; mnl_nlmsg_ok (h, left);
+           h = mnl_nlmsg_next (h, &left))
+        {
+          if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first
+              || h->nlmsg_seq >= first + n)
+            continue;
+          const struct nlmsgerr *e = mnl_nlmsg_get_payload (h);
+          errnums[h->nlmsg_seq - first] = -e->error;
+          acked++;
+        }
+    }
+  return 0;
+}
+
+int
+nl_inside_setup (struct nl *nl, int index, uint32_t addr, int prefix, bool route,
+                 uint32_t gateway, struct berth_error **err)
+{
+  /* libmnl: a batch's buffer is twice its limit (a message may pass it) */
+  char buf[2 * MNL_SOCKET_BUFFER_SIZE];
+  struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start (buf, MNL_SOCKET_BUFFER_SIZE);
+  if (b == NULL)
+    return berth_error_set (err, errno, "netlink batch");
+  /* a veth's peer cannot come up at its creation (not paired yet): up
+   * first, then the address (its prefix route needs the link up), then
+   * the route via that prefix */
+  msg_link_up (mnl_nlmsg_batch_current (b), index);
+  mnl_nlmsg_batch_next (b);
+  msg_addr_add (mnl_nlmsg_batch_current (b), index, addr, prefix);
+  mnl_nlmsg_batch_next (b);
+  msg_link_up (mnl_nlmsg_batch_current (b), NL_LOOPBACK_INDEX);
+  mnl_nlmsg_batch_next (b);
+  if (route)
+    {
+      msg_route_add_default (mnl_nlmsg_batch_current (b), gateway, index);
+      mnl_nlmsg_batch_next (b);
+    }
+  int errnums[4] = { 0, 0, 0, 0 };
+  int r = nl_batch_run (nl, b, route ? 4 : 3, errnums);
+  mnl_nlmsg_batch_stop (b);
+  if (r < 0)
+    return berth_error_set (err, errno, "configure the container's network namespace");
+  if (errnums[0])
+    return berth_error_set (err, errnums[0], "set link %d up", index);
+  if (errnums[1])
+    return addr_add_error (errnums[1], addr, prefix, err);
+  if (errnums[2])
+    return berth_error_set (err, errnums[2], "set link %d up", NL_LOOPBACK_INDEX);
+  if (errnums[3] && errnums[3] != EEXIST)
+    return route_add_error (errnums[3], gateway, err);
   return 0;
 }
 

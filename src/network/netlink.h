@@ -12,9 +12,9 @@ struct nl
 };
 
 int nl_open (struct nl *nl, struct berth_error **err);
-/* A socket bound to another netns: a short-lived thread setns()es and opens
- * it (a socket stays in the netns it was created in), so no thread of the
- * caller ever changes namespace. */
+/* A socket bound to another netns (a socket stays in the netns it was
+ * created in): the calling thread setns()es there for the socket() and
+ * back at once (aborting if it cannot return). */
 int nl_open_in_netns (struct nl *nl, int netns_fd, struct berth_error **err);
 void nl_close (struct nl *nl);
 /* Open a netns by path or, when path is NULL, /proc/<pid>/ns/net. */
@@ -35,6 +35,13 @@ int nl_link_set_up (struct nl *nl, int index, struct berth_error **err);
 int nl_addr_add (struct nl *nl, int index, uint32_t addr, int prefix, struct berth_error **err);
 /* Returns 1 when a default route already existed (kept), 0 when added. */
 int nl_route_add_default (struct nl *nl, uint32_t gateway, int index, struct berth_error **err);
+/* The loopback's index in every netns (the kernel's LOOPBACK_IFINDEX). */
+#define NL_LOOPBACK_INDEX 1
+/* Inside a container's netns, in one send: link index up with its
+ * address, the loopback up and, with route, the default route via
+ * gateway (one that exists is kept). */
+int nl_inside_setup (struct nl *nl, int index, uint32_t addr, int prefix, bool route,
+                     uint32_t gateway, struct berth_error **err);
 int nl_link_names (struct nl *nl, char ***names, struct berth_error **err);
 /* Every IPv4 subnet in use here: addresses (with their prefix) and routes of
  * all tables but local, without the default route. */

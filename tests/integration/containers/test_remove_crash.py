@@ -154,3 +154,26 @@ def test_snapshot_meta_lost_to_a_power_loss_is_rewritten_at_start(clean):
     d.docker("rm", empty, gone)
     wait_for(lambda: leftovers(d, [empty, gone]) == [],
              what=f"released: {leftovers(d, [empty, gone])}")
+
+
+def test_run_rm_record_lost_to_a_power_loss_is_removed_at_start(clean):
+    """A --rm container's config.v2.json is saved without fsync (nothing of
+    it outlives a power loss); its hostconfig.json is synced. A record that
+    came back empty or torn with AutoRemove in its hostconfig is removed by
+    the next berthd; one without AutoRemove is kept (never deleted behind
+    the user's back)."""
+    d = clean
+    lost = d.docker("create", "--rm", IMAGE, "true").stdout.strip()
+    torn = d.docker("create", "--rm", IMAGE, "true").stdout.strip()
+    kept = d.docker("create", IMAGE, "true").stdout.strip()
+    d.kill()
+    data = d.root / "data" / "containers"
+    (data / lost / "config.v2.json").write_text("")
+    (data / torn / "config.v2.json").write_text('{"ID": "')
+    (data / kept / "config.v2.json").write_text("")
+    d.start()
+    listed = d.docker("ps", "-aq", "--no-trunc").stdout.split()
+    assert lost not in listed and torn not in listed
+    assert leftovers(d, [lost, torn]) == []
+    assert (data / kept / "hostconfig.json").exists()
+    assert "skip " + kept in d.read_log()
