@@ -383,6 +383,9 @@ api_container_list (struct api_request *req)
         break;
       json_t *entry = container_summary_json (c, now);
       containers_apply_network_settings (cs, c, entry, true);
+      container_networks_for_version (
+          c, json_object_get (json_object_get (entry, "NetworkSettings"), "Networks"),
+          api_request_version (req), false);
       if (size)
         container_sizes_apply (cs, c, entry, true);
       json_array_append_new (out, entry);
@@ -402,6 +405,9 @@ api_container_inspect (struct api_request *req)
   _cleanup_free_ char *etc_dir = container_etc_dir (cs, c);
   json_t *j = container_inspect_json (c, etc_dir);
   containers_apply_network_settings (cs, c, j, false);
+  container_networks_for_version (
+      c, json_object_get (json_object_get (j, "NetworkSettings"), "Networks"),
+      api_request_version (req), true);
   /* the exec instances of this container */
   json_t *ids = exec_ids_of (cs, c);
   if (json_array_size (ids) == 0)

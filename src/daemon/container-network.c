@@ -149,8 +149,42 @@ strv_from_json_strings (const json_t *arr, char ***out, const char *what,
   return 0;
 }
 
+/* ----------------------------------------------------- endpoint names -- */
+
+static void
+names_add (json_t *names, const char *s)
+{
+  size_t i;
+  json_t *v;
+  if (s == NULL || *s == '\0')
+    return;
+  json_array_foreach (names, i, v) if (strcmp (json_string_value (v), s) == 0) return;
+  json_array_append_new (names, json_string (s));
+}
+
+/* The names the embedded DNS answers for c on a user-defined network (the
+ * DNSNames of API 1.44), in moby's order (buildEndpointDNSNames): the
+ * container name, the user's aliases, the short id, the hostname; each
+ * once. */
+static json_t *
+endpoint_dns_names (const struct container *c, const json_t *epc)
+{
+  json_t *names = json_array ();
+  names_add (names, c->name[0] == '/' ? c->name + 1 : c->name);
+  size_t i;
+  json_t *a;
+  json_array_foreach (json_object_get (epc, "Aliases"), i, a) names_add (names, json_string_value (a));
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", c->id);
+  names_add (names, short_id);
+  names_add (names, jstr (c->config, "Hostname"));
+  return names;
+}
+
 /* Connect the running container c (netns of pid) to one network with the
- * EndpointSettings epc (Aliases, IPAMConfig.IPv4Address, MacAddress). */
+ * EndpointSettings epc (Aliases, IPAMConfig.IPv4Address, MacAddress). The
+ * embedded DNS answers its name and short id, the aliases and, as with
+ * docker 25+, a hostname given with --hostname. */
 static int
 connect_one (struct network_manager *m, struct container *c, pid_t pid, const char *net,
              const json_t *epc, bool first, const struct network_port_binding *ports,
@@ -163,6 +197,9 @@ connect_one (struct network_manager *m, struct container *c, pid_t pid, const ch
       || strv_from_json_strings (json_object_get (c->host_config, "Dns"), &dns, "HostConfig.Dns",
                                  err) < 0)
     return -1;
+  const char *hostname = jstr (c->config, "Hostname");
+  if (*hostname && !strv_contains (aliases, hostname))
+    strv_append (&aliases, hostname);
   const char *ip = jstr (json_object_get (epc, "IPAMConfig"), "IPv4Address");
   const char *mac = jstr (epc, "MacAddress");
   if (*mac == '\0' && first)
@@ -386,11 +423,10 @@ rewrite_hosts_of_running (struct network_manager *m, struct container *c)
 static json_t *
 endpoint_blank (const char *net_id, const json_t *epc)
 {
-  json_t *aliases = json_object_get (epc, "Aliases");
   json_t *ipam = json_object_get (epc, "IPAMConfig");
-  return json_pack ("{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
-                    json_is_object (ipam) ? ipam : json_null (), "Links", "Aliases",
-                    json_is_array (aliases) ? aliases : json_null (), "NetworkID", net_id,
+  return json_pack ("{s:O,s:n,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
+                    json_is_object (ipam) ? ipam : json_null (), "Links", "Aliases", "NetworkID",
+                    net_id,
                     "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
                     "MacAddress", "", "DriverOpts");
@@ -421,9 +457,16 @@ network_settings (struct berthd *d, const struct container *cc)
       json_t *ep = running ? network_manager_endpoint_settings (m, id, c->id, &err) : NULL;
       if (ep == NULL)
         ep = endpoint_blank (id, epc);
-      else if (json_is_array (json_object_get (epc, "Aliases"))
-               && !json_is_array (json_object_get (ep, "Aliases")))
-        json_object_set (ep, "Aliases", json_object_get (epc, "Aliases"));
+      /* Aliases: exactly what the client gave (API 1.45; the version
+       * shaping adds the short id for older clients). DNSNames: set when
+       * the container is connected (start) and kept after it stops, on
+       * user-defined networks only, as dockerd does. */
+      json_t *aliases = json_object_get (epc, "Aliases");
+      json_object_set_new (ep, "Aliases",
+                           json_is_array (aliases) ? json_deep_copy (aliases) : json_null ());
+      bool has_names = strcmp (name, NETWORK_DEFAULT_NAME) != 0
+                       && (running || c->state.has_been_started);
+      json_object_set_new (ep, "DNSNames", has_names ? endpoint_dns_names (c, epc) : json_null ());
       json_t *ipam = json_object_get (epc, "IPAMConfig");
       if (json_object_size (ipam) > 0)
         json_object_set (ep, "IPAMConfig", ipam); /* as the client asked (--ip) */
@@ -460,6 +503,42 @@ network_settings (struct berthd *d, const struct container *cc)
     json_object_set_new (ns, "SandboxKey", json_sprintf ("/proc/%d/ns/net", (int)c->state.pid));
   json_object_set_new (ns, "Networks", networks);
   return ns;
+}
+
+/* moby's NetworkMode.IsUserDefined, on a key of NetworkSettings.Networks. */
+static bool
+network_is_user_defined (const char *name)
+{
+  return strcmp (name, NETWORK_DEFAULT_NAME) != 0 && strcmp (name, "default") != 0
+         && mode_has_endpoints (name);
+}
+
+void
+container_networks_for_version (const struct container *c, json_t *networks, unsigned version,
+                                bool is_inspect)
+{
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", c->id);
+  const char *hostname = *jstr (c->config, "Hostname") ? jstr (c->config, "Hostname") : short_id;
+  const char *name;
+  json_t *ep;
+  json_object_foreach (networks, name, ep)
+  {
+    if (version < 144)
+      json_object_del (ep, "DNSNames");
+    /* moby's inspect route below 1.45: the short id and the hostname join
+     * the aliases of user-defined networks (docker-compose 1.x looks for
+     * the short id there before it reconnects a container) */
+    if (!is_inspect || version >= 145 || !network_is_user_defined (name))
+      continue;
+    json_t *aliases = json_array ();
+    size_t i;
+    json_t *a;
+    json_array_foreach (json_object_get (ep, "Aliases"), i, a) names_add (aliases, json_string_value (a));
+    names_add (aliases, short_id);
+    names_add (aliases, hostname);
+    json_object_set_new (ep, "Aliases", aliases);
+  }
 }
 
 static int

@@ -142,6 +142,13 @@ struct containers *containers_get (struct berthd *d);
  * Networks-only shape of a list entry). */
 void containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
                                         bool summary);
+/* NetworkSettings.Networks (of inspect, or of a list entry) as a client of
+ * API version (major*100+minor) reads it: no DNSNames below 1.44 (the
+ * version that added them); below 1.45 inspect's Aliases of user-defined
+ * networks also hold the short id and the hostname, as dockerd 25+ does
+ * for older clients (container-network.c). */
+void container_networks_for_version (const struct container *c, json_t *networks,
+                                     unsigned version, bool is_inspect);
 struct container_rt *container_rt (struct container *c);
 
 /* name, full id, or unique id prefix; 404 "No such container: x". */
