@@ -1,6 +1,7 @@
 /* System endpoints: /_ping (GET and HEAD), /version and /info in the shapes
  * the docker CLI, docker-compose and docker-py read (trace 01). */
 #include "daemon/api-internal.h"
+#include "daemon/container.h"
 #include "daemon/daemon-internal.h"
 
 #include <dirent.h>
@@ -133,18 +134,6 @@ count_fds (void)
   return n;
 }
 
-static json_t *
-info_runtimes (struct berthd *d, const char **default_runtime)
-{
-  json_t *rt = json_pack ("{s:{s:s}}", "berth", "path", "berth-runtime");
-  json_t *extra = json_object_get (d->config.file, "runtimes");
-  if (json_is_object (extra))
-    json_object_update (rt, extra);
-  const char *def = json_string_value (json_object_get (d->config.file, "default-runtime"));
-  *default_runtime = def ? def : "berth";
-  return rt;
-}
-
 static void
 handle_info (struct api_request *req)
 {
@@ -162,8 +151,6 @@ handle_info (struct api_request *req)
   clock_gettime (CLOCK_REALTIME, &now);
   _cleanup_free_ char *system_time = time_format_rfc3339nano (&now);
   bool v2 = cgroup_is_v2 ();
-  const char *default_runtime;
-  json_t *runtimes = info_runtimes (d, &default_runtime);
   char hostname[256] = "";
   gethostname (hostname, sizeof hostname - 1);
 
@@ -230,8 +217,10 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "Labels", json_array ());
   json_object_set_new (j, "ExperimentalBuild", json_false ());
   json_object_set_new (j, "ServerVersion", json_string (BERTH_VERSION));
-  json_object_set_new (j, "Runtimes", runtimes);
-  json_object_set_new (j, "DefaultRuntime", json_string (default_runtime));
+  /* the one runtime a container can ask for (HostConfig.Runtime) */
+  json_object_set_new (j, "Runtimes", json_pack ("{s:{s:s}}", CONTAINER_RUNTIME_NAME, "path",
+                                                 CONTAINER_RUNTIME_PATH));
+  json_object_set_new (j, "DefaultRuntime", json_string (CONTAINER_RUNTIME_NAME));
   json_object_set_new (j, "Swarm",
                        json_pack ("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",
                                   "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",

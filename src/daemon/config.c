@@ -445,14 +445,14 @@ config_apply_flags (struct berthd_config *c, struct flags *f, struct berth_error
 static const char *const file_keys_berth[] = {
   "hosts", "data-root", "exec-root", "pidfile", "group", "tls", "tlsverify", "tlscacert",
   "tlscert", "tlskey", "audit-log", "policy", "log-driver", "log-opts", "log-level", "debug",
-  "live-restore", "default-ulimits", "insecure-registries", "runtimes", "default-runtime",
+  "live-restore", "default-ulimits", "insecure-registries",
   "bridge", "bip", "fixed-cidr", "default-address-pools", "dns", "mtu", "nft-table", NULL
 };
 static const char *const file_keys_docker_only[] = {
   "allow-nondistributable-artifacts", "api-cors-header", "authorization-plugins", "builder",
   "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd",
   "containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime",
-  "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
+  "cri-containerd", "default-cgroupns-mode", "default-runtime", "runtimes", "default-gateway", "default-gateway-v6",
   "default-ipc-mode", "default-shm-size", "dns-opts", "dns-search", "exec-opts", "experimental",
   "features", "fixed-cidr-v6", "icc", "init", "init-path", "ip", "ip-forward", "ip-masq",
   "ip6tables", "iptables", "ipv6", "labels", "log-format", "max-concurrent-downloads",

@@ -137,6 +137,9 @@ container_inspect_json (const struct container *c, const char *etc_dir)
     json_object_set_new (hc, "KernelMemory", json_integer (0));
   if (json_object_get (hc, "KernelMemoryTCP") == NULL)
     json_object_set_new (hc, "KernelMemoryTCP", json_integer (0));
+  /* records made before create stored the runtime's name ran with it too */
+  if (*str_of (hc, "Runtime") == '\0')
+    json_object_set_new (hc, "Runtime", json_string (CONTAINER_RUNTIME_NAME));
   json_object_set_new (j, "HostConfig", hc);
   json_object_set_new (j, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));

@@ -11,6 +11,12 @@
 
 #include "common/common.h"
 
+/* The name of berthd's one OCI runtime (the runtime library; berth-runtime
+ * is its runc command line) in HostConfig.Runtime and /info: docker's
+ * default name, the one the docker CLI shows and scripts pass. */
+#define CONTAINER_RUNTIME_NAME "runc"
+#define CONTAINER_RUNTIME_PATH "berth-runtime"
+
 /* ------------------------------------------------------------- states -- */
 
 enum container_status

@@ -69,3 +69,21 @@ def test_wait_and_logs_as_dockerd_writes_them(clean):
         r = d.api("GET", f"/{version}/containers/wl/logs?stdout=1")
         assert r.headers["Content-Type"] == ctype, version
         assert r.body == b"\x01\x00\x00\x00\x00\x00\x00\x04out\n"
+
+
+def test_runtime_name_as_dockerd(clean):
+    """HostConfig.Runtime holds the default runtime's name, the one /info
+    lists (the only one: berthd runs every container itself); another
+    name is refused at create with dockerd's message."""
+    d = clean
+    info = d.api("GET", "/v1.41/info").json()
+    assert info["DefaultRuntime"] == "runc" and list(info["Runtimes"]) == ["runc"]
+    d.docker("create", "--name", "rt", IMAGE, "true")
+    assert d.docker("inspect", "-f", "{{.HostConfig.Runtime}}", "rt").stdout.strip() == "runc"
+    assert d.docker("run", "--rm", "--runtime", "runc", IMAGE, "echo", "ran").stdout == "ran\n"
+    r = d.docker("create", "--runtime", "nosuch", IMAGE, "true", check=False)
+    assert r.returncode != 0
+    assert "Error response from daemon: unknown or invalid runtime name: nosuch" in r.stderr, r.stderr
+    r = d.api("POST", "/v1.41/containers/create", {"Image": IMAGE, "HostConfig": {"Runtime": "crun"}})
+    assert r.status == 400 and r.json()["message"] == "unknown or invalid runtime name: crun"
+    assert d.docker("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["rt"]
