@@ -211,6 +211,12 @@ struct container_oci_input
  * capability set, seccomp, masked and read-only paths, /dev/shm, hostname,
  * hosts, resolv.conf; resources as asked; --privileged lifts them). */
 json_t *container_oci_config (const struct container_oci_input *in, struct berth_error **err);
+/* What dockerd stores at create for a container that is not privileged and
+ * sent no list of its own: the default HostConfig.MaskedPaths and
+ * ReadonlyPaths (inspect shows them; the OCI config follows the stored
+ * lists, so an empty one — `--security-opt systempaths=unconfined` —
+ * masks nothing). */
+void container_system_paths_default (json_t *host_config);
 /* linux.resources for a HostConfig (create, and update of a running one). */
 json_t *container_oci_resources (const json_t *host_config);
 /* Docker's default capability set ("CAP_CHOWN", …), NULL-terminated, static. */

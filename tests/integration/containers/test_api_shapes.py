@@ -87,3 +87,47 @@ def test_runtime_name_as_dockerd(clean):
     r = d.api("POST", "/v1.41/containers/create", {"Image": IMAGE, "HostConfig": {"Runtime": "crun"}})
     assert r.status == 400 and r.json()["message"] == "unknown or invalid runtime name: crun"
     assert d.docker("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["rt"]
+
+
+MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+          "/sys/firmware", "/sys/devices/virtual/powercap"]
+READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+
+def mount_points(d, name):
+    mi = d.docker("exec", name, "cat", "/proc/self/mountinfo").stdout
+    return {line.split()[4] for line in mi.splitlines()}
+
+
+def test_system_paths_stored_at_create_and_applied(clean):
+    """dockerd stores the default MaskedPaths/ReadonlyPaths at create (none
+    for --privileged) and the container gets exactly the stored lists: the
+    CLI's --security-opt systempaths=unconfined sends empty ones."""
+    d = clean
+    hc_of = lambda n: json.loads(d.docker("inspect", n).stdout)[0]["HostConfig"]
+    d.docker("run", "-d", "--name", "sp-def", IMAGE, "sleep", "300")
+    hc = hc_of("sp-def")
+    assert hc["MaskedPaths"] == MASKED and hc["ReadonlyPaths"] == READONLY
+    points = mount_points(d, "sp-def")
+    assert {"/proc/keys", "/proc/timer_list", "/proc/sys"} <= points, points
+    d.docker("run", "-d", "--name", "sp-unc", "--security-opt", "systempaths=unconfined", IMAGE,
+             "sleep", "300")
+    hc = hc_of("sp-unc")
+    assert hc["MaskedPaths"] == [] and hc["ReadonlyPaths"] == [] and not hc["SecurityOpt"]
+    points = mount_points(d, "sp-unc")
+    assert not {"/proc/keys", "/proc/timer_list", "/proc/sys"} & points, points
+    d.docker("create", "--name", "sp-priv", "--privileged", IMAGE, "true")
+    hc = hc_of("sp-priv")
+    assert hc["MaskedPaths"] is None and hc["ReadonlyPaths"] is None
+    # a client's own lists are what the container gets
+    r = d.api("POST", "/v1.41/containers/create?name=sp-own", {
+        "Image": IMAGE, "Cmd": ["sleep", "300"],
+        "HostConfig": {"MaskedPaths": ["/proc/keys"], "ReadonlyPaths": ["/proc/fs"]}})
+    assert r.status == 201, r
+    d.docker("start", "sp-own")
+    hc = hc_of("sp-own")
+    assert hc["MaskedPaths"] == ["/proc/keys"] and hc["ReadonlyPaths"] == ["/proc/fs"]
+    points = mount_points(d, "sp-own")
+    assert "/proc/keys" in points and "/proc/fs" in points, points
+    assert not {"/proc/timer_list", "/proc/sys"} & points, points
