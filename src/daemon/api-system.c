@@ -1,5 +1,6 @@
 /* System endpoints: /_ping (GET and HEAD), /version and /info in the shapes
  * the docker CLI, docker-compose and docker-py read (trace 01). */
+#include "build-info.h" /* generated: BERTH_GIT_COMMIT, BERTH_BUILD_TIME */
 #include "daemon/api-internal.h"
 #include "daemon/container.h"
 #include "daemon/daemon-internal.h"
@@ -54,10 +55,11 @@ handle_version (struct api_request *req)
   struct utsname u;
   uname (&u);
   const char *arch = go_arch (u.machine);
-  json_t *details = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX,
-                               "Arch", arch, "Experimental", "false", "GitCommit", "",
-                               "GoVersion", compiler, "KernelVersion", u.release,
-                               "MinAPIVersion", API_VERSION_MIN);
+  json_t *details
+      = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX, "Arch",
+                   arch, "BuildTime", BERTH_BUILD_TIME, "Experimental", "false", "GitCommit",
+                   BERTH_GIT_COMMIT, "GoVersion", compiler, "KernelVersion", u.release,
+                   "MinAPIVersion", API_VERSION_MIN);
   json_object_set_new (details, "Os", json_string ("linux"));
   json_t *v = json_object ();
   json_object_set_new (v, "Platform", json_pack ("{s:s}", "Name", "berth"));
@@ -67,11 +69,12 @@ handle_version (struct api_request *req)
   json_object_set_new (v, "Version", json_string (BERTH_VERSION));
   json_object_set_new (v, "ApiVersion", json_string (API_VERSION_MAX));
   json_object_set_new (v, "MinAPIVersion", json_string (API_VERSION_MIN));
-  json_object_set_new (v, "GitCommit", json_string (""));
+  json_object_set_new (v, "GitCommit", json_string (BERTH_GIT_COMMIT));
   json_object_set_new (v, "GoVersion", json_string (compiler));
   json_object_set_new (v, "Os", json_string ("linux"));
   json_object_set_new (v, "Arch", json_string (arch));
   json_object_set_new (v, "KernelVersion", json_string (u.release));
+  json_object_set_new (v, "BuildTime", json_string (BERTH_BUILD_TIME));
   api_respond_json (req, 200, v);
 }
 
