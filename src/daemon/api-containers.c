@@ -314,13 +314,6 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
   return true;
 }
 
-static int
-compare_created_desc (const void *a, const void *b)
-{
-  const struct container *ca = *(struct container *const *)a, *cb = *(struct container *const *)b;
-  return ca->created_ns < cb->created_ns ? 1 : ca->created_ns > cb->created_ns ? -1 : 0;
-}
-
 static void
 api_container_list (struct api_request *req)
 {
@@ -368,7 +361,7 @@ api_container_list (struct api_request *req)
   if (cs->n_all > 0)
     {
       memcpy (sorted, cs->all, cs->n_all * sizeof *sorted);
-      qsort (sorted, cs->n_all, sizeof *sorted, compare_created_desc);
+      qsort (sorted, cs->n_all, sizeof *sorted, containers_compare_created_desc);
     }
   json_t *out = json_array ();
   uint64_t now = time_now_ns ();
@@ -612,6 +605,11 @@ api_container_prune (struct api_request *req)
         json_array_append_new (deleted, json_string (id));
     }
   daemon_event_emit ("container", "prune", "", json_pack ("{s:s}", "reclaimed", "0"));
+  if (json_array_size (deleted) == 0) /* dockerd: none is null */
+    {
+      json_decref (deleted);
+      deleted = json_null ();
+    }
   api_respond_json (req, 200,
                     json_pack ("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
 }

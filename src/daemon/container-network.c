@@ -524,6 +524,14 @@ container_networks_for_version (const struct container *c, json_t *networks, uns
   json_t *ep;
   json_object_foreach (networks, name, ep)
   {
+    if (!is_inspect)
+      {
+        /* a list entry copies only the endpoint's addresses and ids
+         * (moby's container view snapshot) */
+        static const char *const unset[] = { "Links", "Aliases", "DriverOpts", "DNSNames" };
+        for (size_t k = 0; k < sizeof unset / sizeof *unset; k++)
+          json_object_set_new (ep, unset[k], json_null ());
+      }
     if (version < 144)
       json_object_del (ep, "DNSNames");
     /* moby's inspect route below 1.45: the short id and the hostname join

@@ -131,3 +131,24 @@ def test_system_paths_stored_at_create_and_applied(clean):
     points = mount_points(d, "sp-own")
     assert "/proc/keys" in points and "/proc/fs" in points, points
     assert not {"/proc/timer_list", "/proc/sys"} & points, points
+
+
+def test_prunes_of_nothing_and_df_order(clean):
+    """A prune that removes nothing answers null, as dockerd (trace 14);
+    system df lists the containers as GET /containers/json does, newest
+    first, entries without endpoint names."""
+    d = clean
+    for path, key in (("/v1.41/containers/prune", "ContainersDeleted"),
+                      ("/v1.41/volumes/prune", "VolumesDeleted"),
+                      ("/v1.41/networks/prune", "NetworksDeleted")):
+        r = d.api("POST", path)
+        assert r.status == 200 and key in r.json() and r.json()[key] is None, (path, r.json())
+    for name in ("df-old", "df-mid", "df-new"):
+        d.docker("create", "--name", name, IMAGE, "true")
+    listed = [c["Names"][0] for c in d.api("GET", "/v1.41/containers/json?all=1").json()]
+    df = d.api("GET", "/v1.41/system/df").json()["Containers"]
+    assert [c["Names"][0] for c in df] == listed == ["/df-new", "/df-mid", "/df-old"]
+    ep = df[0]["NetworkSettings"]["Networks"]["bridge"]
+    assert ep["Aliases"] is None and ep["DNSNames"] is None
+    r = d.api("POST", "/v1.41/containers/prune")
+    assert sorted(r.json()["ContainersDeleted"]) == sorted(c["Id"] for c in df)
