@@ -55,11 +55,10 @@ handle_version (struct api_request *req)
   struct utsname u;
   uname (&u);
   const char *arch = go_arch (u.machine);
-  json_t *details
-      = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX, "Arch",
-                   arch, "BuildTime", BERTH_BUILD_TIME, "Experimental", "false", "GitCommit",
-                   BERTH_GIT_COMMIT, "GoVersion", compiler, "KernelVersion", u.release,
-                   "MinAPIVersion", API_VERSION_MIN);
+  json_t *details = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX,
+                               "Arch", arch, "BuildTime", BERTH_BUILD_TIME, "Experimental", "false",
+                               "GitCommit", BERTH_GIT_COMMIT, "GoVersion", compiler,
+                               "KernelVersion", u.release, "MinAPIVersion", API_VERSION_MIN);
   json_object_set_new (details, "Os", json_string ("linux"));
   json_t *v = json_object ();
   json_object_set_new (v, "Platform", json_pack ("{s:s}", "Name", "berth"));
@@ -221,8 +220,9 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "ExperimentalBuild", json_false ());
   json_object_set_new (j, "ServerVersion", json_string (BERTH_VERSION));
   /* the one runtime a container can ask for (HostConfig.Runtime) */
-  json_object_set_new (j, "Runtimes", json_pack ("{s:{s:s}}", CONTAINER_RUNTIME_NAME, "path",
-                                                 CONTAINER_RUNTIME_PATH));
+  json_object_set_new (
+      j, "Runtimes",
+      json_pack ("{s:{s:s}}", CONTAINER_RUNTIME_NAME, "path", CONTAINER_RUNTIME_PATH));
   json_object_set_new (j, "DefaultRuntime", json_string (CONTAINER_RUNTIME_NAME));
   json_object_set_new (j, "Swarm",
                        json_pack ("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",

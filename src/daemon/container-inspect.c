@@ -32,13 +32,13 @@ endpoint_json (const struct container *c, const char *net)
   if (given == NULL && strcmp (net, "bridge") == 0)
     given = json_object_get (eps, "default");
   json_t *aliases = json_object_get (given, "Aliases");
-  return json_pack (
-      "{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig",
-      json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig") : json_null (),
-      "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (), "NetworkID", "",
-      "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts",
-      "DNSNames");
+  return json_pack ("{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig",
+                    json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig")
+                                                          : json_null (),
+                    "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (),
+                    "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "",
+                    "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                    "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
 }
 
 /* Ports of NetworkSettings: {"80/tcp":[{"HostIp":…,"HostPort":…}]} for

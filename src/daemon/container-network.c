@@ -173,7 +173,8 @@ endpoint_dns_names (const struct container *c, const json_t *epc)
   names_add (names, c->name[0] == '/' ? c->name + 1 : c->name);
   size_t i;
   json_t *a;
-  json_array_foreach (json_object_get (epc, "Aliases"), i, a) names_add (names, json_string_value (a));
+  json_array_foreach (json_object_get (epc, "Aliases"), i, a)
+      names_add (names, json_string_value (a));
   char short_id[13];
   snprintf (short_id, sizeof short_id, "%.12s", c->id);
   names_add (names, short_id);
@@ -426,8 +427,7 @@ endpoint_blank (const char *net_id, const json_t *epc)
   json_t *ipam = json_object_get (epc, "IPAMConfig");
   return json_pack ("{s:O,s:n,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
                     json_is_object (ipam) ? ipam : json_null (), "Links", "Aliases", "NetworkID",
-                    net_id,
-                    "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                    net_id, "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
                     "MacAddress", "", "DriverOpts");
 }
@@ -464,8 +464,8 @@ network_settings (struct berthd *d, const struct container *cc)
       json_t *aliases = json_object_get (epc, "Aliases");
       json_object_set_new (ep, "Aliases",
                            json_is_array (aliases) ? json_deep_copy (aliases) : json_null ());
-      bool has_names = strcmp (name, NETWORK_DEFAULT_NAME) != 0
-                       && (running || c->state.has_been_started);
+      bool has_names
+          = strcmp (name, NETWORK_DEFAULT_NAME) != 0 && (running || c->state.has_been_started);
       json_object_set_new (ep, "DNSNames", has_names ? endpoint_dns_names (c, epc) : json_null ());
       json_t *ipam = json_object_get (epc, "IPAMConfig");
       if (json_object_size (ipam) > 0)
@@ -542,7 +542,8 @@ container_networks_for_version (const struct container *c, json_t *networks, uns
     json_t *aliases = json_array ();
     size_t i;
     json_t *a;
-    json_array_foreach (json_object_get (ep, "Aliases"), i, a) names_add (aliases, json_string_value (a));
+    json_array_foreach (json_object_get (ep, "Aliases"), i, a)
+        names_add (aliases, json_string_value (a));
     names_add (aliases, short_id);
     names_add (aliases, hostname);
     json_object_set_new (ep, "Aliases", aliases);

@@ -148,8 +148,8 @@ void containers_apply_network_settings (struct containers *cs, const struct cont
  * 1.44 (the version that added them); below 1.45 inspect's Aliases of
  * user-defined networks also hold the short id and the hostname, as
  * dockerd 25+ does for older clients (container-network.c). */
-void container_networks_for_version (const struct container *c, json_t *networks,
-                                     unsigned version, bool is_inspect);
+void container_networks_for_version (const struct container *c, json_t *networks, unsigned version,
+                                     bool is_inspect);
 /* qsort order of struct container * by creation, newest first (the order
  * of dockerd's lists). */
 int containers_compare_created_desc (const void *a, const void *b);
