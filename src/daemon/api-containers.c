@@ -444,6 +444,7 @@ api_container_rename (struct api_request *req)
     }
   if (name_conflict (cs, norm, &err) < 0)
     {
+      berth_error_prefix (&err, "Error when allocating new name"); /* dockerd's words */
       api_respond_error (req, err);
       return;
     }
@@ -549,7 +550,7 @@ api_container_update (struct api_request *req)
       return;
     }
   container_event (c, "update", NULL);
-  api_respond_json (req, 200, json_pack ("{s:[]}", "Warnings"));
+  api_respond_json (req, 200, json_pack ("{s:n}", "Warnings")); /* dockerd: none is null */
 }
 
 /* -------------------------------------------------------------- prune -- */

@@ -152,3 +152,23 @@ def test_prunes_of_nothing_and_df_order(clean):
     assert ep["Aliases"] is None and ep["DNSNames"] is None
     r = d.api("POST", "/v1.41/containers/prune")
     assert sorted(r.json()["ContainersDeleted"]) == sorted(c["Id"] for c in df)
+
+
+def test_rename_update_changes_as_dockerd(clean):
+    """dockerd's words and nulls where the reference-engine diff showed
+    berthd's differed: rename onto a used name, update's Warnings, and the
+    changes of a container that changed nothing."""
+    d = clean
+    d.docker("create", "--name", "rn-a", IMAGE, "true")
+    cid = d.docker("create", "--name", "rn-b", IMAGE, "true").stdout.strip()
+    r = d.api("POST", "/v1.41/containers/rn-a/rename?name=rn-b")
+    assert r.status == 409
+    assert r.json()["message"] == (
+        f'Error when allocating new name: Conflict. The container name "/rn-b" is already in use '
+        f'by container "{cid}". You have to remove (or rename) that container to be able to '
+        f'reuse that name.')
+    r = d.api("POST", "/v1.41/containers/rn-a/update", {"RestartPolicy": {"Name": "always"}})
+    assert r.status == 200 and r.body == b'{"Warnings":null}\n', r.body
+    r = d.api("GET", "/v1.41/containers/rn-a/changes")
+    assert r.status == 200 and r.json() is None
+    assert d.docker("diff", "rn-a").stdout == ""
