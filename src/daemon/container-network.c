@@ -305,6 +305,45 @@ copy_etc_files_of (struct berthd *d, struct container *c, const char *ref,
   return 0;
 }
 
+/* dockerd's "network connect" / "network disconnect" event: the network as
+ * the actor (also at every start and stop, once per network). */
+static void
+endpoint_event (const char *action, const char *net_id, const char *net_name,
+                const struct container *c)
+{
+  daemon_event_emit (
+      "network", action, net_id,
+      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", net_name, "type", "bridge"));
+}
+
+/* The networks c has an endpoint on now: id, name, id, name, … */
+static char **
+connected_networks (struct network_manager *m, struct container *c)
+{
+  char **out = empty_strv ();
+  _cleanup_strv_ char **nets = container_network_refs (m, c);
+  for (char **n = nets; *n; n++)
+    {
+      _cleanup_free_ char *id = NULL, *name = NULL;
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      struct network_endpoint_info info;
+      if (network_manager_resolve (m, *n, &id, &name, &ignored) == 0
+          && network_manager_endpoint_get (m, id, c->id, &info, &ignored) == 0)
+        {
+          strv_append (&out, id);
+          strv_append (&out, name);
+        }
+    }
+  return out;
+}
+
+static void
+endpoint_events (const char *action, char **id_name_pairs, const struct container *c)
+{
+  for (char **p = id_name_pairs; p && p[0] && p[1]; p += 2)
+    endpoint_event (action, p[0], p[1], c);
+}
+
 static int
 network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_error **err)
 {
@@ -356,6 +395,10 @@ network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_e
     }
   if (write_etc_files (c, infos, n, false, err) < 0)
     goto fail;
+  {
+    _cleanup_strv_ char **connected = connected_networks (m, c);
+    endpoint_events ("connect", connected, c);
+  }
   return 0;
 fail:;
   _cleanup_error_ struct berth_error *ignored = NULL;
@@ -373,8 +416,11 @@ network_detach (struct berthd *d, struct container *c)
   struct network_manager *m = daemon_network_manager (d, &err);
   if (m == NULL)
     return;
+  _cleanup_strv_ char **connected = connected_networks (m, c);
   if (network_manager_disconnect_all (m, c->id, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+  else
+    endpoint_events ("disconnect", connected, c);
 }
 
 static char **
@@ -387,8 +433,11 @@ network_release (struct berthd *d, struct container *c)
   if (m == NULL)
     return NULL;
   char **links = NULL;
+  _cleanup_strv_ char **connected = connected_networks (m, c);
   if (network_manager_release_all (m, c->id, &links, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+  else
+    endpoint_events ("disconnect", connected, c);
   return links;
 }
 
@@ -649,9 +698,7 @@ handle_connect (struct api_request *req)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   if (running)
     rewrite_hosts_of_running (m, c);
-  daemon_event_emit ("network", "connect", id,
-                     json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
-                                "bridge"));
+  endpoint_event ("connect", id, name, c);
   api_respond_empty (req, 200);
 }
 
@@ -705,9 +752,7 @@ handle_disconnect (struct api_request *req)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   if (connected)
     rewrite_hosts_of_running (m, c);
-  daemon_event_emit ("network", "disconnect", id,
-                     json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
-                                "bridge"));
+  endpoint_event ("disconnect", id, name, c);
   api_respond_empty (req, 200);
 }
 

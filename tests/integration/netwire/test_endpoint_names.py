@@ -127,3 +127,30 @@ def test_compose_v1_reconnect_with_short_id_alias(bd):
     finally:
         bd.docker("rm", "-f", cid)
         bd.docker("network", "rm", net)
+
+
+def test_network_connect_disconnect_events_at_start_and_stop(bd):
+    """dockerd emits "network connect" at every start and "network
+    disconnect" at every stop, once per network, the network as the actor:
+    on a user network and on the default bridge alike."""
+    import json
+    import time
+    net = uniq("ev")
+    nid = bd.docker("network", "create", net).stdout.strip()
+    bid = bd.docker("network", "inspect", "-f", "{{.Id}}", "bridge").stdout.strip()
+    since = int(time.time()) - 1
+    on_net = bd.docker("run", "-d", "--network", net, IMAGE, "sleep", "300").stdout.strip()
+    on_bridge = bd.docker("run", "-d", IMAGE, "sleep", "300").stdout.strip()
+    bd.docker("stop", "-t", "0", on_net, on_bridge)
+    bd.docker("rm", on_net, on_bridge)
+    bd.docker("network", "rm", net)
+    until = int(time.time()) + 1
+    out = bd.docker("events", "--since", str(since), "--until", str(until), "--filter",
+                    "type=network", "--format", "{{json .}}").stdout
+    seen = [(e["Action"], e["Actor"]["ID"], e["Actor"]["Attributes"].get("container"),
+             e["Actor"]["Attributes"].get("name"))
+            for e in map(json.loads, out.splitlines())]
+    for action in ("connect", "disconnect"):
+        assert seen.count((action, nid, on_net, net)) == 1, seen
+        assert seen.count((action, bid, on_bridge, "bridge")) == 1, seen
+    assert seen.index(("connect", nid, on_net, net)) < seen.index(("disconnect", nid, on_net, net))
