@@ -737,6 +737,21 @@ validate_network_mode (json_t *hc, struct berth_error **err)
   return 0;
 }
 
+void
+container_host_config_defaults (json_t *hc)
+{
+  container_system_paths_default (hc);
+  /* the sizes and modes the OCI config applies for "unset" (dockerd's
+   * adaptContainerSettings stores its defaults the same way) */
+  if (int_field (hc, "ShmSize") <= 0)
+    json_object_set_new (hc, "ShmSize", json_integer (64 * 1024 * 1024));
+  json_int_t memory = int_field (hc, "Memory");
+  if (memory > 0 && int_field (hc, "MemorySwap") == 0)
+    json_object_set_new (hc, "MemorySwap", json_integer (2 * memory));
+  if (*str_field (hc, "CgroupnsMode") == '\0')
+    json_object_set_new (hc, "CgroupnsMode", json_string ("private"));
+}
+
 int
 container_host_config_validate (json_t *hc, struct berth_error **err)
 {

@@ -164,6 +164,11 @@ int container_create_body_parse (const json_t *body, json_t **config, json_t **h
                                  json_t **networking, struct berth_error **err);
 /* Validate a HostConfig alone (create, and POST /containers/{id}/update). */
 int container_host_config_validate (json_t *host_config, struct berth_error **err);
+/* At create, after validation: the defaults dockerd stores for what the
+ * client left unset (MaskedPaths/ReadonlyPaths, ShmSize 64 MiB, MemorySwap
+ * twice a Memory limit, CgroupnsMode private), each what the OCI config
+ * applies for unset, so inspect shows what the container gets. */
+void container_host_config_defaults (json_t *host_config);
 /* Docker's merge of the user's Config with the image's config: Env by key,
  * Entrypoint/Cmd rules, WorkingDir, User, Labels, ExposedPorts, Volumes,
  * Healthcheck, StopSignal. Fills *path and *args; 400 "No command specified"

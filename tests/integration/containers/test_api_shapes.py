@@ -172,3 +172,23 @@ def test_rename_update_changes_as_dockerd(clean):
     r = d.api("GET", "/v1.41/containers/rn-a/changes")
     assert r.status == 200 and r.json() is None
     assert d.docker("diff", "rn-a").stdout == ""
+
+
+def test_create_stores_dockerds_defaults(clean):
+    """ShmSize, MemorySwap and CgroupnsMode left unset are stored as what
+    the container gets (dockerd stores its defaults at create): a 64 MiB
+    /dev/shm, swap twice the memory limit, a private cgroup namespace."""
+    d = clean
+    d.docker("run", "-d", "--name", "df1", "--memory", "64m", IMAGE, "sleep", "300")
+    hc = json.loads(d.docker("inspect", "df1").stdout)[0]["HostConfig"]
+    assert hc["ShmSize"] == 64 << 20 and hc["MemorySwap"] == 128 << 20, hc
+    assert hc["CgroupnsMode"] == "private"
+    shm = d.docker("exec", "df1", "df", "-k", "/dev/shm").stdout.splitlines()[-1].split()
+    assert int(shm[1]) == 64 << 10, shm
+    # the container's cgroup is the root of its own cgroup namespace
+    assert d.docker("exec", "df1", "cat", "/proc/self/cgroup").stdout.splitlines()[-1].endswith(":/")
+    # what the client gives stays
+    d.docker("create", "--name", "df2", "--shm-size", "8m", "--memory", "64m", "--memory-swap",
+             "96m", "--cgroupns", "host", IMAGE, "true")
+    hc = json.loads(d.docker("inspect", "df2").stdout)[0]["HostConfig"]
+    assert (hc["ShmSize"], hc["MemorySwap"], hc["CgroupnsMode"]) == (8 << 20, 96 << 20, "host")
