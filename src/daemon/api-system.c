@@ -62,9 +62,12 @@ handle_version (struct api_request *req)
   json_object_set_new (details, "Os", json_string ("linux"));
   json_t *v = json_object ();
   json_object_set_new (v, "Platform", json_pack ("{s:s}", "Name", "berth"));
+  /* the runtime containers ask for as "runc" is berth's, built with it */
   json_object_set_new (v, "Components",
-                       json_pack ("[{s:s,s:s,s:o}]", "Name", "Engine", "Version", BERTH_VERSION,
-                                  "Details", details));
+                       json_pack ("[{s:s,s:s,s:o},{s:s,s:s,s:{s:s}}]", "Name", "Engine", "Version",
+                                  BERTH_VERSION, "Details", details, "Name", CONTAINER_RUNTIME_NAME,
+                                  "Version", BERTH_VERSION, "Details", "GitCommit",
+                                  BERTH_GIT_COMMIT));
   json_object_set_new (v, "Version", json_string (BERTH_VERSION));
   json_object_set_new (v, "ApiVersion", json_string (API_VERSION_MAX));
   json_object_set_new (v, "MinAPIVersion", json_string (API_VERSION_MIN));
@@ -232,7 +235,9 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "Isolation", json_string (""));
   json_object_set_new (j, "InitBinary", json_string (""));
   json_object_set_new (j, "ContainerdCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
-  json_object_set_new (j, "RuncCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
+  json_object_set_new (
+      j, "RuncCommit",
+      json_pack ("{s:s,s:s}", "ID", BERTH_GIT_COMMIT, "Expected", BERTH_GIT_COMMIT));
   json_object_set_new (j, "InitCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
   json_object_set_new (j, "SecurityOptions", security);
   json_object_set_new (j, "Warnings", json_null ()); /* dockerd: none is null */

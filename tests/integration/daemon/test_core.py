@@ -74,6 +74,11 @@ def test_version_names_the_build(berthd):
     for got in (v, engine):
         assert got["GitCommit"] in (commit, commit + "-dirty"), got
         assert got["BuildTime"] == when, got
+    # the runtime containers ask for as "runc" is berth's, of the same build
+    (runc,) = [c for c in v["Components"] if c["Name"] == "runc"]
+    assert runc["Version"] == v["Version"] and runc["Details"]["GitCommit"] == engine["GitCommit"]
+    info = berthd.api("GET", "/v1.41/info").json()
+    assert info["RuncCommit"]["ID"] == engine["GitCommit"]
     human = berthd.docker("version").stdout
     server = human.split("Server:")[1]
     assert re.search(r"Git commit:\s+" + re.escape(engine["GitCommit"]) + "\n", server), server
