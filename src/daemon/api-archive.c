@@ -272,6 +272,11 @@ api_container_changes (struct api_request *req)
     json_array_append_new (
         out, json_pack ("{s:s,s:i}", "Path", changes[i].path, "Kind", (int)changes[i].kind));
   image_changes_free (changes, n);
+  if (n == 0) /* dockerd: no change is null */
+    {
+      json_decref (out);
+      out = json_null ();
+    }
   api_respond_json (req, 200, out);
 }
 

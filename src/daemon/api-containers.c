@@ -314,13 +314,6 @@ match_filters (struct containers *cs, const struct container *c, const struct ap
   return true;
 }
 
-static int
-compare_created_desc (const void *a, const void *b)
-{
-  const struct container *ca = *(struct container *const *)a, *cb = *(struct container *const *)b;
-  return ca->created_ns < cb->created_ns ? 1 : ca->created_ns > cb->created_ns ? -1 : 0;
-}
-
 static void
 api_container_list (struct api_request *req)
 {
@@ -368,7 +361,7 @@ api_container_list (struct api_request *req)
   if (cs->n_all > 0)
     {
       memcpy (sorted, cs->all, cs->n_all * sizeof *sorted);
-      qsort (sorted, cs->n_all, sizeof *sorted, compare_created_desc);
+      qsort (sorted, cs->n_all, sizeof *sorted, containers_compare_created_desc);
     }
   json_t *out = json_array ();
   uint64_t now = time_now_ns ();
@@ -383,6 +376,9 @@ api_container_list (struct api_request *req)
         break;
       json_t *entry = container_summary_json (c, now);
       containers_apply_network_settings (cs, c, entry, true);
+      container_networks_for_version (
+          c, json_object_get (json_object_get (entry, "NetworkSettings"), "Networks"),
+          api_request_version (req), false);
       if (size)
         container_sizes_apply (cs, c, entry, true);
       json_array_append_new (out, entry);
@@ -402,6 +398,9 @@ api_container_inspect (struct api_request *req)
   _cleanup_free_ char *etc_dir = container_etc_dir (cs, c);
   json_t *j = container_inspect_json (c, etc_dir);
   containers_apply_network_settings (cs, c, j, false);
+  container_networks_for_version (
+      c, json_object_get (json_object_get (j, "NetworkSettings"), "Networks"),
+      api_request_version (req), true);
   /* the exec instances of this container */
   json_t *ids = exec_ids_of (cs, c);
   if (json_array_size (ids) == 0)
@@ -445,6 +444,7 @@ api_container_rename (struct api_request *req)
     }
   if (name_conflict (cs, norm, &err) < 0)
     {
+      berth_error_prefix (&err, "Error when allocating new name"); /* dockerd's words */
       api_respond_error (req, err);
       return;
     }
@@ -550,7 +550,7 @@ api_container_update (struct api_request *req)
       return;
     }
   container_event (c, "update", NULL);
-  api_respond_json (req, 200, json_pack ("{s:[]}", "Warnings"));
+  api_respond_json (req, 200, json_pack ("{s:n}", "Warnings")); /* dockerd: none is null */
 }
 
 /* -------------------------------------------------------------- prune -- */
@@ -606,6 +606,11 @@ api_container_prune (struct api_request *req)
         json_array_append_new (deleted, json_string (id));
     }
   daemon_event_emit ("container", "prune", "", json_pack ("{s:s}", "reclaimed", "0"));
+  if (json_array_size (deleted) == 0) /* dockerd: none is null */
+    {
+      json_decref (deleted);
+      deleted = json_null ();
+    }
   api_respond_json (req, 200,
                     json_pack ("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
 }

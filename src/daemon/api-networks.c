@@ -477,6 +477,11 @@ handle_prune (struct api_request *req)
   json_array_foreach (removed, i, name)
     daemon_event_emit ("network", "destroy", json_string_value (name),
                        json_pack ("{s:s}", "name", json_string_value (name)));
+  if (json_array_size (removed) == 0) /* dockerd: none is null (trace 14) */
+    {
+      json_decref (removed);
+      removed = json_null ();
+    }
   api_respond_json (req, 200, json_pack ("{s:o}", "NetworksDeleted", removed));
 }
 

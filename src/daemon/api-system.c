@@ -1,6 +1,8 @@
 /* System endpoints: /_ping (GET and HEAD), /version and /info in the shapes
  * the docker CLI, docker-compose and docker-py read (trace 01). */
+#include "build-info.h" /* generated: BERTH_GIT_COMMIT, BERTH_BUILD_TIME */
 #include "daemon/api-internal.h"
+#include "daemon/container.h"
 #include "daemon/daemon-internal.h"
 
 #include <dirent.h>
@@ -53,24 +55,28 @@ handle_version (struct api_request *req)
   struct utsname u;
   uname (&u);
   const char *arch = go_arch (u.machine);
-  json_t *details = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX,
-                               "Arch", arch, "Experimental", "false", "GitCommit", "",
-                               "GoVersion", compiler, "KernelVersion", u.release,
-                               "MinAPIVersion", API_VERSION_MIN);
+  json_t *details = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION_MAX,
+                               "Arch", arch, "BuildTime", BERTH_BUILD_TIME, "Experimental", "false",
+                               "GitCommit", BERTH_GIT_COMMIT, "GoVersion", compiler,
+                               "KernelVersion", u.release, "MinAPIVersion", API_VERSION_MIN);
   json_object_set_new (details, "Os", json_string ("linux"));
   json_t *v = json_object ();
   json_object_set_new (v, "Platform", json_pack ("{s:s}", "Name", "berth"));
+  /* the runtime containers ask for as "runc" is berth's, built with it */
   json_object_set_new (v, "Components",
-                       json_pack ("[{s:s,s:s,s:o}]", "Name", "Engine", "Version", BERTH_VERSION,
-                                  "Details", details));
+                       json_pack ("[{s:s,s:s,s:o},{s:s,s:s,s:{s:s}}]", "Name", "Engine", "Version",
+                                  BERTH_VERSION, "Details", details, "Name", CONTAINER_RUNTIME_NAME,
+                                  "Version", BERTH_VERSION, "Details", "GitCommit",
+                                  BERTH_GIT_COMMIT));
   json_object_set_new (v, "Version", json_string (BERTH_VERSION));
   json_object_set_new (v, "ApiVersion", json_string (API_VERSION_MAX));
   json_object_set_new (v, "MinAPIVersion", json_string (API_VERSION_MIN));
-  json_object_set_new (v, "GitCommit", json_string (""));
+  json_object_set_new (v, "GitCommit", json_string (BERTH_GIT_COMMIT));
   json_object_set_new (v, "GoVersion", json_string (compiler));
   json_object_set_new (v, "Os", json_string ("linux"));
   json_object_set_new (v, "Arch", json_string (arch));
   json_object_set_new (v, "KernelVersion", json_string (u.release));
+  json_object_set_new (v, "BuildTime", json_string (BERTH_BUILD_TIME));
   api_respond_json (req, 200, v);
 }
 
@@ -133,18 +139,6 @@ count_fds (void)
   return n;
 }
 
-static json_t *
-info_runtimes (struct berthd *d, const char **default_runtime)
-{
-  json_t *rt = json_pack ("{s:{s:s}}", "berth", "path", "berth-runtime");
-  json_t *extra = json_object_get (d->config.file, "runtimes");
-  if (json_is_object (extra))
-    json_object_update (rt, extra);
-  const char *def = json_string_value (json_object_get (d->config.file, "default-runtime"));
-  *default_runtime = def ? def : "berth";
-  return rt;
-}
-
 static void
 handle_info (struct api_request *req)
 {
@@ -162,8 +156,6 @@ handle_info (struct api_request *req)
   clock_gettime (CLOCK_REALTIME, &now);
   _cleanup_free_ char *system_time = time_format_rfc3339nano (&now);
   bool v2 = cgroup_is_v2 ();
-  const char *default_runtime;
-  json_t *runtimes = info_runtimes (d, &default_runtime);
   char hostname[256] = "";
   gethostname (hostname, sizeof hostname - 1);
 
@@ -230,8 +222,11 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "Labels", json_array ());
   json_object_set_new (j, "ExperimentalBuild", json_false ());
   json_object_set_new (j, "ServerVersion", json_string (BERTH_VERSION));
-  json_object_set_new (j, "Runtimes", runtimes);
-  json_object_set_new (j, "DefaultRuntime", json_string (default_runtime));
+  /* the one runtime a container can ask for (HostConfig.Runtime) */
+  json_object_set_new (
+      j, "Runtimes",
+      json_pack ("{s:{s:s}}", CONTAINER_RUNTIME_NAME, "path", CONTAINER_RUNTIME_PATH));
+  json_object_set_new (j, "DefaultRuntime", json_string (CONTAINER_RUNTIME_NAME));
   json_object_set_new (j, "Swarm",
                        json_pack ("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",
                                   "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
@@ -240,7 +235,9 @@ handle_info (struct api_request *req)
   json_object_set_new (j, "Isolation", json_string (""));
   json_object_set_new (j, "InitBinary", json_string (""));
   json_object_set_new (j, "ContainerdCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
-  json_object_set_new (j, "RuncCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
+  json_object_set_new (
+      j, "RuncCommit",
+      json_pack ("{s:s,s:s}", "ID", BERTH_GIT_COMMIT, "Expected", BERTH_GIT_COMMIT));
   json_object_set_new (j, "InitCommit", json_pack ("{s:s,s:s}", "ID", "", "Expected", ""));
   json_object_set_new (j, "SecurityOptions", security);
   json_object_set_new (j, "Warnings", json_null ()); /* dockerd: none is null */

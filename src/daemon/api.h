@@ -57,7 +57,7 @@ struct berthd_config
   char *log_driver;   /* "log-driver", default "json-file" */
   json_t *log_opts;   /* "log-opts", an object; never NULL */
   /* The whole daemon.json as read (an object, {} without a file), for keys
-   * other modules interpret themselves ("default-runtime", "runtimes", …). */
+   * other modules interpret themselves ("insecure-registries", "dns", …). */
   json_t *file;
 };
 

@@ -445,7 +445,7 @@ config_apply_flags (struct berthd_config *c, struct flags *f, struct berth_error
 static const char *const file_keys_berth[] = {
   "hosts", "data-root", "exec-root", "pidfile", "group", "tls", "tlsverify", "tlscacert",
   "tlscert", "tlskey", "audit-log", "policy", "log-driver", "log-opts", "log-level", "debug",
-  "live-restore", "default-ulimits", "insecure-registries", "runtimes", "default-runtime",
+  "live-restore", "default-ulimits", "insecure-registries",
   "bridge", "bip", "fixed-cidr", "default-address-pools", "dns", "mtu", "nft-table", NULL
 };
 static const char *const file_keys_docker_only[] = {
@@ -453,12 +453,12 @@ static const char *const file_keys_docker_only[] = {
   "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd",
   "containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime",
   "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
-  "default-ipc-mode", "default-shm-size", "dns-opts", "dns-search", "exec-opts", "experimental",
-  "features", "fixed-cidr-v6", "icc", "init", "init-path", "ip", "ip-forward", "ip-masq",
-  "ip6tables", "iptables", "ipv6", "labels", "log-format", "max-concurrent-downloads",
+  "default-ipc-mode", "default-runtime", "default-shm-size", "dns-opts", "dns-search", "exec-opts",
+  "experimental", "features", "fixed-cidr-v6", "icc", "init", "init-path", "ip", "ip-forward",
+  "ip-masq", "ip6tables", "iptables", "ipv6", "labels", "log-format", "max-concurrent-downloads",
   "max-concurrent-uploads", "max-download-attempts", "metrics-addr", "network-control-plane-mtu",
-  "no-new-privileges", "node-generic-resources", "oom-score-adjust", "raw-logs",
-  "registry-mirrors", "rootless", "seccomp-profile", "selinux-enabled", "shutdown-timeout",
+  "no-new-privileges", "node-generic-resources", "oom-score-adjust", "raw-logs", "registry-mirrors",
+  "rootless", "runtimes", "seccomp-profile", "selinux-enabled", "shutdown-timeout",
   "storage-driver", "storage-opts", "swarm-default-advertise-addr", "userland-proxy",
   "userland-proxy-path", "userns-remap", NULL
 };

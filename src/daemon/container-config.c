@@ -126,6 +126,7 @@ container_create_body_parse (const json_t *body, json_t **config, json_t **host_
 
   if (validate_config (cfg, err) < 0 || container_host_config_validate (hc, err) < 0)
     return -1;
+  container_host_config_defaults (hc);
   json_t *eps = json_object_get (net, "EndpointsConfig");
   if (eps && !json_is_null (eps) && !json_is_object (eps))
     return config_invalid (err, "NetworkingConfig.EndpointsConfig: must be an object");

@@ -689,6 +689,20 @@ validate_resources (json_t *hc, struct berth_error **err)
   return 0;
 }
 
+/* berthd runs every container with its own runtime: the default name is
+ * stored when none is given (dockerd stores its default too), any other
+ * name is refused with dockerd's message. */
+static int
+validate_runtime (json_t *hc, struct berth_error **err)
+{
+  const char *name = str_field (hc, "Runtime");
+  if (*name == '\0')
+    json_object_set_new (hc, "Runtime", json_string (CONTAINER_RUNTIME_NAME));
+  else if (strcmp (name, CONTAINER_RUNTIME_NAME) != 0)
+    return config_invalid (err, "unknown or invalid runtime name: %s", name);
+  return 0;
+}
+
 static int
 validate_network_mode (json_t *hc, struct berth_error **err)
 {
@@ -723,6 +737,21 @@ validate_network_mode (json_t *hc, struct berth_error **err)
   return 0;
 }
 
+void
+container_host_config_defaults (json_t *hc)
+{
+  container_system_paths_default (hc);
+  /* the sizes and modes the OCI config applies for "unset" (dockerd's
+   * adaptContainerSettings stores its defaults the same way) */
+  if (int_field (hc, "ShmSize") <= 0)
+    json_object_set_new (hc, "ShmSize", json_integer (64 * 1024 * 1024));
+  json_int_t memory = int_field (hc, "Memory");
+  if (memory > 0 && int_field (hc, "MemorySwap") == 0)
+    json_object_set_new (hc, "MemorySwap", json_integer (2 * memory));
+  if (*str_field (hc, "CgroupnsMode") == '\0')
+    json_object_set_new (hc, "CgroupnsMode", json_string ("private"));
+}
+
 int
 container_host_config_validate (json_t *hc, struct berth_error **err)
 {
@@ -736,7 +765,7 @@ container_host_config_validate (json_t *hc, struct berth_error **err)
       || validate_caps (hc, "CapDrop", err) < 0 || validate_security_opt (hc, err) < 0
       || validate_ulimits (hc, err) < 0 || validate_devices (hc, err) < 0
       || validate_log_config (hc, err) < 0 || validate_resources (hc, err) < 0
-      || validate_network_mode (hc, err) < 0)
+      || validate_network_mode (hc, err) < 0 || validate_runtime (hc, err) < 0)
     return -1;
   return 0;
 }

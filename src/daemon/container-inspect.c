@@ -32,12 +32,13 @@ endpoint_json (const struct container *c, const char *net)
   if (given == NULL && strcmp (net, "bridge") == 0)
     given = json_object_get (eps, "default");
   json_t *aliases = json_object_get (given, "Aliases");
-  return json_pack (
-      "{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
-      json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig") : json_null (),
-      "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (), "NetworkID", "",
-      "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
+  return json_pack ("{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig",
+                    json_object_get (given, "IPAMConfig") ? json_object_get (given, "IPAMConfig")
+                                                          : json_null (),
+                    "Links", "Aliases", json_is_array (aliases) ? aliases : json_null (),
+                    "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "",
+                    "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                    "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
 }
 
 /* Ports of NetworkSettings: {"80/tcp":[{"HostIp":…,"HostPort":…}]} for
@@ -136,6 +137,9 @@ container_inspect_json (const struct container *c, const char *etc_dir)
     json_object_set_new (hc, "KernelMemory", json_integer (0));
   if (json_object_get (hc, "KernelMemoryTCP") == NULL)
     json_object_set_new (hc, "KernelMemoryTCP", json_integer (0));
+  /* records made before create stored the runtime's name ran with it too */
+  if (*str_of (hc, "Runtime") == '\0')
+    json_object_set_new (hc, "Runtime", json_string (CONTAINER_RUNTIME_NAME));
   json_object_set_new (j, "HostConfig", hc);
   json_object_set_new (j, "GraphDriver",
                        json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));

@@ -149,8 +149,43 @@ strv_from_json_strings (const json_t *arr, char ***out, const char *what,
   return 0;
 }
 
+/* ----------------------------------------------------- endpoint names -- */
+
+static void
+names_add (json_t *names, const char *s)
+{
+  size_t i;
+  json_t *v;
+  if (s == NULL || *s == '\0')
+    return;
+  json_array_foreach (names, i, v) if (strcmp (json_string_value (v), s) == 0) return;
+  json_array_append_new (names, json_string (s));
+}
+
+/* The names the embedded DNS answers for c on a user-defined network (the
+ * DNSNames of API 1.44), in moby's order (buildEndpointDNSNames): the
+ * container name, the user's aliases, the short id, the hostname; each
+ * once. */
+static json_t *
+endpoint_dns_names (const struct container *c, const json_t *epc)
+{
+  json_t *names = json_array ();
+  names_add (names, c->name[0] == '/' ? c->name + 1 : c->name);
+  size_t i;
+  json_t *a;
+  json_array_foreach (json_object_get (epc, "Aliases"), i, a)
+      names_add (names, json_string_value (a));
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", c->id);
+  names_add (names, short_id);
+  names_add (names, jstr (c->config, "Hostname"));
+  return names;
+}
+
 /* Connect the running container c (netns of pid) to one network with the
- * EndpointSettings epc (Aliases, IPAMConfig.IPv4Address, MacAddress). */
+ * EndpointSettings epc (Aliases, IPAMConfig.IPv4Address, MacAddress). The
+ * embedded DNS answers its name and short id, the aliases and, as with
+ * docker 25+, a hostname given with --hostname. */
 static int
 connect_one (struct network_manager *m, struct container *c, pid_t pid, const char *net,
              const json_t *epc, bool first, const struct network_port_binding *ports,
@@ -163,6 +198,9 @@ connect_one (struct network_manager *m, struct container *c, pid_t pid, const ch
       || strv_from_json_strings (json_object_get (c->host_config, "Dns"), &dns, "HostConfig.Dns",
                                  err) < 0)
     return -1;
+  const char *hostname = jstr (c->config, "Hostname");
+  if (*hostname && !strv_contains (aliases, hostname))
+    strv_append (&aliases, hostname);
   const char *ip = jstr (json_object_get (epc, "IPAMConfig"), "IPv4Address");
   const char *mac = jstr (epc, "MacAddress");
   if (*mac == '\0' && first)
@@ -267,6 +305,45 @@ copy_etc_files_of (struct berthd *d, struct container *c, const char *ref,
   return 0;
 }
 
+/* dockerd's "network connect" / "network disconnect" event: the network as
+ * the actor (also at every start and stop, once per network). */
+static void
+endpoint_event (const char *action, const char *net_id, const char *net_name,
+                const struct container *c)
+{
+  daemon_event_emit (
+      "network", action, net_id,
+      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", net_name, "type", "bridge"));
+}
+
+/* The networks c has an endpoint on now: id, name, id, name, … */
+static char **
+connected_networks (struct network_manager *m, struct container *c)
+{
+  char **out = empty_strv ();
+  _cleanup_strv_ char **nets = container_network_refs (m, c);
+  for (char **n = nets; *n; n++)
+    {
+      _cleanup_free_ char *id = NULL, *name = NULL;
+      _cleanup_error_ struct berth_error *ignored = NULL;
+      struct network_endpoint_info info;
+      if (network_manager_resolve (m, *n, &id, &name, &ignored) == 0
+          && network_manager_endpoint_get (m, id, c->id, &info, &ignored) == 0)
+        {
+          strv_append (&out, id);
+          strv_append (&out, name);
+        }
+    }
+  return out;
+}
+
+static void
+endpoint_events (const char *action, char **id_name_pairs, const struct container *c)
+{
+  for (char **p = id_name_pairs; p && p[0] && p[1]; p += 2)
+    endpoint_event (action, p[0], p[1], c);
+}
+
 static int
 network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_error **err)
 {
@@ -318,6 +395,10 @@ network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_e
     }
   if (write_etc_files (c, infos, n, false, err) < 0)
     goto fail;
+  {
+    _cleanup_strv_ char **connected = connected_networks (m, c);
+    endpoint_events ("connect", connected, c);
+  }
   return 0;
 fail:;
   _cleanup_error_ struct berth_error *ignored = NULL;
@@ -335,8 +416,11 @@ network_detach (struct berthd *d, struct container *c)
   struct network_manager *m = daemon_network_manager (d, &err);
   if (m == NULL)
     return;
+  _cleanup_strv_ char **connected = connected_networks (m, c);
   if (network_manager_disconnect_all (m, c->id, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+  else
+    endpoint_events ("disconnect", connected, c);
 }
 
 static char **
@@ -349,8 +433,11 @@ network_release (struct berthd *d, struct container *c)
   if (m == NULL)
     return NULL;
   char **links = NULL;
+  _cleanup_strv_ char **connected = connected_networks (m, c);
   if (network_manager_release_all (m, c->id, &links, &err) < 0)
     berth_log (BERTH_LOG_WARNING, "disconnect %.12s: %s", c->id, err->msg);
+  else
+    endpoint_events ("disconnect", connected, c);
   return links;
 }
 
@@ -386,12 +473,10 @@ rewrite_hosts_of_running (struct network_manager *m, struct container *c)
 static json_t *
 endpoint_blank (const char *net_id, const json_t *epc)
 {
-  json_t *aliases = json_object_get (epc, "Aliases");
   json_t *ipam = json_object_get (epc, "IPAMConfig");
-  return json_pack ("{s:O,s:n,s:O,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
-                    json_is_object (ipam) ? ipam : json_null (), "Links", "Aliases",
-                    json_is_array (aliases) ? aliases : json_null (), "NetworkID", net_id,
-                    "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+  return json_pack ("{s:O,s:n,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}", "IPAMConfig",
+                    json_is_object (ipam) ? ipam : json_null (), "Links", "Aliases", "NetworkID",
+                    net_id, "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
                     "MacAddress", "", "DriverOpts");
 }
@@ -421,9 +506,16 @@ network_settings (struct berthd *d, const struct container *cc)
       json_t *ep = running ? network_manager_endpoint_settings (m, id, c->id, &err) : NULL;
       if (ep == NULL)
         ep = endpoint_blank (id, epc);
-      else if (json_is_array (json_object_get (epc, "Aliases"))
-               && !json_is_array (json_object_get (ep, "Aliases")))
-        json_object_set (ep, "Aliases", json_object_get (epc, "Aliases"));
+      /* Aliases: exactly what the client gave (API 1.45; the version
+       * shaping adds the short id for older clients). DNSNames: set when
+       * the container is connected (start) and kept after it stops, on
+       * user-defined networks only, as dockerd does. */
+      json_t *aliases = json_object_get (epc, "Aliases");
+      json_object_set_new (ep, "Aliases",
+                           json_is_array (aliases) ? json_deep_copy (aliases) : json_null ());
+      bool has_names
+          = strcmp (name, NETWORK_DEFAULT_NAME) != 0 && (running || c->state.has_been_started);
+      json_object_set_new (ep, "DNSNames", has_names ? endpoint_dns_names (c, epc) : json_null ());
       json_t *ipam = json_object_get (epc, "IPAMConfig");
       if (json_object_size (ipam) > 0)
         json_object_set (ep, "IPAMConfig", ipam); /* as the client asked (--ip) */
@@ -460,6 +552,51 @@ network_settings (struct berthd *d, const struct container *cc)
     json_object_set_new (ns, "SandboxKey", json_sprintf ("/proc/%d/ns/net", (int)c->state.pid));
   json_object_set_new (ns, "Networks", networks);
   return ns;
+}
+
+/* moby's NetworkMode.IsUserDefined, on a key of NetworkSettings.Networks. */
+static bool
+network_is_user_defined (const char *name)
+{
+  return strcmp (name, NETWORK_DEFAULT_NAME) != 0 && strcmp (name, "default") != 0
+         && mode_has_endpoints (name);
+}
+
+void
+container_networks_for_version (const struct container *c, json_t *networks, unsigned version,
+                                bool is_inspect)
+{
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", c->id);
+  const char *hostname = *jstr (c->config, "Hostname") ? jstr (c->config, "Hostname") : short_id;
+  const char *name;
+  json_t *ep;
+  json_object_foreach (networks, name, ep)
+  {
+    if (!is_inspect)
+      {
+        /* a list entry copies only the endpoint's addresses and ids
+         * (moby's container view snapshot) */
+        static const char *const unset[] = { "Links", "Aliases", "DriverOpts", "DNSNames" };
+        for (size_t k = 0; k < sizeof unset / sizeof *unset; k++)
+          json_object_set_new (ep, unset[k], json_null ());
+      }
+    if (version < 144)
+      json_object_del (ep, "DNSNames");
+    /* moby's inspect route below 1.45: the short id and the hostname join
+     * the aliases of user-defined networks (docker-compose 1.x looks for
+     * the short id there before it reconnects a container) */
+    if (!is_inspect || version >= 145 || !network_is_user_defined (name))
+      continue;
+    json_t *aliases = json_array ();
+    size_t i;
+    json_t *a;
+    json_array_foreach (json_object_get (ep, "Aliases"), i, a)
+        names_add (aliases, json_string_value (a));
+    names_add (aliases, short_id);
+    names_add (aliases, hostname);
+    json_object_set_new (ep, "Aliases", aliases);
+  }
 }
 
 static int
@@ -561,9 +698,7 @@ handle_connect (struct api_request *req)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   if (running)
     rewrite_hosts_of_running (m, c);
-  daemon_event_emit ("network", "connect", id,
-                     json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
-                                "bridge"));
+  endpoint_event ("connect", id, name, c);
   api_respond_empty (req, 200);
 }
 
@@ -617,9 +752,7 @@ handle_disconnect (struct api_request *req)
     berth_log (BERTH_LOG_ERROR, "%s", err->msg);
   if (connected)
     rewrite_hosts_of_running (m, c);
-  daemon_event_emit ("network", "disconnect", id,
-                     json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", name, "type",
-                                "bridge"));
+  endpoint_event ("disconnect", id, name, c);
   api_respond_empty (req, 200);
 }
 

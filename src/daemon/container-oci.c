@@ -196,6 +196,17 @@ strv_to_json (char *const *v)
   return a;
 }
 
+void
+container_system_paths_default (json_t *hc)
+{
+  if (json_is_true (json_object_get (hc, "Privileged")))
+    return;
+  if (!json_is_array (json_object_get (hc, "MaskedPaths")))
+    json_object_set_new (hc, "MaskedPaths", strv_to_json ((char *const *)masked_paths));
+  if (!json_is_array (json_object_get (hc, "ReadonlyPaths")))
+    json_object_set_new (hc, "ReadonlyPaths", strv_to_json ((char *const *)readonly_paths));
+}
+
 static json_t *
 mount_new (const char *dest, const char *type, const char *source, const char *const *options)
 {
@@ -666,6 +677,8 @@ container_oci_config (const struct container_oci_input *in, struct berth_error *
 
   if (!privileged)
     {
+      /* the stored lists (null only in records made before create stored
+       * the defaults) */
       json_t *masked = json_object_get (hc, "MaskedPaths");
       json_t *ro = json_object_get (hc, "ReadonlyPaths");
       json_object_set_new (linux_, "maskedPaths",

@@ -11,6 +11,12 @@
 
 #include "common/common.h"
 
+/* The name of berthd's one OCI runtime (the runtime library; berth-runtime
+ * is its runc command line) in HostConfig.Runtime and /info: docker's
+ * default name, the one the docker CLI shows and scripts pass. */
+#define CONTAINER_RUNTIME_NAME "runc"
+#define CONTAINER_RUNTIME_PATH "berth-runtime"
+
 /* ------------------------------------------------------------- states -- */
 
 enum container_status
@@ -158,6 +164,11 @@ int container_create_body_parse (const json_t *body, json_t **config, json_t **h
                                  json_t **networking, struct berth_error **err);
 /* Validate a HostConfig alone (create, and POST /containers/{id}/update). */
 int container_host_config_validate (json_t *host_config, struct berth_error **err);
+/* At create, after validation: the defaults dockerd stores for what the
+ * client left unset (MaskedPaths/ReadonlyPaths, ShmSize 64 MiB, MemorySwap
+ * twice a Memory limit, CgroupnsMode private), each what the OCI config
+ * applies for unset, so inspect shows what the container gets. */
+void container_host_config_defaults (json_t *host_config);
 /* Docker's merge of the user's Config with the image's config: Env by key,
  * Entrypoint/Cmd rules, WorkingDir, User, Labels, ExposedPorts, Volumes,
  * Healthcheck, StopSignal. Fills *path and *args; 400 "No command specified"
@@ -205,6 +216,12 @@ struct container_oci_input
  * capability set, seccomp, masked and read-only paths, /dev/shm, hostname,
  * hosts, resolv.conf; resources as asked; --privileged lifts them). */
 json_t *container_oci_config (const struct container_oci_input *in, struct berth_error **err);
+/* What dockerd stores at create for a container that is not privileged and
+ * sent no list of its own: the default HostConfig.MaskedPaths and
+ * ReadonlyPaths (inspect shows them; the OCI config follows the stored
+ * lists, so an empty one — `--security-opt systempaths=unconfined` —
+ * masks nothing). */
+void container_system_paths_default (json_t *host_config);
 /* linux.resources for a HostConfig (create, and update of a running one). */
 json_t *container_oci_resources (const json_t *host_config);
 /* Docker's default capability set ("CAP_CHOWN", …), NULL-terminated, static. */

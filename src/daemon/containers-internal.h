@@ -142,6 +142,17 @@ struct containers *containers_get (struct berthd *d);
  * Networks-only shape of a list entry). */
 void containers_apply_network_settings (struct containers *cs, const struct container *c, json_t *j,
                                         bool summary);
+/* NetworkSettings.Networks (of inspect, or of a list entry) as a client of
+ * API version (major*100+minor) reads it: a list entry without Aliases,
+ * Links, DriverOpts and DNSNames (null, as dockerd's); no DNSNames below
+ * 1.44 (the version that added them); below 1.45 inspect's Aliases of
+ * user-defined networks also hold the short id and the hostname, as
+ * dockerd 25+ does for older clients (container-network.c). */
+void container_networks_for_version (const struct container *c, json_t *networks, unsigned version,
+                                     bool is_inspect);
+/* qsort order of struct container * by creation, newest first (the order
+ * of dockerd's lists). */
+int containers_compare_created_desc (const void *a, const void *b);
 struct container_rt *container_rt (struct container *c);
 
 /* name, full id, or unique id prefix; 404 "No such container: x". */

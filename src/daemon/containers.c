@@ -419,17 +419,36 @@ ops_image_use_count (struct berthd *d, const char *image_id)
   return n;
 }
 
+int
+containers_compare_created_desc (const void *a, const void *b)
+{
+  const struct container *ca = *(struct container *const *)a, *cb = *(struct container *const *)b;
+  return ca->created_ns < cb->created_ns ? 1 : ca->created_ns > cb->created_ns ? -1 : 0;
+}
+
+/* The containers of GET /system/df: the entries of GET /containers/json,
+ * newest first, with their sizes (dockerd lists them through its list). */
 static json_t *
 ops_df_containers (struct berthd *d)
 {
   struct containers *cs = containers_get (d);
   json_t *out = json_array ();
+  if (cs == NULL || cs->n_all == 0)
+    return out;
+  _cleanup_free_ struct container **sorted = calloc (cs->n_all, sizeof *sorted);
+  if (sorted == NULL)
+    abort ();
+  memcpy (sorted, cs->all, cs->n_all * sizeof *sorted);
+  qsort (sorted, cs->n_all, sizeof *sorted, containers_compare_created_desc);
   uint64_t now = time_now_ns ();
-  for (size_t i = 0; cs && i < cs->n_all; i++)
+  for (size_t i = 0; i < cs->n_all; i++)
     {
-      json_t *j = container_summary_json (cs->all[i], now);
-      containers_apply_network_settings (cs, cs->all[i], j, true);
-      container_sizes_apply (cs, cs->all[i], j, true);
+      json_t *j = container_summary_json (sorted[i], now);
+      containers_apply_network_settings (cs, sorted[i], j, true);
+      container_networks_for_version (
+          sorted[i], json_object_get (json_object_get (j, "NetworkSettings"), "Networks"),
+          API_VERSION_MAX_NUM, false);
+      container_sizes_apply (cs, sorted[i], j, true);
       json_array_append_new (out, j);
     }
   return out;

@@ -3,6 +3,7 @@ version negotiation, /_ping, /version, /info, routing errors, bad input,
 socket permissions, clean shutdown and crash safety."""
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -10,6 +11,8 @@ import subprocess
 import time
 
 import pytest
+
+from berthtest import ROOT
 
 
 def test_ping_headers_and_body(berthd):
@@ -54,6 +57,33 @@ def test_docker_version_and_info(berthd):
     human = berthd.docker("info").stdout
     assert "Storage Driver: overlay2" in human
     assert "Live Restore Enabled: true" in human
+
+
+def test_version_names_the_build(berthd):
+    """GitCommit and BuildTime come from the build: the commit of the tree
+    berthd was built from (ROOT, which `make integration` builds first)
+    and SOURCE_DATE_EPOCH or that commit's time, in dockerd's format."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    commit = git("rev-parse", "--short=7", "HEAD")
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or git("log", "-1", "--format=%ct", "HEAD"))
+    when = time.strftime("%Y-%m-%dT%H:%M:%S.000000000+00:00", time.gmtime(epoch))
+    v = berthd.api("GET", "/v1.41/version").json()
+    engine = v["Components"][0]["Details"]
+    for got in (v, engine):
+        assert got["GitCommit"] in (commit, commit + "-dirty"), got
+        assert got["BuildTime"] == when, got
+    # the runtime containers ask for as "runc" is berth's, of the same build
+    (runc,) = [c for c in v["Components"] if c["Name"] == "runc"]
+    assert runc["Version"] == v["Version"] and runc["Details"]["GitCommit"] == engine["GitCommit"]
+    info = berthd.api("GET", "/v1.41/info").json()
+    assert info["RuncCommit"]["ID"] == engine["GitCommit"]
+    human = berthd.docker("version").stdout
+    server = human.split("Server:")[1]
+    assert re.search(r"Git commit:\s+" + re.escape(engine["GitCommit"]) + "\n", server), server
+    # the CLI reformats a BuildTime it can parse: the commit's year is there
+    assert re.search(r"Built:\s+\S.*" + time.strftime("%Y", time.gmtime(epoch)), server), server
 
 
 def test_docker_py(berthd):
