@@ -311,6 +311,19 @@ cli_build_tar_write (const struct cli_build_tar *t, const struct cli_body_out *o
   return rc;
 }
 
+ssize_t
+cli_build_read_context (int in_fd, void *buf, size_t n, struct berth_error **err)
+{
+  for (;;)
+    {
+      ssize_t got = read (in_fd, buf, n);
+      if (got >= 0)
+        return got;
+      if (errno != EINTR)
+        return berth_error_set (err, errno, "read the build context from stdin");
+    }
+}
+
 int
 cli_build_tar_passthrough (const char *prefix, size_t prefix_len, int in_fd,
                            const struct cli_body_out *out, struct berth_error **err)
@@ -319,13 +332,9 @@ cli_build_tar_passthrough (const char *prefix, size_t prefix_len, int in_fd,
   char buf[65536];
   while (rc == 0)
     {
-      ssize_t n = read (in_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_error_set (err, errno, "read the build context from stdin");
-      if (n == 0)
-        break;
+      ssize_t n = cli_build_read_context (in_fd, buf, sizeof buf, err);
+      if (n <= 0)
+        return (int) n;
       rc = out->write (out->ud, buf, (size_t) n, err);
     }
   return rc;

@@ -583,6 +583,9 @@ struct cli_build_tar
 };
 int cli_build_tar_write (const struct cli_build_tar *t, const struct cli_body_out *out,
                          struct berth_error **err);
+/* One read(2) of the build context from in_fd, again after EINTR: the
+ * bytes read, 0 at its end, -1 with err set. */
+ssize_t cli_build_read_context (int in_fd, void *buf, size_t n, struct berth_error **err);
 /* A tar on stdin: the bytes read to recognise it, then the rest of in_fd. */
 int cli_build_tar_passthrough (const char *prefix, size_t prefix_len, int in_fd,
                                const struct cli_body_out *out, struct berth_error **err);

@@ -282,11 +282,10 @@ plan_stdin (struct build_plan *p, const char *file, struct berth_error **err)
     abort ();
   while (p->prefix_len < 512)
     {
-      ssize_t n = read (STDIN_FILENO, p->prefix + p->prefix_len, 512 - p->prefix_len);
-      if (n < 0 && errno == EINTR)
-        continue;
+      ssize_t n = cli_build_read_context (STDIN_FILENO, p->prefix + p->prefix_len,
+                                          512 - p->prefix_len, err);
       if (n < 0)
-        return berth_error_set (err, errno, "read the build context from stdin");
+        return -1;
       if (n == 0)
         break;
       p->prefix_len += (size_t) n;
