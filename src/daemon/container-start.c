@@ -706,12 +706,15 @@ container_monitor_exited (struct containers *cs, struct container *c)
    * deletes needs no save */
   bool removing = rt->remove_on_exit || rt->remove_requested || auto_remove;
   container_set_exited (c, code, oom, finished);
-  if (!removing)
-    release_stopped (cs, c);
   if (oom)
     container_event (c, "oom", NULL);
   _cleanup_free_ char *code_s = xasprintf ("%d", code);
+  /* die first, then what the release emits (network disconnect), as
+   * dockerd's handleContainerExit orders them: tools tailing /events act
+   * on die */
   container_event (c, "die", json_pack ("{s:s}", "exitCode", code_s));
+  if (!removing)
+    release_stopped (cs, c);
 
   if (again)
     {
