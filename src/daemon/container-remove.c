@@ -142,6 +142,18 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
       container_save (c, NULL);
       return berth_error_prefix (err, "unable to remove filesystem for %s", c->id);
     }
+  struct remove_job *j = calloc (1, sizeof *j);
+  if (j == NULL)
+    abort ();
+  j->cs = cs;
+  snprintf (j->id, sizeof j->id, "%s", c->id);
+  /* Its addresses, published ports and names go before the answer, as
+   * docker's do: `rm -f x && run -p <same port>` and `network rm` right
+   * after must work. Only deleting the veths waits for the worker. */
+  if (container_network_hooks.release)
+    j->links = container_network_hooks.release (cs->d, c);
+  /* dockerd's order: network disconnect, volume unmount, volume destroy */
+  container_volume_events (c, false);
   size_t i;
   json_t *m;
   json_array_foreach (c->mounts, i, m)
@@ -157,16 +169,6 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
           berth_log (BERTH_LOG_WARNING, "remove volume %s: %s", name, verr->msg);
       }
   }
-  struct remove_job *j = calloc (1, sizeof *j);
-  if (j == NULL)
-    abort ();
-  j->cs = cs;
-  snprintf (j->id, sizeof j->id, "%s", c->id);
-  /* Its addresses, published ports and names go before the answer, as
-   * docker's do: `rm -f x && run -p <same port>` and `network rm` right
-   * after must work. Only deleting the veths waits for the worker. */
-  if (container_network_hooks.release)
-    j->links = container_network_hooks.release (cs->d, c);
   struct remove_job **v
       = realloc (cs->pending_removals, (cs->n_pending_removals + 1) * sizeof *v);
   if (v == NULL)
@@ -316,6 +318,8 @@ container_restore (struct containers *cs, struct container *c)
   enum container_status s = c->state.status;
   if (s != CONTAINER_RUNNING && s != CONTAINER_PAUSED && s != CONTAINER_RESTARTING)
     return;
+  /* its start sent "volume mount": its exit sends the unmount */
+  container_rt (c)->volumes_mounted = s != CONTAINER_RESTARTING;
   if (s != CONTAINER_RESTARTING && is_our_monitor (cs, c, c->state.monitor_pid))
     {
       berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,

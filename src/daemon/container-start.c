@@ -461,6 +461,7 @@ sync_ready (struct loop_fd *w, int fd, uint32_t events, void *data)
       _cleanup_error_ struct berth_error *err = NULL;
       if (!saved && container_save (c, &err) < 0)
         berth_log (BERTH_LOG_ERROR, "%s", err->msg);
+      container_volume_events (c, true);
       container_event (c, "start", NULL);
       container_watch_monitor (cs, c, c->state.monitor_pid);
       health_start (cs, c);
@@ -662,6 +663,7 @@ release_stopped (struct containers *cs, struct container *c)
   berth_error_freep (&ignored);
   if (container_network_hooks.detach)
     container_network_hooks.detach (cs->d, c);
+  container_volume_events (c, false);
   if (cs->d->images)
     image_snapshot_unmount (cs->d->images, c->id, &ignored);
 }

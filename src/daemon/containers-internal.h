@@ -95,6 +95,7 @@ struct container_rt
   size_t health_output_len;
   bool starting;
   bool net_attached; /* this start connected the network already */
+  bool volumes_mounted; /* "volume mount" sent for this run, no unmount yet */
   /* the record was saved as running while the runtime set up the root
    * (at c->saves == running_saved_at, started at running_saved_ns, with
    * HasBeenManuallyStopped = running_saved_stop) */
@@ -233,6 +234,10 @@ int container_user_resolve (int rootfd, const char *user, char *const *group_add
 /* The event attributes docker sends for a container (name, image, labels). */
 json_t *container_event_attrs (const struct container *c);
 void container_event (const struct container *c, const char *action, json_t *extra_attrs);
+/* dockerd's "volume mount" (at a start, before "start") and "volume
+ * unmount" (at the exit, after the network disconnect) of each volume c
+ * mounts; an unmount only once per mount. */
+void container_volume_events (struct container *c, bool mount);
 
 /* api-exec.c: ids of the exec instances of c (an array). */
 json_t *exec_ids_of (struct containers *cs, const struct container *c);

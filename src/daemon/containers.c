@@ -305,6 +305,38 @@ container_event (const struct container *c, const char *action, json_t *extra)
   daemon_event_emit ("container", action, c->id, a);
 }
 
+static const char *
+mount_field (const json_t *m, const char *key)
+{
+  const char *v = json_string_value (json_object_get (m, key));
+  return v ? v : "";
+}
+
+void
+container_volume_events (struct container *c, bool mount)
+{
+  struct container_rt *rt = container_rt (c);
+  if (rt->volumes_mounted == mount)
+    return;
+  rt->volumes_mounted = mount;
+  size_t i;
+  json_t *m;
+  json_array_foreach (c->mounts, i, m)
+  {
+    if (strcmp (mount_field (m, "Type"), "volume") != 0)
+      continue;
+    json_t *a = json_pack ("{s:s,s:s}", "container", c->id, "driver", mount_field (m, "Driver"));
+    if (mount)
+      {
+        bool rw = !json_is_false (json_object_get (m, "RW"));
+        json_object_set_new (a, "destination", json_string (mount_field (m, "Destination")));
+        json_object_set_new (a, "propagation", json_string (mount_field (m, "Propagation")));
+        json_object_set_new (a, "read/write", json_string (rw ? "true" : "false"));
+      }
+    daemon_event_emit ("volume", mount ? "mount" : "unmount", mount_field (m, "Name"), a);
+  }
+}
+
 /* ---------------------------------------------------- paths and init -- */
 
 char *

@@ -359,8 +359,7 @@ volume_mount (struct berthd *d, struct volume *v, struct berth_error **err)
   if (mount (device, target, type, flags, data) < 0)
     return berth_error_set (err, errno, "mount volume %s (%s on %s, type %s)", v->name, device,
                             target, type);
-  daemon_event_emit ("volume", "mount", v->name, json_pack ("{s:s}", "driver", "local"));
-  return 0;
+  return 0; /* the "volume mount" event is each start's (container_volume_events) */
 }
 
 static void
@@ -373,8 +372,6 @@ volume_unmount (struct berthd *d, struct volume *v)
     return;
   if (umount2 (target, MNT_DETACH) < 0)
     berth_log (BERTH_LOG_WARNING, "unmount volume %s: %s", v->name, strerror (errno));
-  else
-    daemon_event_emit ("volume", "unmount", v->name, json_pack ("{s:s}", "driver", "local"));
 }
 
 int

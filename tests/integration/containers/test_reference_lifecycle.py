@@ -53,3 +53,60 @@ def test_stop_events_in_dockerd_order(clean):
                             ("container", "destroy")], seq
     finally:
         d.docker("network", "rm", "evorder", check=False)
+
+
+def test_volume_events_of_run_stop_and_rm(clean):
+    """dockerd: `volume create` for a volume a run creates, `volume mount`
+    (container, destination, driver, propagation, read/write) per volume
+    before `start`, `volume unmount` (container, driver) after the network
+    disconnect of the exit; --rm: unmount, then the anonymous volume's
+    destroy, then the container's."""
+    d = clean
+    since = time.time() - 1
+    cid = d.docker("run", "-d", "-v", "evvol:/data:ro", "-v", "/anon", IMAGE,
+                   "sleep", "300").stdout.strip()
+    anon = [m["Name"] for m in json.loads(d.docker("inspect", cid).stdout)[0]["Mounts"]
+            if m["Destination"] == "/anon"][0]
+    d.docker("stop", "-t", "0", cid)
+    evs = events_of(d, cid, since)
+    out = d.docker("events", "--since", f"{since:.3f}", "--until", f"{time.time() + 1:.3f}",
+                   "--filter", "type=volume", "--filter", "event=create",
+                   "--format", "{{.Actor.ID}}").stdout.split()
+    assert "evvol" in out and anon in out
+    seq = [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in evs]
+    assert seq.index(("volume", "mount", "evvol")) < seq.index(("container", "start", cid))
+    assert seq.index(("volume", "mount", anon)) < seq.index(("container", "start", cid))
+    mounts = {e["Actor"]["ID"]: e["Actor"]["Attributes"] for e in evs if e["Action"] == "mount"}
+    assert mounts == {
+        "evvol": {"container": cid, "destination": "/data", "driver": "local",
+                  "propagation": "", "read/write": "false"},
+        anon: {"container": cid, "destination": "/anon", "driver": "local",
+               "propagation": "", "read/write": "true"}}
+    unmounts = [(e["Actor"]["ID"], e["Actor"]["Attributes"]) for e in evs
+                if e["Action"] == "unmount"]
+    assert sorted(unmounts) == sorted([("evvol", {"container": cid, "driver": "local"}),
+                                       (anon, {"container": cid, "driver": "local"})])
+    die = seq.index(("container", "die", cid))
+    disc = [i for i, s in enumerate(seq) if s[1] == "disconnect"]
+    first_unmount = min(i for i, s in enumerate(seq) if s[1] == "unmount")
+    assert die < max(disc) < first_unmount < seq.index(("container", "stop", cid)), seq
+    # a start again mounts again; removing a stopped container unmounts nothing
+    since = time.time() - 1
+    d.docker("start", cid)
+    d.docker("rm", "-f", "-v", cid)
+    seq = [(e["Type"], e["Action"]) for e in events_of(d, cid, since)]
+    assert seq.count(("volume", "mount")) == 2 and seq.count(("volume", "unmount")) == 2, seq
+    d.docker("volume", "rm", "evvol")
+
+    since = time.time() - 1
+    cid = d.docker("run", "-d", "--rm", "-v", "/anon2", IMAGE, "true").stdout.strip()
+
+    def removed():
+        out = d.docker("events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+                       "--format", "{{json .}}").stdout
+        seq = [(e["Type"], e["Action"]) for e in map(json.loads, out.splitlines())
+               if e["Type"] in ("container", "volume", "network")]
+        return seq if seq and seq[-1] == ("container", "destroy") else None
+    seq = removed() or wait_for(removed, what="the destroy of the --rm container")
+    assert seq[-5:] == [("container", "die"), ("network", "disconnect"), ("volume", "unmount"),
+                        ("volume", "destroy"), ("container", "destroy")], seq
