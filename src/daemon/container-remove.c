@@ -177,7 +177,7 @@ container_remove (struct containers *cs, struct container *c, bool remove_volume
   v[cs->n_pending_removals++] = j;
   loop_post (cs->d->loop, remove_job_run, j);
   container_event (c, "destroy", NULL);
-  exec_forget_container (cs, c->id);
+  exec_forget_container (cs, c->id, false);
   waiters_notify (c, WAIT_REMOVED, NULL);
   containers_forget (cs, c);
   return 0;

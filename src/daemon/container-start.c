@@ -708,6 +708,7 @@ container_monitor_exited (struct containers *cs, struct container *c)
    * deletes needs no save */
   bool removing = rt->remove_on_exit || rt->remove_requested || auto_remove;
   container_set_exited (c, code, oom, finished);
+  exec_forget_container (cs, c->id, true);
   if (oom)
     container_event (c, "oom", NULL);
   _cleanup_free_ char *code_s = xasprintf ("%d", code);

@@ -239,10 +239,12 @@ void container_event (const struct container *c, const char *action, json_t *ext
  * mounts; an unmount only once per mount. */
 void container_volume_events (struct container *c, bool mount);
 
-/* api-exec.c: ids of the exec instances of c (an array). */
+/* exec-record.c: ids of the exec instances of c that did not end (an
+ * array, empty when c is not running). */
 json_t *exec_ids_of (struct containers *cs, const struct container *c);
-/* Drop the exec instances of a removed container; all of them at shutdown. */
-void exec_forget_container (struct containers *cs, const char *container_id);
+/* Drop the exec instances of a removed container; only those never
+ * started at an exit (dockerd's Cleanup: GET /exec/<id>/json is a 404). */
+void exec_forget_container (struct containers *cs, const char *container_id, bool only_unstarted);
 /* Live restore of a running c: the execs its monitor runs or ran. */
 void exec_restore (struct containers *cs, struct container *c);
 void exec_free_all (struct containers *cs);

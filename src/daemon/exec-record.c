@@ -19,12 +19,17 @@ exec_find (struct containers *cs, const char *id)
   return NULL;
 }
 
+/* dockerd's container keeps the execs that did not end: one that exited
+ * stays inspectable (GET /exec/<id>/json) but leaves ExecIDs, and a
+ * stopped container has none */
 json_t *
 exec_ids_of (struct containers *cs, const struct container *c)
 {
   json_t *out = json_array ();
+  if (c->state.status != CONTAINER_RUNNING && c->state.status != CONTAINER_PAUSED)
+    return out;
   for (size_t i = 0; i < cs->n_execs; i++)
-    if (strcmp (cs->execs[i]->container_id, c->id) == 0)
+    if (strcmp (cs->execs[i]->container_id, c->id) == 0 && !cs->execs[i]->exited)
       json_array_append_new (out, json_string (cs->execs[i]->id));
   return out;
 }
@@ -89,10 +94,11 @@ exec_free (struct exec_instance *e)
 }
 
 void
-exec_forget_container (struct containers *cs, const char *container_id)
+exec_forget_container (struct containers *cs, const char *container_id, bool only_unstarted)
 {
   for (size_t i = cs->n_execs; i-- > 0;)
-    if (strcmp (cs->execs[i]->container_id, container_id) == 0)
+    if (strcmp (cs->execs[i]->container_id, container_id) == 0
+        && (!only_unstarted || !cs->execs[i]->started))
       {
         struct exec_instance *e = cs->execs[i];
         cs->execs[i] = cs->execs[--cs->n_execs];

@@ -110,3 +110,34 @@ def test_volume_events_of_run_stop_and_rm(clean):
     seq = removed() or wait_for(removed, what="the destroy of the --rm container")
     assert seq[-5:] == [("container", "die"), ("network", "disconnect"), ("volume", "unmount"),
                         ("volume", "destroy"), ("container", "destroy")], seq
+
+
+def test_exec_ids_as_dockerd_keeps_them(clean):
+    """dockerd: ExecIDs lists a container's execs that did not end (created
+    or running); an exec that exited leaves the list but stays inspectable;
+    at the container's stop the ones never started are dropped (GET
+    /exec/<id>/json: 404) and a stopped container shows "ExecIDs": null."""
+    d = clean
+    cid = d.docker("run", "-d", IMAGE, "sleep", "300").stdout.strip()
+
+    def create(cmd):
+        r = d.api("POST", f"/v1.41/containers/{cid}/exec", body={"Cmd": cmd})
+        assert r.status == 201, r
+        return r.json()["Id"]
+    done, idle = create(["true"]), create(["true"])
+    running = create(["sleep", "300"])
+    ids = lambda: json.loads(d.docker("inspect", cid).stdout)[0]["ExecIDs"]
+    assert sorted(ids()) == sorted([done, idle, running])
+    assert d.api("POST", f"/v1.41/exec/{done}/start", body={"Detach": True}).status == 200
+    assert d.api("POST", f"/v1.41/exec/{running}/start", body={"Detach": True}).status == 200
+    wait_for(lambda: d.api("GET", f"/v1.41/exec/{done}/json").json()["Running"] is False
+             and sorted(ids()) == sorted([idle, running]), what="the exited exec to leave ExecIDs")
+    info = d.api("GET", f"/v1.41/exec/{done}/json")
+    assert info.status == 200 and info.json()["ExitCode"] == 0
+    d.docker("stop", "-t", "0", cid)
+    assert ids() is None
+    assert d.api("GET", f"/v1.41/exec/{idle}/json").status == 404
+    assert d.api("GET", f"/v1.41/exec/{done}/json").status == 200
+    # a start again begins with none
+    d.docker("start", cid)
+    assert ids() is None
