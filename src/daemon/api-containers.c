@@ -90,6 +90,8 @@ containers_create_with (struct containers *cs, const json_t *body, const char *n
     return NULL;
   if (container_network_hooks.validate && container_network_hooks.validate (cs->d, c, err) < 0)
     return NULL;
+  if (container_ipc_donor_resolve (cs, c->host_config, err) < 0)
+    return NULL;
   if (name && *name)
     {
       c->name = container_name_normalize (name, err);

@@ -727,6 +727,12 @@ validate_network_mode (json_t *hc, struct berth_error **err)
       bool ok = *m == '\0' || strcmp (m, "host") == 0 || strcmp (m, "private") == 0
                 || strcmp (m, "shareable") == 0
                 || (str_has_prefix (m, "container:") && m[10] != '\0');
+      if (strcmp (*f, "IpcMode") == 0)
+        {
+          if (!ok && strcmp (m, "none") != 0)
+            return config_invalid (err, "Invalid IPC mode: %s", m); /* dockerd's words */
+          continue;
+        }
       if (strcmp (*f, "CgroupnsMode") == 0)
         ok = *m == '\0' || strcmp (m, "host") == 0 || strcmp (m, "private") == 0;
       if (strcmp (*f, "UTSMode") == 0)
@@ -750,6 +756,9 @@ container_host_config_defaults (json_t *hc)
     json_object_set_new (hc, "MemorySwap", json_integer (2 * memory));
   if (*str_field (hc, "CgroupnsMode") == '\0')
     json_object_set_new (hc, "CgroupnsMode", json_string ("private"));
+  /* dockerd's default-ipc-mode */
+  if (*str_field (hc, "IpcMode") == '\0')
+    json_object_set_new (hc, "IpcMode", json_string ("private"));
 }
 
 int

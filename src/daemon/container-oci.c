@@ -242,13 +242,19 @@ default_mounts (const json_t *hc, bool privileged, bool readonly_root)
                         : (const char *[]){ "nosuid", "noexec", "nodev", "relatime", "ro", NULL }));
   json_array_append_new (m, mount_new ("/dev/mqueue", "mqueue", "mqueue",
                                        (const char *[]){ "nosuid", "noexec", "nodev", NULL }));
+  /* IpcMode none: no /dev/shm at all; host: the host's, as dockerd */
+  const char *ipc = str_of (hc, "IpcMode");
   json_int_t shm = int_of (hc, "ShmSize");
   if (shm <= 0)
     shm = 64 * 1024 * 1024; /* docker's default --shm-size */
   _cleanup_free_ char *shm_opt = xasprintf ("size=%lld", (long long)shm);
-  json_array_append_new (
-      m, mount_new ("/dev/shm", "tmpfs", "shm",
-                    (const char *[]){ "nosuid", "noexec", "nodev", "mode=1777", shm_opt, NULL }));
+  if (strcmp (ipc, "host") == 0)
+    json_array_append_new (m, mount_new ("/dev/shm", "bind", "/dev/shm",
+                                         (const char *[]){ "rbind", "rprivate", NULL }));
+  else if (strcmp (ipc, "none") != 0)
+    json_array_append_new (
+        m, mount_new ("/dev/shm", "tmpfs", "shm",
+                      (const char *[]){ "nosuid", "noexec", "nodev", "mode=1777", shm_opt, NULL }));
   (void)readonly_root;
   return m;
 }

@@ -138,6 +138,12 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
       const char *mode = str_of (c->host_config, joins[k].field);
       if (!str_has_prefix (mode, "container:"))
         continue;
+      if (k == 1)
+        {
+          if (container_ipc_donor_check (cs, mode + 10, &ipcns, err) < 0)
+            return -1;
+          continue;
+        }
       struct container *other = containers_lookup (cs, mode + 10, err);
       if (other == NULL)
         return berth_error_prefix (err, "HostConfig.%s", joins[k].field);
@@ -148,8 +154,6 @@ write_oci_config (struct containers *cs, struct container *c, int exec_dirfd,
       char *p = xasprintf ("/proc/%d/ns/%s", (int)other->state.pid, joins[k].ns);
       if (k == 0)
         netns = p;
-      else if (k == 1)
-        ipcns = p;
       else
         pidns = p;
     }

@@ -238,6 +238,13 @@ void container_event (const struct container *c, const char *action, json_t *ext
  * unmount" (at the exit, after the network disconnect) of each volume c
  * mounts; an unmount only once per mount. */
 void container_volume_events (struct container *c, bool mount);
+/* At create: HostConfig.IpcMode "container:<name|id>" names the donor by
+ * its full id, as dockerd stores it ("No such container", a 400). */
+int container_ipc_donor_resolve (struct containers *cs, json_t *hc, struct berth_error **err);
+/* At start: the IPC namespace of the donor (ref) into *ns_path, or
+ * dockerd's error when it does not run or does not share it. */
+int container_ipc_donor_check (struct containers *cs, const char *ref, char **ns_path,
+                               struct berth_error **err);
 
 /* exec-record.c: ids of the exec instances of c that did not end (an
  * array, empty when c is not running). */

@@ -141,3 +141,59 @@ def test_exec_ids_as_dockerd_keeps_them(clean):
     # a start again begins with none
     d.docker("start", cid)
     assert ids() is None
+
+
+def test_ipc_modes_as_dockerd_stores_and_applies_them(clean):
+    """HostConfig.IpcMode: "" is stored as dockerd's default "private";
+    none/private/shareable/host stay as given; container:<name> is stored
+    by the donor's full id; a bad one is dockerd's "Invalid IPC mode". The
+    OCI config follows: own namespace (none: without /dev/shm), the host's,
+    or the donor's, which must share it (shareable, host or joined)."""
+    d = clean
+    mode = lambda c: json.loads(d.docker("inspect", c).stdout)[0]["HostConfig"]["IpcMode"]
+    ns = lambda c: d.docker("exec", c, "readlink", "/proc/self/ns/ipc").stdout.strip()
+    d.docker("create", "--name", "ipcdef", IMAGE, "true")
+    assert mode("ipcdef") == "private"
+    for m in ("none", "private", "shareable", "host"):
+        d.docker("create", "--name", f"ipc{m}", "--ipc", m, IMAGE, "true")
+        assert mode(f"ipc{m}") == m
+    res = d.docker("create", "--ipc", "bogus", IMAGE, "true", check=False)
+    assert res.returncode != 0 and "Invalid IPC mode: bogus" in res.stderr, res.stderr
+    res = d.docker("create", "--ipc", "container:nosuch", IMAGE, "true", check=False)
+    assert res.returncode != 0 and "No such container: nosuch" in res.stderr, res.stderr
+
+    host_ns = __import__("os").readlink("/proc/self/ns/ipc")
+    d.docker("run", "-d", "--name", "ipchostrun", "--ipc", "host", IMAGE, "sleep", "300")
+    assert ns("ipchostrun") == host_ns
+    out = d.docker("run", "--rm", "--ipc", "none", IMAGE, "sh", "-c",
+                   "grep -c ' /dev/shm ' /proc/mounts; test -e /dev/shm || echo gone",
+                   check=False).stdout
+    assert out.split() == ["0", "gone"], out
+    out = d.docker("run", "--rm", IMAGE, "grep", " /dev/shm ", "/proc/mounts").stdout
+    assert out.split()[2] == "tmpfs", out
+
+    private = d.docker("run", "-d", "--name", "donorp", IMAGE, "sleep", "300").stdout.strip()
+    shared = d.docker("run", "-d", "--name", "donors", "--ipc", "shareable", IMAGE,
+                      "sleep", "300").stdout.strip()
+    assert ns("donorp") != host_ns and ns("donors") not in (host_ns, ns("donorp"))
+    d.docker("create", "--name", "joinp", "--ipc", "container:donorp", IMAGE, "sleep", "300")
+    assert mode("joinp") == f"container:{private}"
+    res = d.docker("start", "joinp", check=False)
+    assert res.returncode != 0 and (
+        f"can't join IPC of container {private}: non-shareable IPC (hint: use "
+        "IpcMode:shareable for the donor container)") in res.stderr, res.stderr
+    d.docker("run", "-d", "--name", "joins", "--ipc", "container:donors", IMAGE, "sleep", "300")
+    assert ns("joins") == ns("donors")
+    # a container that joined a shareable one can be joined in turn, a
+    # host one too
+    d.docker("run", "-d", "--name", "joins2", "--ipc", "container:joins", IMAGE, "sleep", "300")
+    assert ns("joins2") == ns("donors")
+    d.docker("run", "-d", "--name", "joinh", "--ipc", "container:ipchostrun", IMAGE,
+             "sleep", "300")
+    assert ns("joinh") == host_ns
+    d.docker("stop", "-t", "0", "donors")
+    d.docker("create", "--name", "joinlate", "--ipc", "container:donors", IMAGE, "true")
+    res = d.docker("start", "joinlate", check=False)
+    assert res.returncode != 0 and (
+        f"can't join IPC of container {shared}: container {shared} is not running"
+        in res.stderr), res.stderr
