@@ -55,6 +55,9 @@ def test_error_messages(clean):
     assert r.json()["message"] == 'create v1: error looking up volume plugin nosuch: plugin "nosuch" not found'
     r = d.api("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "nosuchdriver"})
     assert r.status == 404 and r.json()["message"] == 'plugin "nosuchdriver" not found'
+    r = d.api("POST", "/v1.41/containers/nosuch/kill")
+    assert r.status == 404
+    assert r.json()["message"] == "Cannot kill container: nosuch: No such container: nosuch"
 
 
 def test_wait_and_logs_as_dockerd_writes_them(clean):
