@@ -7,6 +7,16 @@ import json
 from conftest import IMAGE
 
 
+def test_stats_of_a_running_container_without_network(clean):
+    """Go's omitempty: no networks, no pids limit, no failcnt of 0."""
+    d = clean
+    d.docker("run", "-d", "--name", "sn", "--network", "none", IMAGE, "sleep", "300")
+    s = d.api("GET", "/v1.41/containers/sn/stats?stream=0").json()
+    assert "networks" not in s and "limit" not in s["pids_stats"], s
+    assert s["pids_stats"]["current"] >= 1
+    assert "failcnt" not in s["memory_stats"] or s["memory_stats"]["failcnt"] > 0
+
+
 def test_stats_of_a_stopped_container(clean):
     d = clean
     d.docker("create", "--name", "st", IMAGE, "true")
