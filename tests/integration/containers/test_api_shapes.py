@@ -17,6 +17,22 @@ def test_stats_of_a_running_container_without_network(clean):
     assert "failcnt" not in s["memory_stats"] or s["memory_stats"]["failcnt"] > 0
 
 
+def test_inspect_lists_every_field_of_a_minimal_create(clean):
+    """docker-py sends only what it was given; inspect still has every
+    field dockerd's structs print, as their zero values."""
+    d = clean
+    r = d.api("POST", "/v1.41/containers/create?name=mini", {"Image": IMAGE, "Cmd": ["true"]})
+    assert r.status == 201, r
+    c = d.api("GET", "/v1.41/containers/mini/json").json()
+    hc, cfg = c["HostConfig"], c["Config"]
+    assert (hc["Memory"], hc["Privileged"], hc["CgroupParent"], hc["Binds"]) == (0, False, "", None)
+    assert hc["ConsoleSize"] == [0, 0] and hc["MemorySwappiness"] is None
+    assert hc["PidsLimit"] is None and hc["PortBindings"] is None
+    assert not {"Tmpfs", "Sysctls", "StorageOpt", "Init", "Mounts"} & set(hc), sorted(hc)
+    assert (cfg["Tty"], cfg["OpenStdin"], cfg["Domainname"], cfg["OnBuild"]) == (False, False, "", None)
+    assert not {"Healthcheck", "StopSignal", "Shell", "MacAddress"} & set(cfg), sorted(cfg)
+
+
 def test_stats_of_a_stopped_container(clean):
     d = clean
     d.docker("create", "--name", "st", IMAGE, "true")
