@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from berthtest import TMP_PREFIX, make_busybox_rootfs
+from berthtest import TMP_PREFIX, make_busybox_rootfs, read_to_eof
 from conftest import Berthd, Response, UnixHTTPConnection
 from refengine import DOCKERD, start_or_skip
 
@@ -165,15 +165,6 @@ class Side:
         with s:
             buf += read_to_eof(s)
         return status, headers, buf
-
-
-def read_to_eof(s):
-    buf = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            return buf
-        buf += chunk
 
 
 @pytest.fixture(scope="module")
@@ -334,6 +325,19 @@ def frames(raw):
     return out
 
 
+def compare_hijacked(d, step, hb, hr):
+    """Two (status, headers, stream) of a hijacked request without a tty:
+    101 and its headers, then the same stdout and stderr, multiplexed."""
+    d.value(step, "status", hb[0], hr[0])
+    for h in ("content-type", "upgrade", "connection"):
+        d.value(step, h, hb[1].get(h), hr[1].get(h))
+    fb, fr = frames(hb[2]), frames(hr[2])
+    d.value(step, "multiplexed", fb is not None, fr is not None)
+    if fb is not None and fr is not None:
+        d.value(step, "stdout", joined(fb, 1), joined(fr, 1))
+        d.value(step, "stderr", joined(fb, 2), joined(fr, 2))
+
+
 def joined(fr, stream):
     return b"".join(d for s, d in fr if s == stream)
 
@@ -439,14 +443,7 @@ def test_run_attached(engines):
             w.close()
         got[s.name] = (status, headers, stream, started, answers)
     b, r = got["berth"], got["dockerd"]
-    d.value("attach", "status", b[0], r[0])
-    for h in ("content-type", "upgrade", "connection"):
-        d.value("attach", h, b[1].get(h), r[1].get(h))
-    fb, fr = frames(b[2]), frames(r[2])
-    d.value("attach", "multiplexed", fb is not None, fr is not None)
-    if fb is not None and fr is not None:
-        d.value("attach", "stdout", joined(fb, 1), joined(fr, 1))
-        d.value("attach", "stderr", joined(fb, 2), joined(fr, 2))
+    compare_hijacked(d, "attach", b[:3], r[:3])
     compare(d, "start", b[3], r[3])
     for i, cond in enumerate(("next-exit", "removed")):
         wb, wr = compare(d, f"wait {cond}", b[4][i], r[4][i])
@@ -469,16 +466,9 @@ def test_exec(engines):
     ids = {"berth": rb.json()["Id"], "dockerd": rr.json()["Id"]}
     eid = lambda s: {"e": ids[s.name]}  # noqa: E731
     compare(d, "exec inspect created", *both(engines, "GET", V + "/exec/{e}/json", fmt=eid))
-    hb, hr = [s.hijack(V + f"/exec/{ids[s.name]}/start", {"Detach": False, "Tty": False})
-              for s in engines]
-    d.value("exec start", "status", hb[0], hr[0])
-    for h in ("content-type", "upgrade", "connection"):
-        d.value("exec start", h, hb[1].get(h), hr[1].get(h))
-    fb, fr = frames(hb[2]), frames(hr[2])
-    d.value("exec start", "multiplexed", fb is not None, fr is not None)
-    if fb is not None and fr is not None:
-        d.value("exec start", "stdout", joined(fb, 1), joined(fr, 1))
-        d.value("exec start", "stderr", joined(fb, 2), joined(fr, 2))
+    compare_hijacked(d, "exec start", *[s.hijack(V + f"/exec/{ids[s.name]}/start",
+                                                 {"Detach": False, "Tty": False})
+                                         for s in engines])
     for s in engines:
         poll("exec exit", lambda: not s.api("GET", V + f"/exec/{ids[s.name]}/json").json()["Running"])
     b, r = compare(d, "exec inspect exited", *both(engines, "GET", V + "/exec/{e}/json", fmt=eid))
