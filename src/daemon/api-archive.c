@@ -105,7 +105,11 @@ archive_job_done (void *arg)
   root_release (&j->root);
   if (j->req)
     {
-      if (j->err)
+      /* dockerd's words for a path that is not in the container */
+      if (j->err && j->err->kind == BERTH_E_NOT_FOUND && j->path)
+        api_respond_errorf (j->req, 404, "Could not find the file %s in container %s", j->path,
+                            api_request_param (j->req, "id"));
+      else if (j->err)
         api_respond_error (j->req, j->err);
       else
         api_respond_empty (j->req, 200);

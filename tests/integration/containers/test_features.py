@@ -219,6 +219,9 @@ def test_diff_commit_export(clean, tmp_path):
     assert img.startswith("sha256:")
     out = d.docker("run", "--rm", "berth-commit-test:1", "sh", "-c", "cat /tmp/new; echo $Z").stdout
     assert out == "x\n1\n"
+    r = d.api("PUT", "/v1.41/containers/dc/archive?path=/nosuch", b"")
+    assert r.status == 404
+    assert r.json()["message"] == "Could not find the file /nosuch in container dc"
     d.docker("export", "dc", "-o", tmp_path / "exp.tar")
     with tarfile.open(tmp_path / "exp.tar") as t:
         names = t.getnames()
