@@ -17,7 +17,9 @@ leak check would flag, hence the opt-in):
     BERTH_API_DIFFERENTIAL=1 BERTH_LEAK_SCOPE=own make integration \\
         TESTS=tests/integration/daemon/test_reference_api.py
 """
+import base64
 import fnmatch
+import io
 import json
 import os
 import pathlib
@@ -449,6 +451,57 @@ def test_run_attached(engines):
         wb, wr = compare(d, f"wait {cond}", b[4][i], r[4][i])
         d.value(f"wait {cond}", "StatusCode", wb and wb["StatusCode"], wr and wr["StatusCode"])
     compare(d, "inspect removed", *both(engines, "GET", V + f"/containers/{n}/json"))
+    d.check()
+
+
+def test_files_commit_restart(engines):
+    """docker cp both ways, diff, commit, export (trace 11), restart and
+    rename (trace 03)."""
+    d, n = Diff(), fresh("ad-f")
+    body = {"Image": IMAGE, "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}}
+    both(engines, "POST", V + f"/containers/create?name={n}", body)
+    both(engines, "POST", V + f"/containers/{n}/start")
+    rb, rr = both(engines, "HEAD", V + f"/containers/{n}/archive?path=/etc/passwd")
+    compare(d, "archive head", rb, rr, json_body=False)
+    stats = [json.loads(base64.b64decode(x.headers.get("X-Docker-Container-Path-Stat") or "bnVsbA=="))
+             for x in (rb, rr)]
+    d.shapes("archive head stat", *stats)
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as t:
+        info = tarfile.TarInfo("f")
+        info.size, info.mode = 3, 0o644
+        t.addfile(info, io.BytesIO(b"hi\n"))
+    compare(d, "archive put", *both(engines, "PUT", V + f"/containers/{n}/archive?"
+                                    "noOverwriteDirNonDir=true&path=/tmp", tar.getvalue()))
+    compare(d, "archive put missing dir", *both(engines, "PUT", V + f"/containers/{n}/archive?"
+                                                "path=/nosuch", tar.getvalue()))
+    rb, rr = both(engines, "GET", V + f"/containers/{n}/archive?path=/tmp/f")
+    compare(d, "archive get", rb, rr, json_body=False)
+    files = []
+    for x in (rb, rr):
+        with tarfile.open(fileobj=io.BytesIO(x.body)) as t:
+            files.append([(m.name, t.extractfile(m).read()) for m in t.getmembers()])
+    d.value("archive get", "members", *files)
+    b, r = compare(d, "changes", *both(engines, "GET", V + f"/containers/{n}/changes"))
+    d.value("changes", "/tmp", [c for c in b if c["Path"].startswith("/tmp")],
+            [c for c in r if c["Path"].startswith("/tmp")])
+    rb, rr = both(engines, "POST", V + f"/commit?author=&changes=ENV+Z%3D1&comment=&container={n}"
+                  f"&repo=docker.io%2Flibrary%2F{n}&tag=latest")
+    compare(d, "commit", rb, rr)
+    b, r = compare(d, "inspect committed", *both(engines, "GET", V + f"/images/{n}/json"))
+    d.value("inspect committed", "Config.Env", b["Config"]["Env"], r["Config"]["Env"])
+    d.value("inspect committed", "Config.Cmd", b["Config"]["Cmd"], r["Config"]["Cmd"])
+    b, r = compare(d, "rmi committed", *both(engines, "DELETE", V + f"/images/{n}"))
+    d.value("rmi committed", "keys", [sorted(x) for x in b], [sorted(x) for x in r])
+    rb, rr = both(engines, "GET", V + f"/containers/{n}/export")
+    compare(d, "export", rb, rr, json_body=False)
+    compare(d, "restart", *both(engines, "POST", V + f"/containers/{n}/restart?t=1"))
+    b, r = compare(d, "inspect restarted", *both(engines, "GET", V + f"/containers/{n}/json"))
+    d.value("inspect restarted", "State.Status", b["State"]["Status"], r["State"]["Status"])
+    compare(d, "rename", *both(engines, "POST", V + f"/containers/{n}/rename?name={n}-r"))
+    b, r = compare(d, "inspect renamed", *both(engines, "GET", V + f"/containers/{n}-r/json"))
+    d.value("inspect renamed", "Name", b["Name"], r["Name"])
+    both(engines, "DELETE", V + f"/containers/{n}-r?force=1")
     d.check()
 
 
