@@ -457,7 +457,9 @@ handle_df (struct api_request *req)
     }
   int64_t volumes_total = 0;
   json_t *volumes = api_volumes_df (d, &volumes_total);
-  json_t *containers = d->containers.df_containers ? d->containers.df_containers (d) : json_array ();
+  json_t *containers = d->containers.df_containers
+                           ? d->containers.df_containers (d, api_request_version (req))
+                           : json_array ();
   api_respond_json (req, 200,
                     json_pack ("{s:I,s:o,s:o,s:o,s:n,s:i}", "LayersSize",
                                (json_int_t) layers_size, "Images", images, "Containers",

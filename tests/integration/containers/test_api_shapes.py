@@ -178,8 +178,14 @@ def test_prunes_of_nothing_and_df_order(clean):
     listed = [c["Names"][0] for c in d.api("GET", "/v1.41/containers/json?all=1").json()]
     df = d.api("GET", "/v1.41/system/df").json()["Containers"]
     assert [c["Names"][0] for c in df] == listed == ["/df-new", "/df-mid", "/df-old"]
+    # in the request's API version: DNSNames came with 1.44
+    eps = [ep for c in df for ep in c["NetworkSettings"]["Networks"].values()]
+    assert eps and not any("DNSNames" in ep for ep in eps), eps
+    eps = [ep for c in d.api("GET", "/v1.44/system/df").json()["Containers"]
+           for ep in c["NetworkSettings"]["Networks"].values()]
+    assert eps and all("DNSNames" in ep for ep in eps), eps
     ep = df[0]["NetworkSettings"]["Networks"]["bridge"]
-    assert ep["Aliases"] is None and ep["DNSNames"] is None
+    assert ep["Aliases"] is None
     r = d.api("POST", "/v1.41/containers/prune")
     assert sorted(r.json()["ContainersDeleted"]) == sorted(c["Id"] for c in df)
 
