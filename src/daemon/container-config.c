@@ -26,11 +26,10 @@ void
 container_config_fill_zero (json_t *cfg)
 {
   /* omitempty in dockerd's container.Config */
-  static const char *const omitempty[]
-      = { "ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled", "MacAddress",
-          "StopSignal",   "StopTimeout", "Shell",       NULL };
-  fill_zero_values (cfg, config_fields, sizeof config_fields / sizeof config_fields[0],
-                    omitempty);
+  static const char *const omitempty[] = { "ExposedPorts",    "Healthcheck", "ArgsEscaped",
+                                           "NetworkDisabled", "MacAddress",  "StopSignal",
+                                           "StopTimeout",     "Shell",       NULL };
+  fill_zero_values (cfg, config_fields, sizeof config_fields / sizeof config_fields[0], omitempty);
 }
 
 static int
