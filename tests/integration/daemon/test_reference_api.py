@@ -77,6 +77,16 @@ ALLOW = {
                            "the parser's position",
     "* bad restart | message": "berth's messages name the field (HostConfig.RestartPolicy.Name: "
                                "…) before dockerd's words, as every create error of berth does",
+    "build no Dockerfile | status": "400 (a bad parameter) vs 20.10's bare 500; same message",
+    "build missing base | errors": "the resolver's words: Go's net package vs libcurl's",
+    "build missing base | line keys": "berth's builder streams the pull's progress "
+                                      "({id, status}) before the error, as a pull does",
+    "load garbage | *": "berth answers 400 with the message before streaming; 20.10 a 200 "
+                        "whose stream ends with an error line; the CLI prints and exits 1 "
+                        "either way (docker-py's load_image raises only for berth's)",
+    "inspect built | ContainerConfig.Labels": "the classic builder's container_config.Labels is "
+                                              "null, dockerd's {}; in src/build (another "
+                                              "helper's area), clients read Config.Labels",
     # ----- deliberate
     "* | *IPAM.Config[].Gateway": "berth shows the gateway it assigned in a network's IPAM config; "
                                  "dockerd only echoes configured keys (the address is the same)",
@@ -580,6 +590,73 @@ def test_images(engines):
     compare(d, "create missing image", *both(engines, "POST", V + "/containers/create",
                                              {"Image": "nosuch:1", "Cmd": ["true"]}))
     both(engines, "DELETE", V + f"/containers/{n}")
+    d.check()
+
+
+def json_lines(resp):
+    out = []
+    for line in resp.body.decode(errors="replace").splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"<not JSON>": line[:80]})
+    return out
+
+
+def steps(lines):
+    text = "".join(x.get("stream", "") for x in lines)
+    return [t for t in text.splitlines() if t.startswith("Step ")]
+
+
+def test_build_save_load(engines):
+    """docker build through the classic builder (trace 07), save and load
+    (trace 12): the progress lines' keys, the steps, the errors."""
+    d, n = Diff(), fresh("ad/b")
+
+    def context(dockerfile):
+        tar = io.BytesIO()
+        with tarfile.open(fileobj=tar, mode="w") as t:
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile)
+            t.addfile(info, io.BytesIO(dockerfile))
+        return tar.getvalue()
+
+    good = context(f"FROM {IMAGE}\nRUN echo hi > /f\nENV X=1\nCMD [\"cat\", \"/f\"]\n".encode())
+    bad = context(f"FROM {IMAGE}\nRUN exit 7\n".encode())
+    nosuch = context(b"FROM nosuch.invalid/x:1\n")
+    for step, ctx, q in (("build", good, f"t={n}:1"), ("build failing RUN", bad, ""),
+                         ("build missing base", nosuch, ""),
+                         ("build no Dockerfile", context(b""), "dockerfile=Nope")):
+        rb, rr = both(engines, "POST", V + f"/build?networkmode=none&rm=1&version=1&{q}", ctx)
+        compare(d, step, rb, rr, json_body=False)
+        lb, lr = json_lines(rb), json_lines(rr)
+        d.value(step, "line keys", sorted({tuple(sorted(x)) for x in lb}),
+                sorted({tuple(sorted(x)) for x in lr}))
+        # the text a client prints (dockerd sends a step's newline as a
+        # line of its own, berth with the step: the same output)
+        d.value(step, "steps", steps(lb), steps(lr))
+        eb = [x for x in lb if "error" in x]
+        er = [x for x in lr if "error" in x]
+        d.value(step, "errors", [norm(x["error"]) for x in eb], [norm(x["error"]) for x in er])
+        if eb and er:
+            d.shapes(f"{step} error line", eb[-1], er[-1])
+    b, r = compare(d, "inspect built", *both(engines, "GET", V + f"/images/{n}:1/json"))
+    d.value("inspect built", "Config.Cmd", b and b["Config"]["Cmd"], r and r["Config"]["Cmd"])
+    rb, rr = both(engines, "GET", V + f"/images/get?names={n}:1")
+    compare(d, "save", rb, rr, json_body=False)
+    saved = rb.body
+    compare(d, "rmi", *both(engines, "DELETE", V + f"/images/{n}:1"))
+    rb, rr = both(engines, "POST", V + "/images/load?quiet=1", saved)
+    compare(d, "load", rb, rr, json_body=False)
+    lb, lr = json_lines(rb), json_lines(rr)
+    d.value("load", "lines", [sorted(x) for x in lb], [sorted(x) for x in lr])
+    d.value("load", "stream", [x.get("stream") for x in lb], [x.get("stream") for x in lr])
+    rb, rr = both(engines, "POST", V + "/images/load?quiet=1", b"not a tar" * 100)
+    compare(d, "load garbage", rb, rr, json_body=False)
+    d.value("load garbage", "line keys", [sorted(x) for x in json_lines(rb)],
+            [sorted(x) for x in json_lines(rr)])
+    both(engines, "DELETE", V + f"/images/{n}:1")
     d.check()
 
 
