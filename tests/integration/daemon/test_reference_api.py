@@ -8,9 +8,10 @@ and the stream framing (multiplexed 8-byte headers without a tty, raw with
 one). Values are compared only where a client acts on them (exit codes,
 states); ids, times and sizes never.
 
-Differences that are legitimate are in ALLOW below, each with its reason;
-anything else fails the test with a list of `step | key path: berth …,
-dockerd …`.
+Differences that are legitimate are in ALLOW below, each with its reason
+(the allowed ones are printed, and the fixture prints entries no
+difference needed); anything else fails the test with a list of
+`step | key path: berth …, dockerd …`. The comparing is apidiff.py's.
 
 Run it (dockerd installed; dockerd leaves state behind that CI's strict
 leak check would flag, hence the opt-in):
@@ -18,23 +19,21 @@ leak check would flag, hence the opt-in):
         TESTS=tests/integration/daemon/test_reference_api.py
 """
 import base64
-import fnmatch
 import io
 import json
 import os
 import pathlib
-import re
 import secrets
 import shutil
-import socket
-import struct
 import tarfile
 import tempfile
 import time
 
 import pytest
 
-from berthtest import TMP_PREFIX, make_busybox_rootfs, read_to_eof
+from apidiff import (Diff, Side, both, compare, compare_hijacked, frames, fresh, joined,
+                     json_lines, norm, poll, read_to_eof, steps, tname)
+from berthtest import TMP_PREFIX, make_busybox_rootfs
 from conftest import Berthd, Response, UnixHTTPConnection
 from refengine import DOCKERD, start_or_skip
 
@@ -104,8 +103,6 @@ ALLOW = {
     "* | ExecIDs": "ExecIDs: being fixed separately",
 }
 
-ALLOW_USED = set()
-
 # /info keys a client reads (docker info's template, compose, docker-py)
 INFO_KEYS = ("ID", "Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped",
              "Images", "Driver", "DriverStatus", "MemoryLimit", "SwapLimit", "CpuCfsPeriod",
@@ -118,65 +115,6 @@ INFO_KEYS = ("ID", "Containers", "ContainersRunning", "ContainersPaused", "Conta
              "Warnings")
 VERSION_KEYS = ("Version", "ApiVersion", "MinAPIVersion", "GitCommit", "GoVersion", "Os", "Arch",
                 "KernelVersion", "BuildTime", "Platform", "Components")
-
-# objects whose keys are data, not schema
-DATA_KEYED = {"Labels", "Options", "ExposedPorts", "Volumes", "PortBindings", "Networks",
-              "Containers", "Tmpfs", "Sysctls", "StorageOpt", "Config.LogConfig.Config",
-              "IndexConfigs", "Runtimes", "memory_stats.stats"}
-
-
-# ------------------------------------------------------------ two engines --
-
-class Side:
-    """One engine: raw HTTP over its socket and the stock docker CLI."""
-
-    def __init__(self, name, sock, docker):
-        self.name, self.sock, self.docker = name, str(sock), docker
-
-    def api(self, method, path, body=None, timeout=60):
-        hdrs = {}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        if body is not None:
-            hdrs["Content-Type"] = "application/json"
-        conn = UnixHTTPConnection(self.sock, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            return Response(resp.status, resp.reason, resp.headers, resp.read())
-        finally:
-            conn.close()
-
-    def upgrade(self, path, body=None, timeout=30):
-        """POST with Upgrade: tcp, as the CLI's attach and exec start:
-        (status, headers, the socket, the stream's bytes read so far)."""
-        data = json.dumps(body).encode() if body is not None else b""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect(self.sock)
-        s.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                  f"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: {len(data)}\r\n\r\n"
-                  .encode() + data)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.decode(errors="replace").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        return int(lines[0].split()[1]), headers, s, rest
-
-    def hijack(self, path, body, timeout=30):
-        """upgrade() and the stream until EOF: (status, headers, bytes)."""
-        status, headers, s, buf = self.upgrade(path, body, timeout)
-        with s:
-            buf += read_to_eof(s)
-        return status, headers, buf
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +142,7 @@ def engines():
             if ids:
                 s.docker("rm", "-f", *ids, check=False)
             s.docker("network", "prune", "-f", check=False)
-        unused = sorted(set(ALLOW) - ALLOW_USED)
+        unused = sorted(set(ALLOW) - Diff.used)
         if unused:
             print("allow-list entries no difference needed this run:", unused)
     finally:
@@ -215,165 +153,11 @@ def engines():
     assert not errors, errors
 
 
-# -------------------------------------------------------------- shapes --
-
-def tname(v):
-    return {dict: "object", list: "list", str: "string", int: "number", float: "number",
-            bool: "bool", type(None): "null"}[type(v)]
-
-
-def shape(v, path="", out=None):
-    """{key path: set of type names}, every element of a list merged."""
-    out = {} if out is None else out
-    if path:
-        out.setdefault(path, set()).add(tname(v))
-    if isinstance(v, dict):
-        keyed = path.rsplit(".", 1)[-1] in DATA_KEYED or path in DATA_KEYED
-        for k, x in v.items():
-            shape(x, f"{path}.{'*' if keyed else k}".lstrip("."), out)
-    elif isinstance(v, list):
-        for x in v:
-            shape(x, f"{path}[]", out)
-    return out
-
-
-ID_RE = re.compile(r"\b[0-9a-f]{64}\b|\b[0-9a-f]{12}\b")
-
-
-def norm(msg):
-    return ID_RE.sub("<id>", msg)
-
-
-class Diff:
-    """The differences of one test, allow-listed ones dropped."""
-
-    def __init__(self):
-        self.found = []
-
-    def add(self, step, path, b, r):
-        key = f"{step} | {path}"
-        # "[]" is literal here, not fnmatch's character set
-        used = [g for g in ALLOW if fnmatch.fnmatchcase(key.replace("[]", "@"), g.replace("[]", "@"))]
-        ALLOW_USED.update(used)
-        if used:
-            print(f"allowed: {key}: berth {b}, dockerd {r}")
-        else:
-            self.found.append(f"{key}: berth {b}, dockerd {r}")
-
-    def value(self, step, path, b, r):
-        if b != r:
-            self.add(step, path, repr(b), repr(r))
-
-    def shapes(self, step, b, r):
-        sb, sr = shape(b), shape(r)
-        if not sb and not sr:  # scalars at the top
-            return self.value(step, "(type)", tname(b), tname(r))
-        for p in sorted(set(sb) | set(sr)):
-            # a key below a missing object is reported once, at the object;
-            # an empty list has no element to compare
-            if p.endswith("[]") and (p not in sb or p not in sr):
-                continue
-            if p not in sb:
-                if _parent(p) in sb or not _parent(p):
-                    self.add(step, p, "has no such key", "/".join(sorted(sr[p])))
-            elif p not in sr:
-                if _parent(p) in sr or not _parent(p):
-                    self.add(step, p, "/".join(sorted(sb[p])), "has no such key")
-            elif sb[p] != sr[p]:
-                self.add(step, p, "/".join(sorted(sb[p])), "/".join(sorted(sr[p])))
-
-    def check(self):
-        assert not self.found, ("berthd's answers differ from dockerd's:\n  " +
-                                "\n  ".join(self.found))
-
-
-def _parent(p):
-    return p[:-2] if p.endswith("[]") else p.rpartition(".")[0]
-
-
-def both(sides, method, path, body=None, fmt=None, timeout=60):
-    """The same request to each engine; with fmt, path.format(**fmt(side))
-    (for what differs between them, as exec ids)."""
-    out = []
-    for s in sides:
-        p = path.format(**fmt(s)) if fmt else path
-        try:
-            out.append(s.api(method, p, body, timeout=timeout))
-        except TimeoutError:
-            out.append(Response(0, "no answer", {}, f"no answer in {timeout} s".encode()))
-    return out
-
-
-def compare(diff, step, rb, rr, json_body=True):
-    """Status, Content-Type and the JSON shape (or error message) of a pair."""
-    diff.value(step, "status", rb.status, rr.status)
-    ct_b = (rb.headers.get("Content-Type") or "").split(";")[0]
-    ct_r = (rr.headers.get("Content-Type") or "").split(";")[0]
-    if rb.body or rr.body:
-        diff.value(step, "Content-Type", ct_b, ct_r)
-    if not json_body or not (rb.body.strip() and rr.body.strip()):
-        diff.value(step, "body is empty", not rb.body.strip(), not rr.body.strip())
-        return None, None
-    try:
-        jb, jr = rb.json(), rr.json()
-    except ValueError:
-        diff.add(step, "body", rb.body[:120], rr.body[:120])
-        return None, None
-    if rr.status >= 400 and isinstance(jr, dict) and isinstance(jb, dict):
-        diff.value(step, "message", norm(jb.get("message", "")), norm(jr.get("message", "")))
-    diff.shapes(step, jb, jr)
-    return jb, jr
-
-
-def frames(raw):
-    """The multiplexed stream as [(stream, bytes)], or None if raw is not one."""
-    out, i = [], 0
-    while i < len(raw):
-        if len(raw) - i < 8 or raw[i] not in (0, 1, 2) or raw[i + 1:i + 4] != b"\0\0\0":
-            return None
-        (n,) = struct.unpack(">I", raw[i + 4:i + 8])
-        out.append((raw[i], raw[i + 8:i + 8 + n]))
-        i += 8 + n
-    return out
-
-
-def compare_hijacked(d, step, hb, hr):
-    """Two (status, headers, stream) of a hijacked request without a tty:
-    101 and its headers, then the same stdout and stderr, multiplexed."""
-    d.value(step, "status", hb[0], hr[0])
-    for h in ("content-type", "upgrade", "connection"):
-        d.value(step, h, hb[1].get(h), hr[1].get(h))
-    fb, fr = frames(hb[2]), frames(hr[2])
-    d.value(step, "multiplexed", fb is not None, fr is not None)
-    if fb is not None and fr is not None:
-        d.value(step, "stdout", joined(fb, 1), joined(fr, 1))
-        d.value(step, "stderr", joined(fb, 2), joined(fr, 2))
-
-
-def joined(fr, stream):
-    return b"".join(d for s, d in fr if s == stream)
-
-
-def poll(what, fn, timeout=30):
-    """fn() until it is truthy (a condition of the engine, not a sleep)."""
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.time() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def fresh(prefix):
-    """A new name, the same on both engines (error messages quote it)."""
-    return f"{prefix}-{secrets.token_hex(3)}"
-
 
 # ---------------------------------------------------------------- tests --
 
 def test_container_lifecycle(engines):
-    d, n = Diff(), fresh("ad-c")
+    d, n = Diff(ALLOW), fresh("ad-c")
     body = {"Image": IMAGE, "Cmd": ["sh", "-c", "echo out; echo err >&2; exec sleep 300"],
             "Labels": {"k": "v"}, "Env": ["A=1"], "AttachStdout": True, "AttachStderr": True,
             "HostConfig": {"NetworkMode": "none", "RestartPolicy": {"Name": "no"}}}
@@ -432,7 +216,7 @@ def test_container_lifecycle(engines):
 def test_run_attached(engines):
     """docker run without -d (traces 02, 03): create, attach (hijacked),
     wait?condition=next-exit and removed, start; the stream, the exit code."""
-    d, n = Diff(), fresh("ad-r")
+    d, n = Diff(ALLOW), fresh("ad-r")
     body = {"Image": IMAGE, "Cmd": ["sh", "-c", "echo out; echo err >&2; exit 3"],
             "AttachStdout": True, "AttachStderr": True,
             "HostConfig": {"NetworkMode": "none", "AutoRemove": True}}
@@ -467,7 +251,7 @@ def test_run_attached(engines):
 def test_files_commit_restart(engines):
     """docker cp both ways, diff, commit, export (trace 11), restart and
     rename (trace 03)."""
-    d, n = Diff(), fresh("ad-f")
+    d, n = Diff(ALLOW), fresh("ad-f")
     body = {"Image": IMAGE, "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}}
     both(engines, "POST", V + f"/containers/create?name={n}", body)
     both(engines, "POST", V + f"/containers/{n}/start")
@@ -516,7 +300,7 @@ def test_files_commit_restart(engines):
 
 
 def test_exec(engines):
-    d, n = Diff(), fresh("ad-e")
+    d, n = Diff(ALLOW), fresh("ad-e")
     body = {"Image": IMAGE, "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}}
     compare(d, "create", *both(engines, "POST", V + f"/containers/create?name={n}", body))
     compare(d, "exec on created", *both(engines, "POST", V + f"/containers/{n}/exec",
@@ -564,7 +348,7 @@ def test_exec(engines):
 
 
 def test_images(engines):
-    d, n = Diff(), fresh("ad-i")
+    d, n = Diff(ALLOW), fresh("ad-i")
     compare(d, "list", *both(engines, "GET", V + "/images/json"))
     b, r = compare(d, "inspect", *both(engines, "GET", V + f"/images/{IMAGE}/json"))
     d.value("inspect", "RepoTags", b["RepoTags"], r["RepoTags"])
@@ -593,26 +377,10 @@ def test_images(engines):
     d.check()
 
 
-def json_lines(resp):
-    out = []
-    for line in resp.body.decode(errors="replace").splitlines():
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                out.append({"<not JSON>": line[:80]})
-    return out
-
-
-def steps(lines):
-    text = "".join(x.get("stream", "") for x in lines)
-    return [t for t in text.splitlines() if t.startswith("Step ")]
-
-
 def test_build_save_load(engines):
     """docker build through the classic builder (trace 07), save and load
     (trace 12): the progress lines' keys, the steps, the errors."""
-    d, n = Diff(), fresh("ad/b")
+    d, n = Diff(ALLOW), fresh("ad/b")
 
     def context(dockerfile):
         tar = io.BytesIO()
@@ -661,7 +429,7 @@ def test_build_save_load(engines):
 
 
 def test_volumes(engines):
-    d, n = Diff(), fresh("ad-v")
+    d, n = Diff(ALLOW), fresh("ad-v")
     compare(d, "create", *[s.api("POST", V + "/volumes/create", {"Name": n, "Labels": {"a": "b"}})
              for s in engines])
     compare(d, "create again", *[s.api("POST", V + "/volumes/create", {"Name": n})
@@ -689,7 +457,7 @@ def test_volumes(engines):
 
 
 def test_networks(engines):
-    d, n = Diff(), fresh("ad-n")
+    d, n = Diff(ALLOW), fresh("ad-n")
     sub = {"berth": f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}.0/24",
            "dockerd": f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}.0/24"}
     if sub["berth"] == sub["dockerd"]:
@@ -740,7 +508,7 @@ def test_networks(engines):
 
 
 def test_system(engines):
-    d = Diff()
+    d = Diff(ALLOW)
     for method in ("GET", "HEAD"):
         rb, rr = both(engines, method, "/_ping")
         step = f"{method} _ping"
@@ -772,7 +540,7 @@ def test_system(engines):
 
 
 def test_errors(engines):
-    d, n = Diff(), fresh("ad-x")
+    d, n = Diff(ALLOW), fresh("ad-x")
     run = {"Image": IMAGE, "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}}
     both(engines, "POST", V + f"/containers/create?name={n}", run)
     both(engines, "POST", V + f"/containers/{n}/start")
@@ -817,7 +585,7 @@ def test_errors(engines):
 
 
 def test_events(engines):
-    d, n = Diff(), fresh("ad-ev")
+    d, n = Diff(ALLOW), fresh("ad-ev")
     since = int(time.time()) - 1
     for s in engines:
         n = n
