@@ -105,7 +105,11 @@ archive_job_done (void *arg)
   root_release (&j->root);
   if (j->req)
     {
-      if (j->err)
+      /* dockerd's words for a path that is not in the container */
+      if (j->err && j->err->kind == BERTH_E_NOT_FOUND && j->path)
+        api_respond_errorf (j->req, 404, "Could not find the file %s in container %s", j->path,
+                            api_request_param (j->req, "id"));
+      else if (j->err)
         api_respond_error (j->req, j->err);
       else
         api_respond_empty (j->req, 200);
@@ -424,7 +428,7 @@ struct commit_job
   struct containers *cs;
   struct api_request *req;
   char id[SHA256_HEX_LEN + 1];
-  json_t *config;
+  json_t *config, *container_config;
   char *comment, *author;
   struct image_ref *ref;
   char *image_id;
@@ -437,6 +441,7 @@ commit_work (void *arg)
 {
   struct commit_job *j = arg;
   struct image_commit_options o = { .config = j->config,
+                                    .container_config = j->container_config,
                                     .comment = j->comment,
                                     .author = j->author,
                                     .container_id = j->id,
@@ -466,6 +471,7 @@ commit_done (void *arg)
     }
   berth_error_free (j->err);
   json_decref (j->config);
+  json_decref (j->container_config);
   free (j->comment);
   free (j->author);
   free (j->image_id);
@@ -499,8 +505,15 @@ api_commit (struct api_request *req)
   memcpy (j->id, c->id, sizeof j->id);
   j->config = json_deep_copy (c->config);
   json_object_del (j->config, "Hostname");
+  /* docker records the container's own config beside the image's */
+  j->container_config = json_deep_copy (j->config);
+  if (json_array_size (json_object_get (j->container_config, "Env")) == 0)
+    json_object_del (j->container_config, "Env");
+  container_config_fill_zero (j->container_config);
   if (json_is_object (body))
     json_object_update (j->config, body);
+  /* the image's config is Go's whole container.Config, as docker writes it */
+  container_config_fill_zero (j->config);
   const char *changes = api_request_query (req, "changes");
   if (changes && *changes)
     {

@@ -266,6 +266,14 @@ handle_tag (struct api_request *req)
   if (image_ref_parse (repo, IMAGE_REF_NAME_ONLY, &ref, &err) < 0)
     return api_respond_error (req, err);
   _cleanup_free_ char *target = xasprintf ("%s:%s", repo, tag && *tag ? tag : "latest");
+  /* the tag alone, in docker's words (reference.WithTag) */
+  _cleanup_image_ref_ struct image_ref *full = NULL;
+  if (tag && *tag && image_ref_parse (target, 0, &full, &err) < 0)
+    {
+      berth_error_freep (&err);
+      berth_error_set_kind (&err, BERTH_E_INVALID, 0, "invalid tag format");
+      return api_respond_error (req, err);
+    }
   _cleanup_free_ char *id = NULL;
   if (image_resolve (d->images, name, &id, &err) < 0
       || image_tag (d->images, id, target, &err) < 0)
@@ -449,7 +457,9 @@ handle_df (struct api_request *req)
     }
   int64_t volumes_total = 0;
   json_t *volumes = api_volumes_df (d, &volumes_total);
-  json_t *containers = d->containers.df_containers ? d->containers.df_containers (d) : json_array ();
+  json_t *containers = d->containers.df_containers
+                           ? d->containers.df_containers (d, api_request_version (req))
+                           : json_array ();
   api_respond_json (req, 200,
                     json_pack ("{s:I,s:o,s:o,s:o,s:n,s:i}", "LayersSize",
                                (json_int_t) layers_size, "Images", images, "Containers",

@@ -205,11 +205,16 @@ void api_container_kill (struct api_request *req);
 void
 api_container_kill (struct api_request *req)
 {
-  struct containers *cs;
-  struct container *c = lookup_or_respond (req, &cs);
-  if (c == NULL)
-    return;
+  struct containers *cs = containers_get (api_request_daemon (req));
   _cleanup_error_ struct berth_error *err = NULL;
+  struct container *c = containers_lookup (cs, api_request_param (req, "id"), &err);
+  if (c == NULL)
+    {
+      /* dockerd: "Cannot kill container: x: No such container: x" */
+      berth_error_prefix (&err, "Cannot kill container: %s", api_request_param (req, "id"));
+      api_respond_error (req, err);
+      return;
+    }
   const char *sig = api_request_query (req, "signal");
   int signo = SIGKILL;
   if (sig && *sig && signal_parse (sig, &signo) < 0)

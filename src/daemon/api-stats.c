@@ -264,8 +264,17 @@ stats_sample (struct containers *cs, struct container *c)
   json_object_set_new (s, "id", json_string (c->id));
   json_object_set_new (s, "num_procs", json_integer (0));
   json_object_set_new (s, "storage_stats", json_object ());
-  if (!json_object_get (s, "networks"))
+  /* dockerd lists no networks for a container without any */
+  const char *mode = json_string_value (json_object_get (c->host_config, "NetworkMode"));
+  if (!json_object_get (s, "networks") && !(mode && strcmp (mode, "none") == 0))
     json_object_set_new (s, "networks", json_object ());
+  /* omitempty in dockerd's types: no pids limit, no memory failures */
+  json_t *pids = json_object_get (s, "pids_stats");
+  if (json_integer_value (json_object_get (pids, "limit")) == 0)
+    json_object_del (pids, "limit");
+  json_t *mem = json_object_get (s, "memory_stats");
+  if (json_integer_value (json_object_get (mem, "failcnt")) == 0)
+    json_object_del (mem, "failcnt");
   return s;
 }
 

@@ -198,11 +198,6 @@ handle_prune (struct api_request *req)
   char reclaimed_text[32];
   snprintf (reclaimed_text, sizeof reclaimed_text, "%lld", (long long) reclaimed);
   daemon_event_emit ("volume", "prune", "", json_pack ("{s:s}", "reclaimed", reclaimed_text));
-  if (json_array_size (deleted) == 0) /* dockerd: none is null */
-    {
-      json_decref (deleted);
-      deleted = json_null ();
-    }
   api_respond_json (req, 200,
                     json_pack ("{s:o,s:I}", "VolumesDeleted", deleted, "SpaceReclaimed",
                                (json_int_t) reclaimed));

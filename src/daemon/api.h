@@ -80,8 +80,9 @@ struct berthd_container_ops
   /* Number of containers (any state) created from image_id (Containers in
    * /images/json and /system/df). */
   unsigned (*image_use_count) (struct berthd *d, const char *image_id);
-  /* /system/df "Containers": docker's list shape plus SizeRw/SizeRootFs. */
-  json_t *(*df_containers) (struct berthd *d);
+  /* /system/df "Containers": docker's list shape (of the request's API
+   * version, e.g. 141) plus SizeRw/SizeRootFs. */
+  json_t *(*df_containers) (struct berthd *d, unsigned version);
 };
 
 struct berthd

@@ -31,6 +31,10 @@ bool is_strmap (const json_t *v);
 bool value_has_type (const json_t *v, enum field_type t);
 int check_types (json_t *obj, const char *where, const struct field *fields, size_t n,
                  struct berth_error **err);
+/* Set each field of the table obj lacks, except those named in omitempty
+ * (NULL-terminated), to its type's zero value as Go prints it. */
+void fill_zero_values (json_t *obj, const struct field *fields, size_t n,
+                       const char *const *omitempty);
 json_int_t int_field (const json_t *obj, const char *name);
 const char *str_field (const json_t *obj, const char *name);
 void normalize_strslice (json_t *obj, const char *name);

@@ -124,6 +124,22 @@ check_types (json_t *obj, const char *where, const struct field *fields, size_t 
   return 0;
 }
 
+void
+fill_zero_values (json_t *obj, const struct field *fields, size_t n, const char *const *omitempty)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      if (json_object_get (obj, fields[i].name) != NULL
+          || strv_contains ((char *const *)omitempty, fields[i].name))
+        continue;
+      json_t *zero = fields[i].type == F_STR    ? json_string ("")
+                     : fields[i].type == F_BOOL ? json_false ()
+                     : fields[i].type == F_INT  ? json_integer (0)
+                                                : json_null ();
+      json_object_set_new (obj, fields[i].name, zero);
+    }
+}
+
 json_int_t
 int_field (const json_t *obj, const char *name)
 {

@@ -22,6 +22,16 @@ static const struct field config_fields[] = {
 
 /* ------------------------------------------------------------- Config -- */
 
+void
+container_config_fill_zero (json_t *cfg)
+{
+  /* omitempty in dockerd's container.Config */
+  static const char *const omitempty[] = { "ExposedPorts",    "Healthcheck", "ArgsEscaped",
+                                           "NetworkDisabled", "MacAddress",  "StopSignal",
+                                           "StopTimeout",     "Shell",       NULL };
+  fill_zero_values (cfg, config_fields, sizeof config_fields / sizeof config_fields[0], omitempty);
+}
+
 static int
 validate_healthcheck (json_t *cfg, struct berth_error **err)
 {

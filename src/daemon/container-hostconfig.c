@@ -81,6 +81,23 @@ static const struct field host_config_fields[] = {
 
 /* --------------------------------------------------------- HostConfig -- */
 
+void
+container_host_config_fill_zero (json_t *hc)
+{
+  /* omitempty in dockerd's container.HostConfig (Runtime: inspect fills it) */
+  static const char *const omitempty[]
+      = { "Mounts", "Init", "StorageOpt", "Tmpfs", "Sysctls", "Runtime", NULL };
+  if (json_object_get (hc, "ConsoleSize") == NULL)
+    json_object_set_new (hc, "ConsoleSize", json_pack ("[i,i]", 0, 0));
+  /* pointers in dockerd's struct: unset is null, not 0 */
+  static const char *const pointers[] = { "MemorySwappiness", "PidsLimit" };
+  for (size_t i = 0; i < sizeof pointers / sizeof pointers[0]; i++)
+    if (json_object_get (hc, pointers[i]) == NULL)
+      json_object_set_new (hc, pointers[i], json_null ());
+  fill_zero_values (hc, host_config_fields,
+                    sizeof host_config_fields / sizeof host_config_fields[0], omitempty);
+}
+
 static int
 validate_port_bindings (json_t *hc, struct berth_error **err)
 {

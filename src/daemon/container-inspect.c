@@ -125,18 +125,15 @@ container_inspect_json (const struct container *c, const char *etc_dir)
       "Name", c->name, "RestartCount", c->restart_count, "Driver", "overlay2", "Platform", "linux",
       "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
   json_t *hc = json_deep_copy (c->host_config);
+  container_host_config_fill_zero (hc);
   /* dockerd stores "unlimited" as no value: swappiness -1 and a pids limit
-   * <= 0 read back as null; API 1.41 still lists the kernel memory fields */
+   * <= 0 read back as null */
   json_t *sw = json_object_get (hc, "MemorySwappiness");
   if (json_is_integer (sw) && json_integer_value (sw) == -1)
     json_object_set_new (hc, "MemorySwappiness", json_null ());
   json_t *pl = json_object_get (hc, "PidsLimit");
   if (json_is_integer (pl) && json_integer_value (pl) <= 0)
     json_object_set_new (hc, "PidsLimit", json_null ());
-  if (json_object_get (hc, "KernelMemory") == NULL)
-    json_object_set_new (hc, "KernelMemory", json_integer (0));
-  if (json_object_get (hc, "KernelMemoryTCP") == NULL)
-    json_object_set_new (hc, "KernelMemoryTCP", json_integer (0));
   /* records made before create stored the runtime's name ran with it too */
   if (*str_of (hc, "Runtime") == '\0')
     json_object_set_new (hc, "Runtime", json_string (CONTAINER_RUNTIME_NAME));
@@ -145,6 +142,7 @@ container_inspect_json (const struct container *c, const char *etc_dir)
                        json_pack ("{s:o,s:s}", "Data", gd_data, "Name", "overlay2"));
   json_object_set_new (j, "Mounts", mounts_json (c));
   json_t *cfg = json_deep_copy (c->config);
+  container_config_fill_zero (cfg);
   if (*str_of (cfg, "Hostname") == '\0')
     {
       char h[13];

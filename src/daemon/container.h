@@ -169,6 +169,12 @@ int container_host_config_validate (json_t *host_config, struct berth_error **er
  * twice a Memory limit, CgroupnsMode private), each what the OCI config
  * applies for unset, so inspect shows what the container gets. */
 void container_host_config_defaults (json_t *host_config);
+/* For inspect: every Config/HostConfig field dockerd's structs always
+ * print (the ones without omitempty) that the record lacks, as its zero
+ * value ("", false, 0, null; ConsoleSize [0,0]), so a client indexing
+ * .HostConfig.Memory finds it whatever the create body held. */
+void container_config_fill_zero (json_t *config);
+void container_host_config_fill_zero (json_t *host_config);
 /* Docker's merge of the user's Config with the image's config: Env by key,
  * Entrypoint/Cmd rules, WorkingDir, User, Labels, ExposedPorts, Volumes,
  * Healthcheck, StopSignal. Fills *path and *args; 400 "No command specified"

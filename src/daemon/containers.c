@@ -461,7 +461,7 @@ containers_compare_created_desc (const void *a, const void *b)
 /* The containers of GET /system/df: the entries of GET /containers/json,
  * newest first, with their sizes (dockerd lists them through its list). */
 static json_t *
-ops_df_containers (struct berthd *d)
+ops_df_containers (struct berthd *d, unsigned version)
 {
   struct containers *cs = containers_get (d);
   json_t *out = json_array ();
@@ -478,8 +478,8 @@ ops_df_containers (struct berthd *d)
       json_t *j = container_summary_json (sorted[i], now);
       containers_apply_network_settings (cs, sorted[i], j, true);
       container_networks_for_version (
-          sorted[i], json_object_get (json_object_get (j, "NetworkSettings"), "Networks"),
-          API_VERSION_MAX_NUM, false);
+          sorted[i], json_object_get (json_object_get (j, "NetworkSettings"), "Networks"), version,
+          false);
       container_sizes_apply (cs, sorted[i], j, true);
       json_array_append_new (out, j);
     }

@@ -122,6 +122,8 @@ image_commit (struct image_store *s, const char *snapshot_id,
     return berth_error_prefix (err, "commit: parent image");
   _cleanup_json_ json_t *cfg = config_derive (pcfg, diff_id, opts->config, opts->comment,
                                               opts->author, opts->container_id, NULL);
+  if (opts->container_config)
+    json_object_set_new (cfg, "container_config", json_deep_copy (opts->container_config));
   _cleanup_free_ char *text = json_dumps (cfg, JSON_COMPACT);
   _cleanup_free_ char *cfg_digest = NULL;
   if (image_blob_put (s, text, strlen (text), NULL, &cfg_digest, err) < 0)

@@ -495,6 +495,8 @@ int image_snapshot_diff_tar (struct image_store *store, const char *id, int out_
 struct image_commit_options
 {
   const json_t *config;               /* container config to record (docker's Config) */
+  const json_t *container_config;     /* the container's own (docker's ContainerConfig);
+                                         NULL keeps the parent image's */
   const char *comment;                /* --message */
   const char *author;                 /* --author */
   const char *container_id;           /* recorded as "container" */

@@ -127,8 +127,8 @@ struct network_create_opts
  * behind on failure. */
 int network_manager_create (struct network_manager *m, const struct network_create_opts *opts,
                             char **id_out, struct berth_error **err);
-/* Errors: unknown (NOT_FOUND), active endpoints (CONFLICT), predefined
- * network (FORBIDDEN). */
+/* Errors: unknown (NOT_FOUND), active endpoints or a predefined network
+ * (FORBIDDEN, as dockerd). */
 int network_manager_remove (struct network_manager *m, const char *id_or_name,
                             struct berth_error **err);
 /* Docker's lookup order: full id, name, unique id prefix. */

@@ -339,11 +339,12 @@ network_manager_remove (struct network_manager *m, const char *id_or_name,
   if (n->is_default || n->kind != NETWORK_KIND_BRIDGE)
     return berth_error_set_kind (err, BERTH_E_FORBIDDEN, 0,
                                  "%s is a pre-defined network and cannot be removed", n->name);
+  /* dockerd's ActiveEndpointsError: 403, in these words */
   if (n->n_endpoints > 0)
-    return berth_error_set_kind (err, BERTH_E_CONFLICT, 0,
+    return berth_error_set_kind (err, BERTH_E_FORBIDDEN, 0,
                                  "error while removing network: network %s id %s has active "
-                                 "endpoints (%zu)",
-                                 n->name, n->id, n->n_endpoints);
+                                 "endpoints",
+                                 n->name, n->id);
   /* Devices and rules first, the state file last: a crash in between leaves
    * a network the next open re-creates, never a leftover nobody tracks. */
   dns_network_close (m, n);

@@ -66,6 +66,16 @@ def run(cmd, check=True, **kw):
     return res
 
 
+def read_to_eof(sock):
+    """Everything a socket still sends until the peer closes it."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 # ------------------------------------------------------------ leak tracking --
 
 def _mounts():

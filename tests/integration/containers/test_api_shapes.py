@@ -7,6 +7,32 @@ import json
 from conftest import IMAGE
 
 
+def test_stats_of_a_running_container_without_network(clean):
+    """Go's omitempty: no networks, no pids limit, no failcnt of 0."""
+    d = clean
+    d.docker("run", "-d", "--name", "sn", "--network", "none", IMAGE, "sleep", "300")
+    s = d.api("GET", "/v1.41/containers/sn/stats?stream=0").json()
+    assert "networks" not in s and "limit" not in s["pids_stats"], s
+    assert s["pids_stats"]["current"] >= 1
+    assert "failcnt" not in s["memory_stats"] or s["memory_stats"]["failcnt"] > 0
+
+
+def test_inspect_lists_every_field_of_a_minimal_create(clean):
+    """docker-py sends only what it was given; inspect still has every
+    field dockerd's structs print, as their zero values."""
+    d = clean
+    r = d.api("POST", "/v1.41/containers/create?name=mini", {"Image": IMAGE, "Cmd": ["true"]})
+    assert r.status == 201, r
+    c = d.api("GET", "/v1.41/containers/mini/json").json()
+    hc, cfg = c["HostConfig"], c["Config"]
+    assert (hc["Memory"], hc["Privileged"], hc["CgroupParent"], hc["Binds"]) == (0, False, "", None)
+    assert hc["ConsoleSize"] == [0, 0] and hc["MemorySwappiness"] is None
+    assert hc["PidsLimit"] is None and hc["PortBindings"] is None
+    assert not {"Tmpfs", "Sysctls", "StorageOpt", "Init", "Mounts"} & set(hc), sorted(hc)
+    assert (cfg["Tty"], cfg["OpenStdin"], cfg["Domainname"], cfg["OnBuild"]) == (False, False, "", None)
+    assert not {"Healthcheck", "StopSignal", "Shell", "MacAddress"} & set(cfg), sorted(cfg)
+
+
 def test_stats_of_a_stopped_container(clean):
     d = clean
     d.docker("create", "--name", "st", IMAGE, "true")
@@ -55,6 +81,9 @@ def test_error_messages(clean):
     assert r.json()["message"] == 'create v1: error looking up volume plugin nosuch: plugin "nosuch" not found'
     r = d.api("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "nosuchdriver"})
     assert r.status == 404 and r.json()["message"] == 'plugin "nosuchdriver" not found'
+    r = d.api("POST", "/v1.41/containers/nosuch/kill")
+    assert r.status == 404
+    assert r.json()["message"] == "Cannot kill container: nosuch: No such container: nosuch"
 
 
 def test_wait_and_logs_as_dockerd_writes_them(clean):
@@ -134,22 +163,29 @@ def test_system_paths_stored_at_create_and_applied(clean):
 
 
 def test_prunes_of_nothing_and_df_order(clean):
-    """A prune that removes nothing answers null, as dockerd (trace 14);
+    """A prune that removes nothing answers null, but volumes' an empty
+    list, as dockerd (trace 14);
     system df lists the containers as GET /containers/json does, newest
     first, entries without endpoint names."""
     d = clean
-    for path, key in (("/v1.41/containers/prune", "ContainersDeleted"),
-                      ("/v1.41/volumes/prune", "VolumesDeleted"),
-                      ("/v1.41/networks/prune", "NetworksDeleted")):
+    for path, key, none in (("/v1.41/containers/prune", "ContainersDeleted", None),
+                            ("/v1.41/volumes/prune", "VolumesDeleted", []),
+                            ("/v1.41/networks/prune", "NetworksDeleted", None)):
         r = d.api("POST", path)
-        assert r.status == 200 and key in r.json() and r.json()[key] is None, (path, r.json())
+        assert r.status == 200 and key in r.json() and r.json()[key] == none, (path, r.json())
     for name in ("df-old", "df-mid", "df-new"):
         d.docker("create", "--name", name, IMAGE, "true")
     listed = [c["Names"][0] for c in d.api("GET", "/v1.41/containers/json?all=1").json()]
     df = d.api("GET", "/v1.41/system/df").json()["Containers"]
     assert [c["Names"][0] for c in df] == listed == ["/df-new", "/df-mid", "/df-old"]
+    # in the request's API version: DNSNames came with 1.44
+    eps = [ep for c in df for ep in c["NetworkSettings"]["Networks"].values()]
+    assert eps and not any("DNSNames" in ep for ep in eps), eps
+    eps = [ep for c in d.api("GET", "/v1.44/system/df").json()["Containers"]
+           for ep in c["NetworkSettings"]["Networks"].values()]
+    assert eps and all("DNSNames" in ep for ep in eps), eps
     ep = df[0]["NetworkSettings"]["Networks"]["bridge"]
-    assert ep["Aliases"] is None and ep["DNSNames"] is None
+    assert ep["Aliases"] is None
     r = d.api("POST", "/v1.41/containers/prune")
     assert sorted(r.json()["ContainersDeleted"]) == sorted(c["Id"] for c in df)
 

@@ -219,6 +219,17 @@ def test_diff_commit_export(clean, tmp_path):
     assert img.startswith("sha256:")
     out = d.docker("run", "--rm", "berth-commit-test:1", "sh", "-c", "cat /tmp/new; echo $Z").stdout
     assert out == "x\n1\n"
+    # Config and ContainerConfig: Go's whole container.Config, as docker
+    # writes them; ContainerConfig is the container's (no ENV Z=1)
+    info = d.api("GET", "/v1.41/images/berth-commit-test:1/json").json()
+    for key in ("Config", "ContainerConfig"):
+        assert {"Tty", "OpenStdin", "Domainname", "OnBuild", "Volumes", "Hostname"} <= set(info[key])
+    assert "Z=1" in info["Config"]["Env"] and "Z=1" not in (info["ContainerConfig"]["Env"] or [])
+    assert info["ContainerConfig"]["Cmd"] == ["sh", "-c", "echo x > /tmp/new; rm /etc/hostname.bak "
+                                              "2>/dev/null; sleep 300"]
+    r = d.api("PUT", "/v1.41/containers/dc/archive?path=/nosuch", b"")
+    assert r.status == 404
+    assert r.json()["message"] == "Could not find the file /nosuch in container dc"
     d.docker("export", "dc", "-o", tmp_path / "exp.tar")
     with tarfile.open(tmp_path / "exp.tar") as t:
         names = t.getnames()

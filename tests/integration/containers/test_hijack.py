@@ -7,16 +7,8 @@ are stdin (checked against dockerd 20.10 with the same raw requests)."""
 import json
 import socket
 
+from berthtest import read_to_eof
 from conftest import IMAGE, wait_for
-
-
-def read_to_eof(s):
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
 
 
 def raw_request(d, method, path, body=b"", headers=(), stdin=None):

@@ -117,6 +117,8 @@ def test_image_errors(berthd, busybox, tmpdir_berth):
     assert res.returncode == 1 and "No such image" in res.stderr
     r = berthd.api("POST", "/v1.41/images/busybox:local/tag", query={"repo": "Bad Name", "tag": "x"})
     assert r.status == 400 and "invalid reference format" in r.json()["message"]
+    r = berthd.api("POST", "/v1.41/images/busybox:local/tag", query={"repo": "ok", "tag": "a{b"})
+    assert r.status == 400 and r.json()["message"] == "invalid tag format"
     r = berthd.api("GET", "/v1.41/images/get", query={"names": "nope"})
     assert r.status == 404
     # garbage as an archive: an error, and the store is unchanged

@@ -460,7 +460,7 @@ def test_bad_input_is_refused_with_clear_errors(nettool, netns):
                "01:00:5e:00:00:01", status=400, msg="multicast")
     auto = connect(tool, net["Name"], ns2)
     assert auto["ip"] == f"10.{octet}.7.128"  # from the ip-range
-    tool.fails("rm", net["Name"], status=409, msg="active endpoints")
+    tool.fails("rm", net["Name"], status=403, msg="active endpoints")
     assert links() - before == {c["host_ifname"], auto["host_ifname"]}
 
 
