@@ -311,9 +311,32 @@ static void
 endpoint_event (const char *action, const char *net_id, const char *net_name,
                 const struct container *c)
 {
+  /* the driver's name: bridge for every network berth makes */
+  const char *type = strcmp (net_name, "none") == 0   ? "null"
+                     : strcmp (net_name, "host") == 0 ? "host"
+                                                      : "bridge";
   daemon_event_emit (
       "network", action, net_id,
-      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", net_name, "type", "bridge"));
+      json_pack ("{s:s,s:s,s:s}", "container", c->id, "name", net_name, "type", type));
+}
+
+/* dockerd joins a container of NetworkMode none or host to the predefined
+ * network of that name (an endpoint without an interface): its connect at
+ * the start, its disconnect once at the exit or the removal. */
+static void
+predefined_network_event (struct berthd *d, struct container *c, bool connect)
+{
+  const char *mode = jstr (c->host_config, "NetworkMode");
+  struct container_rt *rt = container_rt (c);
+  if ((strcmp (mode, "none") != 0 && strcmp (mode, "host") != 0)
+      || rt->predefined_net_joined == connect)
+    return;
+  rt->predefined_net_joined = connect;
+  _cleanup_error_ struct berth_error *err = NULL;
+  _cleanup_free_ char *id = NULL;
+  struct network_manager *m = daemon_network_manager (d, &err);
+  if (m != NULL && network_manager_resolve (m, mode, &id, NULL, &err) == 0)
+    endpoint_event (connect ? "connect" : "disconnect", id, mode, c);
 }
 
 /* The networks c has an endpoint on now: id, name, id, name, … */
@@ -348,13 +371,16 @@ static int
 network_attach (struct berthd *d, struct container *c, pid_t pid, struct berth_error **err)
 {
   const char *mode = jstr (c->host_config, "NetworkMode");
-  if (strcmp (mode, "host") == 0)
-    return 0;
   if (str_has_prefix (mode, "container:"))
     return copy_etc_files_of (d, c, mode + 10, err);
   _cleanup_free_ char *netns = xasprintf ("/proc/%d/ns/net", (int)pid);
-  if (strcmp (mode, "none") == 0)
-    return network_netns_loopback_up (netns, pid, err);
+  if (strcmp (mode, "none") == 0 && network_netns_loopback_up (netns, pid, err) < 0)
+    return -1;
+  if (strcmp (mode, "none") == 0 || strcmp (mode, "host") == 0)
+    {
+      predefined_network_event (d, c, true);
+      return 0;
+    }
   struct network_manager *m = daemon_network_manager (d, err);
   if (m == NULL)
     return -1;
@@ -410,6 +436,7 @@ static void
 network_detach (struct berthd *d, struct container *c)
 {
   const char *mode = jstr (c->host_config, "NetworkMode");
+  predefined_network_event (d, c, false);
   if (!mode_has_endpoints (mode))
     return;
   _cleanup_error_ struct berth_error *err = NULL;
@@ -426,6 +453,7 @@ network_detach (struct berthd *d, struct container *c)
 static char **
 network_release (struct berthd *d, struct container *c)
 {
+  predefined_network_event (d, c, false);
   if (!mode_has_endpoints (jstr (c->host_config, "NetworkMode")))
     return NULL;
   _cleanup_error_ struct berth_error *err = NULL;

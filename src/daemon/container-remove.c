@@ -320,6 +320,7 @@ container_restore (struct containers *cs, struct container *c)
     return;
   /* its start sent "volume mount": its exit sends the unmount */
   container_rt (c)->volumes_mounted = s != CONTAINER_RESTARTING;
+  container_rt (c)->predefined_net_joined = s != CONTAINER_RESTARTING;
   if (s != CONTAINER_RESTARTING && is_our_monitor (cs, c, c->state.monitor_pid))
     {
       berth_log (BERTH_LOG_INFO, "live restore: container %.12s (monitor %d)", c->id,

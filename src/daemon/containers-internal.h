@@ -96,6 +96,7 @@ struct container_rt
   bool starting;
   bool net_attached; /* this start connected the network already */
   bool volumes_mounted; /* "volume mount" sent for this run, no unmount yet */
+  bool predefined_net_joined; /* none/host "network connect" sent, no disconnect yet */
   /* the record was saved as running while the runtime set up the root
    * (at c->saves == running_saved_at, started at running_saved_ns, with
    * HasBeenManuallyStopped = running_saved_stop) */

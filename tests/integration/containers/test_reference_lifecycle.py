@@ -197,3 +197,41 @@ def test_ipc_modes_as_dockerd_stores_and_applies_them(clean):
     assert res.returncode != 0 and (
         f"can't join IPC of container {shared}: container {shared} is not running"
         in res.stderr), res.stderr
+
+
+def test_none_and_host_networks_connect_and_disconnect(clean):
+    """dockerd joins a container of --network none or host to the predefined
+    network of that name: one `network connect` at its start (actor the
+    network, type null or host) and one `network disconnect` after its die,
+    also when the removal of a --rm container follows the exit."""
+    d = clean
+    for mode, driver in (("none", "null"), ("host", "host")):
+        net = d.docker("network", "inspect", "-f", "{{.Id}}", mode).stdout.strip()
+        since = time.time() - 1
+        cid = d.docker("run", "-d", "--network", mode, IMAGE, "sleep", "300").stdout.strip()
+        d.docker("stop", "-t", "0", cid)
+        evs = [e for e in events_of(d, cid, since) if e["Type"] in ("container", "network")]
+        seq = [(e["Type"], e["Action"]) for e in evs]
+        assert seq.count(("network", "connect")) == 1, seq
+        assert seq.index(("network", "connect")) < seq.index(("container", "start")), seq
+        assert seq[-3:] == [("container", "die"), ("network", "disconnect"),
+                            ("container", "stop")], seq
+        for e in evs:
+            if e["Type"] == "network":
+                assert e["Actor"]["ID"] == net, e
+                assert e["Actor"]["Attributes"]["name"] == mode, e
+                assert e["Actor"]["Attributes"]["type"] == driver, e
+        d.docker("rm", cid)
+
+        since = time.time() - 1
+        cid = d.docker("run", "-d", "--rm", "--network", mode, IMAGE, "true").stdout.strip()
+        d.docker("wait", cid, check=False)
+
+        def lifecycle():
+            seq = [(e["Type"], e["Action"]) for e in events_of(d, cid, since)
+                   if e["Type"] in ("container", "network")]
+            return seq if seq and seq[-1] == ("container", "destroy") else None
+        seq = wait_for(lifecycle, what="the destroy of the --rm container")
+        assert seq.count(("network", "disconnect")) == 1, seq
+        assert seq[-3:] == [("container", "die"), ("network", "disconnect"),
+                            ("container", "destroy")], seq

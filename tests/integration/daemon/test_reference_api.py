@@ -94,13 +94,7 @@ ALLOW = {
     "events | count of volume create": "dockerd emits a second volume create when a container "
                                        "names an existing volume (its get-or-create); berth "
                                        "emits one per volume made",
-    "events | count of network *connect": "network connect/disconnect events of the none network "
-                                          "come from container start/stop in container-start.c, "
-                                          "which another change is reworking: left to it",
     "stats | blkio_stats.sectors_recursive": "as blkio_stats.io_*",
-    # ----- fixed elsewhere
-    "events | *volume mount*": "volume mount events: being fixed separately",
-    "* | ExecIDs": "ExecIDs: being fixed separately",
 }
 
 # /info keys a client reads (docker info's template, compose, docker-py)
