@@ -53,6 +53,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   log="$build/fuzz-artifacts/$t.log"
   echo "== $t: ${seconds}s, max_len ${max_len[$t]:-4096}"
+  LSAN_OPTIONS=suppressions="$here/lsan.supp":print_suppressions=0 \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$exe" -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" -timeout=10 \
