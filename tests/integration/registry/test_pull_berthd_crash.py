@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import time
 import urllib.parse
 
 import pytest
@@ -115,6 +116,12 @@ def test_kill9_mid_pull_then_pull_reuses_finished_layers(berthd, image, proxy):
         if downloading_big and len(done) == 5:
             break
     assert done == {short(l) for l in image.layers[:5]}
+    # "Downloading" can come before the first bytes reach the partial file:
+    # the kill waits (up to 10 s of the ~2.4 s transfer) until some did
+    partial = berthd.data_root / "partial" / big.digest[7:]
+    deadline = time.time() + 10
+    while time.time() < deadline and not (partial.exists() and partial.stat().st_size > 0):
+        time.sleep(0.01)
     berthd.kill()
     berthd.start()
     assert assert_store_consistent(berthd, image) == []
@@ -122,7 +129,6 @@ def test_kill9_mid_pull_then_pull_reuses_finished_layers(berthd, image, proxy):
         assert layer_present(berthd, layer), layer.diff_id
     assert not layer_present(berthd, big)
     # what arrived of the big layer is kept for the resume, nothing else
-    partial = berthd.data_root / "partial" / big.digest[7:]
     assert [p.name for p in (berthd.data_root / "partial").iterdir()] == [partial.name]
     kept = partial.stat().st_size
     assert 0 < kept < big.size
